@@ -1,0 +1,319 @@
+"""Interactive panel machinery: one persistent figure per panel, updated in place.
+
+A panel is a set of ipywidgets controls plus a ``setup(fig)`` function. ``setup``
+creates the axes and artists once and returns ``update(**values)``, which changes
+those artists for the current control values. The panel then pushes PNG bytes
+into a :class:`ipywidgets.Image`.
+
+Speed: artists that change with the controls are created with ``animated=True``.
+Everything else (axes, ticks, labels, static curves) is drawn once into a cached
+background; an update restores that background and draws only the animated
+artists (blitting). The background is redrawn when an axis limit, scale, title,
+label or other static text changes, and kept in a small cache keyed by those.
+
+Robustness: ``update`` may raise :class:`PanelMessage` (or any exception); the
+panel then shows a readable message inside the image instead of a traceback.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import importlib
+import importlib.util
+import random
+import time
+from collections import OrderedDict
+from typing import Callable
+
+import ipywidgets as widgets
+import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+import numpy as np
+from PIL import Image as PILImage
+
+from .plotting import STYLE, new_figure
+
+__all__ = [
+    "Panel", "PanelMessage", "register", "all_panels", "float_slider", "int_slider",
+    "log_slider", "dropdown", "checkbox", "sample_values", "sweep_values", "check_finite",
+]
+
+PANELS: dict[str, Callable[[], "Panel"]] = {}
+CHAPTER_MODULES = (
+    "tensors", "activations", "init", "losses", "optim", "schedules",
+    "regularization", "cnn", "rnn", "dataloader",
+)
+_BACKGROUND_CACHE_SIZE = 32
+_DESCRIPTION_STYLE = {"description_width": "initial"}
+
+
+class PanelMessage(Exception):
+    """Raised inside an ``update`` function to show a message (e.g. an invalid setting)."""
+
+
+def register(builder: Callable[[], "Panel"]) -> Callable[[], "Panel"]:
+    """Decorator: list a panel builder so tests and benchmarks find every panel."""
+    PANELS[builder.__name__] = builder
+    return builder
+
+
+def all_panels() -> dict[str, Callable[[], "Panel"]]:
+    """Import every chapter module that exists and return ``{name: builder}`` for all panels."""
+    for name in CHAPTER_MODULES:
+        if importlib.util.find_spec(f"helpers.{name}") is not None:
+            importlib.import_module(f"helpers.{name}")
+    return dict(PANELS)
+
+
+# ----------------------------------------------------------------------------- controls
+def float_slider(description: str, min: float, max: float, step: float, value: float) -> widgets.FloatSlider:
+    """A float slider that updates while dragged."""
+    return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
+                               continuous_update=True, style=_DESCRIPTION_STYLE,
+                               layout=widgets.Layout(width="320px"))
+
+
+def int_slider(description: str, min: int, max: int, value: int, step: int = 1) -> widgets.IntSlider:
+    """An integer slider that updates while dragged."""
+    return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
+                             continuous_update=True, style=_DESCRIPTION_STYLE,
+                             layout=widgets.Layout(width="320px"))
+
+
+def log_slider(description: str, min_exp: float, max_exp: float, value: float, step: float = 0.1) -> widgets.FloatLogSlider:
+    """A slider over ``10**min_exp .. 10**max_exp`` on a log scale."""
+    return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=step,
+                                  description=description, continuous_update=True,
+                                  style=_DESCRIPTION_STYLE, layout=widgets.Layout(width="320px"))
+
+
+def dropdown(description: str, options, value=None) -> widgets.Dropdown:
+    """A dropdown; ``options`` is a list of values or of ``(label, value)`` pairs."""
+    dd = widgets.Dropdown(options=options, description=description, style=_DESCRIPTION_STYLE,
+                          layout=widgets.Layout(width="240px"))
+    if value is not None:
+        dd.value = value
+    return dd
+
+
+def checkbox(description: str, value: bool = False) -> widgets.Checkbox:
+    """A checkbox (on/off switch)."""
+    return widgets.Checkbox(value=value, description=description, indent=False,
+                            layout=widgets.Layout(width="auto"))
+
+
+def check_finite(*arrays, what: str = "the result") -> None:
+    """Raise :class:`PanelMessage` if any array holds NaN or inf."""
+    for a in arrays:
+        a = np.asarray(a, dtype=float)
+        if not np.all(np.isfinite(a)):
+            raise PanelMessage(f"{what} is not finite (NaN or inf): the computation diverged")
+
+
+# ----------------------------------------------------------------------------- panel
+class Panel:
+    """Controls + one persistent figure + an ``Image`` widget showing it."""
+
+    def __init__(
+        self,
+        controls: dict[str, widgets.ValueWidget],
+        setup: Callable[[Figure], Callable[..., None]],
+        *,
+        figsize: tuple[float, float] = (7.5, 3.2),
+        dpi: int = 80,
+        kind: str = "curve",
+        ncols: int = 1,
+    ) -> None:
+        if not controls:
+            raise ValueError("controls must name at least one widget")
+        if kind not in ("curve", "training"):
+            raise ValueError(f"kind must be 'curve' or 'training', got {kind!r}")
+        self.controls = dict(controls)
+        self.kind = kind
+        self._setup = setup
+        self.last_error: str | None = None
+        self.fig, _ = new_figure(figsize, dpi=dpi, ncols=ncols, squeeze=False)
+        for ax in list(self.fig.axes):  # setup() creates its own axes
+            ax.remove()
+        with matplotlib.rc_context(STYLE):
+            self._update = setup(self.fig)
+        self._veil = Rectangle((0, 0), 1, 1, transform=self.fig.transFigure, facecolor="white",
+                               alpha=0.88, animated=True, visible=False, zorder=10)
+        self.fig.add_artist(self._veil)
+        self._message = self.fig.text(0.5, 0.5, "", ha="center", va="center", fontsize=12, wrap=True,
+                                      color="#b00020", animated=True, visible=False, zorder=11)
+        self._backgrounds: OrderedDict = OrderedDict()
+        self._layout_frozen = False
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(figsize[0] * dpi)}px"))
+        box = widgets.Box(list(self.controls.values()),
+                          layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.widget = widgets.VBox([box, self.image])
+        for w in self.controls.values():
+            w.observe(self._on_change, names="value")
+        self.refresh()
+
+    # -- public API ------------------------------------------------------------------
+    def values(self) -> dict:
+        """The current value of every control, by name."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    def refresh(self) -> None:
+        """Redraw for the current control values and push the PNG into the image widget."""
+        self.image.value = self.render()
+
+    def render(self, **overrides) -> bytes:
+        """Run the update for the current values (with ``overrides``) and return PNG bytes."""
+        unknown = set(overrides) - set(self.controls)
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}; this panel has {sorted(self.controls)}")
+        values = {**self.values(), **overrides}
+        self.last_error = None
+        try:
+            self._update(**values)
+        except PanelMessage as exc:
+            self.last_error = str(exc)
+        except Exception as exc:  # any failure becomes a readable message, never a traceback
+            self.last_error = f"Cannot draw this setting ({type(exc).__name__}: {exc})"
+        self._show_message(self.last_error)
+        return self._encode(self._draw())
+
+    def render_full(self, **overrides) -> bytes:
+        """Render with a full redraw (no blitting); used by tests to check the fast path."""
+        self.render(**overrides)
+        animated = [a for a in self.fig.findobj(lambda a: a.get_animated()) if a.get_visible()]
+        for a in animated:
+            a.set_animated(False)
+        try:
+            self.fig.canvas.draw()
+            return self._encode(np.asarray(self.fig.canvas.buffer_rgba()))
+        finally:
+            for a in animated:
+                a.set_animated(True)
+            self._backgrounds.clear()
+
+    def naive_render(self, **values) -> bytes:
+        """What ``ipywidgets.interact`` does per change: a fresh pyplot figure, drawn and encoded."""
+        import matplotlib.pyplot as plt
+        from IPython.core.pylabtools import print_figure
+
+        values = {**self.values(), **values}
+        with matplotlib.rc_context(STYLE):
+            fig = plt.figure(figsize=self.fig.get_size_inches(), dpi=self.fig.dpi)
+            try:
+                update = self._setup(fig)
+                try:
+                    update(**values)
+                except Exception:  # the naive way would show a traceback; time the drawing anyway
+                    pass
+                return print_figure(fig, "png", bbox_inches="tight")
+            finally:
+                plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- internals --------------------------------------------------------------------
+    def _on_change(self, change) -> None:
+        self.refresh()
+
+    def _show_message(self, text: str | None) -> None:
+        self._veil.set_visible(text is not None)
+        self._message.set_visible(text is not None)
+        self._message.set_text(text or "")
+
+    def _background_key(self) -> tuple:
+        key = []
+        for ax in self.fig.axes:
+            key.append((ax.get_visible(), ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
+                        ax.get_title(), ax.get_xlabel(), ax.get_ylabel()))
+        texts = self.fig.findobj(lambda a: isinstance(a, Text) and not a.get_animated() and a.get_visible())
+        key.append(tuple(t.get_text() for t in texts))
+        return tuple(key)
+
+    def _draw(self) -> np.ndarray:
+        canvas = self.fig.canvas
+        if not self._layout_frozen:
+            canvas.draw()  # lets the layout engine place the axes once
+            self.fig.set_layout_engine("none")
+            self._layout_frozen = True
+        key = self._background_key()
+        background = self._backgrounds.get(key)
+        if background is None:
+            canvas.draw()  # draws everything that is not animated
+            background = canvas.copy_from_bbox(self.fig.bbox)
+            self._backgrounds[key] = background
+            if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
+                self._backgrounds.popitem(last=False)
+        else:
+            self._backgrounds.move_to_end(key)
+            canvas.restore_region(background)
+        animated = self.fig.findobj(lambda a: a.get_animated() and a.get_visible())
+        for artist in sorted(animated, key=lambda a: a.get_zorder()):
+            if artist.axes is not None and not artist.axes.get_visible():
+                continue
+            self.fig.draw_artist(artist)
+        return np.asarray(canvas.buffer_rgba())
+
+    @staticmethod
+    def _encode(rgba: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        PILImage.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- sampling
+def _control_samples(w: widgets.ValueWidget) -> list:
+    if isinstance(w, widgets.FloatLogSlider):
+        return [w.base ** w.min, w.base ** ((w.min + w.max) / 2), w.base ** w.max]
+    if isinstance(w, (widgets.FloatSlider, widgets.IntSlider)):
+        mid = (w.min + w.max) / 2
+        mid = int(round(mid)) if isinstance(w, widgets.IntSlider) else mid
+        return [w.min, mid, w.max]
+    if isinstance(w, (widgets.FloatRangeSlider, widgets.IntRangeSlider)):
+        return [(w.min, w.max), (w.min, w.min), w.value]
+    if isinstance(w, (widgets.Checkbox, widgets.ToggleButton)):
+        return [False, True]
+    if hasattr(w, "options"):
+        opts = list(w.options)
+        return [o[1] if isinstance(o, tuple) else o for o in opts]
+    return [w.value]
+
+
+def sample_values(panel: Panel, max_combos: int = 48, seed: int = 0) -> list[dict]:
+    """Control combinations covering each control's extremes and middle (a seeded sample if many)."""
+    names = list(panel.controls)
+    grids = [_control_samples(panel.controls[n]) for n in names]
+    combos = [dict(zip(names, c)) for c in itertools.product(*grids)]
+    if len(combos) > max_combos:
+        combos = random.Random(seed).sample(combos, max_combos)
+    return combos
+
+
+def sweep_values(panel: Panel, steps: int = 15) -> tuple[str, list]:
+    """The first slider of ``panel`` and ``steps`` values dragged up and back down its range."""
+    for name, w in panel.controls.items():
+        if isinstance(w, (widgets.FloatSlider, widgets.IntSlider, widgets.FloatLogSlider)):
+            if isinstance(w, widgets.FloatLogSlider):
+                up = list(w.base ** np.linspace(w.min, w.max, steps))
+            elif isinstance(w, widgets.IntSlider):
+                up = sorted(set(int(v) for v in np.linspace(w.min, w.max, steps).round()))
+            else:
+                up = list(np.linspace(w.min, w.max, steps))
+            return name, up + up[-2::-1]
+    name, w = next(iter(panel.controls.items()))
+    return name, _control_samples(w) * 3
+
+
+def time_updates(panel: Panel, name: str, values: list) -> list[float]:
+    """Seconds from setting control ``name`` to the new image bytes being ready, per value."""
+    times = []
+    control = panel.controls[name]
+    for v in values:
+        start = time.perf_counter()
+        control.value = v
+        times.append(time.perf_counter() - start)
+    return times
