@@ -1,9 +1,21 @@
 """Chapter 2: activation functions, written from their formulas, and the chapter's panels."""
 from __future__ import annotations
 
+import numpy as np
 import torch
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import offset_copy
+from torch import nn
 
-__all__ = ["sigmoid", "tanh", "relu", "softmax", "sigmoid_grad", "tanh_grad", "relu_grad"]
+from .panels import Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider, register
+from .plotting import COLORS
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "softmax", "sigmoid_grad", "tanh_grad", "relu_grad",
+    "entropy", "softmax_jacobian", "merge_linear", "dead_fraction", "layer_gradient_norms",
+    "relu_step_preactivations", "decision_boundary_figure",
+    "activation_panel", "vanishing_gradient_panel", "dying_relu_panel", "softmax_panel",
+]
 
 
 def _check_tensor(x, name: str = "x") -> torch.Tensor:
@@ -54,3 +66,388 @@ def softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     _check_tensor(z, "z")
     e = torch.exp(z - z.amax(dim=dim, keepdim=True))
     return e / e.sum(dim=dim, keepdim=True)
+
+
+# ----------------------------------------------------------------------------- more formulas
+def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    r"""$H(p) = -\sum_i p_i \log p_i$ along ``dim`` in nats (with $0 \log 0 = 0$)."""
+    _check_tensor(p, "p")
+    logs = torch.where(p > 0, torch.log(p.clamp_min(torch.finfo(p.dtype).tiny)), torch.zeros_like(p))
+    return -(p * logs).sum(dim=dim)
+
+
+def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
+    r"""$\frac{\partial\,\mathrm{softmax}(z)_i}{\partial z_j} = p_i(\delta_{ij} - p_j)$, i.e. $J = \mathrm{diag}(p) - p p^\top$ for a 1-D ``z``."""
+    _check_tensor(z, "z")
+    if z.dim() != 1:
+        raise ValueError(f"z must be a 1-D tensor (one vector of logits), got shape {tuple(z.shape)}")
+    p = softmax(z)
+    return torch.diag(p) - torch.outer(p, p)
+
+
+def merge_linear(first: nn.Linear, second: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One linear layer equal to ``second(first(x))``: $W = W_2 W_1$, $b = W_2 b_1 + b_2$."""
+    for name, layer in (("first", first), ("second", second)):
+        if not isinstance(layer, nn.Linear):
+            raise TypeError(f"{name} must be an nn.Linear, got {type(layer).__name__}")
+    if second.in_features != first.out_features:
+        raise ValueError(f"second.in_features ({second.in_features}) must equal first.out_features "
+                         f"({first.out_features})")
+    w1, w2 = first.weight.detach(), second.weight.detach()
+    b1 = first.bias.detach() if first.bias is not None else torch.zeros(first.out_features, dtype=w1.dtype)
+    b2 = second.bias.detach() if second.bias is not None else torch.zeros(second.out_features, dtype=w2.dtype)
+    return w2 @ w1, w2 @ b1 + b2
+
+
+def dead_fraction(z: torch.Tensor) -> float:
+    r"""Fraction of ReLU units never active on the data: units $j$ with $z_{nj} \le 0$ for every sample $n$ (``z`` is (samples, units))."""
+    _check_tensor(z, "z")
+    if z.dim() != 2 or z.shape[0] == 0 or z.shape[1] == 0:
+        raise ValueError(f"z must be a non-empty 2-D tensor (samples, units), got shape {tuple(z.shape)}")
+    return ((z > 0).sum(dim=0) == 0).double().mean().item()
+
+
+# ----------------------------------------------------------------------------- experiments
+_FUNCTIONS = {"sigmoid": (sigmoid, sigmoid_grad), "tanh": (tanh, tanh_grad), "relu": (relu, relu_grad)}
+_INITS = ("xavier", "kaiming", "default")
+
+
+def _check_choice(value, name: str, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def _check_int(value, name: str, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
+
+
+def layer_gradient_norms(activation: str, depth: int, *, init: str = "xavier", width: int = 32,
+                         batch: int = 64, seed: int = 0) -> torch.Tensor:
+    r"""$\lVert \partial L / \partial W_l \rVert$ for $l = 1..$``depth`` of a random MLP $h_l = g(W_l h_{l-1})$ with MSE loss.
+
+    ``init``: ``"xavier"`` $W \sim N(0, 1/n)$, ``"kaiming"`` $N(0, 2/n)$, ``"default"`` (PyTorch's
+    ``nn.Linear``) $U(-1/\sqrt{n}, 1/\sqrt{n})$. Float64, no biases; the first layers' weights do not
+    depend on ``depth``, so a deeper network only adds layers on top.
+    """
+    _check_choice(activation, "activation", _FUNCTIONS)
+    _check_choice(init, "init", _INITS)
+    _check_int(depth, "depth", 1, 500)
+    _check_int(width, "width", 1, 4096)
+    _check_int(batch, "batch", 1, 100_000)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, width, generator=g, dtype=torch.float64)
+    target = torch.randn(batch, width, generator=g, dtype=torch.float64)
+    if init == "default":
+        ws = (2 * torch.rand(depth, width, width, generator=g, dtype=torch.float64) - 1) / width ** 0.5
+    else:
+        std = (1.0 if init == "xavier" else 2.0) ** 0.5 / width ** 0.5
+        ws = torch.randn(depth, width, width, generator=g, dtype=torch.float64) * std
+    ws.requires_grad_(True)
+    g_fn = _FUNCTIONS[activation][0]
+    h = x
+    for w in ws:
+        h = g_fn(h @ w.T)
+    loss = ((h - target) ** 2).mean()
+    loss.backward()
+    return ws.grad.flatten(1).norm(dim=1)
+
+
+_DYING_INPUTS = ("relu", "normal")
+_GRADIENT_CACHE: dict = {}
+
+
+def _relu_layer_gradient(bias_shift: float, inputs: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pre-activations ``z`` of a 64-unit ReLU layer on 256 samples, and ``dz`` = change of ``z`` per unit of lr."""
+    key = (float(bias_shift), inputs, seed)
+    if key not in _GRADIENT_CACHE:
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(256, 16, generator=g, dtype=torch.float64)
+        if inputs == "relu":  # a hidden layer sees the previous layer's ReLU outputs: all >= 0
+            x = relu(x)
+        weight = (torch.randn(64, 16, generator=g, dtype=torch.float64) / 4.0).requires_grad_(True)
+        bias = torch.full((64,), float(bias_shift), dtype=torch.float64, requires_grad=True)
+        readout = torch.randn(64, generator=g, dtype=torch.float64) / 8.0
+        target = x @ (torch.randn(16, generator=g, dtype=torch.float64) / 4.0)
+        z = x @ weight.T + bias
+        loss = ((relu(z) @ readout - target) ** 2).mean()
+        loss.backward()
+        # z is linear in (W, b): after W -= lr*dW, b -= lr*db it becomes z - lr*(x dW^T + db)
+        dz = x @ weight.grad.T + bias.grad
+        if len(_GRADIENT_CACHE) > 256:
+            _GRADIENT_CACHE.clear()
+        _GRADIENT_CACHE[key] = (z.detach(), dz)
+    return _GRADIENT_CACHE[key]
+
+
+def relu_step_preactivations(bias_shift: float, lr: float, *, inputs: str = "relu",
+                             seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Pre-activations $z = XW^\top + b$ of a ReLU layer (256 samples, 64 units, $b = $ ``bias_shift``) before and after one SGD step $\theta \leftarrow \theta - \eta \nabla_\theta L$.
+
+    The loss is the MSE of a fixed linear read-out of the ReLU outputs against a linear teacher;
+    only $W$ and $b$ are updated. ``inputs="relu"``: $X = \mathrm{ReLU}(N(0,1))$ (what a hidden layer
+    sees, all $\ge 0$); ``"normal"``: $X \sim N(0, 1)$.
+    """
+    _check_choice(inputs, "inputs", _DYING_INPUTS)
+    if not (isinstance(lr, (int, float)) and lr >= 0):
+        raise ValueError(f"lr must be a number >= 0, got {lr!r}")
+    if not (isinstance(bias_shift, (int, float)) and abs(bias_shift) < 1e6):
+        raise ValueError(f"bias_shift must be a finite number, got {bias_shift!r}")
+    z, dz = _relu_layer_gradient(bias_shift, inputs, seed)
+    return z, z - lr * dz
+
+
+def decision_boundary_figure(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor):
+    """Side-by-side decision regions of 2-D classifiers ``{title: model}`` over the points ``(x, y)``."""
+    from .plotting import new_figure
+
+    if not models:
+        raise ValueError("models must hold at least one {title: model} pair")
+    if not (isinstance(x, torch.Tensor) and x.dim() == 2 and x.shape[1] == 2):
+        raise ValueError(f"x must be a tensor of shape (n, 2), got {getattr(x, 'shape', type(x).__name__)}")
+    lo, hi = x.min(0).values - 0.5, x.max(0).values + 0.5
+    gx, gy = torch.meshgrid(torch.linspace(lo[0], hi[0], 200), torch.linspace(lo[1], hi[1], 200), indexing="xy")
+    grid = torch.stack([gx.flatten(), gy.flatten()], 1)
+    fig, axes = new_figure((4.0 * len(models), 3.6), ncols=len(models), squeeze=False)
+    for ax, (title, model) in zip(axes[0], models.items()):
+        with torch.no_grad():
+            region = model(grid).argmax(1).reshape(gx.shape)
+            acc = (model(x).argmax(1) == y).float().mean().item()
+        ax.contourf(gx.numpy(), gy.numpy(), region.numpy(), levels=[-0.5, 0.5, 1.5],
+                    colors=[COLORS["main"], COLORS["accent"]], alpha=0.25)
+        for label, color in ((0, COLORS["main"]), (1, COLORS["accent"])):
+            pts = x[y == label]
+            ax.scatter(pts[:, 0], pts[:, 1], s=10, color=color, label=f"class {label}")
+        ax.set(title=f"{title}  (accuracy {acc:.2f})", xlabel="x1", ylabel="x2")
+        ax.grid(False)
+    axes[0][0].legend(loc="lower left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- panels
+_TITLES = {
+    "sigmoid": r"sigmoid:  $\sigma(x) = 1/(1+e^{-x})$",
+    "tanh": r"tanh:  $(e^{x}-e^{-x})/(e^{x}+e^{-x})$",
+    "relu": r"ReLU:  $\max(0,\,x)$",
+}
+_YTICKS = {"sigmoid": (0.0, 0.25, 0.5, 0.75, 1.0), "tanh": (-1.0, -0.5, 0.0, 0.5, 1.0), "relu": (0.0, 0.25, 0.5, 0.75, 1.0)}
+_YLIMS = {"sigmoid": (-0.08, 1.08), "tanh": (-1.15, 1.15), "relu": (-0.08, 1.08)}
+_ACT_COLORS = {"sigmoid": COLORS["main"], "tanh": COLORS["alt"], "relu": COLORS["purple"]}
+
+
+def _saturation_edge(activation: str, fraction: float = 0.01) -> float:
+    """Smallest $x \\ge 0$ with $f'(x) < $ ``fraction`` $\\cdot f'(0)$ (sigmoid: about 6, tanh: about 3)."""
+    x = torch.linspace(0, 30, 30001, dtype=torch.float64)
+    d = _FUNCTIONS[activation][1](x)
+    return x[(d < fraction * d[0]).nonzero()[0, 0]].item()
+
+
+@register
+def activation_panel(activation: str = "sigmoid") -> Panel:
+    """Sigmoid / tanh / ReLU and their derivatives over a chosen x-range, saturated region shaded."""
+    _check_choice(activation, "activation", _FUNCTIONS)
+    controls = {
+        "activation": dropdown("activation", list(_FUNCTIONS), activation),
+        "x_max": float_slider("x range ±", 1.0, 20.0, 0.5, 8.0),
+        "derivative": checkbox("show derivative f'(x)", True),
+    }
+    edges = {name: _saturation_edge(name) for name in ("sigmoid", "tanh")}
+
+    def setup(fig):
+        ax = fig.add_subplot()
+        # The axes show u = x / x_max in [-1, 1]: the x-range slider only relabels the ticks,
+        # so the cached background (grid, axes) stays valid while the slider moves.
+        u = np.linspace(-1.04, 1.04, 833)
+        ticks = np.linspace(-1.0, 1.0, 5)
+        ax.set_xlim(u[0], u[-1])
+        ax.set_xticks(ticks, labels=[""] * 5)
+        ax.set_xlabel("x", labelpad=13)
+        ax.set_ylabel("f(x), f'(x)", labelpad=30)
+        below = offset_copy(ax.get_xaxis_transform(), fig=fig, y=-3.5, units="points")
+        left = offset_copy(ax.get_yaxis_transform(), fig=fig, x=-3.5, units="points")
+        x_labels = [ax.text(t, 0, "", transform=below, ha="center", va="top", animated=True) for t in ticks]
+        y_labels = [ax.text(0, 0, "", transform=left, ha="right", va="center", animated=True) for _ in range(5)]
+        shades = [ax.add_patch(Rectangle((0, 0), 0, 1, transform=ax.get_xaxis_transform(), color=COLORS["muted"],
+                                         alpha=0.18, linewidth=0, animated=True)) for _ in range(2)]
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.axvline(0, color="black", linewidth=0.6)
+        (line_f,) = ax.plot(u, u, color=COLORS["main"], animated=True, label="f(x)")
+        (line_df,) = ax.plot(u, u, color=COLORS["grad"], linestyle="--", animated=True, label="f'(x)")
+        legend_both = ax.legend(handles=[line_f, line_df], loc="upper left")
+        ax.add_artist(legend_both)
+        legend_f = ax.legend(handles=[line_f], loc="upper left")
+        for legend in (legend_both, legend_f):
+            legend.set_animated(True)
+        readout = ax.text(1.0, 1.02, "", transform=ax.transAxes, ha="right", va="bottom", animated=True)
+        shown = {"activation": None}
+
+        def update(activation: str, x_max: float, derivative: bool) -> None:
+            f, df = _FUNCTIONS[activation]
+            scale = x_max if activation == "relu" else 1.0  # ReLU grows with x: scale y like x
+            x = torch.as_tensor(u * x_max, dtype=torch.float64)
+            line_f.set_ydata(f(x).numpy() / scale)
+            line_df.set_ydata(df(x).numpy() / scale)
+            line_df.set_visible(derivative)
+            legend_both.set_visible(derivative)
+            legend_f.set_visible(not derivative)
+            if shown["activation"] != activation:  # static parts: redrawn into the background once
+                shown["activation"] = activation
+                ax.set_ylim(*_YLIMS[activation])
+                ax.set_yticks(_YTICKS[activation], labels=[""] * 5)
+                ax.set_title(_TITLES[activation], loc="left")
+            for t, label in zip(ticks, x_labels):
+                label.set_text(f"{t * x_max:g}")
+            for t, label in zip(_YTICKS[activation], y_labels):
+                label.set_y(t)
+                label.set_text(f"{t * scale:.3g}")
+            if activation == "relu":
+                shades[0].set_bounds(u[0], 0, -u[0], 1)
+                shades[1].set_visible(False)
+                readout.set_text("f'(x) = 0 for x < 0 (shaded)")
+                return
+            e = edges[activation] / x_max
+            shades[0].set_bounds(u[0], 0, max(0.0, -e - u[0]), 1)
+            shades[1].set_bounds(e, 0, max(0.0, u[-1] - e), 1)
+            shades[1].set_visible(True)
+            readout.set_text(f"saturated, f' < 1% of max: |x| > {edges[activation]:.1f} (shaded)")
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.5, 3.4))
+
+
+@register
+def vanishing_gradient_panel() -> Panel:
+    """Per-layer weight-gradient norm of a random deep MLP (log axis) vs depth, activation and init."""
+    max_depth, floor = 50, 1e-45
+    controls = {
+        "depth": int_slider("layers L", 2, max_depth, 20),
+        "activation": dropdown("activation", list(_FUNCTIONS), "sigmoid"),
+        "init": dropdown("init", [("Xavier N(0, 1/n)", "xavier"), ("Kaiming N(0, 2/n)", "kaiming"),
+                                  ("PyTorch default U(±1/√n)", "default")], "xavier"),
+    }
+
+    def setup(fig):
+        ax = fig.add_subplot()
+        layers = np.arange(1, max_depth + 1)
+        bars = ax.bar(layers, np.ones(max_depth), bottom=floor, width=0.8, animated=True)
+        ax.set_yscale("log")
+        ax.set_ylim(floor, 1e5)
+        ax.set_yticks([1e-40, 1e-30, 1e-20, 1e-10, 1.0])
+        ax.set_xlim(0.3, max_depth + 0.7)
+        ax.set(xlabel="layer l  (1 = next to the input, L = next to the loss)", ylabel="||dL/dW_l||",
+               title="Weight-gradient norm per layer, random MLP (width 32, MSE loss)")
+        readout = ax.text(0.01, 0.97, "", transform=ax.transAxes, ha="left", va="top", animated=True,
+                          fontfamily="monospace", fontsize=9)
+
+        def update(depth: int, activation: str, init: str) -> None:
+            norms = layer_gradient_norms(activation, depth, init=init).numpy()
+            check_finite(norms, what="the gradient")
+            if norms[-1] == 0:
+                raise PanelMessage("the last layer's gradient is exactly 0 (every unit is inactive)")
+            for i, bar in enumerate(bars):
+                bar.set_visible(i < depth)
+                if i < depth:
+                    bar.set_height(max(norms[i], floor) - floor)
+                    bar.set_color(_ACT_COLORS[activation])
+            readout.set_text(f"layer 1: {norms[0]:8.1e}\nlayer {depth:<2d}: {norms[-1]:8.1e}\n"
+                             f"ratio  : {norms[0] / norms[-1]:8.1e}")
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.5, 3.4))
+
+
+@register
+def dying_relu_panel() -> Panel:
+    """Dead ReLU units after one SGD step: pre-activation histograms and dead fraction vs learning rate."""
+    controls = {
+        "lr": log_slider("learning rate", -3.0, 2.0, 10.0, step=0.05),
+        "bias_shift": float_slider("initial bias b", -3.0, 2.0, 0.1, 0.0),
+        "inputs": dropdown("inputs", [("ReLU outputs (x >= 0)", "relu"), ("N(0, 1)", "normal")], "relu"),
+    }
+    lr_grid = np.logspace(-3.0, 2.0, 81)
+    edges = np.linspace(-8.0, 8.0, 41)
+    centers = (edges[:-1] + edges[1:]) / 2
+
+    def histogram(z: torch.Tensor) -> np.ndarray:
+        counts, _ = np.histogram(np.clip(z.numpy().ravel(), -7.99, 7.99), bins=edges)
+        return counts / z.numel()
+
+    def setup(fig):
+        ax_h, ax_c = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1.0]})
+        before = ax_h.bar(centers, np.zeros(len(centers)), width=0.4, color=COLORS["muted"], alpha=0.55,
+                          animated=True, label="before")
+        after = ax_h.bar(centers, np.zeros(len(centers)), width=0.4, color=COLORS["accent"], alpha=0.65,
+                         animated=True, label="after one step")
+        ax_h.axvline(0, color="black", linewidth=0.8)
+        ax_h.legend(handles=[before, after], loc="upper left", fontsize=9)
+        ax_h.set(xlim=(-8, 8), ylim=(0, 0.5), xlabel="pre-activation z = w.x + b  (clipped to ±8)",
+                 ylabel="fraction of (sample, unit)", title="z of 64 units on 256 samples")
+        (curve,) = ax_c.plot(lr_grid, np.zeros_like(lr_grid), color=COLORS["grad"], animated=True)
+        (level,) = ax_c.plot(lr_grid[[0, -1]], [0, 0], color=COLORS["muted"], linestyle=":", animated=True)
+        (marker,) = ax_c.plot([1.0], [0.0], "o", color=COLORS["accent"], markersize=8, animated=True)
+        ax_c.set(xscale="log", xlim=(lr_grid[0], lr_grid[-1]), ylim=(-0.03, 1.03), xlabel="learning rate",
+                 ylabel="dead fraction after one step")
+        readout = ax_c.text(0.0, 1.03, "", transform=ax_c.transAxes, ha="left", va="bottom", animated=True)
+
+        def update(lr: float, bias_shift: float, inputs: str) -> None:
+            z, dz = _relu_layer_gradient(round(bias_shift, 6), inputs)
+            z_after = z - lr * dz
+            check_finite(z_after.numpy(), what="the updated pre-activation")
+            for bar, h in zip(before, histogram(z)):
+                bar.set_height(h)
+            for bar, h in zip(after, histogram(z_after)):
+                bar.set_height(h)
+            # dead fraction for every lr of the grid at once: z(lr) = z - lr * dz
+            z_grid = z[None] - torch.as_tensor(lr_grid)[:, None, None] * dz[None]
+            curve.set_ydata(((z_grid > 0).sum(dim=1) == 0).double().mean(dim=1).numpy())
+            dead_before, dead_after = dead_fraction(z), dead_fraction(z_after)
+            level.set_ydata([dead_before, dead_before])
+            marker.set_data([lr], [dead_after])
+            readout.set_text(f"dead: {dead_before:.0%} before, {dead_after:.0%} after (lr={lr:.3g})")
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.5, 3.4), kind="training")
+
+
+_SOFTMAX_LOGITS = (2.0, 1.0, 0.5, -0.5, -1.5)
+
+
+@register
+def softmax_panel() -> Panel:
+    """softmax(z / T) of fixed logits as a bar chart, with entropy and max probability, vs temperature T."""
+    controls = {"temperature": log_slider("temperature T", -1.5, 1.5, 1.0, step=0.05)}
+    logits = torch.tensor(_SOFTMAX_LOGITS, dtype=torch.float64)
+    k = len(_SOFTMAX_LOGITS)
+    classes = np.arange(k)
+
+    def setup(fig):
+        ax_z, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.7]})
+        ax_z.bar(classes, logits.numpy(), color=COLORS["muted"])
+        ax_z.axhline(0, color="black", linewidth=0.6)
+        ax_z.set(xticks=classes, xlabel="class i", ylabel="logit z_i", title="fixed logits z")
+        bars = ax_p.bar(classes, np.zeros(k), color=COLORS["main"], animated=True)
+        values = [ax_p.text(i, 0, "", ha="center", va="bottom", fontsize=9, animated=True) for i in classes]
+        ax_p.axhline(1 / k, color=COLORS["muted"], linestyle="--", linewidth=1, label="uniform 1/K")
+        ax_p.legend(loc="center right")
+        ax_p.set(xticks=classes, ylim=(0, 1.12), xlabel="class i", ylabel="p_i", title="softmax(z / T)")
+        readout = ax_p.text(0.98, 0.97, "", transform=ax_p.transAxes, ha="right", va="top", animated=True,
+                            multialignment="left", fontfamily="monospace", fontsize=9)
+
+        def update(temperature: float) -> None:
+            if not temperature > 0:
+                raise PanelMessage(f"the temperature must be > 0, got {temperature}")
+            p = softmax(logits / temperature)
+            check_finite(p.numpy(), what="softmax(z / T)")
+            for bar, text, pi in zip(bars, values, p.tolist()):
+                bar.set_height(pi)
+                text.set_y(pi + 0.01)
+                text.set_text(f"{pi:.2f}")
+            readout.set_text(f"T       = {temperature:.2f}\nmax p   = {p.max().item():.3f}\n"
+                             f"entropy = {entropy(p).item():.3f}\n(max: ln {k} = {np.log(k):.3f})")
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.5, 3.2))

@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine with Python >= 3.10:
+#   make lab    create .venv (if missing), install the course, open JupyterLab on notebooks/
+#   make test   the same set-up, then every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test unit nbval browser notebooks figures sync-url benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests/ notebooks/
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser" tests/
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/nb.py build
+
+figures: $(STAMP)
+	$(BIN)/python -m helpers.figures --out pic
+
+sync-url: $(STAMP)
+	$(BIN)/python tools/nb.py sync-url
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/panels.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,85 @@
+"""Panel latency: the kept-figure fast path vs the naive `interact` way, for every panel.
+
+    python benchmarks/panels.py [--steps 15] [--naive 8] [--only NAME ...]
+
+For each registered panel, drags its first slider up and back down its range and
+times each change from `control.value = v` to the new PNG bytes being in the
+Image widget (kernel side). The naive way is what `ipywidgets.interact` does with
+a fresh inline figure per change: build a pyplot figure, draw it, encode it with
+`bbox_inches="tight"` (IPython's `print_figure`). Both run in this one process,
+one after the other, so their ratio is meaningful even on a noisy machine.
+Also times `import helpers` on top of `import torch` (fresh interpreters).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from helpers import panels as P  # noqa: E402
+
+BUDGET_MS = {"curve": 20.0, "training": 60.0}
+
+
+def _import_seconds(code: str, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", f"import time; t=time.perf_counter(); {code}; "
+                              "print(time.perf_counter()-t)"], capture_output=True, text=True, check=True)
+        times.append(float(out.stdout))
+    return statistics.median(times)
+
+
+def bench_panel(name: str, steps: int, naive_count: int) -> dict:
+    panel = P.all_panels()[name]()
+    control, values = P.sweep_values(panel, steps)
+    fast = P.time_updates(panel, control, values)
+    naive = []
+    for v in values[:naive_count]:
+        start = time.perf_counter()
+        panel.naive_render(**{control: v})
+        naive.append(time.perf_counter() - start)
+    fast_ms, naive_ms = statistics.median(fast) * 1e3, statistics.median(naive) * 1e3
+    return {
+        "panel": name, "kind": panel.kind, "control": control, "n": len(values),
+        "fast_ms": fast_ms, "p90_ms": sorted(fast)[int(0.9 * (len(fast) - 1))] * 1e3,
+        "naive_ms": naive_ms, "ratio": naive_ms / fast_ms,
+        "ok": fast_ms <= BUDGET_MS[panel.kind] and naive_ms / fast_ms >= 4.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=15, help="slider positions on the way up")
+    parser.add_argument("--naive", type=int, default=8, help="changes timed the naive way")
+    parser.add_argument("--only", nargs="*", help="panel names to run (default: all)")
+    args = parser.parse_args(argv)
+
+    names = sorted(P.all_panels())
+    if args.only:
+        names = [n for n in names if n in args.only]
+    rows = [bench_panel(n, args.steps, args.naive) for n in names]
+
+    header = f"{'panel':28} {'kind':9} {'slider':12} {'n':>3} {'median ms':>9} {'p90 ms':>7} {'naive ms':>9} {'ratio':>6}  budget"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        budget = f"<= {BUDGET_MS[r['kind']]:.0f} ms, >= 4x: {'ok' if r['ok'] else 'MISSED'}"
+        print(f"{r['panel']:28} {r['kind']:9} {r['control']:12} {r['n']:3d} {r['fast_ms']:9.1f} {r['p90_ms']:7.1f} "
+              f"{r['naive_ms']:9.1f} {r['ratio']:5.1f}x  {budget}")
+
+    torch_s = _import_seconds("import torch")
+    both_s = _import_seconds("import torch; import helpers")
+    print(f"\nimport torch: {torch_s:.3f} s; import torch + helpers: {both_s:.3f} s; "
+          f"helpers adds {both_s - torch_s:.3f} s (budget 0.5 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

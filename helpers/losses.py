@@ -1,0 +1,410 @@
+"""Chapter 4: loss functions written from their formulas, and the chapter's panels.
+
+Every loss takes ``reduction="mean"`` (PyTorch's default), ``"sum"`` or ``"none"``
+(one value per element / sample), so the notes' formulas with and without the
+$\\frac{1}{N}$ can both be checked against PyTorch.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+
+from .panels import Panel, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider, register
+from .plotting import COLORS
+
+__all__ = [
+    "log_softmax", "cross_entropy", "cross_entropy_onehot", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "mae", "mse", "huber", "smooth_l1",
+    "mae_grad", "mse_grad", "huber_grad", "gd_1d", "fit_line",
+    "loss_panel", "robust_regression_panel", "gd_1d_panel",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ----------------------------------------------------------------------------- input checks
+def _float_tensor(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    return x
+
+
+def _pair(a, b, name_a: str, name_b: str) -> tuple[torch.Tensor, torch.Tensor]:
+    _float_tensor(a, name_a)
+    _float_tensor(b, name_b)
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape (no broadcasting), "
+                         f"got {tuple(a.shape)} and {tuple(b.shape)}")
+    return a, b
+
+
+def _in_unit_interval(x: torch.Tensor, name: str) -> None:
+    if not bool(((x >= 0) & (x <= 1)).all()):
+        raise ValueError(f"{name} must hold probabilities in [0, 1], got values from "
+                         f"{x.min().item():.4g} to {x.max().item():.4g}")
+
+
+def _positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number > 0, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def _reduce(terms: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return terms.mean()
+    if reduction == "sum":
+        return terms.sum()
+    if reduction == "none":
+        return terms
+    raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+# ----------------------------------------------------------------------------- classification
+def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    r"""$\log p_i = (z_i - m) - \log\sum_k e^{z_k - m}$ with $m = \max_k z_k$ (never overflows)."""
+    _float_tensor(logits, "logits")
+    shifted = logits - logits.amax(dim=dim, keepdim=True)
+    return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N} \log p_{n,y_n}$, $p_n = \mathrm{softmax}(z_n)$; logits (N, C), target (N,) class indices."""
+    _float_tensor(logits, "logits")
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape (N, C), got {tuple(logits.shape)}")
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"target must be a torch.Tensor of class indices, got {type(target).__name__}")
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise TypeError(f"target must hold integer class indices (e.g. torch.long), got dtype {target.dtype}")
+    n, c = logits.shape
+    if target.shape != (n,):
+        raise ValueError(f"target must have shape (N,) = ({n},) to match logits {tuple(logits.shape)}, "
+                         f"got {tuple(target.shape)}")
+    if bool(((target < 0) | (target >= c)).any()):
+        raise ValueError(f"target class indices must be in [0, C-1] = [0, {c - 1}], got values from "
+                         f"{target.min().item()} to {target.max().item()}")
+    log_p = log_softmax(logits, dim=1)
+    return _reduce(-log_p[torch.arange(n), target], reduction)
+
+
+def cross_entropy_onehot(logits: torch.Tensor, y_onehot: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\sum_{i=1}^{C} y_{n,i}\log p_{n,i}$ (the notes' full formula; y is one-hot, (N, C))."""
+    _pair(logits, y_onehot, "logits", "y_onehot")
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape (N, C), got {tuple(logits.shape)}")
+    _in_unit_interval(y_onehot, "y_onehot")
+    return _reduce(-(y_onehot * log_softmax(logits, dim=1)).sum(dim=1), reduction)
+
+
+def binary_cross_entropy(p: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = -\frac{1}{n}\sum_i \big[y_i\log p_i + (1-y_i)\log(1-p_i)\big]$ (each log clamped at $-100$, as in PyTorch)."""
+    _pair(p, y, "p", "y")
+    _in_unit_interval(p, "p")
+    _in_unit_interval(y, "y")
+    log_p = torch.clamp(torch.log(p), min=-100.0)
+    log_not_p = torch.clamp(torch.log(1 - p), min=-100.0)
+    return _reduce(-(y * log_p + (1 - y) * log_not_p), reduction)
+
+
+def binary_cross_entropy_with_logits(z: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""BCE of $p = \sigma(z)$, computed stably as $\max(z, 0) - zy + \log(1 + e^{-|z|})$."""
+    _pair(z, y, "z", "y")
+    _in_unit_interval(y, "y")
+    return _reduce(torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs())), reduction)
+
+
+# ----------------------------------------------------------------------------- regression
+def mae(y_hat: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = \frac{1}{n}\sum_{i=1}^{n} |y_i - \hat y_i|$ (MAE, L1 loss)."""
+    _pair(y_hat, y, "y_hat", "y")
+    return _reduce((y - y_hat).abs(), reduction)
+
+
+def mse(y_hat: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = \frac{1}{n}\sum_{i=1}^{n} (y_i - \hat y_i)^2$ (MSE, L2 loss)."""
+    _pair(y_hat, y, "y_hat", "y")
+    return _reduce((y - y_hat) ** 2, reduction)
+
+
+def huber(y_hat: torch.Tensor, y: torch.Tensor, delta: float = 1.0, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = \frac{1}{n}\sum_i \begin{cases}\frac12 e_i^2 & |e_i| \le \delta \\ \delta|e_i| - \frac12\delta^2 & |e_i| > \delta\end{cases}$, $e_i = \hat y_i - y_i$."""
+    _pair(y_hat, y, "y_hat", "y")
+    delta = _positive(delta, "delta")
+    a = (y_hat - y).abs()
+    return _reduce(torch.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2), reduction)
+
+
+def smooth_l1(y_hat: torch.Tensor, y: torch.Tensor, beta: float = 1.0, *, reduction: str = "mean") -> torch.Tensor:
+    r"""$\mathcal{L} = \frac{1}{n}\sum_i \begin{cases}\frac{e_i^2}{2\beta} & |e_i| < \beta \\ |e_i| - \frac{\beta}{2} & |e_i| \ge \beta\end{cases}$ (PyTorch's ``SmoothL1Loss``; equals Huber$/\beta$)."""
+    _pair(y_hat, y, "y_hat", "y")
+    beta = _positive(beta, "beta")
+    a = (y_hat - y).abs()
+    return _reduce(torch.where(a < beta, 0.5 * a**2 / beta, a - 0.5 * beta), reduction)
+
+
+def mae_grad(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""$\partial |\hat y_i - y_i| / \partial \hat y_i = \mathrm{sign}(\hat y_i - y_i)$ per element (0 at 0, as in PyTorch)."""
+    _pair(y_hat, y, "y_hat", "y")
+    return torch.sign(y_hat - y)
+
+
+def mse_grad(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""$\partial (\hat y_i - y_i)^2 / \partial \hat y_i = 2(\hat y_i - y_i)$ per element."""
+    _pair(y_hat, y, "y_hat", "y")
+    return 2 * (y_hat - y)
+
+
+def huber_grad(y_hat: torch.Tensor, y: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    r"""$\partial \ell_i / \partial \hat y_i = e_i$ if $|e_i| \le \delta$ else $\delta\,\mathrm{sign}(e_i)$, i.e. $\mathrm{clip}(e_i, -\delta, \delta)$."""
+    _pair(y_hat, y, "y_hat", "y")
+    delta = _positive(delta, "delta")
+    return torch.clamp(y_hat - y, -delta, delta)
+
+
+# ----------------------------------------------------------------------------- 1-D gradient descent
+def gd_1d(loss: str, lr: float, steps: int = 40, *, w0: float = 0.0, x: float = 2.0, y: float = 3.0,
+          delta: float = 1.0, decay: bool = False) -> np.ndarray:
+    r"""Gradient descent $w \leftarrow w - \eta_t\,\partial\ell/\partial w$ on $\ell(wx - y)$ for ``loss`` in mae / mse / huber; returns $w_0 \dots w_{steps}$.
+
+    ``decay=True`` uses $\eta_t = \eta / \sqrt{t + 1}$ instead of a fixed step.
+    """
+    grads = {
+        "mae": lambda e: x * np.sign(e),
+        "mse": lambda e: 2 * x * e,
+        "huber": lambda e: x * np.clip(e, -delta, delta),
+    }
+    if loss not in grads:
+        raise ValueError(f"loss must be one of {sorted(grads)}, got {loss!r}")
+    lr = _positive(lr, "lr")
+    _positive(delta, "delta")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    w = np.empty(steps + 1)
+    w[0] = w0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            step = lr / math.sqrt(t + 1) if decay else lr
+            w[t + 1] = w[t] - step * grads[loss](w[t] * x - y)
+    return w
+
+
+# ----------------------------------------------------------------------------- line fitting
+def fit_line(x, y, loss: str = "mse", delta: float = 1.0, *, iters: int = 100) -> tuple[float, float]:
+    r"""Slope and intercept of the line $\hat y = a x + b$ that minimises ``loss`` (mse: least squares; mae / huber: IRLS).
+
+    IRLS (iteratively reweighted least squares) solves weighted least squares with
+    weights $w_i = \rho'(r_i) / r_i$: $1/|r_i|$ for MAE, $\min(1, \delta/|r_i|)$ for Huber.
+    """
+    xs = np.asarray(x, dtype=float).reshape(-1)
+    ys = np.asarray(y, dtype=float).reshape(-1)
+    if xs.shape != ys.shape or xs.size < 2:
+        raise ValueError(f"x and y must hold the same number (>= 2) of values, got {xs.size} and {ys.size}")
+    if loss not in ("mse", "mae", "huber"):
+        raise ValueError(f"loss must be 'mse', 'mae' or 'huber', got {loss!r}")
+    delta = _positive(delta, "delta")
+    weights = np.ones_like(xs)
+    slope, intercept = _weighted_line(xs, ys, weights)
+    if loss == "mse":
+        return slope, intercept
+    for _ in range(iters):
+        r = np.abs(ys - (slope * xs + intercept))
+        weights = 1.0 / np.maximum(r, 1e-9) if loss == "mae" else np.minimum(1.0, delta / np.maximum(r, 1e-12))
+        new_slope, new_intercept = _weighted_line(xs, ys, weights)
+        done = abs(new_slope - slope) + abs(new_intercept - intercept) < 1e-12
+        slope, intercept = new_slope, new_intercept
+        if done:
+            break
+    return slope, intercept
+
+
+def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    r"""Weighted least squares $\min_{a,b} \sum_i w_i (y_i - a x_i - b)^2$ in closed form (the 2x2 normal equations)."""
+    sw, sx, sy = w.sum(), w @ x, w @ y
+    sxx, sxy = w @ (x * x), w @ (x * y)
+    det = sw * sxx - sx * sx
+    if not det > 1e-12 * max(sw * sxx, 1e-300):
+        raise ValueError("x must hold at least two different values to fit a line")
+    slope = (sw * sxy - sx * sy) / det
+    return float(slope), float((sy - slope * sx) / sw)
+
+
+# ----------------------------------------------------------------------------- panels
+_TOP = 6  # animated lines above the static legend, so a blit and a full redraw stack the same
+_PANEL_LOSSES = ("MAE (L1)", "MSE (L2)", "Huber", "Smooth L1", "BCE with logits (y=1)", "Cross-entropy (3 classes)")
+
+
+_PANEL_NOTES = {
+    "MAE (L1)": "gradient is always -1 or +1, whatever the size of the error",
+    "MSE (L2)": "gradient 2e grows with the error",
+    "Huber": "quadratic for |e| <= delta, linear beyond: gradient clipped at +-delta",
+    "Smooth L1": "Smooth L1 (beta = slider) = Huber(delta = beta) / beta: gradient clipped at +-1",
+    "BCE with logits (y=1)": "x = logit z, label 1: loss log(1 + e^-z), gradient sigmoid(z) - 1  (slider not used)",
+    "Cross-entropy (3 classes)": "x = true-class logit, other two logits 0: gradient p_true - 1  (slider not used)",
+}
+
+
+def _panel_curves(name: str, e: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-element loss and its derivative along ``e`` for the loss panel."""
+    zero = torch.zeros_like(e)
+    if name == "MAE (L1)":
+        return mae(e, zero, reduction="none"), mae_grad(e, zero)
+    if name == "MSE (L2)":
+        return mse(e, zero, reduction="none"), mse_grad(e, zero)
+    if name == "Huber":
+        return huber(e, zero, delta, reduction="none"), huber_grad(e, zero, delta)
+    if name == "Smooth L1":
+        return smooth_l1(e, zero, delta, reduction="none"), torch.clamp(e / delta, -1, 1)
+    if name == "BCE with logits (y=1)":
+        return binary_cross_entropy_with_logits(e, torch.ones_like(e), reduction="none"), torch.sigmoid(e) - 1
+    if name == "Cross-entropy (3 classes)":
+        logits = torch.stack([e, zero, zero], dim=1)
+        p_true = torch.softmax(logits, dim=1)[:, 0]
+        return cross_entropy(logits, torch.zeros(len(e), dtype=torch.long), reduction="none"), p_true - 1
+    raise ValueError(f"loss must be one of {list(_PANEL_LOSSES)}, got {name!r}")
+
+
+@register
+def loss_panel() -> Panel:
+    """One loss (and its derivative) against the error, with a delta / beta slider; fixed axes."""
+    controls = {
+        "delta": float_slider("delta / beta", 0.1, 3.0, 0.05, 1.0),
+        "loss": dropdown("loss", list(_PANEL_LOSSES), "Huber"),
+    }
+    e = torch.linspace(-4, 4, 401, dtype=torch.float64)
+    x = e.numpy()
+
+    def setup(fig):
+        ax_loss, ax_grad = fig.subplots(1, 2)
+        ax_loss.plot(x, np.abs(x), color=COLORS["muted"], lw=1, ls=":", label="|e|")
+        ax_loss.plot(x, x**2, color=COLORS["muted"], lw=1, ls="--", label="e^2")
+        ax_loss.legend(loc="upper center")
+        ax_loss.set(xlim=(-4, 4), ylim=(-0.2, 6), xlabel="error e = y_hat - y  (or logit z)", ylabel="loss")
+        ax_grad.set(xlim=(-4, 4), ylim=(-4.2, 4.2), xlabel="error e  (or logit z)", ylabel="d loss / d y_hat",
+                    title="derivative")
+        for ax in (ax_loss, ax_grad):
+            ax.axhline(0, color="black", lw=0.6)
+            ax.axvline(0, color="black", lw=0.6)
+        (loss_line,) = ax_loss.plot(x, x, color=COLORS["main"], animated=True, zorder=_TOP)
+        (grad_line,) = ax_grad.plot(x, x, color=COLORS["grad"], animated=True, zorder=_TOP)
+        marks = [ax.axvline(s, color=COLORS["accent"], lw=1, ls="--", animated=True, zorder=_TOP)
+                 for ax in (ax_loss, ax_grad) for s in (-1, 1)]
+        note = fig.text(0.5, 0.005, "", ha="center", va="bottom", fontsize=9)
+        if fig.get_layout_engine() is not None:  # leave room for the note under the axes
+            fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
+
+        def update(delta: float, loss: str) -> None:
+            values, grads = _panel_curves(loss, e, delta)
+            check_finite(values, grads, what=f"the {loss} curve")
+            loss_line.set_ydata(values.numpy())
+            grad_line.set_ydata(grads.numpy())
+            ax_loss.set_title(loss)
+            uses_delta = loss in ("Huber", "Smooth L1")
+            for mark, s in zip(marks, (-1, 1, -1, 1)):
+                mark.set_xdata([s * delta, s * delta])
+                mark.set_visible(uses_delta)
+            note.set_text(_PANEL_NOTES[loss])
+
+        return update
+
+    return Panel(controls, setup, figsize=(8.0, 3.3))
+
+
+@register
+def robust_regression_panel() -> Panel:
+    """A line fitted under MSE, MAE and Huber to data with outliers (count, size and delta sliders)."""
+    from .data import line_with_outliers
+
+    controls = {
+        "n_outliers": int_slider("outliers", 0, 20, 5),
+        "outlier_size": float_slider("outlier size", 0.0, 20.0, 0.5, 10.0),
+        "delta": float_slider("Huber delta", 0.2, 5.0, 0.1, 1.0),
+    }
+    xs = np.linspace(-3, 3, 2)
+    x_clean, y_clean = (t.numpy().ravel() for t in line_with_outliers(n_outliers=0))
+    styles = {"mse": ("MSE", COLORS["alt"]), "mae": ("MAE", COLORS["main"]), "huber": ("Huber", COLORS["purple"])}
+
+    def setup(fig):
+        ax = fig.subplots()
+        ax.plot(xs, 2 * xs + 1, color="black", lw=1, ls="--", label="true: y = 2x + 1")
+        (inliers,) = ax.plot(x_clean, y_clean, "o", ms=4, color=COLORS["muted"], animated=True, zorder=_TOP)
+        (outliers,) = ax.plot([], [], "o", ms=5, color=COLORS["grad"], animated=True, zorder=_TOP)
+        lines = {k: ax.plot(xs, xs, color=c, label=lab, animated=True, zorder=_TOP)[0] for k, (lab, c) in styles.items()}
+        ax.legend(loc="upper left")
+        ax.set(xlim=(-3.2, 3.2), ylim=(-7, 28), xlabel="x", ylabel="y", title="line fit with outliers")
+        readout = ax.text(0.99, 0.03, "", transform=ax.transAxes, ha="right", va="bottom", family="monospace",
+                          fontsize=9, animated=True)
+
+        def update(n_outliers: int, outlier_size: float, delta: float) -> None:
+            x, y = (t.numpy().ravel() for t in line_with_outliers(n_outliers=int(n_outliers),
+                                                                    outlier_size=float(outlier_size)))
+            moved = y != y_clean
+            inliers.set_data(x[~moved], y[~moved])
+            outliers.set_data(x[moved], y[moved])
+            rows = []
+            for key, line in lines.items():
+                a, b = fit_line(x, y, key, delta)
+                check_finite([a, b], what=f"the {styles[key][0]} fit")
+                line.set_ydata(a * xs + b)
+                rows.append(f"{styles[key][0]:>5}: y = {a:5.2f}x {'+' if b >= 0 else '-'} {abs(b):5.2f}")
+            readout.set_text("\n".join(rows))
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.0, 4.0), kind="training")
+
+
+@register
+def gd_1d_panel() -> Panel:
+    """Gradient descent on |2w-3|, (2w-3)^2 and Huber: w over the steps and the error, for a learning rate."""
+    steps = 40
+    controls = {
+        "lr": log_slider("learning rate", -2, 0, 0.1, step=0.05),
+        "w0": float_slider("start w0", -3.0, 6.0, 0.5, 0.0),
+        "decay": checkbox("decay lr / sqrt(t+1)", False),
+    }
+    t = np.arange(steps + 1)
+    styles = {"mae": ("MAE |2w-3|", COLORS["main"]), "mse": ("MSE (2w-3)^2", COLORS["alt"]),
+              "huber": ("Huber (delta=1)", COLORS["purple"])}
+
+    def setup(fig):
+        ax_w, ax_e = fig.subplots(1, 2)
+        ax_w.axhline(1.5, color="black", lw=1, ls="--", label="optimum w* = 1.5")
+        ax_w.set(xlim=(0, steps), ylim=(-3.5, 6.5), xlabel="step t", ylabel="w_t", title="parameter w")
+        ax_e.set(xlim=(0, steps), ylim=(1e-8, 1e3), yscale="log", xlabel="step t", ylabel="|2 w_t - 3|",
+                 title="distance to the optimum")
+        lines = {}
+        for key, (label, color) in styles.items():
+            lines[key] = (ax_w.plot(t, t, ".-", ms=3, lw=1.2, color=color, label=label, animated=True, zorder=_TOP)[0],
+                          ax_e.plot(t, t + 1.0, lw=1.5, color=color, animated=True, zorder=_TOP)[0])
+        ax_w.legend(loc="upper right", fontsize=8)
+        def line_e_of_mse() -> float:
+            return float(lines["mse"][1].get_ydata()[-1])
+
+        warning = ax_w.text(0.02, 0.03, "", transform=ax_w.transAxes, color="#b00020", fontsize=9, animated=True)
+
+        def update(lr: float, w0: float, decay: bool) -> None:
+            for key, (line_w, line_e) in lines.items():
+                w = gd_1d(key, float(lr), steps, w0=float(w0), decay=bool(decay))
+                w = np.nan_to_num(w, nan=1e6, posinf=1e6, neginf=-1e6).clip(-1e6, 1e6)
+                line_w.set_ydata(w)
+                line_e.set_ydata(np.clip(np.abs(2 * w - 3), 1e-12, 1e6))
+            final = line_e_of_mse()
+            if final > abs(2 * w0 - 3) + 1.0:
+                warning.set_text(f"MSE diverges: lr = {lr:.2f} > 0.25 makes |1 - 8 lr| > 1" if not decay
+                                 else "MSE diverges: the first steps are too large")
+            else:
+                warning.set_text("")
+
+        return update
+
+    return Panel(controls, setup, figsize=(8.0, 3.4))

@@ -1,0 +1,484 @@
+"""Chapter 1: tensors. The broadcasting rule, matmul and logs written from their formulas,
+the domain of sqrt/exp/log, and the chapter's panels and figures.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Rectangle
+
+from .panels import Panel, PanelMessage, dropdown, float_slider, int_slider, register
+from .plotting import COLORS, new_figure, plot_curve
+
+__all__ = [
+    "broadcast_shape", "matmul", "log_base", "domain_grid", "count_special", "autograd_slope",
+    "DOMAIN_FUNCTIONS", "MAKERS", "MAKER_ARGS", "make_tensor",
+    "domain_figure", "broadcast_figure", "reduction_figure", "tangent_figure",
+    "domain_panel", "broadcast_panel", "creation_panel",
+]
+
+
+# ----------------------------------------------------------------------------- formulas
+def _check_shape(shape, name: str) -> tuple[int, ...]:
+    if isinstance(shape, torch.Size):
+        return tuple(shape)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple, list or torch.Size of ints, got {type(shape).__name__}")
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"{name} must hold ints, got {s!r} in {tuple(shape)}")
+        if s < 0:
+            raise ValueError(f"{name} must hold sizes >= 0, got {tuple(shape)}")
+    return tuple(shape)
+
+
+def broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
+    r"""Broadcast two shapes: pad the shorter with 1s on the left, then per dim $n_i = a_i$ if $a_i = b_i$ or $b_i = 1$, $n_i = b_i$ if $a_i = 1$."""
+    a, b = _check_shape(a, "a"), _check_shape(b, "b")
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise ValueError(f"shapes {a} and {b} cannot broadcast: at dim {i - n} the sizes are {x} and {y}; "
+                             "they must be equal or one of them must be 1")
+    return tuple(out)
+
+
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""$C_{ij} = \sum_k A_{ik} B_{kj}$, computed by broadcasting $(n,k,1) \cdot (1,k,m)$ and summing over $k$."""
+    for name, t in (("a", a), ("b", b)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (a matrix), got shape {tuple(t.shape)}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"a has {a.shape[1]} columns but b has {b.shape[0]} rows; they must be equal "
+                         f"(shapes {tuple(a.shape)} and {tuple(b.shape)})")
+    return (a[:, :, None] * b[None, :, :]).sum(dim=1)
+
+
+def log_base(x: torch.Tensor, base: float) -> torch.Tensor:
+    r"""$\log_b x = \frac{\ln x}{\ln b}$ (so $\log_2$ and $\log_{10}$ are $\ln$ rescaled)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 0 or base == 1:
+        raise ValueError(f"base must be a number > 0 and != 1, got {base!r}")
+    return torch.log(x) / math.log(base)
+
+
+def domain_grid(low: float, high: float, step: float = 0.05) -> torch.Tensor:
+    r"""The float32 points $x_k = k \cdot \mathrm{step}$ in $[\mathrm{low}, \mathrm{high}]$ ($k$ integer, so $x = 0$ is hit exactly)."""
+    if not step > 0:
+        raise ValueError(f"step must be > 0, got {step}")
+    if not low < high:
+        raise ValueError(f"need low < high, got low={low}, high={high}")
+    k0, k1 = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    return torch.arange(k0, k1 + 1, dtype=torch.float32) * step
+
+
+def count_special(y: torch.Tensor) -> dict[str, int]:
+    """Count the ``nan``, ``-inf``, ``inf`` and finite entries of ``y``."""
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    return {"nan": int(torch.isnan(y).sum()), "-inf": int(torch.isneginf(y).sum()),
+            "inf": int(torch.isposinf(y).sum()), "finite": int(torch.isfinite(y).sum())}
+
+
+def autograd_slope(f: Callable[[torch.Tensor], torch.Tensor], x0: float) -> float:
+    r"""$f'(x_0)$ by autograd: make $x_0$ a leaf with ``requires_grad=True``, call ``backward()``, read ``.grad``."""
+    x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)
+    y = f(x)
+    if y.ndim != 0:
+        raise ValueError(f"f must return a scalar (0-d tensor), got shape {tuple(y.shape)}")
+    y.backward()
+    return float(x.grad)
+
+
+# ----------------------------------------------------------------------------- tensor makers
+MAKERS: dict[str, Callable] = {
+    "torch.tensor": torch.tensor, "torch.Tensor": torch.Tensor, "torch.IntTensor": torch.IntTensor,
+    "torch.FloatTensor": torch.FloatTensor, "torch.zeros": torch.zeros, "torch.empty": torch.empty,
+}
+MAKER_ARGS: dict[str, tuple] = {
+    "2, 3": (2, 3), "3": (3,), "[3]": ([3],), "[2, 3]": ([2, 3],),
+    "[2.7, -2.7]": ([2.7, -2.7],), "[[1, 2, 3], [4, 5, 6]]": ([[1, 2, 3], [4, 5, 6]],),
+}
+
+
+def make_tensor(maker: str, args: str) -> tuple[torch.Tensor, bool]:
+    """Call ``MAKERS[maker](*MAKER_ARGS[args])``; return the tensor and whether its values are uninitialised."""
+    if maker not in MAKERS:
+        raise ValueError(f"maker must be one of {list(MAKERS)}, got {maker!r}")
+    if args not in MAKER_ARGS:
+        raise ValueError(f"args must be one of {list(MAKER_ARGS)}, got {args!r}")
+    values = MAKER_ARGS[args]
+    t = MAKERS[maker](*values)
+    sizes_only = all(isinstance(v, int) for v in values)
+    uninitialised = maker == "torch.empty" or (sizes_only and maker not in ("torch.tensor", "torch.zeros"))
+    return t, uninitialised
+
+
+# ----------------------------------------------------------------------------- drawing pieces
+# Artists that change are drawn above every static artist (zorder > 2.5, the spines), so the
+# blitted image equals a full redraw.
+_Z_SHADE, _Z_LINE, _Z_MARK, _Z_TEXT = 2.6, 3.0, 3.5, 4.0
+
+DOMAIN_FUNCTIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], tuple[float, float], str]] = {
+    "sqrt": (torch.sqrt, (-0.4, 2.6), "domain: x >= 0\nx < 0  -> nan"),
+    "exp": (torch.exp, (-10.0, 160.0), "domain: every x\n(float32 overflows to\ninf for x > 88.7)"),
+    "log": (torch.log, (-4.0, 2.0), "domain: x > 0\nx < 0  -> nan\nx = 0  -> -inf"),
+    "log2": (torch.log2, (-6.0, 3.0), "domain: x > 0\nx < 0  -> nan\nx = 0  -> -inf"),
+    "log10": (torch.log10, (-2.0, 1.0), "domain: x > 0\nx < 0  -> nan\nx = 0  -> -inf"),
+}
+_X_WINDOW = (-5.0, 5.0)
+
+
+def _domain_artists(ax, animated: bool) -> Callable[[str, float, float], dict[str, int]]:
+    """Create the curve, nan shading/markers and -inf markers on ``ax``; return ``paint(name, low, high)``."""
+    kw = {"animated": animated}
+    blend = ax.get_xaxis_transform()  # x in data units, y in axes fraction
+    ax.axhline(0, color="black", linewidth=0.6, zorder=1)
+    ax.axvline(0, color="black", linewidth=0.6, zorder=1)
+    ref, = ax.plot([], [], color=COLORS["muted"], linewidth=1, linestyle=":", zorder=_Z_LINE, **kw)
+    curve, = ax.plot([], [], color=COLORS["main"], zorder=_Z_LINE, **kw)
+    shade = ax.add_patch(Rectangle((0, 0), 0, 1, transform=blend, facecolor=COLORS["grad"], alpha=0.15,
+                                   linewidth=0, zorder=_Z_SHADE, visible=False, **kw))
+    nan_marks, = ax.plot([], [], "x", color=COLORS["grad"], markersize=4, transform=blend, zorder=_Z_MARK, **kw)
+    nan_label = ax.text(0, 0.88, "nan", color=COLORS["grad"], ha="center", transform=blend, fontsize=10,
+                        fontweight="bold", zorder=_Z_TEXT, visible=False, **kw)
+    inf_marks, = ax.plot([], [], "v", color=COLORS["purple"], markersize=8, transform=blend, zorder=_Z_MARK, **kw)
+    inf_label = ax.text(0, 0.1, " -inf", color=COLORS["purple"], ha="left", transform=blend, fontsize=10,
+                        fontweight="bold", zorder=_Z_TEXT, visible=False, **kw)
+
+    def paint(name: str, low: float, high: float) -> dict[str, int]:
+        fn, ylim, _ = DOMAIN_FUNCTIONS[name]
+        ax.set_ylim(*ylim)
+        xr = domain_grid(*ax.get_xlim(), step=0.02)
+        yr = fn(xr)
+        ref.set_data(xr.numpy(), torch.where(torch.isfinite(yr), yr, torch.nan).numpy())
+        x = domain_grid(low, high)
+        y = fn(x)
+        curve.set_data(x.numpy(), torch.where(torch.isfinite(y), y, torch.nan).numpy())
+        xn, xi = x[torch.isnan(y)], x[torch.isneginf(y)]
+        nan_marks.set_data(xn.numpy(), [0.04] * len(xn))
+        inf_marks.set_data(xi.numpy(), [0.03] * len(xi))
+        shade.set_visible(len(xn) > 0)
+        nan_label.set_visible(len(xn) > 0)
+        inf_label.set_visible(len(xi) > 0)
+        if len(xn):
+            lo, hi = float(xn.min()) - 0.025, float(xn.max()) + 0.025
+            shade.set_x(lo)
+            shade.set_width(hi - lo)
+            nan_label.set_x((lo + hi) / 2)
+        if len(xi):
+            inf_label.set_x(float(xi[0]))
+        return count_special(y)
+
+    return paint
+
+
+def _palette(cmap: str, n: int) -> list:
+    """``n`` distinguishable shades of a sequential colormap (light to dark)."""
+    return list(colormaps[cmap](np.linspace(0.3, 0.85, n) if n > 1 else [0.6]))
+
+
+class _CellGrid:
+    """Up to ``rows x cols`` cells drawn as ONE collection (fast to blit), optionally with value texts.
+
+    With ``split=True`` each cell is two triangles (upper left, lower right) so it can show two colours.
+    """
+
+    def __init__(self, ax, rows: int, cols: int, *, animated: bool, split: bool = False,
+                 labels: bool = False, fontsize: float = 9) -> None:
+        self.rows, self.cols, self.split = rows, cols, split
+        polys = []
+        for i in range(rows):
+            for j in range(cols):
+                x0, y0, x1, y1 = j + 0.05, i + 0.05, j + 0.95, i + 0.95
+                if split:
+                    polys += [[(x0, y0), (x1, y0), (x0, y1)], [(x1, y0), (x1, y1), (x0, y1)]]
+                else:
+                    polys.append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        self.cells = ax.add_collection(PolyCollection(polys, animated=animated, zorder=_Z_SHADE))
+        self.texts = [[ax.text(j + 0.5, i + 0.5, "", ha="center", va="center", fontsize=fontsize,
+                               visible=False, animated=animated, zorder=_Z_TEXT)
+                       for j in range(cols)] for i in range(rows)] if labels else []
+        self.paint([])
+
+    def paint(self, colors: list[list], own: list[list[bool]] | None = None,
+              labels: list[list[str]] | None = None) -> None:
+        """Show ``len(colors) x len(colors[0])`` cells; own cells solid, the others (broadcast copies) faint and dashed."""
+        face, edge, style = [], [], []
+        for i in range(self.rows):
+            for j in range(self.cols):
+                shown = i < len(colors) and j < len(colors[i])
+                solid = shown and (own is None or own[i][j])
+                parts = (colors[i][j] if self.split else [colors[i][j]]) if shown else [None] * (1 + self.split)
+                for c in parts:
+                    face.append(to_rgba(c, 0.95 if solid else 0.3) if shown else (0, 0, 0, 0))
+                    edge.append(("black" if solid else "#888888") if shown else (0, 0, 0, 0))
+                    style.append("-" if solid else "--")
+                if self.texts:
+                    t = self.texts[i][j]
+                    t.set_visible(shown and labels is not None)
+                    if shown and labels is not None:
+                        t.set_text(labels[i][j])
+                        t.set_color("black" if solid else "#666666")
+        self.cells.set_facecolor(face)
+        self.cells.set_edgecolor(edge)
+        self.cells.set_linestyle(style)
+        self.cells.set_linewidth(0.8)
+
+
+def _grid_axes(ax, rows: int, cols: int, top: float = -0.9) -> None:
+    ax.set_xlim(-0.1, cols + 0.1)
+    ax.set_ylim(rows + 0.1, top)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_xticks([])  # no tick objects: less to walk on every panel update
+    ax.set_yticks([])
+
+
+def _as_2d(shape: tuple[int, ...]) -> tuple[int, int]:
+    return (1,) * (2 - len(shape)) + tuple(shape)
+
+
+_BROADCAST_RULE = ("rule: align the shapes from the right (a missing dim counts as 1); "
+                   "in every dim the sizes must be equal, or one of them 1\n"
+                   "faint dashed cells = copies made by broadcasting;  "
+                   "a result cell = A colour (upper left) + B colour (lower right)")
+
+
+def _broadcast_artists(axes, text_ax, animated: bool, labels: bool = False) -> Callable[[tuple, tuple], tuple[int, ...]]:
+    """Create the A, B and A + B grids; return ``paint(a_shape, b_shape)`` (raises ValueError if they cannot broadcast)."""
+    grids, titles = [], []
+    for k, ax in enumerate(axes):
+        _grid_axes(ax, 4, 4)
+        grids.append(_CellGrid(ax, 4, 4, animated=animated, split=k == 2, labels=labels))
+        titles.append(ax.text(2, -0.45, "", ha="center", va="center", fontsize=10, animated=animated,
+                              zorder=_Z_TEXT))
+    text_ax.set_axis_off()
+    text_ax.set_xticks([])
+    text_ax.set_yticks([])
+    text_ax.text(0.5, 0.5, _BROADCAST_RULE, ha="center", va="center", fontsize=8.5, transform=text_ax.transAxes)
+
+    def paint(a_shape: tuple, b_shape: tuple) -> tuple[int, ...]:
+        a_idx = torch.arange(math.prod(a_shape)).reshape(a_shape)
+        b_idx = torch.arange(math.prod(b_shape)).reshape(b_shape)
+        pal_a, pal_b = _palette("Blues", a_idx.numel()), _palette("Oranges", b_idx.numel())
+        try:
+            out = broadcast_shape(a_shape, b_shape)
+        except ValueError:  # draw A and B as they are, leave the result empty, then report
+            for grid, title, name, idx, pal in zip(grids, titles, "AB", (a_idx, b_idx), (pal_a, pal_b)):
+                rows = idx.reshape(_as_2d(tuple(idx.shape))).tolist()
+                grid.paint([[pal[k] for k in row] for row in rows], None,
+                           [[str((k + 1) * (1 if name == "A" else 10)) for k in row] for row in rows])
+                title.set_text(f"{name} {tuple(idx.shape)}")
+            grids[2].paint([])
+            titles[2].set_text("A + B: ?")
+            raise
+        r, c = _as_2d(out)
+        ea, eb = a_idx.expand(out).reshape(r, c).tolist(), b_idx.expand(out).reshape(r, c).tolist()
+        (ar, ac), (br, bc) = _as_2d(a_shape), _as_2d(b_shape)
+        grids[0].paint([[pal_a[k] for k in row] for row in ea],
+                       [[i < ar and j < ac for j in range(c)] for i in range(r)],
+                       [[str(k + 1) for k in row] for row in ea])
+        grids[1].paint([[pal_b[k] for k in row] for row in eb],
+                       [[i < br and j < bc for j in range(c)] for i in range(r)],
+                       [[str(10 * (k + 1)) for k in row] for row in eb])
+        grids[2].paint([[(pal_a[ka], pal_b[kb]) for ka, kb in zip(ra, rb)] for ra, rb in zip(ea, eb)], None,
+                       [[str(ka + 1 + 10 * (kb + 1)) for ka, kb in zip(ra, rb)] for ra, rb in zip(ea, eb)])
+        titles[0].set_text(f"A {a_shape} -> {out}")
+        titles[1].set_text(f"B {b_shape} -> {out}")
+        titles[2].set_text(f"A + B: {out}")
+        return out
+
+    return paint
+
+
+# ----------------------------------------------------------------------------- static figures
+def domain_figure(x_range: tuple[float, float] = (-2.0, 4.0)) -> Figure:
+    """sqrt, exp, log, log2, log10 evaluated by PyTorch in float32: nan shaded red, -inf marked by a triangle."""
+    fig, axes = new_figure((12.5, 2.6), ncols=5)
+    for ax, name in zip(axes, DOMAIN_FUNCTIONS):
+        ax.set_xlim(*x_range)
+        paint = _domain_artists(ax, animated=False)
+        counts = paint(name, *x_range)
+        ax.set_title(f"torch.{name}(x): nan {counts['nan']}, -inf {counts['-inf']}")
+        ax.set_xlabel("x")
+    return fig
+
+
+def broadcast_figure(a_shape: tuple[int, ...] = (3, 1), b_shape: tuple[int, ...] = (4,)) -> Figure:
+    """A (3, 1) + B (4,) drawn as cell grids: each operand stretched to the result shape, then the sum."""
+    if len(a_shape) > 2 or len(b_shape) > 2 or max(a_shape + b_shape, default=0) > 4:
+        raise ValueError(f"shapes must have at most 2 dims of size <= 4, got {a_shape} and {b_shape}")
+    fig, ax = new_figure((8.4, 3.2))
+    ax.remove()
+    gs = fig.add_gridspec(2, 3, height_ratios=[5, 1.4])
+    axes = [fig.add_subplot(gs[0, k]) for k in range(3)]
+    paint = _broadcast_artists(axes, fig.add_subplot(gs[1, :]), animated=False, labels=True)
+    paint(tuple(a_shape), tuple(b_shape))
+    return fig
+
+
+def reduction_figure() -> Figure:
+    """``x.sum(dim=0)`` (down the rows) and ``x.sum(dim=1)`` (along the columns) of a 3 x 4 matrix."""
+    x = torch.arange(1, 13).reshape(3, 4)
+    fig, axes = new_figure((8.0, 2.9), ncols=2)
+    blue, orange = COLORS["main"], COLORS["accent"]
+    for ax, dim in zip(axes, (0, 1)):
+        _grid_axes(ax, 4, 5, top=-0.7)
+        s = x.sum(dim=dim).tolist()
+        labels = [[str(v) for v in row] for row in x.tolist()]
+        colors = [[blue] * 4 for _ in range(3)]
+        if dim == 0:
+            labels, colors = labels + [[str(v) for v in s]], colors + [[orange] * 4]
+        else:
+            labels = [row + [str(v)] for row, v in zip(labels, s)]
+            colors = [row + [orange] for row in colors]
+        _CellGrid(ax, 4, 5, animated=False, labels=True).paint(colors, None, labels)
+        arrow = ((0.5, 0.3), (0.5, 2.8)) if dim == 0 else ((0.2, 0.5), (3.8, 0.5))
+        ax.annotate("", xy=arrow[1], xytext=arrow[0], zorder=5,
+                    arrowprops={"arrowstyle": "->", "color": COLORS["grad"], "lw": 2})
+        ax.text(2.5, -0.4, f"x.sum(dim={dim}) -> shape {tuple(x.sum(dim=dim).shape)}", ha="center", fontsize=10)
+    return fig
+
+
+def tangent_figure(f: Callable[[torch.Tensor], torch.Tensor], x0: float, *, x_range: tuple[float, float] = (-2.5, 2.5),
+                   label: str = "f(x)") -> Figure:
+    """``f`` and its tangent at ``x0`` whose slope comes from autograd."""
+    slope = autograd_slope(f, x0)
+    y0 = float(f(torch.tensor(float(x0), dtype=torch.float64)))
+    fig, ax = new_figure((5.5, 3.4))
+    x = torch.linspace(*x_range, 401, dtype=torch.float64)
+    plot_curve(ax, x.numpy(), lambda v: f(torch.as_tensor(v)).numpy(), label=label,
+               title=f"tangent at x0 = {x0:g}: slope from autograd = {slope:g}")
+    ax.plot(x.numpy(), (y0 + slope * (x - x0)).numpy(), color=COLORS["accent"], linestyle="--",
+            label="y0 + f'(x0) (x - x0)")
+    ax.plot([x0], [y0], "o", color=COLORS["grad"])
+    ax.legend(loc="upper left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- panels
+@register
+def domain_panel() -> Panel:
+    """Drag the left end of the x-range below 0 and watch where sqrt/log give nan and -inf."""
+    controls = {
+        "x_min": float_slider("x min", -5.0, 4.9, 0.1, -2.0),
+        "x_max": float_slider("x max", -4.9, 5.0, 0.1, 4.0),
+        "func": dropdown("function", list(DOMAIN_FUNCTIONS), "log"),
+    }
+
+    def setup(fig: Figure):
+        ax, side = fig.subplots(1, 2, width_ratios=[2.3, 1])
+        ax.set_xlim(*_X_WINDOW)
+        ax.set_xlabel("x")
+        side.set_axis_off()
+        side.set_xticks([])
+        side.set_yticks([])
+        rules = side.text(0.0, 0.97, "", va="top", ha="left", family="monospace", fontsize=9,
+                          transform=side.transAxes)  # static: changes only with the function
+        side.text(0.0, 0.42, "share of points:\nnan\n-inf\nfinite", va="top", ha="left", family="monospace",
+                  fontsize=9, transform=side.transAxes, linespacing=1.4)
+        readout = side.text(0.42, 0.42, "", va="top", ha="left", family="monospace", fontsize=9,
+                            transform=side.transAxes, linespacing=1.4, animated=True, zorder=_Z_TEXT)
+        paint = _domain_artists(ax, animated=True)
+
+        def update(x_min: float, x_max: float, func: str) -> None:
+            ax.set_title(f"torch.{func}(x), float32")
+            rules.set_text(DOMAIN_FUNCTIONS[func][2])
+            if not x_min < x_max:
+                raise PanelMessage(f"empty range: x min ({x_min:.1f}) must be smaller than x max ({x_max:.1f})")
+            counts = paint(func, x_min, x_max)
+            n = counts["nan"] + counts["-inf"] + counts["inf"] + counts["finite"]
+            readout.set_text(f"\n{100 * counts['nan'] / n:3.0f}%\n{counts['-inf']:3d} pt\n"
+                             f"{100 * counts['finite'] / n:3.0f}%")
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.5, 3.3))
+
+
+@register
+def broadcast_panel() -> Panel:
+    """Pick the shapes of A and B; see each stretched to the result shape, or why they cannot broadcast."""
+    controls = {
+        "a_rows": int_slider("A rows", 1, 4, 3),
+        "a_cols": int_slider("A cols", 1, 4, 1),
+        "b_rows": int_slider("B rows (0: B is 1-D)", 0, 4, 0),
+        "b_cols": int_slider("B cols", 1, 4, 4),
+    }
+
+    def setup(fig: Figure):
+        gs = fig.add_gridspec(2, 3, height_ratios=[5, 1.4])
+        axes = [fig.add_subplot(gs[0, k]) for k in range(3)]
+        paint = _broadcast_artists(axes, fig.add_subplot(gs[1, :]), animated=True)
+
+        def update(a_rows: int, a_cols: int, b_rows: int, b_cols: int) -> None:
+            a_shape = (a_rows, a_cols)
+            b_shape = (b_cols,) if b_rows == 0 else (b_rows, b_cols)
+            try:
+                paint(a_shape, b_shape)
+            except ValueError as exc:
+                raise PanelMessage(str(exc).replace("; they", ";\nthey")) from None
+
+        return update
+
+    return Panel(controls, setup, figsize=(8.4, 3.4))
+
+
+@register
+def creation_panel() -> Panel:
+    """Call a tensor constructor with some arguments and see the shape, dtype and values you get."""
+    controls = {
+        "maker": dropdown("constructor", list(MAKERS), "torch.Tensor"),
+        "args": dropdown("arguments", list(MAKER_ARGS), "2, 3"),
+    }
+
+    def setup(fig: Figure):
+        ax, side = fig.subplots(1, 2, width_ratios=[1, 1.6])
+        _grid_axes(ax, 2, 3, top=-0.1)
+        grid = _CellGrid(ax, 2, 3, animated=True, labels=True, fontsize=11)
+        side.set_axis_off()
+        side.set_xticks([])
+        side.set_yticks([])
+        readout = side.text(0.0, 0.5, "", va="center", ha="left", family="monospace", fontsize=10,
+                            transform=side.transAxes, animated=True, zorder=_Z_TEXT)
+
+        def update(maker: str, args: str) -> None:
+            call = f"{maker}({args})"
+            try:
+                t, uninitialised = make_tensor(maker, args)
+            except TypeError as exc:
+                grid.paint([])
+                readout.set_text("")
+                raise PanelMessage(f"{call}\nraises TypeError:\n{exc}") from None
+            rows = (t.reshape(1, -1) if t.ndim < 2 else t).tolist()
+            color = COLORS["accent"] if t.dtype.is_floating_point else COLORS["main"]
+            if uninitialised:
+                labels, note = [["?"] * len(r) for r in rows], "values: uninitialised\n(garbage, shown as ?)"
+            else:
+                labels, note = [[f"{e:g}" for e in r] for r in rows], f"values: {t.tolist()}"
+                if maker == "torch.IntTensor" and args == "[2.7, -2.7]":
+                    note += "\n(floats truncated toward 0)"
+            grid.paint([[color] * len(r) for r in rows], [[not uninitialised] * len(r) for r in rows], labels)
+            scalar = "  (0-d scalar)" if t.ndim == 0 else ""
+            readout.set_text(f"{call}\nshape: {tuple(t.shape)}{scalar}\ndtype: {t.dtype}\n{note}")
+
+        return update
+
+    return Panel(controls, setup, figsize=(7.5, 2.4))

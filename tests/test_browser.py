@@ -1,0 +1,73 @@
+"""Every notebook in a real JupyterLab, in headless chromium: Run All, no errors, every panel reacts.
+
+One JupyterLab server (on a temporary copy of the notebooks) and one browser for the module;
+a fresh page and kernel per notebook. See ``browser_support.py`` for the details.
+
+    pytest -m browser tests/test_browser.py
+    BROWSER_NOTEBOOKS=/some/dir pytest -m browser tests/test_browser.py   # other notebooks
+    BROWSER_SCREENSHOTS=/tmp/shots ...   # also save a screenshot of each notebook after the checks
+
+Without /usr/bin/chromium the tests are skipped, unless the environment variable CI is set:
+then they fail.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import browser_support as bs  # noqa: E402
+
+NB_DIR = pathlib.Path(os.environ.get("BROWSER_NOTEBOOKS") or bs.ROOT / "notebooks")
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+RUN_TIMEOUT = float(os.environ.get("BROWSER_RUN_TIMEOUT", "120"))
+
+pytestmark = pytest.mark.browser
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    reason = bs.chromium_missing_reason()
+    if reason:
+        if _in_ci():
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+    with bs.LabServer(NOTEBOOKS) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = bs.launch_browser(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_in_jupyterlab(notebook, lab, browser, record_property):
+    shots = os.environ.get("BROWSER_SCREENSHOTS")
+    if shots:
+        pathlib.Path(shots).mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        report = bs.check_notebook(page, lab, notebook, run_timeout=RUN_TIMEOUT,
+                                   screenshot=pathlib.Path(shots) / f"{notebook.stem}.png" if shots else None)
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+    print(report.summary())
+    for key, value in report.timings.items():
+        record_property(f"seconds {key}", round(value, 2))
+    assert not report.problems, f"{notebook.name} in JupyterLab:\n- " + "\n- ".join(report.problems)
