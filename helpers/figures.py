@@ -10,12 +10,13 @@ import argparse
 import pathlib
 from typing import Callable
 
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
 from . import activations as act
-from .plotting import COLORS, curve_figure, figure_to_png, new_figure
+from .plotting import COLORS, STYLE, curve_figure, figure_to_png, new_figure
 
 __all__ = ["FIGURES", "make_figure", "render", "show", "write_all"]
 
@@ -67,6 +68,18 @@ def _huber(e: np.ndarray, delta: float = 1.0) -> np.ndarray:
     return torch.nn.functional.huber_loss(t, torch.zeros_like(t), reduction="none", delta=delta).numpy()
 
 
+def _huber_figure() -> Figure:
+    fig = _regression_loss(_huber, "Huber loss (delta = 1)", "Huber, delta = 1", COLORS["purple"])()
+    ax = fig.axes[0]
+    e = np.linspace(-3, 3, 1001)
+    ax.plot(e, 0.5 * e**2, color=COLORS["muted"], linestyle=":", linewidth=1.2, label="0.5 e^2 (MSE-like)")
+    for x in (-1.0, 1.0):
+        ax.axvline(x, color=COLORS["muted"], linestyle="--", linewidth=0.8)
+    ax.set_ylim(-0.1, 3.0)
+    ax.legend(loc="lower right")
+    return fig
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
     "sigmoid.png": _activation(act.sigmoid, "Sigmoid", "sigmoid(x)"),
     "sigmoid_derivative.png": _activation(act.sigmoid_grad, "Sigmoid derivative", "sigmoid'(x)", COLORS["grad"]),
@@ -78,7 +91,7 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "Binary_Entropy.png": _binary_entropy,
     "MAE_LOSS.png": _regression_loss(np.abs, "MAE (L1) loss", "|e|", COLORS["main"]),
     "MSE_LOSS.png": _regression_loss(np.square, "MSE (L2) loss", "e^2", COLORS["alt"]),
-    "Huber_LOSS.png": _regression_loss(_huber, "Huber loss (delta = 1)", "Huber, delta = 1", COLORS["purple"]),
+    "Huber_LOSS.png": _huber_figure,
 }
 
 
@@ -86,7 +99,8 @@ def make_figure(name: str) -> Figure:
     """The figure called ``name`` (one of :data:`FIGURES`)."""
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; choose one of {sorted(FIGURES)}")
-    return FIGURES[name]()
+    with matplotlib.rc_context(STYLE):
+        return FIGURES[name]()
 
 
 def render(name: str) -> bytes:
