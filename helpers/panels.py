@@ -16,6 +16,7 @@ panel then shows a readable message inside the image instead of a traceback.
 """
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import importlib
@@ -212,9 +213,14 @@ class Panel:
                 plt.close(fig)
 
     def _ipython_display_(self) -> None:
+        """Show the live widget; the bundle also carries a PNG of the current picture, which
+        frontends without a running kernel (an untrusted notebook, GitHub, nbviewer) show instead."""
         from IPython.display import display
 
-        display(self.widget)
+        bundle = self.widget._repr_mimebundle_()
+        bundle["text/plain"] = "Interactive panel: run this cell in Jupyter to use its controls."
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        display(bundle, raw=True)
 
     # -- internals --------------------------------------------------------------------
     def _on_change(self, change) -> None:

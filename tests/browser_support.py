@@ -99,7 +99,9 @@ class LabServer:
         for d in ("workspaces", "config", "data", "runtime"):
             (self.tmp / d).mkdir()
 
-        prefix_share = pathlib.Path(self.python).resolve().parents[1] / "share" / "jupyter"
+        # the environment of ``python`` (not resolved: a venv's python is a link to the base one)
+        prefix = sys.prefix if self.python == sys.executable else pathlib.Path(self.python).absolute().parents[1]
+        prefix_share = pathlib.Path(prefix) / "share" / "jupyter"
         env = dict(os.environ)
         for var in ("JUPYTER_TOKEN", "JUPYTER_PORT", "JUPYTER_CONFIG_PATH"):
             env.pop(var, None)
@@ -113,6 +115,8 @@ class LabServer:
             JUPYTER_PATH=str(prefix_share),
             JUPYTER_PREFER_ENV_PATH="1",
             PYTHONUNBUFFERED="1",
+            # the kernels import ``helpers`` from this working tree, installed or not
+            PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
         )
         cmd = [
             self.python, "-m", "jupyter", "lab",
@@ -147,7 +151,7 @@ class LabServer:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             try:  # a clean shutdown also stops the kernels (they run in their own sessions)
-                self.api("POST", "/api/shutdown", timeout=5, base_proc=proc)
+                self.api("POST", "/api/shutdown", timeout=5)
                 proc.wait(timeout=15)
             except Exception:
                 pass
@@ -170,13 +174,29 @@ class LabServer:
             self.tmp = None
 
     # -- helpers
-    def api(self, method: str, path: str, timeout: float = 10, base_proc=None):
+    def api(self, method: str, path: str, timeout: float = 10):
+        """Call the server's REST API with the token; returns the decoded JSON (or None)."""
         req = urllib.request.Request(self.base + path, method=method,
                                      headers={"Authorization": f"token {self.token}"},
                                      data=b"" if method in ("POST", "PUT", "PATCH") else None)
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             body = resp.read()
         return json.loads(body) if body else None
+
+    def kernelspec_problem(self) -> str | None:
+        """None if the notebooks' kernel ``python3`` runs this server's Python environment."""
+        specs = self.api("GET", "/api/kernelspecs")["kernelspecs"]
+        if "python3" not in specs:
+            return f"no kernelspec 'python3' (have {sorted(specs)}): JupyterLab would ask to select a kernel"
+        argv0 = specs["python3"]["spec"]["argv"][0]
+        if argv0 in ("python", "python3"):  # jupyter_client runs the server's own Python then
+            return None
+        try:
+            if os.path.samefile(argv0, self.python):
+                return None
+        except OSError:
+            pass
+        return f"kernelspec 'python3' runs {argv0}, not {self.python}"
 
     def shutdown_kernels(self) -> None:
         """Stop every running kernel (frees CPU and memory between notebooks)."""
@@ -226,11 +246,11 @@ _PENDING_JS = """nb => {
     if (prompt.includes('*')) running++;
     else if (src.trim() && !/\\[\\d+\\]/.test(prompt)) pending++;
   }
-  const errors = nb.querySelectorAll(`%s`).length;
+  const errors = nb.querySelectorAll("%s").length;
   const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
   const status = ind ? ind.getAttribute('data-status') : null;
   return {pending, running, errors, status};
-}""" % ERROR_SEL.replace("'", "\\'")
+}""" % ERROR_SEL
 
 _IMAGE_OK_JS = """img => {
   // loaded, not empty, not one flat colour
@@ -243,6 +263,31 @@ _IMAGE_OK_JS = """img => {
   for (let i = 4; i < d.length; i += 4)
     if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return true;
   return false;
+}"""
+
+
+_WATCH_KERNEL_JS = """() => {
+  // remember whether the kernel goes busy (it handles the control change) from now on
+  const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+  if (window.__btObserver) window.__btObserver.disconnect();
+  const st = window.__bt = {sawBusy: false, idleSince: null};
+  if (!ind) return;
+  window.__btObserver = new MutationObserver(records => {
+    if (records.some(r => r.oldValue !== 'idle') || ind.getAttribute('data-status') !== 'idle') st.sawBusy = true;
+  });
+  window.__btObserver.observe(ind, {attributes: true, attributeFilter: ['data-status'], attributeOldValue: true});
+}"""
+
+_OUTCOME_JS = """([img, before, grace]) => {
+  // 'changed' once the image source changed; 'unchanged' once the kernel was busy and then
+  // stayed idle for `grace` ms without a new image; false (keep waiting) otherwise
+  if (img.getAttribute('src') !== before) return 'changed';
+  const st = window.__bt;
+  const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+  const idle = ind && ind.getAttribute('data-status') === 'idle';
+  if (!st.sawBusy || !idle) { st.idleSince = null; return false; }
+  st.idleSince = st.idleSince || performance.now();
+  return performance.now() - st.idleSince > grace ? 'unchanged' : false;
 }"""
 
 
@@ -264,7 +309,7 @@ class NotebookPage:
         self.name = name
         self.nb = page.locator(VISIBLE_NB)
 
-    def open(self, timeout: float = 60.0) -> None:
+    def open(self, timeout: float = 90.0) -> None:
         """Open the notebook and wait until its kernel is idle (and no dialog asks for a kernel)."""
         page = self.page
         page.goto(self.server.notebook_url(self.name), wait_until="domcontentloaded",
@@ -349,8 +394,14 @@ class NotebookPage:
     def panels(self):
         return self.nb.locator(PANEL_SEL)
 
-    def exercise_panel(self, index: int, timeout: float = 10.0) -> PanelResult:
-        """Move one control of panel ``index`` and wait until its image changes."""
+    def exercise_panel(self, index: int, timeout: float = 10.0, grace: float = 1.5) -> PanelResult:
+        """Move a control of panel ``index`` and wait until its image changes.
+
+        Controls are tried in turn (sliders, dropdowns, checkboxes): one that the kernel handled
+        without a new image (it went busy, then stayed idle for ``grace`` s with the same image,
+        e.g. a slider that matters only for another dropdown choice) is noted and the next one
+        is tried. The panel passes when its image changed and the new image is not blank.
+        """
         page = self.page
         res = PanelResult(index)
         panel = self.panels().nth(index)
@@ -362,27 +413,36 @@ class NotebookPage:
         except Exception:
             res.notes.append("the initial image is missing or blank")
             return res
+        initial = img.get_attribute("src")
+        outcome = None
         for control, move in self._moves(panel):
             before = img.get_attribute("src")
+            page.evaluate(_WATCH_KERNEL_JS)
             t0 = time.monotonic()
             move()
             try:
-                page.wait_for_function("([img, before]) => img.getAttribute('src') !== before",
-                                       arg=[img.element_handle(), before], timeout=timeout * 1000)
+                outcome = page.wait_for_function(_OUTCOME_JS, arg=[img.element_handle(), before, grace * 1000],
+                                                 polling=50, timeout=timeout * 1000).json_value()
             except Exception:
-                res.notes.append(f"moving {control} did not change the image within {timeout:.0f} s")
-                continue
-            res.ms = (time.monotonic() - t0) * 1000
-            res.control = control
-            try:
-                page.wait_for_function(_IMAGE_OK_JS, arg=img.element_handle(), timeout=timeout * 1000)
-            except Exception:
-                res.notes.append(f"after moving {control} the image is blank")
+                outcome = "timeout"
+            if outcome == "changed":
+                res.ms = (time.monotonic() - t0) * 1000
+                res.control = control
+                break
+            res.notes.append(f"moving {control} did not change the image"
+                             + (f" within {timeout:.0f} s" if outcome == "timeout" else " (the kernel handled it)"))
+        else:
+            if img.get_attribute("src") == initial:
+                if not res.notes:
+                    res.notes.append("no slider, dropdown or checkbox found")
                 return res
-            res.changed = True
+            res.control = "(late update)"  # an earlier move's image arrived after all
+        try:
+            page.wait_for_function(_IMAGE_OK_JS, arg=img.element_handle(), timeout=timeout * 1000)
+        except Exception:
+            res.notes.append(f"after moving {res.control} the image is blank")
             return res
-        if not res.notes:
-            res.notes.append("no slider, dropdown or checkbox found")
+        res.changed = True
         return res
 
     def _moves(self, panel):
@@ -419,14 +479,25 @@ class NotebookPage:
         """Screenshot of the whole notebook: the window is made as tall as the notebook first."""
         page = self.page
         size = page.viewport_size or {"width": 1280, "height": 900}
-        height = self.nb.locator(".jp-WindowedPanel-outer").first.evaluate("e => e.scrollHeight")
-        extra = page.evaluate("() => document.body.scrollHeight") - \
-            self.nb.locator(".jp-WindowedPanel-outer").first.evaluate("e => e.clientHeight")
-        page.set_viewport_size({"width": size["width"], "height": min(max_height, int(height + extra + 20))})
-        page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => r(true)))")
-        self.nb.locator(".jp-WindowedPanel-outer").first.evaluate("e => { e.scrollTop = 0; }")
-        page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => r(true)))")
-        page.screenshot(path=str(path), full_page=True)
+        scroller = self.nb.locator(".jp-WindowedPanel-outer").first
+        frame = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+        height = size["height"]
+        hidden_js = """e => {  // how much of the last cell lies below the visible part of the notebook
+          e.scrollTop = 0;
+          const cells = e.querySelectorAll('.jp-Cell');
+          if (!cells.length) return 0;
+          return Math.ceil(cells[cells.length - 1].getBoundingClientRect().bottom - e.getBoundingClientRect().bottom);
+        }"""
+        for _ in range(4):  # the layout follows the window; repeat until the notebook fits
+            hidden = scroller.evaluate(hidden_js)
+            if hidden <= 0 or height >= max_height:
+                break
+            height = min(max_height, height + hidden + 30)
+            page.set_viewport_size({"width": size["width"], "height": height})
+            page.wait_for_function(frame)
+        scroller.evaluate("e => { e.scrollTop = 0; }")
+        page.wait_for_function(frame)
+        page.screenshot(path=str(path))
         page.set_viewport_size(size)
 
 
@@ -440,13 +511,21 @@ class NotebookReport:
 
     def summary(self) -> str:
         t = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
-        p = "; ".join(f"#{r.index}: {r.control or '-'} {r.ms:.0f} ms" for r in self.panels)
+        p = "; ".join(f"#{r.index + 1}: {r.control or '-'} {r.ms:.0f} ms"
+                      + (f" ({'; '.join(r.notes)})" if r.notes else "") for r in self.panels)
         return f"{self.name}: {len(self.panels)} panel(s) [{p}] ({t})"
 
 
 def _saved_widget_outputs(path: pathlib.Path) -> int:
     nb = json.loads(path.read_text(encoding="utf-8"))
     return sum("application/vnd.jupyter.widget-view+json" in out.get("data", {})
+               for cell in nb.get("cells", []) for out in cell.get("outputs", []))
+
+
+def _saved_panels(path: pathlib.Path) -> int:
+    """Panels in the saved notebook: widget outputs that carry a PNG of the panel (helpers.panels)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return sum({"application/vnd.jupyter.widget-view+json", "image/png"} <= set(out.get("data", {}))
                for cell in nb.get("cells", []) for out in cell.get("outputs", []))
 
 
@@ -458,7 +537,7 @@ def check_notebook(page, server: LabServer, notebook: pathlib.Path, *, run_timeo
     page.on("pageerror", lambda exc: js_errors.append(str(exc)))
     nbp = NotebookPage(page, server, notebook.name)
     t0 = time.monotonic()
-    nbp.open(timeout=60)
+    nbp.open()
     rep.timings["open"] = time.monotonic() - t0
     state = nbp.run_all(timeout=run_timeout)
     rep.timings["run all"] = state["seconds"]
@@ -479,6 +558,8 @@ def check_notebook(page, server: LabServer, notebook: pathlib.Path, *, run_timeo
         rep.problems.append(f"{n_images} widget image(s) but {n} panel(s) (VBox of controls + Image) found")
     if n == 0 and _saved_widget_outputs(notebook):
         rep.problems.append("the saved notebook has widget outputs but no panel rendered in JupyterLab")
+    if n != _saved_panels(notebook):
+        rep.problems.append(f"the saved notebook has {_saved_panels(notebook)} panel(s) but {n} rendered live")
     for i in range(n):
         res = nbp.exercise_panel(i, timeout=panel_timeout)
         rep.panels.append(res)
@@ -496,7 +577,9 @@ def check_notebook(page, server: LabServer, notebook: pathlib.Path, *, run_timeo
         if text not in errors:
             rep.problems.append("error output after moving controls:\n    " + text[-1500:].replace("\n", "\n    "))
     if screenshot:
+        t2 = time.monotonic()
         nbp.screenshot(screenshot)
+        rep.timings["screenshot"] = time.monotonic() - t2
     if rep.problems and js_errors:
         rep.problems.append("JavaScript errors in the page: " + " | ".join(js_errors[:5]))
     return rep

@@ -40,6 +40,8 @@ def lab():
             pytest.fail(f"browser test cannot run under CI: {reason}")
         pytest.skip(reason)
     with bs.LabServer(NOTEBOOKS) as server:
+        problem = server.kernelspec_problem()
+        assert problem is None, problem
         yield server
 
 
