@@ -3,7 +3,9 @@
 A panel is a set of ipywidgets controls plus a ``setup(fig)`` function. ``setup``
 creates the axes and artists once and returns ``update(**values)``, which changes
 those artists for the current control values. The panel then pushes PNG bytes
-into a :class:`ipywidgets.Image`.
+into a :class:`ipywidgets.Image`. If ``update`` returns a string, it is shown as
+HTML under the image (a readout: numbers that change on every update are much
+cheaper there than drawn as text in the figure).
 
 Speed: artists that change with the controls are created with ``animated=True``.
 Everything else (axes, ticks, labels, static curves) is drawn once into a cached
@@ -48,6 +50,7 @@ CHAPTER_MODULES = (
 )
 _BACKGROUND_CACHE_SIZE = 32
 _DESCRIPTION_STYLE = {"description_width": "initial"}
+_FAST_TEXT = {"text.hinting": "no_hinting"}  # about half the cost of drawing text in a panel
 
 
 class PanelMessage(Exception):
@@ -150,7 +153,11 @@ class Panel:
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(figsize[0] * dpi)}px"))
         box = widgets.Box(list(self.controls.values()),
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget = widgets.VBox([box, self.image])
+        # Text that changes on every update (numbers, verdicts) is cheaper as HTML than drawn in the figure:
+        # ``update`` may return a string, shown here under the image.
+        self.readout = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
+        self.readout_text = ""
+        self.widget = widgets.VBox([box, self.image, self.readout])
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
         self.refresh()
@@ -161,8 +168,9 @@ class Panel:
         return {name: w.value for name, w in self.controls.items()}
 
     def refresh(self) -> None:
-        """Redraw for the current control values and push the PNG into the image widget."""
+        """Redraw for the current control values and push the PNG (and readout) into the widgets."""
         self.image.value = self.render()
+        self.readout.value = self.readout_text
 
     def render(self, **overrides) -> bytes:
         """Run the update for the current values (with ``overrides``) and return PNG bytes."""
@@ -171,8 +179,11 @@ class Panel:
             raise ValueError(f"unknown control(s) {sorted(unknown)}; this panel has {sorted(self.controls)}")
         values = {**self.values(), **overrides}
         self.last_error = None
+        self.readout_text = ""
         try:
-            self._update(**values)
+            result = self._update(**values)
+            if isinstance(result, str):
+                self.readout_text = result
         except PanelMessage as exc:
             self.last_error = str(exc)
         except Exception as exc:  # any failure becomes a readable message, never a traceback
@@ -187,7 +198,8 @@ class Panel:
         for a in animated:
             a.set_animated(False)
         try:
-            self.fig.canvas.draw()
+            with matplotlib.rc_context(_FAST_TEXT):
+                self.fig.canvas.draw()
             return self._encode(np.asarray(self.fig.canvas.buffer_rgba()))
         finally:
             for a in animated:
@@ -231,37 +243,48 @@ class Panel:
         self._message.set_visible(text is not None)
         self._message.set_text(text or "")
 
-    def _background_key(self) -> tuple:
+    def _shallow_artists(self) -> list:
+        """The figure's and each axes' direct children (where panels keep the artists they change)."""
+        artists = list(self.fig.get_children())
+        for ax in self.fig.axes:
+            artists.extend(ax.get_children())
+            legend = ax.get_legend()
+            if legend is not None:
+                artists.extend(legend.get_texts())
+        return artists
+
+    def _background_key(self, artists: list) -> tuple:
         key = []
         for ax in self.fig.axes:
             key.append((ax.get_visible(), ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(),
-                        ax.get_title(), ax.get_xlabel(), ax.get_ylabel()))
-        texts = self.fig.findobj(lambda a: isinstance(a, Text) and not a.get_animated() and a.get_visible())
-        key.append(tuple(t.get_text() for t in texts))
+                        ax.get_xlabel(), ax.get_ylabel()))
+        key.append(tuple(a.get_text() for a in artists
+                         if isinstance(a, Text) and a.get_visible() and not a.get_animated()))
         return tuple(key)
 
     def _draw(self) -> np.ndarray:
         canvas = self.fig.canvas
-        if not self._layout_frozen:
-            canvas.draw()  # lets the layout engine place the axes once
-            self.fig.set_layout_engine("none")
-            self._layout_frozen = True
-        key = self._background_key()
-        background = self._backgrounds.get(key)
-        if background is None:
-            canvas.draw()  # draws everything that is not animated
-            background = canvas.copy_from_bbox(self.fig.bbox)
-            self._backgrounds[key] = background
-            if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
-                self._backgrounds.popitem(last=False)
-        else:
-            self._backgrounds.move_to_end(key)
-            canvas.restore_region(background)
-        animated = self.fig.findobj(lambda a: a.get_animated() and a.get_visible())
-        for artist in sorted(animated, key=lambda a: a.get_zorder()):
-            if artist.axes is not None and not artist.axes.get_visible():
-                continue
-            self.fig.draw_artist(artist)
+        with matplotlib.rc_context(_FAST_TEXT):
+            if not self._layout_frozen:
+                canvas.draw()  # lets the layout engine place the axes once
+                self.fig.set_layout_engine("none")
+                self._layout_frozen = True
+            artists = self._shallow_artists()
+            key = self._background_key(artists)
+            background = self._backgrounds.get(key)
+            if background is None:
+                canvas.draw()  # draws everything that is not animated
+                background = canvas.copy_from_bbox(self.fig.bbox)
+                self._backgrounds[key] = background
+                if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
+                    self._backgrounds.popitem(last=False)
+            else:
+                self._backgrounds.move_to_end(key)
+                canvas.restore_region(background)
+            animated = [a for a in artists if a.get_animated() and a.get_visible()
+                        and (a.axes is None or a.axes.get_visible())]
+            for artist in sorted(animated, key=lambda a: a.get_zorder()):
+                self.fig.draw_artist(artist)
         return np.asarray(canvas.buffer_rgba())
 
     @staticmethod

@@ -110,3 +110,19 @@ def test_panel_controls_change_the_image(name):
     name0, values = P.sweep_values(panel, steps=5)
     images = {panel.render(**{name0: v}) for v in values}
     assert len(images) > 1, f"moving {name0} never changed the image"
+
+
+def test_update_may_return_a_readout_shown_under_the_image():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+
+        def update(k):
+            line.set_ydata([0, k])
+            return f"slope = {k:.2f}"
+        return update
+    panel = P.Panel({"k": P.float_slider("k", 0, 2, 0.5, 1.0)}, setup)
+    assert panel.readout.value == "slope = 1.00"
+    panel.controls["k"].value = 1.5
+    assert panel.readout.value == "slope = 1.50"
+    assert panel.readout in panel.widget.children
