@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 import torch
+from matplotlib.ticker import NullLocator
 
 from .panels import Panel, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider, register
 from .plotting import COLORS
@@ -274,11 +275,13 @@ def _panel_curves(name: str, e: torch.Tensor, delta: float) -> tuple[torch.Tenso
 
 
 @register
-def loss_panel() -> Panel:
-    """One loss (and its derivative) against the error, with a delta / beta slider; fixed axes."""
+def loss_panel(loss: str = "Huber") -> Panel:
+    """One loss (and its derivative) against the error, with a delta / beta slider; ``loss`` is the first choice."""
+    if loss not in _PANEL_LOSSES:
+        raise ValueError(f"loss must be one of {list(_PANEL_LOSSES)}, got {loss!r}")
     controls = {
         "delta": float_slider("delta / beta", 0.1, 3.0, 0.05, 1.0),
-        "loss": dropdown("loss", list(_PANEL_LOSSES), "Huber"),
+        "loss": dropdown("loss", list(_PANEL_LOSSES), loss),
     }
     e = torch.linspace(-4, 4, 401, dtype=torch.float64)
     x = e.numpy()
@@ -316,7 +319,7 @@ def loss_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.0, 3.3))
+    return Panel(controls, setup, figsize=(7.6, 3.1))
 
 
 @register
@@ -332,17 +335,26 @@ def robust_regression_panel() -> Panel:
     xs = np.linspace(-3, 3, 2)
     x_clean, y_clean = (t.numpy().ravel() for t in line_with_outliers(n_outliers=0))
     styles = {"mse": ("MSE", COLORS["alt"]), "mae": ("MAE", COLORS["main"]), "huber": ("Huber", COLORS["purple"])}
+    box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0}
+    rows = [0.96 - 0.07 * i for i in range(5)]  # a small table: header, true line, one row per loss
 
     def setup(fig):
         ax = fig.subplots()
-        ax.plot(xs, 2 * xs + 1, color="black", lw=1, ls="--", label="true: y = 2x + 1")
+        ax.plot(xs, 2 * xs + 1, color="black", lw=1, ls="--")
+        ax.set(xlim=(-3.2, 3.2), ylim=(-7, 34), xlabel="x", ylabel="y",
+               title="line fit with outliers (red points = outliers)")
+        table = {"transform": ax.transAxes, "va": "top", "family": "monospace", "fontsize": 9}
+        ax.text(0.12, rows[0], "slope  intercept", color=COLORS["muted"], **table)
+        ax.text(0.02, rows[1], "true", **table)
+        ax.text(0.12, rows[1], " 2.00     1.00", **table)
         (inliers,) = ax.plot(x_clean, y_clean, "o", ms=4, color=COLORS["muted"], animated=True, zorder=_TOP)
         (outliers,) = ax.plot([], [], "o", ms=5, color=COLORS["grad"], animated=True, zorder=_TOP)
-        lines = {k: ax.plot(xs, xs, color=c, label=lab, animated=True, zorder=_TOP)[0] for k, (lab, c) in styles.items()}
-        ax.legend(loc="upper left")
-        ax.set(xlim=(-3.2, 3.2), ylim=(-7, 28), xlabel="x", ylabel="y", title="line fit with outliers")
-        readout = ax.text(0.99, 0.03, "", transform=ax.transAxes, ha="right", va="bottom", family="monospace",
-                          fontsize=9, animated=True)
+        fits = {}
+        for row, (key, (label, color)) in zip(rows[2:], styles.items()):
+            ax.text(0.02, row, label, color=color, **table)
+            line = ax.plot(xs, xs, color=color, animated=True, zorder=_TOP)[0]
+            numbers = ax.text(0.12, row, "", color=color, bbox=box, animated=True, zorder=_TOP + 1, **table)
+            fits[key] = (line, numbers)
 
         def update(n_outliers: int, outlier_size: float, delta: float) -> None:
             x, y = (t.numpy().ravel() for t in line_with_outliers(n_outliers=int(n_outliers),
@@ -350,13 +362,11 @@ def robust_regression_panel() -> Panel:
             moved = y != y_clean
             inliers.set_data(x[~moved], y[~moved])
             outliers.set_data(x[moved], y[moved])
-            rows = []
-            for key, line in lines.items():
+            for key, (line, numbers) in fits.items():
                 a, b = fit_line(x, y, key, delta)
                 check_finite([a, b], what=f"the {styles[key][0]} fit")
                 line.set_ydata(a * xs + b)
-                rows.append(f"{styles[key][0]:>5}: y = {a:5.2f}x {'+' if b >= 0 else '-'} {abs(b):5.2f}")
-            readout.set_text("\n".join(rows))
+                numbers.set_text(f"{a:5.2f}   {b:6.2f}")
 
         return update
 
@@ -387,24 +397,27 @@ def gd_1d_panel() -> Panel:
             lines[key] = (ax_w.plot(t, t, ".-", ms=3, lw=1.2, color=color, label=label, animated=True, zorder=_TOP)[0],
                           ax_e.plot(t, t + 1.0, lw=1.5, color=color, animated=True, zorder=_TOP)[0])
         ax_w.legend(loc="upper right", fontsize=8)
-        def line_e_of_mse() -> float:
-            return float(lines["mse"][1].get_ydata()[-1])
-
-        warning = ax_w.text(0.02, 0.03, "", transform=ax_w.transAxes, color="#b00020", fontsize=9, animated=True)
+        ax_e.yaxis.set_minor_locator(NullLocator())  # fewer tick artists to walk on every update
+        # static texts (cached backgrounds, one per message), so moving the slider stays cheap
+        warnings = {
+            "fixed": ax_w.text(0.03, 0.04, "MSE diverges: lr > 0.25 makes |1 - 8 lr| > 1", visible=False),
+            "decay": ax_w.text(0.03, 0.04, "MSE blows up: its first steps are too large", visible=False),
+        }
+        for text in warnings.values():
+            text.set(transform=ax_w.transAxes, color="#b00020", fontsize=9)
 
         def update(lr: float, w0: float, decay: bool) -> None:
             for key, (line_w, line_e) in lines.items():
                 w = gd_1d(key, float(lr), steps, w0=float(w0), decay=bool(decay))
-                w = np.nan_to_num(w, nan=1e6, posinf=1e6, neginf=-1e6).clip(-1e6, 1e6)
-                line_w.set_ydata(w)
-                line_e.set_ydata(np.clip(np.abs(2 * w - 3), 1e-12, 1e6))
-            final = line_e_of_mse()
-            if final > abs(2 * w0 - 3) + 1.0:
-                warning.set_text(f"MSE diverges: lr = {lr:.2f} > 0.25 makes |1 - 8 lr| > 1" if not decay
-                                 else "MSE diverges: the first steps are too large")
-            else:
-                warning.set_text("")
+                dist = np.nan_to_num(np.abs(2 * w - 3), nan=np.inf)
+                line_w.set_ydata(np.where(dist < 25, w, np.nan))  # hide points far outside the axes
+                line_e.set_ydata(np.clip(dist, 1e-12, 1e6))
+                if key == "mse":
+                    diverged = dist[-1] > dist[0] + 1.0
+                    blew_up = dist.max() > 10 * max(dist[0], 0.1)
+            warnings["fixed"].set_visible(diverged and not decay)
+            warnings["decay"].set_visible(blew_up and bool(decay))
 
         return update
 
-    return Panel(controls, setup, figsize=(8.0, 3.4))
+    return Panel(controls, setup, figsize=(7.6, 3.1))

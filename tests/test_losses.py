@@ -309,7 +309,7 @@ def test_panels_are_registered():
 @pytest.mark.parametrize("builder", LOSS_PANELS, ids=lambda b: b.__name__)
 def test_panel_renders_all_sampled_values(builder):
     panel = builder()
-    for values in P.sample_values(panel):
+    for values in P.sample_values(panel, max_combos=24):
         img = _pixels(panel.render(**values))
         assert img.std() > 1.0, values
         assert panel.last_error is None, (values, panel.last_error)
@@ -336,9 +336,16 @@ def test_loss_panel_curves_follow_the_formulas():
 
 def test_gd_panel_warns_when_mse_diverges():
     panel = L.gd_1d_panel()
-    warning = [t for t in panel.fig.axes[0].texts if t.get_animated()][0]
-    panel.render(lr=0.1)
-    assert warning.get_text() == ""
+
+    def shown() -> list[str]:
+        return [t.get_text() for t in panel.fig.axes[0].texts if t.get_visible() and t.get_text().startswith("MSE")]
+
+    panel.render(lr=0.1, decay=False)
+    assert shown() == []
     panel.render(lr=0.5)
-    assert "diverges" in warning.get_text()
+    assert shown() == ["MSE diverges: lr > 0.25 makes |1 - 8 lr| > 1"]
+    panel.render(lr=0.2, decay=True)
+    assert shown() == []
+    panel.render(lr=1.0, decay=True)
+    assert shown() == ["MSE blows up: its first steps are too large"]
     assert panel.last_error is None

@@ -1,0 +1,576 @@
+# %% [markdown]
+# # 第4章 损失函数 (Loss functions)
+#
+# **学习目标**
+#
+# - 从公式亲手实现多分类交叉熵、二元交叉熵、MAE、MSE 与 Huber 损失，并逐个和 PyTorch 对上数字
+# - 分清 logits 和概率：知道 `nn.CrossEntropyLoss`、`nn.BCEWithLogitsLoss` 各自要什么输入
+# - 从**梯度的形状**解释每种损失的脾气：MAE 为什么在最优点附近来回跳、MSE 为什么被离群点拖走、Huber 怎样两头兼顾
+# - 弄清 `nn.HuberLoss(delta)` 和 `nn.SmoothL1Loss(beta)` 的换算关系
+#
+# **预计用时**：60–75 分钟
+
+# %%
+import inspect
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from helpers import data, exercises, figures, losses, training
+from helpers.losses import gd_1d_panel, loss_panel, robust_regression_panel
+
+# %% [markdown]
+# 损失函数 (loss function) 把"模型的预测离正确答案有多远"压成**一个数**。训练做的事情只有一件：沿着这个数的梯度调整参数，让它变小。
+# 所以一个损失函数好不好用，不仅看它的数值，更要看它的**梯度**：梯度的方向告诉参数往哪走，梯度的大小决定每一步迈多远。
+#
+# 本章按笔记的顺序走一遍：先是分类用的两种交叉熵（输出是概率），再是回归用的 MAE、MSE、Huber（输出是实数），最后把三种回归损失放到同一份带离群点的数据上比一比。
+# 所有公式在 `helpers/losses.py` 里都有一份照公式写的实现，本章会逐个拿它和 PyTorch 对比。
+
+# %% [markdown]
+# ## 1. 多分类交叉熵 (Cross-entropy)
+#
+# 分类模型对每个样本输出 $C$ 个分数，称为 logits（未归一化的分数）$z_{n,1},\dots,z_{n,C}$；softmax 把它们变成概率 $p_{n,i} = e^{z_{n,i}} / \sum_k e^{z_{n,k}}$。
+# 交叉熵对 $N$ 个样本取平均：
+#
+# $$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\sum_{i=1}^{C} y_{n,i}\,\log p_{n,i}$$
+#
+# - $N$ 是样本数，$C$ 是类别数；
+# - $y_{n,i}$ 是**第 $n$ 个样本**在第 $i$ 类上的 one-hot 标签（独热标签）：真实类别处为 1，其余为 0；
+# - $p_{n,i}$ 是模型认为第 $n$ 个样本属于第 $i$ 类的概率。
+#
+# > **⚠ 笔记勘误（E20，轻微）** 笔记把 $y_{n,i}$ 解释成"第 $i$ 个类别的标签"，丢了样本下标 $n$。
+# > 同一个类别对不同样本的标签并不相同（样本 1 是 B 类，样本 2 可能是 A 类），所以它是"第 $n$ 个样本在第 $i$ 类上的标签"。
+#
+# 因为每一行 $y_{n,\cdot}$ 只有一个 1，内层求和里只剩真实类别那一项。记第 $n$ 个样本的真实类别为 $y_n$，就得到**简化公式**：
+#
+# $$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\log p_{n,\,y_n}$$
+#
+# 例如类别是 $(A, B, C)$，某个样本属于 $B$，模型给出 $(P_A, P_B, P_C)$，那么这个样本只贡献 $-\log P_B$，$P_A$、$P_C$ 不直接出现（它们通过 softmax 的归一化间接影响 $P_B$）。
+# 直观地说，交叉熵衡量的是模型对**真实类别**有多"不自信"：$P_B$ 越接近 1，损失越接近 0。
+#
+# > **⚠ 笔记勘误（E21）** 笔记的简化公式写成 $\mathcal{L} = -\sum_{n=1}^{N}\log\big(p_{i}))$，有三处问题：
+# >
+# > 1. **少了 $\frac{1}{N}$**：和上面的平均公式矛盾，也不是 PyTorch 默认的 `reduction='mean'`；不除以 $N$ 的版本对应的是 `reduction='sum'`；
+# > 2. **下标不对**：应当是第 $n$ 个样本真实类别的概率 $p_{n,y_n}$，而不是与 $n$ 无关的 $p_i$；
+# > 3. 括号不配对。
+# >
+# > 正确写法：$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\log p_{n,y_n}$。下面用 5 个样本、3 个类别把几种写法和 PyTorch 对比。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+logits = torch.randn(5, 3)                  # 5 个样本，3 个类别的 logits
+target = torch.tensor([1, 0, 2, 1, 1])      # 每个样本的真实类别（类别下标）
+log_p = torch.log_softmax(logits, dim=1)
+rows = torch.arange(5)
+full = -(F.one_hot(target, 3) * log_p).sum() / 5     # 完整公式：one-hot 双重求和，再除以 N
+simplified = -log_p[rows, target].mean()             # 正确的简化公式
+notes_version = -log_p[rows, target].sum()           # 笔记的写法：没有 1/N
+print(f"nn.CrossEntropyLoss()                 = {nn.CrossEntropyLoss()(logits, target):.6f}")
+print(f"full formula / simplified formula     = {full:.6f} / {simplified:.6f}")
+print(f"nn.CrossEntropyLoss(reduction='sum')  = {nn.CrossEntropyLoss(reduction='sum')(logits, target):.6f}")
+print(f"notes' formula (no 1/N)               = {notes_version:.6f}")
+
+# %% [markdown]
+# `helpers.losses.cross_entropy` 按简化公式实现。唯一的技巧是 **数值稳定的 log-softmax**：直接算 $e^{z}$ 在 $z=1000$ 时就溢出成 `inf`。
+# 先减去每行最大值 $m$ 不改变 softmax 的结果，却保证指数不超过 $e^0 = 1$：
+#
+# $$\log p_i = (z_i - m) - \log\sum_k e^{\,z_k - m},\qquad m = \max_k z_k$$
+
+# %%
+print(inspect.getsource(losses.log_softmax))
+big = torch.tensor([[1000.0, 0.0, -5.0]])
+naive = torch.log(torch.exp(big) / torch.exp(big).sum())
+print("naive log(softmax):", naive)
+print("stable log_softmax:", losses.log_softmax(big))
+
+# %% [markdown]
+# 只看一个样本时，损失就是 $\mathcal{L} = -\log p$，$p$ 是模型给真实类别的概率。$p \to 1$ 时损失趋于 0，$p \to 0$ 时损失趋于无穷：模型越"自信地错"，罚得越重。
+
+# %%
+figures.show("Cross_Entropy.png")
+
+# %% [markdown]
+# 下面的面板画出交叉熵关于**真实类别 logit** 的曲线（另外两个类别的 logit 固定为 0）和它的导数。导数始终是 $p_{\text{true}} - 1 \in (-1, 0)$：logit 越大，推力越小，但永远不会变成正的。
+# 下拉框里还可以换成本章后面的其它损失，先留个印象。
+
+# %%
+loss_panel(loss="Cross-entropy (3 classes)")
+
+# %% [markdown]
+# **验证**：我们的实现、one-hot 完整公式与 `F.cross_entropy` 一致；`reduction='sum'` 正好是少了 $\frac1N$ 的笔记写法；单样本 $-\log p$ 随 $p$ 增大而减小；对 logits 的梯度是 $(\mathrm{softmax}(z) - \text{onehot})/N$。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ours = losses.cross_entropy(logits, target)
+torch_ce = F.cross_entropy(logits, target)
+assert torch.allclose(ours, torch_ce, atol=1e-6)
+assert torch.allclose(losses.cross_entropy_onehot(logits, F.one_hot(target, 3).float()), torch_ce, atol=1e-6)
+assert torch.allclose(F.cross_entropy(logits, target, reduction="sum"), notes_version, atol=1e-5)
+p = torch.tensor([0.99, 0.5, 0.1, 0.01])
+print("p       :", [round(v, 2) for v in p.tolist()])
+print("-log(p) :", [round(v, 3) for v in (-torch.log(p)).tolist()])
+assert torch.all(torch.diff(-torch.log(p)) > 0)
+z = logits.clone().requires_grad_()
+F.cross_entropy(z, target).backward()
+expected_grad = (torch.softmax(logits, 1) - F.one_hot(target, 3)) / 5
+assert torch.allclose(z.grad, expected_grad, atol=1e-6)
+print(f"ours = {ours:.6f}, F.cross_entropy = {torch_ce:.6f}; gradient = (softmax - onehot)/N: True")
+
+# %% [markdown]
+# ### 1.1 logits 还是概率？
+#
+# > **⚠ 笔记勘误（E22）** 笔记说 softmax "常与交叉熵联合使用"，RNN 一节也把 softmax 的输出当作送进损失的 $\hat y$，很容易让人在 `nn.CrossEntropyLoss` 前面先手动做一次 softmax。
+# > 这是错的：`nn.CrossEntropyLoss` 要的是**原始 logits**，它内部自己做 log-softmax（等价于 `nn.LogSoftmax` + `nn.NLLLoss`）。
+# > 先 softmax 再送进去，相当于做了两次 softmax，得到一个数值不同、梯度也被压扁的**错误损失**。二分类同理：`nn.BCEWithLogitsLoss` 要 logits，`nn.BCELoss` 要概率。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ce = nn.CrossEntropyLoss()
+right = ce(logits, target)                             # 正确：直接给 logits
+wrong = ce(torch.softmax(logits, dim=1), target)       # 常见错误：先 softmax 再给 CE
+nll = nn.NLLLoss()(torch.log_softmax(logits, dim=1), target)
+print(f"CE(logits)          = {right:.6f}")
+print(f"CE(softmax(logits)) = {wrong:.6f}   <- wrong number")
+print(f"NLL(log_softmax)    = {nll:.6f}")
+assert not torch.isclose(right, wrong) and torch.isclose(right, nll)
+
+# %% [markdown]
+# 错在哪里？送进去的"logits"其实是 $[0,1]$ 里的概率，再做一次 softmax 后各类别的概率被挤到 $1/C$ 附近。
+# $C = 3$ 时，无论模型多自信，这个错误的损失都被困在 $[\log(1 + 2/e),\ \log(1 + 2e)] \approx [0.551, 1.862]$ 之间，永远降不到 0；梯度也被压扁了：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, make_input in [("logits", lambda z: z), ("softmax(logits)", lambda z: torch.softmax(z, 1))]:
+    z = logits.clone().requires_grad_()
+    ce(make_input(z), target).backward()
+    print(f"input = {name:16s} gradient norm w.r.t. logits = {z.grad.norm():.4f}")
+confident = torch.tensor([[100.0, 0.0, 0.0]])          # 极其自信且正确的模型
+print(f"confident & right: CE(logits) = {ce(confident, torch.tensor([0])):.4f}, "
+      f"CE(softmax) = {ce(torch.softmax(confident, 1), torch.tensor([0])):.4f}  (floor log(1+2/e) = 0.5514)")
+
+# %% [markdown]
+# ## 2. 二元交叉熵 (Binary cross-entropy)
+#
+# 二分类只需要一个数 $p \in (0,1)$：样本属于正类的概率；真实标签 $y \in \{0, 1\}$。对 $n$ 个样本：
+#
+# $$\mathcal{L} = -\frac{1}{n}\sum_{i=1}^{n}\Big[\,y_i\log p_i + (1-y_i)\log(1-p_i)\Big]$$
+#
+# 两项里每次只有一项"生效"：
+#
+# - $y = 1$：$\mathcal{L} = -\log p$。$p \to 1$ 时损失 $\to 0$（判对且自信），$p \to 0$ 时损失 $\to \infty$（判错且自信）；
+# - $y = 0$：$\mathcal{L} = -\log(1-p)$。$p \to 0$ 时损失 $\to 0$，$p \to 1$ 时损失 $\to \infty$。
+#
+# 它就是 $C = 2$ 时的多分类交叉熵：两个类别的概率是 $p$ 和 $1-p$。
+
+# %%
+figures.show("Binary_Entropy.png")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+p = torch.tensor([0.9, 0.2, 0.6, 0.05, 0.7])
+y = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
+print(f"losses.binary_cross_entropy = {losses.binary_cross_entropy(p, y):.6f}")
+print(f"nn.BCELoss()                = {nn.BCELoss()(p, y):.6f}")
+print(f"2-class cross-entropy       = {F.cross_entropy(torch.log(torch.stack([1 - p, p], 1)), y.long()):.6f}")
+
+# %% [markdown]
+# 实际模型输出的是 logit $z$，概率是 $p = \sigma(z)$。`nn.BCEWithLogitsLoss` 把 sigmoid 和 BCE 合在一起算，好处是**数值稳定**。
+# 利用 $\log\sigma(z) = -\log(1+e^{-z})$ 可以把损失改写成不会溢出的形式：
+#
+# $$\ell(z, y) = \max(z, 0) - z\,y + \log\!\big(1 + e^{-|z|}\big)$$
+#
+# 分开算会出问题：float32 里 $\sigma(-200)$ 直接等于 0，$\log 0 = -\infty$。`nn.BCELoss` 为了不返回 `inf`，把 $\log$ 截断在 $-100$，于是真实损失 200 被报成了 100：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+z_far = torch.tensor([-200.0])
+y_one = torch.tensor([1.0])
+print(f"sigmoid(-200) in float32   = {torch.sigmoid(z_far).item()}")
+print(f"BCELoss(sigmoid(z), y)     = {nn.BCELoss()(torch.sigmoid(z_far), y_one):.4f}   <- clamped at 100")
+print(f"BCEWithLogitsLoss(z, y)    = {nn.BCEWithLogitsLoss()(z_far, y_one):.4f}")
+print(f"losses.bce_with_logits     = {losses.binary_cross_entropy_with_logits(z_far, y_one):.4f}")
+
+# %% [markdown]
+# 回到第 1 节的面板，在下拉框里选 "BCE with logits (y=1)"：横轴是 logit $z$，损失是 $\log(1+e^{-z})$，导数是 $\sigma(z) - 1$。和多分类时一样，梯度就是"预测概率减标签"；
+# 它和 "Cross-entropy (3 classes)" 的曲线形状几乎一样——二元交叉熵就是两个类别的交叉熵。
+
+# %% [markdown]
+# **验证**：公式与 `F.binary_cross_entropy` 一致；`BCEWithLogitsLoss(z)` 等于 `BCELoss(sigmoid(z))`（数值正常时）；对 logit 的梯度是 $\sigma(z) - y$；$p = 0$、$y = 1$ 时 `BCELoss` 给出截断值 100。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+z = torch.randn(8, requires_grad=True)
+y8 = torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+with_logits = F.binary_cross_entropy_with_logits(z, y8)
+via_sigmoid = F.binary_cross_entropy(torch.sigmoid(z), y8)
+assert torch.allclose(losses.binary_cross_entropy_with_logits(z, y8), with_logits, atol=1e-6)
+assert torch.allclose(losses.binary_cross_entropy(torch.sigmoid(z), y8), via_sigmoid, atol=1e-6)
+assert torch.allclose(with_logits, via_sigmoid, atol=1e-6)
+assert torch.allclose(losses.binary_cross_entropy(p, y), F.binary_cross_entropy(p, y), atol=1e-6)
+(g,) = torch.autograd.grad(with_logits * 8, z)      # *8: gradient of the sum, one value per sample
+assert torch.allclose(g, torch.sigmoid(z) - y8, atol=1e-6)
+assert F.binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])).item() == 100.0
+print(f"BCEWithLogits(z) = {with_logits:.6f}, BCE(sigmoid(z)) = {via_sigmoid:.6f}")
+print("d loss / d z == sigmoid(z) - y: True;  BCE(p=0, y=1) = 100.0")
+
+# %% [markdown]
+# ## 3. MAE 损失 / L1 损失 (Mean absolute error)
+#
+# 回归问题直接比较实数预测 $\hat y_i$ 和真实值 $y_i$。MAE 取误差绝对值的平均：
+#
+# $$\mathcal{L} = \frac{1}{n}\sum_{i=1}^{n}\left|\,y_i - \hat y_i\,\right|$$
+#
+# 它的含义很直观："平均偏了多少"，单位和 $y$ 相同。
+
+# %%
+figures.show("MAE_LOSS.png")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+y_hat = torch.tensor([2.5, 0.0, 2.0, 8.0])
+y_true = torch.tensor([3.0, -0.5, 2.0, 7.0])
+print(f"losses.mae = {losses.mae(y_hat, y_true):.4f},  nn.L1Loss() = {nn.L1Loss()(y_hat, y_true):.4f}")
+
+# %% [markdown]
+# - **优点**：对离群点 (outlier) 稳健——一个误差很大的点只按它的距离线性计分，不会被放大；含义直观；数值上不会爆炸。
+# - **缺点**：在误差为 0 处不可导；更要命的是它的**梯度大小恒定**：每个样本的 $\partial|e|/\partial\hat y$ 只能是 $-1$ 或 $+1$，只带方向、不带"离目标还有多远"的信息。
+#
+# 拿单个样本、单个参数 $\omega$ 的模型 $\hat y = \omega x$ 来看：
+#
+# $$\mathcal{L} = |\omega x - y|,\qquad \frac{\partial \mathcal{L}}{\partial \omega} = \mathrm{sign}(\omega x - y)\cdot x = \begin{cases} -x, & \omega x < y \\ +x, & \omega x > y \end{cases}$$
+#
+# 无论误差是 100 还是 0.001，每一步都移动 $\eta\,|x|$。走到最优点附近时，步子太大跨过去，梯度反号又跨回来——**来回震荡**，不会自己停下。
+#
+# > **⚠ 笔记勘误（E25，轻微）** 笔记说"每次梯度大小都与 $x$ 相等"。$x$ 可以是负数，准确说法是梯度的**大小**为 $|x|$，**符号**为 $\mathrm{sign}(\omega x - y)\cdot\mathrm{sign}(x)$。另外恰好 $\omega x = y$ 时 PyTorch 取梯度 0。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+errors = torch.tensor([-10.0, -2.0, -0.5, -0.01, 0.0, 0.01, 0.5, 2.0, 10.0], dtype=torch.float64)
+e = errors.clone().requires_grad_()
+F.l1_loss(e, torch.zeros_like(e), reduction="sum").backward()
+print("error       :", errors.tolist())
+print("d|e| / de   :", e.grad.tolist())
+w = torch.tensor(1.0, requires_grad=True)
+(w * -2.0 - 3.0).abs().backward()                 # x = -2, y = 3: the gradient is +2 here, not x = -2
+print(f"x = -2: dL/dw = {w.grad.item():+.1f}  (size |x| = 2, sign(w x - y) * sign(x) = +1)")
+
+# %% [markdown]
+# 下面把"来回震荡"做成实验：用 `torch.optim.SGD(lr=0.1)` 从 $w=0$ 出发分别最小化 $|2w-3|$ 和 $(2w-3)^2$，最优点都是 $w^* = 1.5$。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def sgd_path(loss_of_error, lr=0.1, steps=12):
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    path = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_of_error(2 * w - 3).backward()
+        opt.step()
+        path.append(round(w.item(), 4))
+    return path
+
+mae_path = sgd_path(lambda e: e.abs().sum())
+mse_path = sgd_path(lambda e: (e ** 2).sum())
+print("MAE |2w-3|  :", mae_path)
+print("MSE (2w-3)^2:", mse_path)
+
+# %% [markdown]
+# MAE 每步固定走 $0.1 \times 2 = 0.2$，走到 1.4 之后就在 1.4 和 1.6 之间永远跳；MSE 的梯度 $4(2w-3)$ 随误差变小，步子自动变小，平滑地收敛到 1.5。
+#
+# 在面板里拖动学习率（对数刻度）和起点，同时看 MAE、MSE 和 Huber（$\delta = 1$，第 5 节介绍）：
+#
+# - 学习率小时 MAE 只是慢；学习率大时它的震荡幅度（$2\eta$）也大；
+# - MSE 在 $\eta > 0.25$ 时发散（误差每步乘以 $1 - 8\eta$，见练习 3）；
+# - 勾选 "decay" 让学习率按 $\eta/\sqrt{t+1}$ 衰减，MAE 的震荡随之变小——这就是用 MAE 训练时常配学习率衰减的原因。
+
+# %%
+gd_1d_panel()
+
+# %% [markdown]
+# **验证**：MAE 在 1.4 / 1.6 之间来回跳而不到达 1.5；MSE 收敛到 1.5；`helpers.losses.gd_1d` 的手写梯度下降与 `torch.optim.SGD` 的轨迹相同。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert mae_path[6:] == [1.4, 1.6, 1.4, 1.6, 1.4, 1.6]
+assert abs(mse_path[-1] - 1.5) < 1e-3
+assert np.allclose(losses.gd_1d("mae", 0.1, 12)[1:], mae_path, atol=1e-4)
+assert np.allclose(losses.gd_1d("mse", 0.1, 12)[1:], mse_path, atol=1e-4)
+print(f"MAE after 12 steps: {mae_path[-2]} <-> {mae_path[-1]} (never 1.5); MSE after 12 steps: {mse_path[-1]}")
+
+# %% [markdown]
+# ## 4. MSE 损失 / L2 损失 (Mean squared error)
+#
+# $$\mathcal{L} = \frac{1}{n}\sum_{i=1}^{n}\big(y_i - \hat y_i\big)^2$$
+#
+# 每个样本的梯度是 $\partial (\hat y_i - y_i)^2/\partial \hat y_i = 2(\hat y_i - y_i)$：**误差越大，推力越大**。这既是优点也是缺点。
+
+# %%
+figures.show("MSE_LOSS.png")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"losses.mse = {losses.mse(y_hat, y_true):.4f},  nn.MSELoss() = {nn.MSELoss()(y_hat, y_true):.4f}")
+print("per-sample gradient 2(y_hat - y):", losses.mse_grad(y_hat, y_true).tolist())
+
+# %% [markdown]
+# - **优点**：处处光滑可导，梯度随误差减小而减小，梯度下降能自然收敛；大误差被重罚；若噪声服从正态分布，最小化 MSE 就是极大似然估计；对线性模型有闭式解（最小二乘, OLS）。
+# - **缺点**：对离群点敏感——误差 10 的点贡献 100，抵得上 100 个误差为 1 的点，拟合会被少数坏点拖走（第 6 节的面板）；单位是 $y$ 的平方，不如 MAE 好解释。
+#
+# > **⚠ 笔记勘误（E26，轻微）** 笔记说 MSE "不迭代也可 OLS 解"。这只对**关于参数是线性的**模型成立，即 $\hat y = X\theta$（特征 $X$ 可以是 $x, x^2, \dots$ 这样的非线性特征）。
+# > 这时令梯度为 0 得到线性方程组 $X^\top X\,\theta = X^\top y$（正规方程, normal equations），一步解出。
+# > 神经网络、$\hat y = e^{wx}$ 这类关于参数非线性的模型，梯度为 0 的方程不再是线性的，没有这样的闭式解，只能迭代。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+x = torch.linspace(-2, 2, 40)
+y_quad = 1.0 - 2.0 * x + 0.5 * x**2 + 0.1 * torch.randn(40)
+X = torch.stack([torch.ones_like(x), x, x**2], dim=1)     # 对参数 θ 线性：y_hat = X @ θ
+theta_ols = torch.linalg.solve(X.T @ X, X.T @ y_quad)      # 正规方程：一步到位
+theta = torch.zeros(3, requires_grad=True)                  # 对照：梯度下降
+opt = torch.optim.SGD([theta], lr=0.05)
+for _ in range(500):
+    opt.zero_grad()
+    F.mse_loss(X @ theta, y_quad).backward()
+    opt.step()
+print("normal equations:", [round(v, 3) for v in theta_ols.tolist()])
+print("gradient descent:", [round(v, 3) for v in theta.tolist()])
+assert torch.allclose(theta_ols, theta.detach(), atol=1e-3)
+
+# %% [markdown]
+# ## 5. Huber 损失 (Huber loss) 与 Smooth L1
+#
+# Huber 损失想同时拿到两边的好处：误差小时像 MSE（光滑、梯度随误差变小），误差大时像 MAE（线性增长、梯度有上限）。记误差 $e = \hat y - y$，阈值 $\delta > 0$：
+#
+# $$\ell_\delta(e) = \begin{cases} \frac{1}{2}e^2, & |e| \le \delta \\ \delta\,|e| - \frac{1}{2}\delta^2, & |e| > \delta \end{cases}\qquad \mathcal{L} = \frac{1}{n}\sum_{i=1}^{n}\ell_\delta(e_i)$$
+#
+# 注意小误差段是 $\frac12 e^2$，是平方误差的一半，所以"误差小时就是 MSE"要打个折扣：形状相同，梯度是 $e$ 而不是 $2e$。
+#
+# **第二段怎么来的**：希望大误差时损失随 $|e|$ 线性增长，设为 $a|e| + b$。两段在分界点 $|e| = \delta$ 处要接得上：
+#
+# 1. 函数值连续：$\frac12\delta^2 = a\delta + b$；
+# 2. 一阶导数连续：左边导数 $\delta$，右边导数 $a$，所以 $a = \delta$；
+# 3. 代回第 1 式：$b = \frac12\delta^2 - \delta^2 = -\frac12\delta^2$。
+#
+# > **⚠ 笔记勘误（E24，轻微）** 笔记写"因此 $\frac12(y-y_i)^2 = a|y-y_i| + b$"，像是两段处处相等；其实只在分界点 $|e| = \delta$ 处要求相等（否则两段就是同一个函数了）。
+# > 笔记也没有写出 $b = -\frac12\delta^2$。此外"梯度大小被限制为 $\delta x$"应为 $\delta|x|$；公式里 $y_i$ 表示预测值，本章统一写作 $\hat y$。
+
+# %%
+figures.show("Huber_LOSS.png")
+
+# %% [markdown]
+# 图中 $\delta = 1$：两条竖虚线是 $\pm\delta$，点线是 $\frac12 e^2$。在 $|e| \le \delta$ 内两者重合，出了这个范围 Huber 沿切线方向变成直线。
+#
+# 由链式法则，对单参数模型 $\hat y = \omega x$ 的梯度是
+#
+# $$\frac{\partial \ell}{\partial \omega} = \frac{\partial \ell}{\partial \hat y}\cdot\frac{\partial \hat y}{\partial \omega} = \begin{cases}(\hat y - y)\,x, & |\hat y - y| \le \delta \\ \delta\,\mathrm{sign}(\hat y - y)\,x, & |\hat y - y| > \delta\end{cases}$$
+#
+# 也就是把误差**截断**到 $[-\delta, \delta]$ 再乘以 $x$：离群点的推力最多是 $\delta|x|$，不会像 MSE 那样随误差无限增大。下面的单元格检查连续性和梯度截断。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for d in (0.5, 1.0, 2.0):
+    e = torch.tensor([d - 1e-6, d + 1e-6], dtype=torch.float64, requires_grad=True)   # 紧挨分界点的两侧
+    values = F.huber_loss(e, torch.zeros_like(e), reduction="none", delta=d)
+    (slopes,) = torch.autograd.grad(values.sum(), e)
+    b = values[1].item() - d * e[1].item()          # 右段是 δ|e| + b：在 e = δ⁺ 处反解出 b
+    print(f"delta = {d}: loss at delta-/delta+ = {values[0]:.4f}/{values[1]:.4f}, "
+          f"slope = {slopes[0]:.4f}/{slopes[1]:.4f}, b = {b:.4f}")
+    assert abs(values[0] - values[1]) < 1e-5 and abs(slopes[0] - slopes[1]) < 1e-5 and abs(b + d**2 / 2) < 1e-9
+e = errors.clone().requires_grad_()
+F.huber_loss(e, torch.zeros_like(e), reduction="sum", delta=1.0).backward()
+print("Huber(delta=1) gradient:", e.grad.tolist())
+
+# %% [markdown]
+# 面板里拖动 $\delta$：虚线是分界点 $\pm\delta$，右边的导数在 $\pm\delta$ 处被削平。$\delta$ 很大时 Huber 几乎处处是二次的（接近 $\frac12$MSE），$\delta$ 很小时几乎处处是线性的（接近 $\delta\cdot$MAE）。
+
+# %%
+loss_panel()
+
+# %% [markdown]
+# > **⚠ 笔记勘误（E23）** 笔记的小标题是 "Huber Loss / Smooth L1"，把两者当成同一个东西。在 PyTorch 里它们**只在 $\delta = \beta = 1$ 时相同**。`nn.SmoothL1Loss(beta)` 的定义是
+# >
+# > $$\text{SmoothL1}_\beta(e) = \begin{cases}\frac{e^2}{2\beta}, & |e| < \beta \\ |e| - \frac{\beta}{2}, & |e| \ge \beta\end{cases}$$
+# >
+# > 对比上面的 Huber 可得 $\text{Huber}_\delta(e) = \delta\cdot\text{SmoothL1}_{\beta=\delta}(e)$。笔记的公式是 `nn.HuberLoss(delta=δ)`。
+# > 这个倍数不只是数值不同：SmoothL1 在线性段的梯度恒为 $\pm1$，Huber 是 $\pm\delta$，换用另一个时相当于把学习率乘或除以 $\delta$。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+e = torch.tensor([-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0])
+zero = torch.zeros_like(e)
+for d in (1.0, 2.0):
+    h = F.huber_loss(e, zero, reduction="none", delta=d)
+    s = F.smooth_l1_loss(e, zero, reduction="none", beta=d)
+    print(f"delta = beta = {d}:  Huber    = {h.tolist()}")
+    print(f"{'':20s}SmoothL1 = {s.tolist()}")
+    print(f"{'':20s}Huber == SmoothL1: {torch.allclose(h, s)};  Huber == beta * SmoothL1: {torch.allclose(h, d * s)}")
+
+# %% [markdown]
+# **验证**：`helpers.losses.huber` 与笔记公式一致、等于 `nn.HuberLoss(delta)`（$\delta = 0.5, 1, 2$）；梯度等于截断误差 $\mathrm{clip}(e, -\delta, \delta)$；$\text{Huber}_\delta = \delta\cdot\text{SmoothL1}_{\beta=\delta}$；$b = -\frac12\delta^2$ 让两段在 $\pm\delta$ 处值和斜率都连续。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+pred, obs = (3 * torch.randn(100)).requires_grad_(), 3 * torch.randn(100)
+for d in (0.5, 1.0, 2.0):
+    err = (pred - obs).abs()
+    notes_formula = torch.where(err <= d, 0.5 * err**2, d * err - 0.5 * d**2).mean()
+    torch_huber = nn.HuberLoss(delta=d)(pred, obs)
+    assert torch.allclose(losses.huber(pred, obs, d), torch_huber, atol=1e-6)
+    assert torch.allclose(notes_formula, torch_huber, atol=1e-6)
+    assert torch.allclose(torch_huber, d * nn.SmoothL1Loss(beta=d)(pred, obs), atol=1e-6)
+    (g,) = torch.autograd.grad(torch_huber * 100, pred)          # *100: gradient of the sum
+    assert torch.allclose(g, torch.clamp(pred - obs, -d, d).detach(), atol=1e-5)
+    assert torch.allclose(losses.huber_grad(pred.detach(), obs, d), g, atol=1e-5)
+print("Huber == notes formula == delta * SmoothL1(beta=delta), gradient == clip(e, -delta, delta): True")
+
+# %% [markdown]
+# ## 6. 同一份数据，三种损失：离群点的影响
+#
+# `helpers.data.line_with_outliers()` 在直线 $y = 2x + 1$ 附近取 50 个带噪声的点，再把其中 5 个点向上挪 10，当作离群点。
+# 我们用同一个 `nn.Linear(1, 1)`、同一个优化器，分别以 `nn.L1Loss`、`nn.MSELoss`、`nn.HuberLoss` 训练，通过课程统一的 `helpers.training.fit` 完成。
+# 右边一列是每种损失真正的最优解（`helpers.losses.fit_line`：MSE 用闭式解，MAE/Huber 用迭代重加权最小二乘 IRLS），用来检查训练是否到位。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x_pts, y_pts = data.line_with_outliers()                  # (50, 1) 的 x 和 y
+results = {}
+for name, loss_fn, key in [("L1Loss", nn.L1Loss(), "mae"), ("MSELoss", nn.MSELoss(), "mse"),
+                           ("HuberLoss", nn.HuberLoss(delta=1.0), "huber")]:
+    torch.manual_seed(0)
+    model = nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.97)
+    training.fit(model, (x_pts, y_pts), loss_fn, opt, epochs=200, scheduler=sched, progress=False)
+    results[name] = (model.weight.item(), model.bias.item(), losses.fit_line(x_pts, y_pts, key))
+print(f"{'true line':10s} slope 2.000  intercept 1.000")
+for name, (slope, bias, (a_opt, b_opt)) in results.items():
+    print(f"{name:10s} slope {slope:.3f}  intercept {bias:.3f}   (optimum: {a_opt:.3f}, {b_opt:.3f})")
+
+# %% [markdown]
+# MSE 的截距被 5 个离群点抬高了约 1（$5 \times 10 / 50 = 1$，正是它们把 $y$ 的均值抬高的量），斜率也偏了 0.15；MAE 和 Huber 基本没被带偏。
+# 在面板里改变离群点的数量和大小，以及 Huber 的 $\delta$（红点是离群点，左上角是三条拟合直线的方程）：
+#
+# - 离群点越多、越远，MSE 的直线被拖得越厉害；MAE 与 Huber 几乎不动，直到离群点多到占了相当比例；
+# - $\delta$ 调大，Huber 越来越像 MSE，也越来越容易被拖走；调小则接近 MAE。
+
+# %%
+robust_regression_panel()
+
+# %% [markdown]
+# **验证**：三次训练都到达了各自损失的最优解附近；MSE 的截距偏离真实值约 1，而 MAE 和 Huber 的斜率、截距都在真实值 0.15 以内。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, (slope, bias, (a_opt, b_opt)) in results.items():
+    assert abs(slope - a_opt) < 0.02 and abs(bias - b_opt) < 0.02, name
+mse_bias = results["MSELoss"][1]
+assert abs(mse_bias - 1.0) > 0.8
+for name in ("L1Loss", "HuberLoss"):
+    slope, bias, _ = results[name]
+    assert abs(slope - 2.0) < 0.15 and abs(bias - 1.0) < 0.15, name
+print(f"MSE intercept off by {mse_bias - 1:.2f}; L1 / Huber intercepts off by "
+      f"{results['L1Loss'][1] - 1:.2f} / {results['HuberLoss'][1] - 1:.2f}")
+
+# %% [markdown]
+# ## 小结
+#
+# - **交叉熵**只看模型给真实类别的概率：$\mathcal{L} = -\frac1N\sum_n \log p_{n,y_n}$。默认 `reduction='mean'` 带 $\frac1N$；对 logits 的梯度是"概率减 one-hot"。
+# - `nn.CrossEntropyLoss` / `nn.BCEWithLogitsLoss` 吃 **logits**，内部自带（log-)softmax / sigmoid，数值稳定；先手动 softmax 会得到错误的损失。`nn.BCELoss` 吃概率，log 截断在 $-100$。
+# - **MAE** 稳健、直观，但梯度大小恒定，固定学习率下会在最优点附近来回跳，常配学习率衰减。
+# - **MSE** 光滑、梯度与误差成正比，收敛自然；代价是对离群点敏感。闭式解只适用于对参数线性的模型。
+# - **Huber** 在 $|e| \le \delta$ 时是 $\frac12e^2$，之外是 $\delta|e| - \frac12\delta^2$（$b = -\frac12\delta^2$ 由值和斜率连续推出），梯度被截断在 $\pm\delta$。
+# - `HuberLoss(delta=d) = d · SmoothL1Loss(beta=d)`，二者只在 $d = 1$ 时相同。
+#
+# ## 面试速答
+#
+# **问：分类为什么用交叉熵而不用 MSE？**
+# 答：交叉熵是类别分布下的负对数似然；配合 softmax/sigmoid，对 logits 的梯度就是 $p - y$，预测错得越多推力越大。若用 MSE 接 sigmoid，梯度里多乘一个 $\sigma'(z)$，模型错得很自信时 $\sigma'$ 接近 0，反而学不动。
+#
+# **问：`nn.CrossEntropyLoss` 的输入要先过 softmax 吗？**
+# 答：不要。它接收原始 logits 和类别下标，内部做 log-softmax + NLL。先 softmax 相当于做两遍，损失值错、梯度被压扁。
+#
+# **问：MAE 和 MSE 各适合什么场景？**
+# 答：MSE 估计的是条件均值，光滑易优化，适合噪声近似正态、没有严重离群点的数据；MAE 估计条件中位数，对离群点稳健，但梯度恒定，优化慢且需要学习率衰减。
+#
+# **问：Huber 的 $\delta$ 怎么理解、怎么选？**
+# 答：$\delta$ 是"多大的误差还算正常噪声"的分界：以内按平方罚、以外按线性罚，单个样本的梯度最多为 $\delta$。一般取与正常残差同一量级的值，再按验证集调。
+#
+# **问：`HuberLoss` 和 `SmoothL1Loss` 有什么区别？**
+# 答：`HuberLoss(delta=d)` 等于 `d * SmoothL1Loss(beta=d)`。$d=1$ 时完全相同；否则 SmoothL1 线性段的梯度恒为 $\pm1$，Huber 为 $\pm d$。
+
+# %% [markdown]
+# ## 练习
+#
+# **练习 1**：不用 `F.cross_entropy`，只用 `torch.exp`、`torch.log`、求和与下标，算出下面 3 个样本的平均交叉熵，把结果（一个数）赋给 `answer`。
+
+# %%
+ex_logits = torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]])
+ex_target = torch.tensor([0, 1, 2])
+answer = None  # 在这里写你的答案
+exercises.check_cross_entropy_by_hand(answer)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# ```python
+# p = torch.exp(ex_logits) / torch.exp(ex_logits).sum(dim=1, keepdim=True)   # softmax
+# answer = -torch.log(p[torch.arange(3), ex_target]).mean().item()          # 约 0.2803
+# ```
+#
+# </details>
+#
+# **练习 2**：照着第 5 节的公式写一个 `my_huber(y_hat, y, delta)`，返回所有元素的平均 Huber 损失（提示：`torch.where`）。检查器会在 $\delta = 0.5, 1, 2$ 时和 `F.huber_loss` 比较。
+
+# %%
+my_huber = None  # 在这里写你的函数：def my_huber(y_hat, y, delta): ...
+exercises.check_my_huber(my_huber)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# ```python
+# def my_huber(y_hat, y, delta):
+#     e = (y_hat - y).abs()
+#     return torch.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2).mean()
+# ```
+#
+# </details>
+#
+# **练习 3**：第 3 节用梯度下降最小化 $(2w-3)^2$。学习率 $\eta$ 最大可以取到多少（开区间的上界），梯度下降仍然收敛？把这个数赋给 `answer`，并在 `gd_1d_panel` 里验证。
+
+# %%
+answer = None  # 在这里写你的答案
+exercises.check_mse_critical_lr(answer)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# 记误差 $e = 2w - 3$。梯度 $\partial\mathcal{L}/\partial w = 4(2w - 3) = 4e$，一步更新后 $e_{t+1} = 2(w_t - 4\eta e_t) - 3 = (1 - 8\eta)\,e_t$。
+# 收敛要求 $|1 - 8\eta| < 1$，即 $0 < \eta < 0.25$，所以 `answer = 0.25`。$\eta = 0.25$ 时误差在 $\pm e_0$ 之间来回跳，更大则发散。
+#
+# </details>
+#
+# **练习 4**：写一个数值稳定的 `bce_with_logits(z, y)`，返回平均二元交叉熵（输入是 logits）。它必须在 $z = \pm 1000$ 时也给出有限且正确的值（检查器和 `F.binary_cross_entropy_with_logits` 比较）。
+
+# %%
+bce_with_logits = None  # 在这里写你的函数：def bce_with_logits(z, y): ...
+exercises.check_stable_bce_with_logits(bce_with_logits)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# 由 $\log\sigma(z) = -\log(1 + e^{-z})$、$\log(1-\sigma(z)) = -z - \log(1 + e^{-z})$，整理得 $\ell = \max(z, 0) - zy + \log(1 + e^{-|z|})$，其中的指数永远不超过 $e^0$：
+#
+# ```python
+# def bce_with_logits(z, y):
+#     return (torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
+# ```
+#
+# </details>
