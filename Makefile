@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test unit nbval browser notebooks figures sync-url benchmark clean
 
+# Tests, builds and benchmarks use one torch thread: the course's models are tiny, and on a small
+# shared machine (CI, with JupyterLab and Chromium running beside the kernel) extra threads only contend.
+test unit nbval browser notebooks benchmark: export OMP_NUM_THREADS = 1
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 

@@ -35,8 +35,24 @@ class History:
         return fig
 
 
-def _as_loader(data, batch_size: int | None, shuffle: bool, name: str) -> DataLoader:
-    """Turn ``(X, y)``, a ``Dataset`` or a ``DataLoader`` into a ``DataLoader``."""
+class _TensorBatches:
+    """Mini-batches of two tensors, reshuffled every pass (much faster than a DataLoader over samples)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool) -> None:
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())  # drawn from the global seed
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        n = len(self.x)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.x[idx], self.y[idx]
+
+
+def _as_loader(data, batch_size: int | None, shuffle: bool, name: str):
+    """Turn ``(X, y)``, a ``Dataset`` or a ``DataLoader`` into an iterable of ``(xb, yb)`` batches."""
     if isinstance(data, DataLoader):
         if batch_size is not None:
             raise ValueError(f"{name} is already a DataLoader: leave batch_size=None")
@@ -51,20 +67,20 @@ def _as_loader(data, batch_size: int | None, shuffle: bool, name: str) -> DataLo
             raise TypeError(f"{name} must hold two tensors, got {type(x).__name__} and {type(y).__name__}")
         if len(x) != len(y):
             raise ValueError(f"{name}: inputs have {len(x)} rows but targets have {len(y)}")
-        data = TensorDataset(x, y)
+        if len(x) == 0:
+            raise ValueError(f"{name} is empty")
+        return _TensorBatches(x, y, batch_size or len(x), shuffle)
     if not isinstance(data, Dataset):
         raise TypeError(f"{name} must be (inputs, targets), a Dataset or a DataLoader, got {type(data).__name__}")
     n = len(data)
     if n == 0:
         raise ValueError(f"{name} is empty")
-    if batch_size is None:
-        batch_size = n
     generator = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,)).item()))
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator, num_workers=0)
+    return DataLoader(data, batch_size=batch_size or n, shuffle=shuffle, generator=generator, num_workers=0)
 
 
-def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable) -> float:
-    """Mean loss of ``model`` over ``loader``, each batch weighted by its size."""
+def evaluate(model: nn.Module, loader, loss_fn: Callable) -> float:
+    """Mean loss of ``model`` over the batches of ``loader``, each batch weighted by its size."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0

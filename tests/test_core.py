@@ -176,3 +176,18 @@ def test_feedback_and_checks_never_raise():
     assert not bad.ok and "ZeroDivisionError" in bad.message and "hint" in bad.message
     good = exercises.run_check(lambda: True, "well done", "hint")
     assert good.ok and repr(good).startswith("✅")
+
+
+def test_fit_accepts_a_dataset_or_a_dataloader():
+    x, y = _regression(n=40)
+    ds = torch.utils.data.TensorDataset(x, y)
+    for data_arg, bs in [(ds, 8), (torch.utils.data.DataLoader(ds, batch_size=8), None)]:
+        helpers.seed_everything(0)
+        model = nn.Linear(3, 1)
+        h = fit(model, data_arg, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1), epochs=20,
+                batch_size=bs, progress=False)
+        assert len(h.lrs) == 20 * 5 and h.train_loss[-1] < 0.05 * h.train_loss[0]
+    model = nn.Linear(3, 1)
+    with pytest.raises(ValueError, match="already a DataLoader"):
+        fit(model, torch.utils.data.DataLoader(ds), nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+            epochs=1, batch_size=4, progress=False)
