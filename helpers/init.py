@@ -13,17 +13,20 @@ import math
 import numbers
 from typing import Callable, Sequence
 
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator, NullLocator
 import numpy as np
 import torch
 from torch import nn
 
 from .panels import Panel, dropdown, int_slider, register
-from .plotting import COLORS
+from .plotting import COLORS, new_figure
 
 __all__ = [
     "fan_in_fan_out", "kaiming_std", "kaiming_bound", "xavier_std", "xavier_bound", "uniform_variance",
     "relu_second_moment", "relu_variance", "INIT_METHODS", "init_distribution", "apply_init",
-    "deep_signal_stats", "predicted_signal_std", "sample_init", "depth_panel", "init_histogram_panel",
+    "deep_signal_stats", "predicted_signal_std", "sample_init", "layer_std_figure", "init_gallery_figure", "depth_panel", "init_histogram_panel",
 ]
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -106,16 +109,22 @@ def uniform_variance(low: float, high: float) -> float:
     return (high - low) ** 2 / 12.0
 
 
+def _check_sigma(sigma) -> float:
+    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
+        raise TypeError(f"sigma must be a real number, got {type(sigma).__name__} ({sigma!r})")
+    if not (sigma >= 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
+    return float(sigma)
+
+
 def relu_second_moment(sigma: float = 1.0) -> float:
     r"""$E[\mathrm{ReLU}(z)^2] = \sigma^2/2$ for $z \sim N(0, \sigma^2)$: what ReLU halves."""
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma >= 0 or math.isinf(sigma):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    return sigma**2 / 2.0
+    return _check_sigma(sigma) ** 2 / 2.0
 
 
 def relu_variance(sigma: float = 1.0) -> float:
     r"""$\mathrm{Var}[\mathrm{ReLU}(z)] = (\tfrac12 - \tfrac{1}{2\pi})\sigma^2 \approx 0.34\,\sigma^2$ for $z \sim N(0, \sigma^2)$."""
-    mean = sigma / math.sqrt(2 * math.pi)  # E[ReLU(z)] = sigma / sqrt(2 pi)
+    mean = _check_sigma(sigma) / math.sqrt(2 * math.pi)  # E[ReLU(z)] = sigma / sqrt(2 pi)
     return relu_second_moment(sigma) - mean**2
 
 
@@ -253,6 +262,46 @@ def predicted_signal_std(depth: int, fan_in: int, weight_std: float, activation:
     return act, grad
 
 
+def layer_std_figure(curves: dict[str, Sequence[float]], title: str, ylabel: str = "std of h_k"):
+    """A static figure: one log-scale line per init, std against the layer index (non-finite points left out)."""
+    fig, ax = new_figure((6.4, 3.4))
+    for i, (name, values) in enumerate(curves.items()):
+        v = np.asarray(values, dtype=float)
+        k = np.arange(1, len(v) + 1)
+        ok = np.isfinite(v) & (v > 0)
+        ax.plot(k[ok], v[ok], label=name, color=list(COLORS.values())[i % len(COLORS)])
+        if not ok.all():
+            first = int(np.flatnonzero(~ok)[0])
+            ax.plot([k[first - 1] if first else 1], [v[first - 1] if first else 1], "x", ms=9, color="black")
+    ax.set(yscale="log", xlabel="layer k", ylabel=ylabel, title=title)
+    ax.axhline(1.0, color="black", lw=0.7)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def init_gallery_figure(fan_in: int, fan_out: int, seed: int = 0):
+    """A static grid: a histogram of weights from every method in ``INIT_METHODS`` with its theoretical density."""
+    fig, axes = new_figure((10.0, 4.4), nrows=2, ncols=4, constrained=False)
+    fig.subplots_adjust(left=0.02, right=0.99, bottom=0.07, top=0.86, wspace=0.08, hspace=0.45)
+    for ax, (label, method) in zip(axes.flat, INIT_METHODS.items()):
+        kind, a, b = init_distribution(method, fan_in, fan_out)
+        lo, hi = _support(kind, a, b)
+        counts, edges = np.histogram(sample_init(method, fan_in, fan_out, seed=seed).numpy(), _HIST_BINS, (lo, hi),
+                                     density=True)
+        ax.stairs(counts, edges, fill=True, color=COLORS["main"], alpha=0.5)
+        x = np.linspace(lo, hi, 301)
+        if kind == "normal":
+            ax.plot(x, np.exp(-0.5 * ((x - a) / b) ** 2) / (b * math.sqrt(2 * math.pi)), color=COLORS["grad"])
+        else:
+            ax.plot([lo, a, a, b, b, hi], [0, 0, 1 / (b - a), 1 / (b - a), 0, 0], color=COLORS["grad"])
+        ax.set_title(label, fontsize=9)
+        ax.set_yticks([])
+        ax.set_xticks([round(v, 3) for v in (lo, (lo + hi) / 2, hi)])
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"weights from nn.init (histogram) vs theory (red), fan_in={fan_in}, fan_out={fan_out}", fontsize=10)
+    return fig
+
+
 # ----------------------------------------------------------------------------- panels
 MAX_DEPTH, MAX_WIDTH, BATCH = 50, 512, 32
 Y_LIMITS = (1e-12, 1e12)
@@ -260,14 +309,12 @@ Y_LIMITS = (1e-12, 1e12)
 
 @contextlib.contextmanager
 def _fast_cpu():
-    """One thread (no waits on a busy second core) and denormals flushed to zero while the panel computes."""
+    """One thread while a panel computes: small tensors gain nothing from two, and a busy second core stalls both."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
         torch.set_num_threads(threads)
 
 
@@ -317,7 +364,7 @@ def _first_layer(mask: np.ndarray) -> int | None:
 
 
 def _describe(values: np.ndarray, order: slice = slice(None)) -> str:
-    """A readout: where the curve leaves the chart or stops being a number."""
+    """A readout: where the curve leaves the chart or stops being a number ("" when it never does)."""
     v = values[order]
     k = np.arange(1, len(values) + 1)[order]
     parts = []
@@ -326,18 +373,17 @@ def _describe(values: np.ndarray, order: slice = slice(None)) -> str:
         first = _first_layer(mask)
         if first is not None:
             parts.append(f"{what} at layer {k[first - 1]}")
-    return "; ".join(parts) if parts else "all layers on the chart"
+    return "\n" + "; ".join(parts) if parts else ""  # short text: each glyph costs time per frame
 
 
 @register
-def depth_panel() -> Panel:
+def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal", activation: str = "relu") -> Panel:
     """Per-layer activation std (forward) and gradient std (backward) of a deep MLP vs depth, width, init, activation."""
     controls = {
-        "depth": int_slider("depth", 1, MAX_DEPTH, 30),
-        "width": int_slider("width", 16, MAX_WIDTH, 256, step=16),
-        "init": dropdown("init", [(lab, m) for lab, m in INIT_METHODS.items() if m != "uniform_default"],
-                         "kaiming_normal"),
-        "activation": dropdown("activation", list(ACTIVATIONS), "relu"),
+        "depth": int_slider("depth", 1, MAX_DEPTH, depth),
+        "width": int_slider("width", 16, MAX_WIDTH, width, step=16),
+        "init": dropdown("init", [(lab, m) for lab, m in INIT_METHODS.items() if m != "uniform_default"], init),
+        "activation": dropdown("activation", list(ACTIVATIONS), activation),
     }
 
     def setup(fig):
@@ -346,14 +392,17 @@ def depth_panel() -> Panel:
             ax.set(yscale="log", ylim=Y_LIMITS, xlim=(0, MAX_DEPTH + 1), xlabel="layer k", title=title)
             ax.axhline(1.0, color="black", lw=0.7)
             ax.set_yticks([10.0**e for e in range(-12, 13, 4)])
+            ax.yaxis.set_minor_locator(NullLocator())  # fewer tick artists: faster blits
         ax_fwd.set_ylabel("std (log scale, clipped)")
         art = {}
         for name, ax, color in (("fwd", ax_fwd, COLORS["main"]), ("bwd", ax_bwd, COLORS["grad"])):
-            art[name] = ax.plot([], [], ".-", ms=3, lw=1.5, color=color, label="measured", animated=True)[0]
-            art[name + "_theory"] = ax.plot([], [], "--", lw=1, color="black", label="theory", animated=True)[0]
+            art[name] = ax.plot([], [], ".-", ms=3, lw=1.5, color=color, zorder=3, animated=True)[0]
+            art[name + "_theory"] = ax.plot([], [], "--", lw=1, color="black", zorder=3, animated=True)[0]
             art[name + "_text"] = ax.text(0.03, 0.03, "", transform=ax.transAxes, fontsize=8, va="bottom",
                                           family="monospace", animated=True)
-        ax_fwd.legend(handles=[art["fwd"], art["fwd_theory"]], loc="upper left", fontsize=8)
+        ax_fwd.legend(handles=[Line2D([], [], marker=".", color=COLORS["main"], label="measured"),
+                               Line2D([], [], ls="--", lw=1, color="black", label="theory")],
+                      loc="upper left", fontsize=8).set_zorder(2)  # under the curves, in full draws and blits alike
 
         def update(depth: int, width: int, init: str, activation: str) -> None:
             depth, width = int(depth), int(width)
@@ -372,15 +421,18 @@ def depth_panel() -> Panel:
                     art[name].set_data(k, np.clip(values, *Y_LIMITS))
             art["fwd_theory"].set_visible(has_theory)
             art["bwd_theory"].set_visible(has_theory)
-            art["fwd_text"].set_text(f"layer {depth}: {act[-1]:.2e}\n{_describe(act)}")
-            art["bwd_text"].set_text(f"layer 1: {grad[0]:.2e}\n{_describe(grad, slice(None, None, -1))}")
+            art["fwd_text"].set_text(f"layer {depth}: {act[-1]:.1e}{_describe(act)}")
+            broken = _first_layer(~np.isfinite(act))  # the loss is nan: backprop has nothing to say
+            art["bwd"].set_visible(broken is None)
+            art["bwd_text"].set_text(f"layer 1: {grad[0]:.1e}{_describe(grad, slice(None, None, -1))}" if broken is None
+                                     else f"forward overflowed at layer {broken}:\nloss is nan, no usable gradient")
 
         return update
 
-    return Panel(controls, setup, figsize=(8.5, 3.6), kind="training")
+    return Panel(controls, setup, figsize=(8.0, 3.4), kind="training")
 
 
-_HIST_SAMPLES, _HIST_BINS, _FAN_MIN, _FAN_MAX = 8192, 48, 8, 256
+_HIST_SAMPLES, _HIST_BINS, _FAN_MIN, _FAN_MAX = 8192, 52, 8, 256  # 52 bins: a uniform box spans bins 6..46 exactly
 
 
 def _support(kind: str, a: float, b: float) -> tuple[float, float]:
@@ -391,13 +443,23 @@ def _support(kind: str, a: float, b: float) -> tuple[float, float]:
     return a - pad, b + pad
 
 
+_LABELS = {method: label for label, method in INIT_METHODS.items()}
+_FORMULAS = {
+    "kaiming_normal": "std = sqrt(2 / fan_in)", "kaiming_uniform": "bound = sqrt(6 / fan_in)",
+    "xavier_normal": "std = sqrt(2 / (fan_in + fan_out))", "xavier_uniform": "bound = sqrt(6 / (fan_in + fan_out))",
+    "linear_default": "bound = 1 / sqrt(fan_in)", "normal_0.01": "std = 0.01, no fan", "normal_1": "std = 1, no fan",
+    "uniform_default": "[0, 1), no fan",
+}
+
+
 def _peak_density(kind: str, a: float, b: float) -> float:
     return 1 / (b * math.sqrt(2 * math.pi)) if kind == "normal" else 1 / (b - a)
 
 
 def sample_init(method: str, fan_in: int, fan_out: int, n_min: int = _HIST_SAMPLES, seed: int = 0) -> torch.Tensor:
     """At least ``n_min`` weights from ``nn.init`` for (fan_out, fan_in) layers: as many whole layers as needed."""
-    _check_fan(n_min, "n_min")
+    _check_method(method)
+    fan_in, fan_out, n_min = _check_fan(fan_in, "fan_in"), _check_fan(fan_out, "fan_out"), _check_fan(n_min, "n_min")
     layers = math.ceil(n_min / (fan_in * fan_out))
     g = torch.Generator().manual_seed(seed)
     w = torch.empty(layers, fan_out, fan_in)
@@ -419,9 +481,11 @@ def init_histogram_panel() -> Panel:
         ax = fig.subplots()
         ax.set(ylabel="density", xlabel="weight value")
         hist = ax.stairs(np.zeros(_HIST_BINS), np.linspace(-1, 1, _HIST_BINS + 1), fill=True, alpha=0.45,
-                         color=COLORS["main"], label="sampled by nn.init", animated=True)
-        (pdf,) = ax.plot([], [], color=COLORS["grad"], lw=2, label="theoretical density", animated=True)
-        ax.legend(loc="upper right", fontsize=8)
+                         color=COLORS["main"], zorder=3, animated=True)
+        (pdf,) = ax.plot([], [], color=COLORS["grad"], lw=2, zorder=3, animated=True)
+        ax.legend(handles=[Patch(color=COLORS["main"], alpha=0.45, label="sampled by nn.init"),
+                           Line2D([], [], color=COLORS["grad"], lw=2, label="theoretical density")],
+                  loc="upper right", fontsize=8).set_zorder(2)
         text = ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=8, family="monospace",
                        animated=True)
 
@@ -431,7 +495,9 @@ def init_histogram_panel() -> Panel:
             # fixed axes per method: as wide as the smallest fans and as tall as the largest fans need
             lo, hi = _support(*init_distribution(method, _FAN_MIN, _FAN_MIN))
             top = 1.15 * _peak_density(*init_distribution(method, _FAN_MAX, _FAN_MAX))
-            ax.set(xlim=(lo, hi), ylim=(0, top), title=f"nn.init: {method}")
+            if ax.get_title() != (title := f"{_LABELS[method]}:  {_FORMULAS[method]}"):  # method changed
+                ax.set(xlim=(lo, hi), ylim=(0, top), title=title,  # fixed ticks: cheap to look up per frame
+                       xticks=MaxNLocator(7).tick_values(lo, hi), yticks=MaxNLocator(5).tick_values(0, top))
             s_lo, s_hi = _support(kind, a, b)
             with _fast_cpu():
                 w = sample_init(method, fan_in, fan_out)
@@ -443,13 +509,9 @@ def init_histogram_panel() -> Panel:
                 pdf.set_data(x, np.exp(-0.5 * ((x - a) / b) ** 2) / (b * math.sqrt(2 * math.pi)))
             else:
                 pdf.set_data([s_lo, a, a, b, b, s_hi], [0, 0, 1 / (b - a), 1 / (b - a), 0, 0])
-            theory = f"N({a:g}, {b:.4f}^2)" if kind == "normal" else f"U({a:.4f}, {b:.4f})"
-            fans_used = {"kaiming_normal": "fan_in", "kaiming_uniform": "fan_in", "linear_default": "fan_in",
-                         "xavier_normal": "fan_in + fan_out", "xavier_uniform": "fan_in + fan_out"}
-            text.set_text(f"theory : {theory}  (uses {fans_used.get(method, 'no fan')})\n"
-                          f"sampled: mean {w.mean():+.4f}  std {w.std():.4f}\n"
-                          f"         min {w.min():+.4f}  max {w.max():+.4f}  n={len(w)}")
+            # short on purpose: every glyph costs ~0.1 ms per frame; the theory is the red curve
+            text.set_text(f"sample std {w.std():.4f}" if kind == "normal" else f"sample max {w.max():.4f}")
 
         return update
 
-    return Panel(controls, setup, figsize=(7.0, 3.6))
+    return Panel(controls, setup, figsize=(6.4, 3.3))
