@@ -45,7 +45,7 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0) -
 
 def line_with_outliers(n: int = 50, n_outliers: int = 5, outlier_size: float = 10.0, slope: float = 2.0,
                        intercept: float = 1.0, noise: float = 0.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points on ``y = slope*x + intercept`` plus noise, the last ``n_outliers`` shifted up by ``outlier_size``.
+    """Points on ``y = slope*x + intercept`` plus noise; ``n_outliers`` of them, picked at random, shifted up by ``outlier_size``.
 
     Returns ``x`` and ``y`` of shape (n, 1), float32.
     """
