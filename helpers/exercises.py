@@ -10,21 +10,32 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["Feedback", "close_to", "run_check"]
+__all__ = ["Feedback", "not_answered", "close_to", "run_check"]
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer: ``ok`` and a short message (a hint when wrong)."""
+    """The verdict on one answer: ``ok`` and a short message (a hint when wrong).
+
+    ``answered=False`` marks the untouched placeholder (``answer = None``): neither right nor wrong yet.
+    """
 
     ok: bool
     message: str
+    answered: bool = True
 
     def __repr__(self) -> str:
-        return ("✅ 正确！" if self.ok else "❌ 还不对。") + " " + self.message
+        if not self.answered:
+            return "✏️ 还没有作答：" + self.message
+        return ("✅ 正确！" if self.ok else "❌ 还不对。") + self.message
 
     def __bool__(self) -> bool:
         return self.ok
+
+
+def not_answered() -> Feedback:
+    """The feedback for an exercise whose placeholder ``None`` has not been replaced yet."""
+    return Feedback(False, "把 None 换成你的答案后再运行这一格。", answered=False)
 
 
 def close_to(answer: Any, expected: Any, *, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
@@ -47,13 +58,12 @@ def run_check(test: Callable[[], bool], ok_message: str, hint: str) -> Feedback:
 
 
 # ---- 第1章 张量 (tensors) ------------------------------------------------------------
-_TENSORS_NOT_YET = "还没有作答：把 None 换成你的答案后再运行这一格。"
 
 
 def check_broadcast_result(answer: Any) -> Feedback:
     """Exercise: the shape of ``torch.ones(2, 1, 3) + torch.ones(4, 1)``, as a tuple."""
     if answer is None:
-        return Feedback(False, _TENSORS_NOT_YET)
+        return not_answered()
     expected = tuple(torch.broadcast_shapes((2, 1, 3), (4, 1)))
     try:
         got = tuple(int(s) for s in answer)
@@ -69,7 +79,7 @@ def check_broadcast_result(answer: Any) -> Feedback:
 def check_center_rows(fn: Any) -> Feedback:
     """Exercise: ``fn(x)`` returns ``x`` with each row's mean subtracted from that row (``x`` of shape (n, m))."""
     if fn is None:
-        return Feedback(False, _TENSORS_NOT_YET)
+        return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 center_rows(x)，它返回新的张量。")
     gen = torch.Generator().manual_seed(1)
@@ -92,7 +102,7 @@ def check_center_rows(fn: Any) -> Feedback:
 def check_grad_value(answer: Any) -> Feedback:
     r"""Exercise: $f'(1)$ for $f(x) = x^2 e^x$, computed with autograd (a number or a 0-d tensor)."""
     if answer is None:
-        return Feedback(False, _TENSORS_NOT_YET)
+        return not_answered()
     x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     (x ** 2 * torch.exp(x)).backward()
     expected = x.grad.item()
@@ -107,13 +117,12 @@ def check_grad_value(answer: Any) -> Feedback:
 # ---- end 第1章 -----------------------------------------------------------------------
 
 # ---- 第2章 激活函数 (activations) -----------------------------------------------------
-_ACTIVATIONS_NOT_YET = "还没有作答：把 None 换成你的答案后再运行这一格。"
 
 
 def check_stable_softmax(fn: Any) -> Feedback:
     r"""Exercise: ``fn(z, dim)`` $= e^{z_i - \max z} / \sum_j e^{z_j - \max z}$ along ``dim``, finite for huge logits."""
     if fn is None:
-        return Feedback(False, _ACTIVATIONS_NOT_YET)
+        return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 my_softmax(z, dim=-1)，它返回和 z 形状相同的张量。")
     gen = torch.Generator().manual_seed(7)
@@ -142,7 +151,7 @@ def check_stable_softmax(fn: Any) -> Feedback:
 def check_tanh_from_sigmoid(fn: Any) -> Feedback:
     r"""Exercise: ``fn(x)`` $= 2\sigma(2x) - 1$, i.e. tanh written with ``torch.sigmoid`` only."""
     if fn is None:
-        return Feedback(False, _ACTIVATIONS_NOT_YET)
+        return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 my_tanh(x)，它返回和 x 形状相同的张量。")
     x = torch.linspace(-10, 10, 401, dtype=torch.float64)
@@ -173,7 +182,7 @@ def _dead_fraction_exercise() -> float:
 def check_dead_fraction(answer: Any) -> Feedback:
     """Exercise: the fraction of the 100 units of the seeded ``Linear(4, 100)`` (bias -2) never active on ``x``."""
     if answer is None:
-        return Feedback(False, _ACTIVATIONS_NOT_YET)
+        return not_answered()
     if isinstance(answer, torch.Tensor):
         answer = answer.detach()
     expected = _dead_fraction_exercise()
@@ -186,13 +195,12 @@ def check_dead_fraction(answer: Any) -> Feedback:
 # ---- end 第2章 -----------------------------------------------------------------------
 
 # ---- 第3章 参数初始化 (initialization) -------------------------------------------------
-_INIT_NOT_YET = "还没有作答：把 None 换成你的答案后再运行这一格。"
 
 
 def check_conv_fans(answer: Any) -> Feedback:
     """Exercise: ``(fan_in, fan_out)`` of ``nn.Conv2d(16, 32, kernel_size=(3, 5))``."""
     if answer is None:
-        return Feedback(False, _INIT_NOT_YET)
+        return not_answered()
     from torch import nn
 
     fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(nn.Conv2d(16, 32, kernel_size=(3, 5)).weight)
@@ -207,7 +215,7 @@ def check_conv_fans(answer: Any) -> Feedback:
 def check_leaky_kaiming_std(answer: Any) -> Feedback:
     """Exercise: the std kaiming_normal_ uses for LeakyReLU(negative_slope=0.2) and fan_in = 128."""
     if answer is None:
-        return Feedback(False, _INIT_NOT_YET)
+        return not_answered()
     import math
 
     from torch import nn
@@ -216,14 +224,14 @@ def check_leaky_kaiming_std(answer: Any) -> Feedback:
     if close_to(answer, expected, atol=1e-4, rtol=1e-3):
         return Feedback(True, f"E[a²] = (1 + 0.2²)/2 · Var(z)，所以 Var(w) = 2 / ((1 + 0.04)·128)，std ≈ {expected:.5f}。")
     if close_to(answer, math.sqrt(2 / 128), atol=1e-4, rtol=1e-3):
-        return Feedback(False, "这是 ReLU（斜率 0）的结果：负半轴还保留了 0.2·z，第二矩不再正好减半。")
-    return Feedback(False, "先算 LeakyReLU 输出的第二矩 E[a²] 与 Var(z) 的比值，再令 fan_in·Var(w)·这个比值 = 1。")
+        return Feedback(False, "这是 ReLU（斜率 0）的结果：负半轴还保留了 0.2·z，二阶矩不再正好减半。")
+    return Feedback(False, "先算 LeakyReLU 输出的二阶矩 E[a²] 与 Var(z) 的比值，再令 fan_in·Var(w)·这个比值 = 1。")
 
 
 def check_tanh_init(fn: Any) -> Feedback:
     """Exercise: ``fn(layer)`` fills an nn.Linear with xavier_uniform_ (tanh gain) and zero bias."""
     if fn is None:
-        return Feedback(False, _INIT_NOT_YET)
+        return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 init_tanh_layer(layer)，它原地修改 layer 的参数。")
     import math
@@ -246,15 +254,14 @@ def check_tanh_init(fn: Any) -> Feedback:
 # ---- end 第3章 -----------------------------------------------------------------------
 
 # ---- 第4章 损失函数 (losses) ------------------------------------------------------------
-_CE_LOGITS = [[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]]
-_CE_TARGET = [0, 1, 2]
-_NOT_YET = "还没有作答：把 None 换成你的答案后再运行这一格。"
+_CE_LOGITS = [[0.5, 1.5, -1.0], [2.0, 0.0, 0.5], [-0.5, 1.0, 1.5], [1.0, 0.5, 0.0]]
+_CE_TARGET = [1, 0, 2, 2]
 
 
 def check_cross_entropy_by_hand(answer: Any) -> Feedback:
     """Exercise: the mean cross-entropy of ``_CE_LOGITS`` / ``_CE_TARGET`` computed by hand."""
     if answer is None:
-        return Feedback(False, _NOT_YET)
+        return not_answered()
     import torch.nn.functional as F
 
     logits, target = torch.tensor(_CE_LOGITS), torch.tensor(_CE_TARGET)
@@ -270,7 +277,7 @@ def check_cross_entropy_by_hand(answer: Any) -> Feedback:
 def check_my_huber(fn: Any) -> Feedback:
     """Exercise: ``fn(y_hat, y, delta)`` returns the mean Huber loss (equal to ``F.huber_loss``)."""
     if fn is None:
-        return Feedback(False, _NOT_YET)
+        return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 my_huber(y_hat, y, delta)，而不是一个数。")
     import torch.nn.functional as F
@@ -293,7 +300,7 @@ def check_my_huber(fn: Any) -> Feedback:
 def check_mse_critical_lr(answer: Any) -> Feedback:
     """Exercise: the largest learning rate for which gradient descent on (2w-3)^2 still converges (0.25)."""
     if answer is None:
-        return Feedback(False, _NOT_YET)
+        return not_answered()
     if close_to(answer, 0.25, atol=1e-3, rtol=0):
         return Feedback(True, "e_{t+1} = (1 − 8η)·e_t，|1 − 8η| < 1 ⇔ 0 < η < 0.25；η = 0.25 时恰好在 ±e 之间来回跳。")
     if close_to(answer, 0.5, atol=1e-3, rtol=0) or close_to(answer, 0.125, atol=1e-3, rtol=0):
@@ -304,7 +311,7 @@ def check_mse_critical_lr(answer: Any) -> Feedback:
 def check_stable_bce_with_logits(fn: Any) -> Feedback:
     """Exercise: ``fn(z, y)`` is a numerically stable mean BCE-with-logits (finite for |z| = 1000)."""
     if fn is None:
-        return Feedback(False, _NOT_YET)
+        return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 bce_with_logits(z, y)。")
     import torch.nn.functional as F

@@ -191,3 +191,10 @@ def test_fit_accepts_a_dataset_or_a_dataloader():
     with pytest.raises(ValueError, match="already a DataLoader"):
         fit(model, torch.utils.data.DataLoader(ds), nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1),
             epochs=1, batch_size=4, progress=False)
+
+
+def test_an_untouched_placeholder_is_neither_right_nor_wrong():
+    fb = exercises.not_answered()
+    assert not fb.ok and not fb.answered
+    assert repr(fb).startswith("✏️ 还没有作答")
+    assert repr(exercises.Feedback(False, "hint")).startswith("❌")

@@ -268,8 +268,8 @@ def _stable_bce(z, y):
 
 
 def test_exercise_checkers():
-    logits = torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]])
-    target = torch.tensor([0, 1, 2])
+    logits = torch.tensor([[0.5, 1.5, -1.0], [2.0, 0.0, 0.5], [-0.5, 1.0, 1.5], [1.0, 0.5, 0.0]])
+    target = torch.tensor([1, 0, 2, 2])
     right = {
         ex.check_cross_entropy_by_hand: F.cross_entropy(logits, target).item(),
         ex.check_my_huber: _my_huber,
@@ -284,6 +284,10 @@ def test_exercise_checkers():
         ex.check_stable_bce_with_logits: [lambda z, y: F.binary_cross_entropy(torch.sigmoid(z), y),
                                           lambda z, y: 1 / 0],
     }
+    ch2_demo = F.cross_entropy(torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]]),
+                               torch.tensor([0, 1, 2])).item()
+    assert not ex.check_cross_entropy_by_hand(ch2_demo).ok  # differs from the chapter-2 E22 demo
+    assert abs(F.cross_entropy(logits, target).item() - 0.7283) < 1e-4  # value quoted in the notebook
     for check, answer in right.items():
         fb = check(answer)
         assert fb.ok, (check.__name__, fb.message)

@@ -277,7 +277,8 @@ def test_check_broadcast_result():
     for wrong in [None, (4, 3), (2, 1, 3), (2, 3, 4), "abc", 5, object()]:
         fb = ex.check_broadcast_result(wrong)
         assert not fb.ok and fb.message
-    assert "还没有作答" in ex.check_broadcast_result(None).message
+    assert "还没有作答" in repr(ex.check_broadcast_result(None))
+    assert not ex.check_broadcast_result(None).answered
 
 
 def test_check_center_rows():

@@ -46,11 +46,9 @@ for name, t in [("a", a), ("b", b), ("c", c)]:
 # %% [markdown]
 # > **⚠ 笔记勘误（E1）**
 # >
-# > **笔记的写法**：在 Python 代码块里直接写 `torch.tensor 根据指定数据创建张量` 这样的中文说明。
+# > **笔记的写法**：在 Python 代码块里直接写 `torch.tensor 根据指定数据创建张量` 这样的中文说明。这不是合法的 Python 语句，把这段代码复制去运行，立刻得到 `SyntaxError`。
 # >
-# > **问题**：这不是合法的 Python 语句，把这段代码复制去运行，立刻得到 `SyntaxError`。
-# >
-# > **正确做法**：说明文字放到代码块外面，或者写成注释：`torch.tensor  # 根据指定数据创建张量`。下面让 Python 分别编译两种写法。
+# > **正确的说法**：说明文字放到代码块外面，或者写成注释：`torch.tensor  # 根据指定数据创建张量`。证据见下一格：让 Python 分别编译两种写法。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -77,7 +75,7 @@ for label, src in [("笔记原文", notes_line), ("改成注释", fixed_line)]:
 # >
 # > **笔记的写法**：`torch.Tensor` 根据形状创建。
 # >
-# > **更准确的说法**：`torch.Tensor` 是类的构造函数。参数是整数时当作形状，返回**未初始化**的 `float32` 张量；参数是列表时当作数据。`torch.tensor(3)` 是 0 维的 `int64` 标量，`torch.tensor(2, 3)` 直接报错。按形状创建请用 `torch.zeros / ones / empty`。另外，`torch.IntTensor` 会把小数**截断**（向 0 取整）。
+# > **正确的说法**：`torch.Tensor` 是类的构造函数。参数是整数时当作形状，返回**未初始化**的 `float32` 张量；参数是列表时当作数据。`torch.tensor(3)` 是 0 维的 `int64` 标量，`torch.tensor(2, 3)` 直接报错。按形状创建请用 `torch.zeros / ones / empty`。另外，`torch.IntTensor` 会把小数**截断**（向 0 取整）。证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -108,7 +106,7 @@ print(torch.tensor([2.7, -2.7]).to(torch.int32))      # 现代写法，同样截
 print(torch.tensor([1, 2], dtype=torch.float32))       # 现代写法
 
 # %% [markdown]
-# **动手试试**：面板把"构造函数 × 参数"的每种组合都真的调用一次，画出得到的张量（蓝色是整数类型，橙色是浮点类型，虚线框加 `?` 表示值未初始化），出错时显示异常信息。试试 `torch.tensor` 配 `2, 3`，`torch.Tensor` 分别配 `3` 和 `[3]`，以及 `torch.zeros` 配 `[2.7, -2.7]`。
+# **动手试试**：面板把"构造函数 × 参数"的每种组合都真的调用一次，画出得到的张量（蓝色是整数类型，橙色是浮点类型，虚线框加 `?` 表示值未初始化），出错时显示异常信息。试试 `torch.tensor` 配 `2, 3`，`torch.Tensor` 分别配 `3` 和 `[3]`，以及 `torch.zeros` 配 `[2.7, -2.7]`（报错：zeros 只接受形状，不接受数据）。
 
 # %%
 T.creation_panel()
@@ -118,16 +116,18 @@ T.creation_panel()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-checks = {
-    "torch.tensor(3) 是 0 维 int64": torch.tensor(3).shape == () and torch.tensor(3).dtype == torch.int64,
-    "torch.Tensor(3) 是形状 (3,) 的 float32": torch.Tensor(3).shape == (3,) and torch.Tensor(3).dtype == torch.float32,
-    "torch.Tensor([3]) 是数据 [3.]": torch.equal(torch.Tensor([3]), torch.tensor([3.0])),
-    "IntTensor([2.7, -2.7]) 截断为 [2, -2]": torch.equal(torch.IntTensor([2.7, -2.7]), torch.tensor([2, -2], dtype=torch.int32)),
-    "numel = 各维长度之积": a.numel() == math.prod(a.shape) == 2 * 3,
-}
-for claim, ok in checks.items():
-    print(f"{claim}: {ok}")
-    assert ok
+t0, t1, t2 = torch.tensor(3), torch.Tensor(3), torch.Tensor([3])
+trunc = torch.IntTensor([2.7, -2.7])
+print("torch.tensor(3)      : shape", tuple(t0.shape), t0.dtype)
+print("torch.Tensor(3)      : shape", tuple(t1.shape), t1.dtype)
+print("torch.Tensor([3])    : 数据", t2.tolist(), t2.dtype)
+print("IntTensor([2.7, -2.7]):", trunc.tolist(), trunc.dtype)
+print("a.numel() =", a.numel(), "  各维长度之积 =", math.prod(a.shape))
+assert t0.shape == () and t0.dtype == torch.int64
+assert t1.shape == (3,) and t1.dtype == torch.float32
+assert torch.equal(t2, torch.tensor([3.0]))
+assert torch.equal(trunc, torch.tensor([2, -2], dtype=torch.int32))
+assert a.numel() == math.prod(a.shape) == 2 * 3
 
 # %% [markdown]
 # ## 2. 索引与切片（补充）
@@ -191,7 +191,7 @@ assert x[0, 0] == 100 and x[2, 1] == 9     # 视图改了原张量，副本没�
 # - `reshape(新形状)` 能用 `view` 时就用 `view`，不能时自动复制一份；
 # - 形状里写 `-1` 表示"这一维由元素总数推算"。
 #
-# 转置 `t()` 只交换两个步长，并不搬动数据，所以转置后的张量不再连续，对它 `view` 会失败。
+# 转置 `t()` 只交换两个步长，并不搬动数据，所以转置后的张量不再连续，把它 `view` 成一维（或其他需要合并维度的形状）会失败。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -225,7 +225,9 @@ assert m.view(4, 3).data_ptr() == m.data_ptr() and mt.reshape(12).data_ptr() != 
 #
 # > **⚠ 笔记勘误（E4，轻微）**
 # >
-# > 笔记在"张量的运算"下面留了一个空标题 `### 1.`，内容缺失。从上下文看，这里应当讲最基本的运算。本节补上三件事：逐元素运算、广播、矩阵乘法；下面第一个代码格就是补上的内容。
+# > **笔记的写法**：在"张量的运算"下面留了一个空标题 `### 1.`，内容缺失。
+# >
+# > **正确的说法**：从上下文看，这里应当讲最基本的运算。本节补上三件事：逐元素运算、广播、矩阵乘法；下面第一个代码格就是补上的内容。
 #
 # ### 4.1 逐元素运算
 #
@@ -341,9 +343,10 @@ assert torch.equal(A * B, torch.tensor([[5., 12.], [21., 32.]]))
 assert torch.equal(A @ B, torch.tensor([[1 * 5 + 2 * 7, 1 * 6 + 2 * 8], [3 * 5 + 4 * 7, 3 * 6 + 4 * 8]]).float())
 g = torch.Generator().manual_seed(0)
 P, Q = torch.randn(5, 3, generator=g), torch.randn(3, 4, generator=g)
-same = torch.allclose(T.matmul(P, Q), P @ Q, atol=1e-6)
-print(f"(5, 3) @ (3, 4) -> {tuple((P @ Q).shape)}，公式与 PyTorch allclose: {same}")
-assert same and (P @ Q).shape == (5, 4)
+diff = (T.matmul(P, Q) - P @ Q).abs().max().item()
+print(f"A @ B 左上角 = {(A @ B)[0, 0].item():.0f}，手算 1*5 + 2*7 = {1 * 5 + 2 * 7}")
+print(f"(5, 3) @ (3, 4) -> {tuple((P @ Q).shape)}，公式与 PyTorch 的最大差 {diff:.5f}")
+assert torch.allclose(T.matmul(P, Q), P @ Q, atol=1e-6) and (P @ Q).shape == (5, 4)
 
 # %% [markdown]
 # ## 5. 张量的运算 · 运算函数
@@ -358,11 +361,13 @@ assert same and (P @ Q).shape == (5, 4)
 # >
 # > **笔记的写法**：`print(data.sqrt())`、`data.exp()`、`data.log()`、`data.log2()`、`data.log10()`，但 `data` 从头到尾没有定义，原样运行得到 `NameError`。
 # >
-# > **正确做法**：先创建 `data`。另外还有三个笔记没提的坑：
+# > **正确的说法**：先创建 `data`。另外还有三个笔记没提的坑：
 # >
 # > - 对整数张量调用这些函数，结果会被**类型提升**（type promotion）为 `float32`；
 # > - 原地版本 `sqrt_()` 要把浮点结果写回整数张量，写不进去，报 `RuntimeError`（result type Float can't be cast to the desired output type Int）；
 # > - 超出定义域不会报错，而是得到特殊值：`sqrt(-1) = nan`，`log(0) = -inf`，`log(-1) = nan`。
+# >
+# > 证据见下一格（`NameError`）和其后几格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -397,7 +402,7 @@ fdata.sqrt_()
 print("data.float().sqrt_() ->", fdata)
 
 # %% [markdown]
-# **定义域的边界**：`nan`（Not a Number，"不是一个数"）表示结果没有定义；`-inf` 是负无穷，来自 $\lim_{x \to 0^+} \ln x = -\infty$。两者都会顺着后续计算传播（`nan` 参与任何运算结果仍是 `nan`），训练时损失一旦变成 `nan`，参数就全毁了。所以对可能为 0 的量取对数时，常先加一个很小的 $\varepsilon$ 或用 `clamp` 限制下界。
+# **定义域的边界**：`nan`（Not a Number，"不是一个数"）表示结果没有定义；`-inf` 是负无穷，来自 $\lim_{x \to 0^+} \ln x = -\infty$。两者都会顺着后续计算传播（`nan` 参与任何运算结果仍是 `nan`），训练时损失一旦变成 `nan`，参数更新后也会变成 `nan`，训练就此失败。所以对可能为 0 的量取对数时，常先加一个很小的 $\varepsilon$ 或用 `clamp` 限制下界。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -423,10 +428,11 @@ T.domain_panel()
 # %%
 # NBVAL_CHECK_OUTPUT
 x = torch.linspace(0.1, 10, 100)
-assert torch.allclose(T.log_base(x, 2), torch.log2(x), atol=1e-6)
-assert torch.allclose(T.log_base(x, 10), torch.log10(x), atol=1e-6)
-assert torch.allclose(torch.exp(torch.log(x)), x, atol=1e-5) and torch.allclose(torch.sqrt(x) ** 2, x, atol=1e-5)
-print("log2 = ln/ln2, log10 = ln/ln10, exp(log x) = x, sqrt(x)^2 = x: 全部 allclose")
+pairs = {"log2 vs ln/ln2": (T.log_base(x, 2), torch.log2(x), 1e-6), "log10 vs ln/ln10": (T.log_base(x, 10), torch.log10(x), 1e-6),
+         "exp(log x) vs x": (torch.exp(torch.log(x)), x, 1e-5), "sqrt(x)^2 vs x": (torch.sqrt(x) ** 2, x, 1e-5)}
+for name, (lhs, rhs, tol) in pairs.items():
+    print(f"{name:16s} 最大差 {(lhs - rhs).abs().max().item():.4f}")
+    assert torch.allclose(lhs, rhs, atol=tol)
 grid = T.domain_grid(-2.0, 4.0)
 counts = T.count_special(torch.log(grid))
 n_neg, n_zero = int((grid < 0).sum()), int((grid == 0).sum())
@@ -579,9 +585,9 @@ print("运算结果和输入在同一设备:", yd.device == xd.device, "| 搬回
 
 # %%
 # NBVAL_CHECK_OUTPUT
-same = torch.equal(back, x * 2 + 1)
-print("设备上的结果 == CPU 上的结果:", same)
-assert same and back.device.type == "cpu" and xd.device.type == device.type
+print("设备上算的:", back.tolist())
+print("CPU 上算的:", (x * 2 + 1).tolist())
+assert torch.equal(back, x * 2 + 1) and back.device.type == "cpu" and xd.device.type == device.type
 
 # %% [markdown]
 # ## 小结
@@ -598,7 +604,7 @@ assert same and back.device.type == "cpu" and xd.device.type == device.type
 # ## 面试速答
 #
 # - **`torch.tensor` 和 `torch.Tensor` 有什么区别？** 前者是工厂函数，把数据拷进新张量并推断 dtype；后者是类构造函数，整数参数当形状（值未初始化），列表参数当数据，结果总是 `float32`。新代码应使用前者。
-# - **`view` 和 `reshape` 的区别？** `view` 永远不复制，只在内存布局兼容（通常是连续）时可用；`reshape` 能 `view` 就 `view`，否则复制。对转置后的张量 `view` 会报错。
+# - **`view` 和 `reshape` 的区别？** `view` 永远不复制，只在内存布局兼容（通常是连续）时可用；`reshape` 能 `view` 就 `view`，否则复制。把转置后的张量 `view` 成一维会报错。
 # - **什么是广播？** 形状不同的张量做逐元素运算时，把形状右对齐、短的左边补 1，每一维要么相等要么有一个为 1，长度为 1 的维被虚拟复制（步长为 0，不占额外内存）。
 # - **`*` 和 `@` 有什么不同？** `*` 逐元素相乘（Hadamard 积），`@` 是矩阵乘法 $C_{ij}=\sum_k A_{ik}B_{kj}$，要求内维相等。
 # - **对 `IntTensor` 调用 `sqrt_()` 为什么报错？** 结果是浮点数，原地运算必须写回原张量的 `int32`，类型无法安全转换。

@@ -33,9 +33,9 @@ from helpers.training import fit
 #
 # $$W_2(W_1x + b_1) + b_2 = \underbrace{(W_2W_1)}_{W}\,x + \underbrace{(W_2b_1 + b_2)}_{b}$$
 #
-# 结果还是一个线性层。叠多少层都一样，网络能表示的永远只是一个线性函数（或者说一张超平面）。激活函数在每层之后加入一个**非线性**的弯折，网络才有能力拟合弯曲的决策边界。
+# 结果还是一个线性层。叠多少层都一样，网络能表示的永远只是一个线性（仿射）函数；用来分类时，决策边界永远是一张超平面。激活函数在每层之后加入一个**非线性**的弯折，网络才有能力拟合弯曲的决策边界。
 #
-# **验证**（C3）：随机建两个 `nn.Linear`，用 `act.merge_linear` 按上式算出合并后的 $W$ 和 $b$，看它和两层串联的输出是否一致。
+# **验证**：随机建两个 `nn.Linear`，用 `act.merge_linear` 按上式算出合并后的 $W$ 和 $b$，看它和两层串联的输出是否一致。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -43,9 +43,9 @@ torch.manual_seed(0)
 l1, l2 = nn.Linear(3, 5), nn.Linear(5, 2)
 W, b = act.merge_linear(l1, l2)          # W = W2 W1,  b = W2 b1 + b2
 x = torch.randn(100, 3)
-same = torch.allclose(l2(l1(x)), x @ W.T + b, atol=1e-6)
-print("两层线性 == 一层线性:", same, "| 合并后 W 的形状:", tuple(W.shape))
-assert same
+diff = (l2(l1(x)) - (x @ W.T + b)).abs().max().item()
+print(f"两层串联与合并后一层的最大差: {diff:.5f} | 合并后 W 的形状: {tuple(W.shape)}")
+assert torch.allclose(l2(l1(x)), x @ W.T + b, atol=1e-6)
 
 # %% [markdown]
 # ### 动手：有无激活函数，在 two moons 上差多少
@@ -66,25 +66,26 @@ for model in (linear_net, relu_net):
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     hist = fit(model, (X, y), nn.CrossEntropyLoss(), opt, epochs=100, progress=False)
     acc = (model(X).argmax(1) == y).float().mean().item()
-    print(f"{'relu_net' if model is relu_net else 'linear_net':10s}  final loss {hist.train_loss[-1]:.3f}  accuracy {acc:.2f}")
+    print(f"{'relu_net' if model is relu_net else 'linear_net':10s}  最终损失 {hist.train_loss[-1]:.3f}  准确率 {acc:.2f}")
 
 # %%
 show(act.decision_boundary_figure({"Linear-Linear": linear_net, "Linear-ReLU-Linear": relu_net}, X, y))
 
 # %% [markdown]
-# 左图的边界是一条直线：16 个隐藏单元没有带来任何额外的表达能力。右图只多了一个 ReLU，边界就能绕着半月弯过去。
+# 左图的边界是一条直线：16 个隐藏单元（unit）没有带来任何额外的表达能力。（本章说的"单元"和"神经元"（neuron）是同一个东西：一层输出里的一个分量，对应权重矩阵的一行加一个偏置。）右图只多了一个 ReLU，边界就能绕着半月弯过去。
 #
-# **验证**：训练好的 `linear_net` 仍然严格等于一个线性层（C3），而且它的准确率明显不如 `relu_net`。
+# **验证**：训练好的 `linear_net` 仍然严格等于一个线性层，而且它的准确率明显不如 `relu_net`。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 W, b = act.merge_linear(linear_net[0], linear_net[1])
 with torch.no_grad():
+    diff = (linear_net(X) - (X @ W.T + b)).abs().max().item()
     collapsed = torch.allclose(linear_net(X), X @ W.T + b, atol=1e-5)
     acc_linear = (linear_net(X).argmax(1) == y).float().mean().item()
     acc_relu = (relu_net(X).argmax(1) == y).float().mean().item()
-print("linear_net 等于一个线性层:", collapsed)
-print("linear_net 准确率 < 0.90:", acc_linear < 0.90, "| relu_net 准确率 > 0.97:", acc_relu > 0.97)
+print(f"linear_net 与合并后一层的最大差: {diff:.4f}")
+print(f"准确率: linear_net {acc_linear:.3f} (< 0.90)   relu_net {acc_relu:.3f} (> 0.97)")
 assert collapsed and acc_linear < 0.90 < 0.97 < acc_relu
 
 # %% [markdown]
@@ -110,7 +111,7 @@ assert torch.allclose(act.sigmoid(x), torch.sigmoid(x), atol=1e-6)
 figures.show("sigmoid.png")
 
 # %% [markdown]
-# 下面的面板画出函数（蓝）和导数（红虚线）。拖动 **x range** 看整体形状，灰色阴影是**饱和区**：那里导数已经不到最大值的 1%。切换 activation 可以对比后面两节的 Tanh 和 ReLU。
+# 下面的面板画出函数（蓝）和导数（红虚线）。拖动 **x range** 看整体形状，灰色阴影是**饱和区**：那里导数已经不到最大值的 1%。试试：把 x range 缩到 ±3，阴影消失，整段曲线都还有明显的斜率；再拉到 ±20，阴影从 $|x| \approx 6$ 开始，占了大半个画面——输入稍大，Sigmoid 就几乎不传梯度。切换 activation 可以对比后面两节的 Tanh 和 ReLU。
 
 # %%
 act.activation_panel("sigmoid")
@@ -131,7 +132,7 @@ assert 0 < s.min() and s.max() < 1 and (s[1:] > s[:-1]).all()
 # >
 # > **笔记的写法**：一处说输入要在 $(-3, 3)$ 之间输出才有明显差异；另一处又说 $|x| > 6$ 时"输出值始终为 1 或者 0"。
 # >
-# > **更准确的说法**：两个阈值只是经验划分，并不矛盾也不精确。数学上 $\sigma(x)$ 永远到不了 0 或 1，只是越来越接近；在 `float32` 里，$\sigma(17)$ 会因为舍入**恰好**等于 1.0，$\sigma(-100)$ 会下溢成 0.0。$x = \pm 3$ 时导数还有峰值的约 18%，$x = \pm 6$ 时只剩约 1%（面板里的阴影边界就在 6.0 附近）。
+# > **正确的说法**：两个阈值都只是经验划分：谈不上矛盾，但也都不精确。数学上 $\sigma(x)$ 永远到不了 0 或 1，只是越来越接近；在 `float32` 里，$\sigma(17)$ 会因为舍入**恰好**等于 1.0，$\sigma(-100)$ 会下溢成 0.0。$x = \pm 3$ 时导数还有峰值的约 18%，$x = \pm 6$ 时只剩约 1%（面板里的阴影边界就在 6.0 附近）。证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -156,23 +157,23 @@ assert act.sigmoid(torch.tensor(17.0)).item() == 1.0 and act.sigmoid(torch.tenso
 figures.show("sigmoid_derivative.png")
 
 # %% [markdown]
-# **验证**（C4）：用 autograd 在 $[-10, 10]$ 的 20 万个点上求 `torch.sigmoid` 的导数，与公式 $\sigma(1-\sigma)$ 对照，并找出最大值和它的位置。
+# > **⚠ 笔记勘误（E8）**
+# >
+# > **笔记的写法**：Sigmoid 导数的值域是 $(0, 0.25)$。
+# >
+# > **正确的说法**：$(0, 0.25]$。笔记上一行自己就写了 $x = 0$ 时导数取到最大值 $0.25$，能取到的端点要用方括号。证据见下一格：下面的验证打印出最大导数正好是 $0.25$，位置在 $x = 0$。
+#
+# **验证**：用 autograd 在 $[-10, 10]$ 的 20 万个点上求 `torch.sigmoid` 的导数，与公式 $\sigma(1-\sigma)$ 对照，并找出最大值和它的位置。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 x = torch.linspace(-10, 10, 200001, dtype=torch.float64, requires_grad=True)
 torch.sigmoid(x).sum().backward()
 grad = x.grad
-print("公式 == autograd:", torch.allclose(act.sigmoid_grad(x.detach()), grad, atol=1e-12))
-print(f"最大导数 {grad.max().item():.6f}，位置 |x| < 1e-3: {abs(x[grad.argmax()].item()) < 1e-3}；最小导数 > 0: {bool((grad > 0).all())}")
+print(f"公式与 autograd 的最大差: {(act.sigmoid_grad(x.detach()) - grad).abs().max().item():.12f}")
+print(f"最大导数 {grad.max().item():.6f}，位置 |x| = {abs(x[grad.argmax()].item()):.4f}；最小导数 {grad.min().item():.3e} > 0")
+assert torch.allclose(act.sigmoid_grad(x.detach()), grad, atol=1e-12) and (grad > 0).all()
 assert abs(grad.max().item() - 0.25) < 1e-12 and abs(x[grad.argmax()].item()) < 1e-3
-
-# %% [markdown]
-# > **⚠ 笔记勘误（E8）**
-# >
-# > **笔记的写法**：Sigmoid 导数的值域是 $(0, 0.25)$。
-# >
-# > **正确的写法**：$(0, 0.25]$。笔记上一行自己就写了 $x = 0$ 时导数取到最大值 $0.25$，能取到的端点要用方括号。上面的验证打印出最大导数正好是 $0.25$，位置在 $x = 0$。
 
 # %% [markdown]
 # ### 为什么 Sigmoid 不适合做隐藏层
@@ -183,7 +184,7 @@ assert abs(grad.max().item() - 0.25) < 1e-12 and abs(x[grad.argmax()].item()) < 
 #
 # 其中每个 $\partial a/\partial z = \sigma'(z) \le 0.25$。网络有 $n$ 层，就要乘上 $n$ 个不超过 $0.25$ 的数，离输入越近的层梯度越小，几乎学不动。
 #
-# **验证**（C7）：把 `sigmoid` 从 $x = 0$ 开始连续套 $n$ 次，用 autograd 求导，和上界 $0.25^n$ 比较。
+# **验证**：把 `sigmoid` 从 $x = 0$ 开始连续套 $n$ 次，用 autograd 求导，和上界 $0.25^n$ 比较。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -207,7 +208,7 @@ for n in (1, 5, 10, 20):
 act.vanishing_gradient_panel()
 
 # %% [markdown]
-# **验证**：同一个 30 层网络，sigmoid 的首层/末层梯度比远小于 $10^{-10}$，ReLU + Kaiming 初始化则在 $10^{-2}$ 到 $10^{2}$ 之间。
+# **验证**：同一个 30 层网络，sigmoid 的首层/末层梯度比远小于 $10^{-10}$；ReLU + Kaiming 初始化在 $10^{-2}$ 到 $10^{2}$ 之间，tanh + Xavier 也在 $10^{-2}$ 到 $10^2$ 之间。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -224,13 +225,13 @@ for name, init in [("sigmoid", "xavier"), ("tanh", "xavier"), ("relu", "kaiming"
 #
 # $$\frac{\partial L}{\partial w_i} = \frac{\partial L}{\partial z}\, a_i, \qquad a_i > 0$$
 #
-# 所以这一个神经元的**所有**权重梯度和上游的 $\partial L/\partial z$ 同号：要么一起变大，要么一起变小。
+# 所以这一个神经元的**所有**权重梯度都和上游的 $\partial L/\partial z$ 同号；一次更新里，这些权重要么一起增大，要么一起减小。
 #
 # > **⚠ 笔记勘误（E10）**
 # >
 # > **笔记的写法**：非零中心"导致权重更新方向始终正偏"。
 # >
-# > **正确的说法**：不是"始终为正"，而是**同一个神经元的所有输入权重梯度同号**，符号由上游梯度 $\partial L/\partial z$ 决定，每一步都可能不同。更新方向因此只能落在"全正"或"全负"两个象限里；如果最优方向需要一部分权重增大、另一部分减小，就只能来回折线（zig-zag）逼近，收敛变慢。下面的证据：上游梯度取 $+1$ 时 8 个权重梯度全正，取 $-1$ 时全负；换成以 0 为中心的 tanh 输出，符号就有正有负。
+# > **正确的说法**：不是"始终为正"，而是**同一个神经元的所有输入权重梯度同号**，符号由上游梯度 $\partial L/\partial z$ 决定，每一步都可能不同。更新方向因此只能落在两个卦限（orthant）：全正或全负；如果最优方向需要一部分权重增大、另一部分减小，就只能来回折线（zig-zag）逼近，收敛变慢。证据见下一格：上游梯度取 $+1$ 时 8 个权重梯度全正，取 $-1$ 时全负；换成以 0 为中心的 tanh 输出，符号就有正有负。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -254,19 +255,22 @@ for name, a in [("sigmoid", act.sigmoid(z_prev)), ("tanh", act.tanh(z_prev))]:
 # - 定义域 $(-\infty, +\infty)$，值域 $(-1, 1)$，单调递增，是奇函数：$\tanh(-x) = -\tanh(x)$；
 # - 输出**以 0 为中心**，上一节的"同号梯度"问题因此缓解，做隐藏层时通常比 Sigmoid 收敛快。
 #
-# 直接照公式算 $e^{x}$ 在 $x = 50$ 这样的输入上会溢出（`float32` 里 $e^{89}$ 就是 `inf`），`act.tanh` 用的是等价但不溢出的写法 $\operatorname{sign}(x)\,\frac{1 - e^{-2|x|}}{1 + e^{-2|x|}}$。
+# 直接照公式算 $e^{x}$，在 $|x| > 88.7$ 时会溢出（`float32` 里 $e^{89}$ 就是 `inf`，结果变成 inf/inf = `nan`），`act.tanh` 用的是等价但不溢出的写法 $\operatorname{sign}(x)\,\frac{1 - e^{-2|x|}}{1 + e^{-2|x|}}$。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-x = torch.tensor([-50.0, -2.0, 0.0, 2.0, 50.0])
+x = torch.tensor([-100.0, -2.0, 0.0, 2.0, 100.0])
 naive = (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))
 print("照公式直接算:", [f"{v:.4f}" for v in naive.tolist()])
 print("act.tanh     :", [f"{v:.4f}" for v in act.tanh(x).tolist()])
 print("torch.tanh   :", [f"{v:.4f}" for v in torch.tanh(x).tolist()])
-assert torch.allclose(act.tanh(x), torch.tanh(x), atol=1e-6)
+assert torch.isnan(naive[[0, -1]]).all() and torch.allclose(act.tanh(x), torch.tanh(x), atol=1e-6)
 
 # %%
 figures.show("tanh.png")
+
+# %% [markdown]
+# 面板已切到 tanh：把 x range 拉到 ±8，对比阴影（饱和区）的起点和 Sigmoid 的有什么不同。
 
 # %%
 act.activation_panel("tanh")
@@ -276,12 +280,13 @@ act.activation_panel("tanh")
 # >
 # > **笔记的写法**：tanh 在 $(-3, 3)$ 之间变化最明显，和 Sigmoid 用同一个区间。
 # >
-# > **更准确的说法**：$\tanh(x) = 2\sigma(2x) - 1$，tanh 就是把 Sigmoid 横向压缩一半、纵向拉伸到 $(-1, 1)$。所以它饱和得快一倍，和 Sigmoid 的 $(-3, 3)$ 相当的敏感区间大约是 $(-1.5, 1.5)$，到 $|x| = 2$ 导数只剩 $0.07$，到 $|x| = 3$ 只剩 $0.01$（面板里的阴影从 3.0 开始）。下面验证恒等式，并比较两者的"相对斜率" $f'(x)/f'(0)$：tanh 在 $x$ 处的值恰好等于 Sigmoid 在 $2x$ 处的值。
+# > **正确的说法**：$\tanh(x) = 2\sigma(2x) - 1$，tanh 就是把 Sigmoid 横向压缩一半、纵向拉伸到 $(-1, 1)$。所以它饱和得快一倍，和 Sigmoid 的 $(-3, 3)$ 相当的敏感区间大约是 $(-1.5, 1.5)$，到 $|x| = 2$ 导数只剩 $0.07$，到 $|x| = 3$ 只剩 $0.01$（面板里的阴影从 3.0 开始）。下面验证恒等式，并比较两者的"相对斜率" $f'(x)/f'(0)$：tanh 在 $x$ 处的值恰好等于 Sigmoid 在 $2x$ 处的值。证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 x = torch.linspace(-8, 8, 1601, dtype=torch.float64)
-print("tanh(x) == 2*sigmoid(2x) - 1 :", torch.allclose(act.tanh(x), 2 * act.sigmoid(2 * x) - 1, atol=1e-12))
+print(f"tanh(x) 与 2*sigmoid(2x) - 1 的最大差: {(act.tanh(x) - (2 * act.sigmoid(2 * x) - 1)).abs().max().item():.12f}")
+assert torch.allclose(act.tanh(x), 2 * act.sigmoid(2 * x) - 1, atol=1e-12)
 for v in (1.0, 1.5, 2.0, 3.0):
     t, s = act.tanh_grad(torch.tensor(v)).item(), act.sigmoid_grad(torch.tensor(2 * v)).item() / 0.25
     print(f"tanh'({v}) / tanh'(0) = {t:.4f}    sigmoid'({2 * v:.0f}) / sigmoid'(0) = {s:.4f}")
@@ -292,21 +297,22 @@ for v in (1.0, 1.5, 2.0, 3.0):
 #
 # $$\tanh'(x) = 1 - \tanh^2(x)$$
 #
-# 导数在 $x = 0$ 取最大值 $1$，值域 $(0, 1]$——比 Sigmoid 的 $0.25$ 大 4 倍，所以梯度衰减得慢得多，但 $|x|$ 大时仍然趋于 0。
+# 导数在 $x = 0$ 取最大值 $1$，值域 $(0, 1]$——是 Sigmoid 最大导数 $0.25$ 的 4 倍，所以梯度衰减得慢得多，但 $|x|$ 大时仍然趋于 0。
 
 # %%
 figures.show("tanh_derivative.png")
 
 # %% [markdown]
-# **验证**（C4）：autograd 与公式一致，最大导数为 1，出现在 $x = 0$。
+# **验证**：autograd 与公式一致，最大导数为 1，出现在 $x = 0$。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 x = torch.linspace(-10, 10, 200001, dtype=torch.float64, requires_grad=True)
 torch.tanh(x).sum().backward()
 grad = x.grad
-print("公式 == autograd:", torch.allclose(act.tanh_grad(x.detach()), grad, atol=1e-12))
-print(f"最大导数 {grad.max().item():.6f}，位置 |x| < 1e-3: {abs(x[grad.argmax()].item()) < 1e-3}")
+print(f"公式与 autograd 的最大差: {(act.tanh_grad(x.detach()) - grad).abs().max().item():.12f}")
+print(f"最大导数 {grad.max().item():.6f}，位置 |x| = {abs(x[grad.argmax()].item()):.4f}")
+assert torch.allclose(act.tanh_grad(x.detach()), grad, atol=1e-12)
 assert abs(grad.max().item() - 1.0) < 1e-12 and abs(x[grad.argmax()].item()) < 1e-3
 
 # %% [markdown]
@@ -314,7 +320,7 @@ assert abs(grad.max().item() - 1.0) < 1e-12 and abs(x[grad.argmax()].item()) < 1
 # >
 # > **笔记的写法**：tanh 因为仍有梯度消失，"只适用于浅层神经网络（5 层以下）"。
 # >
-# > **更准确的说法**：这是一条经验之谈，不存在硬性的层数上限。能训练多深取决于初始化和归一化：用 Xavier 初始化（权重方差 $1/n$）时，50 层的 tanh 网络里激活值只是缓慢变小，各层的梯度大小基本持平。下面前向传播一个 50 层、宽 256 的 tanh 网络，打印若干层激活值的标准差，再看各层梯度（上面的面板也可以选 tanh + Xavier、L = 50 亲自看）。
+# > **正确的说法**：这是一条经验之谈，不存在硬性的层数上限。能训练多深取决于初始化和归一化：用 Xavier 初始化（权重方差 $1/n$）时，50 层的 tanh 网络里激活值只是缓慢变小，各层的梯度大小基本持平。下面前向传播一个 50 层、宽 256 的 tanh 网络，打印若干层激活值的标准差，再看各层梯度（上面的面板也可以选 tanh + Xavier、L = 50 亲自看）。证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -322,9 +328,9 @@ torch.manual_seed(0)
 h = torch.randn(256, 256)
 stds = {}
 for layer in range(1, 51):
-    h = torch.tanh(h @ (torch.randn(256, 256) / 256 ** 0.5))   # Xavier: std = 1/sqrt(n)
+    h = torch.tanh(h @ (torch.randn(256, 256) / 256 ** 0.5))   # Xavier 初始化：std = 1/sqrt(n)
     stds[layer] = h.std().item()
-print("activation std at layers 1/10/25/50:", [f"{stds[k]:.2f}" for k in (1, 10, 25, 50)])
+print("第 1/10/25/50 层激活值的标准差:", [f"{stds[k]:.2f}" for k in (1, 10, 25, 50)])
 g = act.layer_gradient_norms("tanh", 50, init="xavier")
 print(f"|dL/dW_1| / |dL/dW_50| = {(g[0] / g[-1]).item():.2f}")
 assert stds[50] > 0.05 and 0.1 < (g[0] / g[-1]).item() < 10
@@ -351,6 +357,9 @@ assert torch.equal(act.relu(x), torch.relu(x))
 # %%
 figures.show("relu.png")
 
+# %% [markdown]
+# 切到 relu：负半轴整段都是导数为 0 的区域，正半轴导数恒为 1，没有饱和。
+
 # %%
 act.activation_panel("relu")
 
@@ -359,13 +368,13 @@ act.activation_panel("relu")
 #
 # $$\mathrm{ReLU}'(x) = \begin{cases} 0, & x < 0 \\ 1, & x > 0 \end{cases}$$
 #
-# 在 $x = 0$ 处左右导数不相等（0 和 1），严格说不可导。实现时必须取一个值（数学上叫次梯度 subgradient，$[0, 1]$ 中任意值都合法）；**PyTorch 取 0**。
+# 在 $x = 0$ 处左右导数不相等（0 和 1），严格说不可导。实现时必须取一个值（数学上叫次梯度（subgradient），$[0, 1]$ 中任意值都合法）；**PyTorch 取 0**。
 
 # %%
 figures.show("relu_derivative.png")
 
 # %% [markdown]
-# **验证**（C5）：autograd 在 $x = -1, 0, 1$ 处给出的导数是 `[0, 0, 1]`，`act.relu_grad` 也一样。
+# **验证**：autograd 在 $x = -1, 0, 1$ 处给出的导数是 `[0, 0, 1]`，`act.relu_grad` 也一样。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -380,10 +389,10 @@ assert x.grad.tolist() == [0.0, 0.0, 1.0] == act.relu_grad(x.detach()).tolist()
 #
 # 1. **计算便宜**：只是一次比较和选择，没有指数运算。
 # 2. **缓解梯度消失**：正半轴导数恒为 1，链式相乘时不会像 $0.25^n$ 那样衰减（回到上面的梯度面板，选 relu + Kaiming 看看）。
-# 3. **稀疏激活**（sparse activation）：负半轴输出为 0，每个样本只点亮一部分神经元。对零均值的输入，大约一半单元输出 0。
+# 3. **稀疏激活**（sparse activation）：负半轴输出为 0，每个样本只点亮一部分神经元。对关于 0 对称的输入（例如 $N(0,1)$），大约一半单元输出 0。
 # 4. **潜在问题**：一个单元若对**所有**样本都落在负半轴，它的输出和梯度都恒为 0，参数再也不会更新——这就是**神经元死亡**（dying ReLU）。
 #
-# **验证**（C8，稀疏性）：对一百万个 $N(0, 1)$ 输入，ReLU 输出为 0 的比例约为一半。
+# **验证**（稀疏性）：对一百万个 $N(0, 1)$ 输入，ReLU 输出为 0 的比例约为一半。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -393,13 +402,13 @@ print(f"ReLU 输出为 0 的比例: {zero_fraction:.3f}")
 assert abs(zero_fraction - 0.5) < 0.005
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E13，错别字）**：笔记"潜在问题"一段里的"部门输入"应为"**部分**输入"。
+# > **⚠ 笔记勘误（E13，错别字）** **笔记的写法**："潜在问题"一段里写的是"部门输入"。**正确的说法**："**部分**输入"。
 #
 # ### 神经元什么时候会"死"
 #
 # 把第 $j$ 个单元在第 $n$ 个样本上的输入记为 $z_{nj} = w_j^\top x_n + b_j$。如果对数据中的每个样本都有 $z_{nj} \le 0$，那么 $\mathrm{ReLU}'(z_{nj}) = 0$，$w_j$ 和 $b_j$ 收到的梯度恒为 0。我们把这样的单元称为"死亡"，用 `act.dead_fraction(z)` 统计一层里死亡单元的比例。常见的三种成因：
 #
-# **(1) 偏置太负**：$b \ll 0$ 时，对几乎所有 $x$ 都有 $z < 0$。**验证**（C8）：`Linear(5, 1)` 的偏置设为 $-100$，在 $N(0,1)$ 输入上从不激活，权重和偏置的梯度都是 0。
+# **(1) 偏置太负**：$b \ll 0$ 时，对几乎所有 $x$ 都有 $z < 0$。**验证**：`Linear(5, 1)` 的偏置设为 $-100$，在 $N(0,1)$ 输入上从不激活，权重和偏置的梯度都是 0。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -425,7 +434,7 @@ assert act.dead_fraction(layer(x).detach()) == 1.0 and layer.weight.grad.abs().m
 # NBVAL_CHECK_OUTPUT
 for lr in (0.01, 1.0, 10.0, 30.0, 100.0):
     z_before, z_after = act.relu_step_preactivations(0.0, lr, inputs="relu")
-    print(f"lr = {lr:6.2f}:  dead before {act.dead_fraction(z_before):.0%}  ->  after one step {act.dead_fraction(z_after):.0%}")
+    print(f"lr = {lr:6.2f}:  更新前死亡 {act.dead_fraction(z_before):.0%}  ->  一步之后 {act.dead_fraction(z_after):.0%}")
 _, z_small = act.relu_step_preactivations(0.0, 0.01)
 _, z_large = act.relu_step_preactivations(0.0, 30.0)
 assert act.dead_fraction(z_small) == 0.0 and act.dead_fraction(z_large) > 0.2
@@ -449,13 +458,13 @@ assert dead_ok < 0.1 and dead_bad > 0.9
 #
 # - 把 **initial bias b** 往负方向拖：不用训练，很多单元一开始就是死的（成因 1）；
 # - 把 **learning rate** 拖过 3 左右：一步更新就让一部分单元死亡（成因 2）；
-# - 把 **inputs** 换成零均值的 $N(0, 1)$：同样的大步长几乎杀不死单元——更新只是把超平面转了个方向，数据的另一侧仍会把它激活。
+# - 把 **inputs** 换成零均值的 $N(0, 1)$：同样大的学习率几乎杀不死单元——更新只是把超平面转了个方向，数据的另一侧仍会把它激活。
 
 # %%
 act.dying_relu_panel()
 
 # %% [markdown]
-# 常见的对策：较小的学习率或学习率预热、合适的初始化（Kaiming）、批归一化，或者换用负半轴保留小斜率的 LeakyReLU。
+# 常见的对策：较小的学习率或学习率预热（warmup）、合适的初始化（Kaiming）、批归一化（Batch Normalization, BatchNorm），或者换用负半轴保留小斜率的 LeakyReLU。
 #
 # ## 5. Softmax
 #
@@ -478,7 +487,7 @@ print("act.softmax:", act.softmax(z).tolist(), "  torch.softmax:", torch.softmax
 assert torch.isnan(naive).any() and act.softmax(z).tolist() == [1.0, 0.0]
 
 # %% [markdown]
-# **验证**（C8b）：对一批随机 logits 沿 `dim=1` 做 softmax，每行之和为 1、每个值在 $(0,1)$ 内、整体加 100 后结果不变，并且沿任意一维都和 `torch.softmax` 一致。
+# **验证**：对一批随机 logits 沿 `dim=1` 做 softmax，每行之和为 1、每个值在 $(0,1)$ 内、整体加 100 后结果不变，并且沿任意一维都和 `torch.softmax` 一致。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -486,10 +495,11 @@ torch.manual_seed(0)
 z = torch.randn(4, 6)
 p = act.softmax(z, dim=1)
 print("行和:", [f"{v:.4f}" for v in p.sum(1).tolist()], "| 全在 (0,1):", bool(((p > 0) & (p < 1)).all()))
-print("平移不变 softmax(z+100) == softmax(z):", torch.allclose(act.softmax(z + 100, dim=1), p))
+print(f"平移不变: |softmax(z+100) - softmax(z)| 最大 {(act.softmax(z + 100, dim=1) - p).abs().max().item():.5f}")
+diffs = [(act.softmax(z, dim=d) - torch.softmax(z, dim=d)).abs().max().item() for d in (0, 1)]
+print(f"与 torch.softmax 的最大差: dim=0 {diffs[0]:.6f}, dim=1 {diffs[1]:.6f}")
 same = all(torch.allclose(act.softmax(z, dim=d), torch.softmax(z, dim=d), atol=1e-6) for d in (0, 1))
-print("dim=0 和 dim=1 都与 torch.softmax 一致:", same)
-assert torch.allclose(p.sum(1), torch.ones(4)) and same
+assert torch.allclose(p.sum(1), torch.ones(4)) and same and torch.allclose(act.softmax(z + 100, dim=1), p)
 
 # %% [markdown]
 # ### 温度（temperature）
@@ -540,8 +550,8 @@ z = torch.tensor([2.0, 1.0, 0.5, -0.5, -1.5], dtype=torch.float64)
 J = act.softmax_jacobian(z)
 J_autograd = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, dim=0), z)
 off_diagonal = J[~torch.eye(5, dtype=torch.bool)]
-print("公式 == autograd:", torch.allclose(J, J_autograd), "| 每列之和 |.| < 1e-12:", bool((J.sum(0).abs() < 1e-12).all()))
-print("非对角元全为负:", bool((off_diagonal < 0).all()), "| 对角元 p_i(1-p_i):", [f"{v:.3f}" for v in J.diag().tolist()])
+print(f"公式与 autograd 的最大差: {(J - J_autograd).abs().max().item():.12f} | 列和绝对值最大: {J.sum(0).abs().max().item():.12f}")
+print(f"非对角元最大值: {off_diagonal.max().item():.4f} (< 0) | 对角元 p_i(1-p_i):", [f"{v:.3f}" for v in J.diag().tolist()])
 assert torch.allclose(J, J_autograd) and torch.allclose(J.sum(0), torch.zeros(5, dtype=torch.float64)) and (off_diagonal < 0).all()
 
 # %% [markdown]
@@ -549,7 +559,7 @@ assert torch.allclose(J, J_autograd) and torch.allclose(J.sum(0), torch.zeros(5,
 # >
 # > **笔记的写法**：Softmax "常与交叉熵损失函数联合使用"，容易让人先算 softmax、再把概率交给 `nn.CrossEntropyLoss`。
 # >
-# > **正确做法**：`nn.CrossEntropyLoss`（以及 `F.cross_entropy`）要的是**原始 logits**，它内部自己做 log-softmax。先手动 softmax 再传进去，等于做了两次 softmax，损失值是错的，梯度也会变小。二分类同理：用 `BCEWithLogitsLoss` 接 logits，而不是 sigmoid + `BCELoss`。只有在需要展示概率（推理时）才单独调用 softmax。详见第 4 章。
+# > **正确的说法**：`nn.CrossEntropyLoss`（以及 `F.cross_entropy`）要的是**原始 logits**，它内部自己做 log-softmax；先手动 softmax 再传进去，损失值就错了。梯度会怎样、二分类该怎么办，详见第 4 章。证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -26,10 +26,10 @@ from helpers.init import (INIT_METHODS, apply_init, depth_panel, fan_in_fan_out,
 from helpers.plotting import COLORS, new_figure, show
 from helpers.training import fit
 
-torch.set_num_threads(1)  # 本章的网络都很小：单线程更快，也免得在繁忙的机器上两个线程互相等待
+torch.set_num_threads(1)  # 本章的网络很小，单线程就够快
 
 # %% [markdown]
-# 训练开始之前，网络里的每个权重都必须先有一个数值，这就是参数初始化 (parameter initialization)。
+# 训练开始之前，网络里的每个权重都必须先有一个数值，这就是参数初始化（parameter initialization）。
 # 它看起来只是"随便给个起点"，其实决定了三件事：信号能不能顺利穿过几十层、梯度下降一开始有没有力气、同一层的神经元能不能各自学到不同的东西。
 #
 # 本章按笔记的顺序展开：先讲初始化的作用，再逐个介绍 `nn.init` 里的方法（常数、均匀、正态、Kaiming、Xavier），中间把 Kaiming 的方差推导重新做一遍，最后用同一个小网络比较几种初始化的训练曲线。
@@ -40,13 +40,13 @@ torch.set_num_threads(1)  # 本章的网络都很小：单线程更快，也免�
 #
 # ### 1.1 防止信号消失或爆炸
 #
-# 一个神经元先算加权和 $z = \sum_{i=1}^{fan_{in}} w_i x_i + b$，再过激活函数。先不管偏置 $b$（通常初始化为 0）；如果权重彼此独立、均值为 0，并且与输入无关，那么
+# 一个神经元先算加权和 $z = \sum_{i=1}^{fan_{in}} w_i x_i + b$，再过激活函数。先不管偏置 $b$（手动初始化时常置 0；PyTorch 的默认值是很小的均匀随机数，见 2.10 节）；如果权重彼此独立、均值为 0，并且与输入无关，那么
 #
 # $$\mathrm{Var}(z) = fan_{in}\cdot \mathrm{Var}(w)\cdot E[x^2]$$
 #
 # （推导见 2.8 节）。也就是说，$z$ 的尺度由"输入个数 × 权重方差"决定：
 #
-# - 权重**太大**：$|z|$ 很大，Sigmoid / Tanh 落进饱和区 (saturation)，导数接近 0，反向传播的梯度在这里几乎被"掐断"；
+# - 权重**太大**：$|z|$ 很大，Sigmoid / Tanh 落进饱和区（saturation），导数接近 0，反向传播的梯度在这里几乎被"掐断"；
 # - 权重**太小**：每过一层信号就缩小一截，几十层之后前向输出和反向梯度都小到可以忽略。
 #
 # 下面让 1000 个标准正态输入穿过一个 512 → 256 的层，再过 tanh，比较三种权重尺度。
@@ -95,7 +95,7 @@ assert saturated > 0.9
 # 好的起点让每一层的输出和梯度都处在"正常"的量级，优化器第一步就能有效地更新所有层；坏的起点则可能让损失在很多步里纹丝不动。
 # 第 3 节会用同一个网络、同一个优化器，只换初始化，把这一点画成训练曲线。
 #
-# ### 1.3 打破对称性 (symmetry breaking)
+# ### 1.3 打破对称性（symmetry breaking）
 #
 # 设隐藏层第 $j$ 个单元的输入权重是 $W$ 的第 $j$ 行 $W_{j,:}$，输出权重是 $v_j$。它的梯度是
 #
@@ -138,24 +138,28 @@ show(fig)
 # %%
 # NBVAL_CHECK_OUTPUT
 W = symmetric[0].weight.data
-print("三行权重逐位相同：", all(torch.equal(W[0], W[j]) for j in range(3)))
 v = symmetric[2].weight.data.squeeze()
-print("输出层的三个权重也相同：", torch.equal(v[0], v[1]) and torch.equal(v[1], v[2]))
+print(f"第一层三行权重之间的最大差值：{(W - W[0]).abs().max().item():.1e}")
+print(f"输出层三个权重之间的最大差值：{(v - v[0]).abs().max().item():.1e}")
 loss_sym, loss_rand = runs["constant 0.5"].train_loss[-1], runs["default random"].train_loss[-1]
 print(f"最终损失：常数 {loss_sym:.3f}，随机 {loss_rand:.3f}")
 assert all(torch.equal(W[0], W[j]) for j in range(3))
+assert torch.equal(v[0], v[1]) and torch.equal(v[1], v[2])
 assert loss_rand < 0.5 * loss_sym
 
 # %% [markdown]
 # ## 2. 参数初始化方法
 #
-# `torch.nn.init` 里的函数名都以下划线 `_` 结尾，这是 PyTorch 的惯例：**原地 (in-place) 修改**传进来的张量，并把它返回。
+# `torch.nn.init` 里的函数名都以下划线 `_` 结尾，这是 PyTorch 的惯例：**原地（in-place）修改**传进来的张量，并把它返回。
 # 所以第一个参数永远是要初始化的张量（通常是 `layer.weight` 或 `layer.bias`）。
 #
-# > **⚠ 笔记勘误（E15）** 笔记把所有方法都写成不带参数的调用：`nn.init.zeros_()`、`nn.init.uniform_()`、`nn.init.kaiming_normal_()` ……
-# > 这些代码一运行就是 `TypeError`（单独运行时还缺 `import torch.nn as nn`）。正确写法要传入张量，`constant_` 还必须给出常数 `val`，例如
-# > `nn.init.kaiming_normal_(layer.weight, mode='fan_in', nonlinearity='relu')`、`nn.init.constant_(layer.bias, 0.1)`。
-# > 下面是证据和 torch 2.13 中的真实签名。
+# > **⚠ 笔记勘误（E15）**
+# >
+# > **笔记的写法**：所有方法都写成不带参数的调用：`nn.init.zeros_()`、`nn.init.uniform_()`、`nn.init.kaiming_normal_()` ……这些代码一运行就是 `TypeError`（单独运行时还缺 `import torch.nn as nn`）。
+# >
+# > **正确的说法**：要传入被初始化的张量，`constant_` 还必须给出常数 `val`，例如 `nn.init.kaiming_normal_(layer.weight, mode='fan_in', nonlinearity='relu')`、`nn.init.constant_(layer.bias, 0.1)`。
+# >
+# > 证据见下一格；再下一格列出 torch 2.13 中的真实签名。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -176,7 +180,7 @@ for name in ("zeros_", "ones_", "constant_", "uniform_", "normal_", "kaiming_nor
 # $$w = 0,\qquad w = 1,\qquad w = c$$
 #
 # 对应 `nn.init.zeros_(tensor)`、`nn.init.ones_(tensor)`、`nn.init.constant_(tensor, val)`。
-# 由 1.3 节可知，它们用在**权重**上会造成对称性问题；常见的正当用途是偏置 (bias) 置 0，或者把 BatchNorm 的缩放参数置 1。
+# 由 1.3 节可知，它们用在**权重**上会造成对称性问题；常见的正当用途是偏置（bias）置 0，或者把 BatchNorm 的缩放参数置 1。
 
 # %%
 layer = nn.Linear(4, 3)
@@ -196,8 +200,9 @@ zero_net = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1))
 for p in zero_net.parameters():
     nn.init.zeros_(p)
 nn.MSELoss()(zero_net(X), y).backward()
-print("第一层、输出层权重的梯度全为 0：", bool((zero_net[0].weight.grad == 0).all() and (zero_net[2].weight.grad == 0).all()))
-print("输出层偏置的梯度不为 0：", bool(zero_net[2].bias.grad.abs().item() > 0))
+print(f"第一层权重梯度的最大绝对值 {zero_net[0].weight.grad.abs().max().item():.1e}，"
+      f"输出层权重梯度的最大绝对值 {zero_net[2].weight.grad.abs().max().item():.1e}")
+print(f"输出层偏置的梯度 {zero_net[2].bias.grad.item():.4f}")
 assert (zero_net[0].weight.grad == 0).all() and (zero_net[2].weight.grad == 0).all()
 assert zero_net[2].bias.grad.abs().item() > 0
 
@@ -206,17 +211,22 @@ assert zero_net[2].bias.grad.abs().item() > 0
 #
 # $w \sim U(a, b)$ 的均值是 $\frac{a+b}{2}$，方差是 $\frac{(b-a)^2}{12}$；对称区间 $U(-a, a)$ 的方差是 $\frac{(2a)^2}{12} = \frac{a^2}{3}$。
 #
-# > **⚠ 笔记勘误（E16）** 笔记在 $w \sim U(-a, a)$ 旁边写了 `nn.init.uniform_()`，容易让人以为它默认就是对称区间。
-# > 实际签名是 `uniform_(tensor, a=0.0, b=1.0)`：**默认是 $U(0, 1)$**，所有权重都是正数、均值 0.5。对称区间要显式写 `nn.init.uniform_(w, -a, a)`。
+# > **⚠ 笔记勘误（E16）**
+# >
+# > **笔记的写法**：在 $w \sim U(-a, a)$ 旁边写 `nn.init.uniform_()`，容易让人以为它默认就是对称区间。
+# >
+# > **正确的说法**：实际签名是 `uniform_(tensor, a=0.0, b=1.0)`：**默认是 $U(0, 1)$**，所有权重都是正数、均值 0.5。对称区间要显式写 `nn.init.uniform_(w, -a, a)`。
+# >
+# > 证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 w = torch.empty(1000, 1000)
 nn.init.uniform_(w)  # 默认参数
-print(f"uniform_ 默认: min {w.min():.4f}  max {w.max():.4f}  mean {w.mean():.4f}")
+print(f"uniform_ 默认参数:      最小 {w.min():.4f}  最大 {w.max():.4f}  均值 {w.mean():.4f}")
 nn.init.uniform_(w, -0.1, 0.1)  # 显式给出对称区间
-print(f"uniform_(w, -0.1, 0.1): min {w.min():.4f}  max {w.max():.4f}  mean {w.mean():.4f}")
+print(f"uniform_(w, -0.1, 0.1): 最小 {w.min():.4f}  最大 {w.max():.4f}  均值 {w.mean():.4f}")
 
 # %% [markdown]
 # **验证**：默认区间是 $[0, 1)$；$U(-a, a)$ 的方差是 $a^2/3$（与 `helpers.init.uniform_variance` 和采样结果对比）。
@@ -225,6 +235,7 @@ print(f"uniform_(w, -0.1, 0.1): min {w.min():.4f}  max {w.max():.4f}  mean {w.me
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 nn.init.uniform_(w)
+print(f"默认区间：最小 {w.min():.6f} ≥ 0，最大 {w.max():.6f} < 1，均值 {w.mean():.4f} ≈ 0.5")
 assert 0 <= w.min() and w.max() < 1 and abs(w.mean().item() - 0.5) < 0.01
 nn.init.uniform_(w, -0.1, 0.1)
 print(f"采样方差 {w.var():.6f}，公式 a^2/3 = {0.1**2 / 3:.6f}，(b-a)^2/12 = {uniform_variance(-0.1, 0.1):.6f}")
@@ -240,13 +251,13 @@ assert abs(w.var().item() / uniform_variance(-0.1, 0.1) - 1) < 0.01
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 nn.init.normal_(w, mean=0.0, std=0.01)
-print(f"normal_(std=0.01): mean {w.mean():+.5f}  std {w.std():.5f}")
+print(f"normal_(std=0.01): 均值 {w.mean():+.5f}  标准差 {w.std():.5f}")
 assert abs(w.std().item() - 0.01) < 1e-4 and abs(w.mean().item()) < 1e-4
 
 # %% [markdown]
 # ### 2.4 fan_in 与 fan_out
 #
-# - $fan_{in}$：这一层**每个输出神经元**在前向计算时接收的输入个数；
+# - $fan_{in}$：这一层每个输出神经元连着多少个输入（前向时参与加权求和的项数）；
 # - $fan_{out}$：每个输入在前向计算时连到的输出个数（也是反向传播时每个输入收到的梯度项个数）。
 #
 # PyTorch 完全从权重的**形状**计算它们。注意 `nn.Linear(in_features, out_features)` 的权重形状是 `(out_features, in_features)`，卷积 `nn.Conv2d` 的权重形状是 `(out_channels, in_channels, kernel_h, kernel_w)`：
@@ -261,7 +272,7 @@ assert abs(w.std().item() - 0.01) < 1e-4 and abs(w.mean().item()) < 1e-4
 for module in (nn.Linear(512, 256), nn.Conv2d(3, 16, kernel_size=(5, 3)), nn.Conv2d(64, 128, kernel_size=3)):
     ours = fan_in_fan_out(module)
     torchs = nn.init._calculate_fan_in_and_fan_out(module.weight)
-    print(f"{str(module):<60} weight {tuple(module.weight.shape)}  ours {ours}  PyTorch {torchs}")
+    print(f"{str(module):<60} 权重形状 {tuple(module.weight.shape)}  我们的 {ours}  PyTorch {torchs}")
 
 # %% [markdown]
 # **验证**：两种计算逐个相等；`Conv2d(3, 16, (5, 3))` 的 $(fan_{in}, fan_{out}) = (3\cdot 15, 16\cdot 15) = (45, 240)$。
@@ -281,7 +292,7 @@ assert fan_in_fan_out(nn.Linear(512, 256)) == (512, 256)
 # $$w \sim \mathcal{N}\!\left(0,\ \frac{2}{fan_{in}}\right),\qquad \sigma = \sqrt{\frac{2}{fan_{in}}}$$
 #
 # PyTorch 写成更一般的形式 $\sigma = \dfrac{\text{gain}}{\sqrt{fan}}$：`mode='fan_in'`（默认）用 $fan_{in}$，`mode='fan_out'` 用 $fan_{out}$；
-# 增益 (gain) 由 `nonlinearity` 决定，可以用 `nn.init.calculate_gain` 查到。ReLU 的增益是 $\sqrt 2$，所以 $\sigma = \sqrt{2}/\sqrt{fan_{in}}$ 正是上式。
+# 增益（gain）由 `nonlinearity` 决定，可以用 `nn.init.calculate_gain` 查到。ReLU 的增益是 $\sqrt 2$，所以 $\sigma = \sqrt{2}/\sqrt{fan_{in}}$ 正是上式。
 #
 # 一个容易忽略的默认值：`kaiming_normal_` 默认 `nonlinearity='leaky_relu', a=0`，斜率为 0 的 LeakyReLU 就是 ReLU，增益同样是 $\sqrt 2$。
 
@@ -295,7 +306,7 @@ for args in (("linear",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu", 0),
 torch.manual_seed(0)
 layer = nn.Linear(512, 256)
 nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
-print(f"sample std {layer.weight.std():.5f}   sqrt(2/fan_in) = {kaiming_std(512):.5f}")
+print(f"采样标准差 {layer.weight.std():.5f}   sqrt(2/fan_in) = {kaiming_std(512):.5f}")
 
 # %% [markdown]
 # **验证**：在一个大张量上采样，标准差与 $\sqrt{2/fan_{in}}$ 吻合；默认参数与 `nonlinearity='relu'` 的增益相同。
@@ -305,7 +316,7 @@ print(f"sample std {layer.weight.std():.5f}   sqrt(2/fan_in) = {kaiming_std(512)
 big = torch.empty(2048, 512)
 torch.manual_seed(0)
 nn.init.kaiming_normal_(big)  # 全部用默认参数
-print(f"default kaiming_normal_: std {big.std():.5f}, formula {kaiming_std(512):.5f}")
+print(f"默认参数的 kaiming_normal_：采样标准差 {big.std():.5f}，公式 {kaiming_std(512):.5f}")
 assert abs(big.std().item() / kaiming_std(512) - 1) < 0.01
 assert math.isclose(nn.init.calculate_gain("relu"), math.sqrt(2)) and math.isclose(
     nn.init.calculate_gain("leaky_relu", 0), math.sqrt(2))
@@ -324,7 +335,7 @@ assert math.isclose(nn.init.calculate_gain("relu"), math.sqrt(2)) and math.isclo
 torch.manual_seed(0)
 nn.init.kaiming_uniform_(big, nonlinearity="relu")
 bound = kaiming_bound(512)
-print(f"max|w| = {big.abs().max():.5f}  bound sqrt(6/512) = {bound:.5f}")
+print(f"max|w| = {big.abs().max():.5f}  区间半宽 sqrt(6/512) = {bound:.5f}")
 print(f"Var(w) = {big.var():.6f}  2/fan_in = {2 / 512:.6f}")
 
 # %% [markdown]
@@ -333,8 +344,9 @@ print(f"Var(w) = {big.var():.6f}  2/fan_in = {2 / 512:.6f}")
 # %%
 # NBVAL_CHECK_OUTPUT
 assert big.abs().max().item() <= bound and big.abs().max().item() > 0.999 * bound
+print(f"max|w| / a = {big.abs().max().item() / bound:.5f}（应在 (0.999, 1] 内）")
+print(f"Var(w) / (2/fan_in) = {big.var().item() * 512 / 2:.4f}（应接近 1）")
 assert abs(big.var().item() * 512 / 2 - 1) < 0.01
-print("kaiming_uniform_ 的区间与方差都和公式一致")
 
 # %% [markdown]
 # ### 2.7 为什么 Kaiming 是为 ReLU 特制的？方差有什么用？
@@ -351,7 +363,7 @@ print("kaiming_uniform_ 的区间与方差都和公式一致")
 
 # %%
 def layer_stds(fill, act=torch.relu, depth=50, width=512):
-    """Std of every layer's output in a bias-free MLP whose weights are filled by ``fill``."""
+    """无偏置 MLP 中每层输出的标准差；权重由原地初始化函数 ``fill`` 填充。"""
     torch.manual_seed(0)
     h, stds = torch.randn(64, width), []
     for _ in range(depth):
@@ -373,7 +385,7 @@ relu_stds = {name: layer_stds(fill) for name, fill in relu_inits.items()}
 show(layer_std_figure(relu_stds, "ReLU MLP, width 512: std of h_k per layer (x = first nan)"))
 
 # %% [markdown]
-# 只有 Kaiming 那条线保持在 1 附近；Xavier 每层损失约 $1/\sqrt 2$，PyTorch 的默认初始化和 $\mathcal{N}(0, 0.01^2)$ 衰减得更快；$\mathcal{N}(0, 1)$ 每层放大约 $\sqrt{512/2} = 16$ 倍，不到 30 层就溢出成 `inf`/`nan`（图中的 ×）。
+# 只有 Kaiming 那条线保持在 1 附近；Xavier 每层把标准差缩小为约 $1/\sqrt 2$ 倍（宽度相同时 $\mathrm{Var}(w)=1/512$，ReLU 再减半），PyTorch 的默认初始化和 $\mathcal{N}(0, 0.01^2)$ 衰减得更快；$\mathcal{N}(0, 1)$ 每层放大约 $\sqrt{512/2} = 16$ 倍，不到 30 层就溢出成 `inf`/`nan`（图中的 ×）。
 #
 # 下面的面板把同一个实验做成可调的：**深度、宽度、初始化、激活函数**。左图是前向每层输出 $h_k$ 的标准差，右图是反向传播时每层预激活的梯度 $\partial L/\partial z_k$ 的标准差（损失取 $L=\sum g\odot h_L$，$g$ 是固定的标准正态噪声，所以顶层梯度的尺度约为 1）。
 # 纵轴是对数坐标，超出 $10^{\pm 12}$ 的值被截在边上，左下角的文字会告诉你从第几层开始越界或变成 `inf/nan`；黑色虚线是 2.8 节推导出的理论值（ReLU 和 linear 有闭式解）。
@@ -384,7 +396,7 @@ show(layer_std_figure(relu_stds, "ReLU MLP, width 512: std of h_k per layer (x =
 depth_panel()
 
 # %% [markdown]
-# **验证**（对照 seed-checklist 的 C11 表：第 1/10/25/50 层的标准差）：Kaiming 全程在 $[0.2, 5]$ 之内；Xavier 在第 50 层已低于 $10^{-6}$；默认初始化和 $\mathcal{N}(0,0.01^2)$ 更小；$\mathcal{N}(0,1)$ 溢出。
+# **验证**（第 1/10/25/50 层的标准差）：Kaiming 全程在 $[0.2, 5]$ 之内；Xavier 在第 50 层已低于 $10^{-6}$；默认初始化和 $\mathcal{N}(0,0.01^2)$ 更小；$\mathcal{N}(0,1)$ 溢出。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -412,17 +424,21 @@ assert relu_stds["normal_(std=0.01)"][-1] < 1e-30 and not math.isfinite(relu_std
 #
 # $$\mathrm{Var}(w) = \frac{2}{fan_{in}}$$
 #
-# 而 ReLU 输出的**方差**并不是一半：$E[\mathrm{ReLU}(z)] = \sigma/\sqrt{2\pi}$，所以
+# 而 ReLU 输出的**方差**并不是一半：若 $z\sim\mathcal N(0,\sigma^2)$，$E[\mathrm{ReLU}(z)] = \sigma/\sqrt{2\pi}$，所以
 #
 # $$\mathrm{Var}(\mathrm{ReLU}(z)) = \frac{\sigma^2}{2} - \frac{\sigma^2}{2\pi} = \left(\frac12 - \frac{1}{2\pi}\right)\sigma^2 \approx 0.34\,\sigma^2$$
 #
-# > **⚠ 笔记勘误（E17）** 笔记写 $\mathrm{Var}(a) \approx \frac12\mathrm{Var}(z) = \frac12 fan_{in}\mathrm{Var}(w)\mathrm{Var}(x)$，目标是 $\mathrm{Var}(a)\approx\mathrm{Var}(x)$。这里有三处不严谨：
+# > **⚠ 笔记勘误（E17）**
+# >
+# > **笔记的写法**：$\mathrm{Var}(a) \approx \frac12\mathrm{Var}(z) = \frac12 fan_{in}\mathrm{Var}(w)\mathrm{Var}(x)$，目标是 $\mathrm{Var}(a)\approx\mathrm{Var}(x)$。
+# >
+# > **正确的说法**：这里有三处不严谨——
 # >
 # > 1. ReLU 减半的是**二阶矩** $E[a^2] = \frac12\mathrm{Var}(z)$，它的方差约为 $0.34\,\mathrm{Var}(z)$；
 # > 2. 线性一步应是 $\mathrm{Var}(z) = fan_{in}\mathrm{Var}(w)E[x^2]$，用 $E[x^2]$ 而不是 $\mathrm{Var}(x)$，因为 ReLU 的输出不是零均值；
 # > 3. 逐层保持不变的是**预激活** $z$ 的方差 $\mathrm{Var}(z_l)\approx\mathrm{Var}(z_{l-1})$。
 # >
-# > 结论 $\mathrm{Var}(w) = 2/fan_{in}$ 仍然正确。下面两格是数值证据。
+# > 结论 $\mathrm{Var}(w) = 2/fan_{in}$ 仍然正确。证据见下一格（第二个证据紧随其后）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -460,9 +476,13 @@ ax.legend(fontsize=8)
 show(fig)
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E18，符号）** 同一段推导里，笔记先写权重方差为 $\frac{2}{n_{\text{in}}}$（其余地方都叫 $fan_{in}$），后面又写
-# > $\frac{(b-a)^2}{12} = \frac{2}{fan_{in}} \Rightarrow a = \sqrt{6/fan_{in}}$，把 $a$ 同时当成区间下端点和半宽。
-# > 对 $U(-a, a)$ 应写成 $\mathrm{Var} = \frac{(2a)^2}{12} = \frac{a^2}{3} = \frac{2}{fan_{in}} \Rightarrow a = \sqrt{\frac{6}{fan_{in}}}$。
+# > **⚠ 笔记勘误（E18，符号）**
+# >
+# > **笔记的写法**：同一段推导里先写权重方差为 $\frac{2}{n_{\text{in}}}$（其余地方都叫 $fan_{in}$），后面又写 $\frac{(b-a)^2}{12} = \frac{2}{fan_{in}} \Rightarrow a = \sqrt{6/fan_{in}}$，把 $a$ 同时当成区间下端点和半宽。
+# >
+# > **正确的说法**：统一写 $fan_{in}$；对 $U(-a, a)$ 应写成 $\mathrm{Var} = \frac{(2a)^2}{12} = \frac{a^2}{3} = \frac{2}{fan_{in}} \Rightarrow a = \sqrt{\frac{6}{fan_{in}}}$。
+# >
+# > 证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -487,16 +507,16 @@ assert math.isclose(uniform_variance(-half_width, half_width), 2 / 512)
 # - 反向每层把梯度方差乘以 $fan_{out}\cdot\mathrm{Var}(w)$，想保持不变需要 $\mathrm{Var}(w) = 1/fan_{out}$。
 #
 # 两个条件只有在 $fan_{in} = fan_{out}$ 时才能同时满足，Xavier 取折中 $\mathrm{Var}(w) = 2/(fan_{in}+fan_{out})$。
-# 这里没有 ReLU 那个"一半被置 0"的损失，所以不需要因子 2；反过来，把 Xavier 用在 ReLU 网络上，每层都会丢掉一半能量（上一节图里 Xavier 那条下降的线）。
+# 这里没有 ReLU 那个"一半被置 0"的损失，所以不需要因子 2；反过来，把 Xavier 用在 ReLU 网络上，每层都会丢掉一半能量（2.7 节图里 Xavier 那条下降的线；此处 fan_in = fan_out）。
 # tanh 毕竟会把大的值压扁，PyTorch 为它推荐的增益是 `calculate_gain('tanh') = 5/3`。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 nn.init.xavier_normal_(big)  # big 的形状是 (2048, 512)：fan_in = 512，fan_out = 2048
-print(f"xavier_normal_:  std {big.std():.5f}  formula {xavier_std(512, 2048):.5f}")
+print(f"xavier_normal_:  采样标准差 {big.std():.5f}  公式 {xavier_std(512, 2048):.5f}")
 nn.init.xavier_uniform_(big)
-print(f"xavier_uniform_: max|w| {big.abs().max():.5f}  bound {xavier_bound(512, 2048):.5f}")
+print(f"xavier_uniform_: max|w| {big.abs().max():.5f}  区间半宽 {xavier_bound(512, 2048):.5f}")
 
 # %% [markdown]
 # 同样的 50 层实验换成 tanh（宽 256）：Xavier 缓慢变小，加上增益 5/3 后基本稳定，$\mathcal{N}(0, 0.01^2)$ 迅速消失。
@@ -513,16 +533,18 @@ tanh_stds = {name: layer_stds(fill, act=torch.tanh, width=256) for name, fill in
 show(layer_std_figure(tanh_stds, "tanh MLP, width 256: std of h_k per layer"))
 
 # %% [markdown]
-# **验证**：Xavier 的标准差和区间与公式一致（seed-checklist C10：Linear(512, 256) 时 std ≈ 0.05103、界 ≈ 0.08839）；tanh 网络里 Xavier 第 50 层的标准差仍在 $[0.03, 0.3]$，而 $\mathcal{N}(0, 0.01^2)$ 已经消失。
+# **验证**：Xavier 的标准差和区间与公式一致（Linear(512, 256) 时 std ≈ 0.05103、界 ≈ 0.08839）；tanh 网络里 Xavier 第 50 层的标准差仍在 $[0.03, 0.3]$，而 $\mathcal{N}(0, 0.01^2)$ 已经消失。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"Linear(512, 256): xavier std {xavier_std(512, 256):.5f}, bound {xavier_bound(512, 256):.5f}")
+print(f"Linear(512, 256)：Xavier 标准差 {xavier_std(512, 256):.5f}，区间半宽 {xavier_bound(512, 256):.5f}")
 assert abs(xavier_std(512, 256) - 0.05103) < 1e-5 and abs(xavier_bound(512, 256) - 0.08839) < 1e-5
 torch.manual_seed(0)
 nn.init.xavier_normal_(big)
+print(f"(2048, 512)：采样标准差 / 公式 = {big.std().item() / xavier_std(512, 2048):.4f}", end="，")
 assert abs(big.std().item() / xavier_std(512, 2048) - 1) < 0.01
 nn.init.xavier_uniform_(big)
+print(f"max|w| / 区间半宽 = {big.abs().max().item() / xavier_bound(512, 2048):.5f}")
 assert xavier_bound(512, 2048) * 0.999 < big.abs().max().item() <= xavier_bound(512, 2048)
 for name, stds in tanh_stds.items():
     print(f"{name:<26} L1: {stds[0]:.3f}  L50: {stds[-1]:.2e}")
@@ -537,13 +559,13 @@ assert 0.03 < tanh_stds["xavier_normal_"][-1] < 0.3 and tanh_stds["normal_(std=0
 # $$w \sim U\!\left(-\frac{1}{\sqrt{fan_{in}}},\ +\frac{1}{\sqrt{fan_{in}}}\right),\qquad \mathrm{Var}(w) = \frac{1}{3\,fan_{in}}$$
 #
 # 这比 He 的 $\sqrt{6/fan_{in}}$ 窄 $\sqrt6\approx 2.45$ 倍。在很深的纯 ReLU 网络里，每层预激活方差乘以 $\frac12\cdot fan_{in}\cdot\frac{1}{3 fan_{in}} = \frac16$，于是信号衰减（2.7 节图中的 "nn.Linear default"）。
-# 实际的网络常配合 BatchNorm / 残差连接，所以默认值通常也够用；但想要 He 初始化就得自己调用 `kaiming_*_`。
+# 实际的网络常配合 BatchNorm / 残差连接（residual connection），所以默认值通常也够用；但想要 He 初始化就得自己调用 `kaiming_*_`。
 
 # %%
 print(inspect.getsource(nn.Linear.reset_parameters))
 
 # %% [markdown]
-# **验证**：默认权重的最大绝对值贴近 $1/\sqrt{fan_{in}}$，而不是 $\sqrt{6/fan_{in}}$（C10：fan_in = 512 时 0.04419 对 0.10825）。
+# **验证**：默认权重的最大绝对值贴近 $1/\sqrt{fan_{in}}$，而不是 $\sqrt{6/fan_{in}}$（fan_in = 512 时 0.04419 对 0.10825）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -552,7 +574,7 @@ for module in (nn.Linear(512, 256), nn.Conv2d(3, 16, kernel_size=(5, 3))):
     fan_in = fan_in_fan_out(module)[0]
     w_max = module.weight.abs().max().item()
     print(f"{type(module).__name__}: max|w| = {w_max:.5f}, 1/sqrt(fan_in) = {1 / math.sqrt(fan_in):.5f}, "
-          f"He bound = {kaiming_bound(fan_in):.5f}")
+          f"He 的界 = {kaiming_bound(fan_in):.5f}")
     assert 0.99 / math.sqrt(fan_in) < w_max <= 1 / math.sqrt(fan_in)
 
 # %% [markdown]
@@ -576,13 +598,13 @@ for label, method in INIT_METHODS.items():
     kind, p1, p2 = init_distribution(method, 256, 128)
     theory = p2 if kind == "normal" else math.sqrt(uniform_variance(p1, p2))
     sample = sample_init(method, 256, 128, n_min=200_000).std().item()
-    print(f"{label:<26} theory std {theory:.5f}  sampled {sample:.5f}")
+    print(f"{label:<26} 理论标准差 {theory:.5f}  采样 {sample:.5f}")
     assert abs(sample / theory - 1) < 0.02
 
 # %% [markdown]
 # ## 3. 不同初始化的训练对比
 #
-# 最后回到 1.2 节的"收敛速度"。同一个 6 层隐藏层、每层 32 个 ReLU 单元的网络，在三类螺旋数据上用同一个 SGD（动量 0.9）训练 60 轮，只改变权重的初始化（偏置都置 0）。
+# 最后回到 1.2 节的"收敛速度"。同一个有 6 个隐藏层、每层 32 个 ReLU 单元的网络，在三类螺旋数据上用同一个 SGD（动量 0.9）训练 60 轮，只改变权重的初始化（偏置都置 0）。
 
 # %%
 X_sp, y_sp = spirals(n=300, classes=3)
@@ -619,6 +641,7 @@ show(fig)
 
 # %% [markdown]
 # **验证**：Kaiming 最快降到很低的损失；$\mathcal{N}(0, 0.01^2)$ 的信号在 6 层里缩小到几乎为 0，输出恒等于均匀猜测，损失停在 $\ln 3\approx 1.0986$。
+# 注意 linear_default 在这个没有 BatchNorm 的 6 层网络里同样几乎不动：每层方差乘以 1/6 左右，几层之后信号就缩得很小——想要 He 初始化就得自己调用。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -627,6 +650,7 @@ for name, loss in curves.items():
 assert curves["kaiming_normal"][-1] < 0.1
 assert curves["kaiming_normal"][29] < min(curves[m][29] for m in ("xavier_normal", "linear_default", "normal_0.01"))
 assert abs(curves["normal_0.01"][-1] - math.log(3)) < 1e-3
+assert curves["linear_default"][-1] > 0.95 * math.log(3)
 
 # %% [markdown]
 # ## 小结
@@ -634,7 +658,7 @@ assert abs(curves["normal_0.01"][-1] - math.log(3)) < 1e-3
 # - 初始化的三个作用：控制信号尺度（防止消失/爆炸）、给优化一个能走得动的起点、用随机性打破对称。常数初始化只适合偏置等少数参数。
 # - `nn.init` 的函数都是原地操作，第一个参数是张量：`nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')`。`uniform_` 默认是 $U(0,1)$，`normal_` 默认是 $\mathcal{N}(0,1)$，都要自己给范围。
 # - $fan_{in}$ / $fan_{out}$ 由权重形状决定：Linear 是输入/输出特征数，Conv2d 再乘以卷积核面积。
-# - 线性一步：$\mathrm{Var}(z) = fan_{in}\mathrm{Var}(w)E[x^2]$。ReLU 让二阶矩减半（方差约剩 0.34），所以 Kaiming 取 $\mathrm{Var}(w)=2/fan_{in}$；均匀版的半宽是 $\sqrt{6/fan_{in}}$。
+# - 线性一步：$\mathrm{Var}(z) = fan_{in}\mathrm{Var}(w)E[x^2]$。ReLU 让二阶矩减半（方差约为 $0.34\,\mathrm{Var}(z)$），所以 Kaiming 取 $\mathrm{Var}(w)=2/fan_{in}$；均匀版的半宽是 $\sqrt{6/fan_{in}}$。
 # - Xavier 取 $\mathrm{Var}(w)=2/(fan_{in}+fan_{out})$，在前向与反向之间折中，适合 tanh 这类零中心、原点附近近似线性的激活；用在 ReLU 上会逐层衰减。
 # - PyTorch 的 Linear/Conv 默认是 $U(\pm 1/\sqrt{fan_{in}})$，不是 He 初始化。
 
@@ -664,11 +688,12 @@ exercises.check_conv_fans(answer)
 #
 # ```python
 # answer = (16 * 3 * 5, 32 * 3 * 5)   # 或 fan_in_fan_out(nn.Conv2d(16, 32, (3, 5)))
+# exercises.check_conv_fans(answer)
 # ```
 # </details>
 #
 # **练习 2**：把 2.8 节的推导推广到 LeakyReLU（负半轴斜率 $\alpha = 0.2$）：$z$ 对称、方差 $\sigma^2$ 时 $E[\mathrm{LeakyReLU}(z)^2]$ 是多少？
-# 由此，`fan_in = 128` 的层用 `kaiming_normal_(w, a=0.2, nonlinearity='leaky_relu')` 时，权重的标准差应是多少？（给出一个数）
+# 由此，`fan_in = 128` 的层用 `kaiming_normal_(w, a=0.2, nonlinearity='leaky_relu')` 时，权重的标准差应是多少？（先推出 $E[a^2]$，再把最终的标准差——一个数——赋给 `answer`）
 
 # %%
 answer = None  # 在这里写你的答案（一个浮点数）
@@ -683,6 +708,7 @@ exercises.check_leaky_kaiming_std(answer)
 # ```python
 # answer = math.sqrt(2 / ((1 + 0.2**2) * 128))   # ≈ 0.12257
 # # 对照：nn.init.calculate_gain("leaky_relu", 0.2) / math.sqrt(128)
+# exercises.check_leaky_kaiming_std(answer)
 # ```
 # </details>
 #
@@ -699,5 +725,7 @@ exercises.check_tanh_init(init_tanh_layer)
 # def init_tanh_layer(layer):
 #     nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain("tanh"))
 #     nn.init.zeros_(layer.bias)
+#
+# exercises.check_tanh_init(init_tanh_layer)
 # ```
 # </details>

@@ -12,6 +12,7 @@
 
 # %%
 import inspect
+import math
 
 import numpy as np
 import torch
@@ -22,14 +23,14 @@ from helpers import data, exercises, figures, losses, training
 from helpers.losses import gd_1d_panel, loss_panel, robust_regression_panel
 
 # %% [markdown]
-# 损失函数 (loss function) 把"模型的预测离正确答案有多远"压成**一个数**。训练做的事情只有一件：沿着这个数的梯度调整参数，让它变小。
+# 损失函数（loss function）把"模型的预测离正确答案有多远"压成**一个数**。训练做的事情只有一件：沿着这个数的梯度调整参数，让它变小。
 # 所以一个损失函数好不好用，不仅看它的数值，更要看它的**梯度**：梯度的方向告诉参数往哪走，梯度的大小决定每一步迈多远。
 #
 # 本章按笔记的顺序走一遍：先是分类用的两种交叉熵（输出是概率），再是回归用的 MAE、MSE、Huber（输出是实数），最后把三种回归损失放到同一份带离群点的数据上比一比。
 # 所有公式在 `helpers/losses.py` 里都有一份照公式写的实现，本章会逐个拿它和 PyTorch 对比。
 
 # %% [markdown]
-# ## 1. 多分类交叉熵 (Cross-entropy)
+# ## 1. 多分类交叉熵（cross-entropy）
 #
 # 分类模型对每个样本输出 $C$ 个分数，称为 logits（未归一化的分数）$z_{n,1},\dots,z_{n,C}$；softmax 把它们变成概率 $p_{n,i} = e^{z_{n,i}} / \sum_k e^{z_{n,k}}$。
 # 交叉熵对 $N$ 个样本取平均：
@@ -37,11 +38,14 @@ from helpers.losses import gd_1d_panel, loss_panel, robust_regression_panel
 # $$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\sum_{i=1}^{C} y_{n,i}\,\log p_{n,i}$$
 #
 # - $N$ 是样本数，$C$ 是类别数；
-# - $y_{n,i}$ 是**第 $n$ 个样本**在第 $i$ 类上的 one-hot 标签（独热标签）：真实类别处为 1，其余为 0；
+# - $y_{n,i}$ 是**第 $n$ 个样本**在第 $i$ 类上的独热标签（one-hot）：真实类别处为 1，其余为 0；
 # - $p_{n,i}$ 是模型认为第 $n$ 个样本属于第 $i$ 类的概率。
 #
-# > **⚠ 笔记勘误（E20，轻微）** 笔记把 $y_{n,i}$ 解释成"第 $i$ 个类别的标签"，丢了样本下标 $n$。
-# > 同一个类别对不同样本的标签并不相同（样本 1 是 B 类，样本 2 可能是 A 类），所以它是"第 $n$ 个样本在第 $i$ 类上的标签"。
+# > **⚠ 笔记勘误（E20，轻微）**
+# >
+# > **笔记的写法**：把 $y_{n,i}$ 解释成"第 $i$ 个类别的标签"，丢了样本下标 $n$。
+# >
+# > **正确的说法**：同一个类别对不同样本的标签并不相同（样本 1 是 B 类，样本 2 可能是 A 类），所以它是"第 $n$ 个样本在第 $i$ 类上的标签"。
 #
 # 因为每一行 $y_{n,\cdot}$ 只有一个 1，内层求和里只剩真实类别那一项。记第 $n$ 个样本的真实类别为 $y_n$，就得到**简化公式**：
 #
@@ -50,13 +54,17 @@ from helpers.losses import gd_1d_panel, loss_panel, robust_regression_panel
 # 例如类别是 $(A, B, C)$，某个样本属于 $B$，模型给出 $(P_A, P_B, P_C)$，那么这个样本只贡献 $-\log P_B$，$P_A$、$P_C$ 不直接出现（它们通过 softmax 的归一化间接影响 $P_B$）。
 # 直观地说，交叉熵衡量的是模型对**真实类别**有多"不自信"：$P_B$ 越接近 1，损失越接近 0。
 #
-# > **⚠ 笔记勘误（E21）** 笔记的简化公式写成 $\mathcal{L} = -\sum_{n=1}^{N}\log\big(p_{i}))$，有三处问题：
+# > **⚠ 笔记勘误（E21）**
+# >
+# > **笔记的写法**：简化公式写成 $\mathcal{L} = -\sum_{n=1}^{N}\log\big(p_{i}))$。它有三处问题：
 # >
 # > 1. **少了 $\frac{1}{N}$**：和上面的平均公式矛盾，也不是 PyTorch 默认的 `reduction='mean'`；不除以 $N$ 的版本对应的是 `reduction='sum'`；
 # > 2. **下标不对**：应当是第 $n$ 个样本真实类别的概率 $p_{n,y_n}$，而不是与 $n$ 无关的 $p_i$；
 # > 3. 括号不配对。
 # >
-# > 正确写法：$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\log p_{n,y_n}$。下面用 5 个样本、3 个类别把几种写法和 PyTorch 对比。
+# > **正确的说法**：$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\log p_{n,y_n}$。
+# >
+# > 证据见下一格：用 5 个样本、3 个类别把几种写法和 PyTorch 对比。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -68,10 +76,10 @@ rows = torch.arange(5)
 full = -(F.one_hot(target, 3) * log_p).sum() / 5     # 完整公式：one-hot 双重求和，再除以 N
 simplified = -log_p[rows, target].mean()             # 正确的简化公式
 notes_version = -log_p[rows, target].sum()           # 笔记的写法：没有 1/N
-print(f"nn.CrossEntropyLoss()                 = {nn.CrossEntropyLoss()(logits, target):.6f}")
-print(f"full formula / simplified formula     = {full:.6f} / {simplified:.6f}")
-print(f"nn.CrossEntropyLoss(reduction='sum')  = {nn.CrossEntropyLoss(reduction='sum')(logits, target):.6f}")
-print(f"notes' formula (no 1/N)               = {notes_version:.6f}")
+print(f"nn.CrossEntropyLoss()                = {nn.CrossEntropyLoss()(logits, target):.6f}")
+print(f"完整公式 / 简化公式                  = {full:.6f} / {simplified:.6f}")
+print(f"nn.CrossEntropyLoss(reduction='sum') = {nn.CrossEntropyLoss(reduction='sum')(logits, target):.6f}")
+print(f"笔记的公式（没有 1/N）               = {notes_version:.6f}")
 
 # %% [markdown]
 # `helpers.losses.cross_entropy` 按简化公式实现。唯一的技巧是 **数值稳定的 log-softmax**：直接算 $e^{z}$ 在 $z=1000$ 时就溢出成 `inf`。
@@ -83,8 +91,8 @@ print(f"notes' formula (no 1/N)               = {notes_version:.6f}")
 print(inspect.getsource(losses.log_softmax))
 big = torch.tensor([[1000.0, 0.0, -5.0]])
 naive = torch.log(torch.exp(big) / torch.exp(big).sum())
-print("naive log(softmax):", naive)
-print("stable log_softmax:", losses.log_softmax(big))
+print("直接算 log(softmax)：", naive)
+print("稳定的 log_softmax： ", losses.log_softmax(big))
 
 # %% [markdown]
 # 只看一个样本时，损失就是 $\mathcal{L} = -\log p$，$p$ 是模型给真实类别的概率。$p \to 1$ 时损失趋于 0，$p \to 0$ 时损失趋于无穷：模型越"自信地错"，罚得越重。
@@ -117,14 +125,21 @@ z = logits.clone().requires_grad_()
 F.cross_entropy(z, target).backward()
 expected_grad = (torch.softmax(logits, 1) - F.one_hot(target, 3)) / 5
 assert torch.allclose(z.grad, expected_grad, atol=1e-6)
-print(f"ours = {ours:.6f}, F.cross_entropy = {torch_ce:.6f}; gradient = (softmax - onehot)/N: True")
+print(f"我们的实现 = {ours:.6f}，F.cross_entropy = {torch_ce:.6f}")
+print(f"reduction='sum' = {F.cross_entropy(logits, target, reduction='sum'):.6f}，笔记写法 = {notes_version:.6f}")
+print(f"|autograd 梯度 - (softmax - onehot)/N| 的最大值 = {(z.grad - expected_grad).abs().max().item():.6f}")
 
 # %% [markdown]
 # ### 1.1 logits 还是概率？
 #
-# > **⚠ 笔记勘误（E22）** 笔记说 softmax "常与交叉熵联合使用"，RNN 一节也把 softmax 的输出当作送进损失的 $\hat y$，很容易让人在 `nn.CrossEntropyLoss` 前面先手动做一次 softmax。
-# > 这是错的：`nn.CrossEntropyLoss` 要的是**原始 logits**，它内部自己做 log-softmax（等价于 `nn.LogSoftmax` + `nn.NLLLoss`）。
+# > **⚠ 笔记勘误（E22）**
+# >
+# > **笔记的写法**：softmax "常与交叉熵联合使用"，RNN 一节也把 softmax 的输出当作送进损失的 $\hat y$，很容易让人在 `nn.CrossEntropyLoss` 前面先手动做一次 softmax。
+# >
+# > **正确的说法**：`nn.CrossEntropyLoss` 要的是**原始 logits**，它内部自己做 log-softmax（等价于 `nn.LogSoftmax` + `nn.NLLLoss`）。
 # > 先 softmax 再送进去，相当于做了两次 softmax，得到一个数值不同、梯度也被压扁的**错误损失**。二分类同理：`nn.BCEWithLogitsLoss` 要 logits，`nn.BCELoss` 要概率。
+# >
+# > 证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -133,30 +148,33 @@ right = ce(logits, target)                             # 正确：直接给 logi
 wrong = ce(torch.softmax(logits, dim=1), target)       # 常见错误：先 softmax 再给 CE
 nll = nn.NLLLoss()(torch.log_softmax(logits, dim=1), target)
 print(f"CE(logits)          = {right:.6f}")
-print(f"CE(softmax(logits)) = {wrong:.6f}   <- wrong number")
+print(f"CE(softmax(logits)) = {wrong:.6f}   ← 错误的损失值")
 print(f"NLL(log_softmax)    = {nll:.6f}")
 assert not torch.isclose(right, wrong) and torch.isclose(right, nll)
 
 # %% [markdown]
 # 错在哪里？送进去的"logits"其实是 $[0,1]$ 里的概率，再做一次 softmax 后各类别的概率被挤到 $1/C$ 附近。
-# $C = 3$ 时，无论模型多自信，这个错误的损失都被困在 $[\log(1 + 2/e),\ \log(1 + 2e)] \approx [0.551, 1.862]$ 之间，永远降不到 0；梯度也被压扁了：
+# $C = 3$ 时，无论模型多自信，这个错误的损失都被困在 $[\log(1 + 2/e),\ \log(2 + e)] \approx [0.551, 1.551]$ 之间（上下界恰好相差 1），永远降不到 0；梯度也被压扁了：
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for name, make_input in [("logits", lambda z: z), ("softmax(logits)", lambda z: torch.softmax(z, 1))]:
     z = logits.clone().requires_grad_()
     ce(make_input(z), target).backward()
-    print(f"input = {name:16s} gradient norm w.r.t. logits = {z.grad.norm():.4f}")
-confident = torch.tensor([[100.0, 0.0, 0.0]])          # 极其自信且正确的模型
-print(f"confident & right: CE(logits) = {ce(confident, torch.tensor([0])):.4f}, "
-      f"CE(softmax) = {ce(torch.softmax(confident, 1), torch.tensor([0])):.4f}  (floor log(1+2/e) = 0.5514)")
+    print(f"输入 = {name:16s} 对 logits 的梯度范数 = {z.grad.norm():.4f}")
+confident = torch.tensor([[100.0, 0.0, 0.0]])          # 极其自信的模型
+for label, true_class, bound in [("自信且正确", 0, math.log(1 + 2 / math.e)), ("自信但错误", 1, math.log(2 + math.e))]:
+    t = torch.tensor([true_class])
+    wrong_ce = ce(torch.softmax(confident, 1), t).item()
+    print(f"{label}：CE(logits) = {ce(confident, t):.4f}，CE(softmax) = {wrong_ce:.4f}，界 = {bound:.4f}")
+    assert abs(wrong_ce - bound) < 1e-5
 
 # %% [markdown]
-# ## 2. 二元交叉熵 (Binary cross-entropy)
+# ## 2. 二元交叉熵（binary cross-entropy）
 #
-# 二分类只需要一个数 $p \in (0,1)$：样本属于正类的概率；真实标签 $y \in \{0, 1\}$。对 $n$ 个样本：
+# 二分类只需要一个数 $p \in (0,1)$：样本属于正类的概率；真实标签 $y \in \{0, 1\}$。和第 1 节一样，$N$ 是样本数、$n$ 是样本下标：
 #
-# $$\mathcal{L} = -\frac{1}{n}\sum_{i=1}^{n}\Big[\,y_i\log p_i + (1-y_i)\log(1-p_i)\Big]$$
+# $$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\Big[\,y_n\log p_n + (1-y_n)\log(1-p_n)\Big]$$
 #
 # 两项里每次只有一项"生效"：
 #
@@ -174,7 +192,7 @@ p = torch.tensor([0.9, 0.2, 0.6, 0.05, 0.7])
 y = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
 print(f"losses.binary_cross_entropy = {losses.binary_cross_entropy(p, y):.6f}")
 print(f"nn.BCELoss()                = {nn.BCELoss()(p, y):.6f}")
-print(f"2-class cross-entropy       = {F.cross_entropy(torch.log(torch.stack([1 - p, p], 1)), y.long()):.6f}")
+print(f"两类交叉熵                  = {F.cross_entropy(torch.log(torch.stack([1 - p, p], 1)), y.long()):.6f}")
 
 # %% [markdown]
 # 实际模型输出的是 logit $z$，概率是 $p = \sigma(z)$。`nn.BCEWithLogitsLoss` 把 sigmoid 和 BCE 合在一起算，好处是**数值稳定**。
@@ -188,8 +206,8 @@ print(f"2-class cross-entropy       = {F.cross_entropy(torch.log(torch.stack([1 
 # NBVAL_CHECK_OUTPUT
 z_far = torch.tensor([-200.0])
 y_one = torch.tensor([1.0])
-print(f"sigmoid(-200) in float32   = {torch.sigmoid(z_far).item()}")
-print(f"BCELoss(sigmoid(z), y)     = {nn.BCELoss()(torch.sigmoid(z_far), y_one):.4f}   <- clamped at 100")
+print(f"float32 里的 sigmoid(-200)  = {torch.sigmoid(z_far).item()}")
+print(f"BCELoss(sigmoid(z), y)     = {nn.BCELoss()(torch.sigmoid(z_far), y_one):.4f}   ← 被截断在 100")
 print(f"BCEWithLogitsLoss(z, y)    = {nn.BCEWithLogitsLoss()(z_far, y_one):.4f}")
 print(f"losses.bce_with_logits     = {losses.binary_cross_entropy_with_logits(z_far, y_one):.4f}")
 
@@ -211,18 +229,20 @@ assert torch.allclose(losses.binary_cross_entropy_with_logits(z, y8), with_logit
 assert torch.allclose(losses.binary_cross_entropy(torch.sigmoid(z), y8), via_sigmoid, atol=1e-6)
 assert torch.allclose(with_logits, via_sigmoid, atol=1e-6)
 assert torch.allclose(losses.binary_cross_entropy(p, y), F.binary_cross_entropy(p, y), atol=1e-6)
-(g,) = torch.autograd.grad(with_logits * 8, z)      # *8: gradient of the sum, one value per sample
+(g,) = torch.autograd.grad(with_logits * 8, z)      # 乘 8：对总和求梯度，每个样本一个值
 assert torch.allclose(g, torch.sigmoid(z) - y8, atol=1e-6)
-assert F.binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])).item() == 100.0
-print(f"BCEWithLogits(z) = {with_logits:.6f}, BCE(sigmoid(z)) = {via_sigmoid:.6f}")
-print("d loss / d z == sigmoid(z) - y: True;  BCE(p=0, y=1) = 100.0")
+clamped = F.binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])).item()
+assert clamped == 100.0
+print(f"BCEWithLogits(z) = {with_logits:.6f}，BCE(sigmoid(z)) = {via_sigmoid:.6f}")
+print(f"|d loss/d z - (sigmoid(z) - y)| 的最大值 = {(g - (torch.sigmoid(z) - y8)).abs().max().item():.6f}")
+print(f"BCE(p=0, y=1) = {clamped}")
 
 # %% [markdown]
-# ## 3. MAE 损失 / L1 损失 (Mean absolute error)
+# ## 3. MAE 损失 / L1 损失（mean absolute error）
 #
-# 回归问题直接比较实数预测 $\hat y_i$ 和真实值 $y_i$。MAE 取误差绝对值的平均：
+# 回归问题直接比较实数预测 $\hat y_n$ 和真实值 $y_n$（$N$ 个样本，下标 $n$，与前两节相同）。MAE 取误差绝对值的平均：
 #
-# $$\mathcal{L} = \frac{1}{n}\sum_{i=1}^{n}\left|\,y_i - \hat y_i\,\right|$$
+# $$\mathcal{L} = \frac{1}{N}\sum_{n=1}^{N}\left|\,y_n - \hat y_n\,\right|$$
 #
 # 它的含义很直观："平均偏了多少"，单位和 $y$ 相同。
 
@@ -236,7 +256,7 @@ y_true = torch.tensor([3.0, -0.5, 2.0, 7.0])
 print(f"losses.mae = {losses.mae(y_hat, y_true):.4f},  nn.L1Loss() = {nn.L1Loss()(y_hat, y_true):.4f}")
 
 # %% [markdown]
-# - **优点**：对离群点 (outlier) 稳健——一个误差很大的点只按它的距离线性计分，不会被放大；含义直观；数值上不会爆炸。
+# - **优点**：对离群点（outlier） 稳健——一个误差很大的点只按它的距离线性计分，不会被放大；含义直观；数值上不会爆炸。
 # - **缺点**：在误差为 0 处不可导；更要命的是它的**梯度大小恒定**：每个样本的 $\partial|e|/\partial\hat y$ 只能是 $-1$ 或 $+1$，只带方向、不带"离目标还有多远"的信息。
 #
 # 拿单个样本、单个参数 $\omega$ 的模型 $\hat y = \omega x$ 来看：
@@ -255,8 +275,8 @@ F.l1_loss(e, torch.zeros_like(e), reduction="sum").backward()
 print("error       :", errors.tolist())
 print("d|e| / de   :", e.grad.tolist())
 w = torch.tensor(1.0, requires_grad=True)
-(w * -2.0 - 3.0).abs().backward()                 # x = -2, y = 3: the gradient is +2 here, not x = -2
-print(f"x = -2: dL/dw = {w.grad.item():+.1f}  (size |x| = 2, sign(w x - y) * sign(x) = +1)")
+(w * -2.0 - 3.0).abs().backward()                 # x = -2、y = 3：这里梯度是 +2，而不是 x = -2
+print(f"x = -2：dL/dw = {w.grad.item():+.1f}（大小 |x| = 2，符号 sign(w x - y)·sign(x) = +1）")
 
 # %% [markdown]
 # 下面把"来回震荡"做成实验：用 `torch.optim.SGD(lr=0.1)` 从 $w=0$ 出发分别最小化 $|2w-3|$ 和 $(2w-3)^2$，最优点都是 $w^* = 1.5$。
@@ -285,7 +305,7 @@ print("MSE (2w-3)^2:", mse_path)
 # 在面板里拖动学习率（对数刻度）和起点，同时看 MAE、MSE 和 Huber（$\delta = 1$，第 5 节介绍）：
 #
 # - 学习率小时 MAE 只是慢；学习率大时它的震荡幅度（$2\eta$）也大；
-# - MSE 在 $\eta > 0.25$ 时发散（误差每步乘以 $1 - 8\eta$，见练习 3）；
+# - MSE 的学习率超过某个临界值就会发散——临界值是多少？留作练习 3。
 # - 勾选 "decay" 让学习率按 $\eta/\sqrt{t+1}$ 衰减，MAE 的震荡随之变小——这就是用 MAE 训练时常配学习率衰减的原因。
 
 # %%
@@ -300,14 +320,16 @@ assert mae_path[6:] == [1.4, 1.6, 1.4, 1.6, 1.4, 1.6]
 assert abs(mse_path[-1] - 1.5) < 1e-3
 assert np.allclose(losses.gd_1d("mae", 0.1, 12)[1:], mae_path, atol=1e-4)
 assert np.allclose(losses.gd_1d("mse", 0.1, 12)[1:], mse_path, atol=1e-4)
-print(f"MAE after 12 steps: {mae_path[-2]} <-> {mae_path[-1]} (never 1.5); MSE after 12 steps: {mse_path[-1]}")
+print(f"12 步后 MAE 在 {mae_path[-2]} 和 {mae_path[-1]} 之间来回跳（到不了 1.5）；MSE 到达 {mse_path[-1]}")
+print(f"gd_1d 与 SGD 轨迹的最大差值：MAE {np.abs(np.array(losses.gd_1d('mae', 0.1, 12)[1:]) - mae_path).max():.4f}，"
+      f"MSE {np.abs(np.array(losses.gd_1d('mse', 0.1, 12)[1:]) - mse_path).max():.4f}")
 
 # %% [markdown]
-# ## 4. MSE 损失 / L2 损失 (Mean squared error)
+# ## 4. MSE 损失 / L2 损失（mean squared error）
 #
-# $$\mathcal{L} = \frac{1}{n}\sum_{i=1}^{n}\big(y_i - \hat y_i\big)^2$$
+# $$\mathcal{L} = \frac{1}{N}\sum_{n=1}^{N}\big(y_n - \hat y_n\big)^2$$
 #
-# 每个样本的梯度是 $\partial (\hat y_i - y_i)^2/\partial \hat y_i = 2(\hat y_i - y_i)$：**误差越大，推力越大**。这既是优点也是缺点。
+# 每个样本的梯度是 $\partial (\hat y_n - y_n)^2/\partial \hat y_n = 2(\hat y_n - y_n)$：**误差越大，推力越大**。这既是优点也是缺点。
 
 # %%
 figures.show("MSE_LOSS.png")
@@ -315,15 +337,21 @@ figures.show("MSE_LOSS.png")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"losses.mse = {losses.mse(y_hat, y_true):.4f},  nn.MSELoss() = {nn.MSELoss()(y_hat, y_true):.4f}")
-print("per-sample gradient 2(y_hat - y):", losses.mse_grad(y_hat, y_true).tolist())
+print("逐样本梯度 2(y_hat - y)：", losses.mse_grad(y_hat, y_true).tolist())
 
 # %% [markdown]
-# - **优点**：处处光滑可导，梯度随误差减小而减小，梯度下降能自然收敛；大误差被重罚；若噪声服从正态分布，最小化 MSE 就是极大似然估计；对线性模型有闭式解（最小二乘, OLS）。
+# - **优点**：处处光滑可导，梯度随误差减小而减小，梯度下降能自然收敛；大误差被重罚；若噪声服从正态分布，最小化 MSE 就是极大似然估计（maximum likelihood estimation）；对线性模型有闭式解（最小二乘，OLS）。
 # - **缺点**：对离群点敏感——误差 10 的点贡献 100，抵得上 100 个误差为 1 的点，拟合会被少数坏点拖走（第 6 节的面板）；单位是 $y$ 的平方，不如 MAE 好解释。
 #
-# > **⚠ 笔记勘误（E26，轻微）** 笔记说 MSE "不迭代也可 OLS 解"。这只对**关于参数是线性的**模型成立，即 $\hat y = X\theta$（特征 $X$ 可以是 $x, x^2, \dots$ 这样的非线性特征）。
-# > 这时令梯度为 0 得到线性方程组 $X^\top X\,\theta = X^\top y$（正规方程, normal equations），一步解出。
+# > **⚠ 笔记勘误（E26，轻微）**
+# >
+# > **笔记的写法**：MSE "不迭代也可 OLS 解"。
+# >
+# > **正确的说法**：这只对**关于参数是线性的**模型成立，即 $\hat y = X\theta$（特征 $X$ 可以是 $x, x^2, \dots$ 这样的非线性特征）。
+# > 这时令梯度为 0 得到线性方程组 $X^\top X\,\theta = X^\top y$（正规方程，normal equations），一步解出。
 # > 神经网络、$\hat y = e^{wx}$ 这类关于参数非线性的模型，梯度为 0 的方程不再是线性的，没有这样的闭式解，只能迭代。
+# >
+# > 证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -338,16 +366,16 @@ for _ in range(500):
     opt.zero_grad()
     F.mse_loss(X @ theta, y_quad).backward()
     opt.step()
-print("normal equations:", [round(v, 3) for v in theta_ols.tolist()])
-print("gradient descent:", [round(v, 3) for v in theta.tolist()])
+print("正规方程：", [round(v, 3) for v in theta_ols.tolist()])
+print("梯度下降：", [round(v, 3) for v in theta.tolist()])
 assert torch.allclose(theta_ols, theta.detach(), atol=1e-3)
 
 # %% [markdown]
-# ## 5. Huber 损失 (Huber loss) 与 Smooth L1
+# ## 5. Huber 损失（Huber loss）与 Smooth L1
 #
 # Huber 损失想同时拿到两边的好处：误差小时像 MSE（光滑、梯度随误差变小），误差大时像 MAE（线性增长、梯度有上限）。记误差 $e = \hat y - y$，阈值 $\delta > 0$：
 #
-# $$\ell_\delta(e) = \begin{cases} \frac{1}{2}e^2, & |e| \le \delta \\ \delta\,|e| - \frac{1}{2}\delta^2, & |e| > \delta \end{cases}\qquad \mathcal{L} = \frac{1}{n}\sum_{i=1}^{n}\ell_\delta(e_i)$$
+# $$\ell_\delta(e) = \begin{cases} \frac{1}{2}e^2, & |e| \le \delta \\ \delta\,|e| - \frac{1}{2}\delta^2, & |e| > \delta \end{cases}\qquad \mathcal{L} = \frac{1}{N}\sum_{n=1}^{N}\ell_\delta(e_n)$$
 #
 # 注意小误差段是 $\frac12 e^2$，是平方误差的一半，所以"误差小时就是 MSE"要打个折扣：形状相同，梯度是 $e$ 而不是 $2e$。
 #
@@ -357,8 +385,13 @@ assert torch.allclose(theta_ols, theta.detach(), atol=1e-3)
 # 2. 一阶导数连续：左边导数 $\delta$，右边导数 $a$，所以 $a = \delta$；
 # 3. 代回第 1 式：$b = \frac12\delta^2 - \delta^2 = -\frac12\delta^2$。
 #
-# > **⚠ 笔记勘误（E24，轻微）** 笔记写"因此 $\frac12(y-y_i)^2 = a|y-y_i| + b$"，像是两段处处相等；其实只在分界点 $|e| = \delta$ 处要求相等（否则两段就是同一个函数了）。
-# > 笔记也没有写出 $b = -\frac12\delta^2$。此外"梯度大小被限制为 $\delta x$"应为 $\delta|x|$；公式里 $y_i$ 表示预测值，本章统一写作 $\hat y$。
+# > **⚠ 笔记勘误（E24，轻微）**
+# >
+# > **笔记的写法**："因此 $\frac12(y-y_i)^2 = a|y-y_i| + b$"，像是两段处处相等；也没有写出 $b$ 的值。
+# >
+# > **正确的说法**：只在分界点 $|e| = \delta$ 处要求相等（否则两段就是同一个函数了），并由此得到 $b = -\frac12\delta^2$。此外"梯度大小被限制为 $\delta x$"应为 $\delta|x|$；公式里 $y_i$ 表示预测值，本章统一写作 $\hat y$。
+# >
+# > 证据见本节后面检查连续性与梯度截断的代码格。
 
 # %%
 figures.show("Huber_LOSS.png")
@@ -379,12 +412,12 @@ for d in (0.5, 1.0, 2.0):
     values = F.huber_loss(e, torch.zeros_like(e), reduction="none", delta=d)
     (slopes,) = torch.autograd.grad(values.sum(), e)
     b = values[1].item() - d * e[1].item()          # 右段是 δ|e| + b：在 e = δ⁺ 处反解出 b
-    print(f"delta = {d}: loss at delta-/delta+ = {values[0]:.4f}/{values[1]:.4f}, "
-          f"slope = {slopes[0]:.4f}/{slopes[1]:.4f}, b = {b:.4f}")
+    print(f"delta = {d}：分界点两侧的损失 {values[0]:.4f}/{values[1]:.4f}，"
+          f"斜率 {slopes[0]:.4f}/{slopes[1]:.4f}，b = {b:.4f}")
     assert abs(values[0] - values[1]) < 1e-5 and abs(slopes[0] - slopes[1]) < 1e-5 and abs(b + d**2 / 2) < 1e-9
 e = errors.clone().requires_grad_()
 F.huber_loss(e, torch.zeros_like(e), reduction="sum", delta=1.0).backward()
-print("Huber(delta=1) gradient:", e.grad.tolist())
+print("Huber(delta=1) 的梯度：", e.grad.tolist())
 
 # %% [markdown]
 # 面板里拖动 $\delta$：虚线是分界点 $\pm\delta$，右边的导数在 $\pm\delta$ 处被削平。$\delta$ 很大时 Huber 几乎处处是二次的（接近 $\frac12$MSE），$\delta$ 很小时几乎处处是线性的（接近 $\delta\cdot$MAE）。
@@ -393,12 +426,18 @@ print("Huber(delta=1) gradient:", e.grad.tolist())
 loss_panel()
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E23）** 笔记的小标题是 "Huber Loss / Smooth L1"，把两者当成同一个东西。在 PyTorch 里它们**只在 $\delta = \beta = 1$ 时相同**。`nn.SmoothL1Loss(beta)` 的定义是
+# > **⚠ 笔记勘误（E23）**
+# >
+# > **笔记的写法**：小标题是 "Huber Loss / Smooth L1"，把两者当成同一个东西。
+# >
+# > **正确的说法**：在 PyTorch 里它们**只在 $\delta = \beta = 1$ 时相同**。`nn.SmoothL1Loss(beta)` 的定义是
 # >
 # > $$\text{SmoothL1}_\beta(e) = \begin{cases}\frac{e^2}{2\beta}, & |e| < \beta \\ |e| - \frac{\beta}{2}, & |e| \ge \beta\end{cases}$$
 # >
 # > 对比上面的 Huber 可得 $\text{Huber}_\delta(e) = \delta\cdot\text{SmoothL1}_{\beta=\delta}(e)$。笔记的公式是 `nn.HuberLoss(delta=δ)`。
 # > 这个倍数不只是数值不同：SmoothL1 在线性段的梯度恒为 $\pm1$，Huber 是 $\pm\delta$，换用另一个时相当于把学习率乘或除以 $\delta$。
+# >
+# > 证据见下一格。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -409,7 +448,7 @@ for d in (1.0, 2.0):
     s = F.smooth_l1_loss(e, zero, reduction="none", beta=d)
     print(f"delta = beta = {d}:  Huber    = {h.tolist()}")
     print(f"{'':20s}SmoothL1 = {s.tolist()}")
-    print(f"{'':20s}Huber == SmoothL1: {torch.allclose(h, s)};  Huber == beta * SmoothL1: {torch.allclose(h, d * s)}")
+    print(f"{'':20s}Huber == SmoothL1：{torch.allclose(h, s)}；Huber == beta * SmoothL1：{torch.allclose(h, d * s)}")
 
 # %% [markdown]
 # **验证**：`helpers.losses.huber` 与笔记公式一致、等于 `nn.HuberLoss(delta)`（$\delta = 0.5, 1, 2$）；梯度等于截断误差 $\mathrm{clip}(e, -\delta, \delta)$；$\text{Huber}_\delta = \delta\cdot\text{SmoothL1}_{\beta=\delta}$；$b = -\frac12\delta^2$ 让两段在 $\pm\delta$ 处值和斜率都连续。
@@ -418,6 +457,7 @@ for d in (1.0, 2.0):
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 pred, obs = (3 * torch.randn(100)).requires_grad_(), 3 * torch.randn(100)
+gaps = {"helpers.huber − HuberLoss": 0.0, "笔记公式 − HuberLoss": 0.0, "HuberLoss − δ·SmoothL1": 0.0, "梯度 − clip(e)": 0.0}
 for d in (0.5, 1.0, 2.0):
     err = (pred - obs).abs()
     notes_formula = torch.where(err <= d, 0.5 * err**2, d * err - 0.5 * d**2).mean()
@@ -425,17 +465,20 @@ for d in (0.5, 1.0, 2.0):
     assert torch.allclose(losses.huber(pred, obs, d), torch_huber, atol=1e-6)
     assert torch.allclose(notes_formula, torch_huber, atol=1e-6)
     assert torch.allclose(torch_huber, d * nn.SmoothL1Loss(beta=d)(pred, obs), atol=1e-6)
-    (g,) = torch.autograd.grad(torch_huber * 100, pred)          # *100: gradient of the sum
+    (g,) = torch.autograd.grad(torch_huber * 100, pred)          # 乘 100：对总和求梯度
     assert torch.allclose(g, torch.clamp(pred - obs, -d, d).detach(), atol=1e-5)
     assert torch.allclose(losses.huber_grad(pred.detach(), obs, d), g, atol=1e-5)
-print("Huber == notes formula == delta * SmoothL1(beta=delta), gradient == clip(e, -delta, delta): True")
+    for key, gap in zip(gaps, [losses.huber(pred, obs, d) - torch_huber, notes_formula - torch_huber,
+                               torch_huber - d * nn.SmoothL1Loss(beta=d)(pred, obs), g - torch.clamp(pred - obs, -d, d)]):
+        gaps[key] = max(gaps[key], gap.abs().max().item())
+print("δ = 0.5, 1, 2 中的最大差值：" + "，".join(f"|{k}| = {v:.6f}" for k, v in gaps.items()))
 
 # %% [markdown]
 # ## 6. 同一份数据，三种损失：离群点的影响
 #
 # `helpers.data.line_with_outliers()` 在直线 $y = 2x + 1$ 附近取 50 个带噪声的点，再把其中 5 个点向上挪 10，当作离群点。
 # 我们用同一个 `nn.Linear(1, 1)`、同一个优化器，分别以 `nn.L1Loss`、`nn.MSELoss`、`nn.HuberLoss` 训练，通过课程统一的 `helpers.training.fit` 完成。
-# 右边一列是每种损失真正的最优解（`helpers.losses.fit_line`：MSE 用闭式解，MAE/Huber 用迭代重加权最小二乘 IRLS），用来检查训练是否到位。
+# 右边一列是每种损失真正的最优解（`helpers.losses.fit_line`：MSE 用闭式解，MAE/Huber 用迭代重加权最小二乘（iteratively reweighted least squares, IRLS）），用来检查训练是否到位。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -449,9 +492,9 @@ for name, loss_fn, key in [("L1Loss", nn.L1Loss(), "mae"), ("MSELoss", nn.MSELos
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.97)
     training.fit(model, (x_pts, y_pts), loss_fn, opt, epochs=200, scheduler=sched, progress=False)
     results[name] = (model.weight.item(), model.bias.item(), losses.fit_line(x_pts, y_pts, key))
-print(f"{'true line':10s} slope 2.000  intercept 1.000")
+print(f"{'真实直线':6s} 斜率 2.000  截距 1.000")
 for name, (slope, bias, (a_opt, b_opt)) in results.items():
-    print(f"{name:10s} slope {slope:.3f}  intercept {bias:.3f}   (optimum: {a_opt:.3f}, {b_opt:.3f})")
+    print(f"{name:10s} 斜率 {slope:.3f}  截距 {bias:.3f}   （最优解：{a_opt:.3f}, {b_opt:.3f}）")
 
 # %% [markdown]
 # MSE 的截距被 5 个离群点抬高了约 1（$5 \times 10 / 50 = 1$，正是它们把 $y$ 的均值抬高的量），斜率也偏了 0.15；MAE 和 Huber 基本没被带偏。
@@ -475,14 +518,14 @@ assert abs(mse_bias - 1.0) > 0.8
 for name in ("L1Loss", "HuberLoss"):
     slope, bias, _ = results[name]
     assert abs(slope - 2.0) < 0.15 and abs(bias - 1.0) < 0.15, name
-print(f"MSE intercept off by {mse_bias - 1:.2f}; L1 / Huber intercepts off by "
+print(f"MSE 截距偏离 {mse_bias - 1:.2f}；L1 / Huber 截距偏离 "
       f"{results['L1Loss'][1] - 1:.2f} / {results['HuberLoss'][1] - 1:.2f}")
 
 # %% [markdown]
 # ## 小结
 #
 # - **交叉熵**只看模型给真实类别的概率：$\mathcal{L} = -\frac1N\sum_n \log p_{n,y_n}$。默认 `reduction='mean'` 带 $\frac1N$；对 logits 的梯度是"概率减 one-hot"。
-# - `nn.CrossEntropyLoss` / `nn.BCEWithLogitsLoss` 吃 **logits**，内部自带（log-)softmax / sigmoid，数值稳定；先手动 softmax 会得到错误的损失。`nn.BCELoss` 吃概率，log 截断在 $-100$。
+# - `nn.CrossEntropyLoss` / `nn.BCEWithLogitsLoss` 接收 **logits**，内部自带（log-)softmax / sigmoid，数值稳定；先手动 softmax 会得到错误的损失。`nn.BCELoss` 接收概率，log 截断在 $-100$。
 # - **MAE** 稳健、直观，但梯度大小恒定，固定学习率下会在最优点附近来回跳，常配学习率衰减。
 # - **MSE** 光滑、梯度与误差成正比，收敛自然；代价是对离群点敏感。闭式解只适用于对参数线性的模型。
 # - **Huber** 在 $|e| \le \delta$ 时是 $\frac12e^2$，之外是 $\delta|e| - \frac12\delta^2$（$b = -\frac12\delta^2$ 由值和斜率连续推出），梯度被截断在 $\pm\delta$。
@@ -508,11 +551,11 @@ print(f"MSE intercept off by {mse_bias - 1:.2f}; L1 / Huber intercepts off by "
 # %% [markdown]
 # ## 练习
 #
-# **练习 1**：不用 `F.cross_entropy`，只用 `torch.exp`、`torch.log`、求和与下标，算出下面 3 个样本的平均交叉熵，把结果（一个数）赋给 `answer`。
+# **练习 1**：不用 `F.cross_entropy`，只用 `torch.exp`、`torch.log`、求和与下标，算出下面 4 个样本的平均交叉熵，把结果（一个数）赋给 `answer`。
 
 # %%
-ex_logits = torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]])
-ex_target = torch.tensor([0, 1, 2])
+ex_logits = torch.tensor([[0.5, 1.5, -1.0], [2.0, 0.0, 0.5], [-0.5, 1.0, 1.5], [1.0, 0.5, 0.0]])
+ex_target = torch.tensor([1, 0, 2, 2])
 answer = None  # 在这里写你的答案
 exercises.check_cross_entropy_by_hand(answer)
 
@@ -521,7 +564,8 @@ exercises.check_cross_entropy_by_hand(answer)
 #
 # ```python
 # p = torch.exp(ex_logits) / torch.exp(ex_logits).sum(dim=1, keepdim=True)   # softmax
-# answer = -torch.log(p[torch.arange(3), ex_target]).mean().item()          # 约 0.2803
+# answer = -torch.log(p[torch.arange(4), ex_target]).mean().item()          # 约 0.7283
+# exercises.check_cross_entropy_by_hand(answer)
 # ```
 #
 # </details>
@@ -539,6 +583,8 @@ exercises.check_my_huber(my_huber)
 # def my_huber(y_hat, y, delta):
 #     e = (y_hat - y).abs()
 #     return torch.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2).mean()
+#
+# exercises.check_my_huber(my_huber)
 # ```
 #
 # </details>
@@ -553,7 +599,12 @@ exercises.check_mse_critical_lr(answer)
 # <details><summary>参考答案</summary>
 #
 # 记误差 $e = 2w - 3$。梯度 $\partial\mathcal{L}/\partial w = 4(2w - 3) = 4e$，一步更新后 $e_{t+1} = 2(w_t - 4\eta e_t) - 3 = (1 - 8\eta)\,e_t$。
-# 收敛要求 $|1 - 8\eta| < 1$，即 $0 < \eta < 0.25$，所以 `answer = 0.25`。$\eta = 0.25$ 时误差在 $\pm e_0$ 之间来回跳，更大则发散。
+# 收敛要求 $|1 - 8\eta| < 1$，即 $0 < \eta < 0.25$。$\eta = 0.25$ 时误差在 $\pm e_0$ 之间来回跳，更大则发散。
+#
+# ```python
+# answer = 0.25
+# exercises.check_mse_critical_lr(answer)
+# ```
 #
 # </details>
 #
@@ -571,6 +622,8 @@ exercises.check_stable_bce_with_logits(bce_with_logits)
 # ```python
 # def bce_with_logits(z, y):
 #     return (torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
+#
+# exercises.check_stable_bce_with_logits(bce_with_logits)
 # ```
 #
 # </details>
