@@ -1,7 +1,6 @@
 """Chapter 2: activation functions, written from their formulas, and the chapter's panels."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 
@@ -13,7 +12,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import offset_copy
 from torch import nn
 
-from .panels import Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider, register
+from .panels import (Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider,
+                     one_thread, register)
 from .plotting import COLORS, new_figure
 
 __all__ = [
@@ -247,17 +247,6 @@ def _saturation_edge(activation: str, fraction: float = 0.01) -> float:
     return x[(d < fraction * d[0]).nonzero()[0, 0]].item()
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run tiny tensor work on one thread: waking a thread pool costs more than it saves (and stalls on busy CPUs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _animated_on_top(fig) -> None:
     """Lift animated artists above all static ones, so blitting (animated drawn last) equals a full redraw."""
     for artist in fig.findobj(lambda a: a.get_animated()):
@@ -360,7 +349,7 @@ def vanishing_gradient_panel() -> Panel:
 
     @functools.lru_cache(maxsize=512)
     def cached_norms(activation: str, depth: int, init: str) -> np.ndarray:
-        with _one_thread():
+        with one_thread():
             return layer_gradient_norms(activation, depth, init=init).numpy()
 
     def setup(fig):
@@ -428,7 +417,7 @@ def dying_relu_panel() -> Panel:
         def update(lr: float, bias_shift: float, inputs: str) -> None:
             key = (round(bias_shift, 6), inputs)
             if key not in per_bias:
-                with _one_thread():
+                with one_thread():
                     z, dz = _relu_layer_gradient(*key)
                     # dead fraction for every lr of the grid at once: after one step z(lr) = z - lr * dz
                     z_grid = z[None] - torch.as_tensor(lr_grid)[:, None, None] * dz[None]

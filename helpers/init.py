@@ -7,7 +7,6 @@ forward signal and backward gradient we follow layer by layer.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import numbers
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .panels import Panel, dropdown, int_slider, register
+from .panels import Panel, dropdown, int_slider, one_thread, register
 from .plotting import COLORS, new_figure
 
 __all__ = [
@@ -307,17 +306,6 @@ MAX_DEPTH, MAX_WIDTH, BATCH = 50, 512, 32
 Y_LIMITS = (1e-12, 1e12)
 
 
-@contextlib.contextmanager
-def _fast_cpu():
-    """One thread while a panel computes: small tensors gain nothing from two, and a busy second core stalls both."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @functools.lru_cache(maxsize=2)
 def _unit_weights(kind: str) -> torch.Tensor:
     """MAX_DEPTH fixed matrices with unit variance: N(0, 1) or U(-sqrt 3, sqrt 3); layers are slices of these."""
@@ -343,7 +331,7 @@ def _panel_inputs(width: int, method: str) -> tuple[torch.Tensor, torch.Tensor, 
 def _panel_forward(width: int, method: str, activation: str) -> tuple[list, np.ndarray]:
     """Forward through all MAX_DEPTH layers once per (width, init, activation); a shallower net is a prefix."""
     x, _, layers, std = _panel_inputs(width, method)
-    with _fast_cpu(), torch.no_grad():
+    with one_thread(), torch.no_grad():
         zs, act_std = _forward(x, layers, _activation(activation)[0], std)
     return zs, np.array(act_std)
 
@@ -353,7 +341,7 @@ def _panel_stats(depth: int, width: int, method: str, activation: str) -> tuple[
     """``deep_signal_stats`` for the panel: cached forward prefix, backward from layer ``depth``."""
     zs, act_std = _panel_forward(width, method, activation)
     _, upstream, layers, std = _panel_inputs(width, method)
-    with _fast_cpu(), torch.no_grad():
+    with one_thread(), torch.no_grad():
         grad_std = _backward(zs[:depth], layers[:depth], _activation(activation)[1], std, upstream)
     return act_std[:depth], np.array(grad_std)
 
@@ -499,7 +487,7 @@ def init_histogram_panel() -> Panel:
                 ax.set(xlim=(lo, hi), ylim=(0, top), title=title,  # fixed ticks: cheap to look up per frame
                        xticks=MaxNLocator(7).tick_values(lo, hi), yticks=MaxNLocator(5).tick_values(0, top))
             s_lo, s_hi = _support(kind, a, b)
-            with _fast_cpu():
+            with one_thread():
                 w = sample_init(method, fan_in, fan_out)
                 counts = torch.histc(w, _HIST_BINS, s_lo, s_hi).numpy()
             edges = np.linspace(s_lo, s_hi, _HIST_BINS + 1)

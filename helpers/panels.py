@@ -19,6 +19,7 @@ panel then shows a readable message inside the image instead of a traceback.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import itertools
 import importlib
@@ -35,12 +36,13 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 import numpy as np
 from PIL import Image as PILImage
+import torch
 
 from .plotting import STYLE, new_figure
 
 __all__ = [
     "Panel", "PanelMessage", "register", "all_panels", "float_slider", "int_slider",
-    "log_slider", "dropdown", "checkbox", "sample_values", "sweep_values", "check_finite",
+    "log_slider", "dropdown", "checkbox", "sample_values", "sweep_values", "check_finite", "one_thread",
 ]
 
 PANELS: dict[str, Callable[[], "Panel"]] = {}
@@ -106,6 +108,17 @@ def checkbox(description: str, value: bool = False) -> widgets.Checkbox:
     """A checkbox (on/off switch)."""
     return widgets.Checkbox(value=value, description=description, indent=False,
                             layout=widgets.Layout(width="auto"))
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run a panel's small tensor work on one torch thread (waking a thread pool costs more than it saves)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def check_finite(*arrays, what: str = "the result") -> None:

@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 __all__ = ["fit", "evaluate", "History"]
 

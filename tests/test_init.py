@@ -390,9 +390,9 @@ def test_predicted_signal_std_rejects_tanh():
         hi.predicted_signal_std(3, 10, 0.1, "tanh")
 
 
-def test_fast_cpu_restores_threads():
+def test_one_thread_restores_threads():
     before = torch.get_num_threads()
-    with hi._fast_cpu():
+    with hi.one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
 

@@ -1,7 +1,6 @@
 """Packaging and set-up: dependency lists agree, the Colab setup cell works, badges name the repo."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import re
