@@ -247,12 +247,6 @@ def _saturation_edge(activation: str, fraction: float = 0.01) -> float:
     return x[(d < fraction * d[0]).nonzero()[0, 0]].item()
 
 
-def _animated_on_top(fig) -> None:
-    """Lift animated artists above all static ones, so blitting (animated drawn last) equals a full redraw."""
-    for artist in fig.findobj(lambda a: a.get_animated()):
-        artist.set_zorder(artist.get_zorder() + 6)
-
-
 @register
 def activation_panel(activation: str = "sigmoid") -> Panel:
     """Sigmoid / tanh / ReLU and their derivatives over a chosen x-range, saturated region shaded."""
@@ -323,7 +317,6 @@ def activation_panel(activation: str = "sigmoid") -> Panel:
             shades[1].set_bounds(e, 0, max(0.0, u[-1] - e), 1)
             shades[1].set_visible(True)
 
-        _animated_on_top(fig)
         return update
 
     return Panel(controls, setup, figsize=(7.5, 3.4))
@@ -373,7 +366,6 @@ def vanishing_gradient_panel() -> Panel:
             bars.set_facecolor(_ACT_COLORS[activation])
             readout.set_text(f"|dW_1| / |dW_L| = {norms[0] / norms[-1]:.1e}")
 
-        _animated_on_top(fig)
         return update
 
     return Panel(controls, setup, figsize=(7.5, 3.4))
@@ -436,7 +428,6 @@ def dying_relu_panel() -> Panel:
             marker.set_data([lr], [dead_after])
             readout.set_text(f"dead: {dead_before:.0%} before, {dead_after:.0%} after")
 
-        _animated_on_top(fig)
         return update
 
     return Panel(controls, setup, figsize=(7.5, 3.4), kind="training")
@@ -475,7 +466,6 @@ def softmax_panel() -> Panel:
                 bar.set_height(pi)
             readout.set_text(f"max p {p.max().item():.3f}, H {entropy(p).item():.3f}")
 
-        _animated_on_top(fig)
         return update
 
     return Panel(controls, setup, figsize=(7.5, 3.2))

@@ -240,7 +240,6 @@ def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, 
 
 
 # ----------------------------------------------------------------------------- panels
-_TOP = 6  # animated lines above the static legend, so a blit and a full redraw stack the same
 _PANEL_LOSSES = ("MAE (L1)", "MSE (L2)", "Huber", "Smooth L1", "BCE with logits (y=1)", "Cross-entropy (3 classes)")
 
 
@@ -297,9 +296,9 @@ def loss_panel(loss: str = "Huber") -> Panel:
         for ax in (ax_loss, ax_grad):
             ax.axhline(0, color="black", lw=0.6)
             ax.axvline(0, color="black", lw=0.6)
-        (loss_line,) = ax_loss.plot(x, x, color=COLORS["main"], animated=True, zorder=_TOP)
-        (grad_line,) = ax_grad.plot(x, x, color=COLORS["grad"], animated=True, zorder=_TOP)
-        marks = [ax.axvline(s, color=COLORS["accent"], lw=1, ls="--", animated=True, zorder=_TOP)
+        (loss_line,) = ax_loss.plot(x, x, color=COLORS["main"], animated=True)
+        (grad_line,) = ax_grad.plot(x, x, color=COLORS["grad"], animated=True)
+        marks = [ax.axvline(s, color=COLORS["accent"], lw=1, ls="--", animated=True)
                  for ax in (ax_loss, ax_grad) for s in (-1, 1)]
         note = fig.text(0.5, 0.005, "", ha="center", va="bottom", fontsize=9)
         if fig.get_layout_engine() is not None:  # leave room for the note under the axes
@@ -347,13 +346,13 @@ def robust_regression_panel() -> Panel:
         ax.text(0.12, rows[0], "slope  intercept", color=COLORS["muted"], **table)
         ax.text(0.02, rows[1], "true", **table)
         ax.text(0.12, rows[1], " 2.00     1.00", **table)
-        (inliers,) = ax.plot(x_clean, y_clean, "o", ms=4, color=COLORS["muted"], animated=True, zorder=_TOP)
-        (outliers,) = ax.plot([], [], "o", ms=5, color=COLORS["grad"], animated=True, zorder=_TOP)
+        (inliers,) = ax.plot(x_clean, y_clean, "o", ms=4, color=COLORS["muted"], animated=True)
+        (outliers,) = ax.plot([], [], "o", ms=5, color=COLORS["grad"], animated=True)
         fits = {}
         for row, (key, (label, color)) in zip(rows[2:], styles.items()):
             ax.text(0.02, row, label, color=color, **table)
-            line = ax.plot(xs, xs, color=color, animated=True, zorder=_TOP)[0]
-            numbers = ax.text(0.12, row, "", color=color, bbox=box, animated=True, zorder=_TOP + 1, **table)
+            line = ax.plot(xs, xs, color=color, animated=True)[0]
+            numbers = ax.text(0.12, row, "", color=color, bbox=box, animated=True, **table)
             fits[key] = (line, numbers)
 
         def update(n_outliers: int, outlier_size: float, delta: float) -> None:
@@ -394,8 +393,8 @@ def gd_1d_panel() -> Panel:
                  title="distance to the optimum")
         lines = {}
         for key, (label, color) in styles.items():
-            lines[key] = (ax_w.plot(t, t, ".-", ms=3, lw=1.2, color=color, label=label, animated=True, zorder=_TOP)[0],
-                          ax_e.plot(t, t + 1.0, lw=1.5, color=color, animated=True, zorder=_TOP)[0])
+            lines[key] = (ax_w.plot(t, t, ".-", ms=3, lw=1.2, color=color, label=label, animated=True)[0],
+                          ax_e.plot(t, t + 1.0, lw=1.5, color=color, animated=True)[0])
         ax_w.legend(loc="upper right", fontsize=8)
         ax_e.yaxis.set_minor_locator(NullLocator())  # fewer tick artists to walk on every update
         # static texts (cached backgrounds, one per message), so moving the slider stays cheap

@@ -52,6 +52,7 @@ CHAPTER_MODULES = (
 )
 _BACKGROUND_CACHE_SIZE = 32
 _DESCRIPTION_STYLE = {"description_width": "initial"}
+_ANIMATED_LIFT = 10
 _FAST_TEXT = {"text.hinting": "no_hinting"}  # about half the cost of drawing text in a panel
 
 
@@ -156,11 +157,16 @@ class Panel:
             ax.remove()
         with matplotlib.rc_context(STYLE):
             self._update = setup(self.fig)
+        # The fast path draws animated artists after the whole background; lifting them above every
+        # static artist (legends are at 5) makes a full redraw stack them the same way.
+        for artist in self._shallow_artists():
+            if artist.get_animated():
+                artist.set_zorder(artist.get_zorder() + _ANIMATED_LIFT)
         self._veil = Rectangle((0, 0), 1, 1, transform=self.fig.transFigure, facecolor="white",
-                               alpha=0.88, animated=True, visible=False, zorder=10)
+                               alpha=0.88, animated=True, visible=False, zorder=1000)
         self.fig.add_artist(self._veil)
         self._message = self.fig.text(0.5, 0.5, "", ha="center", va="center", fontsize=12, wrap=True,
-                                      color="#b00020", animated=True, visible=False, zorder=11)
+                                      color="#b00020", animated=True, visible=False, zorder=1001)
         self._backgrounds: OrderedDict = OrderedDict()
         self._layout_frozen = False
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(figsize[0] * dpi)}px"))

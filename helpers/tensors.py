@@ -138,8 +138,7 @@ def make_tensor(maker: str, args: str) -> tuple[torch.Tensor, bool]:
 
 
 # ----------------------------------------------------------------------------- drawing pieces
-# Artists that change are drawn above every static artist (zorder > 2.5, the spines), so the
-# blitted image equals a full redraw.
+# Drawing order among the artists that change (the panel lifts all of them above the static ones).
 _Z_SHADE, _Z_LINE, _Z_MARK, _Z_TEXT = 2.6, 3.0, 3.5, 4.0
 
 DOMAIN_FUNCTIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], tuple[float, float], str]] = {
