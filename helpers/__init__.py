@@ -1,8 +1,15 @@
 """Shared helpers for the interactive PyTorch course.
 
-Importing the package is cheap: only ``torch`` is loaded here. Chapter modules
-(``helpers.activations``, ``helpers.losses`` ...) and the plotting / widget
-machinery are imported on first use.
+Layout (one list of chapters, ``CHAPTERS``, drives the panel registry, the tests and the benchmark):
+
+- ``helpers/<topic>.py``: a chapter's math only, short functions written from the formulas
+  (``helpers.losses.huber``, ``helpers.optim.Adam`` ...). Importing one loads neither ipywidgets nor matplotlib.
+- ``helpers/panels/<topic>.py``: that chapter's figures and interactive panels, on the shared machinery
+  in ``helpers/panels/base.py`` and the drawing pieces in ``helpers/panels/pieces.py``.
+- ``helpers/exercises/<topic>.py``: that chapter's answer checkers.
+- cross-cutting: ``training`` (``fit``, ``History``, ``evaluate``), ``data``, ``plotting``, ``figures`` (``pic/``).
+
+Importing the package is cheap: only ``torch`` is loaded here; submodules load on first use.
 """
 from __future__ import annotations
 
@@ -12,12 +19,15 @@ import random
 
 import torch
 
-__all__ = ["seed_everything", "get_device"]
+__all__ = ["CHAPTERS", "seed_everything", "get_device", "show_source"]
 
-_SUBMODULES = {
-    "activations", "data", "exercises", "figures", "init", "losses", "panels",
-    "plotting", "tensors", "training",
+# chapter number -> topic: helpers/<topic>.py, helpers/panels/<topic>.py, helpers/exercises/<topic>.py
+CHAPTERS: dict[str, str] = {
+    "01": "tensors", "02": "activations", "03": "init", "04": "losses", "05": "optim", "06": "schedules",
+    "07": "regularization", "08": "cnn", "09": "rnn", "10": "dataloader",
 }
+
+_SUBMODULES = {*CHAPTERS.values(), "data", "exercises", "figures", "panels", "plotting", "training"}
 
 
 def seed_everything(seed: int) -> None:
@@ -44,6 +54,20 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def show_source(obj) -> None:
+    """Show the source code of a helper (function or class) highlighted, so a notebook can show the code it checks."""
+    import inspect
+
+    from IPython.display import Markdown, display
+
+    try:
+        source = inspect.getsource(obj)
+    except (TypeError, OSError) as exc:
+        raise TypeError(f"obj must be a function or class defined in Python source, got {obj!r}") from exc
+    module = getattr(obj, "__module__", "")
+    display(Markdown(f"`{module}.{obj.__qualname__}`\n\n```python\n{source.rstrip()}\n```"))
 
 
 def __getattr__(name: str):

@@ -2,7 +2,7 @@
 
     python -m helpers.figures [--out DIR]     # default: pic/ beside the notebooks
 
-The notebooks display the same figures with :func:`show` (same code, same bytes).
+The notebooks display the same figures with ``plotting.show(make_figure(name))`` (same code, same bytes).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from . import activations as act
 from .plotting import COLORS, STYLE, curve_figure, figure_to_png, new_figure
 
-__all__ = ["FIGURES", "make_figure", "render", "show", "write_all"]
+__all__ = ["FIGURES", "make_figure", "render", "write_all"]
 
 DEFAULT_OUT = pathlib.Path(__file__).resolve().parents[1] / "pic"
 
@@ -106,13 +106,6 @@ def make_figure(name: str) -> Figure:
 def render(name: str) -> bytes:
     """PNG bytes of figure ``name``, exactly as written to ``pic/``."""
     return figure_to_png(make_figure(name))
-
-
-def show(name: str) -> None:
-    """Display figure ``name`` in a notebook (the same bytes as ``pic/name``)."""
-    from IPython.display import Image, display
-
-    display(Image(data=render(name)))
 
 
 def write_all(out: pathlib.Path = DEFAULT_OUT, names: list[str] | None = None) -> list[pathlib.Path]:

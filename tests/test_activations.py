@@ -11,7 +11,8 @@ from PIL import Image
 from torch import nn
 
 import helpers.activations as act
-from helpers import exercises
+import helpers.panels.activations as actp
+from helpers.exercises import activations as exercises
 from helpers.panels import sample_values
 
 DTYPES = [torch.float32, torch.float64]
@@ -278,13 +279,13 @@ def test_decision_boundary_figure():
 
     x, y = two_moons(60)
     torch.manual_seed(0)
-    fig = act.decision_boundary_figure({"a": nn.Linear(2, 2), "b": nn.Sequential(nn.Linear(2, 4), nn.ReLU(),
+    fig = actp.decision_boundary_figure({"a": nn.Linear(2, 2), "b": nn.Sequential(nn.Linear(2, 4), nn.ReLU(),
                                                                                   nn.Linear(4, 2))}, x, y)
     assert len(fig.axes) == 2 and "accuracy" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="at least one"):
-        act.decision_boundary_figure({}, x, y)
+        actp.decision_boundary_figure({}, x, y)
     with pytest.raises(ValueError, match="shape"):
-        act.decision_boundary_figure({"a": nn.Linear(3, 2)}, torch.zeros(4, 3), y[:4])
+        actp.decision_boundary_figure({"a": nn.Linear(3, 2)}, torch.zeros(4, 3), y[:4])
 
 
 # ----------------------------------------------------------------------------- exercise checkers
@@ -335,7 +336,7 @@ def test_checkers_do_not_change_the_global_rng():
 
 
 # ----------------------------------------------------------------------------- panels
-PANELS = [act.activation_panel, act.vanishing_gradient_panel, act.dying_relu_panel, act.softmax_panel]
+PANELS = [actp.activation_panel, actp.vanishing_gradient_panel, actp.dying_relu_panel, actp.softmax_panel]
 
 
 @pytest.fixture(scope="module", params=PANELS, ids=lambda b: b.__name__)
@@ -360,24 +361,24 @@ def test_blitted_image_equals_full_redraw(panel):
 
 
 def test_panel_kinds():
-    assert act.dying_relu_panel().kind == "training"
-    assert act.activation_panel().kind == "curve" and act.softmax_panel().kind == "curve"
+    assert actp.dying_relu_panel().kind == "training"
+    assert actp.activation_panel().kind == "curve" and actp.softmax_panel().kind == "curve"
 
 
 def test_activation_panel_rejects_unknown_activation():
     with pytest.raises(ValueError, match="activation"):
-        act.activation_panel("gelu")
+        actp.activation_panel("gelu")
 
 
 def test_softmax_panel_shows_a_message_for_a_bad_temperature():
-    p = act.softmax_panel()
+    p = actp.softmax_panel()
     p.render(temperature=0.0)
     assert p.last_error is not None and "temperature" in p.last_error
 
 
 def test_activation_panel_x_range_only_relabels_ticks():
     """Moving the x-range slider must not change the cached background (fast path)."""
-    p = act.activation_panel()
+    p = actp.activation_panel()
     p.render(x_max=2.0)
     cached = len(p._backgrounds)
     for x_max in (3.5, 8.0, 15.0, 20.0):
@@ -387,6 +388,6 @@ def test_activation_panel_x_range_only_relabels_ticks():
 
 def test_panels_leave_the_thread_setting_alone():
     before = torch.get_num_threads()
-    act.vanishing_gradient_panel().render(depth=7)
-    act.dying_relu_panel().render(bias_shift=-0.3)
+    actp.vanishing_gradient_panel().render(depth=7)
+    actp.dying_relu_panel().render(bias_shift=-0.3)
     assert torch.get_num_threads() == before

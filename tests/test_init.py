@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from helpers import exercises
 from helpers import init as hi
+from helpers.exercises import init as exercises
+from helpers.panels import init as hip
 from helpers.panels import PANELS, sample_values
 
 SQRT2 = math.sqrt(2.0)
@@ -392,7 +393,7 @@ def test_predicted_signal_std_rejects_tanh():
 
 def test_one_thread_restores_threads():
     before = torch.get_num_threads()
-    with hi.one_thread():
+    with hip.one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
 
@@ -403,10 +404,10 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 def test_panels_are_registered():
-    assert PANELS["depth_panel"] is hi.depth_panel and PANELS["init_histogram_panel"] is hi.init_histogram_panel
+    assert PANELS["depth_panel"] is hip.depth_panel and PANELS["init_histogram_panel"] is hip.init_histogram_panel
 
 
-@pytest.mark.parametrize("builder", [hi.depth_panel, hi.init_histogram_panel])
+@pytest.mark.parametrize("builder", [hip.depth_panel, hip.init_histogram_panel])
 def test_panel_renders_every_sampled_combination(builder):
     panel = builder()
     for values in sample_values(panel, max_combos=24):
@@ -416,9 +417,9 @@ def test_panel_renders_every_sampled_combination(builder):
 
 
 @pytest.mark.parametrize("builder,combos", [
-    (hi.depth_panel, [dict(depth=50, width=512, init="normal_1"), dict(depth=7, width=16, activation="tanh"),
+    (hip.depth_panel, [dict(depth=50, width=512, init="normal_1"), dict(depth=7, width=16, activation="tanh"),
                       dict(depth=30, init="xavier_uniform", activation="linear")]),
-    (hi.init_histogram_panel, [dict(fan_in=8, fan_out=8, method="xavier_uniform"), dict(fan_in=256, method="normal_1"),
+    (hip.init_histogram_panel, [dict(fan_in=8, fan_out=8, method="xavier_uniform"), dict(fan_in=256, method="normal_1"),
                                dict(fan_in=64, fan_out=200, method="linear_default")]),
 ])
 def test_blitted_image_equals_full_redraw(builder, combos):
@@ -436,7 +437,7 @@ def _panel_texts(panel) -> str:
 
 
 def test_depth_panel_reports_overflow_and_underflow():
-    panel = hi.depth_panel()
+    panel = hip.depth_panel()
     panel.render(depth=50, width=512, init="normal_1", activation="relu")
     assert panel.last_error is None and "inf/nan at layer" in _panel_texts(panel)
     assert "loss is nan, no usable gradient" in _panel_texts(panel)
@@ -447,8 +448,8 @@ def test_depth_panel_reports_overflow_and_underflow():
 
 
 def test_depth_panel_numbers_equal_deep_signal_stats():
-    act, grad = hi._panel_stats(12, 64, "kaiming_uniform", "tanh")
-    x, upstream, layers, std = hi._panel_inputs(64, "kaiming_uniform")
+    act, grad = hip._panel_stats(12, 64, "kaiming_uniform", "tanh")
+    x, upstream, layers, std = hip._panel_inputs(64, "kaiming_uniform")
     ref_act, ref_grad = hi.deep_signal_stats(x, layers[:12], "tanh", scale=std, upstream=upstream)
     assert np.allclose(act, ref_act, rtol=1e-6) and np.allclose(grad, ref_grad, rtol=1e-6)
     # the layers really have the init's std: std * unit-variance base
@@ -459,8 +460,8 @@ def test_depth_panel_numbers_equal_deep_signal_stats():
 def test_static_figures_build():
     from matplotlib.figure import Figure
 
-    assert isinstance(hi.init_gallery_figure(64, 32), Figure)
-    assert isinstance(hi.layer_std_figure({"a": [1.0, 0.5, float("nan")], "b": [1.0, 1.0, 1.0]}, "t"), Figure)
+    assert isinstance(hip.init_gallery_figure(64, 32), Figure)
+    assert isinstance(hip.layer_std_figure({"a": [1.0, 0.5, float("nan")], "b": [1.0, 1.0, 1.0]}, "t"), Figure)
 
 
 # ----------------------------------------------------------------------------- exercises

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from helpers import exercises as ex
 from helpers import losses as L
+from helpers.exercises import losses as ex
+from helpers.panels import losses as LP
 from helpers import panels as P
 from helpers.data import line_with_outliers
 
@@ -298,7 +299,7 @@ def test_exercise_checkers():
 
 
 # ----------------------------------------------------------------------------- panels
-LOSS_PANELS = [L.loss_panel, L.robust_regression_panel, L.gd_1d_panel]
+LOSS_PANELS = [LP.loss_panel, LP.robust_regression_panel, LP.gd_1d_panel]
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -330,16 +331,16 @@ def test_panel_blit_equals_full_redraw(builder):
 
 def test_loss_panel_curves_follow_the_formulas():
     e = torch.linspace(-4, 4, 9, dtype=torch.float64)
-    values, grads = L._panel_curves("Huber", e, 0.5)
+    values, grads = LP._panel_curves("Huber", e, 0.5)
     assert _close(values, F.huber_loss(e, torch.zeros_like(e), reduction="none", delta=0.5))
     assert _close(grads, torch.clamp(e, -0.5, 0.5))
-    values, grads = L._panel_curves("Cross-entropy (3 classes)", e, 1.0)
+    values, grads = LP._panel_curves("Cross-entropy (3 classes)", e, 1.0)
     manual = -e + torch.log(torch.exp(e) + 2)
     assert _close(values, manual)
 
 
 def test_gd_panel_warns_when_mse_diverges():
-    panel = L.gd_1d_panel()
+    panel = LP.gd_1d_panel()
 
     def shown() -> list[str]:
         return [t.get_text() for t in panel.fig.axes[0].texts if t.get_visible() and t.get_text().startswith("MSE")]

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import exercises as ex
 from helpers import tensors as T
+from helpers.exercises import tensors as ex
+from helpers.panels import tensors as TP
 from helpers.panels import sample_values
 
 # ----------------------------------------------------------------------------- broadcasting
@@ -317,8 +318,8 @@ def test_check_grad_value():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: T.domain_figure(), lambda: T.broadcast_figure(), lambda: T.broadcast_figure((2, 3), (1, 3)),
-    lambda: T.reduction_figure(), lambda: T.tangent_figure(torch.sin, 0.5),
+    lambda: TP.domain_figure(), lambda: TP.broadcast_figure(), lambda: TP.broadcast_figure((2, 3), (1, 3)),
+    lambda: TP.reduction_figure(), lambda: TP.tangent_figure(torch.sin, 0.5),
 ])
 def test_static_figures_render(make):
     from helpers.plotting import figure_to_png
@@ -328,14 +329,14 @@ def test_static_figures_render(make):
 
 def test_broadcast_figure_bad_shapes():
     with pytest.raises(ValueError, match="at most 2 dims of size <= 4"):
-        T.broadcast_figure((5, 1), (4,))
+        TP.broadcast_figure((5, 1), (4,))
     with pytest.raises(ValueError, match="cannot broadcast"):
-        T.broadcast_figure((3, 2), (4,))
+        TP.broadcast_figure((3, 2), (4,))
 
 
 # ----------------------------------------------------------------------------- panels
 
-PANELS = [T.domain_panel, T.broadcast_panel, T.creation_panel]
+PANELS = [TP.domain_panel, TP.broadcast_panel, TP.creation_panel]
 EXPECTED_MESSAGES = ("empty range", "cannot broadcast", "raises TypeError")
 
 
@@ -369,7 +370,7 @@ def test_panel_blit_equals_full_redraw(panel):
 
 
 def test_domain_panel_counts_nan_and_neg_inf():
-    p = T.domain_panel()
+    p = TP.domain_panel()
     p.render(x_min=-2.0, x_max=4.0, func="log")
     assert p.last_error is None
     readout = [t for t in p.fig.findobj(lambda a: hasattr(a, "get_text") and a.get_animated())
@@ -386,7 +387,7 @@ def test_domain_panel_counts_nan_and_neg_inf():
 
 
 def test_broadcast_panel_messages():
-    p = T.broadcast_panel()
+    p = TP.broadcast_panel()
     p.render(a_rows=3, a_cols=2, b_rows=0, b_cols=4)
     assert "shapes (3, 2) and (4,) cannot broadcast" in p.last_error
     p.render(a_rows=3, a_cols=1, b_rows=0, b_cols=4)
@@ -400,7 +401,7 @@ def test_broadcast_panel_messages():
 
 
 def test_creation_panel_every_combo():
-    p = T.creation_panel()
+    p = TP.creation_panel()
     for maker, args in itertools.product(T.MAKERS, T.MAKER_ARGS):
         p.render(maker=maker, args=args)
         try:

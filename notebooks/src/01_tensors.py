@@ -16,8 +16,9 @@ import math
 
 import torch
 
-from helpers import exercises
 from helpers import tensors as T
+from helpers.exercises import tensors as exercises
+from helpers.panels import tensors as TP
 from helpers.plotting import show
 
 # %% [markdown]
@@ -109,7 +110,7 @@ print(torch.tensor([1, 2], dtype=torch.float32))       # 现代写法
 # **动手试试**：面板把"构造函数 × 参数"的每种组合都真的调用一次，画出得到的张量（蓝色是整数类型，橙色是浮点类型，虚线框加 `?` 表示值未初始化），出错时显示异常信息。试试 `torch.tensor` 配 `2, 3`，`torch.Tensor` 分别配 `3` 和 `[3]`，以及 `torch.zeros` 配 `[2.7, -2.7]`（报错：zeros 只接受形状，不接受数据）。
 
 # %%
-T.creation_panel()
+TP.creation_panel()
 
 # %% [markdown]
 # **验证**：本节的每条结论逐一用 PyTorch 检查。
@@ -272,7 +273,7 @@ print("拉长后的步长:", col.expand(3, 4).stride(), "<- 第 1 维步长为 0
 # 同一个例子画成格子：`A` 的形状 `(3, 1)` 沿列方向复制成 `(3, 4)`，`B` 的形状 `(4,)` 先看作 `(1, 4)` 再沿行方向复制；淡色虚线格是复制出来的。结果格左上半是 `A` 的颜色，右下半是 `B` 的颜色。
 
 # %%
-show(T.broadcast_figure((3, 1), (4,)))
+show(TP.broadcast_figure((3, 1), (4,)))
 
 # %% [markdown]
 # 形状不兼容时，PyTorch 报 `RuntimeError`，我们的 `broadcast_shape` 报 `ValueError` 并指出是哪一维冲突：
@@ -292,7 +293,7 @@ except ValueError as e:
 # **动手试试**：用滑块设定 `A` 和 `B` 的行数、列数（`B rows` 取 0 表示 `B` 是 1 维的），观察每个张量怎样被拉长到结果形状；不兼容时面板会说明是哪一维冲突。试着找出所有能和 `(3, 2)` 广播的 `B`。
 
 # %%
-T.broadcast_panel()
+TP.broadcast_panel()
 
 # %% [markdown]
 # **验证**：对一组形状，用规则推算的结果（或报错）必须与 PyTorch 的广播（`torch.broadcast_tensors`）一致，也与真正相加得到的形状一致。单元测试 `tests/test_tensors.py` 还用 `torch.broadcast_shapes` 对照了 300 组随机形状。
@@ -414,13 +415,13 @@ for name in ["sqrt", "exp", "log", "log2", "log10"]:
 # 下图把五个函数在 $x \in [-2, 4]$ 上的 PyTorch 输出画出来：红色区域和红叉是 `nan` 的点，紫色三角是 `-inf` 的点（恰好是 $x = 0$）。
 
 # %%
-show(T.domain_figure((-2.0, 4.0)))
+show(TP.domain_figure((-2.0, 4.0)))
 
 # %% [markdown]
 # **动手试试**：选一个函数，把 `x min` 拖到 0 的左边，看 `nan` 区域怎样出现、右侧读数里 `nan` 的比例怎样变化；再把 `x min` 拖到 0 右边，`-inf` 就消失了。`exp` 在整条实轴上都有定义，但 `float32` 能表示的最大数约为 $3.4 \times 10^{38}$，所以 $x > \ln(3.4 \times 10^{38}) \approx 88.7$ 时会溢出成 `inf`。
 
 # %%
-T.domain_panel()
+TP.domain_panel()
 
 # %% [markdown]
 # **验证**：换底公式、互逆关系与 PyTorch 对照；`nan` / `-inf` 的个数与 $x<0$、$x=0$ 的点数一致；`exp` 的 `float32` 溢出阈值。
@@ -469,7 +470,7 @@ print("x.max(dim=1) -> values", values, " indices", indices)
 # 图中箭头是求和的方向：`dim=0` 是"沿着行号变化的方向"往下加，每列得到一个数；`dim=1` 是沿列号往右加，每行得到一个数。
 
 # %%
-show(T.reduction_figure())
+show(TP.reduction_figure())
 
 # %% [markdown]
 # 归约和广播经常一起出现。例如让每一**列**的均值变成 0：`x.mean(dim=0)` 的形状是 `(4,)`，右对齐后正好对上 `(3, 4)` 的最后一维，直接相减即可。（让每一**行**均值为 0 稍微麻烦一点，留作练习 2。）
@@ -526,7 +527,7 @@ print("清零后 x.grad =", x.grad.item())
 # 导数的几何意义是切线的斜率。下图在 $x_0 = 1$ 处画出切线，斜率由 autograd 算出，应等于 $3 \cdot 1^2 + 2 = 5$。
 
 # %%
-show(T.tangent_figure(lambda t: t ** 3 + 2 * t, 1.0, label="f(x) = x^3 + 2x"))
+show(TP.tangent_figure(lambda t: t ** 3 + 2 * t, 1.0, label="f(x) = x^3 + 2x"))
 
 # %% [markdown]
 # 神经网络的参数就是 `requires_grad=True` 的张量。例如全连接层 `nn.Linear(3, 2)` 有一个 $2 \times 3$ 的权重矩阵和长度为 2 的偏置，参数个数为 $3 \times 2 + 2 = 8$。把每个参数的 `numel()` 加起来，就能数出任何模型的参数量。

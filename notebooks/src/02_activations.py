@@ -17,7 +17,9 @@ from torch import nn
 import torch.nn.functional as F
 
 from helpers import activations as act
-from helpers import exercises, figures
+from helpers import figures
+from helpers.exercises import activations as exercises
+from helpers.panels import activations as actp
 from helpers.data import two_moons
 from helpers.plotting import show
 from helpers.training import fit
@@ -69,7 +71,7 @@ for model in (linear_net, relu_net):
     print(f"{'relu_net' if model is relu_net else 'linear_net':10s}  最终损失 {hist.train_loss[-1]:.3f}  准确率 {acc:.2f}")
 
 # %%
-show(act.decision_boundary_figure({"Linear-Linear": linear_net, "Linear-ReLU-Linear": relu_net}, X, y))
+show(actp.decision_boundary_figure({"Linear-Linear": linear_net, "Linear-ReLU-Linear": relu_net}, X, y))
 
 # %% [markdown]
 # 左图的边界是一条直线：16 个隐藏单元（unit）没有带来任何额外的表达能力。（本章说的"单元"和"神经元"（neuron）是同一个东西：一层输出里的一个分量，对应权重矩阵的一行加一个偏置。）右图只多了一个 ReLU，边界就能绕着半月弯过去。
@@ -108,13 +110,13 @@ print("torch.sigmoid:", [f"{v:.4f}" for v in torch.sigmoid(x).tolist()])
 assert torch.allclose(act.sigmoid(x), torch.sigmoid(x), atol=1e-6)
 
 # %%
-figures.show("sigmoid.png")
+show(figures.make_figure("sigmoid.png"))
 
 # %% [markdown]
 # 下面的面板画出函数（蓝）和导数（红虚线）。拖动 **x range** 看整体形状，灰色阴影是**饱和区**：那里导数已经不到最大值的 1%。试试：把 x range 缩到 ±3，阴影消失，整段曲线都还有明显的斜率；再拉到 ±20，阴影从 $|x| \approx 6$ 开始，占了大半个画面——输入稍大，Sigmoid 就几乎不传梯度。切换 activation 可以对比后面两节的 Tanh 和 ReLU。
 
 # %%
-act.activation_panel("sigmoid")
+actp.activation_panel("sigmoid")
 
 # %% [markdown]
 # **验证**：值域在 $(0, 1)$ 内、单调递增、关于点 $(0, 0.5)$ 中心对称。
@@ -154,7 +156,7 @@ assert act.sigmoid(torch.tensor(17.0)).item() == 1.0 and act.sigmoid(torch.tenso
 # 这种写法在反向传播中很方便：前向时已经算出的 $\sigma(x)$ 可以直接复用。
 
 # %%
-figures.show("sigmoid_derivative.png")
+show(figures.make_figure("sigmoid_derivative.png"))
 
 # %% [markdown]
 # > **⚠ 笔记勘误（E8）**
@@ -205,7 +207,7 @@ for n in (1, 5, 10, 20):
 # - 换成 PyTorch 默认初始化：tanh 和 relu 的梯度整体变得很小——初始化同样重要，第 3 章细讲。
 
 # %%
-act.vanishing_gradient_panel()
+actp.vanishing_gradient_panel()
 
 # %% [markdown]
 # **验证**：同一个 30 层网络，sigmoid 的首层/末层梯度比远小于 $10^{-10}$；ReLU + Kaiming 初始化在 $10^{-2}$ 到 $10^{2}$ 之间，tanh + Xavier 也在 $10^{-2}$ 到 $10^2$ 之间。
@@ -267,13 +269,13 @@ print("torch.tanh   :", [f"{v:.4f}" for v in torch.tanh(x).tolist()])
 assert torch.isnan(naive[[0, -1]]).all() and torch.allclose(act.tanh(x), torch.tanh(x), atol=1e-6)
 
 # %%
-figures.show("tanh.png")
+show(figures.make_figure("tanh.png"))
 
 # %% [markdown]
 # 面板已切到 tanh：把 x range 拉到 ±8，对比阴影（饱和区）的起点和 Sigmoid 的有什么不同。
 
 # %%
-act.activation_panel("tanh")
+actp.activation_panel("tanh")
 
 # %% [markdown]
 # > **⚠ 笔记勘误（E11）**
@@ -300,7 +302,7 @@ for v in (1.0, 1.5, 2.0, 3.0):
 # 导数在 $x = 0$ 取最大值 $1$，值域 $(0, 1]$——是 Sigmoid 最大导数 $0.25$ 的 4 倍，所以梯度衰减得慢得多，但 $|x|$ 大时仍然趋于 0。
 
 # %%
-figures.show("tanh_derivative.png")
+show(figures.make_figure("tanh_derivative.png"))
 
 # %% [markdown]
 # **验证**：autograd 与公式一致，最大导数为 1，出现在 $x = 0$。
@@ -355,13 +357,13 @@ print("torch.relu:", torch.relu(x).tolist())
 assert torch.equal(act.relu(x), torch.relu(x))
 
 # %%
-figures.show("relu.png")
+show(figures.make_figure("relu.png"))
 
 # %% [markdown]
 # 切到 relu：负半轴整段都是导数为 0 的区域，正半轴导数恒为 1，没有饱和。
 
 # %%
-act.activation_panel("relu")
+actp.activation_panel("relu")
 
 # %% [markdown]
 # ### ReLU 的导数
@@ -371,7 +373,7 @@ act.activation_panel("relu")
 # 在 $x = 0$ 处左右导数不相等（0 和 1），严格说不可导。实现时必须取一个值（数学上叫次梯度（subgradient），$[0, 1]$ 中任意值都合法）；**PyTorch 取 0**。
 
 # %%
-figures.show("relu_derivative.png")
+show(figures.make_figure("relu_derivative.png"))
 
 # %% [markdown]
 # **验证**：autograd 在 $x = -1, 0, 1$ 处给出的导数是 `[0, 0, 1]`，`act.relu_grad` 也一样。
@@ -461,7 +463,7 @@ assert dead_ok < 0.1 and dead_bad > 0.9
 # - 把 **inputs** 换成零均值的 $N(0, 1)$：同样大的学习率几乎杀不死单元——更新只是把超平面转了个方向，数据的另一侧仍会把它激活。
 
 # %%
-act.dying_relu_panel()
+actp.dying_relu_panel()
 
 # %% [markdown]
 # 常见的对策：较小的学习率或学习率预热（warmup）、合适的初始化（Kaiming）、批归一化（Batch Normalization, BatchNorm），或者换用负半轴保留小斜率的 LeakyReLU。
@@ -515,7 +517,7 @@ assert torch.allclose(p.sum(1), torch.ones(4)) and same and torch.allclose(act.s
 # 拖动面板里的温度（对数刻度），看柱子的高度、最大概率和熵如何变化：
 
 # %%
-act.softmax_panel()
+actp.softmax_panel()
 
 # %% [markdown]
 # **验证**：对面板里的 logits，$T = 0.01$ 时几乎是 one-hot，$T = 10^4$ 时几乎均匀；熵随温度单调增加；`act.entropy` 与 `torch.distributions.Categorical` 的熵一致；任何温度下 argmax 都不变。

@@ -18,11 +18,11 @@ import math
 import torch
 import torch.nn as nn
 
-from helpers import exercises
+from helpers.exercises import init as exercises
 from helpers.data import spirals
-from helpers.init import (INIT_METHODS, apply_init, depth_panel, fan_in_fan_out, init_distribution,
-                          init_gallery_figure, init_histogram_panel, kaiming_bound, kaiming_std, layer_std_figure,
+from helpers.init import (INIT_METHODS, apply_init, fan_in_fan_out, init_distribution, kaiming_bound, kaiming_std,
                           relu_second_moment, relu_variance, sample_init, uniform_variance, xavier_bound, xavier_std)
+from helpers.panels.init import depth_panel, init_gallery_figure, init_histogram_panel, layer_std_figure
 from helpers.plotting import COLORS, new_figure, show
 from helpers.training import fit
 

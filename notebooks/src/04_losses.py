@@ -19,8 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from helpers import data, exercises, figures, losses, training
-from helpers.losses import gd_1d_panel, loss_panel, robust_regression_panel
+from helpers import data, figures, losses, training
+from helpers.exercises import losses as exercises
+from helpers.panels.losses import gd_1d_panel, loss_panel, robust_regression_panel
+from helpers.plotting import show
 
 # %% [markdown]
 # 损失函数（loss function）把"模型的预测离正确答案有多远"压成**一个数**。训练做的事情只有一件：沿着这个数的梯度调整参数，让它变小。
@@ -98,7 +100,7 @@ print("稳定的 log_softmax： ", losses.log_softmax(big))
 # 只看一个样本时，损失就是 $\mathcal{L} = -\log p$，$p$ 是模型给真实类别的概率。$p \to 1$ 时损失趋于 0，$p \to 0$ 时损失趋于无穷：模型越"自信地错"，罚得越重。
 
 # %%
-figures.show("Cross_Entropy.png")
+show(figures.make_figure("Cross_Entropy.png"))
 
 # %% [markdown]
 # 下面的面板画出交叉熵关于**真实类别 logit** 的曲线（另外两个类别的 logit 固定为 0）和它的导数。导数始终是 $p_{\text{true}} - 1 \in (-1, 0)$：logit 越大，推力越小，但永远不会变成正的。
@@ -184,7 +186,7 @@ for label, true_class, bound in [("自信且正确", 0, math.log(1 + 2 / math.e)
 # 它就是 $C = 2$ 时的多分类交叉熵：两个类别的概率是 $p$ 和 $1-p$。
 
 # %%
-figures.show("Binary_Entropy.png")
+show(figures.make_figure("Binary_Entropy.png"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -247,7 +249,7 @@ print(f"BCE(p=0, y=1) = {clamped}")
 # 它的含义很直观："平均偏了多少"，单位和 $y$ 相同。
 
 # %%
-figures.show("MAE_LOSS.png")
+show(figures.make_figure("MAE_LOSS.png"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -332,7 +334,7 @@ print(f"gd_1d 与 SGD 轨迹的最大差值：MAE {np.abs(np.array(losses.gd_1d(
 # 每个样本的梯度是 $\partial (\hat y_n - y_n)^2/\partial \hat y_n = 2(\hat y_n - y_n)$：**误差越大，推力越大**。这既是优点也是缺点。
 
 # %%
-figures.show("MSE_LOSS.png")
+show(figures.make_figure("MSE_LOSS.png"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -394,7 +396,7 @@ assert torch.allclose(theta_ols, theta.detach(), atol=1e-3)
 # > 证据见本节后面检查连续性与梯度截断的代码格。
 
 # %%
-figures.show("Huber_LOSS.png")
+show(figures.make_figure("Huber_LOSS.png"))
 
 # %% [markdown]
 # 图中 $\delta = 1$：两条竖虚线是 $\pm\delta$，点线是 $\frac12 e^2$。在 $|e| \le \delta$ 内两者重合，出了这个范围 Huber 沿切线方向变成直线。

@@ -22,8 +22,6 @@ import base64
 import contextlib
 import io
 import itertools
-import importlib
-import importlib.util
 import random
 import time
 from collections import OrderedDict
@@ -38,18 +36,14 @@ import numpy as np
 from PIL import Image as PILImage
 import torch
 
-from .plotting import STYLE, new_figure
+from ..plotting import STYLE, new_figure
 
 __all__ = [
-    "Panel", "PanelMessage", "register", "all_panels", "float_slider", "int_slider",
+    "Panel", "PanelMessage", "register", "float_slider", "int_slider",
     "log_slider", "dropdown", "checkbox", "sample_values", "sweep_values", "check_finite", "one_thread",
 ]
 
 PANELS: dict[str, Callable[[], "Panel"]] = {}
-CHAPTER_MODULES = (
-    "tensors", "activations", "init", "losses", "optim", "schedules",
-    "regularization", "cnn", "rnn", "dataloader",
-)
 _BACKGROUND_CACHE_SIZE = 32
 _DESCRIPTION_STYLE = {"description_width": "initial"}
 _ANIMATED_LIFT = 10
@@ -64,14 +58,6 @@ def register(builder: Callable[[], "Panel"]) -> Callable[[], "Panel"]:
     """Decorator: list a panel builder so tests and benchmarks find every panel."""
     PANELS[builder.__name__] = builder
     return builder
-
-
-def all_panels() -> dict[str, Callable[[], "Panel"]]:
-    """Import every chapter module that exists and return ``{name: builder}`` for all panels."""
-    for name in CHAPTER_MODULES:
-        if importlib.util.find_spec(f"helpers.{name}") is not None:
-            importlib.import_module(f"helpers.{name}")
-    return dict(PANELS)
 
 
 # ----------------------------------------------------------------------------- controls
