@@ -231,13 +231,24 @@ class Panel:
 
     def _ipython_display_(self) -> None:
         """Show the live widget; the bundle also carries a PNG of the current picture, which
-        frontends without a running kernel (an untrusted notebook, GitHub, nbviewer) show instead."""
+        frontends without a running kernel (an untrusted notebook, GitHub, nbviewer) show instead.
+
+        ipywidgets 8 describes a widget with ``_repr_mimebundle_``; ipywidgets 7 (Colab) has no such
+        method, so the widget-view entry is written out here the way both versions write it.
+        """
         from IPython.display import display
 
-        bundle = self.widget._repr_mimebundle_()
-        bundle["text/plain"] = "Interactive panel: run this cell in Jupyter to use its controls."
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        display(bundle, raw=True)
+        display(self._mimebundle(), raw=True)
+
+    def _mimebundle(self) -> dict:
+        """The display bundle: the widget view, a PNG fallback and a plain-text line."""
+        return {
+            "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id,
+            },
+            "image/png": base64.b64encode(self.image.value).decode("ascii"),
+            "text/plain": "Interactive panel: run this cell in Jupyter to use its controls.",
+        }
 
     # -- internals --------------------------------------------------------------------
     def _on_change(self, change) -> None:
