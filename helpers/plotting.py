@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 import numpy as np
 
-__all__ = ["STYLE", "COLORS", "new_figure", "plot_curve", "curve_figure", "figure_to_png", "show"]
+__all__ = ["STYLE", "COLORS", "new_canvas_figure", "new_figure", "plot_curve", "curve_figure", "figure_to_png", "show"]
 
 COLORS = {
     "main": "#1f77b4",
@@ -39,13 +39,23 @@ STYLE = {
 }
 
 
-def new_figure(figsize: tuple[float, float] = (6.0, 4.0), dpi: int = 100, **subplot_kw) -> tuple[Figure, object]:
-    """Create a Figure with the course style and an Agg canvas; return ``(fig, axes)``."""
+def new_canvas_figure(figsize: tuple[float, float] = (6.0, 4.0), dpi: int = 100) -> Figure:
+    """An empty Figure (no axes yet) with the course style, constrained layout and an Agg canvas."""
     if figsize[0] <= 0 or figsize[1] <= 0:
         raise ValueError(f"figsize must be positive, got {figsize}")
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=figsize, dpi=dpi, layout="constrained" if subplot_kw.pop("constrained", True) else None)
+        fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
         FigureCanvasAgg(fig)
+    return fig
+
+
+def new_figure(figsize: tuple[float, float] = (6.0, 4.0), dpi: int = 100, **subplot_kw) -> tuple[Figure, object]:
+    """Create a Figure with the course style and an Agg canvas; return ``(fig, axes)``."""
+    constrained = subplot_kw.pop("constrained", True)
+    fig = new_canvas_figure(figsize, dpi)
+    if not constrained:
+        fig.set_layout_engine("none")
+    with matplotlib.rc_context(STYLE):
         axes = fig.subplots(**subplot_kw)
     return fig, axes
 

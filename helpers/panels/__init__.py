@@ -10,12 +10,12 @@ import importlib.util
 from typing import Callable
 
 from .. import CHAPTERS
-from .base import (PANELS, Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider,
+from .base import (PANELS, Panel, PanelMessage, check_finite, checkbox, control_samples, dropdown, float_slider, int_slider,
                    log_slider, one_thread, register, sample_values, sweep_values, time_updates)
 
 __all__ = [
     "Panel", "PanelMessage", "register", "all_panels", "chapter_panels", "float_slider", "int_slider",
-    "log_slider", "dropdown", "checkbox", "sample_values", "sweep_values", "time_updates", "check_finite",
+    "log_slider", "dropdown", "checkbox", "control_samples", "sample_values", "sweep_values", "time_updates", "check_finite",
     "one_thread", "PANELS",
 ]
 

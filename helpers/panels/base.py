@@ -10,8 +10,18 @@ cheaper there than drawn as text in the figure).
 Speed: artists that change with the controls are created with ``animated=True``.
 Everything else (axes, ticks, labels, static curves) is drawn once into a cached
 background; an update restores that background and draws only the animated
-artists (blitting). The background is redrawn when an axis limit, scale, title,
-label or other static text changes, and kept in a small cache keyed by those.
+artists (blitting).
+
+The redraw rule (when the cached background is redrawn) is explicit:
+- the background is keyed by every axis' limits, scales, labels and visibility, by every visible
+  static text, and by the values of the controls a panel names in ``redraw_on`` (a dropdown that
+  swaps a static contour or image, say): a new key draws (and caches) a new background;
+- matplotlib marks the figure stale when a *static* artist changes (animated ones never do), so a
+  static change the key does not capture is caught too: the background is redrawn, never reused.
+  ``Panel.unexpected_redraws`` counts those cases; tests keep it at zero for every panel.
+
+Controls: a control that has no effect in the current state is disabled, never live and dead:
+``enabled_when={"delta": lambda v: v["loss"] == "Huber"}`` maps a control to a rule on all values.
 
 Robustness: ``update`` may raise :class:`PanelMessage` (or any exception); the
 panel then shows a readable message inside the image instead of a traceback.
@@ -25,7 +35,7 @@ import itertools
 import random
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib
@@ -36,7 +46,7 @@ import numpy as np
 from PIL import Image as PILImage
 import torch
 
-from ..plotting import STYLE, new_figure
+from ..plotting import STYLE, new_canvas_figure
 
 __all__ = [
     "Panel", "PanelMessage", "register", "float_slider", "int_slider",
@@ -61,24 +71,27 @@ def register(builder: Callable[[], "Panel"]) -> Callable[[], "Panel"]:
 
 
 # ----------------------------------------------------------------------------- controls
-def float_slider(description: str, min: float, max: float, step: float, value: float) -> widgets.FloatSlider:
-    """A float slider that updates while dragged."""
+def float_slider(description: str, min: float, max: float, step: float, value: float, *,
+                 continuous_update: bool = True) -> widgets.FloatSlider:
+    """A float slider; it updates while dragged, or on release with ``continuous_update=False``."""
     return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
-                               continuous_update=True, style=_DESCRIPTION_STYLE,
+                               continuous_update=continuous_update, style=_DESCRIPTION_STYLE,
                                layout=widgets.Layout(width="320px"))
 
 
-def int_slider(description: str, min: int, max: int, value: int, step: int = 1) -> widgets.IntSlider:
-    """An integer slider that updates while dragged."""
+def int_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
+               continuous_update: bool = True) -> widgets.IntSlider:
+    """An integer slider; it updates while dragged, or on release with ``continuous_update=False``."""
     return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
-                             continuous_update=True, style=_DESCRIPTION_STYLE,
+                             continuous_update=continuous_update, style=_DESCRIPTION_STYLE,
                              layout=widgets.Layout(width="320px"))
 
 
-def log_slider(description: str, min_exp: float, max_exp: float, value: float, step: float = 0.1) -> widgets.FloatLogSlider:
-    """A slider over ``10**min_exp .. 10**max_exp`` on a log scale."""
+def log_slider(description: str, min_exp: float, max_exp: float, value: float, step: float = 0.1, *,
+               continuous_update: bool = True) -> widgets.FloatLogSlider:
+    """A slider over ``10**min_exp .. 10**max_exp`` on a log scale (``continuous_update`` as for the others)."""
     return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=step,
-                                  description=description, continuous_update=True,
+                                  description=description, continuous_update=continuous_update,
                                   style=_DESCRIPTION_STYLE, layout=widgets.Layout(width="320px"))
 
 
@@ -128,19 +141,28 @@ class Panel:
         figsize: tuple[float, float] = (7.5, 3.2),
         dpi: int = 80,
         kind: str = "curve",
-        ncols: int = 1,
+        redraw_on: Sequence[str] = (),
+        enabled_when: dict[str, Callable[[dict], bool]] | None = None,
     ) -> None:
         if not controls:
             raise ValueError("controls must name at least one widget")
         if kind not in ("curve", "training"):
             raise ValueError(f"kind must be 'curve' or 'training', got {kind!r}")
+        enabled_when = dict(enabled_when or {})
+        for what, names in (("redraw_on", list(redraw_on)), ("enabled_when", list(enabled_when))):
+            unknown = sorted(set(names) - set(controls))
+            if unknown:
+                raise ValueError(f"{what} names unknown control(s) {unknown}; the controls are {sorted(controls)}")
         self.controls = dict(controls)
         self.kind = kind
+        self.redraw_on = tuple(redraw_on)
+        self.enabled_when = enabled_when
         self._setup = setup
         self.last_error: str | None = None
-        self.fig, _ = new_figure(figsize, dpi=dpi, ncols=ncols, squeeze=False)
-        for ax in list(self.fig.axes):  # setup() creates its own axes
-            ax.remove()
+        self.unexpected_redraws = 0  # static changes the background key missed (see the module docstring)
+        self._redraw_values: tuple = ()
+        self._last_key: tuple | None = None
+        self.fig = new_canvas_figure(figsize, dpi)
         with matplotlib.rc_context(STYLE):
             self._update = setup(self.fig)
         # The fast path draws animated artists after the whole background; lifting them above every
@@ -167,15 +189,24 @@ class Panel:
             w.observe(self._on_change, names="value")
         self.refresh()
 
+    def enabled(self, values: dict | None = None) -> dict[str, bool]:
+        """Which controls have an effect for ``values`` (the current ones by default), by name."""
+        values = self.values() if values is None else values
+        return {name: bool(self.enabled_when[name](values)) if name in self.enabled_when else True
+                for name in self.controls}
+
     # -- public API ------------------------------------------------------------------
     def values(self) -> dict:
         """The current value of every control, by name."""
         return {name: w.value for name, w in self.controls.items()}
 
     def refresh(self) -> None:
-        """Redraw for the current control values and push the PNG (and readout) into the widgets."""
+        """Redraw for the current control values, push the PNG (and readout) into the widgets and
+        disable the controls that have no effect in the new state."""
         self.image.value = self.render()
         self.readout.value = self.readout_text
+        for name, on in self.enabled().items():
+            self.controls[name].disabled = not on
 
     def render(self, **overrides) -> bytes:
         """Run the update for the current values (with ``overrides``) and return PNG bytes."""
@@ -185,6 +216,7 @@ class Panel:
         values = {**self.values(), **overrides}
         self.last_error = None
         self.readout_text = ""
+        self._redraw_values = tuple(values[name] for name in self.redraw_on)
         try:
             result = self._update(**values)
             if isinstance(result, str):
@@ -276,6 +308,7 @@ class Panel:
                         ax.get_xlabel(), ax.get_ylabel()))
         key.append(tuple(a.get_text() for a in artists
                          if isinstance(a, Text) and a.get_visible() and not a.get_animated()))
+        key.append(self._redraw_values)
         return tuple(key)
 
     def _draw(self) -> np.ndarray:
@@ -288,6 +321,11 @@ class Panel:
             artists = self._shallow_artists()
             key = self._background_key(artists)
             background = self._backgrounds.get(key)
+            if background is not None and self.fig.stale and key == self._last_key:
+                # a static artist changed although the key did not: that background is out of date
+                self.unexpected_redraws += 1
+                background = None
+            self._last_key = key
             if background is None:
                 canvas.draw()  # draws everything that is not animated
                 background = canvas.copy_from_bbox(self.fig.bbox)
@@ -301,6 +339,7 @@ class Panel:
                         and (a.axes is None or a.axes.get_visible())]
             for artist in sorted(animated, key=lambda a: a.get_zorder()):
                 self.fig.draw_artist(artist)
+        self.fig.stale = False  # from here on, stale means: a static artist changed in the next update
         return np.asarray(canvas.buffer_rgba())
 
     @staticmethod
@@ -315,7 +354,8 @@ class Panel:
 
 
 # ----------------------------------------------------------------------------- sampling
-def _control_samples(w: widgets.ValueWidget) -> list:
+def control_samples(w: widgets.ValueWidget) -> list:
+    """A few values of one control: extremes and middle of a slider, every option of a dropdown."""
     if isinstance(w, widgets.FloatLogSlider):
         return [w.base ** w.min, w.base ** ((w.min + w.max) / 2), w.base ** w.max]
     if isinstance(w, (widgets.FloatSlider, widgets.IntSlider)):
@@ -335,7 +375,7 @@ def _control_samples(w: widgets.ValueWidget) -> list:
 def sample_values(panel: Panel, max_combos: int = 48, seed: int = 0) -> list[dict]:
     """Control combinations covering each control's extremes and middle (a seeded sample if many)."""
     names = list(panel.controls)
-    grids = [_control_samples(panel.controls[n]) for n in names]
+    grids = [control_samples(panel.controls[n]) for n in names]
     combos = [dict(zip(names, c)) for c in itertools.product(*grids)]
     if len(combos) > max_combos:
         combos = random.Random(seed).sample(combos, max_combos)
@@ -354,7 +394,7 @@ def sweep_values(panel: Panel, steps: int = 15) -> tuple[str, list]:
                 up = list(np.linspace(w.min, w.max, steps))
             return name, up + up[-2::-1]
     name, w = next(iter(panel.controls.items()))
-    return name, _control_samples(w) * 3
+    return name, control_samples(w) * 3
 
 
 def time_updates(panel: Panel, name: str, values: list) -> list[float]:

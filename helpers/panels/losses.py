@@ -83,7 +83,8 @@ def loss_panel(loss: str = "Huber") -> Panel:
             check_finite(values, grads, what=f"the {loss} curve")
             loss_line.set_ydata(values.numpy())
             grad_line.set_ydata(grads.numpy())
-            ax_loss.set_title(loss)
+            if ax_loss.get_title() != loss:
+                ax_loss.set_title(loss)
             uses_delta = loss in ("Huber", "Smooth L1")
             for mark, s in zip(marks, (-1, 1, -1, 1)):
                 mark.set_xdata([s * delta, s * delta])
@@ -92,7 +93,8 @@ def loss_panel(loss: str = "Huber") -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.6, 3.1))
+    uses_delta = {"Huber", "Smooth L1"}
+    return Panel(controls, setup, figsize=(7.6, 3.1), enabled_when={"delta": lambda v: v["loss"] in uses_delta})
 
 
 @register
@@ -102,7 +104,7 @@ def robust_regression_panel() -> Panel:
 
     controls = {
         "n_outliers": int_slider("outliers", 0, 20, 5),
-        "outlier_size": float_slider("outlier size", 0.0, 20.0, 0.5, 10.0),
+        "outlier_size": float_slider("outlier size", 0.5, 20.0, 0.5, 10.0),
         "delta": float_slider("Huber delta", 0.2, 5.0, 0.1, 1.0),
     }
     xs = np.linspace(-3, 3, 2)
@@ -143,7 +145,8 @@ def robust_regression_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.0, 4.0), kind="training")
+    return Panel(controls, setup, figsize=(7.0, 4.0), kind="training",
+                 enabled_when={"outlier_size": lambda v: v["n_outliers"] > 0})
 
 
 @register
@@ -193,4 +196,6 @@ def gd_1d_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.6, 3.1))
+    # started at the optimum w* = 1.5, gradient descent has nothing to do: lr and decay have no effect there
+    return Panel(controls, setup, figsize=(7.6, 3.1),
+                 enabled_when={"lr": lambda v: v["w0"] != 1.5, "decay": lambda v: v["w0"] != 1.5})

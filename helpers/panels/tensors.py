@@ -42,7 +42,8 @@ def _domain_artists(ax, animated: bool) -> Callable[[str, float, float], dict[st
 
     def paint(name: str, low: float, high: float) -> dict[str, int]:
         fn, ylim, _ = DOMAIN_FUNCTIONS[name]
-        ax.set_ylim(*ylim)
+        if ax.get_ylim() != ylim:
+            ax.set_ylim(*ylim)
         xr = domain_grid(*ax.get_xlim(), step=0.02)
         yr = fn(xr)
         ref.set_data(xr.numpy(), torch.where(torch.isfinite(yr), yr, torch.nan).numpy())
@@ -275,9 +276,14 @@ def domain_panel() -> Panel:
                             transform=side.transAxes, animated=True, zorder=_Z_TEXT)
         paint = _domain_artists(ax, animated=True)
 
+        shown = {"func": None}
+
         def update(x_min: float, x_max: float, func: str) -> None:
-            ax.set_title(f"torch.{func}(x), float32")
-            rules.set_text(DOMAIN_FUNCTIONS[func][2])
+            if func != shown["func"]:  # static texts and limits change only with the function (redraw_on)
+                shown["func"] = func
+                ax.set_title(f"torch.{func}(x), float32")
+                ax.set_ylim(*DOMAIN_FUNCTIONS[func][1])
+                rules.set_text(DOMAIN_FUNCTIONS[func][2])
             if not x_min < x_max:
                 raise PanelMessage(f"empty range: x min ({x_min:.1f}) must be smaller than x max ({x_max:.1f})")
             counts = paint(func, x_min, x_max)
@@ -288,7 +294,7 @@ def domain_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.5, 3.3))
+    return Panel(controls, setup, figsize=(7.5, 3.3), redraw_on=("func",))
 
 
 @register
