@@ -1,0 +1,458 @@
+"""helpers.optim: every optimizer's trajectory against torch.optim, the notes' momentum (E30),
+the EMA, Goh's optimal rates measured on a quadratic, optimize_path, and bad input."""
+from __future__ import annotations
+
+import importlib
+import math
+
+import pytest
+import torch
+
+from helpers import optim as O
+
+F64 = torch.float64
+STEPS = 30
+
+
+# ----------------------------------------------------------------------------- a small problem
+def _params() -> list[torch.Tensor]:
+    """W (4, 3), b (3,), and `extra` (3,), which only some steps use."""
+    gen = torch.Generator().manual_seed(0)
+    return [torch.randn(4, 3, generator=gen, dtype=F64).requires_grad_(),
+            torch.randn(3, generator=gen, dtype=F64).requires_grad_(),
+            torch.randn(3, generator=gen, dtype=F64).requires_grad_()]
+
+
+def _loss(params: list[torch.Tensor], k: int) -> torch.Tensor:
+    """Mini-batch k of a small regression. Some coordinates get exactly zero gradient:
+    input feature 2 is zero on even steps (row 2 of W), output 1 is masked out on every third
+    step; `extra` is used on odd steps only, so its grad is None on even steps (set_to_none)."""
+    W, b, extra = params
+    gen = torch.Generator().manual_seed(100 + k)
+    x = torch.randn(8, 4, generator=gen, dtype=F64)
+    y = torch.randn(8, 3, generator=gen, dtype=F64)
+    if k % 2 == 0:
+        x[:, 2] = 0.0
+    out = torch.tanh(x @ W + b)
+    if k % 2 == 1:
+        out = out * extra
+    mask = torch.ones(3, dtype=F64)
+    if k % 3 == 0:
+        mask[1] = 0.0
+    return (((out - y) ** 2) * mask).mean()
+
+
+def _trajectory(make_optimizer, steps: int = STEPS) -> list[list[torch.Tensor]]:
+    params = _params()
+    optimizer = make_optimizer(params)
+    snapshots = []
+    for k in range(steps):
+        optimizer.zero_grad()  # set_to_none=True: unused parameters have grad None
+        _loss(params, k).backward()
+        optimizer.step()
+        snapshots.append([p.detach().clone() for p in params])
+    return snapshots
+
+
+def _assert_same_trajectory(ours, theirs, atol: float = 1e-9) -> None:
+    a, b = _trajectory(ours), _trajectory(theirs)
+    for k, (pa, pb) in enumerate(zip(a, b)):
+        for name, x, y in zip(("W", "b", "extra"), pa, pb):
+            assert torch.allclose(x, y, rtol=0, atol=atol), f"{name} differs at step {k + 1}: {(x - y).abs().max()}"
+    start = _params()
+    assert all(not torch.equal(p, q) for p, q in zip(a[-1], start)), "every parameter should have moved"
+
+
+CASES = {
+    "sgd": (lambda p: O.SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+    "momentum": (lambda p: O.SGD(p, lr=0.05, momentum=0.9), lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    "dampening": (lambda p: O.SGD(p, lr=0.05, momentum=0.8, dampening=0.3),
+                  lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, dampening=0.3)),
+    "nesterov": (lambda p: O.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+                 lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True)),
+    "sgd_weight_decay": (lambda p: O.SGD(p, lr=0.1, weight_decay=0.05),
+                         lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.05)),
+    "momentum_weight_decay": (lambda p: O.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.05),
+                              lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.05)),
+    "nesterov_weight_decay": (lambda p: O.SGD(p, lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.05),
+                              lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.05)),
+    "adagrad": (lambda p: O.Adagrad(p, lr=0.1), lambda p: torch.optim.Adagrad(p, lr=0.1)),
+    "adagrad_eps": (lambda p: O.Adagrad(p, lr=0.05, eps=0.1), lambda p: torch.optim.Adagrad(p, lr=0.05, eps=0.1)),
+    "rmsprop_default": (lambda p: O.RMSprop(p), lambda p: torch.optim.RMSprop(p)),
+    "rmsprop_notes": (lambda p: O.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-10),
+                      lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-10)),
+    "adam": (lambda p: O.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    "adam_betas_eps": (lambda p: O.Adam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-3),
+                       lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-3)),
+    "adam_l2": (lambda p: O.Adam(p, lr=0.01, weight_decay=0.1),
+                lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1)),
+    "adamw": (lambda p: O.Adam(p, lr=0.01, weight_decay=0.1, decoupled=True),
+              lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_trajectory_equals_torch(case):
+    ours, theirs = CASES[case]
+    _assert_same_trajectory(ours, theirs)
+
+
+def test_l2_and_decoupled_weight_decay_differ():
+    """Adam's L2 (wd inside the gradient) and AdamW (wd outside) are different rules."""
+    l2 = _trajectory(lambda p: O.Adam(p, lr=0.01, weight_decay=0.1))
+    decoupled = _trajectory(lambda p: O.Adam(p, lr=0.01, weight_decay=0.1, decoupled=True))
+    assert (l2[-1][0] - decoupled[-1][0]).abs().max() > 1e-4
+
+
+def test_grad_none_is_skipped_but_zero_grad_still_moves_with_momentum():
+    w = torch.ones(2, dtype=F64, requires_grad=True)
+    opt = O.SGD([w], lr=0.1, momentum=0.9)
+    w.grad = torch.ones(2, dtype=F64)
+    opt.step()
+    after_first = w.detach().clone()
+    w.grad = None
+    opt.step()  # skipped: no change, buffer untouched
+    assert torch.equal(w.detach(), after_first)
+    assert torch.equal(opt.state[w]["momentum_buffer"], torch.ones(2, dtype=F64))
+    w.grad = torch.zeros(2, dtype=F64)
+    opt.step()  # a zero gradient is a real step: the buffer 0.9 * 1 still moves w
+    assert torch.allclose(w.detach(), after_first - 0.1 * 0.9)
+
+
+def test_adam_step_count_is_per_parameter_like_torch():
+    """A parameter first used at step 3 starts its own bias correction at t = 1."""
+    def run(make):
+        a = torch.zeros(2, dtype=F64, requires_grad=True)
+        b = torch.zeros(2, dtype=F64, requires_grad=True)
+        opt = make([a, b])
+        for k in range(6):
+            opt.zero_grad()
+            loss = (a * torch.tensor([1.0, -2.0], dtype=F64) * (k + 1)).sum()
+            if k >= 2:
+                loss = loss + (b * torch.tensor([3.0, 0.5], dtype=F64)).sum()
+            loss.backward()
+            opt.step()
+        return a.detach(), b.detach(), opt
+    a1, b1, ours = run(lambda p: O.Adam(p, lr=0.1))
+    a2, b2, _ = run(lambda p: torch.optim.Adam(p, lr=0.1))
+    assert torch.allclose(a1, a2, atol=1e-12) and torch.allclose(b1, b2, atol=1e-12)
+    assert ours.state[ours.param_groups[0]["params"][1]]["step"] == 4
+    assert torch.allclose(b1, torch.full((2,), -0.4, dtype=F64), atol=1e-9)  # constant g: exactly lr per step (C27)
+
+
+def test_step_returns_the_closure_loss_and_works_with_torch_schedulers():
+    w = torch.tensor([1.0, -1.0], dtype=F64, requires_grad=True)
+    opt = O.Adam([w], lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+    lrs = []
+    for _ in range(5):
+        lrs.append(opt.param_groups[0]["lr"])
+        loss = opt.step(closure)
+        sched.step()
+    assert isinstance(loss, torch.Tensor) and loss.item() > 0
+    assert lrs == [0.1, 0.1, 0.05, 0.05, 0.025]
+
+
+def test_param_groups_keep_their_own_settings():
+    a = torch.ones(2, dtype=F64, requires_grad=True)
+    b = torch.ones(2, dtype=F64, requires_grad=True)
+    opt = O.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    (a.sum() + b.sum()).backward()
+    opt.step()
+    assert torch.allclose(a.detach(), torch.full((2,), 0.9, dtype=F64))
+    assert torch.allclose(b.detach(), torch.full((2,), 0.5, dtype=F64))
+
+
+def test_no_torch_update_code_is_called(monkeypatch):
+    """The formulas are ours: with torch.optim's update functions and steps broken, ours still run."""
+    def broken(*args, **kwargs):
+        raise AssertionError("torch.optim's own update code was called")
+    for name in ("sgd", "adam", "adagrad", "rmsprop", "adamw"):  # the functional forms, e.g. torch.optim.sgd.sgd
+        monkeypatch.setattr(importlib.import_module(f"torch.optim.{name}"), name, broken)
+    for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad, torch.optim.RMSprop):
+        monkeypatch.setattr(cls, "step", broken)
+    with pytest.raises(AssertionError, match="own update code"):  # the patch really bites
+        _trajectory(lambda p: torch.optim.Adam(p, lr=0.01), steps=1)
+    for make in (lambda p: O.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), lambda p: O.Adagrad(p),
+                 lambda p: O.RMSprop(p), lambda p: O.Adam(p, weight_decay=0.1, decoupled=True),
+                 lambda p: O.Adam(p, weight_decay=0.1), lambda p: O.NotesMomentum(p, lr=0.1)):
+        _trajectory(make, steps=3)
+
+
+# ----------------------------------------------------------------------------- the notes' momentum (E30)
+G_SEQ = [1.0, 1.0, 1.0, 1.0, 1.0, -0.5, 2.0, 0.3]  # the checklist's gradient sequence
+
+
+def _linear_path(make_optimizer, grads=G_SEQ) -> torch.Tensor:
+    """Positions after each step on the loss g_k * w, whose gradient is g_k wherever w is."""
+    w = torch.zeros(1, dtype=F64, requires_grad=True)
+    opt = make_optimizer([w])
+    out = []
+    for g in grads:
+        opt.zero_grad()
+        (g * w).sum().backward()
+        opt.step()
+        out.append(w.item())
+    return torch.tensor(out, dtype=F64)
+
+
+def test_notes_momentum_equals_torch_sgd_with_scaled_lr_from_the_first_step():
+    """Notes' V_t = beta V + (1 - beta) g with lr eta  ==  SGD(lr = eta (1 - beta), momentum = beta), every step."""
+    eta, beta = 0.1, 0.9
+    notes = _linear_path(lambda p: O.NotesMomentum(p, lr=eta, beta=beta))
+    scaled = _linear_path(lambda p: torch.optim.SGD(p, lr=eta * (1 - beta), momentum=beta))
+    assert torch.allclose(notes, scaled, rtol=0, atol=1e-12)
+    _assert_same_trajectory(lambda p: O.NotesMomentum(p, lr=0.5, beta=0.8),
+                            lambda p: torch.optim.SGD(p, lr=0.5 * (1 - 0.8), momentum=0.8))
+
+
+def test_notes_momentum_vs_pytorch_default_momentum():
+    """E30/C23: the first step is eta(1 - beta) g_1 vs eta g_1; the notes' path is (1 - beta) times PyTorch's here."""
+    eta, beta = 0.1, 0.9
+    notes = _linear_path(lambda p: O.NotesMomentum(p, lr=eta, beta=beta))
+    pytorch = _linear_path(lambda p: torch.optim.SGD(p, lr=eta, momentum=beta))
+    assert math.isclose(pytorch[0].item(), -eta * G_SEQ[0]) and math.isclose(notes[0].item(), -eta * (1 - beta) * G_SEQ[0])
+    assert torch.allclose(notes, (1 - beta) * pytorch, atol=1e-12)  # from w_0 = 0 with w-independent gradients
+    const = [1.0] * 120  # steady state: PyTorch's step is eta / (1 - beta), the notes' is eta
+    steps_torch = _linear_path(lambda p: torch.optim.SGD(p, lr=eta, momentum=beta), const).diff()
+    steps_notes = _linear_path(lambda p: O.NotesMomentum(p, lr=eta, beta=beta), const).diff()
+    assert math.isclose(steps_torch[-1].item(), -eta / (1 - beta), rel_tol=1e-5)
+    assert math.isclose(steps_notes[-1].item(), -eta, rel_tol=1e-5)
+
+
+def test_dampening_does_not_reproduce_the_notes():
+    """SGD(lr=eta, momentum=beta, dampening=beta) has buffer V_t + beta^t g_1: its first step skips the dampening,
+    so it trails the notes by eta * g_1 * (beta + ... + beta^t) on this loss."""
+    eta, beta = 0.1, 0.9
+    notes = _linear_path(lambda p: O.NotesMomentum(p, lr=eta, beta=beta))
+    damped = _linear_path(lambda p: torch.optim.SGD(p, lr=eta, momentum=beta, dampening=beta))
+    t = torch.arange(1, len(G_SEQ) + 1, dtype=F64)
+    extra = -eta * G_SEQ[0] * beta * (1 - beta ** t) / (1 - beta)  # -eta g_1 sum_{s=1}^t beta^s
+    assert torch.allclose(damped - notes, extra, atol=1e-12)
+    assert not torch.allclose(damped, notes, atol=1e-3)
+    one_minus = _linear_path(lambda p: torch.optim.SGD(p, lr=eta, momentum=beta, dampening=1 - beta))
+    assert not torch.allclose(one_minus, notes, atol=1e-3)
+
+
+def test_adagrad_step_only_shrinks_rmsprop_recovers_and_adam_starts_at_lr():
+    """E31/C24: effective lr |dw|/|g| after the gradient drops from 10 to 0.1; E33/C26: RMSprop's first
+    step is lr/sqrt(1 - alpha); C27: Adam's first step is lr whatever the gradient's scale."""
+    grads = [10.0] * 30 + [0.1] * 100
+    def effective_lr(make):
+        path = _linear_path(make, grads)
+        return (torch.cat([path[:1], path.diff()]).abs() / torch.tensor(grads, dtype=F64))
+    ada = effective_lr(lambda p: O.Adagrad(p, lr=0.1))
+    rms = effective_lr(lambda p: O.RMSprop(p, lr=0.1, alpha=0.9, eps=1e-10))
+    assert bool((ada.diff() <= 1e-15).all())  # never increases, even when the gradient gets small
+    assert math.isclose(ada[-1].item(), 0.1 / math.sqrt(30 * 100 + 100 * 0.01), rel_tol=1e-9)
+    v_final = (1 - 0.9 ** 30) * 0.9 ** 100 * 100 + (1 - 0.9 ** 100) * 0.01  # the EMA of g^2 forgets the 10s
+    assert rms[-1] > 50 * rms[29] and math.isclose(rms[-1].item(), 0.1 / (math.sqrt(v_final) + 1e-10), rel_tol=1e-9)
+    for alpha in (0.9, 0.99):
+        first = _linear_path(lambda p: O.RMSprop(p, lr=0.1, alpha=alpha, eps=0.0), [3.0])
+        assert math.isclose(-first[0].item(), 0.1 / math.sqrt(1 - alpha), rel_tol=1e-12)
+    for scale in (1e-3, 1.0, 1e3):
+        assert math.isclose(_linear_path(lambda p: O.Adam(p, lr=0.1, eps=0.0), [scale])[0].item(), -0.1, rel_tol=1e-12)
+
+
+# ----------------------------------------------------------------------------- EMA
+def test_ema_matches_a_loop_and_the_closed_form_weights():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(40, generator=gen, dtype=F64)
+    for beta in (0.0, 0.5, 0.9, 0.99):
+        v, loop = 0.0, []
+        for x_t in x.tolist():
+            v = beta * v + (1 - beta) * x_t
+            loop.append(v)
+        assert torch.allclose(O.ema(x, beta), torch.tensor(loop, dtype=F64), atol=1e-12)
+        t, k = torch.meshgrid(torch.arange(40), torch.arange(40), indexing="ij")
+        weights = torch.where(k <= t, (1 - beta) * torch.tensor(beta, dtype=F64) ** (t - k), 0.0)
+        assert torch.allclose(O.ema(x, beta), weights @ x, atol=1e-12)
+
+
+def test_ema_weights_sum_to_one_minus_beta_t_and_bias_correction_fixes_it():
+    """C20: EMA of a constant c is c (1 - beta^t); dividing by 1 - beta^t makes it c from step 1."""
+    t = torch.arange(1, 51, dtype=F64)
+    for beta in (0.9, 0.99):
+        assert torch.allclose(O.ema(torch.ones(50, dtype=F64), beta), 1 - beta ** t, atol=1e-12)
+        assert torch.allclose(O.ema([2.5] * 50, beta, bias_correction=True), torch.full((50,), 2.5, dtype=F64), atol=1e-12)
+    assert math.isclose(O.ema([4.0], 0.9)[0].item(), 0.4)  # v_1 = (1 - beta) x_1
+
+
+def test_ema_is_what_torch_adam_and_rmsprop_keep():
+    """torch.optim.Adam's exp_avg is ema(g, beta1); RMSprop's square_avg is ema(g^2, alpha)."""
+    gen = torch.Generator().manual_seed(5)
+    g = torch.randn(12, generator=gen, dtype=F64)
+    for make, key, series, beta in (
+        (lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.95)), "exp_avg", g, 0.8),
+        (lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.95)), "exp_avg_sq", g ** 2, 0.95),
+        (lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.7), "square_avg", g ** 2, 0.7),
+    ):
+        w = torch.zeros(1, dtype=F64, requires_grad=True)
+        opt = make([w])
+        kept = []
+        for g_t in g:
+            opt.zero_grad()
+            (g_t * w).sum().backward()
+            opt.step()
+            kept.append(opt.state[w][key].item())
+        assert torch.allclose(torch.tensor(kept, dtype=F64), O.ema(series, beta), atol=1e-12)
+
+
+def test_ema_accepts_sequences_and_integer_tensors():
+    assert O.ema([1, 2, 3], 0.5).dtype == F64
+    assert torch.allclose(O.ema(torch.tensor([1, 2, 3]), 0.5), O.ema([1.0, 2.0, 3.0], 0.5))
+    assert O.ema([], 0.5).numel() == 0
+
+
+# ----------------------------------------------------------------------------- Goh's optimal rates
+def _quadratic(l_min, l_max):
+    return lambda x, y: 0.5 * (l_min * x ** 2 + l_max * y ** 2)
+
+
+def _measured_rates(l_min, l_max, settings, steps=300) -> list[float]:
+    """Run heavy ball (our SGD with momentum) for every (lr, momentum) in `settings` at once, one param
+    group each, on f = (l_min x^2 + l_max y^2) / 2 from (1, 1); return each per-step contraction of |w_k|
+    over the second half of the run (inf if it diverged)."""
+    ws = [torch.ones(2, dtype=F64, requires_grad=True) for _ in settings]
+    opt = O.SGD([{"params": [w], "lr": lr, "momentum": mu} for w, (lr, mu) in zip(ws, settings)], lr=0.0)
+    curvature = torch.tensor([l_min, l_max], dtype=F64)
+    half = steps // 2
+    for k in range(steps):
+        if k == half:
+            norms_half = [w.detach().norm() for w in ws]
+        opt.zero_grad()
+        (0.5 * curvature * torch.stack(ws) ** 2).sum().backward()
+        opt.step()
+    rates = [(w.detach().norm() / n) ** (1 / (steps - half)) for w, n in zip(ws, norms_half)]
+    return [r.item() if torch.isfinite(r) else math.inf for r in rates]
+
+
+@pytest.mark.parametrize("l_min,l_max", [(1.0, 50.0), (0.5, 8.0)])
+def test_gd_optimal_rate_is_measured_and_cannot_be_beaten_nearby(l_min, l_max):
+    lr, rate = O.gd_optimal(l_min, l_max)
+    factors = (1.0, 0.9, 0.97, 1.03, 1.1)
+    measured, *nearby = _measured_rates(l_min, l_max, [(lr * f, 0.0) for f in factors])
+    assert math.isclose(measured, rate, rel_tol=1e-6)  # both directions shrink by exactly (kappa-1)/(kappa+1)
+    assert all(r > measured + 1e-3 for r in nearby), nearby
+
+
+@pytest.mark.parametrize("l_min,l_max", [(1.0, 50.0), (0.5, 8.0)])
+def test_momentum_optimal_rate_is_measured_and_cannot_be_beaten_nearby(l_min, l_max):
+    lr, beta, rate = O.momentum_optimal(l_min, l_max)
+    moves = [(1.0, 0.0)] + [(f, d) for f in (0.95, 1.0, 1.05) for d in (-0.03, 0.0, 0.03) if (f, d) != (1.0, 0.0)]
+    measured, *nearby = _measured_rates(l_min, l_max, [(lr * f, beta + d) for f, d in moves])
+    assert math.isclose(measured, rate, rel_tol=1e-2)  # critically damped: |w_k| ~ k rate^k
+    assert all(r > measured for r in nearby), nearby
+    assert rate < O.gd_optimal(l_min, l_max)[1]  # momentum: sqrt(kappa) instead of kappa
+
+
+def test_momentum_reaches_a_tolerance_in_fewer_steps_than_gd():
+    """C22-style count on f = (x^2 + 50 y^2)/2: each method at its best settings, steps until f < 1e-4."""
+    fn = _quadratic(1.0, 50.0)
+    lr_gd, _ = O.gd_optimal(1.0, 50.0)
+    lr_hb, beta, _ = O.momentum_optimal(1.0, 50.0)
+    _, loss_gd = O.optimize_path(fn, (1.0, 1.0), lambda p: O.SGD(p, lr=lr_gd), 200)
+    _, loss_hb = O.optimize_path(fn, (1.0, 1.0), lambda p: O.SGD(p, lr=lr_hb, momentum=beta), 200)
+    n_gd, n_hb = O.steps_to_tolerance(loss_gd, 0.0, 1e-4), O.steps_to_tolerance(loss_hb, 0.0, 1e-4)
+    assert n_gd is not None and n_hb is not None and n_hb < n_gd / 3
+    _, loss_slow = O.optimize_path(fn, (1.0, 1.0), lambda p: O.SGD(p, lr=lr_gd * 0.1), 50)
+    assert O.steps_to_tolerance(loss_slow, 0.0, 1e-4) is None
+
+
+def test_optimal_formulas():
+    lr, rate = O.gd_optimal(1.0, 9.0)
+    assert math.isclose(lr, 0.2) and math.isclose(rate, 0.8)
+    lr, beta, rate = O.momentum_optimal(1.0, 9.0)
+    assert math.isclose(lr, 0.25) and math.isclose(beta, 0.25) and math.isclose(rate, 0.5)
+    assert O.gd_optimal(2.0, 2.0)[1] == 0.0 and O.momentum_optimal(2.0, 2.0)[1:] == (0.0, 0.0)
+
+
+# ----------------------------------------------------------------------------- optimize_path
+def test_optimize_path_records_start_and_every_step():
+    fn = lambda x, y: (x - 1) ** 2 + 2 * (y + 0.5) ** 2
+    path, losses = O.optimize_path(fn, (0.0, 0.0), lambda p: torch.optim.SGD(p, lr=0.1), 5)
+    assert path.shape == (6, 2) and losses.shape == (6,) and path.dtype == F64
+    assert torch.equal(path[0], torch.zeros(2, dtype=F64))
+    assert torch.allclose(path[1], torch.tensor([0.2, -0.2], dtype=F64))  # w - 0.1 * grad
+    assert torch.allclose(losses, fn(path[:, 0], path[:, 1]))
+    path0, losses0 = O.optimize_path(fn, (0.0, 0.0), lambda p: torch.optim.SGD(p, lr=0.1), 0)
+    assert path0.shape == (1, 2) and losses0.tolist() == [1.5]
+
+
+@pytest.mark.parametrize("make", [lambda p: O.SGD(p, lr=1.0), lambda p: O.SGD(p, lr=0.5, momentum=0.99),
+                                  lambda p: O.NotesMomentum(p, lr=1.0, beta=0.5)])
+def test_optimize_path_turns_divergence_into_nan(make):
+    fn = lambda x, y: x ** 4 + 50 * y ** 2
+    path, losses = O.optimize_path(fn, (3.0, 1.0), make, 200)
+    bad = ~torch.isfinite(losses)
+    assert bad.any(), "this setting should diverge"
+    first = int(bad.nonzero()[0])
+    assert bool(torch.isfinite(losses[:first]).all()) and bool(torch.isnan(losses[first:]).all())
+    assert bool(torch.isnan(path[first:]).all()) and bool(torch.isfinite(path[:first]).all())
+    assert O.steps_to_tolerance(losses, 0.0, 1e-3) is None
+
+
+def test_steps_to_tolerance():
+    assert O.steps_to_tolerance([5.0, 3.0, 1.05, 1.2, 0.5], 1.0, 0.1) == 2
+    assert O.steps_to_tolerance(torch.tensor([5.0, float("nan"), 0.0]), 0.0, 0.1) == 2
+    assert O.steps_to_tolerance([5.0, 3.0], 0.0, 0.1) is None
+
+
+# ----------------------------------------------------------------------------- bad input
+def _w():
+    return [torch.zeros(2, requires_grad=True)]
+
+
+@pytest.mark.parametrize("make,name", [
+    (lambda: O.SGD(_w(), lr=-0.1), "lr"),
+    (lambda: O.SGD(_w(), lr=0.1, momentum=-0.5), "momentum"),
+    (lambda: O.SGD(_w(), lr=0.1, momentum=0.9, dampening=1.5), "dampening"),
+    (lambda: O.SGD(_w(), lr=0.1, momentum=0.9, dampening=-0.1), "dampening"),
+    (lambda: O.SGD(_w(), lr=0.1, weight_decay=-1e-4), "weight_decay"),
+    (lambda: O.SGD(_w(), lr=0.1, nesterov=True), "nesterov"),
+    (lambda: O.SGD(_w(), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
+    (lambda: O.SGD(_w(), lr=float("nan")), "lr"),
+    (lambda: O.NotesMomentum(_w(), lr=0.1, beta=1.0), "beta"),
+    (lambda: O.NotesMomentum(_w(), lr=0.1, beta=-0.1), "beta"),
+    (lambda: O.Adagrad(_w(), lr=-1.0), "lr"),
+    (lambda: O.Adagrad(_w(), eps=-1e-10), "eps"),
+    (lambda: O.RMSprop(_w(), alpha=1.0), "alpha"),
+    (lambda: O.RMSprop(_w(), alpha=-0.1), "alpha"),
+    (lambda: O.RMSprop(_w(), eps=-1.0), "eps"),
+    (lambda: O.Adam(_w(), betas=(1.0, 0.999)), "betas[0]"),
+    (lambda: O.Adam(_w(), betas=(0.9, 1.5)), "betas[1]"),
+    (lambda: O.Adam(_w(), eps=-1e-8), "eps"),
+    (lambda: O.Adam(_w(), weight_decay=-0.1), "weight_decay"),
+    (lambda: O.ema([1.0, 2.0], 1.0), "beta"),
+    (lambda: O.ema([1.0, 2.0], -0.5), "beta"),
+    (lambda: O.ema(torch.ones(2, 2), 0.5), "values"),
+    (lambda: O.gd_optimal(0.0, 1.0), "l_min"),
+    (lambda: O.momentum_optimal(2.0, 1.0), "l_min"),
+    (lambda: O.momentum_optimal(1.0, -1.0), "l_max"),
+    (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0), lambda p: O.SGD(p, lr=0.1), -1), "steps"),
+    (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0, 0.0), lambda p: O.SGD(p, lr=0.1), 3), "start"),
+    (lambda: O.steps_to_tolerance([1.0], 0.0, 0.0), "tol"),
+])
+def test_value_errors_name_the_argument(make, name):
+    with pytest.raises(ValueError, match=name.replace("[", r"\[").replace("]", r"\]")):
+        make()
+
+
+@pytest.mark.parametrize("make,name", [
+    (lambda: O.SGD(_w(), lr="0.1"), "lr"),
+    (lambda: O.SGD(_w(), lr=0.1, momentum=0.9, nesterov=1), "nesterov"),
+    (lambda: O.Adam(_w(), betas=0.9), "betas"),
+    (lambda: O.Adam(_w(), decoupled="yes"), "decoupled"),
+    (lambda: O.ema([1.0], True), "beta"),
+    (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0), lambda p: "not an optimizer", 3), "make_optimizer"),
+    (lambda: O.optimize_path("f", (0.0, 0.0), lambda p: O.SGD(p, lr=0.1), 3), "fn"),
+])
+def test_type_errors_name_the_argument(make, name):
+    with pytest.raises(TypeError, match=name):
+        make()

@@ -1,0 +1,272 @@
+"""helpers.schedules: every formula against PyTorch's scheduler step by step, lr_curve on composite
+schedulers, the ReduceLROnPlateau rule against torch's, and bad input."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+from helpers import schedules as S
+
+LS = torch.optim.lr_scheduler
+
+
+def _torch_lrs(make_scheduler, n: int, lr: float) -> list[float]:
+    """get_last_lr() after t = 0, 1, ..., n scheduler.step() calls (optimizer stepped first, PyTorch's order)."""
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    sched = make_scheduler(opt)
+    out = [sched.get_last_lr()[0]]
+    for _ in range(n):
+        w.grad = torch.zeros_like(w)
+        opt.step()
+        sched.step()
+        out.append(sched.get_last_lr()[0])
+    return out
+
+
+def _assert_close_lists(ours: list[float], theirs: list[float], rel: float = 1e-12, abs_: float = 1e-15) -> None:
+    assert len(ours) == len(theirs)
+    for t, (a, b) in enumerate(zip(ours, theirs)):
+        assert math.isclose(a, b, rel_tol=rel, abs_tol=abs_), f"t={t}: ours {a} vs torch {b}"
+
+
+# ----------------------------------------------------------------------------- formulas vs PyTorch
+@pytest.mark.parametrize("lr0,step_size,gamma", [(0.1, 30, 0.1), (1.0, 1, 0.5), (0.05, 7, 0.9), (2.0, 3, 1.5)])
+def test_step_lr_matches_torch(lr0, step_size, gamma):
+    n = 120
+    theirs = _torch_lrs(lambda o: LS.StepLR(o, step_size=step_size, gamma=gamma), n, lr0)
+    _assert_close_lists([S.step_lr(t, lr0, step_size, gamma) for t in range(n + 1)], theirs)
+
+
+def test_step_lr_checklist_values():
+    """C28: StepLR(30, 0.1) gives 0.1 for t < 30, 0.01 from 30, 0.001 from 60, 1e-4 from 90."""
+    for t, expected in ((0, 0.1), (29, 0.1), (30, 0.01), (59, 0.01), (60, 0.001), (90, 1e-4)):
+        assert math.isclose(S.step_lr(t, 0.1, 30), expected, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("lr0,milestones,gamma", [
+    (0.1, [20, 50, 80], 0.1), (1.0, [3, 3, 10], 0.5), (0.5, [10, 2, 6], 0.3), (0.2, [0, 4], 0.5), (0.1, [], 0.1),
+])
+def test_multistep_lr_matches_torch(lr0, milestones, gamma):
+    n = 100
+    theirs = _torch_lrs(lambda o: LS.MultiStepLR(o, milestones=milestones, gamma=gamma), n, lr0)
+    _assert_close_lists([S.multistep_lr(t, lr0, milestones, gamma) for t in range(n + 1)], theirs)
+
+
+@pytest.mark.parametrize("lr0,gamma", [(0.1, 0.95), (1.0, 0.5), (0.01, 0.999), (0.1, 1.02)])
+def test_exponential_lr_matches_torch(lr0, gamma):
+    n = 150
+    theirs = _torch_lrs(lambda o: LS.ExponentialLR(o, gamma=gamma), n, lr0)
+    _assert_close_lists([S.exponential_lr(t, lr0, gamma) for t in range(n + 1)], theirs, rel=1e-11)
+
+
+@pytest.mark.parametrize("lr_max,T_max,lr_min", [(0.01, 100, 1e-5), (0.1, 10, 0.0), (1.0, 7, 0.1), (0.5, 1, 0.05)])
+def test_cosine_lr_matches_torch_also_after_T_max(lr_max, T_max, lr_min):
+    """The recursive CosineAnnealingLR follows the closed form for three full periods (E36: it rises again)."""
+    n = 6 * T_max + 3
+    theirs = _torch_lrs(lambda o: LS.CosineAnnealingLR(o, T_max=T_max, eta_min=lr_min), n, lr_max)
+    ours = [S.cosine_lr(t, lr_max, T_max, lr_min) for t in range(n + 1)]
+    _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-12 * lr_max)
+    assert math.isclose(ours[T_max], lr_min, abs_tol=1e-15) and math.isclose(ours[2 * T_max], lr_max)
+
+
+def test_cosine_checklist_values():
+    """C29/C30 with eta_max = 0.01, T_max = 100, eta_min = 1e-5; past T_max it climbs back."""
+    lrs = _torch_lrs(lambda o: LS.CosineAnnealingLR(o, T_max=100, eta_min=1e-5), 200, 0.01)
+    for t in (0, 25, 50, 75, 100, 125, 150, 200):
+        assert math.isclose(S.cosine_lr(t, 0.01, 100, 1e-5), lrs[t], rel_tol=1e-9)
+    assert S.cosine_lr(125, 0.01, 100, 1e-5) > S.cosine_lr(100, 0.01, 100, 1e-5)
+    drops = [S.cosine_lr(t, 0.01, 100, 1e-5) - S.cosine_lr(t + 25, 0.01, 100, 1e-5) for t in (0, 25, 50, 75)]
+    assert drops[0] < drops[1] and drops[3] < drops[2]  # slow - fast - slow
+
+
+# ----------------------------------------------------------------------------- lr_curve
+def _no_warnings(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn()
+
+
+def test_lr_curve_reads_the_lr_used_before_each_step():
+    """E37: step k uses the lr set by k scheduler.step() calls, i.e. the formula at t = k."""
+    lrs = _no_warnings(lambda: S.lr_curve(lambda o: LS.StepLR(o, step_size=30, gamma=0.1), 100, lr=0.1))
+    assert len(lrs) == 100
+    _assert_close_lists(lrs, [S.step_lr(t, 0.1, 30) for t in range(100)])
+    assert lrs[29] == 0.1 and math.isclose(lrs[30], 0.01)
+    cos = S.lr_curve(lambda o: LS.CosineAnnealingLR(o, T_max=20, eta_min=0.001), 60, lr=0.05)
+    _assert_close_lists(cos, [S.cosine_lr(t, 0.05, 20, 0.001) for t in range(60)], rel=1e-9, abs_=1e-14)
+    assert S.lr_curve(lambda o: LS.StepLR(o, 5), 0) == []
+
+
+def test_lr_curve_one_cycle():
+    max_lr, div, final_div, total, pct = 0.5, 25.0, 1e4, 100, 0.3
+    lrs = _no_warnings(lambda: S.lr_curve(
+        lambda o: LS.OneCycleLR(o, max_lr=max_lr, total_steps=total, pct_start=pct, div_factor=div,
+                                final_div_factor=final_div), total))
+    assert len(lrs) == total
+    assert math.isclose(lrs[0], max_lr / div, rel_tol=1e-12)
+    peak = max(range(total), key=lrs.__getitem__)
+    assert peak == round(pct * total) - 1 and math.isclose(lrs[peak], max_lr, rel_tol=1e-12)
+    assert math.isclose(lrs[-1], max_lr / (div * final_div), rel_tol=1e-9)
+    assert all(a < b for a, b in zip(lrs[:peak], lrs[1:peak + 1]))  # warm-up rises
+    assert all(a > b for a, b in zip(lrs[peak:-1], lrs[peak + 1:]))  # then anneals
+
+
+def test_lr_curve_warm_restarts():
+    T_0, lr = 10, 0.1
+    lrs = _no_warnings(lambda: S.lr_curve(lambda o: LS.CosineAnnealingWarmRestarts(o, T_0=T_0, eta_min=0.0), 35, lr=lr))
+    for k in range(35):
+        assert math.isclose(lrs[k], S.cosine_lr(k % T_0, lr, T_0), rel_tol=1e-9, abs_tol=1e-15)
+    for restart in (10, 20, 30):
+        assert lrs[restart] == lr and lrs[restart - 1] < 0.01  # jumps back up at every T_0
+
+
+def test_lr_curve_sequential_warmup_then_cosine():
+    warm, T_max, lr = 5, 20, 0.1
+    lrs = _no_warnings(lambda: S.lr_curve(lambda o: LS.SequentialLR(
+        o, [LS.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=warm), LS.CosineAnnealingLR(o, T_max=T_max)],
+        milestones=[warm]), warm + T_max))
+    for k in range(warm):  # linear warm-up from 0.1 lr to lr
+        assert math.isclose(lrs[k], lr * (0.1 + 0.9 * k / warm), rel_tol=1e-9)
+    for k in range(warm, warm + T_max):  # then the cosine restarted at the milestone
+        assert math.isclose(lrs[k], S.cosine_lr(k - warm, lr, T_max), rel_tol=1e-9, abs_tol=1e-15)
+
+
+def test_lr_curve_rejects_what_it_cannot_drive():
+    with pytest.raises(TypeError, match="plateau_lrs"):
+        S.lr_curve(lambda o: LS.ReduceLROnPlateau(o), 5)
+    with pytest.raises(TypeError, match="make_scheduler"):
+        S.lr_curve(lambda o: o, 5)
+    with pytest.raises(TypeError, match="make_scheduler"):
+        S.lr_curve("StepLR", 5)
+    with pytest.raises(ValueError, match="steps"):
+        S.lr_curve(lambda o: LS.StepLR(o, 5), -1)
+
+
+# ----------------------------------------------------------------------------- ReduceLROnPlateau
+def _torch_plateau(losses, lr0, **kwargs) -> list[float]:
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr0)
+    sched = LS.ReduceLROnPlateau(opt, **kwargs)
+    out = []
+    for value in losses:
+        w.grad = torch.zeros_like(w)
+        opt.step()
+        sched.step(value)
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+def _series(kind: str, seed: int) -> list[float]:
+    gen = torch.Generator().manual_seed(seed)
+    n = 120
+    t = torch.arange(n, dtype=torch.float64)
+    noise = torch.randn(n, generator=gen, dtype=torch.float64)
+    if kind == "plateaus":  # drops, then flat stretches with noise
+        return (1.0 / (1 + (t // 25)) + 0.01 * noise).tolist()
+    if kind == "decaying":
+        return (torch.exp(-t / 30) + 0.02 * noise).tolist()
+    if kind == "rising":  # accuracy-like, for mode="max"
+        return (1 - torch.exp(-t / 20) + 0.01 * noise).tolist()
+    if kind == "tiny_steps":  # improvements of 5e-5 relative: below the default rel threshold
+        return (1.0 * (1 - 5e-5) ** t).tolist()
+    if kind == "negative":  # a metric below zero (e.g. a log-likelihood)
+        return (-1.0 - 0.5 * torch.exp(-t / 40) + 0.05 * noise).tolist()
+    raise ValueError(kind)
+
+
+SETTINGS = [
+    dict(),
+    dict(factor=0.5, patience=3),
+    dict(factor=0.5, patience=0, cooldown=2),
+    dict(factor=0.3, patience=2, cooldown=4, min_lr=0.01),
+    dict(factor=0.1, patience=5, threshold=1e-3, threshold_mode="abs"),
+    dict(factor=0.5, patience=4, threshold=0.05),
+    dict(factor=0.5, patience=1, mode="max"),
+    dict(factor=0.7, patience=2, mode="max", threshold_mode="abs", threshold=0.01, cooldown=1),
+    dict(factor=0.9, patience=0, min_lr=0.0999995),  # cut smaller than eps = 1e-8: skipped
+]
+
+
+@pytest.mark.parametrize("kind", ["plateaus", "decaying", "rising", "tiny_steps", "negative"])
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()) or "defaults")
+def test_plateau_rule_matches_torch(kind, settings):
+    losses = _series(kind, seed=len(kind))
+    lrs, events = S.plateau_lrs(losses, 0.1, **settings)
+    theirs = _torch_plateau(losses, 0.1, **settings)
+    assert lrs == theirs
+    before = [0.1] + lrs[:-1]
+    assert events == [i for i in range(len(lrs)) if lrs[i] < before[i]]
+
+
+def test_plateau_checklist_cases():
+    """E38/C31: the cut comes on the (patience + 1)-th bad call; cooldown; min_lr; relative threshold."""
+    const = [1.0] * 13
+    lrs, events = S.plateau_lrs(const, 1.0, patience=3)
+    assert lrs[:5] == [1.0, 1.0, 1.0, 1.0, 0.1] and events == [4, 8, 12]
+    assert S.plateau_lrs([1.0] * 5, 1.0, factor=0.5, patience=0, cooldown=2)[0] == [1.0, 0.5, 0.5, 0.5, 0.25]
+    assert S.plateau_lrs([1.0] * 40, 1.0, factor=0.5, patience=0, min_lr=0.1)[0][-1] == 0.1
+    tiny = [1.0 * (1 - 5e-5) ** k for k in range(6)]
+    # a 5e-5 relative improvement is below best * (1 - 1e-4): two bad calls, a cut (E38's evidence)
+    assert S.plateau_lrs(tiny, 1.0, patience=1)[0][:3] == [1.0, 1.0, 0.1]
+    assert S.plateau_lrs(tiny, 1.0, patience=1, threshold_mode="abs", threshold=1e-6)[0] == [1.0] * 6
+    for case in ((const, dict(patience=3)), (tiny, dict(patience=1))):
+        assert S.plateau_lrs(case[0], 1.0, **case[1])[0] == _torch_plateau(case[0], 1.0, **case[1])
+
+
+def test_plateau_nan_is_a_bad_epoch_and_tensors_work():
+    losses = [1.0, float("nan"), float("nan"), 0.5]
+    assert S.plateau_lrs(losses, 1.0, patience=1)[0] == _torch_plateau(losses, 1.0, patience=1) == [1.0, 1.0, 0.1, 0.1]
+    assert S.plateau_lrs(torch.tensor([1.0, 1.0, 1.0]), 1.0, patience=0)[1] == [1, 2]
+    assert S.plateau_lrs([torch.tensor(1.0)] * 3, 1.0, patience=0)[1] == [1, 2]
+    assert S.plateau_lrs([], 1.0) == ([], [])
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("call,name", [
+    (lambda: S.step_lr(5, 0.1, 0), "step_size"),
+    (lambda: S.step_lr(5, 0.1, -3), "step_size"),
+    (lambda: S.step_lr(-1, 0.1, 10), "t"),
+    (lambda: S.step_lr(5, 0.1, 10, gamma=0.0), "gamma"),
+    (lambda: S.step_lr(5, -0.1, 10), "lr0"),
+    (lambda: S.multistep_lr(-2, 0.1, [3]), "t"),
+    (lambda: S.multistep_lr(5, 0.1, [3], gamma=-0.5), "gamma"),
+    (lambda: S.multistep_lr(5, 0.1, [3, -1]), "milestones"),
+    (lambda: S.exponential_lr(5, 0.1, 0.0), "gamma"),
+    (lambda: S.exponential_lr(5, 0.1, -0.9), "gamma"),
+    (lambda: S.exponential_lr(-5, 0.1, 0.9), "t"),
+    (lambda: S.cosine_lr(5, 0.1, 0), "T_max"),
+    (lambda: S.cosine_lr(5, 0.1, -10), "T_max"),
+    (lambda: S.cosine_lr(-1, 0.1, 10), "t"),
+    (lambda: S.cosine_lr(1, 0.1, 10, lr_min=-0.1), "lr_min"),
+    (lambda: S.plateau_lrs([1.0], 0.1, factor=1.0), "factor"),
+    (lambda: S.plateau_lrs([1.0], 0.1, factor=-0.1), "factor"),
+    (lambda: S.plateau_lrs([1.0], 0.1, patience=-1), "patience"),
+    (lambda: S.plateau_lrs([1.0], 0.1, cooldown=-1), "cooldown"),
+    (lambda: S.plateau_lrs([1.0], 0.1, threshold=-1e-4), "threshold"),
+    (lambda: S.plateau_lrs([1.0], 0.1, threshold_mode="relative"), "threshold_mode"),
+    (lambda: S.plateau_lrs([1.0], 0.1, mode="minimum"), "mode"),
+    (lambda: S.plateau_lrs([1.0], 0.1, min_lr=-1.0), "min_lr"),
+    (lambda: S.plateau_lrs([1.0], 0.0), "lr0"),
+])
+def test_value_errors_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: S.step_lr(2.5, 0.1, 10), "t"),
+    (lambda: S.step_lr(True, 0.1, 10), "t"),
+    (lambda: S.step_lr(5, 0.1, 2.0), "step_size"),
+    (lambda: S.multistep_lr(5, 0.1, 30), "milestones"),
+    (lambda: S.multistep_lr(5, 0.1, [1.5]), "milestones"),
+    (lambda: S.cosine_lr(5, "0.1", 10), "lr_max"),
+    (lambda: S.plateau_lrs(["1.0"], 0.1), "losses"),
+    (lambda: S.plateau_lrs([1.0], 0.1, patience=1.5), "patience"),
+])
+def test_type_errors_name_the_argument(call, name):
+    with pytest.raises(TypeError, match=name):
+        call()
