@@ -1,0 +1,151 @@
+r"""Chapter 7: regularization written from the formulas: dropout, batch norm, L2 penalty, early stopping.
+
+Nothing here calls PyTorch's own dropout or batch-norm functions; the tests compare
+these functions with ``nn.Dropout`` statistics and with ``F.batch_norm`` numbers.
+
+Two corrections to the notes live in this file:
+- dropout's ``p`` is the probability of **dropping** a unit, and kept units are
+  multiplied by $1/(1-p)$, not divided by $p$ (erratum E41);
+- batch norm applies $\gamma$ and $\beta$ to the **normalised** value
+  $\hat z$ (E45), normalises with the biased batch variance, and updates the running
+  variance with the unbiased one; ``momentum`` is the weight of the new batch (E48).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable, Sequence
+
+import torch
+
+__all__ = ["dropout", "batch_norm", "l2_penalty", "early_stopping_epoch"]
+
+
+# ----------------------------------------------------------------------------- input checks
+def _tensor(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def _real(value, name: str, low: float, high: float = math.inf) -> float:
+    """``value`` as a float, checked to lie in the closed interval [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not (low <= value <= high):
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return float(value)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- dropout
+def dropout(x: torch.Tensor, p: float, training: bool = True,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Inverted dropout: $y_i = \frac{m_i}{1-p}\,x_i$, $m_i \sim \mathrm{Bernoulli}(1-p)$, so $\mathbb{E}[y_i] = x_i$; identity in eval."""
+    _tensor(x, "x")
+    p = _real(p, "p", 0.0, 1.0)
+    _flag(training, "training")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if not training or p == 0.0:
+        return x                                   # inference: the full network, nothing rescaled
+    if p == 1.0:
+        return torch.zeros_like(x)                 # every unit dropped (avoids 0/0)
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    keep = u >= p                                  # P(keep) = 1 - p
+    return x * keep / (1 - p)
+
+
+# ----------------------------------------------------------------------------- batch norm
+def _check_batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps) -> None:
+    _tensor(x, "x")
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"x must have shape (N, C), (N, C, L) or (N, C, H, W), got {tuple(x.shape)}")
+    c = x.shape[1]
+    for name, t in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var)):
+        if t is None and name in ("gamma", "beta"):   # None: no affine step (affine=False)
+            continue
+        _tensor(t, name)
+        if t.shape != (c,):
+            raise ValueError(f"{name} must have shape (C,) = ({c},) to match x {tuple(x.shape)}, got {tuple(t.shape)}")
+    _flag(training, "training")
+    _real(momentum, "momentum", 0.0, 1.0)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
+    if not 0 < eps < math.inf:
+        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    values_per_channel = x.numel() // c if c else 0
+    if training and values_per_channel <= 1:
+        raise ValueError(f"training needs more than 1 value per channel (N*H*W > 1), got x of shape {tuple(x.shape)}")
+
+
+def batch_norm(x: torch.Tensor, gamma: torch.Tensor | None, beta: torch.Tensor | None,
+               running_mean: torch.Tensor, running_var: torch.Tensor, training: bool = True,
+               momentum: float = 0.1, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""$y = \gamma\,\frac{x-\mu_B}{\sqrt{\sigma_B^2+\epsilon}} + \beta$ per channel; train: $r \leftarrow (1-m)\,r + m\,s_B$ with the unbiased $s_B$; eval: $\mu, \sigma^2$ = running stats."""
+    _check_batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps)
+    dims = [d for d in range(x.ndim) if d != 1]         # every dim but the channel dim C
+    shape = [1, -1] + [1] * (x.ndim - 2)                # (C,) -> broadcastable against x
+    if training:
+        n = x.numel() // x.shape[1]                     # values per channel: N*H*W
+        mean = x.mean(dim=dims)
+        var = ((x - mean.view(shape)) ** 2).mean(dim=dims)       # biased: divide by n
+        unbiased_var = var * n / (n - 1)                          # for the running estimate
+        new_mean = (1 - momentum) * running_mean + momentum * mean.detach()   # buffers: no gradient
+        new_var = (1 - momentum) * running_var + momentum * unbiased_var.detach()
+    else:
+        mean, var = running_mean, running_var
+        new_mean, new_var = running_mean, running_var
+    z_hat = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)
+    y = z_hat
+    if gamma is not None:
+        y = gamma.view(shape) * y
+    if beta is not None:
+        y = y + beta.view(shape)
+    return y, new_mean, new_var
+
+
+# ----------------------------------------------------------------------------- L2 penalty
+def l2_penalty(params: Iterable[torch.Tensor], weight_decay: float) -> torch.Tensor:
+    r"""$\Omega(w) = \frac{\lambda}{2}\sum_j \lVert w_j \rVert^2$, whose gradient $\lambda w$ is what ``SGD(weight_decay=λ)`` adds."""
+    wd = _real(weight_decay, "weight_decay", 0.0)
+    params = list(params)
+    for i, w in enumerate(params):
+        _tensor(w, f"params[{i}]")
+    if not params:
+        return torch.tensor(0.0)
+    return wd / 2 * sum((w ** 2).sum() for w in params)
+
+
+# ----------------------------------------------------------------------------- early stopping
+def early_stopping_epoch(val_losses: Sequence[float], patience: int,
+                         min_delta: float = 0.0) -> tuple[int, int]:
+    r"""Stop at the first epoch with $k$ = ``patience`` epochs in a row without $\ell_t < \ell_{best} - \delta$; returns (stop_epoch, best_epoch), 0-based.
+
+    If the rule never fires, training runs to the end and stop_epoch is the last epoch.
+    The weights to keep are the ones saved at best_epoch.
+    """
+    if isinstance(patience, bool) or not isinstance(patience, int):
+        raise TypeError(f"patience must be an int, got {type(patience).__name__}")
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, got {patience}")
+    min_delta = _real(min_delta, "min_delta", 0.0)
+    losses = [float(v) for v in val_losses]
+    if not losses:
+        raise ValueError("val_losses must hold at least one value, got an empty sequence")
+    best, best_epoch, bad_epochs = math.inf, 0, 0
+    for epoch, loss in enumerate(losses):
+        if loss < best - min_delta:                # an improvement by more than min_delta
+            best, best_epoch, bad_epochs = loss, epoch, 0
+        else:
+            bad_epochs += 1
+        if bad_epochs >= patience:
+            return epoch, best_epoch
+    return len(losses) - 1, best_epoch            # never triggered: ran to the last epoch

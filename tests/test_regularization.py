@@ -1,0 +1,390 @@
+"""helpers.regularization: dropout statistics, batch norm against F.batch_norm, L2 vs weight decay, early stopping."""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import regularization as R
+
+N_UNITS = 1_000_000
+
+
+@pytest.fixture
+def gen() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
+
+
+def _zero_fraction_tolerance(p: float, n: int) -> float:
+    """Six binomial standard deviations of the fraction of dropped units."""
+    return 6 * math.sqrt(p * (1 - p) / n)
+
+
+# ----------------------------------------------------------------------------- dropout
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_dropout_drops_a_fraction_p_and_scales_survivors_by_one_over_one_minus_p(gen, p):
+    x = torch.rand(N_UNITS, generator=gen) + 0.5          # never 0, so a 0 in y means "dropped"
+    y = R.dropout(x, p, generator=gen)
+    dropped = y == 0
+    assert abs(dropped.double().mean().item() - p) < _zero_fraction_tolerance(p, N_UNITS)
+    assert torch.equal(y[~dropped], x[~dropped] / (1 - p))   # exactly 1/(1-p), not 1/p (E41)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.8])
+def test_dropout_statistics_match_nn_dropout(gen, p):
+    """Same drop rate and the same survivor value as nn.Dropout (masks differ; statistics agree)."""
+    torch.manual_seed(1)
+    ours, theirs = R.dropout(torch.ones(N_UNITS), p, generator=gen), nn.Dropout(p)(torch.ones(N_UNITS))
+    tol = _zero_fraction_tolerance(p, N_UNITS)
+    for y in (ours, theirs):
+        assert abs((y == 0).double().mean().item() - p) < tol
+    assert torch.allclose(ours[ours != 0].unique(), theirs[theirs != 0].unique())
+
+
+@pytest.mark.parametrize("p", [0.3, 0.6])
+def test_dropout_keeps_the_expectation(gen, p):
+    """C32: E[dropout(x)] = x, both for one big constant tensor and per element over many draws."""
+    y = R.dropout(torch.full((N_UNITS,), 2.0, dtype=torch.float64), p, generator=gen)
+    sigma = 2.0 * math.sqrt(p / (1 - p) / N_UNITS)            # std of the mean of N_UNITS draws
+    assert abs(y.mean().item() - 2.0) < 6 * sigma
+    x = torch.randn(100, dtype=torch.float64, generator=gen)
+    draws = 5000
+    mean = R.dropout(x.expand(draws, -1), p, generator=gen).mean(dim=0)
+    assert bool((abs(mean - x) < 6 * x.abs() * math.sqrt(p / (1 - p) / draws)).all())
+
+
+@pytest.mark.parametrize("p", [0.2, 0.8])
+def test_the_notes_scalings_change_the_mean(gen, p):
+    """E41: dividing survivors by p, or multiplying them by 1-p, does not keep E[y] = x."""
+    kept = (R.dropout(torch.ones(N_UNITS, dtype=torch.float64), p, generator=gen) != 0).double()
+    sigma = math.sqrt(p / (1 - p) / N_UNITS)
+    assert abs((kept / (1 - p)).mean().item() - 1.0) < 6 * sigma                    # the right scaling
+    assert abs((kept / p).mean().item() - (1 - p) / p) < 6 * sigma / p * (1 - p)    # E = (1-p)/p
+    assert abs((kept / p).mean().item() - 1.0) > 0.2
+    assert abs((kept * (1 - p)).mean().item() - (1 - p) ** 2) < 6 * sigma           # E = (1-p)^2
+    assert abs((kept * (1 - p)).mean().item() - 1.0) > 0.2
+
+
+def test_at_p_half_the_wrong_and_right_scalings_coincide():
+    """Why the notes' example (p = 0.5) hides E41: 1/p = 1/(1-p) = 2 there."""
+    y = R.dropout(torch.ones(1000), 0.5, generator=torch.Generator().manual_seed(3))
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+
+
+def test_dropout_gradient_is_the_scaled_mask(gen):
+    x = torch.randn(1000, dtype=torch.float64, generator=gen, requires_grad=True)
+    y = R.dropout(x, 0.4, generator=gen)
+    y.sum().backward()
+    assert torch.equal(x.grad, (y != 0).double() / 0.6)
+
+
+def test_dropout_seeds_and_passes():
+    """Same seed -> same output; C33: two training passes differ; eval is the identity."""
+    x = torch.randn(2000)
+    a = R.dropout(x, 0.5, generator=torch.Generator().manual_seed(7))
+    b = R.dropout(x, 0.5, generator=torch.Generator().manual_seed(7))
+    c = R.dropout(x, 0.5, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(R.dropout(x, 0.5), R.dropout(x, 0.5))
+    assert torch.equal(R.dropout(x, 0.5, training=False), x)
+    assert torch.equal(R.dropout(x, 0.0), x)
+
+
+def test_dropout_p_one_gives_zeros():
+    x = torch.randn(3, 4, dtype=torch.float64)
+    y = R.dropout(x, 1.0)
+    assert torch.equal(y, torch.zeros_like(x)) and y.dtype == torch.float64
+    assert torch.equal(R.dropout(x, 1.0, training=False), x)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.1, float("nan")])
+def test_dropout_rejects_p_outside_unit_interval(p):
+    with pytest.raises(ValueError, match="p must be in"):
+        R.dropout(torch.ones(3), p)
+
+
+@pytest.mark.parametrize("kwargs, exc", [
+    (dict(x=[1.0, 2.0], p=0.5), TypeError),
+    (dict(x=torch.ones(3, dtype=torch.long), p=0.5), TypeError),
+    (dict(x=torch.ones(3), p="0.5"), TypeError),
+    (dict(x=torch.ones(3), p=0.5, training=1), TypeError),
+    (dict(x=torch.ones(3), p=0.5, generator=0), TypeError),
+])
+def test_dropout_rejects_bad_types(kwargs, exc):
+    with pytest.raises(exc):
+        R.dropout(**kwargs)
+
+
+# ----------------------------------------------------------------------------- batch norm
+def _bn_inputs(shape, gen):
+    c = shape[1]
+    x = 3 * torch.randn(shape, dtype=torch.float64, generator=gen) + 1.5
+    gamma = torch.rand(c, dtype=torch.float64, generator=gen) + 0.5
+    beta = torch.randn(c, dtype=torch.float64, generator=gen)
+    running_mean = torch.randn(c, dtype=torch.float64, generator=gen)
+    running_var = torch.rand(c, dtype=torch.float64, generator=gen) + 0.5
+    return x, gamma, beta, running_mean, running_var
+
+
+def _close(a, b, atol=1e-10):
+    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
+
+
+@pytest.mark.parametrize("shape", [(16, 4), (2, 3), (5, 3, 7), (4, 3, 5, 6), (2, 3, 1, 1), (1, 2, 3, 3)])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.1, 0.5, 1.0])
+def test_batch_norm_matches_f_batch_norm(gen, shape, training, momentum):
+    x, gamma, beta, rm, rv = _bn_inputs(shape, gen)
+    before = [t.clone() for t in (x, gamma, beta, rm, rv)]
+    y, new_rm, new_rv = R.batch_norm(x, gamma, beta, rm, rv, training=training, momentum=momentum, eps=1e-3)
+    ref_rm, ref_rv = rm.clone(), rv.clone()                 # F.batch_norm updates these in place
+    ref = F.batch_norm(x, ref_rm, ref_rv, gamma, beta, training=training, momentum=momentum, eps=1e-3)
+    assert _close(y, ref) and _close(new_rm, ref_rm) and _close(new_rv, ref_rv)
+    assert all(torch.equal(a, b) for a, b in zip(before, (x, gamma, beta, rm, rv)))   # inputs untouched
+    if not training:
+        assert torch.equal(new_rm, rm) and torch.equal(new_rv, rv)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (3, 2, 4, 4)])
+def test_batch_norm_gradients_match_f_batch_norm(gen, shape):
+    x, gamma, beta, rm, rv = _bn_inputs(shape, gen)
+    weights = torch.randn(shape, dtype=torch.float64, generator=gen)
+    grads = []
+    for fn in (lambda *a: R.batch_norm(*a)[0], lambda x, g, b, m, v: F.batch_norm(x, m, v, g, b, training=True)):
+        leaves = [t.clone().requires_grad_() for t in (x, gamma, beta)]
+        (fn(*leaves, rm.clone(), rv.clone()) * weights).sum().backward()
+        grads.append([t.grad for t in leaves])
+    assert all(_close(a, b) for a, b in zip(*grads))
+    _, new_rm, new_rv = R.batch_norm(x.requires_grad_(), gamma, beta, rm, rv)
+    assert not new_rm.requires_grad and not new_rv.requires_grad      # running stats are buffers
+
+
+def test_batch_norm_without_affine_matches_f_batch_norm(gen):
+    x, _, _, rm, rv = _bn_inputs((6, 3, 2, 2), gen)
+    y, _, _ = R.batch_norm(x, None, None, rm, rv)
+    assert _close(y, F.batch_norm(x, rm.clone(), rv.clone(), training=True))
+
+
+def test_batch_norm_over_several_batches_matches_the_module(gen):
+    """Running statistics carried across 5 training batches, then eval, equal nn.BatchNorm2d's."""
+    module = nn.BatchNorm2d(3, momentum=0.2).double()
+    with torch.no_grad():
+        module.weight.uniform_(0.5, 1.5, generator=gen)
+        module.bias.normal_(generator=gen)
+    gamma, beta = module.weight.detach().clone(), module.bias.detach().clone()
+    rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    for _ in range(5):
+        x = 2 * torch.randn(4, 3, 5, 5, dtype=torch.float64, generator=gen) - 1
+        y, rm, rv = R.batch_norm(x, gamma, beta, rm, rv, momentum=0.2)
+        assert _close(y, module(x).detach())
+    assert _close(rm, module.running_mean) and _close(rv, module.running_var)
+    x = torch.randn(7, 3, 5, 5, dtype=torch.float64, generator=gen)
+    y, _, _ = R.batch_norm(x, gamma, beta, rm, rv, training=False)
+    assert _close(y, module.eval()(x).detach())
+
+
+def test_running_var_uses_the_unbiased_batch_variance(gen):
+    """C35/E48: the running variance is updated with var * n/(n-1); normalisation uses the biased var."""
+    x = torch.randn(5, 4, dtype=torch.float64, generator=gen)
+    zeros, ones = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
+    _, rm, rv = R.batch_norm(x, None, None, zeros, ones, momentum=0.1)
+    biased = x.var(dim=0, correction=0)
+    assert _close(rm, 0.1 * x.mean(dim=0))
+    assert _close(rv, 0.9 * ones + 0.1 * biased * 5 / 4)
+    assert _close(rv, 0.9 * ones + 0.1 * x.var(dim=0, correction=1))
+    assert not _close(rv, 0.9 * ones + 0.1 * biased, atol=1e-3)
+
+
+def test_batch_norm_training_output_is_gamma_z_hat_plus_beta(gen):
+    """C34/E45: before the affine step each channel has mean 0 and biased variance 1; y = γ ẑ + β, not γ z + β."""
+    x, gamma, beta, rm, rv = _bn_inputs((64, 3), gen)
+    z_hat, _, _ = R.batch_norm(x, None, None, rm, rv, eps=1e-12)
+    assert _close(z_hat.mean(dim=0), torch.zeros(3, dtype=torch.float64))
+    assert _close(z_hat.var(dim=0, correction=0), torch.ones(3, dtype=torch.float64), atol=1e-9)
+    y, _, _ = R.batch_norm(x, gamma, beta, rm, rv, eps=1e-12)
+    assert _close(y, gamma * z_hat + beta)
+    assert not _close(y, gamma * x + beta, atol=1e-3)
+
+
+def test_a_bias_before_batch_norm_is_redundant(gen):
+    """C36: adding a per-channel constant (a Linear bias) to x does not change the training output."""
+    x, gamma, beta, rm, rv = _bn_inputs((8, 3, 4, 4), gen)
+    shift = torch.tensor([100.0, -50.0, 7.0], dtype=torch.float64).view(1, 3, 1, 1)
+    assert _close(R.batch_norm(x + shift, gamma, beta, rm, rv)[0], R.batch_norm(x, gamma, beta, rm, rv)[0], atol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (1, 3, 1, 1)])
+def test_batch_norm_refuses_one_value_per_channel_when_training(shape):
+    x, g, b, rm, rv = torch.randn(shape), torch.ones(3), torch.zeros(3), torch.zeros(3), torch.ones(3)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        R.batch_norm(x, g, b, rm, rv)
+    with pytest.raises(ValueError):                       # PyTorch refuses too
+        F.batch_norm(x, rm.clone(), rv.clone(), g, b, training=True)
+    y, _, _ = R.batch_norm(x, g, b, rm, rv, training=False)   # eval is fine
+    assert _close(y, F.batch_norm(x, rm, rv, g, b, training=False), atol=1e-6)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(x=torch.ones(6)), "x must have shape"),
+    (dict(x=torch.ones(2, 3, 2, 2, 2)), "x must have shape"),
+    (dict(gamma=torch.ones(4)), "gamma must have shape"),
+    (dict(beta=torch.ones(3, 1)), "beta must have shape"),
+    (dict(running_mean=torch.zeros(2)), "running_mean must have shape"),
+    (dict(running_var=torch.ones(4)), "running_var must have shape"),
+    (dict(momentum=-0.1), "momentum must be in"),
+    (dict(momentum=1.5), "momentum must be in"),
+    (dict(eps=0.0), "eps must be"),
+    (dict(eps=-1e-5), "eps must be"),
+    (dict(eps=float("inf")), "eps must be"),
+])
+def test_batch_norm_value_errors(change, message):
+    args = dict(x=torch.randn(4, 3), gamma=torch.ones(3), beta=torch.zeros(3),
+                running_mean=torch.zeros(3), running_var=torch.ones(3))
+    args.update(change)
+    with pytest.raises(ValueError, match=message):
+        R.batch_norm(**args)
+
+
+def test_batch_norm_type_errors():
+    ok = dict(gamma=torch.ones(3), beta=torch.zeros(3), running_mean=torch.zeros(3), running_var=torch.ones(3))
+    with pytest.raises(TypeError, match="x must be"):
+        R.batch_norm(torch.ones(4, 3, dtype=torch.long), **ok)
+    with pytest.raises(TypeError, match="running_var must be"):
+        R.batch_norm(torch.ones(4, 3), **{**ok, "running_var": [1.0, 1.0, 1.0]})
+    with pytest.raises(TypeError, match="training must be"):
+        R.batch_norm(torch.ones(4, 3), **ok, training="yes")
+    with pytest.raises(TypeError, match="momentum must be"):
+        R.batch_norm(torch.ones(4, 3), **ok, momentum=None)
+
+
+# ----------------------------------------------------------------------------- L2 penalty and weight decay
+def test_l2_penalty_value_and_gradient(gen):
+    params = [torch.randn(4, 3, dtype=torch.float64, generator=gen, requires_grad=True),
+              torch.randn(4, dtype=torch.float64, generator=gen, requires_grad=True)]
+    penalty = R.l2_penalty(params, 0.3)
+    flat = torch.cat([p.detach().flatten() for p in params])
+    assert math.isclose(penalty.item(), 0.15 * torch.linalg.vector_norm(flat).item() ** 2, rel_tol=1e-12)
+    penalty.backward()
+    assert all(_close(p.grad, 0.3 * p.detach()) for p in params)
+    assert R.l2_penalty([], 0.3).item() == 0.0
+
+
+def _regression(gen):
+    x = torch.randn(32, 5, dtype=torch.float64, generator=gen)
+    y = torch.randn(32, 2, dtype=torch.float64, generator=gen)
+    model = nn.Linear(5, 2).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(generator=gen)
+    return x, y, model
+
+
+def _trajectory(model, make_opt, loss_fn, x, y, steps=25):
+    model = copy.deepcopy(model)
+    opt = make_opt(model.parameters())
+    path = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn(model, x, y).backward()
+        opt.step()
+        path.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    return torch.stack(path)
+
+
+def _mse(model, x, y):
+    return F.mse_loss(model(x), y)
+
+
+def _mse_plus_l2(wd):
+    return lambda model, x, y: F.mse_loss(model(x), y) + R.l2_penalty(model.parameters(), wd)
+
+
+def test_sgd_weight_decay_equals_sgd_on_loss_plus_l2_penalty(gen):
+    x, y, model = _regression(gen)
+    wd = 0.1
+    decayed = _trajectory(model, lambda p: torch.optim.SGD(p, lr=0.05, weight_decay=wd), _mse, x, y)
+    penalised = _trajectory(model, lambda p: torch.optim.SGD(p, lr=0.05), _mse_plus_l2(wd), x, y)
+    plain = _trajectory(model, lambda p: torch.optim.SGD(p, lr=0.05), _mse, x, y)
+    assert _close(decayed, penalised)
+    assert not _close(decayed, plain, atol=1e-3)
+
+
+def test_adam_couples_weight_decay_and_adamw_decouples_it(gen):
+    """Adam(weight_decay) = Adam on loss + L2 (coupled); AdamW shrinks w by (1 - lr·wd) outside the adaptive step."""
+    x, y, model = _regression(gen)
+    wd, lr = 0.1, 0.01
+    adam_wd = _trajectory(model, lambda p: torch.optim.Adam(p, lr=lr, weight_decay=wd), _mse, x, y)
+    adam_l2 = _trajectory(model, lambda p: torch.optim.Adam(p, lr=lr), _mse_plus_l2(wd), x, y)
+    adamw = _trajectory(model, lambda p: torch.optim.AdamW(p, lr=lr, weight_decay=wd), _mse, x, y)
+    assert _close(adam_wd, adam_l2)
+    assert not _close(adamw, adam_l2, atol=1e-4)
+
+    class ShrinkThenAdam(torch.optim.Adam):          # the decoupled rule written out
+        def step(self, closure=None):
+            with torch.no_grad():
+                for p in self.param_groups[0]["params"]:
+                    p.mul_(1 - lr * wd)
+            return super().step(closure)
+
+    assert _close(adamw, _trajectory(model, lambda p: ShrinkThenAdam(p, lr=lr), _mse, x, y))
+
+
+def test_l2_penalty_rejects_bad_input():
+    with pytest.raises(ValueError, match="weight_decay must be in"):
+        R.l2_penalty([torch.ones(2)], -0.1)
+    with pytest.raises(TypeError, match=r"params\[1\] must be"):
+        R.l2_penalty([torch.ones(2), [1.0]], 0.1)
+
+
+# ----------------------------------------------------------------------------- early stopping
+def test_early_stopping_hand_example():
+    losses = [1.0, 0.8, 0.9, 0.85, 0.95, 0.7]
+    assert R.early_stopping_epoch(losses, patience=2) == (3, 1)       # epochs 2 and 3 fail to beat 0.8
+    assert R.early_stopping_epoch(losses, patience=4) == (5, 5)       # 0.7 arrives in time; runs to the end
+    assert R.early_stopping_epoch([1.0, 0.95, 0.93], patience=1, min_delta=0.1) == (1, 0)
+    assert R.early_stopping_epoch([2.0], patience=1) == (0, 0)
+    assert R.early_stopping_epoch([1.0, 1.0, 1.0], patience=2) == (2, 0)  # an equal loss is no improvement
+
+
+def _first_lr_cut(losses, patience, min_delta):
+    """Epoch at which ReduceLROnPlateau(patience - 1, abs threshold) first lowers the lr, and its best value then."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=patience - 1, threshold=min_delta,
+                                                       threshold_mode="abs")
+    for epoch, loss in enumerate(losses):
+        sched.step(loss)
+        if opt.param_groups[0]["lr"] < 1.0:
+            return epoch, sched.best
+    return len(losses) - 1, sched.best
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("patience", [1, 2, 4])
+@pytest.mark.parametrize("min_delta", [0.0, 0.05])
+@pytest.mark.parametrize("decimals", [1, 8])
+def test_early_stopping_matches_reduce_lr_on_plateau(seed, patience, min_delta, decimals):
+    """Stopping after `patience` bad epochs is ReduceLROnPlateau's trigger with patience - 1 (it cuts when bad > patience).
+
+    Rounding to 1 decimal makes ties, which count as bad epochs in both.
+    """
+    g = torch.Generator().manual_seed(seed)
+    losses = [round(v, decimals) for v in (1 / torch.arange(1, 41) + 0.08 * torch.randn(40, generator=g)).tolist()]
+    stop, best = R.early_stopping_epoch(losses, patience, min_delta)
+    ref_stop, ref_best_value = _first_lr_cut(losses, patience, min_delta)
+    assert stop == ref_stop
+    assert losses[best] == ref_best_value and best <= stop
+
+
+@pytest.mark.parametrize("kwargs, exc, message", [
+    (dict(val_losses=[1.0, 0.5], patience=0), ValueError, "patience must be >= 1"),
+    (dict(val_losses=[1.0, 0.5], patience=2, min_delta=-0.1), ValueError, "min_delta must be in"),
+    (dict(val_losses=[], patience=2), ValueError, "val_losses"),
+    (dict(val_losses=[1.0], patience=1.5), TypeError, "patience must be an int"),
+])
+def test_early_stopping_rejects_bad_input(kwargs, exc, message):
+    with pytest.raises(exc, match=message):
+        R.early_stopping_epoch(**kwargs)
