@@ -189,9 +189,10 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     ``padding_mode`` is one of zeros / reflect / replicate / circular, as in ``nn.Conv2d``.
     """
     x4, batched = _images(x)
-    if not isinstance(weight, torch.Tensor) or weight.ndim != 4:
-        shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
-        raise ValueError(f"weight must be a tensor of shape (C_out, C_in, kH, kW), got {shape}")
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
+    if weight.ndim != 4:
+        raise ValueError(f"weight must be a tensor of shape (C_out, C_in, kH, kW), got {tuple(weight.shape)}")
     if weight.dtype != x4.dtype:
         raise TypeError(f"weight dtype {weight.dtype} must match x dtype {x4.dtype}")
     c_out, c_in, kh, kw = weight.shape
