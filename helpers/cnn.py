@@ -1,0 +1,325 @@
+r"""Chapter 8: convolution and pooling written from their formulas (no ``F.conv2d``, no pooling layers).
+
+Read top to bottom:
+
+1. ``conv_output_size``: $H' = \lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1$, the corrected
+   form of the notes' $(W - F + 2P)/S + 1$ (floor, dilation; E52, E53).
+2. ``pad2d``: zeros / reflect / replicate / circular padding by indexing (E55).
+3. ``im2col``: every kernel window laid out as a column, like ``F.unfold``.
+4. ``conv2d``: $y = W_{\text{flat}} \cdot \text{cols} + b$, the matrix form of
+   "multiply each window by the kernel and sum over all channels" (C38).
+   ``conv2d_single_channel`` is the same thing as two plain loops.
+5. ``max_pool2d`` / ``avg_pool2d``: the max or the mean of each window, per channel (C41, C42),
+   with PyTorch's ``ceil_mode`` and ``count_include_pad`` rules.
+6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (C1, C38).
+
+PyTorch's convolution is a cross-correlation: the kernel is not flipped.
+Images are ``(N, C, H, W)``; a single image ``(C, H, W)`` is accepted too.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Sequence, Union
+
+import torch
+
+__all__ = [
+    "conv_output_size", "pad2d", "im2col", "conv2d", "conv2d_single_channel",
+    "max_pool2d", "avg_pool2d", "conv2d_params", "PADDING_MODES",
+]
+
+IntPair = Union[int, Sequence[int]]
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+# ----------------------------------------------------------------------------- input checks
+def _int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """An int ``v`` means ``(v, v)`` (height, width); a pair is checked element by element."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (height, width), got {value!r}")
+        return _int(value[0], f"{name}[0]", minimum), _int(value[1], f"{name}[1]", minimum)
+    return _int(value, name, minimum), _int(value, name, minimum)
+
+
+def _images(x, name: str = "x") -> tuple[torch.Tensor, bool]:
+    """Return ``x`` as (N, C, H, W) and whether it came with a batch dimension."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim == 3:
+        return x.unsqueeze(0), False
+    if x.ndim == 4:
+        return x, True
+    raise ValueError(f"{name} must have shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+
+
+# ----------------------------------------------------------------------------- output size
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+                     *, ceil_mode: bool = False, pooling: bool = False) -> int:
+    r"""$n_{out} = \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1$ ($\lceil\cdot\rceil$ with ``ceil_mode``, as in pooling).
+
+    ``ceil_mode=True`` rounds up, but (PyTorch's rule) the last window must start inside the
+    input or in the left padding, i.e. $(n_{out} - 1)s < n + p$; otherwise it is dropped.
+    ``pooling=True`` adds the pooling layers' rule $p \le \lfloor k/2 \rfloor$.
+    Raises ``ValueError`` when no window fits, saying by how much.
+    """
+    size = _int(size, "size", 1)
+    kernel_size = _int(kernel_size, "kernel_size", 1)
+    stride = _int(stride, "stride", 1)
+    padding = _int(padding, "padding", 0)
+    dilation = _int(dilation, "dilation", 1)
+    span = dilation * (kernel_size - 1) + 1          # pixels one (dilated) kernel covers
+    padded = size + 2 * padding
+    if pooling and padding > kernel_size // 2:
+        raise ValueError(f"padding must be at most half the kernel for pooling: padding={padding} "
+                         f"but kernel_size={kernel_size} (max padding {kernel_size // 2})")
+    numerator = padded - span + (stride - 1 if ceil_mode else 0)
+    out = numerator // stride + 1 if numerator >= 0 else 0
+    if ceil_mode and out > 0 and (out - 1) * stride >= size + padding:
+        out -= 1                                      # the last window would start in the right padding
+    if out < 1:
+        raise ValueError(f"output would be empty: kernel {kernel_size} with dilation {dilation} spans {span} pixels "
+                         f"but the padded input has {padded} (size {size} + 2*padding {padding})")
+    return out
+
+
+# ----------------------------------------------------------------------------- padding
+def _padding4(padding, name: str = "padding") -> tuple[int, int, int, int]:
+    """int p -> (p, p, p, p); (ph, pw) -> (pw, pw, ph, ph); a 4-tuple is (left, right, top, bottom)."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        return tuple(_int(p, f"{name}[{i}]", 0) for i, p in enumerate(padding))  # type: ignore[return-value]
+    if isinstance(padding, (tuple, list)) and len(padding) != 2:
+        raise ValueError(f"{name} must be an int, a pair (height, width) or (left, right, top, bottom), "
+                         f"got {padding!r}")
+    ph, pw = _pair(padding, name, 0)
+    return pw, pw, ph, ph
+
+
+def _source_index(n: int, before: int, after: int, mode: str) -> torch.Tensor:
+    """For each position of the padded axis (length before + n + after), the input index it copies."""
+    i = torch.arange(-before, n + after)
+    if mode == "replicate":                       # repeat the edge pixel
+        return i.clamp(0, n - 1)
+    if mode == "circular":                        # wrap around
+        return i % n
+    # reflect: mirror about the edge pixel without repeating it: -1 -> 1, n -> n - 2
+    i = i.abs()
+    return torch.where(i > n - 1, 2 * (n - 1) - i, i)
+
+
+def pad2d(x: torch.Tensor, padding: IntPair | Sequence[int], mode: str = "zeros") -> torch.Tensor:
+    r"""$x_{pad}[i, j] = x[\pi_H(i), \pi_W(j)]$ with $\pi$ = clamp (replicate), mirror (reflect), mod (circular), or 0 outside (zeros).
+
+    ``padding``: int, pair (height, width), or ``(left, right, top, bottom)`` in ``F.pad``'s order.
+    Pads the last two dimensions of a tensor of any rank >= 2.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise ValueError(f"x must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
+    if mode not in PADDING_MODES:
+        raise ValueError(f"mode must be one of {PADDING_MODES}, got {mode!r}")
+    left, right, top, bottom = _padding4(padding)
+    h, w = x.shape[-2:]
+    if mode == "zeros":
+        out = x.new_zeros(*x.shape[:-2], top + h + bottom, left + w + right)
+        out[..., top:top + h, left:left + w] = x
+        return out
+    for axis, n, (a, b) in (("height", h, (top, bottom)), ("width", w, (left, right))):
+        if n == 0:
+            raise ValueError(f"{mode} padding needs a non-empty input, got {axis} 0")
+        if mode == "reflect" and max(a, b) >= n:
+            raise ValueError(f"reflect padding must be smaller than the input {axis} {n}, got padding ({a}, {b})")
+        if mode == "circular" and max(a, b) > n:
+            raise ValueError(f"circular padding must be at most the input {axis} {n}, got padding ({a}, {b})")
+    rows = _source_index(h, top, bottom, mode).to(x.device)
+    cols = _source_index(w, left, right, mode).to(x.device)
+    return x[..., rows[:, None], cols[None, :]]
+
+
+# ----------------------------------------------------------------------------- windows / im2col
+def _windows(xp: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+             dilation: tuple[int, int]) -> torch.Tensor:
+    """All kernel windows of a padded (N, C, H, W) tensor as a view of shape (N, C, H', W', kH, kW)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    win = xp.unfold(2, span_h, sh).unfold(3, span_w, sw)   # (N, C, H', W', span_h, span_w)
+    return win[..., ::dh, ::dw]                           # keep every d-th pixel: the dilated taps
+
+
+def im2col(x: torch.Tensor, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
+           dilation: IntPair = 1) -> torch.Tensor:
+    r"""$\text{cols}[n, (c,u,v), (i,j)] = x_{pad}[n, c, i s_h + u d_h, j s_w + v d_w]$: shape $(N, C k_h k_w, H' W')$, like ``F.unfold``."""
+    x4, _ = _images(x)
+    kernel, stride_, dilation_ = _pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    ph, pw = _pair(padding, "padding", 0)
+    h_out = conv_output_size(x4.shape[2], kernel[0], stride_[0], ph, dilation_[0])
+    w_out = conv_output_size(x4.shape[3], kernel[1], stride_[1], pw, dilation_[1])
+    win = _windows(pad2d(x4, (ph, pw)), kernel, stride_, dilation_)   # (N, C, H', W', kH, kW)
+    n, c = x4.shape[:2]
+    return win.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], h_out * w_out)
+
+
+# ----------------------------------------------------------------------------- convolution
+def _same_padding(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    """PyTorch's padding='same': total d(k-1) per axis, the odd pixel goes to the right / bottom."""
+    if stride != (1, 1):
+        raise ValueError(f"padding='same' needs stride 1, got stride {stride}")
+    (kh, kw), (dh, dw) = kernel, dilation
+    th, tw = dh * (kh - 1), dw * (kw - 1)
+    return tw // 2, tw - tw // 2, th // 2, th - th // 2
+
+
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride: IntPair = 1,
+           padding: IntPair | str = 0, dilation: IntPair = 1, *, padding_mode: str = "zeros") -> torch.Tensor:
+    r"""$y[n,o,i,j] = b_o + \sum_{c}\sum_{u,v} w[o,c,u,v]\; x_{pad}[n, c, i s_h + u d_h, j s_w + v d_w]$ (cross-correlation).
+
+    ``x`` (N, C_in, H, W) or (C_in, H, W); ``weight`` (C_out, C_in, kH, kW); ``bias`` (C_out,) or None.
+    ``padding`` is an int, a pair, ``'valid'`` (= 0) or ``'same'`` (stride 1 only, as in PyTorch);
+    ``padding_mode`` is one of zeros / reflect / replicate / circular, as in ``nn.Conv2d``.
+    """
+    x4, batched = _images(x)
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
+    if weight.ndim != 4:
+        raise ValueError(f"weight must be a tensor of shape (C_out, C_in, kH, kW), got {tuple(weight.shape)}")
+    if weight.dtype != x4.dtype:
+        raise TypeError(f"weight dtype {weight.dtype} must match x dtype {x4.dtype}")
+    c_out, c_in, kh, kw = weight.shape
+    if x4.shape[1] != c_in:
+        raise ValueError(f"x has {x4.shape[1]} channels but weight expects C_in = {c_in} "
+                         f"(weight shape {tuple(weight.shape)}, x shape {tuple(x.shape)})")
+    if bias is not None and (not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (c_out,)):
+        shape = tuple(bias.shape) if isinstance(bias, torch.Tensor) else type(bias).__name__
+        raise ValueError(f"bias must be None or a tensor of shape (C_out,) = ({c_out},), got {shape}")
+    if bias is not None and bias.dtype != x4.dtype:
+        raise TypeError(f"bias dtype {bias.dtype} must match x dtype {x4.dtype}")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+    stride_, dilation_ = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    if padding == "same":                        # keeps the size: that is what 'same' means
+        pad4 = _same_padding((kh, kw), stride_, dilation_)
+        h_out, w_out = x4.shape[2:]
+    elif isinstance(padding, str) and padding != "valid":
+        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    else:
+        ph, pw = (0, 0) if padding == "valid" else _pair(padding, "padding", 0)
+        pad4 = (pw, pw, ph, ph)
+        h_out = conv_output_size(x4.shape[2], kh, stride_[0], ph, dilation_[0])
+        w_out = conv_output_size(x4.shape[3], kw, stride_[1], pw, dilation_[1])
+    xp = pad2d(x4, pad4, padding_mode)
+    cols = im2col(xp, (kh, kw), stride_, 0, dilation_)          # (N, C_in kH kW, H' W')
+    y = weight.reshape(c_out, -1) @ cols                         # (N, C_out, H' W'): one row per kernel
+    if bias is not None:
+        y = y + bias[:, None]
+    y = y.reshape(x4.shape[0], c_out, h_out, w_out)
+    return y if batched else y[0]
+
+
+def conv2d_single_channel(x2d: torch.Tensor, k2d: torch.Tensor, *, stride: int = 1, padding: int = 0) -> torch.Tensor:
+    r"""$y[i,j] = \sum_{u,v} k[u,v]\; x_{pad}[i s + u,\, j s + v]$, written as two loops over output positions."""
+    for name, t in (("x2d", x2d), ("k2d", k2d)):
+        if not isinstance(t, torch.Tensor) or t.ndim != 2:
+            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"{name} must be a 2-D tensor (H, W), got {shape}")
+    stride, padding = _int(stride, "stride", 1), _int(padding, "padding", 0)
+    kh, kw = k2d.shape
+    h_out = conv_output_size(x2d.shape[0], kh, stride, padding)
+    w_out = conv_output_size(x2d.shape[1], kw, stride, padding)
+    xp = pad2d(x2d, padding)
+    out = x2d.new_zeros(h_out, w_out)
+    for i in range(h_out):
+        for j in range(w_out):
+            window = xp[i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[i, j] = (window * k2d).sum()      # multiply the window by the kernel, add everything up
+    return out
+
+
+# ----------------------------------------------------------------------------- pooling
+def _pool_geometry(x4: torch.Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool):
+    """Checked kernel / stride / padding / dilation pairs and the output size (H', W') of a pooling layer."""
+    kernel = _pair(kernel_size, "kernel_size", 1)
+    stride_ = kernel if stride is None else _pair(stride, "stride", 1)   # stride=None means stride = kernel
+    pad = _pair(padding, "padding", 0)
+    dil = _pair(dilation, "dilation", 1)
+    out = tuple(conv_output_size(x4.shape[2 + a], kernel[a], stride_[a], pad[a], dil[a],
+                                 ceil_mode=bool(ceil_mode), pooling=True) for a in (0, 1))
+    return kernel, stride_, pad, dil, out
+
+
+def _pad_for_pool(x4: torch.Tensor, kernel, stride, pad, dil, out, value: float) -> torch.Tensor:
+    """Pad by ``pad`` with ``value``, plus extra on the right / bottom for ceil_mode's last partial window."""
+    need = [(out[a] - 1) * stride[a] + dil[a] * (kernel[a] - 1) + 1 for a in (0, 1)]
+    extra = [max(0, need[a] - (x4.shape[2 + a] + 2 * pad[a])) for a in (0, 1)]
+    xp = pad2d(x4, (pad[1], pad[1] + extra[1], pad[0], pad[0] + extra[0]))
+    if value != 0.0:
+        h, w = x4.shape[2:]
+        inside = torch.zeros(xp.shape[2:], dtype=torch.bool, device=xp.device)
+        inside[pad[0]:pad[0] + h, pad[1]:pad[1] + w] = True
+        xp = xp.masked_fill(~inside, value)
+    return xp
+
+
+def max_pool2d(x: torch.Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               dilation: IntPair = 1, *, ceil_mode: bool = False) -> torch.Tensor:
+    r"""$y[n,c,i,j] = \max_{u,v} x_{pad}[n, c, i s_h + u d_h, j s_w + v d_w]$, each channel separately ($x_{pad} = -\infty$ outside)."""
+    x4, batched = _images(x)
+    kernel, stride_, pad, dil, out = _pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = _pad_for_pool(x4, kernel, stride_, pad, dil, out, float("-inf"))
+    y = _windows(xp, kernel, stride_, dil)[:, :, :out[0], :out[1]].amax(dim=(-2, -1))
+    return y if batched else y[0]
+
+
+def _avg_divisor(n: int, out: int, k: int, s: int, p: int, count_include_pad: bool) -> torch.Tensor:
+    """Per output position along one axis: how many pixels PyTorch divides by."""
+    start = torch.arange(out) * s - p                    # window start in input coordinates (may be < 0)
+    if count_include_pad:
+        return (start + k).clamp(max=n + p) - start       # the window clipped to the padded border only
+    return (start + k).clamp(max=n) - start.clamp(min=0)  # real pixels only
+
+
+def avg_pool2d(x: torch.Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               *, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> torch.Tensor:
+    r"""$y[n,c,i,j] = \frac{1}{D_{ij}}\sum_{u,v} x_{pad}[n, c, i s_h + u, j s_w + v]$, each channel separately ($x_{pad} = 0$ outside).
+
+    PyTorch's divisor $D_{ij}$: with ``count_include_pad`` the window size clipped to the padded
+    border (a ceil_mode window hanging past it counts only its part inside); without it, the number
+    of real input pixels in the window; ``divisor_override`` replaces both.
+    """
+    x4, batched = _images(x)
+    kernel, stride_, pad, _, out = _pool_geometry(x4, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        divisor_override = _int(divisor_override, "divisor_override", 1)
+    xp = _pad_for_pool(x4, kernel, stride_, pad, (1, 1), out, 0.0)
+    total = _windows(xp, kernel, stride_, (1, 1))[:, :, :out[0], :out[1]].sum(dim=(-2, -1))
+    if divisor_override is not None:
+        y = total / divisor_override
+    else:
+        rows = _avg_divisor(x4.shape[2], out[0], kernel[0], stride_[0], pad[0], count_include_pad)
+        cols = _avg_divisor(x4.shape[3], out[1], kernel[1], stride_[1], pad[1], count_include_pad)
+        y = total / (rows[:, None] * cols[None, :]).to(total)
+    return y if batched else y[0]
+
+
+# ----------------------------------------------------------------------------- parameters
+def conv2d_params(in_channels: int, out_channels: int, kernel_size: IntPair, bias: bool = True,
+                  groups: int = 1) -> int:
+    r"""$\#\theta = C_{out}\cdot\frac{C_{in}}{g}\cdot k_h k_w \;+\; C_{out}$ (bias); independent of the image size."""
+    c_in = _int(in_channels, "in_channels", 1)
+    c_out = _int(out_channels, "out_channels", 1)
+    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    groups = _int(groups, "groups", 1)
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"in_channels ({c_in}) and out_channels ({c_out}) must both be divisible by groups ({groups})")
+    return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)

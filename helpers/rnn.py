@@ -1,0 +1,244 @@
+r"""Chapter 9: a recurrent layer and an embedding lookup written from their formulas.
+
+Read top to bottom:
+
+1. ``rnn_forward``: $h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$, the same layer as
+   ``nn.RNN`` (two biases, tanh or ReLU), one time step per loop iteration (C46).
+2. ``rnn_params``: the parameter count, which does not depend on the sequence length (C1, C47).
+3. ``hidden_jacobian_norms``: back-propagation through time. The notes skip the derivation;
+   it is the chain rule over the steps,
+   $\frac{\partial h_T}{\partial h_t} = \prod_{k=T}^{t+1} \mathrm{diag}(\phi'(z_k))\, W_{hh}$,
+   so what grows or shrinks is this product of $W_{hh}$ *and* $\phi'$, not $W_{hh}$ alone (E57, C48).
+   ``scaled_recurrent_matrix`` makes a $W_{hh}$ with a chosen spectral radius to try it with.
+4. ``embedding_lookup``: row $i$ of the weight for id $i$, like ``nn.Embedding``; ``one_hot_matmul``
+   shows it is the same as multiplying a one-hot vector by the weight (C44, C45), and the
+   ``padding_idx`` / ``scale_grad_by_freq`` gradient rules are reproduced (E62, E63).
+
+Shapes follow ``nn.RNN``: x is (L, B, H_in), or (B, L, H_in) with ``batch_first=True``, or
+(L, H_in) for one unbatched sequence; h0 and h_n are (1, B, H) (one layer, one direction).
+"""
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+__all__ = [
+    "rnn_forward", "rnn_params", "hidden_jacobian_norms", "scaled_recurrent_matrix",
+    "embedding_lookup", "one_hot_matmul", "NONLINEARITIES",
+]
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+# ----------------------------------------------------------------------------- input checks
+def _int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _float_tensor(t, name: str) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
+    return t
+
+
+def _shape(t: torch.Tensor, shape: tuple[int, ...], name: str, what: str) -> None:
+    if tuple(t.shape) != shape:
+        raise ValueError(f"{name} must have shape {what} = {shape}, got {tuple(t.shape)}")
+
+
+def _ids(ids, weight) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check an id tensor against an embedding weight (V, d); name the first bad id and the valid range."""
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"ids must be a torch.Tensor of integer ids, got {type(ids).__name__}")
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise TypeError(f"ids must hold integer ids (torch.long or torch.int), got dtype {ids.dtype}")
+    _float_tensor(weight, "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"weight must have shape (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
+    vocab = weight.shape[0]
+    bad = (ids < 0) | (ids >= vocab)
+    if bool(bad.any()):
+        where = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(f"ids contains {int(ids[where])} at position {where}, but weight has {vocab} rows: "
+                         f"valid ids are 0 ... {vocab - 1}")
+    return ids, weight
+
+
+# ----------------------------------------------------------------------------- the recurrent layer
+def rnn_forward(x: torch.Tensor, h0: torch.Tensor | None, W_ih: torch.Tensor, W_hh: torch.Tensor,
+                b_ih: torch.Tensor | None = None, b_hh: torch.Tensor | None = None, *,
+                nonlinearity: str = "tanh", batch_first: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""$h_t = \phi(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})$, $\phi \in \{\tanh, \mathrm{ReLU}\}$; returns (output $= h_1 \dots h_L$, $h_n = h_L$).
+
+    ``W_ih`` (H, H_in), ``W_hh`` (H, H), biases (H,) or None, ``h0`` (1, B, H) or None for zeros
+    ((1, H) for an unbatched x of shape (L, H_in)). The same weights are used at every step.
+    """
+    _float_tensor(x, "x")
+    _float_tensor(W_ih, "W_ih")
+    _float_tensor(W_hh, "W_hh")
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    if W_ih.ndim != 2:
+        raise ValueError(f"W_ih must have shape (hidden_size, input_size), got {tuple(W_ih.shape)}")
+    hidden, input_size = W_ih.shape
+    _shape(W_hh, (hidden, hidden), "W_hh", "(hidden_size, hidden_size)")
+    for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
+        if b is not None:
+            _float_tensor(b, name)
+            _shape(b, (hidden,), name, "(hidden_size,)")
+    batched = x.ndim == 3
+    if x.ndim not in (2, 3) or x.shape[-1] != input_size:
+        raise ValueError(f"x must have shape (L, B, {input_size}), (B, L, {input_size}) with batch_first, "
+                         f"or (L, {input_size}) unbatched, to match W_ih {tuple(W_ih.shape)}; got {tuple(x.shape)}")
+    if not batched:
+        x = x.unsqueeze(1)                                  # (L, 1, H_in)
+    elif batch_first:
+        x = x.transpose(0, 1)                               # (B, L, H_in) -> (L, B, H_in)
+    length, batch = x.shape[:2]
+    if length == 0:
+        raise ValueError("x must hold at least one time step, got sequence length 0")
+    for name, t in (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh), ("h0", h0)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{name} dtype {t.dtype} must match x dtype {x.dtype}")
+    if h0 is None:
+        h = x.new_zeros(batch, hidden)
+    else:
+        _float_tensor(h0, "h0")
+        expected = (1, batch, hidden) if batched else (1, hidden)
+        _shape(h0, expected, "h0", "(num_layers=1, batch, hidden_size)" if batched else "(1, hidden_size)")
+        h = h0.reshape(batch, hidden)
+    phi = torch.tanh if nonlinearity == "tanh" else torch.relu
+    outputs = []
+    for x_t in x:                                           # one step at a time: h_t needs h_{t-1}
+        z = x_t @ W_ih.T + h @ W_hh.T
+        if b_ih is not None:
+            z = z + b_ih
+        if b_hh is not None:
+            z = z + b_hh
+        h = phi(z)
+        outputs.append(h)
+    output = torch.stack(outputs)                           # (L, B, H)
+    if not batched:
+        return output[:, 0], h                              # (L, H), and h is (batch=1, H) = (1, H)
+    if batch_first:
+        output = output.transpose(0, 1)
+    return output, h.unsqueeze(0)
+
+
+def rnn_params(input_size: int, hidden_size: int, bias: bool = True, *, num_layers: int = 1,
+               bidirectional: bool = False) -> int:
+    r"""$\#\theta = H\cdot H_{in} + H\cdot H + 2H$ per layer and direction (two biases, as in ``nn.RNN``); no dependence on the sequence length."""
+    input_size = _int(input_size, "input_size", 1)
+    hidden = _int(hidden_size, "hidden_size", 1)
+    num_layers = _int(num_layers, "num_layers", 1)
+    directions = 2 if bidirectional else 1
+    total = 0
+    for layer in range(num_layers):
+        layer_input = input_size if layer == 0 else directions * hidden   # upper layers read h of all directions
+        total += directions * (hidden * layer_input + hidden * hidden + (2 * hidden if bias else 0))
+    return total
+
+
+# ----------------------------------------------------------------------------- gradients through time
+def hidden_jacobian_norms(W_hh: torch.Tensor, hidden_states: torch.Tensor, *, nonlinearity: str = "tanh",
+                          norm: str = "fro") -> torch.Tensor:
+    r"""$\left\|\frac{\partial h_T}{\partial h_t}\right\|$ for $t = 0 \dots T$, where $\frac{\partial h_T}{\partial h_t} = J_T J_{T-1}\cdots J_{t+1}$ and $J_k = \mathrm{diag}(\phi'(z_k))\,W_{hh}$.
+
+    ``hidden_states`` is the output $h_1 \dots h_T$ of one sequence, shape (T, H) (for example
+    ``rnn_forward(x, h0, ...)[0]`` with an unbatched x). $\phi'$ is read off $h_k$:
+    $1 - h_k^2$ for tanh, $[h_k > 0]$ for ReLU, and 1 for ``"linear"`` (the notes' pure $\prod W_{hh}$).
+    ``norm``: ``"fro"`` (Frobenius, the default) or ``"spectral"`` (largest singular value).
+    Entry $T$ is $\|I\|$: $\sqrt{H}$ (Frobenius) or 1 (spectral).
+    """
+    _float_tensor(W_hh, "W_hh")
+    _float_tensor(hidden_states, "hidden_states")
+    if W_hh.ndim != 2 or W_hh.shape[0] != W_hh.shape[1]:
+        raise ValueError(f"W_hh must be square (hidden_size, hidden_size), got {tuple(W_hh.shape)}")
+    hidden = W_hh.shape[0]
+    if hidden_states.ndim != 2 or hidden_states.shape[1] != hidden or hidden_states.shape[0] == 0:
+        raise ValueError(f"hidden_states must have shape (T, {hidden}) with T >= 1 (one sequence h_1 ... h_T), "
+                         f"got {tuple(hidden_states.shape)}")
+    if nonlinearity not in (*NONLINEARITIES, "linear"):
+        raise ValueError(f"nonlinearity must be one of {(*NONLINEARITIES, 'linear')}, got {nonlinearity!r}")
+    if norm not in ("fro", "spectral"):
+        raise ValueError(f"norm must be 'fro' or 'spectral', got {norm!r}")
+    h = hidden_states.detach()
+    if nonlinearity == "tanh":
+        slopes = 1 - h**2                                   # tanh'(z_k) = 1 - tanh(z_k)^2 = 1 - h_k^2
+    elif nonlinearity == "relu":
+        slopes = (h > 0).to(h.dtype)                        # ReLU'(z_k) = 1 where h_k > 0
+    else:
+        slopes = torch.ones_like(h)
+    ord_ = "fro" if norm == "fro" else 2
+    steps = h.shape[0]
+    product = torch.eye(hidden, dtype=h.dtype, device=h.device)   # dh_T/dh_T = I
+    norms = [torch.linalg.matrix_norm(product, ord=ord_)]
+    for k in range(steps, 0, -1):                           # k = T ... 1
+        J_k = slopes[k - 1][:, None] * W_hh.detach()        # diag(phi'(z_k)) W_hh
+        product = product @ J_k                             # dh_T/dh_{k-1} = dh_T/dh_k . J_k
+        norms.append(torch.linalg.matrix_norm(product, ord=ord_))
+    return torch.stack(norms[::-1])                         # index t holds ||dh_T/dh_t||
+
+
+def scaled_recurrent_matrix(hidden: int, spectral_radius: float, seed: int = 0, *, kind: str = "gaussian",
+                            dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""$W_{hh} = \rho \cdot W / \max_i |\lambda_i(W)|$ for a random $W$ (``"gaussian"``, or ``"orthogonal"`` so every singular value is $\rho$ too)."""
+    hidden = _int(hidden, "hidden", 1)
+    if isinstance(spectral_radius, bool) or not isinstance(spectral_radius, numbers.Real):
+        raise TypeError(f"spectral_radius must be a real number, got {type(spectral_radius).__name__}")
+    if not (0 <= spectral_radius < float("inf")):
+        raise ValueError(f"spectral_radius must be a finite number >= 0, got {spectral_radius}")
+    seed = _int(seed, "seed", 0)
+    if kind not in ("gaussian", "orthogonal"):
+        raise ValueError(f"kind must be 'gaussian' or 'orthogonal', got {kind!r}")
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(hidden, hidden, generator=gen, dtype=torch.float64)
+    if kind == "orthogonal":
+        q, r = torch.linalg.qr(w)
+        w = q * torch.sign(torch.diagonal(r))               # an orthogonal matrix: all |eigenvalues| = 1
+    radius = torch.linalg.eigvals(w).abs().max()
+    return (spectral_radius * w / radius).to(dtype)
+
+
+# ----------------------------------------------------------------------------- embeddings
+def embedding_lookup(ids: torch.Tensor, weight: torch.Tensor, padding_idx: int | None = None, *,
+                     scale_grad_by_freq: bool = False) -> torch.Tensor:
+    r"""$e = W[\text{ids}]$: row $i$ of $W \in \mathbb{R}^{V\times d}$ for each id $i$; output shape ids.shape + (d,).
+
+    Gradient rules of ``nn.Embedding``: positions holding ``padding_idx`` send zero gradient, so that
+    row is never updated (``nn.Embedding`` also fills it with zeros when it is created; a lookup does
+    not). Repeated ids add up their gradients; ``scale_grad_by_freq=True`` divides each row's
+    gradient by how often its id occurs in ``ids``.
+    """
+    ids, weight = _ids(ids, weight)
+    vocab = weight.shape[0]
+    if padding_idx is not None:
+        padding_idx = _int(padding_idx, "padding_idx", -vocab)
+        if padding_idx >= vocab:
+            raise ValueError(f"padding_idx must be in [-{vocab}, {vocab - 1}], got {padding_idx}")
+        padding_idx %= vocab                                 # -1 means the last row, as in nn.Embedding
+    out = weight[ids]                                        # the whole lookup: pick rows
+    if out.requires_grad and (padding_idx is not None or scale_grad_by_freq):
+        factor = torch.ones(ids.shape, dtype=weight.dtype, device=weight.device)
+        if scale_grad_by_freq:
+            counts = torch.bincount(ids.reshape(-1), minlength=vocab)
+            factor = factor / counts[ids].to(weight.dtype)
+        if padding_idx is not None:
+            factor = factor.masked_fill(ids == padding_idx, 0.0)
+        out.register_hook(lambda grad: grad * factor.unsqueeze(-1))   # changes the gradient, not the values
+    return out
+
+
+def one_hot_matmul(ids: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    r"""$e = \mathrm{onehot}(\text{ids})\, W$: a one-hot row vector times $W$ picks one row, so this equals the lookup."""
+    ids, weight = _ids(ids, weight)
+    vocab = weight.shape[0]
+    one_hot = (ids.unsqueeze(-1) == torch.arange(vocab, device=ids.device)).to(weight.dtype)   # ids.shape + (V,)
+    return one_hot @ weight

@@ -1,0 +1,387 @@
+"""helpers.cnn: output sizes, padding, im2col, convolution and pooling against PyTorch on random settings."""
+from __future__ import annotations
+
+import ast
+import inspect
+import random
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import cnn
+
+ATOL = 1e-10
+DT = torch.float64
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, atol: float = ATOL) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
+
+
+def _torch_or_error(fn, *args, **kwargs):
+    """PyTorch's result, or None when PyTorch refuses the settings."""
+    try:
+        return fn(*args, **kwargs)
+    except RuntimeError:
+        return None
+
+
+def _pair(rng: random.Random, low: int, high: int) -> int | tuple[int, int]:
+    """An int or an (h, w) pair, so both argument forms are exercised."""
+    return rng.randint(low, high) if rng.random() < 0.4 else (rng.randint(low, high), rng.randint(low, high))
+
+
+# ----------------------------------------------------------------------------- output size
+def test_conv_output_size_matches_conv2d_shapes():
+    rng = random.Random(0)
+    checked = 0
+    for _ in range(300):
+        size, k, s, p, d = rng.randint(1, 12), rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 3), rng.randint(1, 3)
+        ref = _torch_or_error(F.conv2d, torch.zeros(1, 1, size, 1), torch.zeros(1, 1, k, 1),
+                              stride=(s, 1), padding=(p, 0), dilation=(d, 1))
+        if ref is None:
+            with pytest.raises(ValueError, match="output would be empty"):
+                cnn.conv_output_size(size, k, s, p, d)
+        else:
+            assert cnn.conv_output_size(size, k, s, p, d) == ref.shape[2], (size, k, s, p, d)
+            checked += 1
+    assert checked > 150
+
+
+def test_conv_output_size_ceil_mode_matches_pooling_shapes():
+    rng = random.Random(1)
+    ok = refused = 0
+    for _ in range(400):
+        size, k, s, p, d = rng.randint(1, 12), rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 3), rng.randint(1, 3)
+        ceil = rng.random() < 0.6
+        ref = _torch_or_error(F.max_pool2d, torch.zeros(1, 1, size, 1), (k, 1), (s, 1), (p, 0), (d, 1), ceil_mode=ceil)
+        if ref is None:
+            with pytest.raises(ValueError):
+                cnn.conv_output_size(size, k, s, p, d, ceil_mode=ceil, pooling=True)
+            refused += 1
+        else:
+            assert cnn.conv_output_size(size, k, s, p, d, ceil_mode=ceil, pooling=True) == ref.shape[2], \
+                (size, k, s, p, d, ceil)
+            ok += 1
+    assert ok > 150 and refused > 20
+
+
+@pytest.mark.parametrize("w, f, p, s, d", [
+    (32, 3, 1, 1, 1), (32, 5, 0, 1, 1), (6, 3, 0, 2, 1), (7, 3, 1, 2, 1), (28, 3, 0, 3, 1), (10, 3, 0, 1, 2),
+    (5, 3, 0, 1, 1), (5, 3, 1, 1, 1), (5, 3, 2, 1, 1),
+])
+def test_checklist_sizes_against_nn_conv2d(w, f, p, s, d):
+    """C37 / E52 / E53 cases: floor((W - F + 2P)/S) + 1, dilation makes F -> d(F-1)+1, padding adds 2P."""
+    conv = nn.Conv2d(1, 1, f, stride=s, padding=p, dilation=d)
+    expected = conv(torch.zeros(1, 1, w, w)).shape[-1]
+    assert cnn.conv_output_size(w, f, s, p, d) == expected
+    assert expected == (w + 2 * p - d * (f - 1) - 1) // s + 1
+
+
+def test_notes_formula_without_floor_is_not_an_integer():
+    """E52: (W - F + 2P)/S + 1 = 2.5 for W=6, F=3, P=0, S=2; the real size is its floor."""
+    assert (6 - 3 + 0) / 2 + 1 == 2.5
+    assert cnn.conv_output_size(6, 3, 2) == nn.Conv2d(1, 1, 3, stride=2)(torch.zeros(1, 1, 6, 6)).shape[-1] == 2
+
+
+def test_conv_output_size_errors():
+    with pytest.raises(ValueError, match="kernel 5 with dilation 2 spans 9 pixels but the padded input has 7"):
+        cnn.conv_output_size(3, 5, padding=2, dilation=2)
+    with pytest.raises(ValueError, match="at most half"):
+        cnn.conv_output_size(8, 2, 2, 2, pooling=True)
+    assert cnn.conv_output_size(8, 2, 2, 2) == 6          # the same numbers are fine for a convolution
+    for kwargs, err in [({"size": 0}, ValueError), ({"kernel_size": 0}, ValueError), ({"stride": 0}, ValueError),
+                        ({"padding": -1}, ValueError), ({"dilation": 0}, ValueError), ({"size": 3.0}, TypeError),
+                        ({"stride": True}, TypeError)]:
+        args = {"size": 8, "kernel_size": 3} | kwargs
+        with pytest.raises(err, match=next(iter(kwargs))):
+            cnn.conv_output_size(**args)
+
+
+# ----------------------------------------------------------------------------- padding
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_pad2d_matches_f_pad(mode):
+    rng = random.Random(2)
+    torch_mode = "constant" if mode == "zeros" else mode
+    for _ in range(40):
+        h, w = rng.randint(1, 6), rng.randint(1, 6)
+        limit_h, limit_w = {"reflect": (h - 1, w - 1), "circular": (h, w)}.get(mode, (3, 3))
+        left, right = rng.randint(0, limit_w), rng.randint(0, limit_w)
+        top, bottom = rng.randint(0, limit_h), rng.randint(0, limit_h)
+        x = torch.randn(2, 3, h, w, dtype=DT)
+        assert torch.equal(cnn.pad2d(x, (left, right, top, bottom), mode), F.pad(x, (left, right, top, bottom), torch_mode))
+        ph, pw = min(top, limit_h), min(left, limit_w)
+        assert torch.equal(cnn.pad2d(x, (ph, pw), mode), F.pad(x, (pw, pw, ph, ph), torch_mode))
+        assert torch.equal(cnn.pad2d(x[0, 0], min(ph, pw), mode), F.pad(x[0:1, 0], (min(ph, pw),) * 4, torch_mode)[0])
+
+
+def test_pad2d_errors():
+    x = torch.randn(1, 1, 3, 4)
+    with pytest.raises(ValueError, match="reflect padding must be smaller than the input height 3"):
+        cnn.pad2d(x, 3, "reflect")
+    with pytest.raises(ValueError, match="circular padding must be at most the input width 4"):
+        cnn.pad2d(x, (0, 5), "circular")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        cnn.pad2d(x, 1, "mirror")
+    with pytest.raises(ValueError, match="padding"):
+        cnn.pad2d(x, (1, 2, 3))
+    with pytest.raises(ValueError, match=r"padding\[1\]"):
+        cnn.pad2d(x, (1, -1))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        cnn.pad2d(torch.zeros(3), 1)
+
+
+# ----------------------------------------------------------------------------- im2col and convolution
+def test_im2col_matches_f_unfold():
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(150):
+        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), rng.randint(1, 8), rng.randint(1, 8), dtype=DT)
+        k, s, p, d = _pair(rng, 1, 4), _pair(rng, 1, 3), _pair(rng, 0, 2), _pair(rng, 1, 3)
+        ref = _torch_or_error(F.unfold, x, k, dilation=d, padding=p, stride=s)
+        if ref is None or ref.shape[-1] == 0:
+            with pytest.raises(ValueError, match="output would be empty"):
+                cnn.im2col(x, k, s, p, d)
+            continue
+        assert torch.equal(cnn.im2col(x, k, s, p, d), ref)
+        checked += 1
+    assert checked > 60
+
+
+def test_conv2d_matches_f_conv2d_on_random_settings():
+    rng = random.Random(4)
+    gen = torch.Generator().manual_seed(4)
+    checked = refused = 0
+    for _ in range(300):
+        n, c_in, c_out = rng.randint(1, 2), rng.randint(1, 3), rng.randint(1, 3)
+        x = torch.randn(n, c_in, rng.randint(1, 9), rng.randint(1, 9), generator=gen, dtype=DT)
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)                  # often non-square
+        w = torch.randn(c_out, c_in, kh, kw, generator=gen, dtype=DT)
+        b = torch.randn(c_out, generator=gen, dtype=DT) if rng.random() < 0.7 else None
+        s, p, d = _pair(rng, 1, 3), _pair(rng, 0, 3), _pair(rng, 1, 3)
+        ref = _torch_or_error(F.conv2d, x, w, b, s, p, d)
+        if ref is None:
+            with pytest.raises(ValueError, match="output would be empty"):
+                cnn.conv2d(x, w, b, s, p, d)
+            refused += 1
+            continue
+        assert _close(cnn.conv2d(x, w, b, s, p, d), ref), (x.shape, w.shape, s, p, d)
+        assert _close(cnn.conv2d(x[0], w, b, s, p, d), ref[0])      # a single image (C, H, W)
+        checked += 1
+    assert checked > 150 and refused > 10
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("padding, dilation", [("same", 1), ("same", 2), ("same", (1, 3)), ("valid", 1), ("valid", 2)])
+def test_conv2d_string_padding(padding, dilation):
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, 9, 7, generator=gen, dtype=DT)
+    for kernel in [(3, 3), (4, 2), (2, 3)]:                              # even kernels put the extra pixel right/bottom
+        w = torch.randn(4, 3, *kernel, generator=gen, dtype=DT)
+        ref = F.conv2d(x, w, padding=padding, dilation=dilation)
+        assert _close(cnn.conv2d(x, w, padding=padding, dilation=dilation), ref)
+        if padding == "same":
+            assert ref.shape[-2:] == x.shape[-2:]
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv2d_padding_modes_match_nn_conv2d(mode):
+    gen = torch.Generator().manual_seed(6)
+    for kernel, stride, padding in [(3, 1, 1), ((3, 2), (2, 1), (2, 1)), (5, 2, 2)]:
+        layer = nn.Conv2d(2, 3, kernel, stride=stride, padding=padding, padding_mode=mode).double()
+        x = torch.randn(2, 2, 7, 6, generator=gen, dtype=DT)
+        ours = cnn.conv2d(x, layer.weight, layer.bias, stride, padding, padding_mode=mode)
+        assert _close(ours, layer(x))
+
+
+def test_conv2d_gradients_match_pytorch():
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 3, 8, 7, generator=gen, dtype=DT, requires_grad=True)
+    w = torch.randn(4, 3, 3, 2, generator=gen, dtype=DT, requires_grad=True)
+    b = torch.randn(4, generator=gen, dtype=DT, requires_grad=True)
+    g_out = torch.randn(2, 4, 4, 7, generator=gen, dtype=DT)
+    ours = torch.autograd.grad(cnn.conv2d(x, w, b, (2, 1), 1, (1, 2)), (x, w, b), g_out)
+    ref = torch.autograd.grad(F.conv2d(x, w, b, (2, 1), 1, (1, 2)), (x, w, b), g_out)
+    assert all(_close(a, r) for a, r in zip(ours, ref))
+
+
+def test_conv2d_single_channel_loop_equals_conv2d():
+    rng = random.Random(8)
+    gen = torch.Generator().manual_seed(8)
+    for _ in range(25):
+        x = torch.randn(rng.randint(3, 8), rng.randint(3, 8), generator=gen, dtype=DT)
+        k = torch.randn(rng.randint(1, 3), rng.randint(1, 3), generator=gen, dtype=DT)
+        s, p = rng.randint(1, 2), rng.randint(0, 1)
+        ref = F.conv2d(x[None, None], k[None, None], stride=s, padding=p)[0, 0]
+        assert _close(cnn.conv2d_single_channel(x, k, stride=s, padding=p), ref)
+        assert _close(cnn.conv2d(x[None], k[None, None], stride=s, padding=p)[0], ref)
+
+
+def test_conv_is_a_channel_sum_of_window_products_without_flip():
+    """C38: one output value = sum over channels of window * kernel, plus bias; the kernel is not flipped."""
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(1, 3, 5, 5, generator=gen, dtype=DT)
+    w = torch.randn(8, 3, 3, 3, generator=gen, dtype=DT)
+    b = torch.randn(8, generator=gen, dtype=DT)
+    y = cnn.conv2d(x, w, b)
+    assert torch.isclose(y[0, 5, 1, 2], (x[0, :, 1:4, 2:5] * w[5]).sum() + b[5], atol=ATOL, rtol=0)
+    assert not _close(y, cnn.conv2d(x, w.flip(-1, -2), b), atol=1e-3)
+
+
+def test_translation_equivariance():
+    """E51 / C40: conv(shift(x)) = shift(conv(x)); exact with circular padding, in the interior with zeros."""
+    gen = torch.Generator().manual_seed(10)
+    img = torch.randn(1, 1, 16, 16, generator=gen, dtype=DT)
+    k = torch.randn(1, 1, 3, 3, generator=gen, dtype=DT)
+    shift = lambda t: torch.roll(t, (2, 3), (2, 3))                  # noqa: E731
+    conv_circ = lambda t: cnn.conv2d(t, k, padding=1, padding_mode="circular")  # noqa: E731
+    assert _close(conv_circ(shift(img)), shift(conv_circ(img)))
+    conv_zero = lambda t: cnn.conv2d(t, k, padding=1)                # noqa: E731
+    inner = (slice(None), slice(None), slice(4, 14), slice(5, 15))
+    assert _close(conv_zero(shift(img))[inner], shift(conv_zero(img))[inner])
+
+
+def test_conv2d_errors():
+    x = torch.randn(1, 3, 5, 5)
+    w = torch.randn(2, 3, 3, 3)
+    with pytest.raises(ValueError, match="x has 4 channels but weight expects C_in = 3"):
+        cnn.conv2d(torch.randn(1, 4, 5, 5), w)
+    with pytest.raises(ValueError, match="output would be empty: kernel 3 with dilation 3 spans 7 pixels"):
+        cnn.conv2d(x, w, dilation=3)
+    with pytest.raises(ValueError, match="weight must be a tensor of shape"):
+        cnn.conv2d(x, torch.randn(2, 3, 3))
+    with pytest.raises(ValueError, match=r"bias must be None or a tensor of shape \(C_out,\) = \(2,\)"):
+        cnn.conv2d(x, w, torch.randn(3))
+    with pytest.raises(ValueError, match="x must have shape"):
+        cnn.conv2d(torch.randn(5, 5), w)
+    with pytest.raises(TypeError, match="floating-point"):
+        cnn.conv2d(torch.ones(1, 3, 5, 5, dtype=torch.long), w)
+    with pytest.raises(TypeError, match="weight dtype"):
+        cnn.conv2d(x, w.double())
+    with pytest.raises(ValueError, match="'same' needs stride 1"):
+        cnn.conv2d(x, w, stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding must be an int, a pair, 'valid' or 'same'"):
+        cnn.conv2d(x, w, padding="full")
+    with pytest.raises(ValueError, match="padding_mode"):
+        cnn.conv2d(x, w, padding=1, padding_mode="mirror")
+    with pytest.raises(ValueError, match="stride"):
+        cnn.conv2d(x, w, stride=(1, 0))
+
+
+# ----------------------------------------------------------------------------- pooling
+def test_max_pool2d_matches_pytorch_on_random_settings():
+    rng = random.Random(11)
+    gen = torch.Generator().manual_seed(11)
+    checked = refused = 0
+    for _ in range(300):
+        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), rng.randint(1, 9), rng.randint(1, 9), generator=gen, dtype=DT)
+        k, p, d = _pair(rng, 1, 4), _pair(rng, 0, 2), _pair(rng, 1, 2)
+        s = None if rng.random() < 0.25 else _pair(rng, 1, 3)
+        ceil = rng.random() < 0.5
+        ref = _torch_or_error(F.max_pool2d, x, k, s, p, d, ceil_mode=ceil)
+        if ref is None:
+            with pytest.raises(ValueError):
+                cnn.max_pool2d(x, k, s, p, d, ceil_mode=ceil)
+            refused += 1
+            continue
+        assert torch.equal(cnn.max_pool2d(x, k, s, p, d, ceil_mode=ceil), ref), (x.shape, k, s, p, d, ceil)
+        assert torch.equal(cnn.max_pool2d(x[0], k, s, p, d, ceil_mode=ceil), ref[0])
+        checked += 1
+    assert checked > 100 and refused > 20
+
+
+def test_avg_pool2d_matches_pytorch_on_random_settings():
+    """Includes ceil_mode windows that hang past the padded border and count_include_pad on and off."""
+    rng = random.Random(12)
+    gen = torch.Generator().manual_seed(12)
+    checked = refused = partial = 0
+    for _ in range(400):
+        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), rng.randint(1, 9), rng.randint(1, 9), generator=gen, dtype=DT)
+        k, p = _pair(rng, 1, 5), _pair(rng, 0, 2)
+        s = None if rng.random() < 0.25 else _pair(rng, 1, 4)
+        ceil, include = rng.random() < 0.6, rng.random() < 0.5
+        override = rng.randint(1, 5) if rng.random() < 0.15 else None
+        kwargs = dict(ceil_mode=ceil, count_include_pad=include, divisor_override=override)
+        ref = _torch_or_error(F.avg_pool2d, x, k, s, p, **kwargs)
+        if ref is None:
+            with pytest.raises(ValueError):
+                cnn.avg_pool2d(x, k, s, p, **kwargs)
+            refused += 1
+            continue
+        assert _close(cnn.avg_pool2d(x, k, s, p, **kwargs), ref), (x.shape, k, s, p, kwargs)
+        floor = _torch_or_error(F.avg_pool2d, x, k, s, p)
+        partial += ceil and (floor is None or floor.shape != ref.shape)   # ceil_mode kept a partial window
+        checked += 1
+    assert checked > 200 and refused > 20 and partial > 30
+
+
+def test_pooling_checklist_cases_against_pytorch():
+    """C41 / C42: ceil_mode keeps partial edge windows; count_include_pad changes the corner; channels are kept."""
+    x = torch.arange(25.0).view(1, 1, 5, 5)
+    assert cnn.max_pool2d(x, 2).shape[-2:] == (2, 2)
+    assert torch.equal(cnn.max_pool2d(x, 2, ceil_mode=True), nn.MaxPool2d(2, ceil_mode=True)(x))
+    assert cnn.max_pool2d(x, 2, ceil_mode=True).shape[-2:] == (3, 3)
+    ones = torch.ones(1, 1, 5, 5)
+    for include in (True, False):
+        assert _close(cnn.avg_pool2d(ones, 3, 1, 1, count_include_pad=include),
+                      nn.AvgPool2d(3, 1, 1, count_include_pad=include)(ones), atol=1e-7)
+    assert abs(cnn.avg_pool2d(ones, 3, 1, 1)[0, 0, 0, 0].item() - 4 / 9) < 1e-7
+    assert cnn.avg_pool2d(ones, 3, 1, 1, count_include_pad=False)[0, 0, 0, 0].item() == 1.0
+    x6 = torch.randn(2, 6, 8, 8)
+    assert cnn.max_pool2d(x6, 2).shape == cnn.avg_pool2d(x6, 2).shape == nn.MaxPool2d(2)(x6).shape == (2, 6, 4, 4)
+
+
+def test_max_pool_propagates_nan_and_ignores_padding():
+    x = -torch.rand(1, 1, 4, 4, dtype=DT) - 1                           # all negative: zero padding would win
+    assert torch.equal(cnn.max_pool2d(x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1))
+    assert bool((cnn.max_pool2d(x, 3, 1, 1) < 0).all())
+    x[0, 0, 0, 0] = float("nan")
+    assert torch.equal(cnn.max_pool2d(x, 2).isnan(), F.max_pool2d(x, 2).isnan())
+
+
+def test_pooling_errors():
+    x = torch.randn(1, 1, 5, 5)
+    with pytest.raises(ValueError, match="at most half"):
+        cnn.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match="at most half"):
+        cnn.avg_pool2d(x, 3, padding=2)
+    with pytest.raises(ValueError, match="output would be empty"):
+        cnn.max_pool2d(x, 6)
+    with pytest.raises(ValueError, match="divisor_override"):
+        cnn.avg_pool2d(x, 2, divisor_override=0)
+    with pytest.raises(ValueError, match="kernel_size"):
+        cnn.avg_pool2d(x, 0)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        cnn.max_pool2d([[1.0]], 2)
+
+
+# ----------------------------------------------------------------------------- parameters and hygiene
+def test_conv2d_params_matches_nn_conv2d():
+    rng = random.Random(13)
+    for _ in range(40):
+        groups = rng.choice([1, 1, 2, 3])
+        c_in, c_out = groups * rng.randint(1, 4), groups * rng.randint(1, 4)
+        k, bias = _pair(rng, 1, 5), rng.random() < 0.5
+        layer = nn.Conv2d(c_in, c_out, k, bias=bias, groups=groups)
+        assert cnn.conv2d_params(c_in, c_out, k, bias, groups) == sum(p.numel() for p in layer.parameters())
+    assert cnn.conv2d_params(3, 8, 3) == sum(p.numel() for p in nn.Conv2d(3, 8, 3).parameters()) == 224
+    with pytest.raises(ValueError, match="divisible by groups"):
+        cnn.conv2d_params(3, 8, 3, groups=2)
+    with pytest.raises(ValueError, match="out_channels"):
+        cnn.conv2d_params(3, 0, 3)
+
+
+def test_cnn_module_is_written_without_pytorch_conv_or_pool():
+    source = inspect.getsource(cnn)
+    for forbidden in ("torch.nn", "from torch import nn", "F.conv2d(", "nn.Conv2d(", "F.max_pool2d(", "F.avg_pool2d(",
+                      "Pool2d(", "F.unfold(", "F.pad("):
+        assert forbidden not in source, forbidden
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported

@@ -1,0 +1,300 @@
+"""helpers.rnn: the recurrent layer against nn.RNN, BPTT Jacobians against autograd, embeddings against nn.Embedding."""
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import rnn
+
+ATOL = 1e-10
+DT = torch.float64
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, atol: float = ATOL) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
+
+
+def _layer_weights(layer: nn.RNN) -> tuple[torch.Tensor, ...]:
+    """(W_ih, W_hh, b_ih, b_hh) of a one-layer nn.RNN (biases None when bias=False)."""
+    return (layer.weight_ih_l0, layer.weight_hh_l0,
+            getattr(layer, "bias_ih_l0", None), getattr(layer, "bias_hh_l0", None))
+
+
+# ----------------------------------------------------------------------------- forward pass
+@pytest.mark.parametrize("nonlinearity, batch_first, bias, with_h0",
+                         list(itertools.product(["tanh", "relu"], [False, True], [True, False], [True, False])))
+def test_rnn_forward_matches_nn_rnn(nonlinearity, batch_first, bias, with_h0):
+    torch.manual_seed(0)
+    for input_size, hidden, batch, length in [(3, 5, 2, 4), (1, 7, 3, 9), (6, 2, 1, 1)]:
+        layer = nn.RNN(input_size, hidden, nonlinearity=nonlinearity, bias=bias, batch_first=batch_first).double()
+        shape = (batch, length, input_size) if batch_first else (length, batch, input_size)
+        x = torch.randn(*shape, dtype=DT)
+        h0 = torch.randn(1, batch, hidden, dtype=DT) if with_h0 else None
+        out_ref, h_ref = layer(x, h0)
+        out, h_n = rnn.rnn_forward(x, h0, *_layer_weights(layer), nonlinearity=nonlinearity, batch_first=batch_first)
+        assert _close(out, out_ref) and _close(h_n, h_ref)
+
+
+def test_rnn_forward_unbatched_matches_nn_rnn():
+    torch.manual_seed(1)
+    layer = nn.RNN(3, 5).double()
+    x, h0 = torch.randn(6, 3, dtype=DT), torch.randn(1, 5, dtype=DT)
+    out_ref, h_ref = layer(x, h0)
+    out, h_n = rnn.rnn_forward(x, h0, *_layer_weights(layer))
+    assert _close(out, out_ref) and _close(h_n, h_ref)
+    assert _close(out[-1], h_n[0])                                     # h_n is the last output
+
+
+def test_rnn_forward_gradients_match_nn_rnn():
+    torch.manual_seed(2)
+    layer = nn.RNN(4, 6).double()
+    x = torch.randn(7, 3, 4, dtype=DT)
+    weights = [w.detach().clone().requires_grad_() for w in _layer_weights(layer)]
+    out, h_n = rnn.rnn_forward(x, None, *weights)
+    (out.sum() + h_n.pow(2).sum()).backward()
+    out_ref, h_ref = layer(x)
+    (out_ref.sum() + h_ref.pow(2).sum()).backward()
+    for ours, ref in zip(weights, _layer_weights(layer)):
+        assert _close(ours.grad, ref.grad)
+
+
+def test_rnn_checklist_facts():
+    """C46 / C47: two biases, batch_first shapes, shared weights, order matters."""
+    torch.manual_seed(3)
+    layer = nn.RNN(3, 5, batch_first=True)
+    assert [tuple(p.shape) for p in layer.parameters()] == [(5, 3), (5, 5), (5,), (5,)]
+    x = torch.randn(2, 4, 3)
+    out, h_n = rnn.rnn_forward(x, None, *_layer_weights(layer), batch_first=True)
+    assert out.shape == (2, 4, 5) and h_n.shape == (1, 2, 5)
+    reversed_h = rnn.rnn_forward(x.flip(1), None, *_layer_weights(layer), batch_first=True)[1]
+    assert not torch.allclose(reversed_h, h_n, atol=1e-4)
+    assert rnn.rnn_params(3, 5) == sum(p.numel() for p in layer.parameters()) == 50
+
+
+def test_rnn_forward_errors():
+    W_ih, W_hh, b = torch.randn(5, 3), torch.randn(5, 5), torch.randn(5)
+    x = torch.randn(4, 2, 3)
+    with pytest.raises(ValueError, match="nonlinearity must be one of"):
+        rnn.rnn_forward(x, None, W_ih, W_hh, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match=r"x must have shape \(L, B, 3\)"):
+        rnn.rnn_forward(torch.randn(4, 2, 4), None, W_ih, W_hh)
+    with pytest.raises(ValueError, match=r"W_hh must have shape \(hidden_size, hidden_size\) = \(5, 5\)"):
+        rnn.rnn_forward(x, None, W_ih, torch.randn(5, 4))
+    with pytest.raises(ValueError, match=r"b_hh must have shape \(hidden_size,\) = \(5,\)"):
+        rnn.rnn_forward(x, None, W_ih, W_hh, b, torch.randn(4))
+    with pytest.raises(ValueError, match=r"h0 must have shape .* = \(1, 2, 5\), got \(2, 5\)"):
+        rnn.rnn_forward(x, torch.randn(2, 5), W_ih, W_hh)
+    with pytest.raises(ValueError, match="W_ih must have shape"):
+        rnn.rnn_forward(x, None, torch.randn(5), W_hh)
+    with pytest.raises(ValueError, match="at least one time step"):
+        rnn.rnn_forward(torch.randn(0, 2, 3), None, W_ih, W_hh)
+    with pytest.raises(TypeError, match="W_hh dtype"):
+        rnn.rnn_forward(x, None, W_ih, W_hh.double())
+    with pytest.raises(TypeError, match="floating-point"):
+        rnn.rnn_forward(torch.ones(4, 2, 3, dtype=torch.long), None, W_ih, W_hh)
+
+
+@pytest.mark.parametrize("input_size, hidden, bias, num_layers, bidirectional", [
+    (3, 5, True, 1, False), (3, 5, False, 1, False), (10, 20, True, 2, False), (4, 6, True, 3, True),
+    (1, 1, False, 2, True), (7, 3, True, 1, True),
+])
+def test_rnn_params_matches_nn_rnn(input_size, hidden, bias, num_layers, bidirectional):
+    layer = nn.RNN(input_size, hidden, num_layers=num_layers, bias=bias, bidirectional=bidirectional)
+    assert rnn.rnn_params(input_size, hidden, bias, num_layers=num_layers, bidirectional=bidirectional) == \
+        sum(p.numel() for p in layer.parameters())
+
+
+def test_rnn_params_errors():
+    with pytest.raises(ValueError, match="hidden_size"):
+        rnn.rnn_params(3, 0)
+    with pytest.raises(TypeError, match="input_size"):
+        rnn.rnn_params(3.0, 5)
+
+
+# ----------------------------------------------------------------------------- gradients through time
+def _autograd_norms(x, h0, W_ih, W_hh, b, nonlinearity, norm):
+    """||dh_T/dh_t|| for t = 0..T from autograd: the Jacobian of 'run steps t+1..T starting from h_t'."""
+    out, _ = rnn.rnn_forward(x, h0, W_ih, W_hh, b, nonlinearity=nonlinearity)
+    states = torch.cat([h0, out])                                      # h_0 ... h_T
+    steps = x.shape[0]
+    norms = []
+    for t in range(steps + 1):
+        def tail(h, t=t):
+            if t == steps:
+                return h
+            return rnn.rnn_forward(x[t:], h.unsqueeze(0), W_ih, W_hh, b, nonlinearity=nonlinearity)[1][0]
+        jac = torch.autograd.functional.jacobian(tail, states[t])
+        norms.append(torch.linalg.matrix_norm(jac, ord="fro" if norm == "fro" else 2))
+    return out, torch.stack(norms)
+
+
+@pytest.mark.parametrize("nonlinearity, norm", list(itertools.product(["tanh", "relu"], ["fro", "spectral"])))
+def test_hidden_jacobian_norms_match_autograd(nonlinearity, norm):
+    gen = torch.Generator().manual_seed(4)
+    hidden, steps = 6, 12
+    W_ih = torch.randn(hidden, 3, generator=gen, dtype=DT)
+    W_hh = rnn.scaled_recurrent_matrix(hidden, 1.2, seed=4, dtype=DT)
+    b = 0.5 * torch.randn(hidden, generator=gen, dtype=DT)
+    x = torch.randn(steps, 3, generator=gen, dtype=DT)
+    h0 = torch.randn(1, hidden, generator=gen, dtype=DT)
+    out, expected = _autograd_norms(x, h0, W_ih, W_hh, b, nonlinearity, norm)
+    ours = rnn.hidden_jacobian_norms(W_hh, out, nonlinearity=nonlinearity, norm=norm)
+    assert ours.shape == (steps + 1,)
+    assert torch.allclose(ours, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_linear_jacobian_is_a_power_of_w_hh():
+    """The notes' picture: without tanh', dh_T/dh_t = W_hh^(T-t); for s * orthogonal its norm is s^(T-t) sqrt(H)."""
+    hidden, steps, s = 8, 20, 1.1
+    W_hh = rnn.scaled_recurrent_matrix(hidden, s, seed=5, kind="orthogonal", dtype=DT)
+    states = torch.randn(steps, hidden, dtype=DT)                    # ignored when phi is linear
+    norms = rnn.hidden_jacobian_norms(W_hh, states, nonlinearity="linear")
+    for t in (0, 7, steps):
+        assert math.isclose(norms[t].item(), torch.linalg.matrix_power(W_hh, steps - t).norm().item(), rel_tol=1e-9)
+        assert math.isclose(norms[t].item(), s ** (steps - t) * math.sqrt(hidden), rel_tol=1e-9)
+    spectral = rnn.hidden_jacobian_norms(W_hh, states, nonlinearity="linear", norm="spectral")
+    assert math.isclose(spectral[-1].item(), 1.0) and math.isclose(spectral[0].item(), s**steps, rel_tol=1e-9)
+
+
+def test_tanh_shrinks_the_gradient_compared_with_the_linear_product():
+    """E57: with ||W_hh|| = 1 the linear product keeps its norm, tanh' <= 1 makes it vanish."""
+    hidden, steps = 16, 50
+    W_hh = rnn.scaled_recurrent_matrix(hidden, 1.0, seed=6, kind="orthogonal", dtype=DT)
+    x = torch.randn(steps, hidden, generator=torch.Generator().manual_seed(6), dtype=DT)
+    out, _ = rnn.rnn_forward(x, None, torch.eye(hidden, dtype=DT), W_hh)
+    tanh_norm = rnn.hidden_jacobian_norms(W_hh, out)[0].item()
+    linear_norm = rnn.hidden_jacobian_norms(W_hh, out, nonlinearity="linear")[0].item()
+    assert math.isclose(linear_norm, math.sqrt(hidden), rel_tol=1e-9)
+    assert tanh_norm < 1e-3 * linear_norm
+
+
+def test_hidden_jacobian_norms_errors():
+    W = torch.randn(4, 4)
+    with pytest.raises(ValueError, match="W_hh must be square"):
+        rnn.hidden_jacobian_norms(torch.randn(4, 3), torch.randn(5, 4))
+    with pytest.raises(ValueError, match=r"hidden_states must have shape \(T, 4\)"):
+        rnn.hidden_jacobian_norms(W, torch.randn(5, 2, 4))
+    with pytest.raises(ValueError, match="hidden_states"):
+        rnn.hidden_jacobian_norms(W, torch.randn(0, 4))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        rnn.hidden_jacobian_norms(W, torch.randn(5, 4), nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="norm must be"):
+        rnn.hidden_jacobian_norms(W, torch.randn(5, 4), norm="nuc")
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "orthogonal"])
+@pytest.mark.parametrize("radius", [0.5, 1.0, 1.7])
+def test_scaled_recurrent_matrix_has_the_requested_radius(kind, radius):
+    W = rnn.scaled_recurrent_matrix(12, radius, seed=3, kind=kind, dtype=DT)
+    assert W.shape == (12, 12) and W.dtype == DT
+    assert math.isclose(torch.linalg.eigvals(W).abs().max().item(), radius, rel_tol=1e-9)
+    if kind == "orthogonal":
+        assert torch.allclose(torch.linalg.svdvals(W), torch.full((12,), radius, dtype=DT), atol=1e-12)
+    assert torch.equal(W, rnn.scaled_recurrent_matrix(12, radius, seed=3, kind=kind, dtype=DT))
+    assert not torch.equal(W, rnn.scaled_recurrent_matrix(12, radius, seed=4, kind=kind, dtype=DT))
+    assert rnn.scaled_recurrent_matrix(4, radius).dtype == torch.float32
+
+
+def test_scaled_recurrent_matrix_errors():
+    with pytest.raises(ValueError, match="spectral_radius"):
+        rnn.scaled_recurrent_matrix(4, -1.0)
+    with pytest.raises(ValueError, match="spectral_radius"):
+        rnn.scaled_recurrent_matrix(4, float("inf"))
+    with pytest.raises(ValueError, match="kind"):
+        rnn.scaled_recurrent_matrix(4, 1.0, kind="uniform")
+    with pytest.raises(ValueError, match="hidden"):
+        rnn.scaled_recurrent_matrix(0, 1.0)
+
+
+# ----------------------------------------------------------------------------- embeddings
+def test_embedding_lookup_and_one_hot_match_f_embedding():
+    """C44: (batch, seq_len) ids -> (batch, seq_len, d), and the lookup equals one_hot(ids) @ W."""
+    gen = torch.Generator().manual_seed(7)
+    weight = torch.randn(10, 4, generator=gen, dtype=DT)
+    for shape in [(2, 4), (7,), (3, 2, 5), ()]:
+        ids = torch.randint(0, 10, shape, generator=gen)
+        ref = F.embedding(ids, weight)
+        assert torch.equal(rnn.embedding_lookup(ids, weight), ref)
+        assert _close(rnn.one_hot_matmul(ids, weight), ref)
+        assert _close(rnn.one_hot_matmul(ids, weight), F.one_hot(ids, 10).to(DT) @ weight)
+    assert rnn.embedding_lookup(torch.randint(0, 10, (2, 4)), weight).shape == (2, 4, 4)
+    assert torch.equal(rnn.embedding_lookup(torch.tensor([1, 2], dtype=torch.int32), weight), weight[1:3])
+
+
+def _grads(ids, weight, g_out, **kwargs):
+    """Gradient of sum(out * g_out) w.r.t. the weight: ours vs nn.Embedding with the same weight."""
+    layer = nn.Embedding(*weight.shape, **kwargs).double()
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+    (layer(ids) * g_out).sum().backward()
+    w = weight.clone().requires_grad_()
+    (rnn.embedding_lookup(ids, w, kwargs.get("padding_idx"), scale_grad_by_freq=kwargs.get("scale_grad_by_freq", False))
+     * g_out).sum().backward()
+    return w.grad, layer.weight.grad
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 0}, {"padding_idx": -1}, {"scale_grad_by_freq": True},
+                                    {"padding_idx": 2, "scale_grad_by_freq": True}])
+def test_embedding_gradients_match_nn_embedding(kwargs):
+    """E62 / E63 / C45: padding row gets zero gradient, repeats add up, scale_grad_by_freq divides by the count."""
+    gen = torch.Generator().manual_seed(8)
+    weight = torch.randn(6, 3, generator=gen, dtype=DT)
+    ids = torch.tensor([[0, 2, 2, 5], [1, 0, 2, 5]])
+    g_out = torch.randn(2, 4, 3, generator=gen, dtype=DT)
+    ours, ref = _grads(ids, weight, g_out, **kwargs)
+    assert _close(ours, ref)
+    if "padding_idx" in kwargs:
+        assert torch.equal(ours[kwargs["padding_idx"]], torch.zeros(3, dtype=DT))
+
+
+def test_embedding_repeated_id_gradient_counts():
+    """E62 evidence: an id seen twice gets gradient 2 (summed); with scale_grad_by_freq it gets 1."""
+    ids = torch.tensor([2, 2, 3])
+    ones = torch.ones(3, 4, dtype=DT)
+    for scale, expected in [(False, 2.0), (True, 1.0)]:
+        ours, ref = _grads(ids, torch.randn(5, 4, dtype=DT), ones, scale_grad_by_freq=scale)
+        assert torch.equal(ours[2], ref[2]) and torch.equal(ours[2], torch.full((4,), expected, dtype=DT))
+
+
+def test_padding_idx_does_not_change_the_forward_values():
+    weight = torch.randn(5, 3, dtype=DT, requires_grad=True)
+    ids = torch.tensor([0, 1, 0, 4])
+    assert torch.equal(rnn.embedding_lookup(ids, weight, padding_idx=0), F.embedding(ids, weight, padding_idx=0))
+
+
+def test_embedding_errors():
+    weight = torch.randn(10, 4)
+    with pytest.raises(ValueError, match=r"ids contains 12 at position \(1,\), but weight has 10 rows: valid ids are 0 \.\.\. 9"):
+        rnn.embedding_lookup(torch.tensor([3, 12, 1]), weight)
+    with pytest.raises(ValueError, match=r"ids contains -1 at position \(0, 2\)"):
+        rnn.one_hot_matmul(torch.tensor([[3, 4, -1]]), weight)
+    with pytest.raises(TypeError, match="integer ids"):
+        rnn.embedding_lookup(torch.tensor([1.0, 2.0]), weight)
+    with pytest.raises(TypeError, match="ids must be a torch.Tensor"):
+        rnn.embedding_lookup([1, 2], weight)
+    with pytest.raises(ValueError, match="weight must have shape"):
+        rnn.embedding_lookup(torch.tensor([1]), torch.randn(10))
+    with pytest.raises(ValueError, match=r"padding_idx must be in \[-10, 9\], got 10"):
+        rnn.embedding_lookup(torch.tensor([1]), weight, padding_idx=10)
+    with pytest.raises(ValueError, match="padding_idx"):
+        rnn.embedding_lookup(torch.tensor([1]), weight, padding_idx=-11)
+
+
+def test_rnn_module_is_written_without_nn_layers():
+    source = inspect.getsource(rnn)
+    for forbidden in ("torch.nn", "from torch import nn", "nn.RNN(", "RNNCell(", "F.embedding(", "F.one_hot(", "nn.Embedding("):
+        assert forbidden not in source, forbidden
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported
