@@ -1,4 +1,4 @@
-"""The cross-cutting helpers: seeding, device, data sets, fit/History, plotting, Feedback."""
+"""The cross-cutting helpers: seeding, device, fit/History, plotting, Feedback (data sets: test_data.py)."""
 from __future__ import annotations
 
 import random
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import helpers
-from helpers import data, exercises, plotting
+from helpers import exercises, plotting
 from helpers.training import History, evaluate, fit
 
 
@@ -32,25 +32,6 @@ def test_get_device_picks_an_available_device():
     expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
     assert device.type == expected
     torch.zeros(1, device=device)
-
-
-@pytest.mark.parametrize("maker", [data.two_moons, data.spirals, data.blobs])
-def test_classification_sets_have_matching_shapes_and_repeat(maker):
-    x, y = maker(n=90, seed=3)
-    x2, y2 = maker(n=90, seed=3)
-    assert x.shape == (90, 2) and y.shape == (90,) and y.dtype == torch.long
-    assert torch.equal(x, x2) and torch.equal(y, y2)
-    assert not torch.equal(x, maker(n=90, seed=4)[0])
-
-
-def test_line_with_outliers_moves_exactly_the_outliers():
-    x, y = data.line_with_outliers(n=40, n_outliers=4, outlier_size=10.0, noise=0.0)
-    residual = y - (2.0 * x + 1.0)
-    assert int((residual.abs() > 5).sum()) == 4
-    with pytest.raises(ValueError, match="n_outliers"):
-        data.line_with_outliers(n=10, n_outliers=11)
-    with pytest.raises(ValueError, match="n must be"):
-        data.two_moons(n=1)
 
 
 def _regression(n=64):
