@@ -1,0 +1,64 @@
+"""The package layout: one list of chapters; math modules free of widgets and plotting; every panel a
+notebook calls is found by the registry under its chapter."""
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+import helpers
+from helpers import panels as P
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
+MATH_MODULES = sorted(topic for topic in helpers.CHAPTERS.values() if (ROOT / "helpers" / f"{topic}.py").exists())
+
+
+def test_chapters_list_matches_the_notebooks():
+    """Each chapter notebook NN_*.py (01..10) has its topic in helpers.CHAPTERS under the same number."""
+    for src in SOURCES:
+        number = src.stem[:2]
+        if number == "00":
+            continue
+        assert number in helpers.CHAPTERS, f"{src.name}: chapter {number} is missing from helpers.CHAPTERS"
+        topic = helpers.CHAPTERS[number]
+        assert (ROOT / "helpers" / f"{topic}.py").exists(), f"{src.name}: no math module helpers/{topic}.py"
+
+
+def test_math_modules_load_neither_widgets_nor_plotting():
+    """One fresh interpreter imports every chapter's math module; none of them may pull in the drawing stack."""
+    code = ("import importlib, sys\n"
+            f"for topic in {MATH_MODULES!r}:\n"
+            "    importlib.import_module('helpers.' + topic)\n"
+            "    loaded = [m for m in ('matplotlib', 'ipywidgets', 'PIL', 'IPython') if m in sys.modules]\n"
+            "    if loaded:\n"
+            "        sys.exit(f'helpers.{topic} imports {loaded}')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert len(MATH_MODULES) >= 4
+
+
+def test_every_chapter_module_is_reachable_from_import_helpers():
+    for topic in helpers.CHAPTERS.values():
+        if (ROOT / "helpers" / f"{topic}.py").exists():
+            assert getattr(helpers, topic).__name__ == f"helpers.{topic}"
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_every_panel_a_notebook_calls_is_registered_under_its_chapter(src):
+    called = set(re.findall(r"\b(\w+_panel)\(", src.read_text(encoding="utf-8")))
+    number = src.stem[:2]
+    registered = P.all_panels()
+    missing = sorted(called - set(registered))
+    assert not missing, f"{src.name} calls panels the registry does not find: {missing}"
+    if number in helpers.CHAPTERS and called:
+        own = P.chapter_panels(helpers.CHAPTERS[number])
+        assert own, f"{src.name}: no panels found in helpers/panels/{helpers.CHAPTERS[number]}.py"
+
+
+def test_chapter_panels_rejects_an_unknown_topic():
+    with pytest.raises(ValueError, match="topic"):
+        P.chapter_panels("quantum")
