@@ -54,7 +54,7 @@ def new_figure(figsize: tuple[float, float] = (6.0, 4.0), dpi: int = 100, **subp
     constrained = subplot_kw.pop("constrained", True)
     fig = new_canvas_figure(figsize, dpi)
     if not constrained:
-        fig.set_layout_engine("none")
+        fig.set_layout_engine(None)  # fixed margins set by the caller (subplots_adjust)
     with matplotlib.rc_context(STYLE):
         axes = fig.subplots(**subplot_kw)
     return fig, axes
