@@ -5,12 +5,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# A second venv with Google Colab's widget stack (ipywidgets 7, IPython 7) and without the course:
+# tests/test_colab_stack.py runs every notebook in a kernel from it, as Colab would.
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+COLAB_REQS  := tools/colab-requirements.txt
 
-.PHONY: lab test unit nbval browser notebooks figures sync-url benchmark clean
+.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark clean
 
 # Tests, builds and benchmarks use one torch thread: the course's models are tiny, and on a small
 # shared machine (CI, with JupyterLab and Chromium running beside the kernel) extra threads only contend.
-test unit nbval browser notebooks benchmark: export OMP_NUM_THREADS = 1
+test unit colab nbval browser notebooks benchmark: export OMP_NUM_THREADS = 1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,17 +25,30 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
 
+$(COLAB_VENV)/bin/python:
+	$(PYTHON) -m venv $(COLAB_VENV)
+
+$(COLAB_STAMP): $(COLAB_REQS) Makefile | $(COLAB_VENV)/bin/python
+	$(COLAB_VENV)/bin/python -m pip install --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install -r $(COLAB_REQS)
+	touch $(COLAB_STAMP)
+
+colab-venv: $(COLAB_STAMP)
+
 # JupyterLab refuses to run as root unless told (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
-test: $(STAMP)
+test: $(STAMP) $(COLAB_STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests/ notebooks/
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser" tests/
+	$(BIN)/python -m pytest -m "not browser and not colab" tests/
+
+colab: $(STAMP) $(COLAB_STAMP)
+	$(BIN)/python -m pytest -m colab tests/
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
@@ -51,4 +69,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/panels.py
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) *.egg-info
