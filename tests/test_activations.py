@@ -322,6 +322,8 @@ def test_function_checkers(checker, right, wrongs):
     lambda z, dim=-1: nn.Softmax(dim=dim)(z),
     lambda z, dim=-1: torch.special.softmax(z, dim),
     lambda z, dim=-1: torch.log_softmax(z, dim).exp(),
+    act.softmax,
+    lambda z, dim=-1: act.softmax(z, dim),
 ])
 def test_softmax_checker_refuses_the_builtin(answer):
     feedback = exercises.check_stable_softmax(answer)
@@ -338,6 +340,8 @@ def test_softmax_checker_refuses_the_builtin(answer):
     lambda x: torch.tanh(x),
     lambda x: x.tanh(),
     lambda x: 2 * torch.sigmoid(2 * x) - 1 + 0 * torch.tanh(x),
+    act.tanh,
+    lambda x: act.tanh(x),
 ])
 def test_tanh_checker_refuses_the_builtin(answer):
     feedback = exercises.check_tanh_from_sigmoid(answer)

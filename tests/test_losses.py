@@ -363,6 +363,9 @@ def test_gd_panel_warns_when_mse_diverges():
     lambda a, b, d: nn.HuberLoss(delta=d)(a, b),
     lambda a, b, d: d * F.smooth_l1_loss(a, b, beta=d),
     lambda a, b, d: d * nn.SmoothL1Loss(beta=d)(a, b),
+    L.huber,
+    lambda a, b, d: L.huber(a, b, d),
+    lambda a, b, d: d * L.smooth_l1(a, b, d),
 ])
 def test_huber_checker_refuses_the_builtin(answer):
     feedback = ex.check_my_huber(answer)
