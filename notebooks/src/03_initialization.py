@@ -18,17 +18,14 @@ import math
 import torch
 import torch.nn as nn
 
-import helpers.init
-from helpers import show_source
+from helpers import init as init_helpers, show_source
 from helpers.exercises import init as exercises
 from helpers.data import spirals
 from helpers.init import (INIT_METHODS, apply_init, deep_signal_stats, fan_in_fan_out, init_distribution, kaiming_bound,
-                          kaiming_std, relu_second_moment, relu_variance, sample_init, uniform_variance, xavier_bound,
-                          xavier_std)
+                          kaiming_std, relu_second_moment, relu_variance, sample_init, uniform_variance, xavier_bound, xavier_std)
 from helpers.panels.init import depth_panel, init_gallery_figure, init_histogram_panel, layer_std_figure
 from helpers.plotting import COLORS, new_figure, show
 from helpers.training import fit
-
 torch.set_num_threads(1)  # 本章的网络很小，单线程就够快
 
 # %% [markdown]
@@ -377,8 +374,8 @@ assert abs(big.var().item() * 512 / 2 - 1) < 0.01
 show_source(deep_signal_stats)
 
 # %%
-show_source(helpers.init._forward)
-show_source(helpers.init._backward)
+show_source(init_helpers._forward)
+show_source(init_helpers._backward)
 
 # %% [markdown]
 # 每一层的权重矩阵用 `apply_init` 填充，它调用的就是对应的 `nn.init` 函数（例如 `"xavier_normal"` 调用 `nn.init.xavier_normal_`）。同一批输入 `x_relu0` 送进五种初始化的网络：
