@@ -636,7 +636,7 @@ assert torch.allclose(right, by_hand) and not torch.allclose(right, wrong)
 #
 # ## 练习
 #
-# **练习 1（数值稳定的 softmax）**：写一个函数 `my_softmax(z, dim=-1)`，沿 `dim` 做 softmax，要求对 `[1000., 0.]` 这样的大 logits 也不出 `nan`。只用 `torch.exp`、`sum`、`amax` 等基本运算。
+# **练习 1（数值稳定的 softmax）**：写一个函数 `my_softmax(z, dim=-1)`，沿 `dim` 做 softmax，要求对 `[1000., 0.]` 这样的大 logits 也不出 `nan`。只用 `torch.exp`、`sum`、`amax` 等基本运算：检查器会把 `torch.softmax`、`F.softmax`、`log_softmax` 和本章的 `act.softmax` 临时换成"一调用就报错"，直接调用或包一层都过不了。
 
 # %%
 my_softmax = None  # 在这里写你的函数：def my_softmax(z, dim=-1): return ...
@@ -657,7 +657,7 @@ exercises.check_stable_softmax(my_softmax)
 #
 # </details>
 #
-# **练习 2（用 Sigmoid 写 Tanh）**：只用 `torch.sigmoid` 和四则运算写出 `my_tanh(x)`，要求在 $[-10, 10]$ 上与 `torch.tanh` 一致。
+# **练习 2（用 Sigmoid 写 Tanh）**：只用 `torch.sigmoid` 和四则运算写出 `my_tanh(x)`，要求在 $[-10, 10]$ 上与 `torch.tanh` 一致（检查时 `torch.tanh`、`x.tanh()`、`nn.Tanh` 和 `act.tanh` 都不能用）。
 
 # %%
 my_tanh = None  # 在这里写你的函数：def my_tanh(x): return ...

@@ -695,7 +695,7 @@ exercises.check_cross_entropy_by_hand(answer)
 #
 # </details>
 #
-# **练习 2**：照着第 5 节的公式写一个 `my_huber(y_hat, y, delta)`，返回所有元素的平均 Huber 损失（提示：`torch.where`）。检查器会在 $\delta = 0.5, 1, 2$ 时和 `F.huber_loss` 比较。
+# **练习 2**：照着第 5 节的公式写一个 `my_huber(y_hat, y, delta)`，返回所有元素的平均 Huber 损失（提示：`torch.where`）。检查器会在 $\delta = 0.5, 1, 2$ 时和 `F.huber_loss` 比较；检查期间 `F.huber_loss`、`nn.HuberLoss`、SmoothL1 和本章的 `losses.huber` 都不能调用。
 
 # %%
 my_huber = None  # 在这里写你的函数：def my_huber(y_hat, y, delta): ...
