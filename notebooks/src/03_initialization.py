@@ -389,9 +389,8 @@ def mlp_weights(method, depth=50, width=512, seed=1):
 
 torch.manual_seed(0)
 x_relu0 = torch.randn(64, 512)
-relu_inits = {label: INIT_METHODS[label] for label in
-              ("kaiming_normal_ (relu)", "xavier_normal_", "nn.Linear default", "normal_(std=0.01)", "normal_() = N(0, 1)")}
-relu_stats = {label: deep_signal_stats(x_relu0, mlp_weights(m), "relu") for label, m in relu_inits.items()}
+labels = ("kaiming_normal_ (relu)", "xavier_normal_", "nn.Linear default", "normal_(std=0.01)", "normal_() = N(0, 1)")
+relu_stats = {label: deep_signal_stats(x_relu0, mlp_weights(INIT_METHODS[label]), "relu") for label in labels}
 relu_stds = {label: stats[0] for label, stats in relu_stats.items()}  # stats = (前向 std(h_k), 反向 std(dL/dz_k))
 show(layer_std_figure(relu_stds, "ReLU MLP, width 512: std of h_k per layer (x: last finite std)"))
 
