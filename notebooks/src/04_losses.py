@@ -213,7 +213,9 @@ assert torch.allclose(weighted, by_hand) and not torch.allclose(weighted, divide
 # %% [markdown]
 # **`ignore_index`**：标签等于它（默认 $-100$）的样本既不进分子，也不进分母，就像不存在一样。序列模型里常用它跳过补齐长度用的填充位置（padding）：
 #
-# $$\mathcal{L} = \frac{1}{|S|}\sum_{n \in S} \ell_n, \qquad S = \{\,n : y_n \ne \texttt{ignore\_index}\,\}$$
+# $$\mathcal{L} = \frac{1}{|S|}\sum_{n \in S} \ell_n, \qquad S = \{\,n : y_n \ne \mathrm{ignore}\,\}$$
+#
+# 其中 $\mathrm{ignore}$ 就是 `ignore_index` 的值，$|S|$ 是留下来的样本数。
 
 # %%
 # NBVAL_CHECK_OUTPUT
