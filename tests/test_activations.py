@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
+import torch.nn.functional as F
 
 import helpers.activations as act
 import helpers.panels.activations as actp
@@ -310,6 +311,43 @@ def test_function_checkers(checker, right, wrongs):
     for wrong in wrongs:
         feedback = checker(wrong)
         assert not feedback.ok and feedback.message
+
+
+@pytest.mark.parametrize("answer", [
+    torch.softmax,
+    F.softmax,
+    lambda z, dim=-1: torch.softmax(z, dim=dim),
+    lambda z, dim=-1: F.softmax(z, dim=dim),
+    lambda z, dim=-1: z.softmax(dim),
+    lambda z, dim=-1: nn.Softmax(dim=dim)(z),
+    lambda z, dim=-1: torch.special.softmax(z, dim),
+    lambda z, dim=-1: torch.log_softmax(z, dim).exp(),
+    act.softmax,
+    lambda z, dim=-1: act.softmax(z, dim),
+])
+def test_softmax_checker_refuses_the_builtin(answer):
+    feedback = exercises.check_stable_softmax(answer)
+    assert not feedback.ok and feedback.answered
+    assert "不能直接调用" in feedback.message
+    assert torch.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]  # the built-ins are back afterwards
+    assert torch.zeros(2).softmax(0).tolist() == [0.5, 0.5] and F.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("answer", [
+    torch.tanh,
+    F.tanh,
+    nn.Tanh(),
+    lambda x: torch.tanh(x),
+    lambda x: x.tanh(),
+    lambda x: 2 * torch.sigmoid(2 * x) - 1 + 0 * torch.tanh(x),
+    act.tanh,
+    lambda x: act.tanh(x),
+])
+def test_tanh_checker_refuses_the_builtin(answer):
+    feedback = exercises.check_tanh_from_sigmoid(answer)
+    assert not feedback.ok and feedback.answered
+    assert "不能直接调用" in feedback.message
+    assert torch.tanh(torch.zeros(1)).item() == 0.0 and torch.zeros(1).tanh().item() == 0.0
 
 
 def test_dead_fraction_checker():

@@ -99,3 +99,15 @@ def test_math_uses_dollar_delimiters_only(path):
     for cell in _load(path)["cells"]:
         if cell["cell_type"] == "markdown":
             assert not re.search(r"\\\(|\\\[", _text(cell)), _text(cell)[:120]
+
+
+MAX_CODE_LINES = 15  # COURSE.md §3: a cell shows one idea; longer logic belongs in helpers
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_are_short(path):
+    cells = _load(path)["cells"]
+    assert len(_text(cells[1]).splitlines()) <= MAX_CODE_LINES, "the shared setup cell grew past the limit"
+    long = [(i, len(_text(c).splitlines())) for i, c in enumerate(cells)
+            if c["cell_type"] == "code" and len(_text(c).splitlines()) > MAX_CODE_LINES]
+    assert not long, f"code cells over {MAX_CODE_LINES} lines (cell index, lines): {long}"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from PIL import Image
 
 from helpers import losses as L
@@ -348,9 +349,27 @@ def test_gd_panel_warns_when_mse_diverges():
     panel.render(lr=0.1, decay=False)
     assert shown() == []
     panel.render(lr=0.5)
-    assert shown() == ["MSE diverges: lr > 0.25 makes |1 - 8 lr| > 1"]
+    assert shown() == ["MSE diverges at this learning rate"]
     panel.render(lr=0.2, decay=True)
     assert shown() == []
     panel.render(lr=1.0, decay=True)
     assert shown() == ["MSE blows up: its first steps are too large"]
     assert panel.last_error is None
+
+
+@pytest.mark.parametrize("answer", [
+    lambda a, b, d: F.huber_loss(a, b, delta=d),
+    lambda a, b, d: torch.nn.functional.huber_loss(a, b, reduction="mean", delta=d),
+    lambda a, b, d: nn.HuberLoss(delta=d)(a, b),
+    lambda a, b, d: d * F.smooth_l1_loss(a, b, beta=d),
+    lambda a, b, d: d * nn.SmoothL1Loss(beta=d)(a, b),
+    L.huber,
+    lambda a, b, d: L.huber(a, b, d),
+    lambda a, b, d: d * L.smooth_l1(a, b, d),
+])
+def test_huber_checker_refuses_the_builtin(answer):
+    feedback = ex.check_my_huber(answer)
+    assert not feedback.ok and feedback.answered
+    assert "不能直接调用" in feedback.message
+    e = torch.tensor([0.5, 3.0])
+    assert torch.allclose(F.huber_loss(e, torch.zeros(2)), nn.HuberLoss()(e, torch.zeros(2)))  # restored afterwards

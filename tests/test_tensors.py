@@ -282,6 +282,14 @@ def test_check_broadcast_result():
     assert not ex.check_broadcast_result(None).answered
 
 
+def test_check_broadcast_result_rejects_strings_and_non_integers():
+    # "243" iterates as "2", "4", "3": a string is not a shape, even when its digits spell the right one
+    for wrong in ["243", "(2, 4, 3)", b"243", (2.0, 4.0, 3.0), (2, 4, True)]:
+        fb = ex.check_broadcast_result(wrong)
+        assert not fb.ok and fb.answered, wrong
+    assert "字符串" in ex.check_broadcast_result("243").message
+
+
 def test_check_center_rows():
     assert ex.check_center_rows(lambda x: x - x.mean(dim=1, keepdim=True)).ok
 

@@ -6,12 +6,14 @@ and never raises on a wrong answer: a learner's mistake is a message, not a trac
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
+from unittest import mock
 
 import torch
 
-__all__ = ["Feedback", "not_answered", "close_to", "run_check"]
+__all__ = ["Feedback", "not_answered", "close_to", "run_check", "BuiltinCalled", "forbidden", "refuse_builtin"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,52 @@ def close_to(answer: Any, expected: Any, *, atol: float = 1e-4, rtol: float = 1e
         return False
 
 
+class BuiltinCalled(Exception):
+    """Raised inside a check when the learner's code calls the built-in the exercise asks them to replace."""
+
+
+_SHORT_OWNERS = {"torch.nn.functional": "F", "torch.nn": "nn", "torch.Tensor": "Tensor"}
+
+
+def _label(owner: object, attr: str) -> str:
+    """How a learner writes the call: ``torch.softmax``, ``F.softmax``, ``Tensor.softmax``, ``nn.HuberLoss``."""
+    name = getattr(owner, "__name__", type(owner).__name__)
+    name = "torch.Tensor" if owner is torch.Tensor else name
+    return f"{_SHORT_OWNERS.get(name, name)}.{attr}"
+
+
+def _builtin_message(label: str) -> str:
+    return f"不能直接调用 {label}（也不能把它包一层再交）：这道题要你只用基本运算照公式写出来。"
+
+
+@contextlib.contextmanager
+def forbidden(targets: Iterable[tuple[object, str]]):
+    """While the block runs, calling any ``getattr(owner, attr)`` in ``targets`` raises :class:`BuiltinCalled`."""
+    def refusing(label: str) -> Callable:
+        def refuse(*args, **kwargs):
+            raise BuiltinCalled(label)
+        return refuse
+
+    with contextlib.ExitStack() as stack:
+        for owner, attr in targets:
+            stack.enter_context(mock.patch.object(owner, attr, refusing(_label(owner, attr))))
+        yield
+
+
+def refuse_builtin(fn: Any, targets: Iterable[tuple[object, str]]) -> Feedback | None:
+    """A wrong-answer :class:`Feedback` if ``fn`` is itself one of the built-ins in ``targets``, else None."""
+    for owner, attr in targets:
+        if fn is getattr(owner, attr):
+            return Feedback(False, _builtin_message(_label(owner, attr)))
+    return None
+
+
 def run_check(test: Callable[[], bool], ok_message: str, hint: str) -> Feedback:
     """Run ``test()``; any exception or a false result becomes a wrong answer with ``hint``."""
     try:
         passed = bool(test())
+    except BuiltinCalled as exc:  # the learner's code called the built-in it should replace
+        return Feedback(False, _builtin_message(str(exc)))
     except Exception as exc:  # the learner's code failed: report it as a hint
         return Feedback(False, f"{hint}（运行时出错：{type(exc).__name__}: {exc}）")
     return Feedback(True, ok_message) if passed else Feedback(False, hint)

@@ -4,8 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
-from . import Feedback, close_to, not_answered, run_check
+from .. import losses
+from . import Feedback, close_to, forbidden, not_answered, refuse_builtin, run_check
+
+# my_huber must not call a Huber loss already written (PyTorch's or the chapter's own), nor SmoothL1
+# (Huber = delta * SmoothL1 with beta = delta)
+_HUBER_BUILTINS = [(F, "huber_loss"), (torch.nn, "HuberLoss"), (F, "smooth_l1_loss"), (torch.nn, "SmoothL1Loss"),
+                   (losses, "huber"), (losses, "smooth_l1")]
 
 
 _CE_LOGITS = [[0.5, 1.5, -1.0], [2.0, 0.0, 0.5], [-0.5, 1.0, 1.5], [1.0, 0.5, 0.0]]
@@ -16,8 +23,6 @@ def check_cross_entropy_by_hand(answer: Any) -> Feedback:
     """Exercise: the mean cross-entropy of ``_CE_LOGITS`` / ``_CE_TARGET`` computed by hand."""
     if answer is None:
         return not_answered()
-    import torch.nn.functional as F
-
     logits, target = torch.tensor(_CE_LOGITS), torch.tensor(_CE_TARGET)
     if close_to(answer, F.cross_entropy(logits, target).item()):
         return Feedback(True, "和 F.cross_entropy(logits, target) 一致：-log softmax 取真实类别，再对 N 个样本求平均。")
@@ -34,18 +39,21 @@ def check_my_huber(fn: Any) -> Feedback:
         return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 my_huber(y_hat, y, delta)，而不是一个数。")
-    import torch.nn.functional as F
-
+    if (refused := refuse_builtin(fn, _HUBER_BUILTINS)) is not None:
+        return refused
     g = torch.Generator().manual_seed(4)
     y_hat, y = 3 * torch.randn(64, generator=g), 3 * torch.randn(64, generator=g)
-    try:
-        smooth = all(close_to(fn(y_hat, y, d), F.smooth_l1_loss(y_hat, y, beta=d).item()) for d in (0.5, 2.0))
-    except Exception:
-        smooth = False
-    if smooth:
+    smooth = {d: F.smooth_l1_loss(y_hat, y, beta=d).item() for d in (0.5, 2.0)}  # before the built-ins are off
+    huber = {d: F.huber_loss(y_hat, y, delta=d).item() for d in (0.5, 1.0, 2.0)}
+
+    def matches(expected: dict) -> bool:
+        with forbidden(_HUBER_BUILTINS):
+            return all(close_to(fn(y_hat, y, d), value) for d, value in expected.items())
+
+    if run_check(lambda: matches(smooth), "", "").ok:
         return Feedback(False, "这是 SmoothL1Loss(beta=δ)：它等于 Huber/δ。小误差段应为 ½e²（不除以 δ），大误差段为 δ|e| − ½δ²。")
     return run_check(
-        lambda: all(close_to(fn(y_hat, y, d), F.huber_loss(y_hat, y, delta=d).item()) for d in (0.5, 1.0, 2.0)),
+        lambda: matches(huber),
         "和 F.huber_loss 在 δ = 0.5、1、2 时都一致。",
         "对比 F.huber_loss(y_hat, y, delta=δ)：|e| ≤ δ 时取 ½e²，否则取 δ|e| − ½δ²，最后对所有元素求平均。",
     )
@@ -68,8 +76,6 @@ def check_stable_bce_with_logits(fn: Any) -> Feedback:
         return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 bce_with_logits(z, y)。")
-    import torch.nn.functional as F
-
     z = torch.tensor([-1000.0, -30.0, -2.0, 0.0, 1.5, 30.0, 1000.0, -1000.0, 1000.0])
     y = torch.tensor([1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0])
     expected = F.binary_cross_entropy_with_logits(z, y).item()

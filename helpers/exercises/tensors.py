@@ -1,6 +1,7 @@
 """Exercise checkers for 第1章 张量 (tensors): each returns a :class:`~helpers.exercises.Feedback`."""
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -13,10 +14,12 @@ def check_broadcast_result(answer: Any) -> Feedback:
     if answer is None:
         return not_answered()
     expected = tuple(torch.broadcast_shapes((2, 1, 3), (4, 1)))
-    try:
-        got = tuple(int(s) for s in answer)
-    except Exception:
+    if isinstance(answer, (str, bytes)):  # "243" would iterate as "2", "4", "3"
+        return Feedback(False, "请交一个元组，例如 (5, 6, 7)，而不是字符串：形状是一组整数。")
+    if not isinstance(answer, (tuple, list, torch.Size)) or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in answer):
         return Feedback(False, "请交一个由整数组成的元组，例如 (5, 6, 7)。")
+    got = tuple(int(s) for s in answer)
     if got == expected:
         return Feedback(True, f"右对齐后 (2, 1, 3) 与 (1, 4, 1) 逐维比较，得到 {expected}。")
     if len(got) != len(expected):

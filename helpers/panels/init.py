@@ -134,7 +134,8 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
 
     def setup(fig):
         ax_fwd, ax_bwd = fig.subplots(1, 2, sharey=True)
-        for ax, title in ((ax_fwd, "forward: std of h_k"), (ax_bwd, "backward: std of dL/dz_k")):
+        for ax, title in ((ax_fwd, "forward (layer 1 → L): std of h_k"),
+                          (ax_bwd, "backward (layer L → 1): std of dL/dz_k")):
             ax.set(yscale="log", ylim=Y_LIMITS, xlim=(0, MAX_DEPTH + 1), xlabel="layer k", title=title)
             ax.axhline(1.0, color="black", lw=0.7)
             ax.set_yticks([10.0**e for e in range(-12, 13, 4)])

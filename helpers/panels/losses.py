@@ -176,7 +176,7 @@ def gd_1d_panel() -> Panel:
         ax_e.yaxis.set_minor_locator(NullLocator())  # fewer tick artists to walk on every update
         # static texts (cached backgrounds, one per message), so moving the slider stays cheap
         warnings = {
-            "fixed": ax_w.text(0.03, 0.04, "MSE diverges: lr > 0.25 makes |1 - 8 lr| > 1", visible=False),
+            "fixed": ax_w.text(0.03, 0.04, "MSE diverges at this learning rate", visible=False),
             "decay": ax_w.text(0.03, 0.04, "MSE blows up: its first steps are too large", visible=False),
         }
         for text in warnings.values():

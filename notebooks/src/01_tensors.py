@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from helpers import get_device, show_source
 from helpers import tensors as T
 from helpers.exercises import tensors as exercises
 from helpers.panels import tensors as TP
@@ -208,7 +209,10 @@ print("m.t().reshape(12) ->", mt.reshape(12))
 print("m.reshape(2, -1)  ->", tuple(m.reshape(2, -1).shape))
 
 # %% [markdown]
-# **验证**：步长公式（`T.contiguous_strides`）和位置公式与 PyTorch 对照；`view` 与原张量共用内存，对不连续张量的 `reshape` 则复制了数据。
+# **验证**：步长公式（`T.contiguous_strides`，代码见下）和位置公式与 PyTorch 对照；`view` 与原张量共用内存，对不连续张量的 `reshape` 则复制了数据。
+
+# %%
+show_source(T.contiguous_strides)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -259,7 +263,10 @@ print("整数: 7 / 2 =", torch.tensor(7) / 2, "  7 // 2 =", torch.tensor(7) // 2
 #
 # $$n_k = \begin{cases} a_k, & a_k = b_k \ \text{或}\ b_k = 1 \\ b_k, & a_k = 1 \\ \text{无法广播}, & \text{其他情况} \end{cases}$$
 #
-# 拉长并不真的复制内存：PyTorch 用步长为 0 的视图实现它。`helpers/tensors.py` 里的 `broadcast_shape` 就是照这条规则逐行写成的，下面和 PyTorch 真正相加得到的形状对照。
+# 拉长并不真的复制内存：PyTorch 用步长为 0 的视图实现它。`helpers/tensors.py` 里的 `broadcast_shape` 就是照这条规则逐行写成的：先读一遍它的代码（补 1、逐维比较、冲突时报错），再和 PyTorch 真正相加得到的形状对照。
+
+# %%
+show_source(T.broadcast_shape)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -321,7 +328,10 @@ for a_shape, b_shape in pairs:
 #
 # $$C = AB, \qquad C_{ij} = \sum_{k} A_{ik} B_{kj}, \qquad (n \times k)\ @\ (k \times m) \to (n \times m)$$
 #
-# 神经网络的全连接层本质上就是一次 `@` 再加上偏置。`T.matmul` 用广播和求和照公式实现：把 $A$ 看成 $(n, k, 1)$、$B$ 看成 $(1, k, m)$，逐元素相乘得到 $(n, k, m)$，再沿 $k$ 这一维求和（求和见第 6 节）。
+# 神经网络的全连接层本质上就是一次 `@` 再加上偏置。`T.matmul` 用广播和求和照公式实现：把 $A$ 看成 $(n, k, 1)$、$B$ 看成 $(1, k, m)$，逐元素相乘得到 $(n, k, m)$，再沿 $k$ 这一维求和（求和见第 6 节）。代码的最后一行就是这句话：
+
+# %%
+show_source(T.matmul)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -403,13 +413,36 @@ fdata.sqrt_()
 print("data.float().sqrt_() ->", fdata)
 
 # %% [markdown]
-# **定义域的边界**：`nan`（Not a Number，"不是一个数"）表示结果没有定义；`-inf` 是负无穷，来自 $\lim_{x \to 0^+} \ln x = -\infty$。两者都会顺着后续计算传播（`nan` 参与任何运算结果仍是 `nan`），训练时损失一旦变成 `nan`，参数更新后也会变成 `nan`，训练就此失败。所以对可能为 0 的量取对数时，常先加一个很小的 $\varepsilon$ 或用 `clamp` 限制下界。
+# **定义域的边界**：`nan`（Not a Number，"不是一个数"）表示结果没有定义；`-inf` 是负无穷，来自 $\lim_{x \to 0^+} \ln x = -\infty$。两者通常会顺着后续计算传播：加减乘除、`exp`、`sum`、`mean` 里只要混进一个 `nan`，结果就是 `nan`（例外见下文）。训练时损失一旦变成 `nan`，参数更新后也会变成 `nan`，训练就此失败。所以对可能为 0 的量取对数时，常先加一个很小的 $\varepsilon$ 或用 `clamp` 限制下界。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 edge = torch.tensor([-1.0, 0.0, 1.0])
 for name in ["sqrt", "exp", "log", "log2", "log10"]:
     print(f"{name:>5}({edge.tolist()}) =", getattr(torch, name)(edge))
+
+# %% [markdown]
+# "`nan` 进、`nan` 出"只是大多数运算的情形，并不是铁律。下面这些运算碰到 `nan` 给出的是普通的数，检查和清洗数据时恰好要靠它们：
+#
+# - **幂**：IEEE 754 浮点标准规定任何数的 0 次方都是 1、1 的任何次方也是 1，所以 `nan ** 0` 和 `1 ** nan` 都等于 1；
+# - **比较**：只要有一边是 `nan`，`==`、`<`、`>` 都是 `False`，`nan != nan` 反而是 `True`。因此判断 `nan` 要用 `torch.isnan(x)`，写 `x == nan` 永远得不到 `True`；
+# - **按条件挑选**：`torch.where(cond, a, b)` 每个位置只取被选中的那一边，另一边的 `nan` 不影响结果；`torch.nan_to_num` 把 `nan` 换成 0（`±inf` 换成 `float32` 能表示的最大、最小有限数）；
+# - **取较大者**：`torch.maximum` 遇到 `nan` 就返回 `nan`，`torch.fmax` 则忽略 `nan`、返回另一个数；同理 `sum` 变成 `nan`，`nansum` 会跳过 `nan`。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+n, one = torch.tensor(float("nan")), torch.tensor(1.0)
+t, u = torch.tensor([float("nan"), 2.0]), torch.tensor([1.0, float("nan")])
+print("nan ** 0 =", (n ** 0).item(), "  1 ** nan =", (one ** n).item())
+print("nan == nan:", (n == n).item(), "  nan != nan:", (n != n).item(), "  nan > 0:", (n > 0).item())
+print("where(isnan(t), 0, t) =", torch.where(torch.isnan(t), 0.0, t).tolist(), "  nan_to_num(t) =", torch.nan_to_num(t).tolist())
+print("maximum(t, u) =", torch.maximum(t, u).tolist(), "  fmax(t, u) =", torch.fmax(t, u).tolist())
+print("t.sum() =", t.sum().item(), "  t.nansum() =", t.nansum().item())
+assert (n ** 0).item() == 1.0 and (one ** n).item() == 1.0
+assert not (n == n) and (n != n) and not (n > 0) and not (n < 0)
+assert torch.where(torch.isnan(t), 0.0, t).tolist() == [0.0, 2.0] == torch.nan_to_num(t).tolist()
+assert torch.isnan(torch.maximum(t, u)).all() and torch.fmax(t, u).tolist() == [1.0, 2.0]
+assert torch.isnan(t.sum()) and t.nansum().item() == 2.0
 
 # %% [markdown]
 # 下图把五个函数在 $x \in [-2, 4]$ 上的 PyTorch 输出画出来：红色区域和红叉是 `nan` 的点，紫色三角是 `-inf` 的点（恰好是 $x = 0$）。
@@ -424,7 +457,10 @@ show(TP.domain_figure((-2.0, 4.0)))
 TP.domain_panel()
 
 # %% [markdown]
-# **验证**：换底公式、互逆关系与 PyTorch 对照；`nan` / `-inf` 的个数与 $x<0$、$x=0$ 的点数一致；`exp` 的 `float32` 溢出阈值。
+# **验证**：换底公式（`T.log_base`，代码见下）、互逆关系与 PyTorch 对照；`nan` / `-inf` 的个数与 $x<0$、$x=0$ 的点数一致；`exp` 的 `float32` 溢出阈值。
+
+# %%
+show_source(T.log_base)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -561,7 +597,7 @@ assert sum(p.numel() for p in layer.parameters()) == 3 * 2 + 2 and sum(p.numel()
 #
 # 张量的第三项身份信息是设备（device）。GPU 能并行完成大量逐元素运算和矩阵乘法，所以训练通常在 GPU 上进行。要点：
 #
-# - `helpers.get_device()` 依次尝试 `cuda`（NVIDIA GPU）、`mps`（Apple 芯片）、`cpu`，返回可用的最好设备；
+# - `get_device()`（本章开头从 `helpers` 导入）依次尝试 `cuda`（NVIDIA GPU）、`mps`（Apple 芯片）、`cpu`，返回可用的最好设备；
 # - `x.to(device)` 返回放在该设备上的张量（已经在那里就不复制）；`.cpu()` 搬回 CPU；
 # - 参与同一次运算的张量必须在同一个设备上，否则报 `RuntimeError`；
 # - 打印、转成 NumPy、画图之前先 `.cpu()`；取出单个数用 `.item()`。
@@ -569,7 +605,7 @@ assert sum(p.numel() for p in layer.parameters()) == 3 * 2 + 2 and sum(p.numel()
 # 下面第一格打印的设备取决于你的机器（本课程在 CPU 上也能完整运行）。
 
 # %%
-device = helpers.get_device()
+device = get_device()
 print("当前设备:", device)
 
 # %%
@@ -642,7 +678,14 @@ exercises.check_center_rows(center_rows)
 # %% [markdown]
 # <details><summary>参考答案</summary>
 #
-# 每行的均值 `x.mean(dim=1)` 形状是 `(n,)`，右对齐后会去对 `x` 的最后一维（列），方向错了；`n ≠ m` 时报错，`n = m` 时更糟，悄悄算出错误结果。加上 `keepdim=True` 得到 `(n, 1)`，它沿列方向广播，正是我们要的。
+# 每行的均值 `x.mean(dim=1)` 形状是 `(n,)`。右对齐后，它对上的是 `x` 的**最后一维**（列，长度 $m$），而不是行。于是 `x - x.mean(dim=1)` 的结果取决于 $n$ 和 $m$：
+#
+# - $n \ne m$ 且两者都大于 1：$m$ 对 $n$ 无法广播，报 `RuntimeError`；
+# - $n = m$（方阵）：不报错，但第 $j$ 行的均值被减在了第 $j$ **列**上，悄悄算错；
+# - $m = 1$：`(n, 1)` 减 `(n,)` 被广播成 `(n, n)`，连形状都变了，同样不报错；
+# - $n = 1$：只有一行，碰巧算对。
+#
+# 加上 `keepdim=True` 得到形状 `(n, 1)`，它沿列方向复制，对任何 $n$、$m$ 都正确。
 #
 # ```python
 # def center_rows(x):

@@ -17,6 +17,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from helpers import activations as act
+from helpers import show_source
 from helpers import figures
 from helpers.exercises import activations as exercises
 from helpers.panels import activations as actp
@@ -100,7 +101,13 @@ assert collapsed and acc_linear < 0.90 < 0.97 < acc_relu
 # - 定义域 $(-\infty, +\infty)$，值域 $(0, 1)$，单调递增，$\sigma(0) = 0.5$，且 $\sigma(-x) = 1 - \sigma(x)$；
 # - 输出可以读成"是正类的概率"，所以它常放在**二分类的输出层**。
 #
-# `helpers/activations.py` 里的 `act.sigmoid` 就是照着公式写的一行代码，和 `torch.sigmoid` 对照一下：
+# `helpers/activations.py` 里的 `act.sigmoid` 就是照着公式写的一行代码（第一行只检查输入类型）：
+
+# %%
+show_source(act.sigmoid)
+
+# %% [markdown]
+# 和 `torch.sigmoid` 逐点对照一下：
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -203,7 +210,7 @@ for n in (1, 5, 10, 20):
 # 真实网络里还有权重矩阵参与连乘。下面的面板建一个宽 32、深 $L$ 层的随机 MLP，用一批随机数据和 MSE 损失做一次反向传播，画出每层权重梯度的范数 $\lVert \partial L/\partial W_l \rVert$（对数纵轴；左边是靠近输入的第 1 层）。
 #
 # - 选 **sigmoid**：从右往左，梯度大约每层缩小 4 倍，$L = 50$ 时第 1 层比最后一层小约 30 个数量级；
-# - 换成 **tanh** 或 **relu**（配合对应的初始化 Xavier / Kaiming）：各层梯度基本持平；
+# - 换成 **tanh** 或 **relu**（配合对应的初始化 Xavier / Kaiming）：各层梯度基本持平。Xavier 和 Kaiming 是两种按层宽缩放随机权重的初始化（initialization）方法，分别为 tanh 和 ReLU 设计，公式在第 3 章推导，这里先当作"合适的权重尺度"来用；
 # - 换成 PyTorch 默认初始化：tanh 和 relu 的梯度整体变得很小——初始化同样重要，第 3 章细讲。
 
 # %%
@@ -257,7 +264,10 @@ for name, a in [("sigmoid", act.sigmoid(z_prev)), ("tanh", act.tanh(z_prev))]:
 # - 定义域 $(-\infty, +\infty)$，值域 $(-1, 1)$，单调递增，是奇函数：$\tanh(-x) = -\tanh(x)$；
 # - 输出**以 0 为中心**，上一节的"同号梯度"问题因此缓解，做隐藏层时通常比 Sigmoid 收敛快。
 #
-# 直接照公式算 $e^{x}$，在 $|x| > 88.7$ 时会溢出（`float32` 里 $e^{89}$ 就是 `inf`，结果变成 inf/inf = `nan`），`act.tanh` 用的是等价但不溢出的写法 $\operatorname{sign}(x)\,\frac{1 - e^{-2|x|}}{1 + e^{-2|x|}}$。
+# 直接照公式算 $e^{x}$，在 $|x| > 88.7$ 时会溢出（`float32` 里 $e^{89}$ 就是 `inf`，结果变成 inf/inf = `nan`），`act.tanh` 用的是等价但不溢出的写法 $\operatorname{sign}(x)\,\frac{1 - e^{-2|x|}}{1 + e^{-2|x|}}$（指数的参数 $-2|x| \le 0$，最大只是 $e^0 = 1$）：
+
+# %%
+show_source(act.tanh)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -474,11 +484,14 @@ actp.dying_relu_panel()
 #
 # $$\mathrm{Softmax}(z)_i = \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}}$$
 #
-# - 每个分量都在 $(0, 1)$ 之内，所有分量之和为 1；
+# - 数学上每个分量都严格在 $(0, 1)$ 之内（分子 $e^{z_i} > 0$，又小于分母），所有分量之和为 1（浮点数会在两端舍入，见下文）；
 # - 指数保持了大小顺序：打分最高的类，概率也最高；
 # - **平移不变**：所有 $z_i$ 同时加上常数 $c$，分子分母同乘 $e^{c}$，结果不变。
 #
-# 最后一条给出了数值稳定的算法：先减去 $\max_j z_j$，最大的指数就是 $e^0 = 1$，不会溢出。`act.softmax(z, dim)` 就是这样写的，`dim` 指定沿哪一维归一化。
+# 最后一条给出了数值稳定的算法：先减去 $\max_j z_j$，最大的指数就是 $e^0 = 1$，不会溢出。`act.softmax(z, dim)` 就是这样写的，`dim` 指定沿哪一维归一化：
+
+# %%
+show_source(act.softmax)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -487,6 +500,25 @@ naive = torch.exp(z) / torch.exp(z).sum()            # e^1000 = inf，inf / inf 
 print("直接照公式:", naive.tolist())
 print("act.softmax:", act.softmax(z).tolist(), "  torch.softmax:", torch.softmax(z, dim=0).tolist())
 assert torch.isnan(naive).any() and act.softmax(z).tolist() == [1.0, 0.0]
+
+# %% [markdown]
+# 结果 `[1.0, 0.0]` 里出现了精确的 1 和 0，这和"每个分量严格在 $(0, 1)$ 之内"并不矛盾，它是 `float32` 的舍入：
+#
+# - 数学上第二个分量是 $e^{-1000}/(1 + e^{-1000}) \approx 10^{-434.3}$，确实大于 0；但 `float32` 能表示的最小正数约为 $1.4 \times 10^{-45}$，$e^{-1000}$ **下溢**（underflow）成了 0，第一个分量于是正好是 $1/(1 + 0) = 1$；
+# - 在 1 这一端，舍入来得更早：`float32` 里小于 1 的最大数是 $1 - 2^{-24} \approx 0.99999994$。logits 为 `[20, 0]` 时，第二个分量 $\approx 2.1 \times 10^{-9}$ 仍是正数，第一个分量 $1 - 2.1 \times 10^{-9}$ 却离 1 更近，于是存成了 1.0。
+#
+# 所以"概率严格小于 1"只在数学上成立；代码里对概率取 $\log(1 - p)$ 之类的量时，要预料到 $p$ 可能恰好是 1。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+smallest = torch.nextafter(torch.tensor(0.0), torch.tensor(1.0)).item()   # float32 最小的正数
+below_one = torch.nextafter(torch.tensor(1.0), torch.tensor(0.0)).item()  # float32 里小于 1 的最大数
+e1000 = torch.exp(torch.tensor(-1000.0)).item()
+print(f"float32 最小正数 {smallest:.2e}，exp(-1000) = {e1000}；小于 1 的最大数 {below_one:.8f} = 1 - 2^-24")
+p20 = act.softmax(torch.tensor([20.0, 0.0]))
+print(f"float32: softmax([20, 0]) = [{p20[0].item()}, {p20[1].item():.3e}]")
+assert e1000 == 0.0 and below_one == 1 - 2**-24
+assert p20[0].item() == 1.0 and 0 < p20[1].item() < 1e-8
 
 # %% [markdown]
 # **验证**：对一批随机 logits 沿 `dim=1` 做 softmax，每行之和为 1、每个值在 $(0,1)$ 内、整体加 100 后结果不变，并且沿任意一维都和 `torch.softmax` 一致。
@@ -604,7 +636,7 @@ assert torch.allclose(right, by_hand) and not torch.allclose(right, wrong)
 #
 # ## 练习
 #
-# **练习 1（数值稳定的 softmax）**：写一个函数 `my_softmax(z, dim=-1)`，沿 `dim` 做 softmax，要求对 `[1000., 0.]` 这样的大 logits 也不出 `nan`。只用 `torch.exp`、`sum`、`amax` 等基本运算。
+# **练习 1（数值稳定的 softmax）**：写一个函数 `my_softmax(z, dim=-1)`，沿 `dim` 做 softmax，要求对 `[1000., 0.]` 这样的大 logits 也不出 `nan`。只用 `torch.exp`、`sum`、`amax` 等基本运算：检查器会把 `torch.softmax`、`F.softmax`、`log_softmax` 和本章的 `act.softmax` 临时换成"一调用就报错"，直接调用或包一层都过不了。
 
 # %%
 my_softmax = None  # 在这里写你的函数：def my_softmax(z, dim=-1): return ...
@@ -625,7 +657,7 @@ exercises.check_stable_softmax(my_softmax)
 #
 # </details>
 #
-# **练习 2（用 Sigmoid 写 Tanh）**：只用 `torch.sigmoid` 和四则运算写出 `my_tanh(x)`，要求在 $[-10, 10]$ 上与 `torch.tanh` 一致。
+# **练习 2（用 Sigmoid 写 Tanh）**：只用 `torch.sigmoid` 和四则运算写出 `my_tanh(x)`，要求在 $[-10, 10]$ 上与 `torch.tanh` 一致（检查时 `torch.tanh`、`x.tanh()`、`nn.Tanh` 和 `act.tanh` 都不能用）。
 
 # %%
 my_tanh = None  # 在这里写你的函数：def my_tanh(x): return ...

@@ -18,14 +18,14 @@ import math
 import torch
 import torch.nn as nn
 
+from helpers import init as init_helpers, show_source
 from helpers.exercises import init as exercises
 from helpers.data import spirals
-from helpers.init import (INIT_METHODS, apply_init, fan_in_fan_out, init_distribution, kaiming_bound, kaiming_std,
-                          relu_second_moment, relu_variance, sample_init, uniform_variance, xavier_bound, xavier_std)
+from helpers.init import (INIT_METHODS, apply_init, deep_signal_stats, fan_in_fan_out, init_distribution, kaiming_bound,
+                          kaiming_std, relu_second_moment, relu_variance, sample_init, uniform_variance, xavier_bound, xavier_std)
 from helpers.panels.init import depth_panel, init_gallery_figure, init_histogram_panel, layer_std_figure
 from helpers.plotting import COLORS, new_figure, show
 from helpers.training import fit
-
 torch.set_num_threads(1)  # 本章的网络很小，单线程就够快
 
 # %% [markdown]
@@ -119,6 +119,7 @@ def small_net(constant=None):
     return net
 
 
+# %%
 symmetric, random_init = small_net(constant=0.5), small_net()
 runs = {name: fit(net, (X, y), nn.MSELoss(), torch.optim.SGD(net.parameters(), lr=0.3), epochs=100, progress=False)
         for name, net in (("constant 0.5", symmetric), ("default random", random_init))}
@@ -265,7 +266,10 @@ assert abs(w.std().item() - 0.01) < 1e-4 and abs(w.mean().item()) < 1e-4
 # $$\text{Linear: } fan_{in} = \text{in\_features},\quad fan_{out} = \text{out\_features}$$
 # $$\text{Conv2d: } fan_{in} = C_{in}\cdot k_h\cdot k_w,\quad fan_{out} = C_{out}\cdot k_h\cdot k_w$$
 #
-# `helpers.init.fan_in_fan_out` 按这两行公式写成；PyTorch 内部用的是 `nn.init._calculate_fan_in_and_fan_out`。
+# `helpers.init.fan_in_fan_out` 按这两行公式写成（最后两行就是公式）；PyTorch 内部用的是 `nn.init._calculate_fan_in_and_fan_out`。
+
+# %%
+show_source(fan_in_fan_out)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -295,6 +299,11 @@ assert fan_in_fan_out(nn.Linear(512, 256)) == (512, 256)
 # 增益（gain）由 `nonlinearity` 决定，可以用 `nn.init.calculate_gain` 查到。ReLU 的增益是 $\sqrt 2$，所以 $\sigma = \sqrt{2}/\sqrt{fan_{in}}$ 正是上式。
 #
 # 一个容易忽略的默认值：`kaiming_normal_` 默认 `nonlinearity='leaky_relu', a=0`，斜率为 0 的 LeakyReLU 就是 ReLU，增益同样是 $\sqrt 2$。
+#
+# 下面的采样会和 `helpers.init.kaiming_std` 比较，它就是 $\sigma = \text{gain}/\sqrt{fan_{in}}$ 这一行（`kaiming_bound` 再乘以 $\sqrt 3$，见 2.6 节）：
+
+# %%
+show_source(kaiming_std)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -359,44 +368,66 @@ assert abs(big.var().item() * 512 / 2 - 1) < 0.01
 # ReLU 把负半轴全部置 0：一个对称分布的 $z$ 经过 ReLU 后，大约一半的单元输出 0，只剩一半在"工作"，信号的能量（二阶矩 $E[a^2]$）减半。
 # 如果每层都减半，50 层之后就只剩 $2^{-50}\approx 10^{-15}$。Kaiming 让权重方差是 $1/fan_{in}$ 的两倍，正好把这一半补回来。
 #
-# 下面复现这件事：一个 50 层、宽 512、无偏置的 ReLU 网络，记录每层输出的标准差。这段循环就是全部的实验代码。
+# 下面复现这件事：一个 50 层、宽 512、无偏置的 ReLU 网络，记录每层输出的标准差。实验由 `helpers.init.deep_signal_stats` 完成：它逐层算 $z_k = h_{k-1}W_k^\top$、$h_k = f(z_k)$ 并记下 $\mathrm{std}(h_k)$（`_forward`），再从顶层把梯度一层层传回去（`_backward`，后面的面板要用）。前向和反向都是手写的，测试里和 autograd 对照过。先读代码：
 
 # %%
-def layer_stds(fill, act=torch.relu, depth=50, width=512):
-    """无偏置 MLP 中每层输出的标准差；权重由原地初始化函数 ``fill`` 填充。"""
-    torch.manual_seed(0)
-    h, stds = torch.randn(64, width), []
-    for _ in range(depth):
-        w = torch.empty(width, width)
-        fill(w)  # 一个原地初始化函数，例如 nn.init.xavier_normal_
-        h = act(h @ w.T)
-        stds.append(h.std().item())
-    return stds
+show_source(deep_signal_stats)
 
-
-relu_inits = {
-    "kaiming_normal_ (relu)": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
-    "xavier_normal_": nn.init.xavier_normal_,
-    "nn.Linear default": lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5)),
-    "normal_(std=0.01)": lambda w: nn.init.normal_(w, std=0.01),
-    "normal_() = N(0, 1)": nn.init.normal_,
-}
-relu_stds = {name: layer_stds(fill) for name, fill in relu_inits.items()}
-show(layer_std_figure(relu_stds, "ReLU MLP, width 512: std of h_k per layer (x = first nan)"))
+# %%
+show_source(init_helpers._forward)
+show_source(init_helpers._backward)
 
 # %% [markdown]
-# 只有 Kaiming 那条线保持在 1 附近；Xavier 每层把标准差缩小为约 $1/\sqrt 2$ 倍（宽度相同时 $\mathrm{Var}(w)=1/512$，ReLU 再减半），PyTorch 的默认初始化和 $\mathcal{N}(0, 0.01^2)$ 衰减得更快；$\mathcal{N}(0, 1)$ 每层放大约 $\sqrt{512/2} = 16$ 倍，不到 30 层就溢出成 `inf`/`nan`（图中的 ×）。
+# 每一层的权重矩阵用 `apply_init` 填充，它调用的就是对应的 `nn.init` 函数（例如 `"xavier_normal"` 调用 `nn.init.xavier_normal_`）。同一批输入 `x_relu0` 送进五种初始化的网络：
+
+# %%
+def mlp_weights(method, depth=50, width=512, seed=1):
+    """depth 个 (width, width) 的权重矩阵，用 method 对应的 nn.init 函数填充（自带随机数生成器，不动全局种子）。"""
+    g = torch.Generator().manual_seed(seed)
+    return [apply_init(torch.empty(width, width), method, generator=g) for _ in range(depth)]
+
+
+torch.manual_seed(0)
+x_relu0 = torch.randn(64, 512)
+labels = ("kaiming_normal_ (relu)", "xavier_normal_", "nn.Linear default", "normal_(std=0.01)", "normal_() = N(0, 1)")
+relu_stats = {label: deep_signal_stats(x_relu0, mlp_weights(INIT_METHODS[label]), "relu") for label in labels}
+relu_stds = {label: stats[0] for label, stats in relu_stats.items()}  # stats = (前向 std(h_k), 反向 std(dL/dz_k))
+show(layer_std_figure(relu_stds, "ReLU MLP, width 512: std of h_k per layer (x: last finite std)"))
+
+# %% [markdown]
+# 只有 Kaiming 那条线保持在 1 附近；Xavier 每层把标准差缩小为约 $1/\sqrt 2$ 倍（宽度相同时 $\mathrm{Var}(w)=1/512$，ReLU 再减半），PyTorch 的默认初始化和 $\mathcal{N}(0, 0.01^2)$ 衰减得更快；$\mathcal{N}(0, 1)$ 每层放大约 $\sqrt{512/2} = 16$ 倍。
 #
-# 下面的面板把同一个实验做成可调的：**深度、宽度、初始化、激活函数**。左图是前向每层输出 $h_k$ 的标准差，右图是反向传播时每层预激活的梯度 $\partial L/\partial z_k$ 的标准差（损失取 $L=\sum g\odot h_L$，$g$ 是固定的标准正态噪声，所以顶层梯度的尺度约为 1）。
+# $\mathcal{N}(0, 1)$ 那条线在第 28 层之后就画不出来了（图中的 × 是最后一个有限的标准差），但先坏掉的并不是激活值，而是**求标准差这一步**：ReLU 的输出全是非负数，求均值时要把 $64 \times 512 = 32768$ 个约 $10^{34}$ 的数加起来，总和超过了 `float32` 的上限 $3.4 \times 10^{38}$，于是 `h.std()` 得到 `inf`；这时每个激活值本身都还是有限的，用 `float64` 算标准差也完全正常。再往后几层，矩阵乘法内部的求和也溢出，激活值里才出现 `inf`，接着 `inf - inf` 变成 `nan`。下一格逐层检查这两件事。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+h, first_bad_std, first_bad_h = x_relu0, None, None
+for k, w in enumerate(mlp_weights("normal_1", depth=34), start=1):
+    h = torch.relu(h @ w.T)
+    std32, finite = h.std().item(), bool(torch.isfinite(h).all())
+    first_bad_std = first_bad_std or (k if not math.isfinite(std32) else None)
+    first_bad_h = first_bad_h or (k if not finite else None)
+    if 28 <= k <= 32:
+        print(f"第 {k} 层: 激活值全有限 {finite!s:5}  max {h.max().item():.1e}  sum {h.sum().item():.1e}  "
+              f"std(float32) {std32:.1e}  std(float64) {h.double().std().item():.1e}")
+print(f"标准差从第 {first_bad_std} 层起不再有限，激活值从第 {first_bad_h} 层起才出现 inf/nan")
+assert first_bad_std < first_bad_h and first_bad_h - first_bad_std >= 2
+
+# %% [markdown]
+# 下面的面板把同一个实验做成可调的：**深度、宽度、初始化、激活函数**。
+#
+# - 左图是前向每层输出 $h_k$ 的标准差。前向信号从第 1 层走到第 $L$ 层，所以**从左往右**读。
+# - 右图是反向传播时每层预激活的梯度 $\partial L/\partial z_k$ 的标准差。梯度从损失出发，先到第 $L$ 层，再一层层传回第 1 层，所以要**从右往左**读（损失取 $L=\sum g\odot h_L$，$g$ 是固定的标准正态噪声，所以顶层梯度的尺度约为 1）。
+#
 # 纵轴是对数坐标，超出 $10^{\pm 12}$ 的值被截在边上，左下角的文字会告诉你从第几层开始越界或变成 `inf/nan`；黑色虚线是 2.8 节推导出的理论值（ReLU 和 linear 有闭式解）。
 #
-# 可以试试：把 init 换成 xavier_normal_，看两条曲线怎样一起往下走；把 width 拉到 16，看窄网络怎样在理论线附近随机起伏。
+# 可以试试：把 init 换成 xavier_normal_。左图的曲线往右下降，右图的曲线却往右**上升**：从右往左读，梯度在传回输入的路上同样逐层变小（反向每层的方差乘以 $\tfrac12\,fan_{out}\,\mathrm{Var}(w) = \tfrac12$），两条曲线互为镜像。再把 width 拉到 16，看窄网络怎样在理论线附近随机起伏。
 
 # %%
 depth_panel()
 
 # %% [markdown]
-# **验证**（第 1/10/25/50 层的标准差）：Kaiming 全程在 $[0.2, 5]$ 之内；Xavier 在第 50 层已低于 $10^{-6}$；默认初始化和 $\mathcal{N}(0,0.01^2)$ 更小；$\mathcal{N}(0,1)$ 溢出。
+# **验证**（第 1/10/25/50 层的标准差）：Kaiming 全程在 $[0.2, 5]$ 之内；Xavier 在第 50 层已低于 $10^{-6}$；默认初始化和 $\mathcal{N}(0,0.01^2)$ 更小；$\mathcal{N}(0,1)$ 溢出。Xavier 的反向梯度从第 50 层传到第 1 层时同样缩小了 $10^{6}$ 倍以上（右图往右上升的那条线）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -406,6 +437,9 @@ kaiming = relu_stds["kaiming_normal_ (relu)"]
 assert all(0.2 < s < 5 for s in kaiming)
 assert relu_stds["xavier_normal_"][-1] < 1e-6 and relu_stds["nn.Linear default"][-1] < 1e-12
 assert relu_stds["normal_(std=0.01)"][-1] < 1e-30 and not math.isfinite(relu_stds["normal_() = N(0, 1)"][-1])
+xavier_grad = relu_stats["xavier_normal_"][1]
+print(f"Xavier 的 std(dL/dz): 第 50 层 {xavier_grad[-1]:.1e} -> 第 1 层 {xavier_grad[0]:.1e}")
+assert xavier_grad[0] < 1e-6 * xavier_grad[-1]
 
 # %% [markdown]
 # ### 2.8 Kaiming 的区间是怎么推出来的（更正版）
@@ -509,6 +543,11 @@ assert math.isclose(uniform_variance(-half_width, half_width), 2 / 512)
 # 两个条件只有在 $fan_{in} = fan_{out}$ 时才能同时满足，Xavier 取折中 $\mathrm{Var}(w) = 2/(fan_{in}+fan_{out})$。
 # 这里没有 ReLU 那个"一半被置 0"的损失，所以不需要因子 2；反过来，把 Xavier 用在 ReLU 网络上，每层都会丢掉一半能量（2.7 节图里 Xavier 那条下降的线；此处 fan_in = fan_out）。
 # tanh 毕竟会把大的值压扁，PyTorch 为它推荐的增益是 `calculate_gain('tanh') = 5/3`。
+#
+# `helpers.init.xavier_std` 与 `xavier_bound` 照上面的公式写成，下面拿它们和 `nn.init` 的采样对照：
+
+# %%
+show_source(xavier_std)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -520,17 +559,40 @@ print(f"xavier_uniform_: max|w| {big.abs().max():.5f}  区间半宽 {xavier_boun
 
 # %% [markdown]
 # 同样的 50 层实验换成 tanh（宽 256）：Xavier 缓慢变小，加上增益 5/3 后基本稳定，$\mathcal{N}(0, 0.01^2)$ 迅速消失。
-# 回到 2.7 节的面板，把 activation 切到 `tanh`、init 切到 `xavier_normal_` 可以看到同样的现象和对应的梯度；再切到 `normal_() = N(0, 1)`：几乎所有单元饱和在 ±1，前向标准差约为 1 看似"健康"，右图的梯度却一路消失。
+# 增益 5/3 用 `deep_signal_stats` 的 `scale` 参数实现：它把每层权重都乘以同一个数，和 `xavier_normal_(w, gain=5/3)` 的效果相同。
 
 # %%
-tanh_inits = {
-    "xavier_normal_": nn.init.xavier_normal_,
-    "xavier_normal_(gain=5/3)": lambda w: nn.init.xavier_normal_(w, gain=nn.init.calculate_gain("tanh")),
-    "kaiming_normal_ (relu)": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
-    "normal_(std=0.01)": lambda w: nn.init.normal_(w, std=0.01),
-}
-tanh_stds = {name: layer_stds(fill, act=torch.tanh, width=256) for name, fill in tanh_inits.items()}
+torch.manual_seed(0)
+x_tanh0 = torch.randn(64, 256)
+tanh_inits = {"xavier_normal_": ("xavier_normal", 1.0), "xavier_normal_(gain=5/3)": ("xavier_normal", 5 / 3),
+              "kaiming_normal_ (relu)": ("kaiming_normal", 1.0), "normal_(std=0.01)": ("normal_0.01", 1.0)}
+tanh_stds = {name: deep_signal_stats(x_tanh0, mlp_weights(m, width=256), "tanh", scale=s)[0]
+             for name, (m, s) in tanh_inits.items()}
 show(layer_std_figure(tanh_stds, "tanh MLP, width 256: std of h_k per layer"))
+
+# %% [markdown]
+# 回到 2.7 节的面板，把 activation 切到 `tanh`、init 切到 `xavier_normal_`，可以看到同样的现象和对应的梯度。再切到 `normal_() = N(0, 1)`（depth 30）：几乎所有单元饱和在 ±1，前向标准差约为 1，看似"健康"；右图的梯度从右往左（从第 30 层传回第 1 层）却一路**爆炸**，第 30 层约 0.18，第 1 层约 $10^{12}$ 到 $10^{13}$。
+#
+# 原因在反向每一层乘上的因子。$\partial L/\partial h_{k-1} = (\partial L/\partial z_k)\,W_k$ 把方差乘以 $fan_{out}\cdot\mathrm{Var}(w)$，再乘以 $\tanh'(z_{k-1})$ 又乘以 $E[\tanh'(z)^2]$：
+#
+# $$\frac{\mathrm{Var}(\partial L/\partial z_{k-1})}{\mathrm{Var}(\partial L/\partial z_k)} \approx fan_{out}\cdot\mathrm{Var}(w)\cdot E[\tanh'(z)^2] \approx 256 \times 1 \times 0.034 \approx 9$$
+#
+# 饱和确实让 $\tanh'(z)$ 几乎处处接近 0：$z$ 的标准差约 16，$E[\tanh'(z)^2]$ 只有约 0.034，顶层梯度因此只剩 $\sqrt{0.034} \approx 0.18$。但权重方差是 Xavier（$1/256$）的 256 倍，这个放大远远盖过了饱和带来的缩小，每往输入方向退一层，梯度的标准差就放大约 3 倍。
+#
+# **验证**：用 `deep_signal_stats` 在一个 30 层、宽 256、$\mathcal{N}(0, 1)$ 权重的 tanh 网络上重做，并用 $z \sim \mathcal{N}(0, fan_{in}\mathrm{Var}(w)E[h^2])$ 估计上式的因子。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+act_std, grad_std = deep_signal_stats(torch.randn(64, 256), mlp_weights("normal_1", depth=30, width=256), "tanh")
+z = torch.randn(1_000_000) * math.sqrt(256 * (act_std**2).mean())   # z 的方差 = fan_in · Var(w) · E[h^2]
+tanh_grad_sq = ((1 - torch.tanh(z) ** 2) ** 2).mean().item()        # E[tanh'(z)^2]
+measured = (grad_std[0] / grad_std[-1]) ** (2 / 29)                   # 29 次反向传递，每次方差之比的几何平均
+print(f"前向 std(h): 第 1 层 {act_std[0]:.3f}，第 30 层 {act_std[-1]:.3f}")
+print(f"反向 std(dL/dz): 第 30 层 {grad_std[-1]:.3f} -> 第 1 层 {grad_std[0]:.1e}")
+print(f"E[tanh'(z)^2] = {tanh_grad_sq:.4f}；每层方差放大：实测 {measured:.2f}，公式 256 x 1 x E = {256 * tanh_grad_sq:.2f}")
+assert act_std.min() > 0.9 and grad_std[-1] < 0.3 and grad_std[0] > 1e11
+assert abs(measured / (256 * tanh_grad_sq) - 1) < 0.15
 
 # %% [markdown]
 # **验证**：Xavier 的标准差和区间与公式一致（Linear(512, 256) 时 std ≈ 0.05103、界 ≈ 0.08839）；tanh 网络里 Xavier 第 50 层的标准差仍在 $[0.03, 0.3]$，而 $\mathcal{N}(0, 0.01^2)$ 已经消失。
@@ -623,6 +685,7 @@ def spiral_net(method, depth=6, width=32):
     return net
 
 
+# %%
 curves = {}
 for method in ("kaiming_normal", "xavier_normal", "linear_default", "normal_0.01"):
     torch.manual_seed(0)

@@ -7,11 +7,11 @@
 # - 分清 logits 和概率：知道 `nn.CrossEntropyLoss`、`nn.BCEWithLogitsLoss` 各自要什么输入
 # - 从**梯度的形状**解释每种损失的脾气：MAE 为什么在最优点附近来回跳、MSE 为什么被离群点拖走、Huber 怎样两头兼顾
 # - 弄清 `nn.HuberLoss(delta)` 和 `nn.SmoothL1Loss(beta)` 的换算关系
+# - 会用 `reduction`、`weight`、`ignore_index`、`label_smoothing`、`pos_weight` 这些参数，并能写出每个参数对应的公式
 #
 # **预计用时**：60–75 分钟
 
 # %%
-import inspect
 import math
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from helpers import data, figures, losses, training
+from helpers import data, figures, losses, show_source, training
 from helpers.exercises import losses as exercises
 from helpers.panels.losses import gd_1d_panel, loss_panel, robust_regression_panel
 from helpers.plotting import show
@@ -88,9 +88,14 @@ print(f"笔记的公式（没有 1/N）               = {notes_version:.6f}")
 # 先减去每行最大值 $m$ 不改变 softmax 的结果，却保证指数不超过 $e^0 = 1$：
 #
 # $$\log p_i = (z_i - m) - \log\sum_k e^{\,z_k - m},\qquad m = \max_k z_k$$
+#
+# 先读这两个函数：`log_softmax` 就是上式；`cross_entropy` 检查完输入的形状和取值后，最后一行取出每个样本真实类别的 $-\log p_{n,y_n}$ 再按 `reduction` 合起来。
 
 # %%
-print(inspect.getsource(losses.log_softmax))
+show_source(losses.log_softmax)
+show_source(losses.cross_entropy)
+
+# %%
 big = torch.tensor([[1000.0, 0.0, -5.0]])
 naive = torch.log(torch.exp(big) / torch.exp(big).sum())
 print("直接算 log(softmax)：", naive)
@@ -116,9 +121,14 @@ loss_panel(loss="Cross-entropy (3 classes)")
 # NBVAL_CHECK_OUTPUT
 ours = losses.cross_entropy(logits, target)
 torch_ce = F.cross_entropy(logits, target)
-assert torch.allclose(ours, torch_ce, atol=1e-6)
-assert torch.allclose(losses.cross_entropy_onehot(logits, F.one_hot(target, 3).float()), torch_ce, atol=1e-6)
+onehot_ce = losses.cross_entropy_onehot(logits, F.one_hot(target, 3).float())
+print(f"我们的实现 = {ours:.6f}，one-hot 完整公式 = {onehot_ce:.6f}，F.cross_entropy = {torch_ce:.6f}")
+print(f"reduction='sum' = {F.cross_entropy(logits, target, reduction='sum'):.6f}，笔记写法 = {notes_version:.6f}")
+assert torch.allclose(ours, torch_ce, atol=1e-6) and torch.allclose(onehot_ce, torch_ce, atol=1e-6)
 assert torch.allclose(F.cross_entropy(logits, target, reduction="sum"), notes_version, atol=1e-5)
+
+# %%
+# NBVAL_CHECK_OUTPUT
 p = torch.tensor([0.99, 0.5, 0.1, 0.01])
 print("p       :", [round(v, 2) for v in p.tolist()])
 print("-log(p) :", [round(v, 3) for v in (-torch.log(p)).tolist()])
@@ -126,10 +136,8 @@ assert torch.all(torch.diff(-torch.log(p)) > 0)
 z = logits.clone().requires_grad_()
 F.cross_entropy(z, target).backward()
 expected_grad = (torch.softmax(logits, 1) - F.one_hot(target, 3)) / 5
-assert torch.allclose(z.grad, expected_grad, atol=1e-6)
-print(f"我们的实现 = {ours:.6f}，F.cross_entropy = {torch_ce:.6f}")
-print(f"reduction='sum' = {F.cross_entropy(logits, target, reduction='sum'):.6f}，笔记写法 = {notes_version:.6f}")
 print(f"|autograd 梯度 - (softmax - onehot)/N| 的最大值 = {(z.grad - expected_grad).abs().max().item():.6f}")
+assert torch.allclose(z.grad, expected_grad, atol=1e-6)
 
 # %% [markdown]
 # ### 1.1 logits 还是概率？
@@ -172,18 +180,81 @@ for label, true_class, bound in [("自信且正确", 0, math.log(1 + 2 / math.e)
     assert abs(wrong_ce - bound) < 1e-5
 
 # %% [markdown]
+# ### 1.2 `nn.CrossEntropyLoss` 的常用参数
+#
+# 完整的签名是 `nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)`。记第 $n$ 个样本的损失为 $\ell_n = -\log p_{n,y_n}$，四个参数各自改变的是下面公式里的一处。每一格都用第 1 节的 5 个样本（`logits`、`target`、`log_p`）照公式手算一遍，再和 PyTorch 比较。
+#
+# **`reduction`**：怎样把 $N$ 个 $\ell_n$ 合成结果。`'none'` 原样返回长度为 $N$ 的向量 $(\ell_1, \dots, \ell_N)$，`'sum'` 返回 $\sum_n \ell_n$，默认的 `'mean'` 返回 $\frac1N\sum_n \ell_n$。想对每个样本另做处理（例如只看最难的几个样本）时，用 `'none'` 拿到逐样本的损失。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+per_sample = nn.CrossEntropyLoss(reduction="none")(logits, target)
+by_hand = -log_p[rows, target]                                      # 每个样本的 ℓ_n
+print("reduction='none':", [round(v, 4) for v in per_sample.tolist()])
+print(f"'sum' = {nn.CrossEntropyLoss(reduction='sum')(logits, target):.4f}，'mean' = {nn.CrossEntropyLoss()(logits, target):.4f}")
+assert torch.allclose(per_sample, by_hand)
+assert torch.allclose(nn.CrossEntropyLoss(reduction="sum")(logits, target), by_hand.sum())
+assert torch.allclose(nn.CrossEntropyLoss(reduction="mean")(logits, target), by_hand.mean())
+
+# %% [markdown]
+# **`weight`**：长度为 $C$ 的类别权重 $w_c$，类别不平衡时给少数类更大的权重。真实类别为 $c$ 的样本，损失乘以 $w_c$；`'mean'` 此时是**加权平均**，分母是这些权重之和，而不是 $N$：
+#
+# $$\mathcal{L} = \frac{\sum_{n} w_{y_n}\,\ell_n}{\sum_{n} w_{y_n}}$$
+
+# %%
+# NBVAL_CHECK_OUTPUT
+w = torch.tensor([1.0, 3.0, 0.5])                                   # 类别 1 的样本算 3 份，类别 2 的算半份
+weighted = nn.CrossEntropyLoss(weight=w)(logits, target)
+by_hand = (w[target] * -log_p[rows, target]).sum() / w[target].sum()
+divided_by_n = (w[target] * -log_p[rows, target]).mean()
+print(f"PyTorch {weighted:.6f}，手算 Σw·ℓ / Σw = {by_hand:.6f}，（若除以 N：{divided_by_n:.6f}）")
+assert torch.allclose(weighted, by_hand) and not torch.allclose(weighted, divided_by_n)
+
+# %% [markdown]
+# **`ignore_index`**：标签等于它（默认 $-100$）的样本既不进分子，也不进分母，就像不存在一样。序列模型里常用它跳过补齐长度用的填充位置（padding）：
+#
+# $$\mathcal{L} = \frac{1}{|S|}\sum_{n \in S} \ell_n, \qquad S = \{\,n : y_n \ne \mathrm{ignore}\,\}$$
+#
+# 其中 $\mathrm{ignore}$ 就是 `ignore_index` 的值，$|S|$ 是留下来的样本数。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+padded = torch.tensor([1, 0, -100, 1, -100])                        # 第 3、5 个样本被标成"忽略"
+kept = padded != -100
+ignored = nn.CrossEntropyLoss()(logits, padded)                      # ignore_index 默认就是 -100
+by_hand = -log_p[rows[kept], padded[kept]].mean()                    # 只在剩下的 3 个样本上平均
+print(f"PyTorch {ignored:.6f}，手算（3 个样本的平均）{by_hand:.6f}")
+assert torch.allclose(ignored, by_hand)
+
+# %% [markdown]
+# **`label_smoothing`**：把独热目标换成"大部分给真实类别、剩下的均分给所有类别"的分布。平滑系数为 $\varepsilon$ 时
+#
+# $$q_{n,i} = (1 - \varepsilon)\,[\,i = y_n\,] + \frac{\varepsilon}{C}, \qquad \mathcal{L} = -\frac1N\sum_{n}\sum_{i} q_{n,i}\log p_{n,i}$$
+#
+# 这时损失的最小值不再是 0：$p$ 等于 $q$ 时最小，模型不会被推着把真实类别的 logit 无限抬高，常用来缓解过度自信。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+eps = 0.1
+q = (1 - eps) * F.one_hot(target, 3) + eps / 3                      # 平滑后的目标，每行之和仍为 1
+smoothed = nn.CrossEntropyLoss(label_smoothing=eps)(logits, target)
+by_hand = -(q * log_p).sum(dim=1).mean()
+print(f"PyTorch {smoothed:.6f}，手算 -mean Σ q log p = {by_hand:.6f}，不平滑时 {nn.CrossEntropyLoss()(logits, target):.6f}")
+assert torch.allclose(smoothed, by_hand) and torch.allclose(q.sum(dim=1), torch.ones(5))
+
+# %% [markdown]
 # ## 2. 二元交叉熵（binary cross-entropy）
 #
 # 二分类只需要一个数 $p \in (0,1)$：样本属于正类的概率；真实标签 $y \in \{0, 1\}$。和第 1 节一样，$N$ 是样本数、$n$ 是样本下标：
 #
 # $$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\Big[\,y_n\log p_n + (1-y_n)\log(1-p_n)\Big]$$
 #
-# 两项里每次只有一项"生效"：
+# 标签只取 0 或 1，所以对每个样本，方括号里的两项总有一项乘了 0：
 #
-# - $y = 1$：$\mathcal{L} = -\log p$。$p \to 1$ 时损失 $\to 0$（判对且自信），$p \to 0$ 时损失 $\to \infty$（判错且自信）；
-# - $y = 0$：$\mathcal{L} = -\log(1-p)$。$p \to 0$ 时损失 $\to 0$，$p \to 1$ 时损失 $\to \infty$。
+# - 正样本（$y = 1$）只剩 $-\log p$，只看模型给正类的概率。这个概率越靠近 1，罚得越少；越靠近 0，罚分越大，而且没有上限，"很有把握地判错"代价最高。
+# - 负样本（$y = 0$）只剩 $-\log(1-p)$，情形正好反过来：$p$ 越小越好，$p$ 逼近 1 时罚分同样无界。
 #
-# 它就是 $C = 2$ 时的多分类交叉熵：两个类别的概率是 $p$ 和 $1-p$。
+# 换个角度看，它就是类别数 $C = 2$ 的多分类交叉熵，两个类别的概率分别是 $1-p$ 和 $p$。
 
 # %%
 show(figures.make_figure("Binary_Entropy.png"))
@@ -214,6 +285,24 @@ print(f"BCEWithLogitsLoss(z, y)    = {nn.BCEWithLogitsLoss()(z_far, y_one):.4f}"
 print(f"losses.bce_with_logits     = {losses.binary_cross_entropy_with_logits(z_far, y_one):.4f}")
 
 # %% [markdown]
+# `nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)` 多了一个 `pos_weight`（记作 $w_+$）：只把**正样本**那一项放大，负样本不变。正负样本比例悬殊时（例如 1:4），常取 $w_+ \approx$ 负样本数 / 正样本数，让两类对损失的总贡献差不多：
+#
+# $$\ell(z, y) = -\Big[\,w_+\, y\log\sigma(z) + (1-y)\log\big(1-\sigma(z)\big)\Big]$$
+#
+# 注意 `'mean'` 在这里仍然是除以元素个数 $N$，和上面 `CrossEntropyLoss(weight=...)` 除以权重之和不同。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+z5 = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0])
+y5 = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
+pos_weight = torch.tensor(4.0)                                      # 正样本的损失乘以 4
+weighted = nn.BCEWithLogitsLoss(pos_weight=pos_weight)(z5, y5)
+p5 = torch.sigmoid(z5)
+by_hand = -(pos_weight * y5 * torch.log(p5) + (1 - y5) * torch.log(1 - p5)).mean()
+print(f"PyTorch {weighted:.6f}，手算（除以 N）{by_hand:.6f}，不加权 {nn.BCEWithLogitsLoss()(z5, y5):.6f}")
+assert torch.allclose(weighted, by_hand)
+
+# %% [markdown]
 # 回到第 1 节的面板，在下拉框里选 "BCE with logits (y=1)"：横轴是 logit $z$，损失是 $\log(1+e^{-z})$，导数是 $\sigma(z) - 1$。和多分类时一样，梯度就是"预测概率减标签"；
 # 它和 "Cross-entropy (3 classes)" 的曲线形状几乎一样——二元交叉熵就是两个类别的交叉熵。
 
@@ -231,11 +320,14 @@ assert torch.allclose(losses.binary_cross_entropy_with_logits(z, y8), with_logit
 assert torch.allclose(losses.binary_cross_entropy(torch.sigmoid(z), y8), via_sigmoid, atol=1e-6)
 assert torch.allclose(with_logits, via_sigmoid, atol=1e-6)
 assert torch.allclose(losses.binary_cross_entropy(p, y), F.binary_cross_entropy(p, y), atol=1e-6)
+print(f"BCEWithLogits(z) = {with_logits:.6f}，BCE(sigmoid(z)) = {via_sigmoid:.6f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
 (g,) = torch.autograd.grad(with_logits * 8, z)      # 乘 8：对总和求梯度，每个样本一个值
 assert torch.allclose(g, torch.sigmoid(z) - y8, atol=1e-6)
 clamped = F.binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])).item()
 assert clamped == 100.0
-print(f"BCEWithLogits(z) = {with_logits:.6f}，BCE(sigmoid(z)) = {via_sigmoid:.6f}")
 print(f"|d loss/d z - (sigmoid(z) - y)| 的最大值 = {(g - (torch.sigmoid(z) - y8)).abs().max().item():.6f}")
 print(f"BCE(p=0, y=1) = {clamped}")
 
@@ -281,25 +373,18 @@ w = torch.tensor(1.0, requires_grad=True)
 print(f"x = -2：dL/dw = {w.grad.item():+.1f}（大小 |x| = 2，符号 sign(w x - y)·sign(x) = +1）")
 
 # %% [markdown]
-# 下面把"来回震荡"做成实验：用 `torch.optim.SGD(lr=0.1)` 从 $w=0$ 出发分别最小化 $|2w-3|$ 和 $(2w-3)^2$，最优点都是 $w^* = 1.5$。
+# 下面把"来回震荡"做成实验：从 $w=0$ 出发，用学习率 0.1 的梯度下降分别最小化 $|2w-3|$ 和 $(2w-3)^2$，最优点都是 $w^* = 1.5$。
+# `helpers.losses.gd_1d` 把更新 $w \leftarrow w - \eta\,\partial\ell/\partial w$ 直接写了出来，三种损失的梯度各占一行（`x`、`y` 默认就是 2 和 3）；后面的面板用的也是它：
+
+# %%
+show_source(losses.gd_1d)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def sgd_path(loss_of_error, lr=0.1, steps=12):
-    w = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=lr)
-    path = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_of_error(2 * w - 3).backward()
-        opt.step()
-        path.append(round(w.item(), 4))
-    return path
-
-mae_path = sgd_path(lambda e: e.abs().sum())
-mse_path = sgd_path(lambda e: (e ** 2).sum())
-print("MAE |2w-3|  :", mae_path)
-print("MSE (2w-3)^2:", mse_path)
+mae_path = losses.gd_1d("mae", lr=0.1, steps=12)      # w_0, w_1, ..., w_12
+mse_path = losses.gd_1d("mse", lr=0.1, steps=12)
+print("MAE |2w-3|  :", np.round(mae_path, 4).tolist())
+print("MSE (2w-3)^2:", np.round(mse_path, 4).tolist())
 
 # %% [markdown]
 # MAE 每步固定走 $0.1 \times 2 = 0.2$，走到 1.4 之后就在 1.4 和 1.6 之间永远跳；MSE 的梯度 $4(2w-3)$ 随误差变小，步子自动变小，平滑地收敛到 1.5。
@@ -314,17 +399,23 @@ print("MSE (2w-3)^2:", mse_path)
 gd_1d_panel()
 
 # %% [markdown]
-# **验证**：MAE 在 1.4 / 1.6 之间来回跳而不到达 1.5；MSE 收敛到 1.5；`helpers.losses.gd_1d` 的手写梯度下降与 `torch.optim.SGD` 的轨迹相同。
+# **验证**：MAE 在 1.4 / 1.6 之间来回跳而不到达 1.5；MSE 收敛到 1.5；`gd_1d` 手写的更新与 `torch.optim.SGD` 用 autograd 走出的轨迹相同。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-assert mae_path[6:] == [1.4, 1.6, 1.4, 1.6, 1.4, 1.6]
-assert abs(mse_path[-1] - 1.5) < 1e-3
-assert np.allclose(losses.gd_1d("mae", 0.1, 12)[1:], mae_path, atol=1e-4)
-assert np.allclose(losses.gd_1d("mse", 0.1, 12)[1:], mse_path, atol=1e-4)
-print(f"12 步后 MAE 在 {mae_path[-2]} 和 {mae_path[-1]} 之间来回跳（到不了 1.5）；MSE 到达 {mse_path[-1]}")
-print(f"gd_1d 与 SGD 轨迹的最大差值：MAE {np.abs(np.array(losses.gd_1d('mae', 0.1, 12)[1:]) - mae_path).max():.4f}，"
-      f"MSE {np.abs(np.array(losses.gd_1d('mse', 0.1, 12)[1:]) - mse_path).max():.4f}")
+assert np.allclose(mae_path[7:], [1.4, 1.6] * 3) and abs(mse_path[-1] - 1.5) < 1e-3
+print(f"12 步后 MAE 在 {mae_path[-2]:.1f} 和 {mae_path[-1]:.1f} 之间来回跳（到不了 1.5）；MSE 到达 {mse_path[-1]:.4f}")
+for name, loss_of_error in [("mae", torch.abs), ("mse", torch.square)]:
+    w = torch.zeros(1, requires_grad=True)
+    opt, sgd_path = torch.optim.SGD([w], lr=0.1), [0.0]
+    for _ in range(12):
+        opt.zero_grad()
+        loss_of_error(2 * w - 3).sum().backward()
+        opt.step()
+        sgd_path.append(w.item())
+    same = np.allclose(losses.gd_1d(name, lr=0.1, steps=12), sgd_path, atol=1e-6)
+    print(f"{name}: gd_1d 与 torch.optim.SGD 的 13 个 w 逐个相差 < 1e-6：{same}")
+    assert same
 
 # %% [markdown]
 # ## 4. MSE 损失 / L2 损失（mean squared error）
@@ -422,6 +513,37 @@ F.huber_loss(e, torch.zeros_like(e), reduction="sum", delta=1.0).backward()
 print("Huber(delta=1) 的梯度：", e.grad.tolist())
 
 # %% [markdown]
+# **凸，但只能求一次导。** 把 Huber 对误差 $e$ 求两次导：
+#
+# $$\ell_\delta'(e) = \mathrm{clip}(e, -\delta, \delta), \qquad \ell_\delta''(e) = \begin{cases} 1, & |e| < \delta \\ 0, & |e| > \delta \end{cases}$$
+#
+# - 二阶导数处处 $\ge 0$，所以 Huber 是**凸函数**（convex）：任意两点之间的弦都在函数图像的上方，任何局部极小都是全局极小。对线性模型 $\hat y = \omega x$ 的参数，平均 Huber 损失同样是凸的（凸函数与线性函数复合仍是凸的）；换成神经网络就不再成立了。
+# - 一阶导数 $\mathrm{clip}(e)$ 是连续的（上一格已经验证），所以 Huber **一阶可导**；但二阶导数在 $e = \pm\delta$ 处从 1 直接跳到 0，那里二阶导不存在，所以它不是二阶光滑的。MSE 的二阶导恒为 2，MAE 在 0 处连一阶导都没有，Huber 夹在两者之间。
+#
+# 下一格用 autograd 求二阶导，看它在 $\pm\delta$ 两侧的跳变；再在一万对随机点上检查凸性不等式 $\ell(ta + (1-t)b) \le t\,\ell(a) + (1-t)\,\ell(b)$。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+d = 1.0
+e = torch.tensor([-3.0, -d - 1e-3, -d + 1e-3, 0.0, d - 1e-3, d + 1e-3, 3.0], dtype=torch.float64, requires_grad=True)
+(g,) = torch.autograd.grad(F.huber_loss(e, torch.zeros_like(e), reduction="sum", delta=d), e, create_graph=True)
+(g2,) = torch.autograd.grad(g.sum(), e)
+print("e     :", [round(v, 3) for v in e.tolist()])
+print("l'(e) :", [round(v, 3) for v in g.tolist()])
+print("l''(e):", g2.tolist())
+assert torch.allclose(g, e.detach().clamp(-d, d)) and g2.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+
+# %%
+# NBVAL_CHECK_OUTPUT
+gen = torch.Generator().manual_seed(0)
+a, b = 4 * torch.randn(2, 10_000, dtype=torch.float64, generator=gen)
+t = torch.rand(10_000, dtype=torch.float64, generator=gen)
+huber_of = lambda v: losses.huber(v, torch.zeros_like(v), 1.0, reduction="none")
+gap = t * huber_of(a) + (1 - t) * huber_of(b) - huber_of(t * a + (1 - t) * b)   # 弦减函数值
+print(f"10000 对随机点：弦减函数值全都 ≥ 0（只差舍入误差）：{bool(gap.min() >= -1e-12)}，最大的一个 = {gap.max().item():.3f}")
+assert gap.min() >= -1e-12
+
+# %% [markdown]
 # 面板里拖动 $\delta$：虚线是分界点 $\pm\delta$，右边的导数在 $\pm\delta$ 处被削平。$\delta$ 很大时 Huber 几乎处处是二次的（接近 $\frac12$MSE），$\delta$ 很小时几乎处处是线性的（接近 $\delta\cdot$MAE）。
 
 # %%
@@ -453,27 +575,26 @@ for d in (1.0, 2.0):
     print(f"{'':20s}Huber == SmoothL1：{torch.allclose(h, s)}；Huber == beta * SmoothL1：{torch.allclose(h, d * s)}")
 
 # %% [markdown]
-# **验证**：`helpers.losses.huber` 与笔记公式一致、等于 `nn.HuberLoss(delta)`（$\delta = 0.5, 1, 2$）；梯度等于截断误差 $\mathrm{clip}(e, -\delta, \delta)$；$\text{Huber}_\delta = \delta\cdot\text{SmoothL1}_{\beta=\delta}$；$b = -\frac12\delta^2$ 让两段在 $\pm\delta$ 处值和斜率都连续。
+# **验证**：`helpers.losses.huber`（代码见下）与笔记公式一致、等于 `nn.HuberLoss(delta)`（$\delta = 0.5, 1, 2$）；梯度等于截断误差 $\mathrm{clip}(e, -\delta, \delta)$，`losses.huber_grad` 也一样；$\text{Huber}_\delta = \delta\cdot\text{SmoothL1}_{\beta=\delta}$；$b = -\frac12\delta^2$ 让两段在 $\pm\delta$ 处值和斜率都连续（见本节前面的代码格）。
+
+# %%
+show_source(losses.huber)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 pred, obs = (3 * torch.randn(100)).requires_grad_(), 3 * torch.randn(100)
-gaps = {"helpers.huber − HuberLoss": 0.0, "笔记公式 − HuberLoss": 0.0, "HuberLoss − δ·SmoothL1": 0.0, "梯度 − clip(e)": 0.0}
 for d in (0.5, 1.0, 2.0):
     err = (pred - obs).abs()
     notes_formula = torch.where(err <= d, 0.5 * err**2, d * err - 0.5 * d**2).mean()
     torch_huber = nn.HuberLoss(delta=d)(pred, obs)
-    assert torch.allclose(losses.huber(pred, obs, d), torch_huber, atol=1e-6)
-    assert torch.allclose(notes_formula, torch_huber, atol=1e-6)
-    assert torch.allclose(torch_huber, d * nn.SmoothL1Loss(beta=d)(pred, obs), atol=1e-6)
     (g,) = torch.autograd.grad(torch_huber * 100, pred)          # 乘 100：对总和求梯度
-    assert torch.allclose(g, torch.clamp(pred - obs, -d, d).detach(), atol=1e-5)
-    assert torch.allclose(losses.huber_grad(pred.detach(), obs, d), g, atol=1e-5)
-    for key, gap in zip(gaps, [losses.huber(pred, obs, d) - torch_huber, notes_formula - torch_huber,
-                               torch_huber - d * nn.SmoothL1Loss(beta=d)(pred, obs), g - torch.clamp(pred - obs, -d, d)]):
-        gaps[key] = max(gaps[key], gap.abs().max().item())
-print("δ = 0.5, 1, 2 中的最大差值：" + "，".join(f"|{k}| = {v:.6f}" for k, v in gaps.items()))
+    gaps = {"helpers.huber − HuberLoss": losses.huber(pred, obs, d) - torch_huber,
+            "笔记公式 − HuberLoss": notes_formula - torch_huber, "梯度 − clip(e)": g - torch.clamp(pred - obs, -d, d),
+            "HuberLoss − δ·SmoothL1": torch_huber - d * nn.SmoothL1Loss(beta=d)(pred, obs),
+            "huber_grad − 梯度": losses.huber_grad(pred.detach(), obs, d) - g}
+    print(f"δ = {d}：" + "，".join(f"|{k}| = {v.abs().max().item():.6f}" for k, v in gaps.items()))
+    assert all(v.abs().max().item() < 1e-5 for v in gaps.values())
 
 # %% [markdown]
 # ## 6. 同一份数据，三种损失：离群点的影响
@@ -531,7 +652,8 @@ print(f"MSE 截距偏离 {mse_bias - 1:.2f}；L1 / Huber 截距偏离 "
 # - **MAE** 稳健、直观，但梯度大小恒定，固定学习率下会在最优点附近来回跳，常配学习率衰减。
 # - **MSE** 光滑、梯度与误差成正比，收敛自然；代价是对离群点敏感。闭式解只适用于对参数线性的模型。
 # - **Huber** 在 $|e| \le \delta$ 时是 $\frac12e^2$，之外是 $\delta|e| - \frac12\delta^2$（$b = -\frac12\delta^2$ 由值和斜率连续推出），梯度被截断在 $\pm\delta$。
-# - `HuberLoss(delta=d) = d · SmoothL1Loss(beta=d)`，二者只在 $d = 1$ 时相同。
+# - `HuberLoss(delta=d) = d · SmoothL1Loss(beta=d)`，二者只在 $d = 1$ 时相同。Huber 是凸函数、一阶可导，二阶导在 $\pm\delta$ 处从 1 跳到 0。
+# - 常用参数：`reduction`（none / sum / mean）；`CrossEntropyLoss` 的 `weight`（加权平均，除以权重之和）、`ignore_index`（被忽略的样本不进分母）、`label_smoothing`（目标变成 $(1-\varepsilon)$ 独热 $+\ \varepsilon/C$）；`BCEWithLogitsLoss` 的 `pos_weight`（只放大正样本项，仍除以 $N$）。
 #
 # ## 面试速答
 #
@@ -546,6 +668,9 @@ print(f"MSE 截距偏离 {mse_bias - 1:.2f}；L1 / Huber 截距偏离 "
 #
 # **问：Huber 的 $\delta$ 怎么理解、怎么选？**
 # 答：$\delta$ 是"多大的误差还算正常噪声"的分界：以内按平方罚、以外按线性罚，单个样本的梯度最多为 $\delta$。一般取与正常残差同一量级的值，再按验证集调。
+#
+# **问：类别不平衡时，损失函数能做什么？**
+# 答：多分类给 `CrossEntropyLoss` 传 `weight`，让少数类的样本在加权平均里占更大比重；二分类或多标签给 `BCEWithLogitsLoss` 传 `pos_weight`，常取负样本数 / 正样本数。两者都只改变损失的权重，不改变数据本身。
 #
 # **问：`HuberLoss` 和 `SmoothL1Loss` 有什么区别？**
 # 答：`HuberLoss(delta=d)` 等于 `d * SmoothL1Loss(beta=d)`。$d=1$ 时完全相同；否则 SmoothL1 线性段的梯度恒为 $\pm1$，Huber 为 $\pm d$。
@@ -572,7 +697,7 @@ exercises.check_cross_entropy_by_hand(answer)
 #
 # </details>
 #
-# **练习 2**：照着第 5 节的公式写一个 `my_huber(y_hat, y, delta)`，返回所有元素的平均 Huber 损失（提示：`torch.where`）。检查器会在 $\delta = 0.5, 1, 2$ 时和 `F.huber_loss` 比较。
+# **练习 2**：照着第 5 节的公式写一个 `my_huber(y_hat, y, delta)`，返回所有元素的平均 Huber 损失（提示：`torch.where`）。检查器会在 $\delta = 0.5, 1, 2$ 时和 `F.huber_loss` 比较；检查期间 `F.huber_loss`、`nn.HuberLoss`、SmoothL1 和本章的 `losses.huber` 都不能调用。
 
 # %%
 my_huber = None  # 在这里写你的函数：def my_huber(y_hat, y, delta): ...
