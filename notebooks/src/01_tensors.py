@@ -10,6 +10,8 @@
 # - 用 `requires_grad` 和 `backward()` 求导数，并把张量放到 GPU 等设备上
 #
 # **预计用时**：约 60 分钟
+#
+# **先修**：Python 基础（列表、函数、循环）；不需要任何深度学习知识
 
 # %%
 import math
@@ -716,3 +718,8 @@ exercises.check_grad_value(grad_at_1)
 # ```
 #
 # </details>
+
+# %% [markdown]
+# ---
+#
+# [← 第0章 深度学习与机器学习](00_overview.ipynb) · [第2章 激活函数 →](02_activations.ipynb)

@@ -10,6 +10,8 @@
 # - 把 Softmax 当作概率分布来用：平移不变、数值稳定的写法、温度（temperature）的作用
 #
 # **预计用时**：约 60 分钟
+#
+# **先修**：第1章（张量运算、广播、自动求导）
 
 # %%
 import torch
@@ -700,3 +702,8 @@ exercises.check_dead_fraction(answer)
 # ```
 #
 # </details>
+
+# %% [markdown]
+# ---
+#
+# [← 第1章 张量](01_tensors.ipynb) · [第3章 参数初始化 →](03_initialization.ipynb)

@@ -10,6 +10,8 @@
 # - 在交互面板里观察深度、宽度、初始化和激活函数怎样决定前向信号与反向梯度的逐层变化
 #
 # **预计用时**：60–75 分钟
+#
+# **先修**：第1章（张量）、第2章（激活函数及其导数）
 
 # %%
 import inspect
@@ -25,7 +27,7 @@ from helpers.init import (INIT_METHODS, apply_init, deep_signal_stats, fan_in_fa
                           kaiming_std, relu_second_moment, relu_variance, sample_init, uniform_variance, xavier_bound, xavier_std)
 from helpers.panels.init import depth_panel, init_gallery_figure, init_histogram_panel, layer_std_figure
 from helpers.plotting import COLORS, new_figure, show
-from helpers.training import fit
+from helpers.training import fit, plot_histories
 torch.set_num_threads(1)  # 本章的网络很小，单线程就够快
 
 # %% [markdown]
@@ -126,12 +128,7 @@ runs = {name: fit(net, (X, y), nn.MSELoss(), torch.optim.SGD(net.parameters(), l
 print(symmetric[0].weight.data)
 
 # %%
-fig, ax = new_figure((5.5, 3.0))
-for (name, history), color in zip(runs.items(), (COLORS["grad"], COLORS["main"])):
-    ax.plot(history.train_loss, label=name, color=color)
-ax.set(yscale="log", xlabel="epoch", ylabel="train MSE", title="same net, constant vs random init")
-ax.legend()
-show(fig)
+show(plot_histories(runs, keys=("train_loss",), title="same net, constant vs random init (train MSE)", logy=True))
 
 # %% [markdown]
 # **验证**：常数初始化训练 100 轮后，三行权重仍然逐位相同；随机初始化的网络损失低得多。
@@ -686,20 +683,18 @@ def spiral_net(method, depth=6, width=32):
 
 
 # %%
-curves = {}
+histories = {}
 for method in ("kaiming_normal", "xavier_normal", "linear_default", "normal_0.01"):
     torch.manual_seed(0)
     net = spiral_net(method)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    curves[method] = fit(net, (X_sp, y_sp), nn.CrossEntropyLoss(), opt, epochs=60, progress=False).train_loss
+    histories[method] = fit(net, (X_sp, y_sp), nn.CrossEntropyLoss(), opt, epochs=60, progress=False)
+curves = {method: h.train_loss for method, h in histories.items()}
 
 # %%
-fig, ax = new_figure((6.0, 3.2))
-for (name, loss), color in zip(curves.items(), COLORS.values()):
-    ax.plot(range(1, len(loss) + 1), loss, label=name, color=color)
-ax.axhline(math.log(3), color="black", lw=0.7, ls=":", label="ln 3 (guessing)")
-ax.set(xlabel="epoch", ylabel="train cross-entropy", title="6 x 32 ReLU MLP on spirals: same optimizer, different init")
-ax.legend(fontsize=8)
+fig = plot_histories(histories, keys=("train_loss",), title="6 x 32 ReLU MLP on spirals: same optimizer, different init")
+fig.axes[0].axhline(math.log(3), color="black", lw=0.7, ls=":", label="ln 3 (guessing)")
+fig.axes[0].legend(fontsize=8)
 show(fig)
 
 # %% [markdown]
@@ -792,3 +787,8 @@ exercises.check_tanh_init(init_tanh_layer)
 # exercises.check_tanh_init(init_tanh_layer)
 # ```
 # </details>
+
+# %% [markdown]
+# ---
+#
+# [← 第2章 激活函数](02_activations.ipynb) · [第4章 损失函数 →](04_losses.ipynb)

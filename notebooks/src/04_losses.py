@@ -10,6 +10,8 @@
 # - 会用 `reduction`、`weight`、`ignore_index`、`label_smoothing`、`pos_weight` 这些参数，并能写出每个参数对应的公式
 #
 # **预计用时**：60–75 分钟
+#
+# **先修**：第1章（张量、自动求导）、第2章（sigmoid 与 softmax）
 
 # %%
 import math
@@ -754,3 +756,8 @@ exercises.check_stable_bce_with_logits(bce_with_logits)
 # ```
 #
 # </details>
+
+# %% [markdown]
+# ---
+#
+# [← 第3章 参数初始化](03_initialization.ipynb) · [第5章 梯度下降优化算法 →](05_optimizers.ipynb)
