@@ -266,6 +266,27 @@ def test_the_default_frame_is_the_notebooks_own_picture(built):
         assert a.shape == b.shape and np.mean(np.abs(a - b).sum(-1) > 30) < 0.002, name
 
 
+def test_mathjax_can_be_copied_into_the_site(tmp_path):
+    source = tmp_path / "mathjax-2"
+    for part in site.MATHJAX_PARTS:
+        path = source / part
+        if path.suffix == ".js":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("// part", encoding="utf-8")
+        else:
+            (path / "x").mkdir(parents=True)
+            (path / "x" / "y.js").write_text("// inside", encoding="utf-8")
+    (source / "unused").mkdir()
+    url = site.copy_mathjax(source, tmp_path / "out")
+    assert url.startswith("mathjax/MathJax.js?config=TeX-AMS_CHTML-full")
+    assert (tmp_path / "out" / "mathjax" / "config" / "Safe.js").is_file()
+    assert (tmp_path / "out" / "mathjax" / "jax" / "output" / "CommonHTML" / "x" / "y.js").is_file()
+    assert not (tmp_path / "out" / "mathjax" / "unused").exists()
+    (source / "MathJax.js").unlink()
+    with pytest.raises(ValueError, match="MathJax 2.7"):
+        site.copy_mathjax(source, tmp_path / "again")
+
+
 def test_build_rejects_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "keep.txt").write_text("x", encoding="utf-8")
     with pytest.raises(SystemExit, match="refusing"):

@@ -2,7 +2,7 @@
 
     python tools/site.py                                  # every notebook -> site/
     python tools/site.py --only 04 --max-frames 8 --out /tmp/site
-    python tools/site.py --mathjax-url mathjax/tex-chtml.js   # MathJax from your own host
+    python tools/site.py --mathjax-dir node_modules/mathjax      # formulas without a CDN (MathJax 2.7)
 
 Pages come from the executed notebooks through nbconvert's HTML exporter (its lab template, with
 the site's navigation, CSS and a few lines of JavaScript added by ``tools/site_template/``).
@@ -11,7 +11,8 @@ rendered in advance by the panel's own ``render(**values)`` over a grid of contr
 every option of a dropdown or checkbox, a few positions per slider (always its default; its two
 ends while the frame cap allows). A control change then only swaps the picture. The frames are
 embedded in the page (PNG data URIs), so a page is one file that works offline once loaded.
-Formulas are typeset by MathJax, loaded from nbconvert's default CDN unless ``--mathjax-url``.
+Formulas are typeset by MathJax 2.7, loaded from nbconvert's default CDN (cdnjs), or from the site
+itself with ``--mathjax-dir`` (a copy of the npm package ``mathjax@2``, about 5 MB), or from ``--mathjax-url``.
 
 Also written: ``index.html`` (the chapter tables of README.md), ``glossary.html`` (GLOSSARY.md, when
 it exists) and ``.site-build.json`` (what was built: frames per panel, sizes, times).
@@ -267,19 +268,16 @@ def render_panel(job: dict) -> dict:
     }
 
 
-def _worker_init(module_name: str, path: str) -> None:
-    """Let a spawned worker unpickle ``render_panel`` when this file was loaded under another name."""
-    import importlib.util
-
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+# A spawned worker must unpickle ``render_panel``: when this file was loaded under another name than
+# ``__main__`` (by a test), the worker loads it under that name first. ``exec`` itself pickles by name.
+_WORKER_SETUP = """
+import importlib.util, sys
+if {name!r} not in sys.modules:
+    spec = importlib.util.spec_from_file_location({name!r}, {path!r})
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[{name!r}] = module
+    spec.loader.exec_module(module)
+"""
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -443,6 +441,28 @@ def page_frames(results: list[dict]) -> tuple[list[str], list[list[int]]]:
     return frames, ids
 
 
+# ----------------------------------------------------------------------------- MathJax on the site itself
+MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX",
+                 "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff"]
+MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+
+
+def copy_mathjax(source: pathlib.Path | str, out: pathlib.Path | str) -> str:
+    """Copy what the pages use of MathJax 2.7 (the npm package ``mathjax@2``) into ``out/mathjax``; returns the URL."""
+    source = pathlib.Path(source)
+    missing = [part for part in MATHJAX_PARTS if not (source / part).exists()]
+    if missing:
+        raise ValueError(f"mathjax_dir must be a MathJax 2.7 folder (npm package mathjax@2); {source} lacks {missing}")
+    for part in MATHJAX_PARTS:
+        target = pathlib.Path(out) / "mathjax" / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target)
+        else:
+            shutil.copy2(source / part, target)
+    return MATHJAX_URL
+
+
 # ----------------------------------------------------------------------------- the whole build
 def _clear(out: pathlib.Path) -> None:
     if out.exists():
@@ -452,12 +472,67 @@ def _clear(out: pathlib.Path) -> None:
     out.mkdir(parents=True)
 
 
+def prepare_notebook(path: pathlib.Path, names: set[str], first_key: int, job_options: dict, log=print):
+    """Read one notebook and put a slot where each panel's output was; returns it, its slots and render jobs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["title"] = _title(nb, path.stem)
+    slots, jobs = [], []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        calls = panel_calls(cell.source, names)
+        for k, output in enumerate(o for o in cell.outputs if WIDGET_MIME in o.get("data", {})):
+            call = calls[k] if k < len(calls) else None
+            if call is None or call.problem:
+                why = call.problem if call else "no panel call found in the cell"
+                log(f"  {path.stem}: a widget output is left as its saved picture ({why})")
+                del output["data"][WIDGET_MIME]
+                continue
+            key = first_key + len(jobs)
+            slot = f'<div id="sp-slot-{key}"></div>'
+            output["data"], output["metadata"] = {"text/html": slot}, {}
+            slots.append((slot, key))
+            jobs.append({"key": key, "name": call.name, "args": call.args, "kwargs": call.kwargs,
+                         "call": str(call), "page": path.stem, **job_options})
+    return nb, slots, jobs
+
+
+def _start_rendering(jobs: list[dict], processes: int):
+    """The render results, as they come (from a pool of ``processes`` spawned workers when more than one)."""
+    if processes <= 1 or not jobs:
+        return None, map(render_panel, jobs)
+    os.environ["OMP_NUM_THREADS"] = "1"  # the workers inherit it: one torch thread each
+    name = render_panel.__module__
+    setup = _WORKER_SETUP.format(name=name, path=str(pathlib.Path(sys.modules[name].__file__).resolve()))
+    pool = multiprocessing.get_context("spawn").Pool(min(processes, len(jobs)), initializer=exec, initargs=(setup,))
+    return pool, pool.imap_unordered(render_panel, jobs)
+
+
+def fill_page(body: str, slots: list, results: dict, jobs: list[dict], built: set[str]) -> tuple[str, list[dict], int]:
+    """Put the static panels into an exported page and the page's frames once; returns it, its panels, its frames."""
+    panel_results = [results[key] for _, key in slots]
+    frames, ids = page_frames(panel_results)
+    panels = []
+    for (slot, key), result, page_ids in zip(slots, panel_results, ids):
+        job = jobs[key]
+        if body.count(slot) != 1:
+            raise RuntimeError(f"{job['page']}: the slot for {job['call']} is not in the exported page once")
+        body = body.replace(slot, static_panel_html(job["name"], result, page_ids, frames))
+        panels.append({"name": job["name"], "call": job["call"], "frames": len(result["pngs"]),
+                       "rendered": result["rendered"], "cap": result["cap"], "errors": result["errors"],
+                       "grid": {a["name"]: a["labels"] for a in result["axes"]},
+                       "bytes": sum(len(p) for p in result["pngs"]), "seconds": round(result["seconds"], 2),
+                       "render_s": round(result["render_s"], 2), "encode_s": round(result["encode_s"], 2)})
+    table = f'<script type="application/json" id="sp-frames">{_json(frames)}</script>' if frames else ""
+    return rewrite_notebook_links(body.replace("<!--site:frames-->", table, 1), built), panels, len(frames)
+
+
 def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = None, max_frames: int = MAX_FRAMES,
           panel_mb: float = PANEL_MB, page_mb: float = PAGE_MB, jobs: int = 2, png_level: int = 9,
-          mathjax_url: str | None = None, notebooks: pathlib.Path = NB_DIR, readme: pathlib.Path = ROOT / "README.md",
+          mathjax_url: str | None = None, mathjax_dir: pathlib.Path | str | None = None,
+          notebooks: pathlib.Path = NB_DIR, readme: pathlib.Path = ROOT / "README.md",
           glossary: pathlib.Path = ROOT / "GLOSSARY.md", log=print) -> dict:
     """Build the site into ``out`` and return what was built (also written to ``out/.site-build.json``)."""
-    import nbformat
     from helpers.panels import all_panels
 
     if max_frames < 1:
@@ -465,71 +540,47 @@ def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = N
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     start = time.perf_counter()
-    out = pathlib.Path(out)
+    out, readme, glossary = pathlib.Path(out), pathlib.Path(readme), pathlib.Path(glossary)
     paths = sorted(pathlib.Path(notebooks).glob("[0-9][0-9]_*.ipynb"))
     if only:
         paths = [p for p in paths if any(p.stem.startswith(o) for o in only)]
     if not paths:
         raise SystemExit(f"no notebook in {notebooks} matches {only}")
     _clear(out)
-    names = set(all_panels())
-    has_glossary = pathlib.Path(glossary).is_file()
+    if mathjax_dir:
+        mathjax_url = copy_mathjax(mathjax_dir, out)
+    names, has_glossary = set(all_panels()), glossary.is_file()
 
-    # 1. the notebooks, each panel output replaced by a slot; one render job per panel
-    books, jobs_list = [], []
+    # 1. the notebooks, each panel's output replaced by a slot; one render job per panel
+    books, render_jobs = [], []
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        nb.metadata["title"] = _title(nb, path.stem)
-        slots = []
-        n_widgets = sum(WIDGET_MIME in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-        budget = min(panel_mb, (page_mb - PAGE_BASE_MB - path.stat().st_size / 1e6) / max(1, n_widgets)) * 1e6
-        for cell in (c for c in nb.cells if c.cell_type == "code"):
-            calls = panel_calls(cell.source, names)
-            widget_outputs = [o for o in cell.outputs if WIDGET_MIME in o.get("data", {})]
-            for k, output in enumerate(widget_outputs):
-                call = calls[k] if k < len(calls) else None
-                if call is None or call.problem:
-                    why = call.problem if call else "no panel call found in the cell"
-                    log(f"  {path.stem}: a widget output is left as its saved picture ({why})")
-                    del output["data"][WIDGET_MIME]
-                    continue
-                slot = f'<div id="sp-slot-{len(jobs_list)}"></div>'
-                output["data"] = {"text/html": slot}
-                output["metadata"] = {}
-                slots.append((slot, len(jobs_list)))
-                jobs_list.append({"key": len(jobs_list), "name": call.name, "args": call.args,
-                                  "kwargs": call.kwargs, "call": str(call), "page": path.stem,
-                                  "max_frames": max_frames, "max_bytes": budget, "png_level": png_level})
+        nb, slots, new_jobs = prepare_notebook(path, names, len(render_jobs),
+                                               {"max_frames": max_frames, "png_level": png_level}, log)
+        page_left = page_mb - PAGE_BASE_MB - path.stat().st_size / 1e6  # what the page's panels share
+        for job in new_jobs:
+            job["max_bytes"] = max(0.0, min(panel_mb, page_left / len(new_jobs))) * 1e6
         books.append((path, nb, slots))
+        render_jobs += new_jobs
     pages = [(path.stem, nb.metadata["title"]) for path, nb, _ in books]
-    log(f"{len(books)} notebook(s), {len(jobs_list)} panel(s) to pre-render with {jobs} process(es)")
+    built = {stem for stem, _ in pages}
+    log(f"{len(books)} notebook(s), {len(render_jobs)} panel(s) to pre-render with {jobs} process(es)")
 
     # 2. render the panels (in worker processes) while this process exports the pages
-    pool = None
-    if jobs > 1 and jobs_list:
-        os.environ["OMP_NUM_THREADS"] = "1"
-        module = sys.modules[render_panel.__module__]
-        pool = multiprocessing.get_context("spawn").Pool(
-            min(jobs, len(jobs_list)), initializer=_worker_init,
-            initargs=(render_panel.__module__, str(pathlib.Path(module.__file__).resolve())))
-        pending = pool.imap_unordered(render_panel, jobs_list)
-    else:
-        pending = map(render_panel, jobs_list)
+    pool, pending = _start_rendering(render_jobs, jobs)
     try:
         exporter = _exporter(mathjax_url)
-        built = {stem for stem, _ in pages}
         bodies = [_export(exporter, nb, path.stem, nav_html(pages, i, has_glossary))
                   for i, (path, nb, _) in enumerate(books)]
+        text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
         extra = {"index": _export(exporter, _markdown_page("深度学习笔记 · 交互课程", index_markdown(
-            pathlib.Path(readme).read_text(encoding="utf-8") if pathlib.Path(readme).is_file() else "",
-            pages, has_glossary)), "index", nav_html(pages, None, has_glossary))}
+            text, pages, has_glossary)), "index", nav_html(pages, None, has_glossary))}
         if has_glossary:
             extra["glossary"] = _export(exporter, _markdown_page("术语表 · Glossary", [
-                pathlib.Path(glossary).read_text(encoding="utf-8")]), "glossary", nav_html(pages, None, True))
+                glossary.read_text(encoding="utf-8")]), "glossary", nav_html(pages, None, True))
         results = {}
         for result in pending:
             results[result["key"]] = result
-            job = jobs_list[result["key"]]
+            job = render_jobs[result["key"]]
             log(f"  {job['page']}: {job['call']}: {len(result['pngs'])} frames "
                 f"({result['rendered']} rendered, cap {result['cap']}) in {result['seconds']:.1f} s "
                 f"(drawing {result['render_s']:.1f} s, PNG {result['encode_s']:.1f} s)")
@@ -538,27 +589,13 @@ def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = N
             pool.close()
             pool.join()
 
-    # 3. the pages: slots replaced by static panels, the page's frames added once
+    # 3. the pages: slots replaced by static panels, each page's frames added once
     report = {"pages": [], "max_frames": max_frames, "panel_mb": panel_mb, "page_mb": page_mb}
-    for (path, nb, slots), body in zip(books, bodies):
-        panel_results = [results[key] for _, key in slots]
-        frames, ids = page_frames(panel_results)
-        panels = []
-        for (slot, key), result, page_ids in zip(slots, panel_results, ids):
-            job = jobs_list[key]
-            if body.count(slot) != 1:
-                raise RuntimeError(f"{path.name}: the slot for {job['call']} is not in the exported page once")
-            body = body.replace(slot, static_panel_html(job["name"], result, page_ids, frames))
-            panels.append({"name": job["name"], "call": job["call"], "frames": len(result["pngs"]),
-                           "rendered": result["rendered"], "cap": result["cap"], "errors": result["errors"],
-                           "grid": {a["name"]: a["labels"] for a in result["axes"]},
-                           "bytes": sum(len(p) for p in result["pngs"]), "seconds": round(result["seconds"], 2),
-                           "render_s": round(result["render_s"], 2), "encode_s": round(result["encode_s"], 2)})
-        table = f'<script type="application/json" id="sp-frames">{_json(frames)}</script>' if frames else ""
-        body = rewrite_notebook_links(body.replace("<!--site:frames-->", table, 1), built)
+    for (path, _, slots), body in zip(books, bodies):
+        body, panels, n_frames = fill_page(body, slots, results, render_jobs, built)
         (out / f"{path.stem}.html").write_text(body, encoding="utf-8")
         report["pages"].append({"page": f"{path.stem}.html", "bytes": len(body.encode("utf-8")),
-                                "frames": len(frames), "panels": panels})
+                                "frames": n_frames, "panels": panels})
     for name, body in extra.items():
         body = rewrite_notebook_links(body.replace("<!--site:frames-->", "", 1), built)
         (out / f"{name}.html").write_text(body, encoding="utf-8")
@@ -592,10 +629,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="render processes (default 2)")
     parser.add_argument("--png-level", type=int, default=9, choices=range(1, 10), metavar="1-9",
                         help="zlib level of the frames (default 9: smallest)")
-    parser.add_argument("--mathjax-url", help="MathJax script to load instead of nbconvert's default CDN")
+    parser.add_argument("--mathjax-url", help="MathJax 2.7 script to load instead of nbconvert's default CDN")
+    parser.add_argument("--mathjax-dir", help="a MathJax 2.7 folder (npm package mathjax@2) to copy into the site, "
+                                              "so that formulas need no CDN either")
     args = parser.parse_args(argv)
     report = build(args.out, only=args.only, max_frames=args.max_frames, panel_mb=args.panel_mb,
-                   page_mb=args.page_mb, jobs=args.jobs, png_level=args.png_level, mathjax_url=args.mathjax_url)
+                   page_mb=args.page_mb, jobs=args.jobs, png_level=args.png_level, mathjax_url=args.mathjax_url,
+                   mathjax_dir=args.mathjax_dir)
     print(summary(report))
     print(f"open {pathlib.Path(args.out) / 'index.html'}")
     return 0
