@@ -200,6 +200,24 @@ def test_frames_are_recompressed_without_changing_a_pixel():
     assert site.recompress(png, 1) is png
 
 
+def test_static_panel_html_carries_readouts_and_disabled_controls():
+    axes = [site.Axis("k", "k <gain>", "range", [0.1, 0.5, 1.0], ["0.1", "0.5", "1"], 1),
+            site.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
+    result = {"axes": [a.__dict__ for a in axes], "pngs": [b"p0", b"p1", b"p2"],
+              "frames": [0, 0, 1, 1, 2, 2], "enabled": [3, 1, 3, 1, 3, 1],
+              "readouts": ["", "gain <b>0.5</b>", "</script>"], "readout": [0, 0, 1, 1, 2, 2]}
+    frames = ["AAA", "BBB", "CCC", "DDD"]
+    text = site.static_panel_html("demo_panel", result, [1, 2, 3], frames)
+    assert text.startswith('<div class="static-panel" data-panel="demo_panel">')
+    assert 'src="data:image/png;base64,CCC"' in text  # k = 0.5 (position 1), mode a: combination 2 -> frame 1
+    assert '<div class="sp-readout">gain <b>0.5</b></div>' in text
+    assert "k &lt;gain&gt;" in text and 'value="1"' in text and "<output>0.5</output>" in text
+    assert "0.1, 0.5, 1" in text  # the page says which values were pre-rendered
+    data = json.loads(re.search(r'class="sp-data">(.*?)</script>', text).group(1))
+    assert data["frames"] == [1, 1, 2, 2, 3, 3] and data["enabled"] == [3, 1, 3, 1, 3, 1]
+    assert data["readouts"][2] == "</script>" and text.count("</script>") == 1  # escaped inside the JSON
+
+
 def test_index_keeps_the_readme_chapter_tables():
     readme = "# X\n\n## Chapters\n\n| notebook | topic |\n|---|---|\n| `01_a.ipynb` | one |\n| `02_b.ipynb` | two |\n" \
              "\n## Other\n\ntext\n\n### 各章内容\n\n| 笔记本 |\n|---|\n| `02_b.ipynb` |\n"
