@@ -11,11 +11,11 @@ COLAB_VENV  := .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed
 COLAB_REQS  := tools/colab-requirements.txt
 
-.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark clean
+.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark site benchmark-site clean
 
 # Tests, builds and benchmarks use one torch thread: the course's models are tiny, and on a small
 # shared machine (CI, with JupyterLab and Chromium running beside the kernel) extra threads only contend.
-test unit colab nbval browser notebooks benchmark: export OMP_NUM_THREADS = 1
+test unit colab nbval browser notebooks benchmark site benchmark-site: export OMP_NUM_THREADS = 1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ browser: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python tools/nb.py build
 
+site: $(STAMP)
+	$(BIN)/python tools/site.py
+
+benchmark-site: $(STAMP)
+	$(BIN)/python benchmarks/site.py
+
 figures: $(STAMP)
 	$(BIN)/python -m helpers.figures --out pic
 
@@ -69,4 +75,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/panels.py
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) *.egg-info site

@@ -1,0 +1,444 @@
+"""The static web edition (tools/site.py): grid choice, page structure, and every static panel in Chromium.
+
+The build is done once for the module: one chapter (04) with a small frame cap, so the tests stay quick.
+
+    pytest tests/test_site.py                 # structure (the browser test is marked ``browser``)
+    pytest -m browser tests/test_site.py      # also moves every control in headless chromium
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import html.parser
+import http.server
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import re
+import sys
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import panels as P
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import browser_support as bs  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("site_builder", ROOT / "tools" / "site.py")
+site = importlib.util.module_from_spec(_spec)
+sys.modules["site_builder"] = site
+_spec.loader.exec_module(site)
+
+CHAPTER = "04"
+NOTEBOOK = next((ROOT / "notebooks").glob(f"{CHAPTER}_*.ipynb"))
+MAX_FRAMES = 8
+GLOSSARY = "# 术语表\n\n| 术语 | English |\n|---|---|\n| 损失函数 | loss function |\n\n见 [第4章](04_losses.ipynb)。\n"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+# ----------------------------------------------------------------------------- the build, once
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    glossary = tmp_path_factory.mktemp("glossary") / "GLOSSARY.md"
+    glossary.write_text(GLOSSARY, encoding="utf-8")
+    report = site.build(out, only=[CHAPTER], max_frames=MAX_FRAMES, jobs=1, png_level=1, glossary=glossary,
+                        log=lambda *a: None)
+    return out, report
+
+
+class _Panels(html.parser.HTMLParser):
+    """Collects every ``div.static-panel``: its name, inputs, images and data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panels: list[dict] = []
+        self.depth = 0  # nesting inside the current static panel (0: outside)
+        self.in_data = False
+        self.frames_json: str | None = None
+        self.in_frames = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if self.depth:
+            if tag not in ("input", "img", "option"):  # void elements and options do not nest here
+                self.depth += 1
+            p = self.panels[-1]
+            if tag == "input":
+                p["inputs"].append(a.get("type"))
+            elif tag == "select":
+                p["inputs"].append("select")
+            elif tag == "img":
+                p["imgs"].append(a.get("src", ""))
+            elif tag == "script" and "sp-data" in a.get("class", ""):
+                self.in_data = True
+        elif tag == "div" and "static-panel" in (a.get("class") or "").split():
+            self.depth = 1
+            self.panels.append({"name": a.get("data-panel"), "inputs": [], "imgs": [], "data": ""})
+        elif tag == "script" and a.get("id") == "sp-frames":
+            self.in_frames, self.frames_json = True, ""
+
+    def handle_endtag(self, tag):
+        if self.depth and tag not in ("option",):
+            self.depth -= 1
+        self.in_data = self.in_frames = False
+
+    def handle_data(self, data):
+        if self.in_data:
+            self.panels[-1]["data"] += data
+        elif self.in_frames:
+            self.frames_json += data
+
+
+def _parse(page: pathlib.Path) -> _Panels:
+    parser = _Panels()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _saved_panels(path: pathlib.Path) -> list[tuple[str, bytes]]:
+    """(panel name, saved PNG) for each widget output of the notebook, found by a plain regex on its cell."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    found = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            if WIDGET_MIME in out.get("data", {}):
+                src = "".join(cell["source"])
+                name = re.findall(r"(\w+_panel)\(", src)[-1]
+                found.append((name, base64.b64decode(out["data"]["image/png"])))
+    return found
+
+
+# ----------------------------------------------------------------------------- pieces
+def test_spread_keeps_the_default_and_both_ends():
+    assert site.spread(11, 3, 4) == [0, 4, 10]
+    assert site.spread(11, 5, 4) == [0, 4, 5, 8, 10]  # 0, 3, 5, 8, 10 with the nearest inner one moved to 4
+    for count in (2, 3, 7, 60):
+        for default in {0, count // 3, count - 1}:
+            for n in range(1, count + 2):
+                picks = site.spread(count, n, default)
+                assert default in picks and picks == sorted(set(picks))
+                assert len(picks) == min(n, count)
+                if n >= 3:
+                    assert picks[0] == 0 and picks[-1] == count - 1
+    assert site.spread(11, 2, 7) == [0, 7]  # the farther end
+    assert site.spread(11, 2, 2) == [2, 10]
+    with pytest.raises(ValueError, match="default"):
+        site.spread(5, 3, 5)
+
+
+def test_panel_calls_are_read_from_the_cell_source():
+    names = {"loss_panel", "activation_panel"}
+    src = "%matplotlib inline\nx = f(2)\nactp.activation_panel('tanh')"
+    assert site.panel_calls(src, names) == [site.PanelCall("activation_panel", ("tanh",))]
+    call, = site.panel_calls("loss_panel(loss='Huber', )", names)
+    assert call.kwargs == (("loss", "Huber"),) and str(call) == "loss_panel(loss='Huber')"
+    bad, = site.panel_calls("loss_panel(loss=name)", names)
+    assert bad.problem and "loss_panel(loss=name)" in bad.problem
+    assert site.panel_calls("other_panel()\nprint(1)", names) == []
+    assert [c.args for c in site.panel_calls("loss_panel(1)\nloss_panel(2)", names)] == [(1,), (2,)]
+    assert site.panel_calls("def broken(:", names) == []
+
+
+def _grid_panel():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+
+        def update(a, mode, flip, n):
+            line.set_ydata([0, a * n * (-1 if flip else 1)] if mode == "line" else [a, a])
+        return update
+    return P.Panel({"a": P.float_slider("a", 0.0, 1.0, 0.1, 0.3),
+                    "mode": P.dropdown("mode", [("a line", "line"), ("flat", "flat")], "line"),
+                    "flip": P.checkbox("flip", False),
+                    "n": P.int_slider("n", 1, 4, 2)}, setup, enabled_when={"flip": lambda v: v["mode"] == "line"})
+
+
+def test_grid_keeps_every_option_and_the_defaults_within_the_cap():
+    panel = _grid_panel()
+    axes = site.choose_grid(panel, 40)
+    by = {a.name: a for a in axes}
+    assert [a.kind for a in axes] == ["range", "select", "checkbox", "range"]
+    assert by["mode"].values == ["line", "flat"] and by["mode"].labels == ["a line", "flat"]
+    assert by["flip"].values == [False, True]
+    for a in axes:
+        assert a.values[a.default] == panel.controls[a.name].value
+    assert by["a"].values[0] == 0.0 and by["a"].values[-1] == 1.0 and 0.3 in by["a"].values
+    table = site.frame_table(panel, axes)
+    distinct = {canon for canon, _ in table}
+    assert len(distinct) <= 40
+    assert len(table) == np.prod([len(a.values) for a in axes])
+    # 'flip' has no effect on a flat line: those combinations share the frame of flip's default
+    flat = [(canon, mask) for canon, mask in table if axes[1].values[canon[1]] == "flat"]
+    assert flat and all(axes[2].values[canon[2]] is False and not mask & 0b100 for canon, mask in flat)
+    # a bigger cap: more slider positions, never more than the slider has
+    wide = {a.name: a for a in site.choose_grid(panel, 10_000)}
+    assert len(wide["a"].values) == 11 and wide["n"].values == [1, 2, 3, 4]
+
+
+def test_a_small_cap_still_keeps_two_positions_per_slider():
+    axes = site.choose_grid(_grid_panel(), 1)
+    assert [len(a.values) for a in axes] == [2, 2, 2, 2]
+    with pytest.raises(ValueError, match="max_frames"):
+        site.choose_grid(_grid_panel(), 0)
+
+
+def test_frames_are_recompressed_without_changing_a_pixel():
+    png = _grid_panel().render()
+    smaller = site.recompress(png, 9)
+    assert len(smaller) < len(png) and np.array_equal(_pixels(smaller), _pixels(png))
+    assert site.recompress(png, 1) is png
+
+
+def test_static_panel_html_carries_readouts_and_disabled_controls():
+    axes = [site.Axis("k", "k <gain>", "range", [0.1, 0.5, 1.0], ["0.1", "0.5", "1"], 1),
+            site.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
+    result = {"axes": [a.__dict__ for a in axes], "pngs": [b"p0", b"p1", b"p2"],
+              "frames": [0, 0, 1, 1, 2, 2], "enabled": [3, 1, 3, 1, 3, 1],
+              "readouts": ["", "gain <b>0.5</b>", "</script>"], "readout": [0, 0, 1, 1, 2, 2]}
+    frames = ["AAA", "BBB", "CCC", "DDD"]
+    text = site.static_panel_html("demo_panel", result, [1, 2, 3], frames)
+    assert text.startswith('<div class="static-panel" data-panel="demo_panel">')
+    assert 'src="data:image/png;base64,CCC"' in text  # k = 0.5 (position 1), mode a: combination 2 -> frame 1
+    assert '<div class="sp-readout">gain <b>0.5</b></div>' in text
+    assert "k &lt;gain&gt;" in text and 'value="1"' in text and "<output>0.5</output>" in text
+    assert "0.1, 0.5, 1" in text  # the page says which values were pre-rendered
+    data = json.loads(re.search(r'class="sp-data">(.*?)</script>', text).group(1))
+    assert data["frames"] == [1, 1, 2, 2, 3, 3] and data["enabled"] == [3, 1, 3, 1, 3, 1]
+    assert data["readouts"][2] == "</script>" and text.count("</script>") == 1  # escaped inside the JSON
+
+
+def test_index_keeps_the_readme_chapter_tables():
+    readme = "# X\n\n## Chapters\n\n| notebook | topic |\n|---|---|\n| `01_a.ipynb` | one |\n| `02_b.ipynb` | two |\n" \
+             "\n## Other\n\ntext\n\n### 各章内容\n\n| 笔记本 |\n|---|\n| `02_b.ipynb` |\n"
+    cells = site.index_markdown(readme, [("02_b", "第2章")], glossary=False)
+    text = "\n".join(cells)
+    assert "[02_b](02_b.html)" in text and "`01_a`" in text and "(01_a.html)" not in text
+    assert "## Other" not in text and "### 各章内容" in text
+    assert site.rewrite_notebook_links('<a href="../notebooks/02_b.ipynb#x">', {"02_b"}) == '<a href="02_b.html#x">'
+    assert site.rewrite_notebook_links('<a href="01_a.ipynb">', {"02_b"}) == '<a href="01_a.ipynb">'
+
+
+# ----------------------------------------------------------------------------- the built chapter
+def test_the_site_has_the_chapter_the_index_and_the_glossary(built):
+    out, report = built
+    assert sorted(p.name for p in out.glob("*.html")) == sorted([f"{NOTEBOOK.stem}.html", "index.html", "glossary.html"])
+    page = (out / f"{NOTEBOOK.stem}.html").read_text(encoding="utf-8")
+    assert '<meta charset="utf-8"/>' in page and '<html lang="zh-CN">' in page
+    assert "<title>第4章 损失函数" in page and "交叉熵" in page  # the Chinese text
+    assert r"\frac" in page and "mathjax" in page.lower()  # the formulas, typeset by MathJax
+    assert "require.js" not in page and WIDGET_MIME not in page
+    assert "Interactive panel: run this cell" not in page  # the frozen fallback is replaced
+    assert 'href="index.html"' in page and 'href="glossary.html"' in page
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="{NOTEBOOK.stem}.html"' in index and "01_tensors.html" not in index  # only built pages linked
+    assert "损失函数" in index and 'href="glossary.html"' in index
+    glossary = (out / "glossary.html").read_text(encoding="utf-8")
+    assert "loss function" in glossary and 'href="04_losses.html"' in glossary
+    assert json.loads((out / site.REPORT_NAME).read_text(encoding="utf-8"))["pages"][0]["page"] == f"{NOTEBOOK.stem}.html"
+    assert report["site_bytes"] > 0
+
+
+def test_every_panel_of_the_chapter_is_a_static_panel(built):
+    out, report = built
+    parsed = _parse(out / f"{NOTEBOOK.stem}.html")
+    saved = _saved_panels(NOTEBOOK)
+    assert [p["name"] for p in parsed.panels] == [name for name, _ in saved]
+    frames = json.loads(parsed.frames_json)
+    controls_of = functools.lru_cache(maxsize=None)(lambda name: P.all_panels()[name]().controls)
+    for p, (name, _) in zip(parsed.panels, saved):
+        data = json.loads(p["data"])
+        assert len(p["imgs"]) == 1 and p["imgs"][0].startswith("data:image/png;base64,")
+        controls = controls_of(name)
+        assert len(p["inputs"]) == len(controls) == len(data["sizes"])
+        for kind, w in zip(p["inputs"], controls.values()):
+            expected = "checkbox" if isinstance(w, P.base.widgets.Checkbox) else \
+                "range" if isinstance(w, (P.base.widgets.FloatSlider, P.base.widgets.IntSlider,
+                                          P.base.widgets.FloatLogSlider)) else "select"
+            assert kind == expected, f"{name}: {kind} for {type(w).__name__}"
+        assert len(data["frames"]) == np.prod(data["sizes"])
+        assert len(set(data["frames"])) >= 2, f"{name} has fewer than 2 frames"
+        assert len(set(data["frames"])) <= max(MAX_FRAMES, 2 ** len(data["sizes"]) * 6)
+    for b64 in frames:
+        assert Image.open(io.BytesIO(base64.b64decode(b64))).size[0] > 100
+    assert [len(p["panels"]) for p in report["pages"] if p["page"] == f"{NOTEBOOK.stem}.html"] == [len(saved)]
+
+
+def test_the_default_frame_is_the_notebooks_own_picture(built):
+    """The static panel opens on the picture the executed notebook saved for that panel (same code, same values)."""
+    out, _ = built
+    parsed = _parse(out / f"{NOTEBOOK.stem}.html")
+    for p, (name, saved) in zip(parsed.panels, _saved_panels(NOTEBOOK)):
+        shown = base64.b64decode(p["imgs"][0].split(",", 1)[1])
+        a, b = _pixels(shown), _pixels(saved)
+        assert a.shape == b.shape and np.mean(np.abs(a - b).sum(-1) > 30) < 0.002, name
+
+
+def test_mathjax_can_be_copied_into_the_site(tmp_path):
+    source = tmp_path / "mathjax-2"
+    for part in site.MATHJAX_PARTS:
+        path = source / part
+        if path.suffix == ".js":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("// part", encoding="utf-8")
+        else:
+            (path / "x").mkdir(parents=True)
+            (path / "x" / "y.js").write_text("// inside", encoding="utf-8")
+    (source / "unused").mkdir()
+    url = site.copy_mathjax(source, tmp_path / "out")
+    assert url.startswith("mathjax/MathJax.js?config=TeX-AMS_CHTML-full")
+    assert (tmp_path / "out" / "mathjax" / "config" / "Safe.js").is_file()
+    assert (tmp_path / "out" / "mathjax" / "jax" / "output" / "CommonHTML" / "x" / "y.js").is_file()
+    assert not (tmp_path / "out" / "mathjax" / "unused").exists()
+    (source / "MathJax.js").unlink()
+    with pytest.raises(ValueError, match="MathJax 2.7"):
+        site.copy_mathjax(source, tmp_path / "again")
+
+
+def test_build_rejects_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "keep.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(SystemExit, match="refusing"):
+        site.build(tmp_path, only=[CHAPTER], log=lambda *a: None)
+    with pytest.raises(ValueError, match="max_frames"):
+        site.build(tmp_path / "new", only=[CHAPTER], max_frames=0, log=lambda *a: None)
+    assert (tmp_path / "keep.txt").exists()
+
+
+# ----------------------------------------------------------------------------- in a browser
+_TINY_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+
+_SET_COMBO_JS = """([panel, combo]) => {
+  // put every control of the panel at the given positions, as a user would, and report what is enabled
+  const inputs = Array.from(panel.querySelectorAll('[data-i]'));
+  inputs.forEach((el, i) => {
+    if (el.type === 'checkbox') el.checked = combo[i] === 1;
+    else if (el.tagName === 'SELECT') el.selectedIndex = combo[i];
+    else el.value = String(combo[i]);
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+  });
+  return inputs.map(el => !el.disabled);
+}"""
+
+_IMAGE_READY_JS = """async img => {
+  // the new frame is decoded and one animation frame has passed: it is on screen
+  await img.decode();
+  await new Promise(r => requestAnimationFrame(() => r()));
+  return img.naturalWidth > 0 && img.naturalHeight > 0;
+}"""
+
+
+def _combo_enabling(data: dict, i: int) -> list[int]:
+    """Positions of every control, starting from the defaults, in which control ``i`` is enabled."""
+    sizes = data["sizes"]
+    enabled = data.get("enabled")
+    import itertools
+    for combo in itertools.product(*(range(n) for n in sizes)):
+        k = 0
+        for p, n in zip(combo, sizes):
+            k = k * n + p
+        if enabled is None or enabled[k] >> i & 1:
+            return list(combo)
+    raise AssertionError(f"control {i} is never enabled")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    out, _ = built
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.browser
+def test_every_control_of_every_static_panel_changes_its_image(built, server):
+    reason = bs.chromium_missing_reason()
+    if reason:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    errors, outside = [], []
+
+    def route(r):  # nothing from outside the local server: MathJax and the Colab badge get empty answers
+        if r.request.url.startswith(server):
+            return r.continue_()
+        outside.append(r.request.url)
+        if r.request.resource_type == "image":
+            return r.fulfill(status=200, content_type="image/png", body=_TINY_PNG)
+        return r.fulfill(status=200, content_type="text/javascript", body="")
+
+    with sync_playwright() as pw:
+        browser = bs.launch_browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.route("**/*", route)
+            page.goto(f"{server}/index.html")
+            page.click(f"a[href='{NOTEBOOK.stem}.html']")
+            page.wait_for_load_state("load")
+            assert page.title().startswith("第4章")
+            text = page.inner_text("body")
+            assert "损失函数" in text and "交叉熵" in text
+            assert page.locator("mjx-container, .MathJax").count() > 0 or re.search(r"\$[^$\n]+\$", text)
+            panels = page.locator(".static-panel")
+            saved = _saved_panels(NOTEBOOK)
+            assert panels.count() == len(saved) > 0
+            moved = []
+            for n in range(panels.count()):
+                panel = panels.nth(n)
+                name = panel.get_attribute("data-panel")
+                panel.scroll_into_view_if_needed()
+                img = panel.locator("img.sp-image")
+                assert img.evaluate(_IMAGE_READY_JS), f"{name}: the first picture does not load"
+                assert img.evaluate("i => i.getBoundingClientRect().right <= window.innerWidth + 1"), \
+                    f"{name}: the picture is wider than a phone screen"
+                data = json.loads(panel.locator("script.sp-data").text_content())
+                inputs = panel.locator("[data-i]")
+                for i in range(inputs.count()):
+                    combo = _combo_enabling(data, i)
+                    assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
+                    el = inputs.nth(i)
+                    before = img.get_attribute("src")
+                    kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
+                    if kind == "range":  # the keyboard moves a real slider by one pre-rendered position
+                        el.focus()
+                        page.keyboard.press("ArrowLeft" if combo[i] == data["sizes"][i] - 1 else "ArrowRight")
+                    elif kind == "select":
+                        el.select_option(index=(combo[i] + 1) % data["sizes"][i])
+                    else:
+                        el.click()
+                    assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
+                    assert img.get_attribute("src") != before, f"{name}: moving control {i} ({kind}) kept the picture"
+                    moved.append((name, i))
+            assert len(moved) == sum(len(json.loads(p["data"])["sizes"]) for p in _parse(
+                built[0] / f"{NOTEBOOK.stem}.html").panels)
+            page.click("a[href='glossary.html']")
+            page.wait_for_load_state("load")
+            assert "术语表" in page.inner_text("body")
+        finally:
+            browser.close()
+    assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+    assert all(not u.startswith(server) for u in outside)
+    print(f"moved {len(moved)} controls; {len(outside)} requests outside the local server answered empty")
