@@ -388,3 +388,71 @@ def test_early_stopping_matches_reduce_lr_on_plateau(seed, patience, min_delta, 
 def test_early_stopping_rejects_bad_input(kwargs, exc, message):
     with pytest.raises(exc, match=message):
         R.early_stopping_epoch(**kwargs)
+
+
+# ----------------------------------------------------------------------------- running statistics over steps
+@pytest.mark.parametrize("momentum", [0.1, 0.5, 1.0, None])
+def test_running_average_follows_batchnorm_buffers_step_by_step(gen, momentum):
+    bn = nn.BatchNorm1d(3, momentum=momentum)
+    batches = torch.randn(12, 8, 3, generator=gen) * 2 + 1
+    means, unbiased_vars, buffers = [], [], []
+    for xb in batches:
+        bn(xb)
+        means.append(xb.mean(0))
+        unbiased_vars.append(xb.var(0, unbiased=True))
+        buffers.append((bn.running_mean.clone(), bn.running_var.clone()))
+    ours_mean = R.running_average(torch.stack(means), momentum, init=0.0)
+    ours_var = R.running_average(torch.stack(unbiased_vars), momentum, init=1.0)
+    assert torch.allclose(ours_mean, torch.stack([m for m, _ in buffers]), atol=1e-6)
+    assert torch.allclose(ours_var, torch.stack([v for _, v in buffers]), atol=1e-5)
+
+
+def test_running_average_memory_is_about_one_over_momentum():
+    step = torch.cat([torch.zeros(1), torch.ones(200)])     # the value jumps from 0 to 1 at t = 1
+    r = R.running_average(step, 0.1)
+    assert torch.allclose(r[1:], 1 - 0.9 ** torch.arange(1, 201, dtype=torch.float32), atol=1e-6)
+    assert int((r < 1 - math.exp(-1)).sum()) == 10           # e-folding after 1/momentum steps
+
+
+def test_running_average_rejects_bad_input():
+    with pytest.raises(ValueError, match="values must have shape"):
+        R.running_average(torch.zeros(0), 0.1)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        R.running_average(torch.zeros(3), 1.5)
+    with pytest.raises(TypeError, match="values must be a torch.Tensor"):
+        R.running_average([1.0, 2.0], 0.1)
+    with pytest.raises(TypeError, match="init must be"):
+        R.running_average(torch.zeros(3), 0.1, init="0")
+
+
+# ----------------------------------------------------------------------------- building blocks
+def test_mlp_layers_in_order_and_bias_dropped_before_batch_norm():
+    plain = R.mlp([2, 8, 8, 3])
+    assert [type(m).__name__ for m in plain] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    full = R.mlp([2, 8, 3], dropout=0.25, batch_norm=True)
+    assert [type(m).__name__ for m in full] == ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
+    assert full[0].bias is None and full[-1].bias is not None and full[3].p == 0.25
+    assert full(torch.randn(5, 2)).shape == (5, 3)
+
+
+@pytest.mark.parametrize("kwargs", [dict(sizes=[4]), dict(sizes=[4, 0, 2]), dict(sizes=[4, 2.5, 2]),
+                                    dict(sizes=[4, 2], dropout=1.5)])
+def test_mlp_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        R.mlp(**kwargs)
+
+
+def test_random_shift_moves_each_feature_in_training_and_is_identity_in_eval(gen):
+    layer = R.RandomShift(0.5)
+    x = torch.randn(64, 4, generator=gen)
+    torch.manual_seed(0)
+    y1, y2 = layer(x), layer(x)
+    torch.manual_seed(0)
+    a = torch.exp(0.5 * torch.randn(4))
+    b = 0.5 * torch.randn(4)
+    assert torch.allclose(y1, a * x + b)                     # one scale and shift per feature
+    assert not torch.allclose(y1, y2)                        # drawn anew at every call
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    with pytest.raises(ValueError, match="scale must be in"):
+        R.RandomShift(-1.0)
