@@ -134,15 +134,16 @@ def running_average(values: torch.Tensor, momentum: float | None,
     if isinstance(init, bool) or not isinstance(init, (numbers.Real, torch.Tensor)):
         raise TypeError(f"init must be a number or a tensor, got {type(init).__name__}")
     steps = len(values)
-    t = torch.arange(1, steps + 1, dtype=values.dtype, device=values.device)
-    t = t.view(-1, *[1] * (values.ndim - 1))                     # broadcast over the feature dims
+    feature_dims = [1] * (values.ndim - 1)                        # broadcast over the feature dims
     if momentum is None:                                          # weight 1/t for the t-th batch: a plain mean
-        return torch.cumsum(values, dim=0) / t
-    keep = 1.0 - momentum
-    lag = t.view(-1, 1) - t.view(1, -1)                           # t - s for every pair of steps
-    weights = torch.where(lag >= 0, momentum * keep ** lag.clamp(min=0), torch.zeros_like(lag))
+        t = torch.arange(1, steps + 1, dtype=values.dtype, device=values.device)
+        return torch.cumsum(values, dim=0) / t.view(-1, *feature_dims)
+    powers = (1.0 - momentum) ** torch.arange(steps + 1, dtype=values.dtype, device=values.device)  # (1-m)^k
+    step = torch.arange(steps, device=values.device)
+    lag = step.view(-1, 1) - step.view(1, -1)                     # t - s for every pair of steps
+    weights = torch.where(lag >= 0, momentum * powers[lag.clamp(min=0)], torch.zeros((), dtype=values.dtype))
     r0 = torch.as_tensor(init, dtype=values.dtype, device=values.device)
-    return keep ** t * r0 + torch.tensordot(weights, values, dims=1)
+    return powers[1:].view(-1, *feature_dims) * r0 + torch.tensordot(weights, values, dims=1)
 
 
 # ----------------------------------------------------------------------------- L2 penalty

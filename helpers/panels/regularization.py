@@ -45,8 +45,8 @@ P_GRID = (0.0, 0.2, 0.4, 0.6)
 WD_GRID = (0.0, 1e-3, 1e-2, 1e-1)
 WIDTHS = (4, 16, 64)
 _PATIENCE = 4                # early stopping: 4 measurements (20 epochs) without improvement
-_GRID_X = np.linspace(-1.7, 2.7, 40)
-_GRID_Y = np.linspace(-1.3, 1.8, 28)
+_GRID_X = np.linspace(-1.5, 3.1, 40)           # covers every training and validation point
+_GRID_Y = np.linspace(-1.45, 1.95, 28)
 _EPS = 1e-5                  # BatchNorm1d's default eps; its momentum 0.1 is written out below
 
 
@@ -216,11 +216,13 @@ def playground_boundary(p: float, weight_decay: float, width: int, batch_norm: b
     return torch.softmax(logits[0], -1)[:, 1].reshape(len(_GRID_Y), len(_GRID_X)).numpy()
 
 
-def decision_boundary_figure(settings: dict[str, dict], epoch: int = PLAYGROUND_EPOCHS):
-    """Decision boundaries of the playground after ``epoch`` epochs, one axes per ``{title: playground_run kwargs}``."""
+def decision_boundary_figure(settings: dict[str, dict]):
+    """Playground decision boundaries, one axes per ``{title: dict(p=, weight_decay=, width=, batch_norm=, epoch=)}``."""
     xtr, ytr, _, _ = playground_data()
-    fig, axes = new_figure((2.6 * len(settings), 2.7), ncols=len(settings), squeeze=False)
+    fig, axes = new_figure((2.5 * len(settings), 2.7), ncols=len(settings), squeeze=False)
     for ax, (title, kwargs) in zip(axes[0], settings.items()):
+        kwargs = dict(kwargs)
+        epoch = int(kwargs.pop("epoch", PLAYGROUND_EPOCHS)) // SNAPSHOT_EVERY * SNAPSHOT_EVERY
         prob = playground_boundary(**kwargs, epoch=epoch)
         ax.imshow(prob, origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.5, aspect="auto",
                   extent=(_GRID_X[0], _GRID_X[-1], _GRID_Y[0], _GRID_Y[-1]), interpolation="bilinear")
@@ -228,8 +230,9 @@ def decision_boundary_figure(settings: dict[str, dict], epoch: int = PLAYGROUND_
         for c, color in ((0, COLORS["grad"]), (1, COLORS["main"])):
             ax.plot(*xtr[ytr == c].T.numpy(), "o", ms=4, color=color, mec="black", mew=0.5)
         run = playground_run(**kwargs)
-        i = list(run["loss_epochs"]).index(epoch)
-        ax.set(xticks=[], yticks=[], title=f"{title}\nval loss {run['val'][i]:.2f}")
+        i = epoch // LOSS_EVERY
+        ax.set(xlim=(_GRID_X[0], _GRID_X[-1]), ylim=(_GRID_Y[0], _GRID_Y[-1]), xticks=[], yticks=[],
+               title=f"{title}\ntrain {run['train'][i]:.3f} | val {run['val'][i]:.2f}")
         ax.grid(False)
     return fig
 
@@ -293,6 +296,7 @@ def overfitting_panel() -> Panel:
 
 # ----------------------------------------------------------------------------- dropout mask
 _N_UNITS = 40
+_MASKS = 500                 # masks averaged for the expected mean
 
 
 @functools.lru_cache(maxsize=1)
@@ -326,7 +330,7 @@ def dropout_mask_panel() -> Panel:
         ax_u.legend(loc="upper left", fontsize=8, ncols=3)
         y = np.arange(len(labels))[::-1]
         ax_m.set(xlim=(0, 2.0), ylim=(-0.6, len(labels) - 0.4), yticks=y, yticklabels=labels,
-                 xlabel="mean output of the layer", title="mean: this mask | over 2000 masks")
+                 xlabel="mean output of the layer", title="layer mean: bar = this mask, | = average")
         ax_m.axvline(float(h.mean()), color="black", lw=0.8, ls="--")
         ax_m.tick_params(axis="y", labelsize=8)
         means = LineCollection([], linewidths=16, capstyle="butt", animated=True,
@@ -339,7 +343,7 @@ def dropout_mask_panel() -> Panel:
             g = torch.Generator().manual_seed(int(seed))
             with one_thread():
                 out = dropout(h, float(p), training=training, generator=g)
-                many = dropout(h.expand(2000, -1), float(p), training=training, generator=g)
+                many = dropout(h.expand(_MASKS, -1), float(p), training=training, generator=g)
             kept = (out != 0).numpy() if training else np.ones(_N_UNITS, bool)
             bars.set_segments([((u, 0.0), (u, v)) for u, v in zip(units, out.numpy())])
             dropped.set_data(units[~kept], np.full((~kept).sum(), 0.12))
@@ -360,7 +364,7 @@ def dropout_mask_panel() -> Panel:
                         f"mean = {float(h.mean()):.3f} for every row")
             return (f"dropped <b>{(~kept).sum()}</b> of {_N_UNITS} units ({(~kept).mean():.0%}; expected p = {p:.0%}); "
                     f"kept units x {1 / keep:.3f}. Mean: eval {this[0]:.3f}, PyTorch {this[1]:.3f} "
-                    f"(2000 masks: {over[1]:.3f}), unscaled {this[2]:.3f} (about (1-p) x eval), notes' 1/p {notes}")
+                    f"({_MASKS} masks: {over[1]:.3f}), unscaled {this[2]:.3f} (about (1-p) x eval), notes' 1/p {notes}")
 
         return update
 
@@ -403,9 +407,10 @@ _BN_MAX_BATCH = 128
 
 
 @functools.lru_cache(maxsize=1)
-def _bn_pool() -> torch.Tensor:
+def _bn_pool() -> np.ndarray:
     """Standard normal draws, one row per training step; a batch of size B uses the first B of a row."""
-    return torch.randn(_BN_STEPS, _BN_MAX_BATCH, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    return torch.randn(_BN_STEPS, _BN_MAX_BATCH, generator=torch.Generator().manual_seed(11),
+                       dtype=torch.float64).numpy()
 
 
 def _true_stats(shift: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -440,28 +445,26 @@ def bn_stats_panel() -> Panel:
                 ax.plot([], [], color=COLORS["main"], lw=1.8, label="running estimate", animated=True)[0],
                 ax.plot([], [], color="black", lw=1, ls="--", label="true value", animated=True)[0],
             )
-        band = [ax_m.plot([], [], color=COLORS["accent"], lw=0.9, ls=":", animated=True)[0] for _ in range(2)]
+        band, = ax_m.plot([], [], color=COLORS["accent"], lw=0.9, ls=":", animated=True)   # mu +- sigma/sqrt(B)
         ax_m.legend(loc="upper left", fontsize=8, ncols=3)
 
         def update(batch_size, momentum, shift):
             b = int(batch_size)
             mu, var = _true_stats(bool(shift))
+            z = mu[:, None] + np.sqrt(var)[:, None] * _bn_pool()[:, :b]
+            batch_mean, batch_var = z.mean(1), z.var(1, ddof=1)             # running_var uses the unbiased one
             with one_thread():
-                z = torch.as_tensor(mu)[:, None] + torch.as_tensor(var).sqrt()[:, None] * _bn_pool()[:, :b]
-                batch_mean, batch_var = z.mean(1), z.var(1, unbiased=True)      # running_var uses the unbiased one
-                both = running_average(torch.stack([batch_mean, batch_var], 1), float(momentum),
-                                       init=torch.tensor([0.0, 1.0], dtype=z.dtype))   # BN starts at mean 0, var 1
-                run_mean, run_var = both.numpy().T
-            for key, dots, est, true in ((("mean"), batch_mean.numpy(), run_mean, mu), ("var", batch_var.numpy(),
-                                                                                      run_var, var)):
+                both = running_average(torch.from_numpy(np.stack([batch_mean, batch_var], 1)), float(momentum),
+                                       init=torch.tensor([0.0, 1.0], dtype=torch.float64))  # BN starts at 0 and 1
+            run_mean, run_var = both.numpy().T
+            for key, dots, est, true in (("mean", batch_mean, run_mean, mu), ("var", batch_var, run_var, var)):
                 artists[key][0].set_data(steps, np.clip(dots, -3.4, 6.4) if key == "mean" else np.clip(dots, 0.021, 39))
                 artists[key][1].set_data(steps, est)
                 artists[key][2].set_data(steps, true)
             sem = np.sqrt(var / b)
-            band[0].set_data(steps, mu + sem)
-            band[1].set_data(steps, mu - sem)
+            band.set_data(np.concatenate([steps, [np.nan], steps]), np.concatenate([mu + sem, [np.nan], mu - sem]))
             half = _BN_STEPS // 2
-            measured = float(batch_mean.numpy()[:half].std())
+            measured = float(batch_mean[:half].std())
             memory = f"about {1 / momentum:.0f} batches"
             return (f"B = {b}: spread of the batch means over the first {half} steps <b>{measured:.3f}</b>, "
                     f"theory sigma/sqrt(B) = {2 / np.sqrt(b):.3f} (dotted band). Momentum {momentum:.2f}: "
