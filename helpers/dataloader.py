@@ -20,7 +20,8 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["batch_indices", "loader_order", "pad_collate", "num_batches", "epoch_mean_loss"]
+__all__ = ["batch_indices", "loader_order", "loader_epochs", "pad_collate", "num_batches", "epoch_mean_loss",
+           "balanced_sample_weights", "linear_sgd_path"]
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -79,12 +80,84 @@ def loader_order(n: int, batch_size: int, seed: int, drop_last: bool = False) ->
     return batch_indices(n, batch_size, shuffle=True, drop_last=drop_last, generator=g)
 
 
+def loader_epochs(n: int, batch_size: int, seed: int, epochs: int, shuffle: bool = True,
+                  drop_last: bool = False) -> list[list[list[int]]]:
+    r"""Index batches of ``epochs`` passes over ``DataLoader(range(n), batch_size, shuffle, drop_last, generator=torch.Generator().manual_seed(seed))``.
+
+    Each pass (each ``iter(loader)``) draws one int64 from the generator, then, with ``shuffle``,
+    the permutation; without ``shuffle`` the order is $0, \dots, n-1$ in every epoch.
+    """
+    seed = _int(seed, "seed", 0)
+    epochs = _int(epochs, "epochs", 0)
+    _flag(shuffle, "shuffle")
+    g = torch.Generator().manual_seed(seed)
+    passes = []
+    for _ in range(epochs):
+        torch.empty((), dtype=torch.int64).random_(generator=g)     # the base seed for worker processes
+        passes.append(batch_indices(n, batch_size, shuffle=shuffle, drop_last=drop_last, generator=g))
+    return passes
+
+
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     r"""``len(loader)`` $= \lceil n/B \rceil$, or $\lfloor n/B \rfloor$ with drop_last (batches per epoch, E68)."""
     n = _int(n, "n", 0)
     batch_size = _int(batch_size, "batch_size", 1)
     _flag(drop_last, "drop_last")
     return n // batch_size if drop_last else (n + batch_size - 1) // batch_size
+
+
+# ----------------------------------------------------------------------------- class imbalance
+def balanced_sample_weights(labels: torch.Tensor) -> torch.Tensor:
+    r"""Per-sample weights $w_i = 1 / n_{y_i}$ ($n_c$: samples of class $c$): every class gets total weight 1, so ``WeightedRandomSampler`` draws the classes equally often."""
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    if labels.ndim != 1 or labels.numel() == 0 or labels.is_floating_point() or labels.is_complex():
+        raise ValueError(f"labels must be a non-empty 1-D integer tensor, got shape {tuple(labels.shape)}, "
+                         f"dtype {labels.dtype}")
+    if labels.min() < 0:
+        raise ValueError(f"labels must be >= 0, got {labels.min().item()}")
+    counts = torch.bincount(labels)                  # n_c for every class c
+    return 1.0 / counts[labels].double()
+
+
+# ----------------------------------------------------------------------------- batch size and SGD
+def linear_sgd_path(x: torch.Tensor, y: torch.Tensor, batches: Sequence[Sequence[int]], lr: float,
+                    w0: float = 0.0, b0: float = 0.0) -> torch.Tensor:
+    r"""Mini-batch SGD on $L_B = \frac{1}{|B|}\sum_{i \in B}(w x_i + b - y_i)^2$: $w \leftarrow w - \eta \frac{2}{|B|}\sum_{i \in B} e_i x_i$, $b \leftarrow b - \eta \frac{2}{|B|}\sum_{i \in B} e_i$, $e_i = w x_i + b - y_i$.
+
+    ``batches`` lists the index batches in the order they are used (e.g. ``sum(loader_epochs(...), [])``).
+    Returns $(w, b)$ before the first step and after every step: shape (len(batches) + 1, 2), float64.
+    The gradient needs only the batch means of $x$, $x^2$, $y$ and $xy$, computed for all batches at once.
+    """
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, torch.Tensor) or t.ndim != 1 or not t.is_floating_point():
+            raise TypeError(f"{name} must be a 1-D floating-point tensor, got {t!r:.60}")
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty and of equal length, got {len(x)} and {len(y)}")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    batches = [list(b) for b in batches]
+    if any(len(b) == 0 for b in batches):
+        raise ValueError("batches must not contain an empty batch")
+    flat = torch.tensor([i for b in batches for i in b], dtype=torch.int64)
+    if len(flat) and (flat.min() < 0 or flat.max() >= len(x)):
+        raise ValueError(f"batch indices must lie in [0, {len(x) - 1}]")
+    which = torch.repeat_interleave(torch.arange(len(batches)), torch.tensor([len(b) for b in batches]))
+    x64, y64 = x.double()[flat], y.double()[flat]
+    sizes = torch.bincount(which, minlength=len(batches)).double()
+
+    def batch_mean(v: torch.Tensor) -> list[float]:
+        return (torch.zeros(len(batches), dtype=torch.float64).index_add_(0, which, v) / sizes).tolist()
+
+    mx, mxx, my, mxy = batch_mean(x64), batch_mean(x64 * x64), batch_mean(y64), batch_mean(x64 * y64)
+    w, b = float(w0), float(b0)
+    path = [(w, b)]
+    for k in range(len(batches)):
+        grad_w = 2 * (w * mxx[k] + b * mx[k] - mxy[k])        # (2/|B|) sum e_i x_i
+        grad_b = 2 * (w * mx[k] + b - my[k])                  # (2/|B|) sum e_i
+        w, b = w - lr * grad_w, b - lr * grad_b
+        path.append((w, b))
+    return torch.tensor(path, dtype=torch.float64)
 
 
 # ----------------------------------------------------------------------------- collate

@@ -1,5 +1,10 @@
 r"""Chapter 7: regularization written from the formulas: dropout, batch norm, L2 penalty, early stopping.
 
+Also the small pieces the chapter builds its experiments from: ``running_average`` (batch norm's
+running statistics over many steps), ``mlp`` (a network with optional batch norm and dropout) and
+``RandomShift`` (a layer that moves each feature's distribution at every step, for the
+internal-covariate-shift experiment).
+
 Nothing here calls PyTorch's own dropout or batch-norm functions; the tests compare
 these functions with ``nn.Dropout`` statistics and with ``F.batch_norm`` numbers.
 
@@ -17,8 +22,9 @@ import numbers
 from typing import Iterable, Sequence
 
 import torch
+from torch import nn
 
-__all__ = ["dropout", "batch_norm", "l2_penalty", "early_stopping_epoch"]
+__all__ = ["dropout", "batch_norm", "running_average", "l2_penalty", "early_stopping_epoch", "mlp", "RandomShift"]
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -112,6 +118,34 @@ def batch_norm(x: torch.Tensor, gamma: torch.Tensor | None, beta: torch.Tensor |
     return y, new_mean, new_var
 
 
+def running_average(values: torch.Tensor, momentum: float | None,
+                    init: float | torch.Tensor = 0.0) -> torch.Tensor:
+    r"""$r_t = (1-m)\,r_{t-1} + m\,v_t$ from $r_0$ = ``init``, i.e. $r_t = (1-m)^t r_0 + \sum_{s=1}^{t} m(1-m)^{t-s} v_s$; ``momentum=None``: $r_t = \frac1t\sum_{s\le t} v_s$.
+
+    These are batch norm's running statistics after each of the $T$ steps ($v_t$: the batch mean,
+    or the unbiased batch variance). Returns $r_1, \dots, r_T$ with the shape of ``values``.
+    The unrolled sum is what is computed (no loop over steps): the weight of a batch $k$ steps old is $m(1-m)^k$.
+    """
+    _tensor(values, "values")
+    if values.ndim == 0 or len(values) == 0:
+        raise ValueError(f"values must have shape (T, ...) with T >= 1, got {tuple(values.shape)}")
+    if momentum is not None:
+        momentum = _real(momentum, "momentum", 0.0, 1.0)
+    if isinstance(init, bool) or not isinstance(init, (numbers.Real, torch.Tensor)):
+        raise TypeError(f"init must be a number or a tensor, got {type(init).__name__}")
+    steps = len(values)
+    feature_dims = [1] * (values.ndim - 1)                        # broadcast over the feature dims
+    if momentum is None:                                          # weight 1/t for the t-th batch: a plain mean
+        t = torch.arange(1, steps + 1, dtype=values.dtype, device=values.device)
+        return torch.cumsum(values, dim=0) / t.view(-1, *feature_dims)
+    powers = (1.0 - momentum) ** torch.arange(steps + 1, dtype=values.dtype, device=values.device)  # (1-m)^k
+    step = torch.arange(steps, device=values.device)
+    lag = step.view(-1, 1) - step.view(1, -1)                     # t - s for every pair of steps
+    weights = torch.where(lag >= 0, momentum * powers[lag.clamp(min=0)], torch.zeros((), dtype=values.dtype))
+    r0 = torch.as_tensor(init, dtype=values.dtype, device=values.device)
+    return powers[1:].view(-1, *feature_dims) * r0 + torch.tensordot(weights, values, dims=1)
+
+
 # ----------------------------------------------------------------------------- L2 penalty
 def l2_penalty(params: Iterable[torch.Tensor], weight_decay: float) -> torch.Tensor:
     r"""$\Omega(w) = \frac{\lambda}{2}\sum_j \lVert w_j \rVert^2$, whose gradient $\lambda w$ is what ``SGD(weight_decay=λ)`` adds."""
@@ -149,3 +183,47 @@ def early_stopping_epoch(val_losses: Sequence[float], patience: int,
         if bad_epochs >= patience:
             return epoch, best_epoch
     return len(losses) - 1, best_epoch            # never triggered: ran to the last epoch
+
+
+# ----------------------------------------------------------------------------- building blocks
+def mlp(sizes: Sequence[int], *, dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
+    r"""Per hidden layer $h = \mathrm{Dropout}_p(\mathrm{ReLU}(\mathrm{BN}(W h_{\text{prev}} [+ b])))$, then a last Linear; with BN the Linear has no bias (BN's $\beta$ replaces it)."""
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+        raise ValueError(f"sizes must list at least 2 ints >= 1 (inputs, hidden..., outputs), got {sizes}")
+    p = _real(dropout, "dropout", 0.0, 1.0)
+    _flag(batch_norm, "batch_norm")
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers.append(nn.Linear(n_in, n_out, bias=not batch_norm))   # a bias before BN is subtracted away (C36)
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(nn.ReLU())
+        if p > 0:
+            layers.append(nn.Dropout(p))
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    return nn.Sequential(*layers)
+
+
+class RandomShift(nn.Module):
+    r"""Train mode: $y_j = a_j x_j + b_j$ with $a_j = e^{s\,\xi_j}$, $b_j = s\,\zeta_j$, $\xi, \zeta \sim \mathcal N(0, 1)$ drawn anew per call; eval: identity.
+
+    Placed after a batch-norm layer it moves every feature's distribution at every step:
+    internal covariate shift put back on purpose (the experiment of Santurkar et al., 2018).
+    """
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = _real(scale, "scale", 0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _tensor(x, "x")
+        if not self.training or self.scale == 0.0:
+            return x
+        shape = [1, -1] + [1] * (x.ndim - 2)           # one (a_j, b_j) per feature / channel
+        a = torch.exp(self.scale * torch.randn(x.shape[1], dtype=x.dtype, device=x.device))
+        b = self.scale * torch.randn(x.shape[1], dtype=x.dtype, device=x.device)
+        return a.view(shape) * x + b.view(shape)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from helpers import dataloader as D
@@ -192,3 +193,161 @@ def test_pad_collate_rejects_bad_batches(batch, exc, message):
 def test_bad_arguments(call, exc, message):
     with pytest.raises(exc, match=message):
         call()
+
+
+# ----------------------------------------------------------------------------- several epochs of one loader
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_loader_epochs_equal_iterating_one_loader_several_times(shuffle, drop_last):
+    for n, bs, seed in [(10, 3, 0), (33, 8, 5), (5, 7, 1)]:
+        loader = DataLoader(range(n), batch_size=bs, shuffle=shuffle, drop_last=drop_last,
+                            generator=torch.Generator().manual_seed(seed))
+        expected = [_loader_batches(loader) for _ in range(3)]
+        assert D.loader_epochs(n, bs, seed, 3, shuffle=shuffle, drop_last=drop_last) == expected, (n, bs, seed)
+
+
+def test_loader_epochs_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="epochs must be >= 0"):
+        D.loader_epochs(10, 2, 0, -1)
+    with pytest.raises(TypeError, match="shuffle must be True or False"):
+        D.loader_epochs(10, 2, 0, 1, shuffle=1)
+
+
+# ----------------------------------------------------------------------------- class-balancing weights
+def test_balanced_weights_give_every_class_the_same_total_weight():
+    labels = torch.tensor([0] * 90 + [1] * 8 + [2] * 2)
+    w = D.balanced_sample_weights(labels)
+    assert torch.allclose(w[:90], torch.full((90,), 1 / 90, dtype=torch.float64))
+    totals = torch.zeros(3, dtype=torch.float64).index_add_(0, labels, w)
+    assert torch.allclose(totals, torch.ones(3, dtype=torch.float64))
+
+
+def test_weighted_random_sampler_with_balanced_weights_draws_classes_equally():
+    from torch.utils.data import WeightedRandomSampler
+
+    labels = torch.tensor([0] * 950 + [1] * 50)
+    sampler = WeightedRandomSampler(D.balanced_sample_weights(labels), num_samples=20_000, replacement=True,
+                                    generator=torch.Generator().manual_seed(0))
+    share = labels[list(sampler)].float().mean().item()
+    assert abs(share - 0.5) < 0.02                                  # 5% of the data, half of the draws
+
+
+@pytest.mark.parametrize("labels, exc", [([0, 1], TypeError), (torch.tensor([0.0, 1.0]), ValueError),
+                                         (torch.tensor([[0, 1]]), ValueError), (torch.tensor([-1, 0]), ValueError),
+                                         (torch.tensor([], dtype=torch.int64), ValueError)])
+def test_balanced_weights_reject_bad_labels(labels, exc):
+    with pytest.raises(exc, match="labels must"):
+        D.balanced_sample_weights(labels)
+
+
+# ----------------------------------------------------------------------------- mini-batch SGD on a line
+@pytest.mark.parametrize("bs, drop_last", [(1, False), (7, False), (7, True), (40, False)])
+def test_linear_sgd_path_equals_nn_linear_with_sgd_and_a_dataloader(bs, drop_last):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(40, generator=g, dtype=torch.float64)
+    y = 2 * x - 1 + 0.3 * torch.randn(40, generator=g, dtype=torch.float64)
+    model = nn.Linear(1, 1, dtype=torch.float64)
+    with torch.no_grad():
+        model.weight.fill_(-1.5)
+        model.bias.fill_(2.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    loader = DataLoader(TensorDataset(x[:, None], y[:, None]), batch_size=bs, shuffle=True, drop_last=drop_last,
+                        generator=torch.Generator().manual_seed(11))
+    expected = [(-1.5, 2.0)]
+    for _ in range(2):
+        for xb, yb in loader:
+            loss = F.mse_loss(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            expected.append((model.weight.item(), model.bias.item()))
+    batches = sum(D.loader_epochs(40, bs, 11, 2, drop_last=drop_last), [])
+    ours = D.linear_sgd_path(x, y, batches, 0.05, w0=-1.5, b0=2.0)
+    assert ours.shape == (len(expected), 2)
+    assert torch.allclose(ours, torch.tensor(expected, dtype=torch.float64), atol=1e-10)
+
+
+def test_linear_sgd_path_rejects_bad_input():
+    x = torch.zeros(4)
+    with pytest.raises(ValueError, match="lr must be"):
+        D.linear_sgd_path(x, x, [[0, 1]], 0.0)
+    with pytest.raises(ValueError, match="batch indices"):
+        D.linear_sgd_path(x, x, [[0, 4]], 0.1)
+    with pytest.raises(ValueError, match="empty batch"):
+        D.linear_sgd_path(x, x, [[]], 0.1)
+    with pytest.raises(TypeError, match="x must be"):
+        D.linear_sgd_path([0.0], x, [[0]], 0.1)
+
+
+# ----------------------------------------------------------------------------- the batch map panel's data
+def test_batch_map_marks_each_sample_with_its_loader_batch():
+    from helpers.panels.dataloader import batch_map
+
+    n, bs, seed = 11, 4, 3
+    grid = batch_map(n, bs, True, True, seed, epochs=2)
+    loader = DataLoader(range(n), batch_size=bs, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(seed))
+    for epoch in range(2):
+        for k, batch in enumerate(loader):
+            assert (grid[epoch, batch.numpy()] == k).all()
+        assert (grid[epoch] == -1).sum() == n % bs                # the dropped tail
+
+
+# ----------------------------------------------------------------------------- exercises
+from helpers.exercises import dataloader as ex  # noqa: E402
+from torch.utils.data import Dataset  # noqa: E402
+
+
+class _Squares(Dataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return torch.tensor([float(i)]), torch.tensor([float(i * i)])
+
+
+def _my_collate(batch):
+    lengths = torch.tensor([len(s) for s, _ in batch])
+    padded = torch.zeros(len(batch), int(lengths.max()), dtype=torch.int64)
+    for i, (s, _) in enumerate(batch):
+        padded[i, :len(s)] = s
+    return (padded, lengths), torch.tensor([label for _, label in batch])
+
+
+def test_dataloader_exercises_accept_right_answers_and_reject_wrong_ones():
+    assert ex.check_iteration_counts((8, 7, 24)).ok
+    assert not ex.check_iteration_counts("(8, 7, 24)").ok and not ex.check_iteration_counts((7, 7, 21)).ok
+    assert not ex.check_iteration_counts((8.0, 7, 24)).ok and not ex.check_iteration_counts(None).answered
+    assert ex.check_squares_dataset(_Squares).ok
+    assert not ex.check_squares_dataset(_Squares(10)).ok and not ex.check_squares_dataset(None).answered
+
+    class Off(_Squares):
+        def __len__(self):
+            return self.n - 1
+    assert "__len__" in ex.check_squares_dataset(Off).message
+    assert ex.check_pad_collate(_my_collate).ok
+    uses_builtin = ex.check_pad_collate(lambda b: ((pad_sequence([s for s, _ in b], batch_first=True),
+                                                     torch.tensor([len(s) for s, _ in b])), torch.tensor([y for _, y in b])))
+    assert not uses_builtin.ok and "pad_sequence" in uses_builtin.message
+    assert not ex.check_pad_collate(lambda b: D.pad_collate(b)).ok
+    assert not ex.check_pad_collate(lambda b: 1 / 0).ok
+
+
+def test_balanced_weights_exercise():
+    assert ex.check_balanced_weights(lambda y: 1.0 / torch.bincount(y)[y]).ok
+    assert ex.check_balanced_weights(lambda y: 5.0 / torch.bincount(y)[y]).ok          # any common scale
+    assert "倒数" in ex.check_balanced_weights(lambda y: torch.bincount(y)[y].double()).message
+    assert "没加权" in ex.check_balanced_weights(lambda y: torch.ones(len(y))).message
+    assert "每个样本" in ex.check_balanced_weights(lambda y: 1.0 / torch.bincount(y)).message
+    assert not ex.check_balanced_weights(lambda y: D.balanced_sample_weights(y)).ok
+    assert not ex.check_balanced_weights(None).answered
+
+
+def test_pad_collate_exercise_rejects_the_course_helper_even_as_a_bound_name():
+    from helpers.dataloader import pad_collate
+
+    assert not ex.check_pad_collate(pad_collate).ok
+    assert not ex.check_pad_collate(lambda b: pad_collate(b)).ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -388,3 +389,150 @@ def test_early_stopping_matches_reduce_lr_on_plateau(seed, patience, min_delta, 
 def test_early_stopping_rejects_bad_input(kwargs, exc, message):
     with pytest.raises(exc, match=message):
         R.early_stopping_epoch(**kwargs)
+
+
+# ----------------------------------------------------------------------------- running statistics over steps
+@pytest.mark.parametrize("momentum", [0.1, 0.5, 1.0, None])
+def test_running_average_follows_batchnorm_buffers_step_by_step(gen, momentum):
+    bn = nn.BatchNorm1d(3, momentum=momentum)
+    batches = torch.randn(12, 8, 3, generator=gen) * 2 + 1
+    means, unbiased_vars, buffers = [], [], []
+    for xb in batches:
+        bn(xb)
+        means.append(xb.mean(0))
+        unbiased_vars.append(xb.var(0, unbiased=True))
+        buffers.append((bn.running_mean.clone(), bn.running_var.clone()))
+    ours_mean = R.running_average(torch.stack(means), momentum, init=0.0)
+    ours_var = R.running_average(torch.stack(unbiased_vars), momentum, init=1.0)
+    assert torch.allclose(ours_mean, torch.stack([m for m, _ in buffers]), atol=1e-6)
+    assert torch.allclose(ours_var, torch.stack([v for _, v in buffers]), atol=1e-5)
+
+
+def test_running_average_memory_is_about_one_over_momentum():
+    step = torch.cat([torch.zeros(1), torch.ones(200)])     # the value jumps from 0 to 1 at t = 1
+    r = R.running_average(step, 0.1)
+    assert torch.allclose(r[1:], 1 - 0.9 ** torch.arange(1, 201, dtype=torch.float32), atol=1e-6)
+    assert int((r < 1 - math.exp(-1)).sum()) == 10           # e-folding after 1/momentum steps
+
+
+def test_running_average_rejects_bad_input():
+    with pytest.raises(ValueError, match="values must have shape"):
+        R.running_average(torch.zeros(0), 0.1)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        R.running_average(torch.zeros(3), 1.5)
+    with pytest.raises(TypeError, match="values must be a torch.Tensor"):
+        R.running_average([1.0, 2.0], 0.1)
+    with pytest.raises(TypeError, match="init must be"):
+        R.running_average(torch.zeros(3), 0.1, init="0")
+
+
+# ----------------------------------------------------------------------------- building blocks
+def test_mlp_layers_in_order_and_bias_dropped_before_batch_norm():
+    plain = R.mlp([2, 8, 8, 3])
+    assert [type(m).__name__ for m in plain] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    full = R.mlp([2, 8, 3], dropout=0.25, batch_norm=True)
+    assert [type(m).__name__ for m in full] == ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
+    assert full[0].bias is None and full[-1].bias is not None and full[3].p == 0.25
+    assert full(torch.randn(5, 2)).shape == (5, 3)
+
+
+@pytest.mark.parametrize("kwargs", [dict(sizes=[4]), dict(sizes=[4, 0, 2]), dict(sizes=[4, 2.5, 2]),
+                                    dict(sizes=[4, 2], dropout=1.5)])
+def test_mlp_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        R.mlp(**kwargs)
+
+
+def test_random_shift_moves_each_feature_in_training_and_is_identity_in_eval(gen):
+    layer = R.RandomShift(0.5)
+    x = torch.randn(64, 4, generator=gen)
+    torch.manual_seed(0)
+    y1, y2 = layer(x), layer(x)
+    torch.manual_seed(0)
+    a = torch.exp(0.5 * torch.randn(4))
+    b = 0.5 * torch.randn(4)
+    assert torch.allclose(y1, a * x + b)                     # one scale and shift per feature
+    assert not torch.allclose(y1, y2)                        # drawn anew at every call
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    with pytest.raises(ValueError, match="scale must be in"):
+        R.RandomShift(-1.0)
+
+
+# ----------------------------------------------------------------------------- exercises
+from helpers.exercises import regularization as ex  # noqa: E402
+
+
+def _my_dropout(x, p):
+    return x * (torch.rand(x.shape) >= p) / (1 - p)
+
+
+def _my_batch_norm(x, gamma, beta, eps):
+    mean = x.mean(0)
+    var = ((x - mean) ** 2).mean(0)
+    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+
+
+def test_dropout_exercise_accepts_the_formula_and_names_each_mistake():
+    assert ex.check_inverted_dropout(_my_dropout).ok
+    assert not ex.check_inverted_dropout(None).answered
+    assert not ex.check_inverted_dropout(3.0).ok
+    assert not ex.check_inverted_dropout(F.dropout).ok
+    assert "E41" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p) / p).message
+    assert "没有放大" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p)).message
+    assert "保留概率" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) < p) / p).message
+    calls_builtin = ex.check_inverted_dropout(lambda x, p: F.dropout(x, p, training=True))
+    assert not calls_builtin.ok and "现成" in calls_builtin.message
+    assert not ex.check_inverted_dropout(lambda x, p: nn.Dropout(p)(x)).ok
+    assert not ex.check_inverted_dropout(lambda x, p: 1 / 0).ok          # an error is a hint, not a traceback
+
+
+def test_batch_norm_exercise_accepts_the_formula_and_names_each_mistake():
+    assert ex.check_batch_norm_train(_my_batch_norm).ok
+    assert not ex.check_batch_norm_train(None).answered
+    assert not ex.check_batch_norm_train(F.batch_norm).ok
+    unbiased = lambda x, g, b, eps: g * (x - x.mean(0)) / torch.sqrt(x.var(0) + eps) + b  # noqa: E731
+    assert "有偏" in ex.check_batch_norm_train(unbiased).message
+    assert "E45" in ex.check_batch_norm_train(lambda x, g, b, eps: g * x + b).message
+    builtin = ex.check_batch_norm_train(lambda x, g, b, eps: F.batch_norm(x, None, None, g, b, training=True, eps=eps))
+    assert not builtin.ok and "现成" in builtin.message
+    assert not ex.check_batch_norm_train(lambda x, g, b, eps: x.sum()).ok
+
+
+def test_running_var_and_weight_decay_exercises():
+    bn = nn.BatchNorm1d(1)
+    bn(torch.tensor([[1.0], [2.0], [3.0], [6.0]]))
+    assert ex.check_running_var(bn.running_var.item()).ok
+    assert ex.check_running_var(0.9 + 0.1 * 14 / 3).ok
+    assert "无偏" in ex.check_running_var(0.9 + 0.1 * 3.5).message
+    assert "权重反了" in ex.check_running_var(0.1 + 0.9 * 14 / 3).message
+    assert not ex.check_running_var("1.3667").ok and not ex.check_running_var(None).answered
+    assert ex.check_l2_weight_decay(0.01).ok
+    assert "2 倍" in ex.check_l2_weight_decay(0.005).message
+    assert not ex.check_l2_weight_decay("0.01").ok and not ex.check_l2_weight_decay(0.1).ok
+
+
+# ----------------------------------------------------------------------------- the playground's stacked training
+from helpers.panels import regularization as RP  # noqa: E402
+
+
+@pytest.mark.parametrize("width, batch_norm", [(16, False), (8, True)])
+def test_stacked_training_equals_nn_sequential_with_adam_for_each_setting(width, batch_norm):
+    """Adam over (S, ...) tensors is S independent Adams: each p = 0 slice follows mlp() + Adam(weight_decay)."""
+    settings = ((0.0, 0.0), (0.0, 1e-2), (0.4, 0.0))
+    family = RP.train_family(width, batch_norm, epochs=25, settings=settings)
+    for s, (p, wd) in enumerate(settings[:2]):
+        reference = RP.train_reference(p, wd, width, batch_norm, epochs=25)
+        assert np.allclose(family["step"][s], reference, atol=1e-5), (p, wd)
+    assert not np.allclose(family["step"][2], family["step"][0], atol=1e-3)   # dropout changes the run
+    assert family["train"].shape == (3, 25 // RP.LOSS_EVERY + 1)
+    assert np.allclose(family["train"][:, 0], family["train"][0, 0])          # same start for every setting
+
+
+def test_playground_boundary_is_a_probability_map_and_eval_mode_is_deterministic():
+    a = RP.playground_boundary(0.4, 1e-3, 4, True, 40)
+    b = RP.playground_boundary(0.4, 1e-3, 4, True, 40)
+    assert a.shape == (len(RP._GRID_Y), len(RP._GRID_X)) and np.array_equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1
+    run = RP.playground_run(0.4, 1e-3, 4, True)
+    assert len(run["step"]) == RP.PLAYGROUND_EPOCHS and len(run["val"]) == len(run["loss_epochs"])
