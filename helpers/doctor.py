@@ -109,4 +109,7 @@ def doctor(*, widget: bool = True) -> None:
     from IPython.display import display
 
     print(WIDGET_HELP)
-    display(_widget_check())
+    box = _widget_check()
+    # the widget view (ipywidgets 7 and 8 alike) plus a plain-text line for viewers without a kernel
+    display({"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0, "model_id": box.model_id},
+             "text/plain": "Widget check: a slider shows here in a running notebook (see the text above)."}, raw=True)

@@ -73,13 +73,17 @@ def test_doctor_in_a_kernel_shows_a_slider_whose_message_says_widgets_work(capsy
     import IPython.display
     import ipywidgets as widgets
 
-    shown = []
+    shown, made = [], []
+    make = doctor_mod._widget_check
     monkeypatch.setattr(doctor_mod, "_in_kernel", lambda: True)
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(doctor_mod, "_widget_check", lambda: made.append(make()) or made[-1])
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
     helpers.doctor()
     out = capsys.readouterr().out
     assert "widgets work" in out and "VS Code" in out and "Colab" in out and "Trust" in out
-    (box,) = shown
+    (bundle,), (box,) = shown, made
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert "slider" in bundle["text/plain"]
     slider, message = box.children
     assert isinstance(slider, widgets.IntSlider) and "widgets work" not in message.value
     slider.value = 3

@@ -112,7 +112,7 @@ def learning_curve_panel(curves: LearningCurves | None = None, *, model: str = "
                  for key, run in curves.runs.items()}
 
     def setup(fig):
-        ax_acc, ax_cm = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1.0]})
+        ax_acc, ax_cm = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1.0]})
         _accuracy_axes(ax_acc, curves, lw=1.0)
         for line in ax_acc.lines:
             line.set_alpha(0.45)
@@ -121,7 +121,7 @@ def learning_curve_panel(curves: LearningCurves | None = None, *, model: str = "
         (chosen,) = ax_acc.plot(curves.sizes, curves.accuracy(curves.models[0]), lw=3.2, animated=True)
         (point,) = ax_acc.plot([curves.sizes[0]], [0.5], "o", ms=9, mfc="white", mew=2.5, animated=True)
         # a scale that ends at 0.2 keeps single mistakes (1 of ~45 images = 0.02) visible next to the diagonal
-        heat = HeatMap(ax_cm, (10, 10), cmap="Blues", vmin=0.0, vmax=0.2, label="fraction of true class (capped at 0.2)")
+        heat = HeatMap(ax_cm, (10, 10), cmap="Blues", vmin=0.0, vmax=0.2, label="fraction of true class (cap 0.2)")
         ax_cm.set_xticks(range(10))
         ax_cm.set_yticks(range(10))
         ax_cm.set(xlabel="predicted digit", ylabel="true digit", title="confusion matrix (validation)")
@@ -140,4 +140,4 @@ def learning_curve_panel(curves: LearningCurves | None = None, *, model: str = "
 
         return update
 
-    return Panel(controls, setup, figsize=(8.0, 3.2))
+    return Panel(controls, setup, figsize=(7.8, 3.0))
