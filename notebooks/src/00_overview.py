@@ -182,7 +182,6 @@ print("decision tree is the weakest model at every training-set size")
 # > 过拟合也不是经典模型天然就少：不剪枝的决策树会把训练集背下来。证据见下面两格：先看树和森林的训练 / 验证准确率，再看逻辑回归的权重图。
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for name in ("decision tree", "random forest", "logistic regression"):
     run = curves.run(name, full)
     print(f"{name:20s} training accuracy {run.train_acc:.3f}   validation accuracy {run.val_acc:.3f}")
