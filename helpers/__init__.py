@@ -19,11 +19,11 @@ import random
 
 import torch
 
-__all__ = ["CHAPTERS", "seed_everything", "get_device", "show_source"]
+__all__ = ["CHAPTERS", "seed_everything", "get_device", "show_source", "doctor"]
 
 # chapter number -> topic: helpers/<topic>.py, helpers/panels/<topic>.py, helpers/exercises/<topic>.py
 CHAPTERS: dict[str, str] = {
-    "01": "tensors", "02": "activations", "03": "init", "04": "losses", "05": "optim", "06": "schedules",
+    "00": "overview", "01": "tensors", "02": "activations", "03": "init", "04": "losses", "05": "optim", "06": "schedules",
     "07": "regularization", "08": "cnn", "09": "rnn", "10": "dataloader",
 }
 
@@ -68,6 +68,9 @@ def show_source(obj) -> None:
         raise TypeError(f"obj must be a function or class defined in Python source, got {obj!r}") from exc
     module = getattr(obj, "__module__", "")
     display(Markdown(f"`{module}.{obj.__qualname__}`\n\n```python\n{source.rstrip()}\n```"))
+
+
+from .doctor import doctor  # noqa: E402  (``helpers.doctor()``: the environment self-check; stdlib imports only)
 
 
 def __getattr__(name: str):
