@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine with Python >= 3.10:
-#   make lab    create .venv (if missing), install the course, open JupyterLab on notebooks/
+#   make lab    create .venv (if missing), install the course, open JupyterLab on notebooks/00_overview.ipynb
 #   make test   the same set-up, then every test
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +11,7 @@ COLAB_VENV  := .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed
 COLAB_REQS  := tools/colab-requirements.txt
 
-.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark site benchmark-site clean
+.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark site benchmark-site glossary clean
 
 # Tests, builds and benchmarks use one torch thread: the course's models are tiny, and on a small
 # shared machine (CI, with JupyterLab and Chromium running beside the kernel) extra threads only contend.
@@ -39,7 +39,7 @@ colab-venv: $(COLAB_STAMP)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_overview.ipynb
 
 test: $(STAMP) $(COLAB_STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests/ notebooks/
@@ -58,6 +58,9 @@ browser: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python tools/nb.py build
+
+glossary: $(STAMP)
+	$(BIN)/python tools/glossary.py
 
 site: $(STAMP)
 	$(BIN)/python tools/site.py

@@ -18,9 +18,6 @@ COURSE = [
     "00_overview", "01_tensors", "02_activations", "03_initialization", "04_losses", "05_optimizers",
     "06_lr_schedules", "07_regularization", "08_cnn", "09_rnn", "10_dataloader",
 ]
-# Chapters whose notebooks do not have the prerequisites line and the previous/next links yet.
-# They are added together with the other chapters; then this set is emptied (and removed).
-KNOWN_MISSING = {"01", "02", "03", "04"}
 # Notebooks the README's chapter tables do not list yet (the new tables are merged together with 00).
 KNOWN_UNLISTED = {"00_overview.ipynb"}
 
@@ -53,8 +50,6 @@ def test_course_list_is_in_number_order():
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
 def test_title_cell_states_prerequisites(src):
-    if src.stem[:2] in KNOWN_MISSING:
-        pytest.skip(f"{src.stem}: prerequisites line not added yet (KNOWN_MISSING)")
     kind, title = _cells(src)[0]
     assert kind == "markdown"
     assert re.search(r"^\*\*先修\*\*[:：]\s*\S", title, re.M), f"{src.name}: the title cell needs a '**先修**：…' line"
@@ -62,8 +57,6 @@ def test_title_cell_states_prerequisites(src):
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
 def test_notebook_ends_with_links_to_the_previous_and_next_chapter(src):
-    if src.stem[:2] in KNOWN_MISSING:
-        pytest.skip(f"{src.stem}: previous/next links not added yet (KNOWN_MISSING)")
     markdown = [text for kind, text in _cells(src) if kind == "markdown"]
     assert not navigation_problems(src.stem, markdown[-1])
 

@@ -598,4 +598,4 @@ exercises.check_balanced_weights(class_weights)
 # </details>
 
 # %% [markdown]
-# [← 第9章 循环神经网络](09_rnn.ipynb) · [回到总览 →](00_overview.ipynb)
+# [← 第9章 循环神经网络](09_rnn.ipynb) · 本课程到此结束（课程地图见第0章）
