@@ -3,9 +3,9 @@
 #
 # **学习目标**
 #
-# - 亲眼看到过拟合（overfitting）：训练损失一路降到接近 0，验证损失却掉头向上
+# - 亲眼看到**过拟合**（overfitting）：训练损失一路降到接近 0，验证损失却掉头向上
 # - 写对 Dropout 的缩放：PyTorch 的 `p` 是**丢弃**概率，保留的单元乘以 $1/(1-p)$；分清 `model.train()` 与 `model.eval()`
-# - 按正确的顺序和符号写出批量标准化（Batch Normalization）的流水线，知道训练用批统计量、推理用 running 统计量，`momentum` 是新批次的权重
+# - 按正确的顺序和符号写出**批量标准化**（Batch Normalization）的流水线，知道训练用批统计量、推理用 running 统计量，`momentum` 是新批次的权重
 # - 用权重衰减（weight decay）和早停（early stopping）两种最常用的手段，并能说清 L2 惩罚与优化器里 `weight_decay` 的关系
 #
 # **预计用时**：80–100 分钟
@@ -69,7 +69,7 @@ show(decision_boundary_figure({
 # - 实线是 **eval 模式**下在训练集上的损失（诚实的训练损失），淡线是训练时（train 模式，带 Dropout）每一步报告的损失，橙线是验证损失；
 # - 绿色三角是早停（第 4 节）会保留的那个 epoch。
 #
-# 面板对同一个宽度和 BN 开关，把 16 种 (p, weight decay) 组合一次性并排训练（把 16 个网络的参数叠成一个张量，一个 Adam 更新），第一次切换宽度或 BN 要等一两秒，之后全部查缓存。
+# 面板对同一个宽度和 BN 开关，把 p 与 weight decay 的 16 种组合一次性并排训练（把 16 个网络的参数叠成一个张量，一个 Adam 更新），第一次切换宽度或 BN 要等一两秒，之后全部查缓存。
 # 试试：宽度 64、无正则时验证损失的走势；把 p 调到 0.4 或 weight decay 调到 0.01 再看；宽度 4 时正则化还有没有必要？
 
 # %%
@@ -106,7 +106,7 @@ for name, kwargs in {"dropout p=0.4": dict(p=0.4, weight_decay=0.0), "weight dec
 #
 # $$y_i = \frac{m_i}{1-p}\,x_i, \qquad \mathbb{E}[y_i] = \frac{(1-p)\,x_i}{1-p} = x_i$$
 #
-# 除以保留概率 $1-p$ 的目的是让每个单元的**期望输出不变**，这样推理时直接用完整网络、什么都不用改（这叫 inverted dropout，PyTorch 的做法）。
+# 除以保留概率 $1-p$ 的目的是让每个单元的**期望输出不变**，这样推理时直接用完整网络、什么都不用改。PyTorch 采用的正是这种**倒置 Dropout**（inverted dropout）。
 # 掩码每一步重新抽，所以每一步训练的都是一个不同的子网络（sub-network）：
 
 # %%
@@ -476,7 +476,7 @@ assert final["no BN"] > 1.0 and final["BN + random shift"] < 0.8
 print({name: round(v, 3) for name, v in final.items()})
 
 # %% [markdown]
-# ## 3. 权重衰减 / L2 正则（weight decay）
+# ## 3. 权重衰减（weight decay）与 L2 正则
 #
 # 笔记没有讲，但几乎每个训练脚本里都有它。思路是给损失加一个惩罚项，让权重不要无谓地变大：
 #
@@ -490,7 +490,7 @@ show_source(regularization.l2_penalty)
 
 # %% [markdown]
 # 两种写法在 SGD 下**逐步相同**。Adam 的 `weight_decay` 也是把 $\lambda w$ 加进梯度（等价于 L2 惩罚），但之后要被 Adam 的自适应步长 $1/\sqrt{\hat v}$ 缩放；
-# `AdamW` 则把衰减和梯度步分开（decoupled），每步直接乘 $(1 - \eta\lambda)$。所以对 Adam 而言"L2 正则"和"权重衰减"不再是一回事。
+# `AdamW` 则采用**解耦**（decoupled）的衰减：与梯度步分开，每步直接乘 $(1 - \eta\lambda)$。所以对 Adam 而言"L2 正则"和"权重衰减"不再是一回事。
 #
 # **验证**：SGD 在"损失 + L2 惩罚"上的轨迹与 `SGD(weight_decay=λ)` 相同；Adam 的 `weight_decay` 等于损失 + L2；AdamW 不同。
 
@@ -592,7 +592,7 @@ for name in ("dropout 0.4", "weight decay 0.01", "batch norm"):
 # ## 面试速答
 #
 # **问：Dropout 训练和推理时有什么不同？为什么要缩放？**
-# 答：训练时每个单元以概率 $p$ 被置 0，保留的乘以 $1/(1-p)$，使输出的期望等于不丢弃时的值；推理时不丢弃、不缩放，直接用完整网络。缩放放在训练阶段（inverted dropout），推理就无需任何改动。
+# 答：训练时每个单元以概率 $p$ 被置 0，保留的乘以 $1/(1-p)$，使输出的期望等于不丢弃时的值；推理时不丢弃、不缩放，直接用完整网络。缩放放在训练阶段做（倒置 Dropout），推理就无需任何改动。
 #
 # **问：`nn.Dropout(p=0.2)` 中保留的值被放大多少倍？**
 # 答：$1/(1-0.2) = 1.25$ 倍。$p$ 是丢弃概率，不是保留概率。

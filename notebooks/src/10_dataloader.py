@@ -251,7 +251,7 @@ print("one batch:", tuple(xb.shape), tuple(yb.shape), yb.dtype, "| len(train_loa
 #
 # ## 6. `collate_fn`：把长度不同的序列拼成一批
 #
-# 第9章的 RNN 处理的是长短不一的序列。默认的拼法要求同一批里的张量形状相同，碰到变长序列就失败。解决办法是自己给一个 `collate_fn`：在这一批里补齐（padding）到最长的那条，并记下每条的原长度。
+# 第9章的 RNN 处理的是长短不一的序列。默认的拼法要求同一批里的张量形状相同，碰到变长序列就失败。解决办法是自己给一个 `collate_fn`：在这一批里**补齐**（padding）到最长的那条，并记下每条的原长度。
 
 # %%
 torch.manual_seed(0)
@@ -333,7 +333,7 @@ assert abs(share_p - 0.05) < 1e-9 and abs(share_w - 0.5) < 0.05 and distinct <= 
 # 同样的种子给出同样的顺序，而且与全局随机状态（`torch.manual_seed`）无关。
 #
 # 有一个容易让人困惑的细节：**同一个种子，DataLoader 的顺序和直接用 `RandomSampler(generator=…)` 得到的顺序不同**。
-# 原因是每次 `iter(loader)` 时，DataLoader 先从这个生成器里取走**一个** 64 位整数，作为子进程（worker）的基础种子——即使 `num_workers=0` 也照取不误——然后采样器才用同一个生成器生成排列。`helpers.dataloader.loader_order` 先做这一次抽取，就能和 DataLoader 对上：
+# 原因是每次 `iter(loader)` 时，DataLoader 先从这个生成器里取走**一个** 64 位整数，作为**子进程**（worker）的基础种子——即使 `num_workers=0` 也照取不误——然后采样器才用同一个生成器生成排列。`helpers.dataloader.loader_order` 先做这一次抽取，就能和 DataLoader 对上：
 
 # %%
 show_source(dataloader.loader_order)
@@ -496,7 +496,7 @@ assert history.metrics["val_acc"][-1] > 0.9
 # ## 面试速答
 #
 # **问：Dataset 和 DataLoader 各负责什么？**
-# 答：Dataset 定义单个样本怎么取（map-style 实现 `__len__` 和 `__getitem__`）；DataLoader 决定顺序（sampler）、分组（batch_size / batch_sampler / drop_last）、拼接（collate_fn）以及是否用多进程读取（num_workers）。
+# 答：Dataset 定义单个样本怎么取（map-style 实现 `__len__` 和 `__getitem__`）；DataLoader 决定顺序（用 sampler）、分组（用 batch_size、batch_sampler、drop_last）、拼接（用 collate_fn）以及是否用多进程读取（用 num_workers）。
 #
 # **问：`len(loader)` 是什么？一个 epoch 有多少次迭代？**
 # 答：每个 epoch 的批次数，$\lceil N/B\rceil$，`drop_last=True` 时为 $\lfloor N/B\rfloor$。每个批次更新一次参数，所以一个 epoch 的迭代次数就是 `len(loader)`，$E$ 个 epoch 共 $E \cdot$ `len(loader)` 次。
@@ -598,4 +598,4 @@ exercises.check_balanced_weights(class_weights)
 # </details>
 
 # %% [markdown]
-# [← 第9章 循环神经网络](09_rnn.ipynb) · 本课程到此结束（课程地图见第0章）
+# [← 第9章 循环神经网络](09_rnn.ipynb)
