@@ -24,7 +24,7 @@ from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_threa
 __all__ = [
     "SineForecaster", "NextWordModel", "RecallNet", "sine_data", "word_data", "recall_data",
     "trained_sine_forecaster", "trained_next_word_model", "SINE_RECIPE", "WORD_RECIPE",
-    "forecast_figure", "clipping_figure", "embedding_figure", "word_class",
+    "forecast_figure", "clipping_figure", "word_class",
     "gradient_through_time_panel", "hidden_state_panel", "embedding_space_panel",
 ]
 
@@ -343,18 +343,6 @@ _CLASS_COLORS = {
     "colors": "#8c564b", "traits": "#e377c2", "eat_verbs": "#7f7f7f", "drive_verbs": "#bcbd22",
     "move_verbs": "#17becf", "rest_verbs": "#393b79", "function": "#000000",
 }
-
-
-def embedding_figure(weight: torch.Tensor, id_to_word: list[str]) -> Figure:
-    """The embedding rows (specials left out) projected on their top two principal directions, coloured by grammar class."""
-    words = [w for w in id_to_word if word_class(w) != "special"]
-    rows = torch.tensor([id_to_word.index(w) for w in words])
-    z, ratio = pca_2d(weight.detach()[rows])
-    fig, ax = new_figure((6.4, 4.6))
-    _scatter_words(ax, z.numpy(), words)
-    ax.set(xlabel=f"PC 1 ({ratio[0]:.0%} of the variance)", ylabel=f"PC 2 ({ratio[1]:.0%})",
-           title="learned word embeddings, PCA to 2-D")
-    return fig
 
 
 def _scatter_words(ax, z: np.ndarray, words: list[str]) -> None:
