@@ -3,7 +3,7 @@
 - models: ``SineForecaster`` (nn.RNN + linear head), ``NextWordModel`` (embedding + nn.RNN + linear),
   ``RecallNet`` (RNN / GRU / LSTM on the "remember the first token" task), with the data helpers
   ``sine_data``, ``word_data`` and ``recall_data``, and cached trained copies for the panels.
-- figures: the forecaster's predictions, the gradient norms through time, the embedding in 2-D.
+- figures: the forecaster's predictions; gradient norms and losses with and without clipping.
 - panels: gradient norm through time against the scale of W_hh (E57), the forecaster's hidden
   state as a heat map while the input slides, and the embedding space with a word picker.
 """
