@@ -12,6 +12,8 @@ Read top to bottom:
 5. ``max_pool2d`` / ``avg_pool2d``: the max or the mean of each window, per channel (C41, C42),
    with PyTorch's ``ceil_mode`` and ``count_include_pad`` rules.
 6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (C1, C38).
+7. ``shift2d``: move an image by whole pixels with zeros coming in, to test translation
+   equivariance (E51, C40); ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen).
 
 PyTorch's convolution is a cross-correlation: the kernel is not flipped.
 Images are ``(N, C, H, W)``; a single image ``(C, H, W)`` is accepted too.
@@ -25,7 +27,7 @@ import torch
 
 __all__ = [
     "conv_output_size", "pad2d", "im2col", "conv2d", "conv2d_single_channel",
-    "max_pool2d", "avg_pool2d", "conv2d_params", "PADDING_MODES",
+    "max_pool2d", "avg_pool2d", "conv2d_params", "shift2d", "preset_kernel", "PADDING_MODES", "PRESET_KERNELS",
 ]
 
 IntPair = Union[int, Sequence[int]]
@@ -323,3 +325,39 @@ def conv2d_params(in_channels: int, out_channels: int, kernel_size: IntPair, bia
     if c_in % groups or c_out % groups:
         raise ValueError(f"in_channels ({c_in}) and out_channels ({c_out}) must both be divisible by groups ({groups})")
     return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)
+
+
+# ----------------------------------------------------------------------------- shifts and classic kernels
+def shift2d(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    r"""$y[\dots, i, j] = x[\dots, i - d_y, j - d_x]$, and 0 where $(i - d_y, j - d_x)$ falls outside: content moves down by $d_y$, right by $d_x$."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise ValueError(f"x must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    dy, dx = _int(dy, "dy", -h + 1), _int(dx, "dx", -w + 1)
+    if dy >= h or dx >= w:
+        raise ValueError(f"shift (dy, dx) = ({dy}, {dx}) must be smaller than the image size ({h}, {w})")
+    out = torch.zeros_like(x)
+    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        x[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+PRESET_KERNELS: dict[str, list[list[float]]] = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "edges (Laplacian)": [[0, -1, 0], [-1, 4, -1], [0, -1, 0]],
+    "vertical edges (Sobel x)": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "horizontal edges (Sobel y)": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    "blur (box)": [[1 / 9] * 3] * 3,
+    "blur (Gaussian)": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "emboss": [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+}
+
+
+def preset_kernel(name: str, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""A classic $3\times3$ kernel by name (``PRESET_KERNELS``); blur kernels sum to 1, edge kernels to 0, sharpen = identity + Laplacian."""
+    if name not in PRESET_KERNELS:
+        raise ValueError(f"name must be one of {list(PRESET_KERNELS)}, got {name!r}")
+    return torch.tensor(PRESET_KERNELS[name], dtype=dtype)

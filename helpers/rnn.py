@@ -12,7 +12,11 @@ Read top to bottom:
    ``scaled_recurrent_matrix`` makes a $W_{hh}$ with a chosen spectral radius to try it with.
 4. ``embedding_lookup``: row $i$ of the weight for id $i$, like ``nn.Embedding``; ``one_hot_matmul``
    shows it is the same as multiplying a one-hot vector by the weight (C44, C45), and the
-   ``padding_idx`` / ``scale_grad_by_freq`` gradient rules are reproduced (E62, E63).
+   ``padding_idx`` / ``scale_grad_by_freq`` gradient rules are reproduced (E62, E63);
+   ``embedding_renorm`` is what ``max_norm`` does to the looked-up rows, in place.
+5. ``clip_grad_norm``: the practical answer to exploding gradients,
+   $g \leftarrow g \cdot \min(1, c / \lVert g \rVert)$ over all parameters together.
+6. ``cosine_neighbours`` and ``pca_2d``: reading a trained embedding (nearest words, a 2-D picture).
 
 Shapes follow ``nn.RNN``: x is (L, B, H_in), or (B, L, H_in) with ``batch_first=True``, or
 (L, H_in) for one unbatched sequence; h0 and h_n are (1, B, H) (one layer, one direction).
@@ -25,7 +29,8 @@ import torch
 
 __all__ = [
     "rnn_forward", "rnn_params", "hidden_jacobian_norms", "scaled_recurrent_matrix",
-    "embedding_lookup", "one_hot_matmul", "NONLINEARITIES",
+    "embedding_lookup", "one_hot_matmul", "embedding_renorm", "clip_grad_norm", "cosine_neighbours", "pca_2d",
+    "NONLINEARITIES",
 ]
 
 NONLINEARITIES = ("tanh", "relu")
@@ -242,3 +247,72 @@ def one_hot_matmul(ids: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     vocab = weight.shape[0]
     one_hot = (ids.unsqueeze(-1) == torch.arange(vocab, device=ids.device)).to(weight.dtype)   # ids.shape + (V,)
     return one_hot @ weight
+
+
+def embedding_renorm(weight: torch.Tensor, ids: torch.Tensor, max_norm: float, norm_type: float = 2.0) -> torch.Tensor:
+    r"""In place, for each row $i$ in ``ids``: $W_i \leftarrow W_i \cdot \frac{c}{\lVert W_i \rVert_p + 10^{-7}}$ if $\lVert W_i \rVert_p > c$ (what an embedding layer with ``max_norm=c`` does in forward).
+
+    Only the rows that are looked up change, and they change in the weight itself, not just in the
+    output. Returns ``weight``.
+    """
+    ids, weight = _ids(ids, weight)
+    for name, value in (("max_norm", max_norm), ("norm_type", norm_type)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < float("inf"):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    with torch.no_grad():
+        rows = torch.unique(ids.reshape(-1))
+        norms = torch.linalg.vector_norm(weight[rows], ord=norm_type, dim=1)
+        too_long = norms > max_norm
+        scale = max_norm / (norms[too_long] + 1e-7)
+        weight[rows[too_long]] *= scale[:, None]
+    return weight
+
+
+def clip_grad_norm(grads: list[torch.Tensor], max_norm: float) -> tuple[list[torch.Tensor], float]:
+    r"""$\lVert g \rVert = \sqrt{\sum_p \lVert g_p \rVert^2}$; every $g_p \leftarrow g_p \cdot \min\big(1, \frac{c}{\lVert g \rVert + 10^{-6}}\big)$: returns (clipped grads, $\lVert g \rVert$ before clipping).
+
+    One factor for all parameters together, so the direction of the whole gradient is kept and only
+    its length is capped at ``max_norm`` $= c$ (PyTorch's ``clip_grad_norm_`` does this in place).
+    """
+    if not isinstance(grads, (list, tuple)) or not grads:
+        raise ValueError("grads must be a non-empty list of gradient tensors")
+    for i, g in enumerate(grads):
+        _float_tensor(g, f"grads[{i}]")
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not 0 < max_norm < float("inf"):
+        raise ValueError(f"max_norm must be a finite number > 0, got {max_norm!r}")
+    total = torch.sqrt(sum((g.double() ** 2).sum() for g in grads))
+    factor = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    return [g * factor.to(g.dtype) for g in grads], float(total)
+
+
+def cosine_neighbours(weight: torch.Tensor, index: int, k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The ``k`` rows most similar to row ``index`` by $\cos(u, v) = \frac{u \cdot v}{\lVert u \rVert \lVert v \rVert}$, the row itself left out: (indices, similarities), most similar first."""
+    _float_tensor(weight, "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"weight must have shape (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
+    vocab = weight.shape[0]
+    index = _int(index, "index", 0)
+    if index >= vocab:
+        raise ValueError(f"index must be in [0, {vocab - 1}], got {index}")
+    k = _int(k, "k", 1)
+    if k > vocab - 1:
+        raise ValueError(f"k must be at most {vocab - 1} (the other rows), got {k}")
+    w = weight.detach()
+    unit = w / torch.linalg.vector_norm(w, dim=1, keepdim=True).clamp_min(1e-12)
+    similarity = unit @ unit[index]
+    similarity[index] = -float("inf")                       # leave the word itself out
+    values, order = torch.topk(similarity, k)
+    return order, values
+
+
+def pca_2d(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Project the centred rows onto the top two principal directions: $Z = (W - \bar W) V_{:, :2}$ with $W - \bar W = U S V^\top$; returns (Z (V, 2), explained variance ratio of the two)."""
+    _float_tensor(weight, "weight")
+    if weight.ndim != 2 or weight.shape[0] < 2 or weight.shape[1] < 2:
+        raise ValueError(f"weight must have shape (rows >= 2, dim >= 2), got {tuple(weight.shape)}")
+    centred = weight.detach() - weight.detach().mean(dim=0)
+    _, s, vh = torch.linalg.svd(centred, full_matrices=False)
+    z = centred @ vh[:2].T
+    z = z * torch.sign(z[torch.argmax(z.abs(), dim=0), torch.arange(2)])   # a fixed sign for each axis
+    ratio = (s[:2] ** 2) / (s ** 2).sum()
+    return z, ratio

@@ -385,3 +385,181 @@ def test_cnn_module_is_written_without_pytorch_conv_or_pool():
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
     assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported
+
+
+# ----------------------------------------------------------------------------- shifts and preset kernels
+def test_shift2d_moves_content_and_fills_zeros():
+    x = torch.arange(1.0, 26.0).reshape(1, 5, 5)
+    for dy, dx in [(0, 0), (1, 2), (-2, 1), (3, -4), (-4, -4)]:
+        y = cnn.shift2d(x, dy, dx)
+        rolled = torch.roll(x, (dy, dx), (1, 2))
+        rows = torch.arange(5)[:, None] - dy
+        cols = torch.arange(5)[None, :] - dx
+        inside = (rows >= 0) & (rows < 5) & (cols >= 0) & (cols < 5)
+        assert torch.equal(y[0][inside], rolled[0][inside]) and torch.all(y[0][~inside] == 0), (dy, dx)
+    assert torch.equal(cnn.shift2d(cnn.shift2d(x, 2, 1), -2, -1)[0, :3, :4], x[0, :3, :4])
+
+
+def test_shift2d_errors():
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        cnn.shift2d([[1.0]], 0, 0)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        cnn.shift2d(torch.zeros(3), 0, 0)
+    with pytest.raises(ValueError, match="smaller than the image size"):
+        cnn.shift2d(torch.zeros(4, 4), 4, 0)
+    with pytest.raises(ValueError, match="dy must be an int >= -3"):
+        cnn.shift2d(torch.zeros(4, 4), -4, 0)
+    with pytest.raises(TypeError, match="dx must be an int"):
+        cnn.shift2d(torch.zeros(4, 4), 0, 1.5)
+
+
+def test_translation_equivariance_with_shift2d_away_from_borders():
+    torch.manual_seed(0)
+    img = torch.zeros(1, 2, 16, 16, dtype=DT)
+    img[..., 5:11, 5:11] = torch.randn(2, 6, 6, dtype=DT)
+    w = torch.randn(3, 2, 3, 3, dtype=DT)
+    for dy, dx in [(1, 0), (0, -2), (2, 3)]:
+        assert _close(cnn.conv2d(cnn.shift2d(img, dy, dx), w, padding=1),
+                      cnn.shift2d(cnn.conv2d(img, w, padding=1), dy, dx))
+
+
+def test_preset_kernels_sum_as_documented():
+    sums = {name: cnn.preset_kernel(name, dtype=DT).sum().item() for name in cnn.PRESET_KERNELS}
+    for name in ("identity", "blur (box)", "blur (Gaussian)", "sharpen", "emboss"):
+        assert abs(sums[name] - 1.0) < 1e-12, name
+    for name in ("edges (Laplacian)", "vertical edges (Sobel x)", "horizontal edges (Sobel y)"):
+        assert abs(sums[name]) < 1e-12, name
+    assert torch.equal(cnn.preset_kernel("sharpen"), cnn.preset_kernel("identity") + cnn.preset_kernel("edges (Laplacian)"))
+    assert cnn.preset_kernel("blur (box)").shape == (3, 3)
+    with pytest.raises(ValueError, match="name must be one of"):
+        cnn.preset_kernel("gabor")
+
+
+# ----------------------------------------------------------------------------- exercises
+from helpers.exercises import cnn as ex  # noqa: E402
+
+
+def _loop_conv(x, w):
+    c_out, _, k, _ = w.shape
+    h, wd = x.shape[1] - k + 1, x.shape[2] - k + 1
+    out = torch.zeros(c_out, h, wd, dtype=x.dtype)
+    for o in range(c_out):
+        for i in range(h):
+            for j in range(wd):
+                out[o, i, j] = (x[:, i:i + k, j:j + k] * w[o]).sum()
+    return out
+
+
+def test_exercise_conv_output_shape():
+    truth = tuple(nn.Conv2d(3, 16, 5, stride=2, padding=1)(torch.zeros(4, 3, 32, 32)).shape)
+    assert ex.check_conv_output_shape(truth).ok
+    assert ex.check_conv_output_shape(list(truth)).ok and ex.check_conv_output_shape(torch.Size(truth)).ok
+    assert not ex.check_conv_output_shape(None).answered
+    for wrong in ["(4, 16, 15, 15)", (16, 15, 15), (4, 3, 15, 15), (4, 16, 16, 16), (4, 16, 13, 13), (4, 16, 15.0, 15),
+                  15]:
+        fb = ex.check_conv_output_shape(wrong)
+        assert not fb.ok and fb.answered and fb.message, wrong
+
+
+def test_exercise_my_conv2d():
+    assert ex.check_my_conv2d(_loop_conv).ok
+    assert not ex.check_my_conv2d(None).answered
+    wrong = [F.conv2d, lambda x, w: F.conv2d(x.unsqueeze(0), w)[0],                  # the built-in itself
+             lambda x, w: nn.functional.conv2d(x[None], w)[0],
+             lambda x, w: _loop_conv(x, w.flip(-1, -2)),                             # a flipped kernel
+             lambda x, w: _loop_conv(x[:1], w[:, :1]),                               # first channel only
+             lambda x, w: x, lambda x, w: 1 / 0, "conv"]
+    for fn in wrong:
+        fb = ex.check_my_conv2d(fn)
+        assert not fb.ok and fb.message, fn
+    assert F.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 1, 1)).shape == (1, 1, 3, 3)  # patches were undone
+
+
+def test_exercise_param_count():
+    model = eval(ex.PARAM_MODEL_TEXT)  # noqa: S307 - the fixed model text shown in the notebook
+    truth = sum(p.numel() for p in model.parameters())
+    assert ex.check_param_count(truth).ok
+    assert not ex.check_param_count(None).answered
+    for wrong in [truth + 16, truth - 8, truth - 10, str(truth), float(truth), True, 8 * 3 * 3 + 8 + 16 * 3 * 3 + 170]:
+        fb = ex.check_param_count(wrong)
+        assert not fb.ok and fb.message, wrong
+
+
+# ----------------------------------------------------------------------------- models and panels
+from helpers.panels import cnn as CP  # noqa: E402
+from helpers import panels as P  # noqa: E402
+
+
+def test_digit_models_and_their_parameter_counts():
+    cnn_model, mlp = CP.digits_cnn(), CP.digits_mlp()
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(cnn_model) == cnn.conv2d_params(1, 16, 3) + cnn.conv2d_params(16, 16, 3) + 64 * 10 + 10 == 3130
+    assert count(mlp) == 64 * 44 + 44 + 44 * 10 + 10 == 3310
+    assert cnn_model(torch.zeros(5, 1, 8, 8)).shape == mlp(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
+    with pytest.raises(ValueError, match="channels"):
+        CP.digits_cnn(0)
+    with pytest.raises(ValueError, match="hidden"):
+        CP.digits_mlp(2.5)
+
+
+def test_trained_cnn_reaches_95_percent_and_layer_shapes():
+    from helpers.data import digits
+    from helpers.training import accuracy
+
+    state = torch.random.get_rng_state()
+    model = CP.trained_digits_cnn()
+    assert torch.equal(state, torch.random.get_rng_state()), "training must not move the global random stream"
+    assert CP.trained_digits_cnn() is model                       # cached: trained once per process
+    _, (x_val, y_val) = digits()
+    outs = CP.layer_outputs(model, x_val)
+    assert accuracy(outs["logits"], y_val) >= 0.95
+    shapes = {name: tuple(t.shape[1:]) for name, t in outs.items()}
+    assert shapes == {"conv1": (16, 8, 8), "relu1": (16, 8, 8), "pool1": (16, 4, 4), "conv2": (16, 4, 4),
+                      "relu2": (16, 4, 4), "pool2": (16, 2, 2), "logits": (10,)}
+    assert torch.allclose(outs["logits"], model(x_val))
+    with pytest.raises(TypeError, match="shaped like digits_cnn"):
+        CP.layer_outputs(CP.digits_mlp(), x_val)
+
+
+def test_cnn_panels_are_registered():
+    names = set(P.chapter_panels("cnn"))
+    assert names == {"conv_arithmetic_panel", "filter_panel", "feature_maps_panel", "shift_panel"}
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding, dilation",
+                         [(5, 3, 1, 1, 1), (8, 3, 3, 1, 2), (7, 2, 2, 0, 1), (3, 1, 1, 2, 3), (8, 5, 2, 2, 2)])
+def test_conv_arithmetic_panel_reports_pytorch_output_size(size, kernel, stride, padding, dilation):
+    panel = CP.conv_arithmetic_panel()
+    panel.render(size=size, kernel=kernel, stride=stride, padding=padding, dilation=dilation, scan=1.0)
+    out = nn.Conv2d(1, 1, kernel, stride, padding, dilation)(torch.zeros(1, 1, size, size)).shape[-1]
+    assert panel.last_error is None
+    assert f"output <b>{out}×{out}</b>" in panel.readout_text
+    assert f"current output cell ({out - 1}, {out - 1})" in panel.readout_text
+
+
+def test_conv_arithmetic_panel_explains_an_impossible_setting():
+    panel = CP.conv_arithmetic_panel()
+    bad = dict(size=3, kernel=5, stride=1, padding=0, dilation=3, scan=0.0)
+    panel.render(**bad)
+    assert panel.last_error.startswith("Impossible") and "13" in panel.last_error and "W+2P = 3" in panel.last_error
+    with pytest.raises(RuntimeError):
+        nn.Conv2d(1, 1, 5, dilation=3)(torch.zeros(1, 1, 3, 3))
+    assert panel.enabled(bad) == {"size": True, "kernel": True, "stride": False, "padding": True,
+                                             "dilation": True, "scan": False}
+
+
+def test_filter_panel_uses_the_sliders_only_for_a_custom_kernel():
+    panel = CP.filter_panel()
+    assert not any(panel.enabled({**panel.values(), "kernel": "sharpen"})[n] for n in CP._WEIGHT_NAMES)
+    assert all(panel.enabled({**panel.values(), "kernel": "custom"})[n] for n in CP._WEIGHT_NAMES)
+    panel.render(kernel="identity", stride=2)
+    assert "output (1, 63, 63)" in panel.readout_text and "values in [0.00, 1.00]" in panel.readout_text
+
+
+def test_shift_panel_shows_equivariance_and_a_global_pool_that_ignores_the_shift():
+    panel = CP.shift_panel()
+    panel.render(dx=2, dy=-1, pool=14)
+    assert panel.last_error is None
+    assert "by 0%" in panel.readout_text.split("pooled map")[1]
+    back = float(panel.readout_text.split("max |diff| = ")[1].split(" ")[0])
+    assert back < 1e-5

@@ -6,6 +6,7 @@ import inspect
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -298,3 +299,234 @@ def test_rnn_module_is_written_without_nn_layers():
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
     assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported
+
+
+# ----------------------------------------------------------------------------- max_norm, clipping, reading an embedding
+@pytest.mark.parametrize("max_norm, norm_type", [(1.0, 2.0), (0.5, 1.0), (2.0, 3.0)])
+def test_embedding_renorm_matches_nn_embedding_max_norm(max_norm, norm_type):
+    torch.manual_seed(0)
+    layer = nn.Embedding(10, 4, max_norm=max_norm, norm_type=norm_type)
+    weight = layer.weight.detach().clone()
+    ids = torch.tensor([[5, 2, 5], [9, 0, 2]])
+    before = layer.weight.detach().clone()
+    out = layer(ids)
+    assert rnn.embedding_renorm(weight, ids, max_norm, norm_type) is weight
+    assert _close(weight, layer.weight.detach(), atol=1e-6)
+    assert _close(out, weight[ids], atol=1e-6)
+    untouched = torch.tensor([i not in (0, 2, 5, 9) for i in range(10)])
+    assert torch.equal(layer.weight.detach()[untouched], before[untouched])   # only looked-up rows change
+    norms = torch.linalg.vector_norm(weight[ids.unique()], ord=norm_type, dim=1)
+    assert bool((norms <= max_norm + 1e-5).all())
+
+
+def test_clip_grad_norm_matches_torch_utils():
+    torch.manual_seed(0)
+    for scale, max_norm in [(10.0, 1.0), (0.01, 1.0), (3.0, 0.5)]:
+        model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+        (scale * model(torch.randn(8, 5, dtype=DT)).sum()).backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        clipped, total = rnn.clip_grad_norm(grads, max_norm)
+        torch_total = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        assert abs(total - float(torch_total)) < 1e-9
+        for mine, p in zip(clipped, model.parameters()):
+            assert _close(mine, p.grad)
+        new_total = math.sqrt(sum(float((g ** 2).sum()) for g in clipped))
+        assert new_total <= max_norm + 1e-6 and (total > max_norm or abs(new_total - total) < 1e-9)
+
+
+def test_clip_grad_norm_errors():
+    with pytest.raises(ValueError, match="non-empty list"):
+        rnn.clip_grad_norm([], 1.0)
+    with pytest.raises(TypeError, match="grads\\[0\\] must be a torch.Tensor"):
+        rnn.clip_grad_norm([[1.0]], 1.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        rnn.clip_grad_norm([torch.ones(2)], 0.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        rnn.embedding_renorm(torch.ones(3, 2), torch.tensor([0]), float("inf"))
+
+
+def test_cosine_neighbours_against_f_cosine_similarity():
+    torch.manual_seed(1)
+    weight = torch.randn(12, 5, dtype=DT)
+    order, values = rnn.cosine_neighbours(weight, 4, k=3)
+    sims = F.cosine_similarity(weight, weight[4:5], dim=1)
+    sims[4] = -2.0
+    expected = torch.argsort(sims, descending=True)[:3]
+    assert torch.equal(order, expected) and _close(values, sims[expected])
+    assert bool((values[:-1] >= values[1:]).all()) and 4 not in order.tolist()
+    with pytest.raises(ValueError, match="index must be in"):
+        rnn.cosine_neighbours(weight, 12)
+    with pytest.raises(ValueError, match="k must be at most 11"):
+        rnn.cosine_neighbours(weight, 0, k=12)
+
+
+def test_pca_2d_matches_svd_and_pca_lowrank():
+    torch.manual_seed(2)
+    weight = torch.randn(30, 6, dtype=DT) @ torch.diag(torch.tensor([5.0, 3.0, 1.0, 0.5, 0.2, 0.1], dtype=DT))
+    z, ratio = rnn.pca_2d(weight)
+    _, s, v = torch.pca_lowrank(weight, q=6, center=True)
+    reference = (weight - weight.mean(0)) @ v[:, :2]
+    assert _close(z.abs(), reference.abs(), atol=1e-8)                 # equal up to the sign of each axis
+    assert _close(ratio, s[:2] ** 2 / (s ** 2).sum(), atol=1e-8)
+    assert _close(z.mean(0), torch.zeros(2, dtype=DT), atol=1e-10)
+    assert float(z[:, 0].var()) >= float(z[:, 1].var())
+    with pytest.raises(ValueError, match="rows >= 2"):
+        rnn.pca_2d(torch.ones(1, 3))
+
+
+# ----------------------------------------------------------------------------- exercises
+from helpers.exercises import rnn as ex  # noqa: E402
+
+
+def _loop_rnn(x, w_ih, w_hh, b_ih, b_hh):
+    h = torch.zeros(w_hh.shape[0], dtype=x.dtype)
+    states = []
+    for x_t in x:
+        h = torch.tanh(w_ih @ x_t + b_ih + w_hh @ h + b_hh)
+        states.append(h)
+    return torch.stack(states)
+
+
+def test_exercise_rnn_shapes():
+    out, h_n = nn.RNN(4, 8, batch_first=True)(torch.zeros(3, 5, 4))
+    assert ex.check_rnn_shapes((tuple(out.shape), tuple(h_n.shape))).ok
+    assert ex.check_rnn_shapes([out.shape, h_n.shape]).ok
+    assert not ex.check_rnn_shapes(None).answered
+    for wrong in [((5, 3, 8), (1, 3, 8)), ((3, 5, 8), (3, 1, 8)), ((3, 5, 8), (1, 5, 8)), ((3, 5, 4), (1, 3, 4)),
+                  ("(3, 5, 8)", "(1, 3, 8)"), (3, 5, 8), "shapes", ((3, 5, 8.0), (1, 3, 8))]:
+        fb = ex.check_rnn_shapes(wrong)
+        assert not fb.ok and fb.answered and fb.message, wrong
+
+
+def test_exercise_my_rnn():
+    assert ex.check_my_rnn(_loop_rnn).ok
+    assert not ex.check_my_rnn(None).answered
+
+    def with_layer(x, w_ih, w_hh, b_ih, b_hh):
+        layer = nn.RNN(x.shape[1], w_hh.shape[0]).double()
+        with torch.no_grad():
+            layer.weight_ih_l0.copy_(w_ih), layer.weight_hh_l0.copy_(w_hh)
+            layer.bias_ih_l0.copy_(b_ih), layer.bias_hh_l0.copy_(b_hh)
+        return layer(x)[0]
+
+    wrong = [with_layer, nn.RNN(3, 5),
+             lambda x, w_ih, w_hh, b_ih, b_hh: rnn.rnn_forward(x, None, w_ih, w_hh, b_ih, b_hh)[0],
+             lambda x, w_ih, w_hh, b_ih, b_hh: torch.tanh(x @ w_ih.T + b_ih),              # forgets h_{t-1}
+             lambda x, w_ih, w_hh, b_ih, b_hh: _loop_rnn(x, w_ih, w_hh, b_ih, 0 * b_hh),   # one bias only
+             lambda x, w_ih, w_hh, b_ih, b_hh: _loop_rnn(x, w_ih, w_hh, b_ih, b_hh)[-1:],  # h_n only
+             lambda *args: 1 / 0, "rnn"]
+    for fn in wrong:
+        fb = ex.check_my_rnn(fn)
+        assert not fb.ok and fb.message, fn
+    assert nn.RNN(2, 3)(torch.zeros(4, 2))[0].shape == (4, 3)           # the patches were undone
+
+
+def test_exercise_embedding_grad():
+    emb = nn.Embedding(6, 3)
+    emb(torch.tensor([2, 5, 2, 2])).sum().backward()
+    assert ex.check_embedding_grad(emb.weight.grad[2, 0].item()).ok
+    assert ex.check_embedding_grad(emb.weight.grad[2].tolist()).ok
+    assert not ex.check_embedding_grad(None).answered
+    for wrong in [1.0, 0.0, 4.0, "3", True, [3.0, 3.0]]:
+        fb = ex.check_embedding_grad(wrong)
+        assert not fb.ok and fb.message, wrong
+
+
+# ----------------------------------------------------------------------------- models, data and panels
+from helpers import panels as P  # noqa: E402
+from helpers.panels import rnn as RP  # noqa: E402
+
+
+def test_rnn_panels_are_registered():
+    assert set(P.chapter_panels("rnn")) == {"gradient_through_time_panel", "hidden_state_panel",
+                                            "embedding_space_panel"}
+
+
+def test_recall_data_and_models():
+    x, first = RP.recall_data(6, 5, tokens=3, seed=1)
+    assert x.shape == (6, 5, 3) and torch.equal(x[:, 0].argmax(1), first)
+    assert torch.equal(x[:, 0].sum(1), torch.ones(6)) and not x[:, 1:].any()
+    for cell in ("RNN", "GRU", "LSTM"):
+        model = RP.RecallNet(cell, tokens=3, hidden=4, gate_bias=2.0)
+        assert model(x).shape == (6, 3)
+        if cell != "RNN":
+            assert torch.allclose(model.rnn.bias_ih_l0[4:8] + model.rnn.bias_hh_l0[4:8], torch.full((4,), 2.0))
+    with pytest.raises(ValueError, match="cell must be one of"):
+        RP.RecallNet("Transformer")
+    with pytest.raises(ValueError, match="length must be an int >= 1"):
+        RP.recall_data(3, 0)
+
+
+def test_word_data_and_word_classes():
+    word_to_id, id_to_word, (x_train, y_train), (x_val, y_val) = RP.word_data(200, context=3)
+    assert id_to_word[:2] == ["<pad>", "<unk>"] and x_train.shape[1] == 3 and len(x_train) == len(y_train)
+    assert len(x_val) > 0 and int(y_train.max()) < len(id_to_word)
+    assert RP.word_class("cat") == "animals" and RP.word_class("the") == "function"
+    assert RP.word_class("<pad>") == "special"
+    model = RP.NextWordModel(len(id_to_word))
+    assert torch.equal(model.embed.weight[0], torch.zeros(16))                      # padding row
+    assert model(x_train[:5]).shape == (5, len(id_to_word))
+
+
+def test_trained_forecaster_beats_repeating_the_last_value():
+    state = torch.random.get_rng_state()
+    model = RP.trained_sine_forecaster()
+    assert torch.equal(state, torch.random.get_rng_state())
+    _, _, (x_val, y_val) = RP.sine_data()
+    with torch.no_grad():
+        mse = float(((model(x_val) - y_val) ** 2).mean())
+    naive = float(((x_val[:, -1] - y_val) ** 2).mean())
+    assert mse < 0.8 * naive and mse < 0.03
+
+
+def test_trained_embedding_puts_words_of_a_class_together():
+    model, id_to_word = RP.trained_next_word_model()
+    weight = model.embed.weight.detach()
+    train_ids = RP.word_data(RP.WORD_RECIPE["sentences"], RP.WORD_RECIPE["context"])[2][0]
+    used = set(train_ids.unique().tolist())
+    words = [w for w in id_to_word if RP.word_class(w) not in ("special", "function") and id_to_word.index(w) in used]
+    same = 0
+    for w in words:
+        order, _ = rnn.cosine_neighbours(weight, id_to_word.index(w), 3)
+        same += sum(RP.word_class(id_to_word[j]) == RP.word_class(w) for j in order.tolist())
+    assert same / (3 * len(words)) > 0.8                                              # chance is about 3 / 47
+    torch.manual_seed(0)
+    start = RP.NextWordModel(len(id_to_word), RP.WORD_RECIPE["dim"], RP.WORD_RECIPE["hidden"]).embed.weight
+    never = [i for i in range(len(id_to_word)) if i not in used]
+    assert torch.equal(weight[never], start.detach()[never])          # never an input: no gradient, never moved
+    assert {RP.word_class(id_to_word[i]) for i in never} == {"special", "foods", "places", "rest_verbs"}
+    assert torch.equal(weight[0], torch.zeros(weight.shape[1]))                       # <pad>
+
+
+def test_embedding_panel_flags_words_that_never_were_an_input():
+    panel = RP.embedding_space_panel()
+    panel.render(word="bread", k=3)
+    assert "never an input" in panel.readout_text
+    panel.render(word="cat", k=3)
+    assert "never an input" not in panel.readout_text and "3/3 from the same class" in panel.readout_text
+
+
+def test_panel_jacobian_products_equal_hidden_jacobian_norms():
+    torch.manual_seed(5)
+    w = rnn.scaled_recurrent_matrix(8, 1.2, seed=3, kind="orthogonal", dtype=DT)
+    inputs = 0.7 * torch.randn(12, 8, dtype=DT)
+    states, norms = RP._tanh_rnn_norms(w.numpy(), inputs.numpy())
+    h, expected_states = torch.zeros(8, dtype=DT), []
+    for u in inputs:
+        h = torch.tanh(w @ h + u)
+        expected_states.append(h)
+    expected_states = torch.stack(expected_states)
+    assert np.allclose(states, expected_states.numpy(), atol=1e-12)
+    assert np.allclose(norms, rnn.hidden_jacobian_norms(w, expected_states).numpy(), rtol=1e-10)
+
+
+def test_gradient_panel_reports_the_notes_product_and_a_smaller_tanh_norm():
+    panel = RP.gradient_through_time_panel()
+    panel.render(length=50, radius=1.1, input_scale=0.5)
+    text = panel.readout_text
+    linear = float(text.split("pure product of W_hh ")[1].split(" ")[0])
+    tanh = float(text.split("tanh RNN ")[1].split(",")[0])
+    assert abs(linear - 1.1 ** 50) / 1.1 ** 50 < 5e-3 and tanh < linear                  # 3 digits shown
+    panel.render(length=50, radius=1.0, input_scale=0.0)                               # zero input: tanh' = 1
+    text = panel.readout_text
+    assert "tanh RNN 1.00e+00" in text and "mean tanh'(z) = 1.00" in text

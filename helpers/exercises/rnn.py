@@ -1,0 +1,119 @@
+"""Exercise checkers for 第9章 循环神经网络与词嵌入 (RNN and embeddings): each returns a :class:`~helpers.exercises.Feedback`."""
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import torch
+
+from . import Feedback, close_to, not_answered
+
+__all__ = ["check_rnn_shapes", "check_my_rnn", "check_embedding_grad"]
+
+
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, (tuple, list, torch.Size)) and value and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return tuple(value)
+    return None
+
+
+def check_rnn_shapes(answer: Any) -> Feedback:
+    """Exercise: (output.shape, h_n.shape) of ``nn.RNN(4, 8, batch_first=True)`` on x of shape (3, 5, 4)."""
+    if answer is None:
+        return not_answered()
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return Feedback(False, "请给出两个形状组成的元组：(output 的形状, h_n 的形状)，例如 ((1, 2, 3), (4, 5, 6))。")
+    output, h_n = (_as_shape(a) for a in answer)
+    if output is None or h_n is None:
+        return Feedback(False, "每个形状都应是整数元组（或 torch.Size），不是字符串或浮点数。")
+    if output == (3, 5, 8) and h_n == (1, 3, 8):
+        return Feedback(True, "output 是每一步的 h_t：(batch, L, H)；h_n 只有最后一步，形状总是 (num_layers, batch, H)，"
+                              "不受 batch_first 影响。")
+    if output == (5, 3, 8):
+        return Feedback(False, "batch_first=True 时 output 的第一维是批大小：(batch, L, H)。")
+    if h_n in ((3, 1, 8), (3, 8)):
+        return Feedback(False, "h_n 的第一维是层数 × 方向数（这里是 1），batch_first 不会改变 h_n 的布局。")
+    if h_n == (1, 5, 8) or h_n == (1, 3, 5, 8):
+        return Feedback(False, "h_n 只保存最后一个时间步的隐藏状态，没有时间维。")
+    if 4 in output or 4 in h_n:
+        return Feedback(False, "隐藏状态的维度是 hidden_size = 8，不是输入维度 4。")
+    return Feedback(False, "output = 所有时间步的 h_t；h_n = 最后一步的 h_T。分别写出它们的 (批, 时间, 隐藏) 维度。")
+
+
+def _rnn_cases() -> list[tuple[torch.Tensor, ...]]:
+    g = torch.Generator().manual_seed(9)
+    cases = []
+    for length, n_in, hidden in ((4, 3, 5), (7, 1, 2), (1, 2, 3)):
+        x = torch.randn(length, n_in, generator=g, dtype=torch.float64)
+        cases.append((x, *(0.5 * torch.randn(*shape, generator=g, dtype=torch.float64)
+                           for shape in ((hidden, n_in), (hidden, hidden), (hidden,), (hidden,)))))
+    return cases
+
+
+def _forbidden(*args, **kwargs):
+    raise RuntimeError("this exercise asks for your own loop over time, without nn.RNN")
+
+
+def check_my_rnn(fn: Any) -> Feedback:
+    """Exercise: ``fn(x, W_ih, W_hh, b_ih, b_hh)`` for one sequence x (L, H_in) returns all hidden states (L, H), h_0 = 0."""
+    if fn is None:
+        return not_answered()
+    if not callable(fn):
+        return Feedback(False, "请交一个函数 my_rnn(x, W_ih, W_hh, b_ih, b_hh)。")
+    from torch import nn
+
+    if isinstance(fn, nn.Module) or fn in (torch.rnn_tanh, torch.rnn_relu):
+        return Feedback(False, "这正是要你亲手写的：用一个 for 循环按时间步更新 h_t，不要调用 nn.RNN。")
+    cases = _rnn_cases()
+    expected = []
+    for x, w_ih, w_hh, b_ih, b_hh in cases:
+        layer = nn.RNN(x.shape[1], w_hh.shape[0]).double()
+        with torch.no_grad():
+            for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+                getattr(layer, name).copy_(value)
+            expected.append(layer(x)[0])
+    patches = [mock.patch("torch.nn.RNN.forward", _forbidden), mock.patch("torch.nn.RNNCell.forward", _forbidden),
+               mock.patch("torch.rnn_tanh", _forbidden), mock.patch("torch.rnn_tanh_cell", _forbidden),
+               mock.patch("helpers.rnn.rnn_forward", _forbidden)]
+    for p in patches:
+        p.start()
+    try:
+        results = [fn(*case) for case in cases]
+    except RuntimeError as exc:
+        if "without nn.RNN" in str(exc):
+            return Feedback(False, "你的函数调用了 nn.RNN / RNNCell：请用 torch.tanh 和矩阵乘法自己写循环。")
+        return Feedback(False, f"运行出错：{type(exc).__name__}: {exc}")
+    except Exception as exc:
+        return Feedback(False, f"运行出错：{type(exc).__name__}: {exc}。x 的形状是 (L, H_in)，W_ih 是 (H, H_in)。")
+    finally:
+        for p in patches:
+            p.stop()
+    for (x, w_ih, w_hh, b_ih, b_hh), got, want in zip(cases, results, expected):
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            return Feedback(False, f"输出应是全部隐藏状态，形状 (L, H) = {tuple(want.shape)}，得到 {shape}。")
+        if close_to(got[-1], want[-1], atol=1e-8) and not close_to(got, want, atol=1e-8):
+            return Feedback(False, "最后一步对了，但前面的行不对：返回每一步的 h_t（按时间顺序堆叠）。")
+        one_bias = torch.tanh(x @ w_ih.T + b_ih)                 # a typical slip: h_{t-1} or b_hh left out
+        if close_to(got, one_bias, atol=1e-8):
+            return Feedback(False, "没有用到上一步的隐藏状态：h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)。")
+        if not close_to(got, want, atol=1e-8):
+            return Feedback(False, "数值不对。检查：h_0 = 0；两个偏置都要加；是 x_t @ W_ih.T（W_ih 的形状是 (H, H_in)）；"
+                                   "激活是 tanh。")
+    return Feedback(True, "和 nn.RNN 一致：同一组 W_ih、W_hh、b_ih、b_hh 在每个时间步重复使用。")
+
+
+def check_embedding_grad(answer: Any) -> Feedback:
+    """Exercise: the entries of row 2 of ``nn.Embedding(6, 3).weight.grad`` after ``emb(tensor([2, 5, 2, 2])).sum().backward()``."""
+    if answer is None:
+        return not_answered()
+    if isinstance(answer, (str, bytes)) or isinstance(answer, bool):
+        return Feedback(False, "请给出一个数（该行每个元素的值都一样）。")
+    if close_to(answer, 3.0) or close_to(answer, [3.0, 3.0, 3.0]):
+        return Feedback(True, "id 2 出现了 3 次，每次贡献梯度 1，梯度相加得 3（scale_grad_by_freq=False 的默认行为）。")
+    if close_to(answer, 1.0) or close_to(answer, [1.0, 1.0, 1.0]):
+        return Feedback(False, "这是 scale_grad_by_freq=True 的结果（除以出现次数）。默认是 False：重复出现的 id 梯度相加。")
+    if close_to(answer, 0.0) or close_to(answer, [0.0, 0.0, 0.0]):
+        return Feedback(False, "只有 padding_idx 那一行的梯度才恒为 0；这里没有设置 padding_idx。")
+    return Feedback(False, "输出对 weight[2] 的导数：每出现一次 id 2，sum() 就对这一行的每个元素贡献 1。")
