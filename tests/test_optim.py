@@ -456,3 +456,176 @@ def test_value_errors_name_the_argument(make, name):
 def test_type_errors_name_the_argument(make, name):
     with pytest.raises(TypeError, match=name):
         make()
+
+
+# ----------------------------------------------------------------------------- the chapter's panels
+from helpers.exercises import optim as ex  # noqa: E402
+from helpers.panels import optim as OP  # noqa: E402
+
+RACE_LR = {"SGD": 1e-3, "Momentum": 5e-4, "Nesterov": 5e-4, "AdaGrad": 0.1, "RMSProp": 0.01, "Adam": 0.05,
+           "AdamW": 0.05}
+
+
+@pytest.mark.parametrize("surface", list(OP.RACE_SURFACES))
+def test_complex_step_gradient_equals_autograd(surface):
+    fn = OP.RACE_SURFACES[surface].fn
+    gen = torch.Generator().manual_seed(1)
+    for x, y in (2 * torch.rand(5, 2, generator=gen, dtype=F64) - 1).tolist():
+        w = torch.tensor([x, y], dtype=F64, requires_grad=True)
+        f = fn(w[0], w[1])
+        (g,) = torch.autograd.grad(f, w)
+        value, gx, gy = OP.surface_gradient(fn, x, y)
+        assert math.isclose(value, f.item(), rel_tol=1e-12, abs_tol=1e-12)
+        assert torch.allclose(torch.tensor([gx, gy], dtype=F64), g, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", OP.RACE_OPTIMIZERS)
+def test_race_path_equals_torch_optim_on_every_surface(name):
+    settings = dict(lr=RACE_LR[name], beta1=0.8, beta2=0.95, weight_decay=0.3 if name in ("Adam", "AdamW") else 0.0)
+    for surface in OP.RACE_SURFACES.values():
+        ours, our_losses = OP.race_path(name, surface.fn, surface.start, 60, **settings)
+        theirs, their_losses = O.optimize_path(surface.fn, surface.start,
+                                               lambda p: OP.torch_optimizer(name, p, **settings), 60)
+        assert torch.isfinite(theirs).all(), f"{name} diverged on {surface.name}: pick a smaller lr"
+        assert torch.allclose(torch.from_numpy(ours), theirs, rtol=1e-9, atol=1e-10), (name, surface.name)
+        assert torch.allclose(torch.from_numpy(our_losses), their_losses, rtol=1e-9, atol=1e-10)
+
+
+def test_adam_and_adamw_differ_in_the_race_only_with_weight_decay():
+    fn, start = OP.RACE_SURFACES["quadratic"].fn, (-3.5, 2.0)
+    same = [OP.race_path(n, fn, start, 50, lr=0.1, weight_decay=0.0)[0] for n in ("Adam", "AdamW")]
+    differ = [OP.race_path(n, fn, start, 50, lr=0.1, weight_decay=0.5)[0] for n in ("Adam", "AdamW")]
+    assert (same[0] == same[1]).all()
+    assert abs(differ[0] - differ[1]).max() > 0.05
+
+
+def test_race_path_marks_divergence_with_nan_and_rejects_unknown_names():
+    fn = OP.RACE_SURFACES["rosenbrock"].fn
+    path, losses = OP.race_path("SGD", fn, (-1.2, 1.0), 40, lr=0.5)
+    finite = int(torch.isfinite(torch.from_numpy(losses)).sum())
+    assert 0 < finite < 41 and bool(torch.isnan(torch.from_numpy(path[finite:])).all())
+    with pytest.raises(ValueError, match="optimizer"):
+        OP.race_path("Lion", fn, (0.0, 0.0), 3, lr=0.1)
+    with pytest.raises(ValueError, match="steps"):
+        OP.race_path("SGD", fn, (0.0, 0.0), -1, lr=0.1)
+    with pytest.raises(ValueError, match="optimizer"):
+        OP.torch_optimizer("Lion", [torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+def test_heavy_ball_steps_match_torch_sgd_with_momentum():
+    lams, start, lr = (0.05, 1.0), (-2.0, 1.0), 0.5
+    fn = lambda x, y: 0.5 * (lams[0] * x ** 2 + lams[1] * y ** 2)  # noqa: E731
+    betas = [0.0, 0.5, 0.9, 0.97]
+    ours = OP.heavy_ball_steps(lams, start, lr, betas, 1e-6, 600)
+    assert (ours > 0).all()
+    for beta, n in zip(betas, ours):
+        make = (lambda p: torch.optim.SGD(p, lr=lr)) if beta == 0 else (
+            lambda p, b=beta: torch.optim.SGD(p, lr=lr, momentum=b))
+        _, losses = O.optimize_path(fn, start, make, 600)
+        assert n == O.steps_to_tolerance(losses, 0.0, 1e-6 * losses[0].item()), beta
+    assert OP.heavy_ball_steps(lams, start, 5.0, [0.0], 1e-6, 200)[0] == -1   # diverges: never reached
+
+
+def test_heavy_ball_rate_is_goh_and_is_what_a_run_measures():
+    lams = (0.01, 1.0)
+    lr, beta, rate = O.momentum_optimal(*lams)
+    assert math.isclose(float(OP.heavy_ball_rate(lams, lr, beta)), rate, rel_tol=1e-6)
+    lr_gd, rate_gd = O.gd_optimal(*lams)
+    assert math.isclose(float(OP.heavy_ball_rate(lams, lr_gd, 0.0)), rate_gd, rel_tol=1e-9)
+    for lr, beta in ((0.5, 0.5), (1.0, 0.8), (0.2, 0.95)):   # measured contraction of |w| over late steps
+        path, _, _ = OP._heavy_ball_run(lams, (-2.0, 1.0), lr, beta, 800, 0.0)
+        norms = torch.from_numpy(path).norm(dim=1)
+        measured = (norms[700:800].max() / norms[400:500].max()).item() ** (1 / 300)
+        assert abs(measured - float(OP.heavy_ball_rate(lams, lr, beta))) < 0.01, (lr, beta)
+
+
+def test_adaptive_effective_lr_is_what_torch_steps_show():
+    grads = OP.quiet_gradients(0.01)
+    ada, rms = OP.adaptive_effective_lr(grads, 0.01, 0.9)
+    for make, ours in ((lambda p: torch.optim.Adagrad(p, lr=0.01), ada),
+                       (lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9), rms)):
+        w = torch.zeros(1, dtype=F64, requires_grad=True)
+        opt, before, measured = make([w]), 0.0, []
+        for g in grads:
+            w.grad = torch.tensor([g], dtype=F64)
+            opt.step()
+            measured.append(abs(w.item() - before) / g)
+            before = w.item()
+        assert torch.allclose(torch.tensor(measured, dtype=F64), torch.from_numpy(ours), rtol=1e-9)
+    assert (ada[1:] <= ada[:-1]).all() and ada[159] == pytest.approx(ada[59], rel=0.02)
+    assert rms[159] > 50 * rms[59]
+
+
+def test_gd_limits_figure_has_four_surfaces():
+    fig = OP.gd_limits_figure(steps=20)
+    assert len(fig.axes) == 4 and all(ax.get_title() for ax in fig.axes)
+
+
+# ----------------------------------------------------------------------------- exercises
+def _notes_momentum(grads, lr, beta):
+    w = V = 0.0
+    out = []
+    for g in grads:
+        V = beta * V + (1 - beta) * g
+        w -= lr * V
+        out.append(w)
+    return out
+
+
+def _adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return w - lr * (m / (1 - beta1 ** t)) / (math.sqrt(v / (1 - beta2 ** t)) + eps), m, v
+
+
+def test_exercise_checkers_accept_solutions_and_reject_shortcuts():
+    assert ex.check_notes_momentum(_notes_momentum).ok
+    assert ex.check_adam_step(_adam_step).ok
+    assert ex.check_rmsprop_first_step(0.1).ok
+    lr, beta, _ = O.momentum_optimal(1.0, 100.0)
+    assert ex.check_optimal_momentum((lr, beta)).ok
+
+    def pytorch_momentum(grads, lr, beta):
+        w, v, out = 0.0, 0.0, []
+        for g in grads:
+            v = beta * v + g
+            w -= lr * v
+            out.append(w)
+        return out
+
+    def via_torch(grads, lr, beta):
+        w = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=lr * (1 - beta), momentum=beta)
+        out = []
+        for g in grads:
+            w.grad = torch.tensor([g])
+            opt.step()
+            out.append(w.item())
+        return out
+
+    def via_course(grads, lr, beta):
+        w = torch.zeros(1, requires_grad=True)
+        opt = O.NotesMomentum([w], lr=lr, beta=beta)
+        return [(setattr(w, "grad", torch.tensor([g])), opt.step(), w.item())[2] for g in grads]
+
+    def via_torch_adam(w, g, m, v, t, lr, beta1, beta2, eps):
+        p = torch.tensor([w], requires_grad=True)
+        torch.optim.Adam([p], lr=lr)
+        return w, m, v
+
+    for wrong in (pytorch_momentum, via_torch, via_course, torch.optim.SGD, 0.5, "f"):
+        feedback = ex.check_notes_momentum(wrong)
+        assert not feedback.ok and feedback.answered, wrong
+    assert "torch.optim" in ex.check_notes_momentum(via_torch).message
+    assert "torch.optim" in ex.check_notes_momentum(via_course).message
+    assert "偏置修正" in ex.check_adam_step(lambda w, g, m, v, t, lr, b1, b2, eps: (
+        w - lr * (b1 * m + (1 - b1) * g) / (math.sqrt(b2 * v + (1 - b2) * g * g) + eps),
+        b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g)).message
+    for wrong in (via_torch_adam, lambda *a: 1 / 0, lambda *a: "w", torch.optim.Adam, None):
+        feedback = ex.check_adam_step(wrong)
+        assert not feedback.ok
+    assert not ex.check_adam_step(None).answered
+    assert torch.optim.SGD.__name__ == "SGD" and torch.optim.Adam.__name__ == "Adam"  # patches were undone
+    for wrong in (0.0316, 0.01, "0.1", [0.1, 0.1], 1.0):
+        assert not ex.check_rmsprop_first_step(wrong).ok
+    for wrong in ("0.03, 0.67", (0.0331,), (0.1, 9 / 11), (1.0, 0.0)):
+        assert not ex.check_optimal_momentum(wrong).ok

@@ -1,0 +1,803 @@
+# %% [markdown]
+# # 第5章 梯度下降优化算法 (Optimizers)
+#
+# **学习目标**
+#
+# - 分清 epoch、batch、iteration，并能在曲面上指出梯度下降会卡住的四种地形：局部极小、鞍点、平台、对起点敏感
+# - 从指数移动平均（EMA）出发理解动量、RMSProp 和 Adam，会推导并验证 Adam 的偏置修正
+# - 说清笔记的动量公式和 PyTorch `SGD(momentum=...)` 的区别，知道两者在什么设置下**完全相同**
+# - 在二次函数上找到 Goh（Distill, 2017）给出的最优步长与动量，并在交互面板里亲手验证
+# - 用 `torch.optim` 正确写出 SGD/动量、AdaGrad、RMSProp、Adam、AdamW 的训练循环，并在同一个网络上比较它们
+#
+# **预计用时**：90–120 分钟
+#
+# **先修**：第1章 张量（autograd 求梯度）、第4章 损失函数（损失与梯度、`gd_1d_panel` 里的学习率实验）
+
+# %%
+import math
+
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, RandomSampler
+
+from helpers import optim, show_source
+from helpers.data import SURFACES, digits
+from helpers.exercises import optim as exercises
+from helpers.panels.optim import (PLATEAU, RACE_OPTIMIZERS, RACE_SURFACES, adaptive_lr_panel, ema_panel,
+                                  gd_limits_figure, momentum_panel, optimizer_race_panel, race_path, torch_optimizer)
+from helpers.plotting import show
+from helpers.training import accuracy, fit, plot_histories
+
+torch.set_num_threads(1)  # 本章的模型都很小，单线程最快
+
+# %% [markdown]
+# 第4章把"模型有多差"压成了一个数：损失。训练就是反复做一件事：算出损失对参数的梯度，沿着负梯度方向把参数挪一小步。
+# **怎样**挪这一步，就是优化器（optimizer）要回答的问题。本章从最朴素的梯度下降出发，看它在哪些地形上吃亏，再依次引入动量（Momentum）、AdaGrad、RMSProp、Adam 和 AdamW。
+#
+# 每个优化器的公式都在 `helpers/optim.py` 里照着写成了一个 `torch.optim.Optimizer` 子类，本章逐个拿它们和 `torch.optim` 比轨迹，差别要小到 $10^{-9}$。
+
+# %% [markdown]
+# ## 1. 基础参数：epoch、batch、iteration
+#
+# - **epoch**（轮）：把整个训练集完整地用一遍——每个样本都参与一次前向传播、反向传播和参数更新。
+# - **batch_size**（批大小）：每次更新参数时用多少个样本来估计梯度。训练集被切成若干份（mini-batch），轮流用来更新参数。
+# - **iteration**（迭代，也叫 step）：参数被更新一次。
+#
+# 所以一个 epoch 里的 iteration 数是 $\lceil N / B \rceil$（$N$ 是训练样本数，$B$ 是批大小；最后一批可能不满，除非设 `drop_last=True`）。
+# 用本课程的手写数字数据（digits，8×8 灰度图）算一下：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+(X_train, y_train), (X_val, y_val) = digits()
+N, B = len(X_train), 64
+loader = DataLoader(list(range(N)), batch_size=B, shuffle=True)
+print(f"N = {N}，batch_size = {B}")
+print(f"每个 epoch 的 iteration 数：ceil(N/B) = {math.ceil(N / B)}，len(loader) = {len(loader)}")
+print(f"训练 10 个 epoch 一共更新参数 {10 * len(loader)} 次")
+
+# %% [markdown]
+# 笔记说"同一个 epoch 内，不同 batch 之间没有重复样本"。这对默认的打乱方式（`shuffle=True`，每个 epoch 做一次随机排列）成立；
+# 但如果换成**有放回**的采样器 `RandomSampler(replacement=True)`，一个 epoch 里同一个样本可以出现好几次，另一些样本一次也不出现。
+#
+# **验证**：`shuffle=True` 时一个 epoch 恰好把每个下标取一次；有放回采样时有重复。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+seen = torch.cat([batch for batch in loader])
+assert torch.equal(seen.sort().values, torch.arange(N))
+sampler = RandomSampler(range(N), replacement=True, generator=torch.Generator().manual_seed(0))
+drawn = torch.tensor(list(sampler))
+repeats = len(drawn) - len(drawn.unique())
+assert repeats > 0
+print(f"shuffle=True：一个 epoch 取到 {len(seen.unique())} 个不同样本，共 {len(seen)} 次")
+print(f"replacement=True：取了 {len(drawn)} 次，只有 {len(drawn.unique())} 个不同样本（{repeats} 次是重复的）")
+
+# %% [markdown]
+# ## 2. 梯度下降的局限
+#
+# 梯度下降（gradient descent）的更新式是 $\omega_t = \omega_{t-1} - \eta\,\nabla \mathcal{L}(\omega_{t-1})$，$\eta$ 是学习率（learning rate）。
+# 它只看**当前位置**的坡度，因此在下面四种地形上会吃亏：
+#
+# 1. **局部极小**（local minimum）：损失不是凸函数时，顺着坡走到的谷底**不一定**是全局最低点（笔记写成"并非全局最优"，说得太绝对了：有时恰好就是）。
+# 2. **鞍点**（saddle point）：梯度为 0，但某些方向向上、某些方向向下。从正好在"山脊"上的点出发，梯度下降会停在鞍点；稍微偏一点也要花很多步才能离开。高维空间里鞍点远比局部极小多。
+# 3. **平台**（plateau）：坡度很小，每一步都挪得很少，看起来像"训练停了"。
+# 4. **对起点敏感**：从不同的点出发，走到的谷底和花的步数都不同。
+#
+# 下图在四个二维曲面上用 `torch.optim.SGD`（学习率 0.05）各跑 120 步，圆点是起点，方块是终点，星号是极小点，X 是鞍点：
+
+# %%
+show(gd_limits_figure())
+
+# %% [markdown]
+# **验证**：用同样的设置检查图里的四个现象。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def sgd_end(surface, start, steps=120, lr=0.05):
+    path, losses = optim.optimize_path(surface.fn, start, lambda p: torch.optim.SGD(p, lr=lr), steps)
+    return path[-1], losses[-1].item()
+
+mm, sad = SURFACES["multi_minima"], SURFACES["saddle"]
+f_global = min(mm.fn(torch.tensor(a), torch.tensor(b)).item() for a, b in mm.minima)
+end, f_end = sgd_end(mm, (0.3, 2.2))
+print(f"局部极小：终点 f = {f_end:.3f}，全局最小 f = {f_global:.3f}")
+end_saddle, _ = sgd_end(sad, (-2.0, 0.0))
+print(f"鞍点：从 y = 0 出发，120 步后停在 ({end_saddle[0]:.4f}, {end_saddle[1]:.1f})")
+assert f_end > f_global + 0.5 and end_saddle.abs().max() < 1e-3
+
+# %%
+# NBVAL_CHECK_OUTPUT
+far, _ = sgd_end(PLATEAU, (-2.6, 2.0))
+near, f_near = sgd_end(PLATEAU, (-0.9, 0.7))
+moved = (far - torch.tensor([-2.6, 2.0], dtype=far.dtype)).norm().item()
+print(f"平台：从 (-2.6, 2.0) 出发 120 步只挪了 {moved:.3f}；从 (-0.9, 0.7) 出发已降到 f = {f_near:.1e}")
+ends = [sgd_end(mm, s)[0] for s in [(-2.2, 2.2), (2.2, 2.2), (-2.2, -2.2), (2.2, -1.0)]]
+distinct = {tuple(e.round(decimals=2).tolist()) for e in ends}
+print(f"对起点敏感：4 个起点走到了 {len(distinct)} 个不同的极小点")
+assert moved < 0.1 and f_near < 1e-3 and len(distinct) >= 3
+
+# %% [markdown]
+# ## 3. 指数移动加权平均（EMA）
+#
+# 后面的每个优化器都建立在一个简单的平均方法上：指数移动加权平均（exponential moving average, EMA）。给定序列 $x_1, x_2, \dots$，
+#
+# $$v_t = \beta\, v_{t-1} + (1-\beta)\, x_t,\qquad v_0 = 0,\quad \beta \in (0, 1)$$
+#
+# $\beta$ 是衰减系数（decay factor）。把递推式展开：
+#
+# $$v_t = (1-\beta)\,x_t + (1-\beta)\beta\, x_{t-1} + (1-\beta)\beta^2\, x_{t-2} + \cdots + (1-\beta)\beta^{t-1} x_1$$
+#
+# 第 $k$ 步以前的数据 $x_{t-k}$ 的权重是 $(1-\beta)\beta^k$：越新的数据权重越大，旧数据的权重按指数衰减，但永远不会变成 0。
+# 权重大约在 $k \approx 1/(1-\beta)$ 步后衰减到 $1/e$，所以常说 EMA"大约平均了最近 $1/(1-\beta)$ 个数"（$\beta = 0.9$ 时约 10 个）。
+#
+# **开头的偏差**：因为 $v_0 = 0$，第一步 $v_1 = (1-\beta)x_1$，只有 $x_1$ 的十分之一（$\beta=0.9$）。原因是前 $t$ 步的权重之和不是 1，而是
+#
+# $$\sum_{k=0}^{t-1}(1-\beta)\beta^k = 1-\beta^t$$
+#
+# 除以它就得到偏置修正（bias correction）后的平均 $\hat v_t = v_t / (1-\beta^t)$，它的权重之和恰好是 1。$t$ 变大后 $\beta^t \to 0$，修正自动消失。
+#
+# `helpers.optim.ema` 就是这个递推式：
+
+# %%
+show_source(optim.ema)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for beta in (0.9, 0.99):
+    sums = [1 - beta ** t for t in (1, 2, 5, 10, 50)]
+    print(f"beta = {beta}：t = 1, 2, 5, 10, 50 时权重之和 = {[round(s, 3) for s in sums]}")
+x = torch.tensor([5.0, 5.0, 5.0, 5.0, 5.0], dtype=torch.float64)
+print("常数序列 5 的 EMA：", [round(v, 4) for v in optim.ema(x, 0.9).tolist()])
+print("偏置修正后       ：", [round(v, 4) for v in optim.ema(x, 0.9, bias_correction=True).tolist()])
+
+# %% [markdown]
+# 在面板里拖动 $\beta$：$\beta$ 越大，曲线越平滑，但**滞后**越多（波峰来得越晚），开头被 $v_0 = 0$ 拉低的那一段也越长。
+# 勾选 "bias correction" 后开头的凹陷消失，后面的部分几乎不变。右边是权重 $(1-\beta)\beta^k$，橙色竖线标出 $1/(1-\beta)$。
+
+# %%
+ema_panel()
+
+# %% [markdown]
+# **验证**：EMA 的展开式（权重 $(1-\beta)\beta^k$）与递推式一致；`torch.optim.Adam` 内部保存的一阶矩 `exp_avg` 正是梯度序列的 EMA（$\beta = \beta_1$），修正后的值就是 $\hat m_t$。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+xs = torch.randn(30, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+beta, t = 0.9, len(xs)
+expanded = sum((1 - beta) * beta ** k * xs[t - 1 - k] for k in range(t))
+assert torch.isclose(optim.ema(xs, beta)[-1], expanded)
+w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+adam = torch.optim.Adam([w], lr=1e-3, betas=(beta, 0.999))
+for x_t in xs:
+    w.grad = x_t.reshape(1)
+    adam.step()
+exp_avg = adam.state[w]["exp_avg"].item()
+print(f"递推 v_30 = {optim.ema(xs, beta)[-1]:.6f}，展开式 = {expanded:.6f}，Adam 的 exp_avg = {exp_avg:.6f}")
+assert math.isclose(exp_avg, optim.ema(xs, beta)[-1].item(), rel_tol=1e-12)
+
+# %% [markdown]
+# ## 4. 动量法（Momentum）
+#
+# mini-batch 算出的梯度带噪声，方向会来回抖。动量法用梯度的 EMA 代替当前梯度，让更新方向更稳。笔记的写法（小标题里的 "Monmentum" 是笔误）：
+#
+# $$V_t = \beta V_{t-1} + (1-\beta)\, g_t,\qquad \omega_t = \omega_{t-1} - \eta\, V_t,\qquad g_t = \nabla\mathcal{L}(\omega_{t-1})$$
+#
+# PyTorch 的 `torch.optim.SGD(lr=α, momentum=μ)` 用的却是另一种写法（这里 dampening 取默认值 0）：
+#
+# $$v_1 = g_1,\qquad v_t = \mu\, v_{t-1} + g_t,\qquad \omega_t = \omega_{t-1} - \alpha\, v_t$$
+#
+# 两者只差 $g_t$ 前面的 $(1-\beta)$。因为两个递推都是线性的，把 PyTorch 的缓冲乘以 $(1-\beta)$ 就得到笔记的 $V_t$：$V_t = (1-\beta)\,v_t$。于是
+#
+# $$\omega_t = \omega_{t-1} - \eta\,(1-\beta)\,v_t \quad\Longleftrightarrow\quad \texttt{SGD(lr}=\eta(1-\beta)\texttt{, momentum}=\beta\texttt{)}$$
+#
+# 从第一步起就完全相同。
+#
+# > **⚠ 笔记勘误（E30）**
+# >
+# > **笔记的写法**：动量法的更新是 $V_t = \beta V_{t-1} + (1-\beta)g_t$、$\omega_t = \omega_{t-1} - \eta V_t$，并用 `optim.SGD(lr=0.01, momentum=0.9)` 作为它的示例。
+# >
+# > **正确的说法**：PyTorch 的 `SGD(momentum=μ)` 没有 $(1-\mu)$ 这个因子，缓冲从 $v_1 = g_1$ 开始。所以 `SGD(lr=η, momentum=β)` 的第一步是 $\eta g_1$（笔记的公式是 $\eta(1-\beta)g_1$），梯度恒定时的稳态步长是 $\eta/(1-\beta)$——$\beta = 0.9$ 时是笔记公式的 **10 倍**。
+# > 要得到笔记的公式，应写 `SGD(lr=η*(1-β), momentum=β)`。把 `dampening` 设成 $1-\beta$ 也不行：PyTorch 在第一步跳过 dampening，直接令 $v_1 = g_1$。
+# >
+# > 证据见下面两格：同一串梯度下四种写法的轨迹。
+
+# %%
+def path_of(make_optimizer, grads):
+    """One parameter w_0 = 0; set its gradient by hand at every step and record w_1, w_2, ..."""
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt, path = make_optimizer([w]), []
+    for g in grads:
+        w.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        path.append(round(w.item(), 5))
+    return path
+
+grads, lr, beta = [1, 1, 1, 1, 1, -0.5, 2, 0.3], 0.1, 0.9
+
+# %%
+# NBVAL_CHECK_OUTPUT
+runs = {
+    "PyTorch SGD(lr, momentum)        ": lambda p: torch.optim.SGD(p, lr=lr, momentum=beta),
+    "笔记的 EMA 公式 (NotesMomentum)  ": lambda p: optim.NotesMomentum(p, lr=lr, beta=beta),
+    "SGD(lr*(1-beta), momentum)       ": lambda p: torch.optim.SGD(p, lr=lr * (1 - beta), momentum=beta),
+    "SGD(lr, momentum, dampening=0.1) ": lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, dampening=1 - beta),
+}
+paths = {name: path_of(make, grads) for name, make in runs.items()}
+for name, path in paths.items():
+    print(name, path[:5])
+names = list(paths)
+assert paths[names[1]] == paths[names[2]] and paths[names[0]] != paths[names[1]] != paths[names[3]]
+
+# %% [markdown]
+# 第一行每一步都比第二行大得多；第二、三行完全相同；第四行（dampening）的第一步仍然是 $-0.1$，和笔记不符。梯度一直是 1 时，PyTorch 的缓冲趋于 $1/(1-\beta) = 10$：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+w = torch.zeros(1, requires_grad=True)
+sgd = torch.optim.SGD([w], lr=lr, momentum=beta)
+for _ in range(200):
+    w.grad = torch.ones(1)
+    sgd.step()
+buffer = sgd.state[w]["momentum_buffer"].item()
+print(f"200 步后 PyTorch 的每步位移 lr * v = {lr * buffer:.4f} = lr / (1 - beta)；笔记公式的稳态位移 = {lr:.4f}")
+assert math.isclose(lr * buffer, lr / (1 - beta), rel_tol=1e-5)
+
+# %% [markdown]
+# `helpers.optim.NotesMomentum` 照笔记的公式写，`helpers.optim.SGD` 照 PyTorch 的写法写（也包括 Nesterov 和 weight decay）：
+
+# %%
+show_source(optim.NotesMomentum)
+
+# %% [markdown]
+# 注意两者的学习率含义不同：笔记的 $\eta$ 乘的是"平均梯度"，所以是每步真正的步长；PyTorch 的 `lr` 乘的是"累加的梯度"，实际步长会被放大约 $1/(1-\mu)$ 倍。换用 PyTorch 时，如果照搬笔记里调好的 $\eta$，相当于把学习率放大了 10 倍。
+#
+# **Nesterov 动量**（`nesterov=True`）先按动量"往前看一步"，再用那里的方向修正。PyTorch 的实现写成：$v_t = \mu v_{t-1} + g_t$，$\omega_t = \omega_{t-1} - \alpha\,(g_t + \mu v_t)$。它常常比普通动量少一些来回摆动。
+#
+# **验证**：`helpers.optim.SGD` 的普通动量和 Nesterov 动量都与 `torch.optim.SGD` 逐步一致。
+
+# %%
+show_source(optim.SGD.update)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for nesterov in (False, True):
+    ours = path_of(lambda p: optim.SGD(p, lr=lr, momentum=beta, nesterov=nesterov), grads)
+    theirs = path_of(lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, nesterov=nesterov), grads)
+    assert ours == theirs
+    print(f"nesterov={nesterov}：helpers.optim.SGD == torch.optim.SGD，最后位置 {theirs[-1]}")
+
+# %% [markdown]
+# ### 4.1 动量为什么有用
+#
+# 笔记列了动量的几条好处。前两条可以直接验证：
+#
+# - **越过梯度为 0 的点**：$f(w) = w^3$ 在 $w = 0$ 处梯度为 0。普通 SGD 从 $w=1$ 出发越走越慢，永远到不了 0；带动量时"惯性"把它带过 0，之后 $w^3$ 一路向下，$w$ 发散到 $-\infty$（这个函数本来就没有下界）。
+# - **离开鞍点**：$f = x^2 - y^2$ 从 $(1, 10^{-6})$ 出发，$y$ 方向的推力一开始只有 $10^{-6}$ 量级，动量把它一步步累加起来。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for momentum in (0.0, 0.9):
+    path, _ = optim.optimize_path(lambda x, y: x ** 3, (1.0, 0.0),
+                                  lambda p: torch.optim.SGD(p, lr=0.05, momentum=momentum), 60)
+    crossed = (path[:, 0] < 0).nonzero()
+    end = f"{path[60, 0]:.4f}" if torch.isfinite(path[60, 0]) else "发散（w^3 没有下界）"
+    print(f"w^3, momentum={momentum}：第 13 步 w = {path[13, 0]:.2f}，第 60 步 w = {end}，"
+          + (f"第 {crossed[0].item()} 步越过 0" if len(crossed) else "没有越过 0"))
+for momentum in (0.0, 0.9):
+    path, _ = optim.optimize_path(lambda x, y: x ** 2 - y ** 2, (1.0, 1e-6),
+                                  lambda p: torch.optim.SGD(p, lr=0.05, momentum=momentum), 100)
+    print(f"x^2 - y^2, momentum={momentum}：100 步后 y = {path[-1, 1]:.3g}")
+
+# %% [markdown]
+# - **加快病态问题的收敛**：在 $f = \frac12(100x^2 + y^2)$ 这种两个方向曲率差 100 倍的"峡谷"里，梯度下降被陡的方向限制了学习率，在缓的方向上走得很慢。
+#   动量在陡的方向上正负抵消、在缓的方向上持续累加，于是快得多：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def steps_to_reach(momentum, lr=0.019, radius=1e-3):
+    path, _ = optim.optimize_path(lambda x, y: 0.5 * (100 * x ** 2 + y ** 2), (1.0, 1.0),
+                                  lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum), 400)
+    return (path.norm(dim=1) < radius).nonzero()[0].item()
+
+plain, heavy = steps_to_reach(0.0), steps_to_reach(0.9)
+print(f"到达 |w| < 1e-3：SGD {plain} 步，SGD + momentum 0.9 {heavy} 步")
+assert heavy < plain / 2
+
+# %% [markdown]
+# ### 4.2 最优的步长和动量（Goh, "Why Momentum Really Works", Distill 2017）
+#
+# 对二次函数可以把这件事算到底。设 Hessian 的特征值（各方向的曲率）落在 $[\lambda_1, \lambda_n]$，条件数 $\kappa = \lambda_n/\lambda_1$。
+# Goh 的文章用的正是 PyTorch 的写法（$v_t = \beta v_{t-1} + g_t$，$\omega_t = \omega_{t-1} - \alpha v_t$），他证明了：
+#
+# - 普通梯度下降最好取 $\alpha = \frac{2}{\lambda_1 + \lambda_n}$，每步误差最多缩小到原来的 $\frac{\kappa - 1}{\kappa + 1}$ 倍；
+# - 动量法最好取 $\alpha = \Big(\frac{2}{\sqrt{\lambda_1} + \sqrt{\lambda_n}}\Big)^2$、$\beta = \Big(\frac{\sqrt{\kappa} - 1}{\sqrt{\kappa} + 1}\Big)^2$，速率是 $\frac{\sqrt{\kappa} - 1}{\sqrt{\kappa} + 1}$。
+#
+# $\kappa = 100$ 时，前者是 $0.980$（每步只去掉 2% 的误差），后者是 $0.818$：达到同样精度，步数少了约 10 倍——$\kappa$ 变成了 $\sqrt{\kappa}$。
+# 速率（rate）来自每个特征方向上的二阶线性递推：它的特征方程是 $z^2 - (1 + \beta - \alpha\lambda)z + \beta = 0$，速率就是所有特征方向上根的最大模 $\max|z|$；$\max|z| \ge 1$ 就发散。
+#
+# 面板里的曲面是 $f = \frac12(x^2/\kappa + y^2)$（曲率 $1/\kappa$ 和 $1$），从 $(-2, 1)$ 出发：
+#
+# - 左上：200 步的路径。$\beta = 0$ 时在陡的 $y$ 方向来回跳、在缓的 $x$ 方向爬；加大 $\beta$ 看路径怎样变成绕着极小点转的螺旋；
+# - 右上：损失曲线，虚线是两个理论最优设置；
+# - 左下：**在你选的学习率下**，达到 $10^{-6} f(w_0)$ 需要的步数随 $\beta$ 变化（蓝点是实测，灰线是由速率算出的 $\ln 10^{-6} / (2\ln \max|z|)$），竖虚线是 Goh 的最优 $\beta^*$（它属于最优学习率 $\alpha^*$）；
+# - 右下：整张 (学习率, $\beta$) 平面上的速率，金色星号是动量最优点，白色星号是梯度下降最优点，白色区域发散。
+#
+# 试一试：把学习率调到右上图例里"best momentum"的学习率附近，再拖 $\beta$，看左下的最低点是否落在竖虚线上；换一个 $\kappa$，最优点怎样移动？
+
+# %%
+momentum_panel()
+
+# %% [markdown]
+# **验证**：取 $\kappa = 100$，用 `torch.optim.SGD` 实测达到 $10^{-6}f(w_0)$ 的步数：最优动量设置要比最优梯度下降快 5 倍以上。
+# 还有一个面板里能看到的细节：最优点紧贴着发散区的边界（右下图的金色星号在白色区域边上）。保持 $\alpha^*$ 把 $\beta$ 减小一点就会发散；增大一点仍然收敛，在有限的精度下甚至可能少几步——Goh 的结论说的是渐近速率最优，而不是到达某个精度的步数最少。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lam = (0.01, 1.0)
+quad = lambda x, y: 0.5 * (lam[0] * x ** 2 + lam[1] * y ** 2)  # noqa: E731
+def torch_steps(lr, momentum, steps=400):
+    make = lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum)  # noqa: E731
+    _, losses = optim.optimize_path(quad, (-2.0, 1.0), make, steps)
+    return optim.steps_to_tolerance(losses, 0.0, 1e-6 * losses[0].item())
+a_gd, r_gd = optim.gd_optimal(*lam)
+a_hb, b_hb, r_hb = optim.momentum_optimal(*lam)
+n_gd, n_hb = torch_steps(a_gd, 0.0), torch_steps(a_hb, b_hb)
+print(f"最优 GD：lr = {a_gd:.3f}，速率 {r_gd:.3f}，{n_gd} 步；最优动量：lr = {a_hb:.3f}，beta = {b_hb:.3f}，速率 {r_hb:.3f}，{n_hb} 步")
+near = {round(b, 3): torch_steps(a_hb, b) for b in (b_hb - 0.05, b_hb + 0.05)}
+print(f"lr = lr* 时：beta = {list(near)[0]} 发散，beta = {list(near)[1]} 需要 {list(near.values())[1]} 步")
+assert n_hb * 5 < n_gd and list(near.values())[0] is None and list(near.values())[1] < 2 * n_hb
+
+# %% [markdown]
+# ## 5. AdaGrad
+#
+# SGD 让所有参数共用一个学习率。可是不同参数的梯度尺度可能差很多：梯度一直很大的参数容易来回震荡，梯度一直很小的参数又学得太慢。
+# AdaGrad（adaptive gradient）给**每个参数**单独记一笔账——它历史上所有梯度的平方和：
+#
+# $$g_{t,i} = \frac{\partial \mathcal{L}_t}{\partial \omega_i}\Big|_{\omega_{t-1}},\qquad G_{t,i} = \sum_{k=1}^{t} g_{k,i}^2,\qquad \omega_{t,i} = \omega_{t-1,i} - \frac{\eta}{\sqrt{G_{t,i}} + \varepsilon}\, g_{t,i}$$
+#
+# 平方、开方、除法都是逐元素的（$g^2 = g \odot g$）。$\eta/(\sqrt{G_{t,i}} + \varepsilon)$ 就是第 $i$ 个参数的**有效学习率**：历史梯度大的参数被除以一个大数，步子变小。
+#
+# > **⚠ 笔记勘误（E31）**
+# >
+# > **笔记的写法**：AdaGrad "让历史梯度大的参数降低学习率，让历史梯度小的参数**增大**学习率"。
+# >
+# > **正确的说法**：AdaGrad 不会增大任何参数的学习率。$G_{t,i}$ 只增不减，所以每个参数的有效学习率 $\eta/(\sqrt{G_{t,i}}+\varepsilon)$ 都只降不升；历史梯度小的参数只是**降得少**，相对别的参数显得大。
+# > 这也是笔记后面说的缺点的根源：学习率单调下降，可能过早降得太低，训练提前"停"下来；噪声带来的大梯度也被永久记在 $G$ 里。
+# >
+# > 证据见下一格（$\eta = 0.1$）：梯度先是 10（50 步），然后降到 0.1（200 步），有效学习率 $|\Delta\omega|/|g|$ 停在 $0.1/\sqrt{50 \cdot 100} \approx 0.0014$，不会回升。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def effective_lrs(make_optimizer, grads):
+    """|w_t - w_(t-1)| / |g_t| at every step: the learning rate the optimizer really applied."""
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt, rates = make_optimizer([w]), []
+    for g in grads:
+        before = w.item()
+        w.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        rates.append(abs(w.item() - before) / abs(g))
+    return rates
+loud_then_quiet = [10.0] * 50 + [0.1] * 200
+ada = effective_lrs(lambda p: torch.optim.Adagrad(p, lr=0.1), loud_then_quiet)
+print("Adagrad 第 1, 50, 51, 100, 250 步的有效学习率：", [f"{ada[t - 1]:.6f}" for t in (1, 50, 51, 100, 250)])
+assert all(later <= earlier for earlier, later in zip(ada, ada[1:]))
+
+# %% [markdown]
+# **验证**：`helpers.optim.Adagrad` 照公式写，与 `torch.optim.Adagrad`（笔记示例里的 `eps=1e-10` 正是默认值）逐步一致。
+
+# %%
+show_source(optim.Adagrad)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ours = path_of(lambda p: optim.Adagrad(p, lr=0.1), grads)
+theirs = path_of(lambda p: torch.optim.Adagrad(p, lr=0.1), grads)
+print("helpers.optim.Adagrad:", ours[:4])
+print("torch.optim.Adagrad  :", theirs[:4])
+assert ours == theirs and torch.optim.Adagrad([torch.zeros(1, requires_grad=True)]).defaults["eps"] == 1e-10
+
+# %% [markdown]
+# ## 6. RMSProp
+#
+# RMSProp 只改了 AdaGrad 的一处：把"所有历史梯度平方之和"换成"梯度平方的 EMA"：
+#
+# $$V_{t,i} = \beta V_{t-1,i} + (1-\beta)\, g_{t,i}^2,\qquad \omega_{t,i} = \omega_{t-1,i} - \frac{\eta}{\sqrt{V_{t,i}} + \varepsilon}\, g_{t,i}$$
+#
+# $\sqrt{V_{t,i}}$ 是最近一段梯度的均方根（root mean square，RMS，名字由此而来）。EMA 会"遗忘"：梯度变小一段时间后 $V$ 跟着变小，有效学习率重新升回来。
+# 这样学习率不再单调下降，也能跟上 mini-batch 带来的梯度尺度变化（笔记称之为"非平稳"目标）。它只看梯度的大小，不看方向。
+#
+# > **⚠ 笔记勘误（E32）**
+# >
+# > **笔记的写法**：衰减系数 $\beta$ "常取 0.9"；示例写 `optim.RMSprop(..., alpha=0.9, eps=1e-10)`。
+# >
+# > **正确的说法**：PyTorch 里这个系数叫 `alpha`，默认值是 **0.99**，`eps` 默认是 **1e-8**。笔记示例里的两个值都是特意改过的，不是默认值；$\alpha = 0.99$ 的 EMA 大约平均最近 100 步，$0.9$ 只平均约 10 步。
+# >
+# > 证据见下一格。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+defaults = torch.optim.RMSprop([torch.zeros(1, requires_grad=True)]).defaults
+print({k: defaults[k] for k in ("lr", "alpha", "eps", "momentum", "centered")})
+assert defaults["alpha"] == 0.99 and defaults["eps"] == 1e-8
+
+# %% [markdown]
+# 下面的面板给一个参数喂一串梯度：先是 1，在灰色区间里降到"安静"的值，然后恢复。中间是有效学习率，右边是每步实际的位移 $|\Delta\omega|$：
+#
+# - AdaGrad 的有效学习率在安静期**一动不动**：$G$ 几乎不再增加，但也不会减少；
+# - RMSProp 的有效学习率在安静期**升回来**，升到大约 $\eta/|g_{\text{quiet}}|$，于是安静期的位移又回到 $\eta$ 量级；
+# - 梯度恢复的那一刻，RMSProp 的 $V$ 还很小，第一步位移会突然变大（$\alpha$ 越接近 1，这个尖峰越高、持续越久）。这是它"适应非平稳"的代价。
+
+# %%
+adaptive_lr_panel()
+
+# %% [markdown]
+# **验证**：`helpers.optim.RMSprop` 与 `torch.optim.RMSprop` 一致（笔记的设置和默认设置都测）；在上一节"先大后小"的梯度下（$\eta = 0.1$），RMSprop($\alpha = 0.9$) 的有效学习率先降到 $0.1/\sqrt{100} = 0.01$，梯度变小后回升到 $\eta/\sqrt{0.1^2} = 1.0$，而 AdaGrad 停在 0.0014。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for settings in ({"lr": 0.01, "alpha": 0.9, "eps": 1e-10}, {}):
+    ours = path_of(lambda p: optim.RMSprop(p, **settings), grads)
+    theirs = path_of(lambda p: torch.optim.RMSprop(p, **settings), grads)
+    assert ours == theirs
+    print(f"RMSprop{settings or '（默认）'}：helpers == torch，前三步 {theirs[:3]}")
+rms = effective_lrs(lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=0.9), loud_then_quiet)
+print("RMSprop(alpha=0.9) 第 1, 50, 51, 100, 250 步：", [f"{rms[t - 1]:.4f}" for t in (1, 50, 51, 100, 250)])
+assert math.isclose(rms[249], 1.0, rel_tol=1e-3) and ada[249] < 0.0015
+
+# %% [markdown]
+# ## 7. Adam
+#
+# Adam（adaptive moment estimation）= 动量 + RMSProp：一阶矩（梯度的 EMA）给出稳定的方向，二阶矩（梯度平方的 EMA）给出每个参数的尺度：
+#
+# $$m_t = \beta_1 m_{t-1} + (1-\beta_1)\,g_t,\qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\,g_t^2$$
+#
+# $$\hat m_t = \frac{m_t}{1-\beta_1^t},\qquad \hat v_t = \frac{v_t}{1-\beta_2^t},\qquad \omega_t = \omega_{t-1} - \eta\,\frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}$$
+#
+# 默认值 `lr=0.001, betas=(0.9, 0.999), eps=1e-8`，笔记写得对。注意 $\varepsilon$ 加在 $\sqrt{\hat v_t}$ **外面**。
+#
+# ### 7.1 偏置修正从哪里来
+#
+# 从 $m_0 = 0$ 开始展开：$m_1 = (1-\beta_1)g_1$，$m_2 = (1-\beta_1)(\beta_1 g_1 + g_2)$，一般地
+#
+# $$m_t = (1-\beta_1)\sum_{k=1}^{t}\beta_1^{\,t-k} g_k,\qquad \text{权重之和} = (1-\beta_1)\frac{1-\beta_1^t}{1-\beta_1} = 1-\beta_1^t$$
+#
+# 这和第 3 节 EMA 的结论一样：权重加起来不是 1，所以除以 $1-\beta_1^t$。$v_t$ 同理除以 $1-\beta_2^t$。
+# 如果所有梯度都相同（$g_k = g$），修正后 $\hat m_t = g$、$\hat v_t = g^2$，每步恰好移动 $\eta$（忽略 $\varepsilon$）——不论 $g$ 是 $10^{-3}$ 还是 $10^3$。
+#
+# 不修正会怎样？第一步 $m_1/\sqrt{v_1} = (1-\beta_1)g/\sqrt{1-\beta_2}\,|g|$，默认设置下是 $0.1/\sqrt{0.001} \approx 3.16$：第一步是 $\eta$ 的 3.16 倍。
+# 而且 $\beta_2 = 0.999$ 的偏差要约一千步才消失，$\beta_1 = 0.9$ 的偏差十几步就没了——分子和分母的偏差不同步，所以 Adam 必须修正。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for g in (1e-3, 1.0, 1e3):
+    first = path_of(lambda p: torch.optim.Adam(p, lr=0.1), [g])[0]
+    print(f"g = {g:g}：Adam 第一步 Δw = {first}")
+    assert math.isclose(first, -0.1, rel_tol=1e-4)
+b1, b2 = 0.9, 0.999
+print(f"不做偏置修正的第一步：lr * (1-b1)/sqrt(1-b2) = {0.1 * (1 - b1) / math.sqrt(1 - b2):.6f}")
+print("梯度恒为 1 时的前五步：", path_of(lambda p: torch.optim.Adam(p, lr=0.1), [1.0] * 5))
+
+# %% [markdown]
+# ### 7.2 为什么 Momentum 和 RMSProp 不修正
+#
+# 笔记给了两条理由。第一条要加个前提：
+#
+# - **Momentum**：笔记的 EMA 写法确实让开头几步的 $V_t$ 偏小（第一步只有 $(1-\beta)g_1$），这点偏差会被学习率吸收、很快衰减。但 PyTorch 的写法 $v_1 = g_1$ 根本没有这个偏差（勘误 E34，见第 4 节）。
+# - **RMSProp**：第二条的推理是反的，见下面的勘误。
+#
+# > **⚠ 笔记勘误（E33）**
+# >
+# > **笔记的写法**：RMSProp 的 $v_t$ 开头偏小，"经过 $\sqrt{v_t}$ 平方根后被钝化"，可以靠调 $\eta$、$\varepsilon$、$\beta$ 覆盖。
+# >
+# > **正确的说法**：$v_t$ 在**分母**里，偏小的 $v_t$ 让开头的步子**变大**，而不是变得无关紧要。第一步 $V_1 = (1-\alpha)g_1^2$，所以 $|\Delta\omega_1| = \eta/\sqrt{1-\alpha}$，与梯度大小无关：默认 $\alpha = 0.99$ 时是 $10\eta$，$\alpha = 0.9$ 时是 $3.16\eta$。
+# > 平方根只是把 $1/(1-\alpha)$ 变成了 $1/\sqrt{1-\alpha}$，偏差依旧存在；之后要过大约 $1/(1-\alpha)$ 步才消失。实践中常靠较小的学习率或学习率预热（warm-up，第6章）来抵消。
+# >
+# > 证据见下一格（$\eta = 0.1$）。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for alpha in (0.9, 0.99):
+    for g in (0.01, 100.0):
+        step = abs(path_of(lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=alpha), [g])[0])
+        print(f"alpha = {alpha}, g = {g:g}：第一步 |Δw| = {step:.4f}，lr / sqrt(1 - alpha) = {0.1 / math.sqrt(1 - alpha):.4f}")
+        assert math.isclose(step, 0.1 / math.sqrt(1 - alpha), rel_tol=1e-4)
+
+# %% [markdown]
+# 笔记这一段还有一个笔误（E35）："Adam 中 Adam 同时……并且并经非线性 √ 结构放大"多写了"Adam 中"和一个"并"。
+#
+# **验证**：`helpers.optim.Adam` 照上面的公式写，与 `torch.optim.Adam` 逐步一致。
+
+# %%
+show_source(optim.Adam.update)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for settings in ({"lr": 0.1}, {"lr": 0.1, "betas": (0.5, 0.9), "eps": 0.5}):
+    ours = path_of(lambda p: optim.Adam(p, **settings), grads)
+    theirs = path_of(lambda p: torch.optim.Adam(p, **settings), grads)
+    assert ours == theirs
+    print(f"Adam{settings}：helpers == torch，前三步 {theirs[:3]}")
+print(f"eps = 0.5 时第一步 = {path_of(lambda p: torch.optim.Adam(p, lr=0.1, eps=0.5), [1.0])[0]} = -lr/(1 + eps)：eps 加在根号外")
+
+# %% [markdown]
+# ## 8. AdamW：把权重衰减从梯度里拿出来
+#
+# 权重衰减（weight decay）想让权重向 0 收缩。对 SGD 来说，两种写法等价：在损失里加 L2 惩罚 $\frac{\lambda}{2}\|\omega\|^2$（梯度多出 $\lambda\omega$），或者每步直接把权重乘 $(1 - \eta\lambda)$。
+# 但在 Adam 里它们不一样：
+#
+# - `torch.optim.Adam(weight_decay=λ)` 把 $\lambda\omega$ **加进梯度** $g_t$，它随后也被 $\sqrt{\hat v_t}$ 除掉——梯度大的参数几乎不衰减，衰减的强弱取决于梯度尺度；
+# - `torch.optim.AdamW(weight_decay=λ)`（Loshchilov & Hutter, 2019）把衰减**解耦**（decoupled）：先 $\omega \leftarrow \omega(1 - \eta\lambda)$，再做不含 $\lambda$ 的 Adam 更新。
+#
+# 一个极端的例子最清楚：数据梯度恒为 0，只剩权重衰减。AdamW 让 $\omega$ 每步乘 $(1-\eta\lambda)$，指数衰减；Adam 里的 $\lambda\omega$ 经过 $\hat m/\sqrt{\hat v}$ 归一化后变成 $\pm1$，于是 $\omega$ 每步固定减少约 $\eta$，和 $\lambda$ 几乎无关。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def decay_only(make_optimizer, steps=50):
+    w = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer([w])
+    for _ in range(steps):
+        w.grad = torch.zeros_like(w)   # the data say nothing: only weight decay acts
+        opt.step()
+    return w.item()
+
+for lam in (0.1, 1.0):
+    adam_l2 = decay_only(lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=lam))
+    adamw = decay_only(lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=lam))
+    print(f"lambda = {lam}：Adam(L2) 后 w = {adam_l2:.4f}，AdamW 后 w = {adamw:.4f}，2(1 - lr*lambda)^50 = {2 * (1 - 0.01 * lam) ** 50:.4f}")
+
+# %% [markdown]
+# Adam(L2) 两次都从 2 减到约 1.5（每步约 $-\eta$），与 $\lambda$ 几乎无关；AdamW 严格按 $2(1-\eta\lambda)^{50}$ 衰减。
+#
+# **验证**：`helpers.optim.Adam(decoupled=True)` 等于 `torch.optim.AdamW`，`decoupled=False` 等于 `torch.optim.Adam(weight_decay=...)`，两者轨迹不同。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+decoupled = path_of(lambda p: optim.Adam(p, lr=0.1, weight_decay=0.5, decoupled=True), grads)
+coupled = path_of(lambda p: optim.Adam(p, lr=0.1, weight_decay=0.5), grads)
+assert decoupled == path_of(lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.5), grads)
+assert coupled == path_of(lambda p: torch.optim.Adam(p, lr=0.1, weight_decay=0.5), grads)
+assert decoupled != coupled
+print("AdamW       :", decoupled[-3:])
+print("Adam (L2)   :", coupled[-3:])
+
+# %% [markdown]
+# ## 9. 优化器赛跑
+#
+# 现在把所有优化器放到同一张地形图上。这个面板是 Distill "Why Momentum Really Works" 的延伸：除了二次函数，还有 Rosenbrock 香蕉谷（`rosenbrock`）、鞍点（`saddle`）、多个极小点（`multi_minima`）和平台（`plateau`）；除了动量，还有 AdaGrad、RMSProp、Adam 和 AdamW。
+#
+# - 勾选框打开/关闭每个优化器；两个学习率滑块分别属于 SGD 一族（学习率乘梯度）和自适应一族（学习率约等于每步的步长），二者的尺度本来就不同；
+# - `beta / beta1` 是动量系数（Momentum、Nesterov）或 Adam 的 $\beta_1$；`beta2` 是 Adam 的 $\beta_2$，也是 RMSProp 的 $\alpha$；`weight decay` 对 Adam 是 L2、对 AdamW 是解耦衰减；
+# - 取消 "default start" 后可以用两个滑块移动起点（按视野宽度的比例）。右边是 $f(\omega) - f^*$ 随步数的变化（对数坐标），下方的表格给出每个优化器 300 步后的结果。
+#
+# 可以试试：
+#
+# 1. `rosenbrock` 上，SGD 的学习率超过约 0.006 就发散（谷壁的曲率上千），而 Adam 用 0.1 也没问题：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
+# 2. `saddle` 上取消 default start，把 start y 放到 0：起点正好在山脊上，梯度的 $y$ 分量恒为 0，所有优化器都停在鞍点；稍微偏离一点，动量和 Adam 很快滑下去；
+# 3. `plateau` 上，SGD 几乎不动，Adam 和 RMSProp 却以约 $\eta$ 的步长前进——它们把梯度除以了自己的尺度；
+# 4. `multi_minima` 上换几个起点，看不同的优化器落进哪个坑；
+# 5. 打开 AdamW，把 weight decay 调到 0.5：它和 Adam（L2）的路径分开了。
+
+# %%
+optimizer_race_panel()
+
+# %% [markdown]
+# **验证**：面板为了速度用纯 Python 浮点数重写了每个优化器的更新（`helpers.panels.optim.race_path`，梯度用复数步长法精确求出）。它在所有五个曲面上都与 `torch.optim` 逐步一致：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lrs = {"SGD": 1e-3, "Momentum": 5e-4, "Nesterov": 5e-4, "AdaGrad": 0.1, "RMSProp": 0.01, "Adam": 0.05, "AdamW": 0.05}
+worst = 0.0
+for name in RACE_OPTIMIZERS:
+    settings = dict(lr=lrs[name], beta1=0.8, beta2=0.95, weight_decay=0.3 if "Adam" in name else 0.0)
+    for surface in RACE_SURFACES.values():
+        ours, _ = race_path(name, surface.fn, surface.start, 30, **settings)
+        theirs, _ = optim.optimize_path(surface.fn, surface.start, lambda p: torch_optimizer(name, p, **settings), 30)
+        worst = max(worst, (torch.from_numpy(ours) - theirs).abs().max().item())
+print(f"{len(RACE_OPTIMIZERS)} 个优化器 x {len(RACE_SURFACES)} 个曲面 x 30 步，与 torch.optim 的最大差 < 1e-9：{worst < 1e-9}")
+assert worst < 1e-9
+
+# %% [markdown]
+# ## 10. 训练循环
+#
+# ### 10.1 笔记的四段示例代码
+#
+# 笔记给 SGD+动量、AdaGrad、RMSProp、Adam 各写了一段训练循环，结构都一样：`zero_grad` → 前向算损失 → `backward` → `step`。
+# 代码能跑，但有几处要改：没有固定随机种子（每次结果不同）；每一步打印一行（100 行输出）；动量那段和笔记自己的公式不一致（E30）；RMSProp 那段的 `alpha=0.9` 不是默认值（E32）。
+# 下面把共同的循环写成一个函数，固定数据，只记录损失：
+
+# %%
+def notes_loop(make_optimizer, steps=100):
+    """The notes' loop on their data (10 samples, 3 features -> 2 outputs), seeded; returns every loss."""
+    torch.manual_seed(0)
+    x, y = torch.randn(10, 3), torch.randn(10, 2)
+    model = nn.Linear(3, 2)
+    optimizer = make_optimizer(model.parameters())
+    criterion = nn.MSELoss()
+    losses = []
+    for step in range(steps):
+        optimizer.zero_grad()            # 清掉上一步累积的梯度
+        loss = criterion(model(x), y)    # 前向传播，算损失
+        loss.backward()                  # 反向传播，算梯度
+        optimizer.step()                 # 用梯度更新参数
+        losses.append(loss.item())
+    return losses
+
+# %% [markdown]
+# 这是一个线性最小二乘问题，最优损失可以直接解出来，作为参照：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+x_lin, y_lin = torch.randn(10, 3), torch.randn(10, 2)
+X1 = torch.cat([x_lin, torch.ones(10, 1)], dim=1)            # 加一列 1 表示偏置
+best = nn.functional.mse_loss(X1 @ torch.linalg.lstsq(X1, y_lin).solution, y_lin).item()
+print(f"最优损失（最小二乘解）= {best:.4f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+examples = {
+    "SGD(lr=0.01, momentum=0.9)        ": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
+    "笔记公式: SGD(lr=0.01*0.1, mom=0.9)": lambda p: torch.optim.SGD(p, lr=0.01 * (1 - 0.9), momentum=0.9),
+    "Adagrad(lr=0.01, eps=1e-10)       ": lambda p: torch.optim.Adagrad(p, lr=0.01, eps=1e-10),
+    "RMSprop(lr=0.01, alpha=0.9)       ": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-10),
+    "Adam(lr=0.001)                    ": lambda p: torch.optim.Adam(p, lr=0.001, betas=(0.9, 0.999), eps=1e-8),
+}
+results = {name: notes_loop(make) for name, make in examples.items()}
+for name, losses in results.items():
+    print(f"{name}  第 0 步 {losses[0]:.4f}  第 99 步 {losses[-1]:.4f}")
+
+# %% [markdown]
+# 100 步后只有动量（PyTorch 写法，实际步长约 $0.01/(1-0.9) = 0.1$）和 RMSProp 接近了最优损失；按笔记公式的动量（实际步长 0.01）、AdaGrad（学习率不断变小）和 Adam（`lr=0.001`，每步约 0.001）都还差得远。
+# 这不是说它们"更差"，而是同一个 `lr` 数值对不同优化器的含义不同：比较优化器之前，要先给每个优化器调自己的学习率。
+
+# %% [markdown]
+# ### 10.2 同一个网络、同一份数据，比较所有优化器
+#
+# 用手写数字训练一个小的多层感知机（64 → 64 → 10），每个优化器用同样的初始权重、同样的批次顺序、各自常用的学习率，训练 10 个 epoch，通过课程统一的 `helpers.training.fit` 完成（Nesterov 和动量几乎重合，这里省略）：
+
+# %%
+def make_mlp():
+    torch.manual_seed(0)          # the same initial weights for every optimizer
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+
+choices = {
+    "SGD lr=0.1": lambda p: torch.optim.SGD(p, lr=0.1),
+    "Momentum lr=0.02": lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.9),
+    "AdaGrad lr=0.05": lambda p: torch.optim.Adagrad(p, lr=0.05),
+    "RMSProp lr=1e-3": lambda p: torch.optim.RMSprop(p, lr=1e-3),
+    "Adam lr=1e-3": lambda p: torch.optim.Adam(p, lr=1e-3),
+    "AdamW lr=1e-3": lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.01),
+}
+
+# %%
+histories = {}
+for name, make in choices.items():
+    model = make_mlp()
+    torch.manual_seed(1)          # the same batch order for every optimizer
+    histories[name] = fit(model, (X_train, y_train), nn.CrossEntropyLoss(), make(model.parameters()),
+                          epochs=10, batch_size=64, val_data=(X_val, y_val), metrics={"acc": accuracy}, progress=False)
+show(plot_histories(histories, keys=("train_loss", "val_loss", "val_acc"), logy=False))
+
+# %% [markdown]
+# **验证**：每个优化器都把训练损失降了一半以上，验证准确率都超过 90%；打印最后一个 epoch 的结果。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, h in histories.items():
+    print(f"{name:18s} 训练损失 {h.train_loss[0]:.2f} -> {h.train_loss[-1]:.2f}，验证准确率 {h.metrics['val_acc'][-1]:.2f}")
+    assert h.train_loss[-1] < h.train_loss[0] / 2 and h.metrics["val_acc"][-1] > 0.9
+
+# %% [markdown]
+# 在这么小的问题上，调好学习率后各个优化器差别不大；Adam 和 AdamW 的曲线几乎重合，因为 10 个 epoch 里 `weight_decay=0.01` 只让权重缩小了约 $1-(1-10^{-3}\cdot 0.01)^{220} \approx 0.2\%$。真正的差别出现在更难的地形上（第 9 节的面板）和更深的网络里：Adam/AdamW 对学习率不那么敏感、上手快，是很多任务的默认选择；调得好的 SGD+动量在一些视觉任务上泛化更好。
+#
+# ## 小结
+#
+# - 一个 epoch 用完整个训练集，包含 $\lceil N/B \rceil$ 个 iteration（参数更新）；默认打乱方式下一个 epoch 不重复取样。
+# - 梯度下降只看当前坡度：会落入局部极小、停在鞍点、在平台上爬行，结果依赖起点。
+# - EMA $v_t = \beta v_{t-1} + (1-\beta)x_t$ 的权重是 $(1-\beta)\beta^k$，前 $t$ 步之和为 $1-\beta^t$，除以它就是偏置修正。
+# - 笔记的动量公式等于 `SGD(lr=η(1−β), momentum=β)`；PyTorch 的 `SGD(lr, momentum)` 第一步走 $\eta g_1$，稳态步长是 $\eta/(1-\beta)$。
+# - 二次函数上，最优梯度下降的速率是 $\frac{\kappa-1}{\kappa+1}$，最优动量是 $\frac{\sqrt\kappa-1}{\sqrt\kappa+1}$。
+# - AdaGrad 的有效学习率只降不升；RMSProp 用 EMA 让它可以回升（PyTorch 默认 `alpha=0.99`），但开头几步偏大（第一步 $\eta/\sqrt{1-\alpha}$）。
+# - Adam = 动量 + RMSProp + 偏置修正，第一步恰好是 $\eta$；AdamW 把权重衰减从梯度里解耦出来，和 `Adam(weight_decay=...)` 不同。
+#
+# ## 面试速答
+#
+# **问：动量法为什么能加速？**
+# 答：它把历史梯度累加起来。在来回震荡的陡峭方向上正负梯度互相抵消，在一致的平缓方向上不断累加，相当于在缓的方向用了更大的步长。对二次函数，最优动量把收敛速率从 $\frac{\kappa-1}{\kappa+1}$ 提到 $\frac{\sqrt\kappa-1}{\sqrt\kappa+1}$。
+#
+# **问：PyTorch 的 `SGD(momentum=0.9)` 和教科书上的 EMA 动量一样吗？**
+# 答：不一样。PyTorch 是 $v = 0.9v + g$，没有 $(1-\beta)$，等效步长大 10 倍；EMA 写法等价于 `SGD(lr=η(1−β), momentum=β)`。换算学习率时要注意。
+#
+# **问：AdaGrad 的问题是什么，RMSProp 怎么解决？**
+# 答：AdaGrad 累加全部历史梯度平方，有效学习率只降不升，训练久了会降到几乎为 0。RMSProp 改用梯度平方的 EMA，旧梯度被遗忘，学习率能随最近的梯度尺度回升。
+#
+# **问：Adam 为什么要做偏置修正？**
+# 答：$m$ 和 $v$ 都从 0 开始，前 $t$ 步的权重之和是 $1-\beta^t$ 而不是 1，估计值偏小。$\beta_1$ 和 $\beta_2$ 不同，两个偏差消失的速度不同，不修正时第一步会是学习率的 $(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.16$ 倍。除以 $1-\beta^t$ 后第一步恰好是 $\eta$。
+#
+# **问：Adam 的 weight_decay 和 AdamW 有什么区别？**
+# 答：Adam 把 $\lambda\omega$ 加进梯度，之后又被自适应分母缩放，梯度大的参数几乎不衰减；AdamW 在 Adam 更新之外单独做 $\omega \leftarrow \omega(1-\eta\lambda)$，每个参数按同样比例衰减。这正是"L2 正则"和"权重衰减"在自适应方法里不再等价的地方。
+#
+# ## 练习
+#
+# **练习 1**：按笔记的公式写 `notes_momentum(grads, lr, beta)`：从 $\omega_0 = 0$、$V_0 = 0$ 出发，对列表 `grads` 里的每个梯度做一步更新，返回每一步之后的 $\omega$（一个列表）。不要调用 `torch.optim`。
+
+# %%
+notes_momentum = None  # 在这里写你的函数：def notes_momentum(grads, lr, beta): ...
+exercises.check_notes_momentum(notes_momentum)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# ```python
+# def notes_momentum(grads, lr, beta):
+#     w, V, path = 0.0, 0.0, []
+#     for g in grads:
+#         V = beta * V + (1 - beta) * g
+#         w = w - lr * V
+#         path.append(w)
+#     return path
+#
+# exercises.check_notes_momentum(notes_momentum)
+# ```
+#
+# </details>
+#
+# **练习 2**：写一步 Adam：`adam_step(w, g, m, v, t, lr, beta1, beta2, eps)` 返回更新后的 `(w, m, v)`，其中 `t` 从 1 开始，返回的 `m`、`v` 是**未修正**的 EMA。检查器会连续调用 8 步，并与 `torch.optim.Adam` 比较。
+
+# %%
+adam_step = None  # 在这里写你的函数：def adam_step(w, g, m, v, t, lr, beta1, beta2, eps): ...
+exercises.check_adam_step(adam_step)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# ```python
+# def adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
+#     m = beta1 * m + (1 - beta1) * g
+#     v = beta2 * v + (1 - beta2) * g * g
+#     m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+#     return w - lr * m_hat / (math.sqrt(v_hat) + eps), m, v
+#
+# exercises.check_adam_step(adam_step)
+# ```
+#
+# </details>
+#
+# **练习 3**：用 PyTorch 默认设置的 `torch.optim.RMSprop(params, lr=0.01)`（$\alpha = 0.99$）更新一个参数，第一步的位移 $|\omega_1 - \omega_0|$ 是多少？（提示：和梯度大小无关。）
+
+# %%
+answer = None  # 在这里写你的答案（一个数）
+exercises.check_rmsprop_first_step(answer)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# $V_1 = (1-\alpha)g^2$，$|\Delta\omega| = \eta|g|/\sqrt{(1-\alpha)g^2} = \eta/\sqrt{1-\alpha} = 0.01/\sqrt{0.01} = 0.1$。
+#
+# ```python
+# answer = 0.01 / math.sqrt(1 - 0.99)
+# exercises.check_rmsprop_first_step(answer)
+# ```
+#
+# </details>
+#
+# **练习 4**：一个二次函数的曲率落在 $[1, 100]$。按 Goh 的公式，`torch.optim.SGD` 最好取多大的 `lr` 和 `momentum`？把二元组 `(lr, momentum)` 赋给 `answer`，再到第 4.2 节的面板里选 $\kappa = 100$ 验证（面板的曲率是 $[0.01, 1]$，学习率要乘 100）。
+
+# %%
+answer = None  # 在这里写你的答案：(lr, momentum)
+exercises.check_optimal_momentum(answer)
+
+# %% [markdown]
+# <details><summary>参考答案</summary>
+#
+# $\sqrt\kappa = 10$：$\alpha = \big(2/(\sqrt1 + \sqrt{100})\big)^2 = (2/11)^2 \approx 0.0331$，$\beta = \big((10-1)/(10+1)\big)^2 = (9/11)^2 \approx 0.669$，速率 $9/11 \approx 0.818$。
+#
+# ```python
+# answer = ((2 / 11) ** 2, (9 / 11) ** 2)
+# exercises.check_optimal_momentum(answer)
+# ```
+#
+# </details>
+#
+# [← 第4章 损失函数](04_losses.ipynb) · [第6章 学习率衰减 →](06_lr_schedules.ipynb)
