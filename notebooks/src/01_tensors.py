@@ -539,7 +539,7 @@ assert torch.allclose(centered_cols.mean(dim=0), torch.zeros(4))
 #
 # 1. 创建张量时设 `requires_grad=True`，PyTorch 就会记下之后对它做的每一步运算（计算图，computational graph）；
 # 2. 对最终的**标量**结果调用 `backward()`，PyTorch 沿计算图反向应用链式法则；
-# 3. 导数存进叶子张量（leaf tensor）的 `.grad` 属性。
+# 3. 导数存进**叶子张量**（leaf tensor）的 `.grad` 属性。
 #
 # 以 $f(x) = x^3 + 2x$ 为例，手算导数 $f'(x) = 3x^2 + 2$，在 $x = 2$ 处 $f'(2) = 14$。
 

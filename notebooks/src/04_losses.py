@@ -334,7 +334,7 @@ print(f"|d loss/d z - (sigmoid(z) - y)| 的最大值 = {(g - (torch.sigmoid(z) -
 print(f"BCE(p=0, y=1) = {clamped}")
 
 # %% [markdown]
-# ## 3. MAE 损失 / L1 损失（mean absolute error）
+# ## 3. MAE 损失 / L1 损失（平均绝对误差，mean absolute error）
 #
 # 回归问题直接比较实数预测 $\hat y_n$ 和真实值 $y_n$（$N$ 个样本，下标 $n$，与前两节相同）。MAE 取误差绝对值的平均：
 #
@@ -420,7 +420,7 @@ for name, loss_of_error in [("mae", torch.abs), ("mse", torch.square)]:
     assert same
 
 # %% [markdown]
-# ## 4. MSE 损失 / L2 损失（mean squared error）
+# ## 4. MSE 损失 / L2 损失（均方误差，mean squared error）
 #
 # $$\mathcal{L} = \frac{1}{N}\sum_{n=1}^{N}\big(y_n - \hat y_n\big)^2$$
 #
@@ -603,7 +603,7 @@ for d in (0.5, 1.0, 2.0):
 #
 # `helpers.data.line_with_outliers()` 在直线 $y = 2x + 1$ 附近取 50 个带噪声的点，再把其中 5 个点向上挪 10，当作离群点。
 # 我们用同一个 `nn.Linear(1, 1)`、同一个优化器，分别以 `nn.L1Loss`、`nn.MSELoss`、`nn.HuberLoss` 训练，通过课程统一的 `helpers.training.fit` 完成。
-# 右边一列是每种损失真正的最优解（`helpers.losses.fit_line`：MSE 用闭式解，MAE/Huber 用迭代重加权最小二乘（iteratively reweighted least squares, IRLS）），用来检查训练是否到位。
+# 右边一列是每种损失真正的最优解（`helpers.losses.fit_line`：MSE 用闭式解，MAE/Huber 用**迭代重加权最小二乘**（iteratively reweighted least squares, IRLS）），用来检查训练是否到位。
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -32,7 +32,7 @@ torch.set_num_threads(1)  # 本章的模型都很小，单线程最快
 
 # %% [markdown]
 # 第4章把"模型有多差"压成了一个数：损失。训练就是反复做一件事：算出损失对参数的梯度，沿着负梯度方向把参数挪一小步。
-# **怎样**挪这一步，就是优化器（optimizer）要回答的问题。本章从最朴素的梯度下降出发，看它在哪些地形上吃亏，再依次引入动量（Momentum）、AdaGrad、RMSProp、Adam 和 AdamW。
+# **怎样**挪这一步，就是优化器（optimizer）要回答的问题。本章从最朴素的梯度下降出发，看它在哪些地形上吃亏，再依次引入**动量**（Momentum）、AdaGrad、RMSProp、Adam 和 AdamW。
 #
 # 每个优化器的公式都在 `helpers/optim.py` 里照着写成了一个 `torch.optim.Optimizer` 子类，本章逐个拿它们和 `torch.optim` 比轨迹，差别要小到 $10^{-9}$。
 
@@ -40,7 +40,7 @@ torch.set_num_threads(1)  # 本章的模型都很小，单线程最快
 # ## 1. 基础参数：epoch、batch、iteration
 #
 # - **epoch**（轮）：把整个训练集完整地用一遍——每个样本都参与一次前向传播、反向传播和参数更新。
-# - **batch_size**（批大小）：每次更新参数时用多少个样本来估计梯度。训练集被切成若干份（mini-batch），轮流用来更新参数。
+# - **batch_size**（批大小）：每次更新参数时用多少个样本来估计梯度。训练集被切成若干个**小批量**（mini-batch），轮流用来更新参数。
 # - **iteration**（迭代，也叫 step）：参数被更新一次。
 #
 # 所以一个 epoch 里的 iteration 数是 $\lceil N / B \rceil$（$N$ 是训练样本数，$B$ 是批大小；最后一批可能不满，除非设 `drop_last=True`）。
@@ -134,7 +134,7 @@ assert moved < 0.1 and f_near < 1e-3 and len(distinct) >= 3
 #
 # $$\sum_{k=0}^{t-1}(1-\beta)\beta^k = 1-\beta^t$$
 #
-# 除以它就得到偏置修正（bias correction）后的平均 $\hat v_t = v_t / (1-\beta^t)$，它的权重之和恰好是 1。$t$ 变大后 $\beta^t \to 0$，修正自动消失。
+# 除以它就得到**偏置修正**（bias correction）后的平均 $\hat v_t = v_t / (1-\beta^t)$，它的权重之和恰好是 1。$t$ 变大后 $\beta^t \to 0$，修正自动消失。
 #
 # `helpers.optim.ema` 就是这个递推式：
 
@@ -229,7 +229,7 @@ names = list(paths)
 assert paths[names[1]] == paths[names[2]] and paths[names[0]] != paths[names[1]] != paths[names[3]]
 
 # %% [markdown]
-# 第一行每一步都比第二行大得多；第二、三行完全相同；第四行（dampening）的第一步仍然是 $-0.1$，和笔记不符。梯度一直是 1 时，PyTorch 的缓冲趋于 $1/(1-\beta) = 10$：
+# 第一行每一步都比第二行大得多；第二、三行完全相同；第四行（用了 dampening）的第一步仍然是 $-0.1$，和笔记不符。梯度一直是 1 时，PyTorch 的缓冲趋于 $1/(1-\beta) = 10$：
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -45,7 +45,7 @@ from helpers.training import accuracy, evaluate, fit, plot_histories
 # |---|---|---|---|
 # | 二值图（binary image） | 1 | 只有 0 和 1 | 黑 / 白 |
 # | 灰度图（grayscale image） | 1 | 0–255 的整数（`uint8`） | 只有亮度：0 是纯黑，255 是纯白 |
-# | 彩色 RGB 图（RGB image） | 3 | 每个通道 0–255 | 红、绿、蓝三种光的强度叠加出颜色 |
+# | **彩色 RGB 图**（RGB image） | 3 | 每个通道 0–255 | 红、绿、蓝三种光的强度叠加出颜色 |
 #
 # PyTorch 的约定是**通道在前**：一张图是 $(C, H, W)$，一批图是 $(N, C, H, W)$。位置 $(i, j)$（第 $i$ 行、第 $j$ 列）处的颜色是三个数 $x[0, i, j], x[1, i, j], x[2, i, j]$，分别是 R、G、B。
 # 送进网络之前，`uint8` 通常先除以 255 变成 $[0, 1]$ 的浮点数。
@@ -89,7 +89,7 @@ print(f"gray == 0.299R + 0.587G + 0.114B: True；binary 的取值 {binary.unique
 #
 # 一个典型的 CNN 由若干个"卷积块"堆起来，最后接一个分类头：
 #
-# 1. **卷积层**（convolutional layer）：用小卷积核提取局部特征（边缘、角点、纹理……），输出若干张特征图（feature map）；
+# 1. **卷积层**（convolutional layer）：用小卷积核提取局部特征（边缘、角点、纹理……），输出若干张**特征图**（feature map）；
 # 2. **批归一化**（BatchNorm，可选，第7章）；
 # 3. **激活函数**，通常是 ReLU；
 # 4. **池化层**（pooling layer）：在空间上下采样，把特征图的高宽缩小；
@@ -430,7 +430,7 @@ for k, s, p, ceil in [(2, None, 0, False), (2, None, 0, True), (3, 2, 1, True), 
 print("max_pool2d / avg_pool2d：4 种设置 × 2 种 count_include_pad 全部一致，通道数保持 3")
 
 # %% [markdown]
-# 池化还带来**一点点平移不变性**（translation invariance）：输入挪动一两个像素时，窗口里的最大值常常不变。这一点在第 5 节训练好网络之后用面板来看。
+# 池化还带来一点点**平移不变性**（translation invariance）：输入挪动一两个像素时，窗口里的最大值常常不变。这一点在第 5 节训练好网络之后用面板来看。
 
 # %% [markdown]
 # ## 5. 动手训练：手写数字上的小 CNN

@@ -4,7 +4,7 @@
 # **学习目标**
 #
 # - 说清 RNN 的每个符号：隐藏状态 $h_t$、共享的 $W_{ih}, W_{hh}$、两个偏置，并对上 `nn.RNN` 的参数形状、`batch_first`、`output` 与 `h_n`
-# - 亲手推导时间反向传播（BPTT）：梯度里连乘的是 $\mathrm{diag}(\phi')\,W_{hh}$，由此解释梯度消失与爆炸，并用梯度裁剪对付爆炸
+# - 亲手推导**时间反向传播**（BPTT）：梯度里连乘的是 $\mathrm{diag}(\phi')\,W_{hh}$，由此解释梯度消失与爆炸，并用梯度裁剪对付爆炸
 # - 理解词嵌入就是"查表"（等于 one-hot 乘矩阵），掌握 `nn.Embedding` 的 `padding_idx`、`max_norm`、`scale_grad_by_freq`
 # - 用 `fit` 在几秒内训练三个小模型：正弦预测、"记住第一个符号"（RNN 对比 LSTM/GRU）、玩具语法上的下一个词预测，并看懂学到的隐藏状态和词向量
 #
@@ -65,7 +65,7 @@ print("窗口 0 是 s[0:20]，目标是 s[20]：", torch.equal(x_win[0, :, 0], s
 #
 # 文本要先变成数字。常见流程：
 #
-# 1. 用分词器（tokenizer）把句子切成词元（token）；
+# 1. 用**分词器**（tokenizer）把句子切成**词元**（token）；
 # 2. 用词表（vocabulary）把每个词元映射成一个整数 id；
 # 3. **嵌入层**（embedding layer）按 id 从一个矩阵 $E \in \mathbb{R}^{V \times d}$ 里取出对应的行，作为这个词的向量。
 #
@@ -117,7 +117,7 @@ assert abs(big.weight.std().item() - 1.0) < 0.01
 #
 # - $x_t$：第 $t$ 步的输入，维度 $H_{in}$；
 # - $h_{t-1}$：上一步的隐藏状态，维度 $H$；$h_0$ 默认全零；
-# - $\omega_{xh} \in \mathbb{R}^{H \times H_{in}}$：输入到隐藏的权重（input-to-hidden）；
+# - $\omega_{xh} \in \mathbb{R}^{H \times H_{in}}$：**输入到隐藏的权重**（input-to-hidden）；
 # - $\omega_{hh} \in \mathbb{R}^{H \times H}$：隐藏到隐藏的权重（hidden-to-hidden，也叫循环权重 recurrent weight）；
 # - $b_h$：偏置；$\phi$：激活函数，常用 tanh（也可以是 ReLU）；
 # - $h_t$：当前隐藏状态，也就是这一层在第 $t$ 步的输出。
@@ -239,7 +239,7 @@ assert params == 50 and grad_x[0, 0].norm() > 0
 # - 信息一步步衰减，不能有选择地保留或遗忘；
 # - 没有门控（gate）和注意力（attention）机制，表达能力有限。
 #
-# ### 7.1 时间反向传播（BPTT）
+# ### 7.1 **时间反向传播**（BPTT）
 #
 # > **⚠ 笔记勘误（E58，轻微）** "是因为而深层网络里"应为"是因为在深层网络里"。
 #
@@ -251,7 +251,7 @@ assert params == 50 and grad_x[0, 0].norm() > 0
 #
 # 其中 $\partial^{+} h_k / \partial W_{hh}$ 是把 $h_{k-1}$ 当作常数时的"直接"导数。
 #
-# **第二步**：$h_t$ 对 $h_k$ 的依赖要穿过中间每一步，所以是一串雅可比矩阵（Jacobian）的乘积。由 $h_j = \phi(W_{hh} h_{j-1} + \dots)$，每一步的雅可比是
+# **第二步**：$h_t$ 对 $h_k$ 的依赖要穿过中间每一步，所以是一串**雅可比矩阵**（Jacobian）的乘积。由 $h_j = \phi(W_{hh} h_{j-1} + \dots)$，每一步的雅可比是
 #
 # $$\frac{\partial h_j}{\partial h_{j-1}} = \mathrm{diag}\big(\phi'(z_j)\big)\, W_{hh}, \qquad \frac{\partial h_t}{\partial h_k} = \prod_{j=k+1}^{t} \mathrm{diag}\big(\phi'(z_j)\big)\, W_{hh}$$
 #
@@ -369,7 +369,7 @@ print(f"裁剪前 ||g|| 与 PyTorch 一致：True；裁剪后 ||g|| = {after:.4f
 # %% [markdown]
 # ### 7.3 LSTM 和 GRU：给记忆开一条"直路"
 #
-# 笔记把"没有门控"列为 RNN 的局限。长短期记忆网络（LSTM）和门控循环单元（GRU）正是为此设计的。以 LSTM 为例，它另有一条细胞状态（cell state）$c_t$：
+# 笔记把"没有门控"列为 RNN 的局限。长短期记忆网络（LSTM）和门控循环单元（GRU）正是为此设计的。以 LSTM 为例，它另有一条**细胞状态**（cell state）$c_t$：
 #
 # $$c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)$$
 #
@@ -633,7 +633,7 @@ exercises.check_rnn_shapes(answer)
 # %% [markdown]
 # <details><summary>参考答案</summary>
 #
-# `batch_first=True` 时 `output` 是 (batch, L, H) = (3, 5, 8)；`h_n` 总是 (num_layers, batch, H) = (1, 3, 8)。
+# `batch_first=True` 时 `output` 的形状是 (batch, L, H) = (3, 5, 8)；`h_n` 总是 (num_layers, batch, H) = (1, 3, 8)。
 #
 # ```python
 # answer = ((3, 5, 8), (1, 3, 8))
