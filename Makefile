@@ -41,8 +41,9 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_overview.ipynb
 
+# Two workers, one test file (or notebook) each at a time: nbval needs a notebook's cells in one process.
 test: $(STAMP) $(COLAB_STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests/ notebooks/
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests/ notebooks/
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not colab" tests/
