@@ -25,7 +25,7 @@ from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, log_sli
 
 __all__ = [
     "RACE_OPTIMIZERS", "RACE_SURFACES", "PLATEAU", "surface_gradient", "race_path",
-    "heavy_ball_rate", "heavy_ball_steps", "torch_optimizer", "adaptive_effective_lr", "gd_limits_figure", "optimizer_race_panel", "ema_panel",
+    "heavy_ball_rate", "heavy_ball_steps", "torch_optimizer", "adaptive_effective_lr", "quiet_gradients", "gd_limits_figure", "optimizer_race_panel", "ema_panel",
     "momentum_panel", "adaptive_lr_panel",
 ]
 
