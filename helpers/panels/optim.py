@@ -24,9 +24,9 @@ from .pieces import ContourPaths
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, log_slider, register
 
 __all__ = [
-    "RACE_OPTIMIZERS", "RACE_SURFACES", "PLATEAU", "surface_gradient", "race_path",
-    "heavy_ball_rate", "heavy_ball_steps", "torch_optimizer", "adaptive_effective_lr", "quiet_gradients", "gd_limits_figure", "optimizer_race_panel", "ema_panel",
-    "momentum_panel", "adaptive_lr_panel",
+    "RACE_OPTIMIZERS", "RACE_SURFACES", "PLATEAU", "surface_gradient", "race_path", "torch_optimizer",
+    "heavy_ball_rate", "heavy_ball_steps", "adaptive_effective_lr", "quiet_gradients", "gd_limits_figure",
+    "optimizer_race_panel", "ema_panel", "momentum_panel", "adaptive_lr_panel",
 ]
 
 
