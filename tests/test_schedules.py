@@ -270,3 +270,217 @@ def test_value_errors_name_the_argument(call, name):
 def test_type_errors_name_the_argument(call, name):
     with pytest.raises(TypeError, match=name):
         call()
+
+
+# ----------------------------------------------------------------------------- beyond the notes: formulas vs PyTorch
+@pytest.mark.parametrize("warmup,T_max,lr_min,start", [(5, 20, 0.0, 0.1), (12, 100, 0.002, 1 / 3), (1, 7, 0.01, 0.5)])
+def test_warmup_cosine_lr_is_sequential_linear_then_cosine(warmup, T_max, lr_min, start):
+    theirs = _torch_lrs(lambda o: LS.SequentialLR(o, [LS.LinearLR(o, start_factor=start, total_iters=warmup),
+                                                      LS.CosineAnnealingLR(o, T_max=T_max, eta_min=lr_min)],
+                                                  milestones=[warmup]), warmup + 2 * T_max + 5, 0.1)
+    _assert_close_lists([S.warmup_cosine_lr(t, 0.1, warmup, T_max, lr_min, start) for t in range(len(theirs))],
+                        theirs, rel=1e-9, abs_=1e-14)
+
+
+@pytest.mark.parametrize("total,pct", [(100, 0.3), (37, 0.25), (200, 0.05)])
+def test_one_cycle_lr_matches_torch(total, pct):
+    theirs = _torch_lrs(lambda o: LS.OneCycleLR(o, max_lr=0.5, total_steps=total, pct_start=pct), total - 1, 0.5)
+    _assert_close_lists([S.one_cycle_lr(t, 0.5, total, pct) for t in range(total)], theirs, rel=1e-9, abs_=1e-15)
+    with pytest.raises(ValueError, match="total_steps"):
+        S.one_cycle_lr(total, 0.5, total, pct)
+
+
+@pytest.mark.parametrize("T_0,T_mult,lr_min", [(10, 1, 0.0), (7, 2, 0.001), (3, 3, 0.0)])
+def test_warm_restarts_lr_matches_torch(T_0, T_mult, lr_min):
+    theirs = _torch_lrs(lambda o: LS.CosineAnnealingWarmRestarts(o, T_0=T_0, T_mult=T_mult, eta_min=lr_min), 150, 0.1)
+    _assert_close_lists([S.warm_restarts_lr(t, 0.1, T_0, T_mult, lr_min) for t in range(151)], theirs,
+                        rel=1e-9, abs_=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["plateaus", "decaying"])
+@pytest.mark.parametrize("settings", [dict(factor=0.5, patience=3), dict(factor=0.3, patience=1, cooldown=3),
+                                      dict(patience=2, threshold=0.02, threshold_mode="abs")])
+def test_plateau_trace_follows_torch_call_by_call(kind, settings):
+    losses = _series(kind, seed=3)
+    trace = S.plateau_trace(losses, 0.1, **settings)
+    assert (trace.lrs, trace.events) == S.plateau_lrs(losses, 0.1, **settings)
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    sched = LS.ReduceLROnPlateau(opt, **settings)
+    for i, value in enumerate(losses):
+        sched.step(value)
+        assert trace.best[i] == sched.best and trace.bad_epochs[i] == sched.num_bad_epochs, i
+        assert math.isclose(trace.lrs[i], opt.param_groups[0]["lr"], rel_tol=1e-12)
+    assert any(trace.cooldown) == (settings.get("cooldown", 0) > 0 and bool(trace.events))
+
+
+def _range_problem():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 3, generator=gen)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1 * torch.randn(200, 1, generator=gen)
+    torch.manual_seed(0)
+    return torch.nn.Linear(3, 1), (x, y)
+
+
+def test_lr_range_test_grows_the_lr_exponentially_and_restores_everything():
+    model, data = _range_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    before = [p.detach().clone() for p in model.parameters()]
+    lrs, losses = S.lr_range_test(model, data, torch.nn.MSELoss(), opt, lr_min=1e-4, lr_max=10.0, steps=60,
+                                  batch_size=20)
+    assert len(lrs) == len(losses) < 60 and lrs[0] == 1e-4           # stopped early: the loss blew up
+    ratios = [b / a for a, b in zip(lrs, lrs[1:])]
+    assert all(math.isclose(r, (10.0 / 1e-4) ** (1 / 59), rel_tol=1e-9) for r in ratios)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+    assert opt.param_groups[0]["lr"] == 0.01 and not opt.state
+
+    # the same run by hand: an ExponentialLR from lr_min and the same batches
+    model2, _ = _range_problem()
+    opt2 = torch.optim.SGD(model2.parameters(), lr=1e-4, momentum=0.9)
+    sched = LS.ExponentialLR(opt2, gamma=(10.0 / 1e-4) ** (1 / 59))
+    gen = torch.Generator().manual_seed(0)
+    order = torch.randperm(200, generator=gen)
+    for k, expected in enumerate(losses):
+        if k % 10 == 0 and k > 0:
+            order = torch.randperm(200, generator=gen)
+        idx = order[(k % 10) * 20:(k % 10 + 1) * 20]
+        opt2.zero_grad()
+        loss = torch.nn.functional.mse_loss(model2(data[0][idx]), data[1][idx])
+        loss.backward()
+        opt2.step()
+        sched.step()
+        assert math.isclose(loss.item(), expected, rel_tol=1e-5), k
+
+
+def test_lr_range_suggestions_find_the_steep_part_and_the_minimum():
+    lrs = [1e-5 * 1.2 ** k for k in range(80)]
+    # loss flat, then falling fastest around lr = 1e-3, lowest near 1e-2, then blowing up
+    losses = [2.0 - 1.5 / (1 + math.exp(-3 * (math.log10(lr) + 3))) + (50 * lr) ** 2 for lr in lrs]
+    found = S.lr_range_suggestions(lrs, losses, beta=0.0)
+    assert 5e-4 < found["steepest"] < 2e-3
+    best = lrs[min(range(80), key=losses.__getitem__)]
+    assert math.isclose(found["minimum/10"], best / 10)
+    with pytest.raises(ValueError, match="same length"):
+        S.lr_range_suggestions([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: S.warmup_cosine_lr(0, 0.1, 0, 10), "warmup"),
+    (lambda: S.warmup_cosine_lr(0, 0.1, 5, 10, start_factor=1.5), "start_factor"),
+    (lambda: S.one_cycle_lr(0, 0.1, 100, pct_start=1.0), "pct_start"),
+    (lambda: S.one_cycle_lr(0, 0.1, 1), "total_steps"),
+    (lambda: S.warm_restarts_lr(0, 0.1, 0), "T_0"),
+    (lambda: S.warm_restarts_lr(0, 0.1, 5, T_mult=0), "T_mult"),
+    (lambda: S.lr_range_test(*_range_problem(), torch.nn.MSELoss(),
+                             torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lr_min=1.0, lr_max=0.1),
+     "lr_min"),
+    (lambda: S.lr_range_test(*_range_problem(), torch.nn.MSELoss(),
+                             torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), beta=1.0), "beta"),
+])
+def test_new_value_errors_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_lr_range_test_type_errors():
+    model, data = _range_problem()
+    with pytest.raises(TypeError, match="optimizer"):
+        S.lr_range_test(model, data, torch.nn.MSELoss(), "sgd")
+    with pytest.raises(TypeError, match="data"):
+        S.lr_range_test(model, data[0], torch.nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+# ----------------------------------------------------------------------------- the chapter's panels
+from helpers.exercises import schedules as ex  # noqa: E402
+from helpers.panels import schedules as SP  # noqa: E402
+
+EXPLORER_SETTINGS = {"step_size": 17, "gamma": 0.3, "milestones": (10, 40, 41), "gamma_exp": 0.97, "T_max": 45,
+                     "eta_min": 0.2, "T_0": 9, "T_mult": 2, "warmup": 8, "pct_start": 0.25}
+
+
+@pytest.mark.parametrize("name", SP.SCHEDULES)
+def test_explorer_formula_dots_and_lr_curve_agree(name):
+    total = 120
+    theirs = S.lr_curve(lambda o: SP.make_scheduler(name, o, EXPLORER_SETTINGS, total), total, lr=0.1)
+    assert SP.scheduler_lrs(name, EXPLORER_SETTINGS, total, 0.1) == theirs
+    ours = [SP.schedule_formula(name, t, 0.1, EXPLORER_SETTINGS, total) for t in range(total)]
+    _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-14)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "CosineAnnealingLR", "ReduceLROnPlateau"])
+def test_training_panel_run_is_torch_sgd_on_nn_linear(schedule):
+    at, losses, lrs = SP.train_with_schedule(schedule, 0.05, epochs=4)
+    X, y = (t.double() for t in SP.regression_task())
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 1).double()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    gen = torch.Generator().manual_seed(0)
+    step, seen = 0, []
+    for epoch in range(4):
+        order = torch.randperm(len(X), generator=gen)
+        for k in range(16):
+            if step % 4 == 0:
+                seen.append(torch.nn.functional.mse_loss(model(X), y).item())
+            for group in opt.param_groups:
+                group["lr"] = float(lrs[step])          # the lr the panel's scheduler chose
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(model(X[order[16 * k:16 * k + 16]]), y[order[16 * k:16 * k + 16]]).backward()
+            opt.step()
+            step += 1
+    assert torch.allclose(torch.tensor(seen, dtype=torch.float64), torch.from_numpy(losses), rtol=1e-9)
+    total = 64
+    if schedule == "CosineAnnealingLR":
+        _assert_close_lists(list(lrs), [S.cosine_lr(t, 0.05, total) for t in range(total)], rel=1e-9, abs_=1e-15)
+    if schedule == "ReduceLROnPlateau":   # constant within an epoch
+        assert all(len(set(lrs[16 * e:16 * e + 16])) == 1 for e in range(4))
+    with pytest.raises(ValueError, match="schedule"):
+        SP.train_with_schedule("linear", 0.1)
+
+
+def test_a_decaying_schedule_ends_closer_to_the_minimum_than_a_constant_lr():
+    _, constant, _ = SP.train_with_schedule("constant", 0.1)
+    _, cosine, _ = SP.train_with_schedule("CosineAnnealingLR", 0.1)
+    assert cosine[-10:].mean() < constant[-10:].mean() - 1e-3
+
+
+def test_plateau_panel_series_has_a_plateau_that_the_default_rule_cuts_on():
+    losses = SP.plateau_series()
+    trace = S.plateau_trace(losses, 1.0, factor=0.5, patience=3)
+    assert trace.events and min(trace.events) > 20
+
+
+def test_lr_range_figure_marks_both_suggestions():
+    model, data = _range_problem()
+    lrs, losses = S.lr_range_test(model, data, torch.nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                                  lr_min=1e-4, lr_max=10.0, steps=60, batch_size=20)
+    fig = SP.lr_range_figure(lrs, losses)
+    assert len(fig.axes[0].lines) == 4
+
+
+def test_exercise_checkers():
+    assert ex.check_warmup_cosine(lambda t: 0.1 * (0.1 + 0.9 * t / 10) if t < 10
+                                  else 0.05 * (1 + math.cos(math.pi * (t - 10) / 90))).ok
+    assert ex.check_plateau_first_cut(4).ok
+    assert ex.check_get_last_lr((0.1, 0.01)).ok
+    # the first cut really is at call 4
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=1.0)
+    sched = LS.ReduceLROnPlateau(opt, patience=2)
+    cuts = []
+    for i, value in enumerate(ex.PLATEAU_LOSSES, start=1):
+        sched.step(value)
+        cuts.append(opt.param_groups[0]["lr"] < 1.0)
+    assert cuts.index(True) + 1 == 4
+    shortcuts = [lambda t: S.warmup_cosine_lr(t, 0.1, 10, 90, 0.0, 0.1),
+                 lambda t: S.lr_curve(lambda o: LS.StepLR(o, 10), 1)[0],
+                 lambda t: LS.LambdaLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lambda k: 1.0)]
+    for wrong in shortcuts + [lambda t: 0.1 * t / 10 if t < 10 else 0.05 * (1 + math.cos(math.pi * (t - 10) / 90)),
+                              lambda t: 0.1, LS.CosineAnnealingLR, "f", 0.1]:
+        feedback = ex.check_warmup_cosine(wrong)
+        assert not feedback.ok and feedback.answered
+    for wrong in (3, 5, "4", 4.0, True, [4]):
+        assert not ex.check_plateau_first_cut(wrong).ok
+    for wrong in ((0.1, 0.1), (0.01, 0.1), "0.1, 0.01", (0.1,), 0.01):
+        assert not ex.check_get_last_lr(wrong).ok
+    assert not ex.check_warmup_cosine(None).answered
+    assert LS.CosineAnnealingLR.__name__ == "CosineAnnealingLR" and S.cosine_lr(0, 0.1, 10) == 0.1  # patches undone

@@ -24,9 +24,9 @@ from .pieces import ContourPaths
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, log_slider, register
 
 __all__ = [
-    "RACE_OPTIMIZERS", "RACE_SURFACES", "PLATEAU", "surface_gradient", "race_path",
-    "heavy_ball_rate", "heavy_ball_steps", "torch_optimizer", "adaptive_effective_lr", "gd_limits_figure", "optimizer_race_panel", "ema_panel",
-    "momentum_panel", "adaptive_lr_panel",
+    "RACE_OPTIMIZERS", "RACE_SURFACES", "PLATEAU", "surface_gradient", "race_path", "torch_optimizer",
+    "heavy_ball_rate", "heavy_ball_steps", "adaptive_effective_lr", "quiet_gradients", "gd_limits_figure",
+    "optimizer_race_panel", "ema_panel", "momentum_panel", "adaptive_lr_panel",
 ]
 
 
@@ -389,7 +389,7 @@ def ema_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.6, 3.2))
+    return Panel(controls, setup, figsize=(8.2, 3.0))
 
 
 # ----------------------------------------------------------------------------- panel: momentum (Goh)
@@ -485,12 +485,17 @@ def momentum_panel() -> Panel:
             if static["kappa"] != kappa:
                 draw_kappa(kappa)
             lam = lams(kappa)
-            path, losses, hit = _heavy_ball_run(lam, start, float(lr), float(beta), max_steps, tol)
-            path, losses = path[:shown + 1], losses[:shown + 1]
+            curve = steps_against_beta(round(float(lr), 10), int(kappa))
+            on_grid = np.isclose(betas, beta, rtol=0, atol=1e-9)
+            if on_grid.any():   # the slider's values are the grid's: the curve already holds this run's count
+                path, losses, _ = _heavy_ball_run(lam, start, float(lr), float(beta), shown, 0.0)
+                hit = int(curve[on_grid.argmax()])
+            else:
+                path, losses, hit = _heavy_ball_run(lam, start, float(lr), float(beta), max_steps, tol)
+                path, losses = path[:shown + 1], losses[:shown + 1]
             inside = np.all(np.abs(path) < 50, axis=1)
             path_line.set_data(np.where(inside, path[:, 0], np.nan), np.where(inside, path[:, 1], np.nan))
             loss_line.set_data(np.arange(len(losses)), np.clip(losses / losses[0], 1e-13, 1e30))
-            curve = steps_against_beta(round(float(lr), 10), int(kappa))
             steps_line.set_ydata(np.where(curve >= 0, curve, np.nan))
             rates = heavy_ball_rate(lam, lr, betas_grid)
             with np.errstate(divide="ignore"):
@@ -506,7 +511,7 @@ def momentum_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.6, 5.6), kind="training", redraw_on=("kappa",))
+    return Panel(controls, setup, figsize=(8.2, 5.0), kind="training", redraw_on=("kappa",))
 
 
 # ----------------------------------------------------------------------------- panel: AdaGrad vs RMSProp
@@ -558,4 +563,4 @@ def adaptive_lr_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.6, 3.0))
+    return Panel(controls, setup, figsize=(8.2, 2.9))

@@ -465,7 +465,7 @@ assert math.isclose(rms[249], 1.0, rel_tol=1e-3) and ada[249] < 0.0015
 # 这和第 3 节 EMA 的结论一样：权重加起来不是 1，所以除以 $1-\beta_1^t$。$v_t$ 同理除以 $1-\beta_2^t$。
 # 如果所有梯度都相同（$g_k = g$），修正后 $\hat m_t = g$、$\hat v_t = g^2$，每步恰好移动 $\eta$（忽略 $\varepsilon$）——不论 $g$ 是 $10^{-3}$ 还是 $10^3$。
 #
-# 不修正会怎样？第一步 $m_1/\sqrt{v_1} = (1-\beta_1)g/\sqrt{1-\beta_2}\,|g|$，默认设置下是 $0.1/\sqrt{0.001} \approx 3.16$：第一步是 $\eta$ 的 3.16 倍。
+# 不修正会怎样？第一步 $\dfrac{m_1}{\sqrt{v_1}} = \dfrac{(1-\beta_1)\,g}{\sqrt{1-\beta_2}\,|g|}$，默认设置下大小是 $0.1/\sqrt{0.001} \approx 3.16$：第一步是 $\eta$ 的 3.16 倍。
 # 而且 $\beta_2 = 0.999$ 的偏差要约一千步才消失，$\beta_1 = 0.9$ 的偏差十几步就没了——分子和分母的偏差不同步，所以 Adam 必须修正。
 
 # %%
@@ -635,7 +635,6 @@ best = nn.functional.mse_loss(X1 @ torch.linalg.lstsq(X1, y_lin).solution, y_lin
 print(f"最优损失（最小二乘解）= {best:.4f}")
 
 # %%
-# NBVAL_CHECK_OUTPUT
 examples = {
     "SGD(lr=0.01, momentum=0.9)        ": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
     "笔记公式: SGD(lr=0.01*0.1, mom=0.9)": lambda p: torch.optim.SGD(p, lr=0.01 * (1 - 0.9), momentum=0.9),
@@ -683,7 +682,6 @@ show(plot_histories(histories, keys=("train_loss", "val_loss", "val_acc"), logy=
 # **验证**：每个优化器都把训练损失降了一半以上，验证准确率都超过 90%；打印最后一个 epoch 的结果。
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for name, h in histories.items():
     print(f"{name:18s} 训练损失 {h.train_loss[0]:.2f} -> {h.train_loss[-1]:.2f}，验证准确率 {h.metrics['val_acc'][-1]:.2f}")
     assert h.train_loss[-1] < h.train_loss[0] / 2 and h.metrics["val_acc"][-1] > 0.9
