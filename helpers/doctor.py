@@ -23,8 +23,8 @@ PACKAGES: dict[str, tuple[str, str]] = {
 
 WIDGET_HELP = """\
 下面应当出现一个滑块（slider）。拖动它：旁边的文字变成 "widgets work" 就说明交互面板能用。
-如果看不到滑块（或只看到 "IntSlider(...)"、"Error displaying widget" 之类的文字）：
-  - JupyterLab / Notebook 7：先信任这个笔记本（命令面板里的 "Trust Notebook"），确认内核所在环境装了 ipywidgets>=8，
+如果看不到滑块（或只看到 "IntSlider(...)" 这样的文字，或一行说控件无法显示的提示）：
+  - JupyterLab / Notebook 7：先信任这个笔记本（命令面板里的 "Trust Notebook"），确认内核所在环境装了 ipywidgets（7.7 或 8）和 jupyterlab_widgets，
     然后重启内核、刷新浏览器页面，再运行一次这一格；
   - Colab：什么都不用装，重新运行这一格即可（Colab 自带 ipywidgets）；
   - VS Code：安装 Jupyter 扩展（ms-toolsai.jupyter），右上角选中装有本课程依赖的内核，再运行这一格；
