@@ -157,11 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     files = [p for p in site.rglob("*") if p.is_file()]
     site_mb = sum(p.stat().st_size for p in files) / 1e6
 
-    print(f"\n{'page / panel':58s} {'frames':>6s} {'MB':>6s} {'render s':>8s}  grid (values per control)")
+    print(f"\n{'page / panel':58s} {'frames':>6s} {'MB':>6s} {'render s':>8s}  grid (values per control; "
+          "† one at a time)")
     for page in report["pages"]:
         print(f"{page['page']:58s} {page['frames']:6d} {page['bytes'] / 1e6:6.2f}")
         for p in page["panels"]:
-            grid = ", ".join(f"{k} {len(v)}" for k, v in p["grid"].items())
+            grid = ", ".join(f"{k}{'†' if k in p.get('solo', ()) else ''} {len(v)}" for k, v in p["grid"].items())
+            grid += "  (rendered in the notebook's kernel)" if p.get("in_kernel") else ""
             print(f"  {p['call'][:56]:56s} {p['frames']:6d} {p['bytes'] * 4 / 3 / 1e6:6.2f} {p['seconds']:8.1f}  {grid}")
 
     names = [p["page"] for p in report["pages"]]

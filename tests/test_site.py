@@ -37,7 +37,7 @@ _spec.loader.exec_module(site)
 
 CHAPTER = "04"
 NOTEBOOK = next((ROOT / "notebooks").glob(f"{CHAPTER}_*.ipynb"))
-MAX_FRAMES = 8
+MAX_FRAMES = 6  # small: two of the chapter's panels render some controls one at a time (solo)
 GLOSSARY = "# 术语表\n\n| 术语 | English |\n|---|---|\n| 损失函数 | loss function |\n\n见 [第4章](04_losses.ipynb)。\n"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -186,11 +186,50 @@ def test_grid_keeps_every_option_and_the_defaults_within_the_cap():
     assert len(wide["a"].values) == 11 and wide["n"].values == [1, 2, 3, 4]
 
 
-def test_a_small_cap_still_keeps_two_positions_per_slider():
-    axes = site.choose_grid(_grid_panel(), 1)
+def test_a_small_cap_keeps_two_positions_per_slider_and_renders_controls_one_at_a_time():
+    panel = _grid_panel()
+    # the full grid at two positions per slider (2 x 2 x 2 x 2, less the flips of a flat line) is 12 frames:
+    # with a cap of 10 the sliders go solo first, and that fits. 'mode' turns 'flip' on and off, so it is never solo.
+    assert site.mode_controls(panel) == {"mode"}
+    assert site.distinct_frames(panel, site.choose_grid(panel, 12)) == 12
+    axes = site.choose_grid(panel, 10)
     assert [len(a.values) for a in axes] == [2, 2, 2, 2]
+    assert [a.name for a in axes if a.solo] == ["a", "n"]
+    table = site.frame_table(panel, axes)
+    assert len(table) == 2 * 2 * (1 + 1 + 1)  # mode x flip x (defaults, a moved, n moved)
+    assert all(sum(p != a.default for p, a in zip(canon, axes) if a.solo) <= 1 for canon, _ in table)
+    assert site.distinct_frames(panel, axes) == 2 * 3 + 1 * 3  # a flat line: flip has no effect
+    # a cap that nothing meets: two positions per slider still, every control but the mode solo
+    tiny = site.choose_grid(panel, 1)
+    assert [len(a.values) for a in tiny] == [2, 2, 2, 2]
+    assert [a.name for a in tiny if a.solo] == ["a", "flip", "n"]
     with pytest.raises(ValueError, match="max_frames"):
         site.choose_grid(_grid_panel(), 0)
+
+
+def test_solo_states_and_their_index_agree():
+    sizes, defaults, solo = [3, 4, 2, 5], [1, 0, 1, 2], [False, True, False, True]
+    states = site.grid_states(sizes, defaults, solo)
+    assert len(states) == 3 * 2 * (1 + 3 + 4) and len(set(states)) == len(states)
+    for k, state in enumerate(states):
+        assert site.state_index(sizes, defaults, solo, list(state)) == k
+        assert sum(p != d for p, d, s in zip(state, defaults, solo) if s) <= 1
+    assert states[0] == (0, 0, 0, 2) and states[1] == (0, 1, 0, 2)  # the solo controls one at a time
+    full = site.grid_states([2, 3], [0, 0], [False, False])
+    assert full == [(i, j) for i in range(2) for j in range(3)]
+    with pytest.raises(ValueError, match="one solo"):
+        site.state_index(sizes, defaults, solo, [0, 1, 0, 0])
+    with pytest.raises(ValueError, match="one entry per control"):
+        site.grid_states([2], [0, 0], [False])
+
+
+def test_page_budget_is_shared_out_by_need():
+    # floors always kept; the rest in equal parts, none beyond its want
+    assert site.share_out([1, 1, 1], [2, 10, 10], 9) == [2, 3.5, 3.5]
+    assert site.share_out([5, 5], [6, 6], 3) == [5, 5]  # over budget already: the floors stay
+    assert site.share_out([0, 0], [1, 3], 10) == [1, 3]
+    with pytest.raises(ValueError):
+        site.share_out([1], [1, 2], 3)
 
 
 def test_frames_are_recompressed_without_changing_a_pixel():
@@ -266,7 +305,8 @@ def test_every_panel_of_the_chapter_is_a_static_panel(built):
                 "range" if isinstance(w, (P.base.widgets.FloatSlider, P.base.widgets.IntSlider,
                                           P.base.widgets.FloatLogSlider)) else "select"
             assert kind == expected, f"{name}: {kind} for {type(w).__name__}"
-        assert len(data["frames"]) == np.prod(data["sizes"])
+        solo = data.get("solo", [0] * len(data["sizes"]))
+        assert len(data["frames"]) == len(site.grid_states(data["sizes"], data.get("defaults", [0] * len(solo)), solo))
         assert len(set(data["frames"])) >= 2, f"{name} has fewer than 2 frames"
         assert len(set(data["frames"])) <= max(MAX_FRAMES, 2 ** len(data["sizes"]) * 6)
     for b64 in frames:
@@ -282,6 +322,42 @@ def test_the_default_frame_is_the_notebooks_own_picture(built):
         shown = base64.b64decode(p["imgs"][0].split(",", 1)[1])
         a, b = _pixels(shown), _pixels(saved)
         assert a.shape == b.shape and np.mean(np.abs(a - b).sum(-1) > 30) < 0.002, name
+
+
+def test_the_chapter_has_panels_with_solo_controls(built):
+    """The small cap makes some panels solo, so the browser test below also moves solo controls."""
+    _, report = built
+    panels = next(p for p in report["pages"] if p["page"] == f"{NOTEBOOK.stem}.html")["panels"]
+    assert sum(bool(p["solo"]) for p in panels) >= 1
+    page = (built[0] / f"{NOTEBOOK.stem}.html").read_text(encoding="utf-8")
+    assert "†" in page and "one at a time" in page
+
+
+def test_a_panel_built_from_a_variable_is_rendered_in_the_notebooks_kernel(tmp_path):
+    """``loss_panel(loss=which)`` cannot be rebuilt from its source alone: the build runs the notebook in a
+    kernel and renders the very panel it shows (here: MSE, not the panel's default, Huber)."""
+    import nbformat
+
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    shown = nbformat.v4.new_output("display_data", data={WIDGET_MIME: {"model_id": "x", "version_major": 2,
+                                                                        "version_minor": 0}, "text/plain": "panel"})
+    cell = nbformat.v4.new_code_cell("loss_panel(loss=which)")
+    cell.outputs = [shown]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 第9章 试验"),
+                                         nbformat.v4.new_code_cell("from helpers.panels.losses import loss_panel\nwhich = 'MSE (L2)'"),
+                                         cell, nbformat.v4.new_code_cell("raise RuntimeError('never run: after the last panel')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, books / "09_trial.ipynb")
+    report = site.build(tmp_path / "out", notebooks=books, max_frames=4, jobs=1, png_level=1,
+                        readme=tmp_path / "none.md", glossary=tmp_path / "none.md", log=lambda *a: None)
+    panel, = report["pages"][0]["panels"]
+    assert panel["in_kernel"] and panel["call"] == "loss_panel(loss=which)" and panel["frames"] >= 2
+    parsed = _parse(tmp_path / "out" / "09_trial.html")
+    shown_png = base64.b64decode(parsed.panels[0]["imgs"][0].split(",", 1)[1])
+    mse, default = P.all_panels()["loss_panel"](loss="MSE (L2)"), P.all_panels()["loss_panel"]()
+    assert np.array_equal(_pixels(shown_png), _pixels(mse.render()))
+    assert not np.array_equal(_pixels(mse.render()), _pixels(default.render()))
 
 
 def test_mathjax_can_be_copied_into_the_site(tmp_path):
@@ -329,6 +405,9 @@ _SET_COMBO_JS = """([panel, combo]) => {
   return inputs.map(el => !el.disabled);
 }"""
 
+_POSITIONS_JS = """panel => Array.from(panel.querySelectorAll('[data-i]')).map(
+  el => el.type === 'checkbox' ? Number(el.checked) : el.tagName === 'SELECT' ? el.selectedIndex : Number(el.value))"""
+
 _IMAGE_READY_JS = """async img => {
   // the new frame is decoded and one animation frame has passed: it is on screen
   await img.decode();
@@ -337,15 +416,15 @@ _IMAGE_READY_JS = """async img => {
 }"""
 
 
+def _states(data: dict) -> list[tuple[int, ...]]:
+    solo = data.get("solo", [0] * len(data["sizes"]))
+    return site.grid_states(data["sizes"], data.get("defaults", [0] * len(solo)), solo)
+
+
 def _combo_enabling(data: dict, i: int) -> list[int]:
-    """Positions of every control, starting from the defaults, in which control ``i`` is enabled."""
-    sizes = data["sizes"]
+    """Positions of every control (a pre-rendered combination) in which control ``i`` is enabled."""
     enabled = data.get("enabled")
-    import itertools
-    for combo in itertools.product(*(range(n) for n in sizes)):
-        k = 0
-        for p, n in zip(combo, sizes):
-            k = k * n + p
+    for k, combo in enumerate(_states(data)):
         if enabled is None or enabled[k] >> i & 1:
             return list(combo)
     raise AssertionError(f"control {i} is never enabled")
@@ -406,6 +485,7 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
             saved = _saved_panels(NOTEBOOK)
             assert panels.count() == len(saved) > 0
             moved = []
+            frames = json.loads(_parse(built[0] / f"{NOTEBOOK.stem}.html").frames_json)
             for n in range(panels.count()):
                 panel = panels.nth(n)
                 name = panel.get_attribute("data-panel")
@@ -431,6 +511,10 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
                         el.click()
                     assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
                     assert img.get_attribute("src") != before, f"{name}: moving control {i} ({kind}) kept the picture"
+                    # the page shows the frame the builder put at these positions (solo controls: one moved at most)
+                    ps = panel.evaluate(_POSITIONS_JS)
+                    k = site.state_index(data["sizes"], data.get("defaults", ps), data.get("solo", [0] * len(ps)), ps)
+                    assert img.get_attribute("src") == "data:image/png;base64," + frames[data["frames"][k]], name
                     moved.append((name, i))
             assert len(moved) == sum(len(json.loads(p["data"])["sizes"]) for p in _parse(
                 built[0] / f"{NOTEBOOK.stem}.html").panels)

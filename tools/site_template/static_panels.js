@@ -28,23 +28,46 @@
     const outputs = inputs.map(el => el.closest(".sp-control").querySelector("output"));
     const img = panel.querySelector("img.sp-image");
     const readout = panel.querySelector(".sp-readout");
-    const strides = data.sizes.map((_, i) => data.sizes.slice(i + 1).reduce((a, b) => a * b, 1));
-    let shown = -1, visible = false, k = 0;
+    // The frame table: every combination of the free controls (row-major); within each, the solo
+    // controls (data.solo) all at their defaults, then each one alone at each of its other positions.
+    const solo = data.solo || data.sizes.map(() => 0);
+    const singles = 1 + data.sizes.reduce((n, size, i) => n + (solo[i] ? size - 1 : 0), 0);
+    const strides = data.sizes.map((_, i) => data.sizes.slice(i + 1).reduce((a, b, j) => solo[i + 1 + j] ? a : a * b, 1));
+    const offsets = data.sizes.map((_, i) => 1 + data.sizes.slice(0, i).reduce((n, size, j) => n + (solo[j] ? size - 1 : 0), 0));
+    const index = ps => {
+      let free = 0, single = 0;
+      ps.forEach((p, i) => {
+        if (!solo[i]) free += p * strides[i];
+        else if (p !== data.defaults[i]) single = offsets[i] + (p < data.defaults[i] ? p : p - 1);
+      });
+      return free * singles + single;
+    };
+    const set = (el, p) => {
+      if (el.type === "checkbox") el.checked = p === 1;
+      else if (el.tagName === "SELECT") el.selectedIndex = p;
+      else el.value = String(p);
+    };
+    let shown = -1, visible = false;
     const neighbours = () => {
-      const ids = [];
+      const ps = inputs.map(position), ids = [];
       inputs.forEach((el, i) => {
-        const p = position(el);
-        for (let q = 0; q < data.sizes[i]; q++) if (q !== p) ids.push(data.frames[k + (q - p) * strides[i]]);
+        for (let q = 0; q < data.sizes[i]; q++) {
+          if (q === ps[i]) continue;
+          const next = ps.map((p, j) => solo[i] && solo[j] && j !== i ? data.defaults[j] : p);
+          next[i] = q;
+          ids.push(data.frames[index(next)]);
+        }
       });
       return ids;
     };
-    const show = () => {
-      k = 0;
-      inputs.forEach((el, i) => {
-        const p = position(el);
-        k += p * strides[i];
-        if (outputs[i]) outputs[i].textContent = data.labels[i][p];
-      });
+    const show = event => {
+      const moved = event ? inputs.indexOf(event.target) : -1;
+      if (moved >= 0 && solo[moved] && position(inputs[moved]) !== data.defaults[moved]) {
+        inputs.forEach((el, i) => { if (solo[i] && i !== moved) set(el, data.defaults[i]); });  // one at a time
+      }
+      const ps = inputs.map(position);
+      ps.forEach((p, i) => { if (outputs[i]) outputs[i].textContent = data.labels[i][p]; });
+      const k = index(ps);
       const frame = data.frames[k];
       if (frame !== shown) { img.src = source(frame); shown = frame; }
       if (data.enabled) inputs.forEach((el, i) => { el.disabled = !((data.enabled[k] >> i) & 1); });
