@@ -7,7 +7,8 @@ Layout (one list of chapters, ``CHAPTERS``, drives the panel registry, the tests
 - ``helpers/panels/<topic>.py``: that chapter's figures and interactive panels, on the shared machinery
   in ``helpers/panels/base.py`` and the drawing pieces in ``helpers/panels/pieces.py``.
 - ``helpers/exercises/<topic>.py``: that chapter's answer checkers.
-- cross-cutting: ``training`` (``fit``, ``History``, ``evaluate``), ``data``, ``plotting``, ``figures`` (``pic/``).
+- cross-cutting: ``training`` (``fit``, ``History``, ``evaluate``), ``data``, ``plotting``, ``figures`` (``pic/``),
+  ``checks`` (the argument checks the math modules share).
 
 Importing the package is cheap: only ``torch`` is loaded here; submodules load on first use.
 """

@@ -20,10 +20,11 @@ Images are ``(N, C, H, W)``; a single image ``(C, H, W)`` is accepted too.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Sequence, Union
 
 import torch
+
+from .checks import float_tensor as _float_tensor, integer as _int
 
 __all__ = [
     "conv_output_size", "pad2d", "im2col", "conv2d", "conv2d_single_channel",
@@ -35,14 +36,6 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 # ----------------------------------------------------------------------------- input checks
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
 def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     """An int ``v`` means ``(v, v)`` (height, width); a pair is checked element by element."""
     if isinstance(value, (tuple, list)):
@@ -54,10 +47,7 @@ def _pair(value, name: str, minimum: int) -> tuple[int, int]:
 
 def _images(x, name: str = "x") -> tuple[torch.Tensor, bool]:
     """Return ``x`` as (N, C, H, W) and whether it came with a batch dimension."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    _float_tensor(x, name)
     if x.ndim == 3:
         return x.unsqueeze(0), False
     if x.ndim == 4:

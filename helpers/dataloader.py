@@ -20,22 +20,18 @@ from typing import Sequence
 
 import torch
 
+from .checks import flag as _flag, integer
+
 __all__ = ["batch_indices", "loader_order", "loader_epochs", "pad_collate", "num_batches", "epoch_mean_loss",
            "balanced_sample_weights", "linear_sgd_path"]
 
 
 # ----------------------------------------------------------------------------- input checks
 def _int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    """An int >= ``low``, the bound worded as "n must be >= 0" (this chapter's tests match that wording)."""
+    value = integer(value, name, minimum=None)
     if value < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
     return value
 
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .activations import FUNCTIONS
+from .checks import integer, non_negative, positive
 
 __all__ = [
     "fan_in_fan_out", "kaiming_std", "kaiming_bound", "xavier_std", "xavier_bound", "uniform_variance",
@@ -41,19 +42,11 @@ INIT_METHODS: dict[str, str] = {
 
 # ----------------------------------------------------------------------------- input checks
 def _check_fan(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
-    return int(value)
+    return integer(value, name, minimum=1)
 
 
 def _check_gain(gain) -> float:
-    if isinstance(gain, bool) or not isinstance(gain, numbers.Real):
-        raise TypeError(f"gain must be a real number, got {type(gain).__name__} ({gain!r})")
-    if not math.isfinite(gain) or gain <= 0:
-        raise ValueError(f"gain must be a finite number > 0, got {gain}")
-    return float(gain)
+    return positive(gain, "gain")
 
 
 # ----------------------------------------------------------------------------- fans and formulas
@@ -104,11 +97,7 @@ def uniform_variance(low: float, high: float) -> float:
 
 
 def _check_sigma(sigma) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise TypeError(f"sigma must be a real number, got {type(sigma).__name__} ({sigma!r})")
-    if not (sigma >= 0 and math.isfinite(sigma)):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
-    return float(sigma)
+    return non_negative(sigma, "sigma")
 
 
 def relu_second_moment(sigma: float = 1.0) -> float:

@@ -7,10 +7,11 @@ $\\frac{1}{N}$ can both be checked against PyTorch.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
+
+from .checks import float_tensor, positive as _positive
 
 __all__ = [
     "log_softmax", "cross_entropy", "cross_entropy_onehot", "binary_cross_entropy",
@@ -23,10 +24,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 # ----------------------------------------------------------------------------- input checks
 def _float_tensor(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    """A floating-point tensor with at least one element (a loss over nothing is undefined)."""
+    float_tensor(x, name)
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
     return x
@@ -45,14 +44,6 @@ def _in_unit_interval(x: torch.Tensor, name: str) -> None:
     if not bool(((x >= 0) & (x <= 1)).all()):
         raise ValueError(f"{name} must hold probabilities in [0, 1], got values from "
                          f"{x.min().item():.4g} to {x.max().item():.4g}")
-
-
-def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number > 0, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
 
 
 def _reduce(terms: torch.Tensor, reduction: str) -> torch.Tensor:

@@ -23,6 +23,8 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 
+from .checks import flag as _flag, non_negative as _non_negative, positive as _positive, real as _real
+
 __all__ = [
     "SGD", "NotesMomentum", "Adagrad", "RMSprop", "Adam", "ema",
     "gd_optimal", "momentum_optimal", "optimize_path", "steps_to_tolerance",
@@ -30,28 +32,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- input checks
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
-
-
-def _non_negative(value, name: str) -> float:
-    value = _real(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _positive(value, name: str) -> float:
-    value = _real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
 def _decay(value, name: str) -> float:
     """A decay factor such as beta or alpha: in [0, 1)."""
     value = _real(value, name)
@@ -108,9 +88,7 @@ class SGD(_FormulaOptimizer):
         if not 0 <= dampening <= 1:
             raise ValueError(f"dampening must be in [0, 1], got {dampening}")
         weight_decay = _non_negative(weight_decay, "weight_decay")
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
-        if nesterov and (momentum == 0 or dampening != 0):
+        if _flag(nesterov, "nesterov") and (momentum == 0 or dampening != 0):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening = 0, "
                              f"got momentum={momentum} and dampening={dampening}")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -186,8 +164,7 @@ class Adam(_FormulaOptimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0, decoupled: bool = False) -> None:
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        if not isinstance(decoupled, bool):
-            raise TypeError(f"decoupled must be a bool, got {type(decoupled).__name__}")
+        decoupled = _flag(decoupled, "decoupled")
         super().__init__(params, dict(lr=_non_negative(lr, "lr"),
                                       betas=(_decay(betas[0], "betas[0]"), _decay(betas[1], "betas[1]")),
                                       eps=_non_negative(eps, "eps"),

@@ -24,18 +24,12 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from .checks import flag as _flag, float_tensor as _tensor, positive as _positive
+
 __all__ = ["dropout", "batch_norm", "running_average", "l2_penalty", "early_stopping_epoch", "mlp", "RandomShift"]
 
 
 # ----------------------------------------------------------------------------- input checks
-def _tensor(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x
-
-
 def _real(value, name: str, low: float, high: float = math.inf) -> float:
     """``value`` as a float, checked to lie in the closed interval [low, high]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -43,12 +37,6 @@ def _real(value, name: str, low: float, high: float = math.inf) -> float:
     if not (low <= value <= high):
         raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
     return float(value)
-
-
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------- dropout
@@ -83,10 +71,7 @@ def _check_batch_norm(x, gamma, beta, running_mean, running_var, training, momen
             raise ValueError(f"{name} must have shape (C,) = ({c},) to match x {tuple(x.shape)}, got {tuple(t.shape)}")
     _flag(training, "training")
     _real(momentum, "momentum", 0.0, 1.0)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
-    if not 0 < eps < math.inf:
-        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    _positive(eps, "eps")
     values_per_channel = x.numel() // c if c else 0
     if training and values_per_channel <= 1:
         raise ValueError(f"training needs more than 1 value per channel (N*H*W > 1), got x of shape {tuple(x.shape)}")

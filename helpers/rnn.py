@@ -27,6 +27,8 @@ import numbers
 
 import torch
 
+from .checks import float_tensor as _float_tensor, integer as _int, non_negative as _non_negative
+
 __all__ = [
     "rnn_forward", "rnn_params", "hidden_jacobian_norms", "scaled_recurrent_matrix",
     "embedding_lookup", "one_hot_matmul", "embedding_renorm", "clip_grad_norm", "cosine_neighbours", "pca_2d",
@@ -37,22 +39,6 @@ NONLINEARITIES = ("tanh", "relu")
 
 
 # ----------------------------------------------------------------------------- input checks
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
-def _float_tensor(t, name: str) -> torch.Tensor:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
-    return t
-
-
 def _shape(t: torch.Tensor, shape: tuple[int, ...], name: str, what: str) -> None:
     if tuple(t.shape) != shape:
         raise ValueError(f"{name} must have shape {what} = {shape}, got {tuple(t.shape)}")
@@ -196,10 +182,7 @@ def scaled_recurrent_matrix(hidden: int, spectral_radius: float, seed: int = 0, 
                             dtype: torch.dtype = torch.float32) -> torch.Tensor:
     r"""$W_{hh} = \rho \cdot W / \max_i |\lambda_i(W)|$ for a random $W$ (``"gaussian"``, or ``"orthogonal"`` so every singular value is $\rho$ too)."""
     hidden = _int(hidden, "hidden", 1)
-    if isinstance(spectral_radius, bool) or not isinstance(spectral_radius, numbers.Real):
-        raise TypeError(f"spectral_radius must be a real number, got {type(spectral_radius).__name__}")
-    if not (0 <= spectral_radius < float("inf")):
-        raise ValueError(f"spectral_radius must be a finite number >= 0, got {spectral_radius}")
+    spectral_radius = _non_negative(spectral_radius, "spectral_radius")
     seed = _int(seed, "seed", 0)
     if kind not in ("gaussian", "orthogonal"):
         raise ValueError(f"kind must be 'gaussian' or 'orthogonal', got {kind!r}")

@@ -20,42 +20,14 @@ from typing import Callable, NamedTuple, Sequence
 
 import torch
 
+from .checks import integer as _count, non_negative as _non_negative, positive as _positive, real as _real
+
 __all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_lr", "warmup_cosine_lr", "one_cycle_lr",
            "warm_restarts_lr", "lr_curve", "plateau_lrs", "plateau_trace", "PlateauTrace", "lr_range_test",
            "lr_range_suggestions"]
 
 
 # ----------------------------------------------------------------------------- input checks
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
-
-
-def _non_negative(value, name: str) -> float:
-    value = _real(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _positive(value, name: str) -> float:
-    value = _real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _count(value, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
 def _metric(value) -> float:
     """One validation loss as a float (NaN allowed: it never counts as an improvement)."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:

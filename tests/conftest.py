@@ -1,3 +1,13 @@
+"""Shared pytest setup: markers, the Colab timing summary, and a fixture that reads a module's code and imports."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+
+import pytest
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "browser: runs the notebooks in JupyterLab in headless chromium (slow; needs /usr/bin/chromium)")
@@ -15,3 +25,31 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "notebooks under Colab's widget stack (ipywidgets 7)")
         for name, seconds, outcome in sorted(rows):
             terminalreporter.write_line(f"{name:<24} {seconds:7.1f} s  {outcome}")
+
+
+def _code_and_imports(module) -> tuple[str, set[str]]:
+    """The source of ``module`` and of the course modules it imports relatively (``from .checks import x``),
+    followed recursively, and the top-level names of all the other modules those sources import."""
+    sources, imported, todo, seen = [], set(), [module.__name__], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        current = importlib.import_module(name)
+        sources.append(inspect.getsource(current))
+        for node in ast.walk(ast.parse(sources[-1])):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level:        # a course module: read it too
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), current.__package__)
+                todo += [base] if node.module else [f"{base}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module.split(".")[0])
+    return "\n".join(sources), imported
+
+
+@pytest.fixture
+def code_and_imports():
+    """``code_and_imports(module)`` -> (source, imported): what a module runs, for tests that limit what it may use."""
+    return _code_and_imports

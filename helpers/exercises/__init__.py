@@ -7,6 +7,7 @@ and never raises on a wrong answer: a learner's mistake is a message, not a trac
 from __future__ import annotations
 
 import contextlib
+import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from unittest import mock
@@ -69,16 +70,28 @@ def _builtin_message(label: str) -> str:
     return f"不能直接调用 {label}（也不能把它包一层再交）：这道题要你只用基本运算照公式写出来。"
 
 
+def _owner_and_attr(target: tuple[object, str] | str) -> tuple[object, str]:
+    """``"torch.nn.functional.conv2d"`` -> ``(torch.nn.functional, "conv2d")``; a pair is returned unchanged."""
+    if isinstance(target, str):
+        owner, _, attr = target.rpartition(".")
+        return pkgutil.resolve_name(owner), attr
+    return target
+
+
 @contextlib.contextmanager
-def forbidden(targets: Iterable[tuple[object, str]]):
-    """While the block runs, calling any ``getattr(owner, attr)`` in ``targets`` raises :class:`BuiltinCalled`."""
+def forbidden(targets: Iterable[tuple[object, str] | str]):
+    """While the block runs, calling any of ``targets`` raises :class:`BuiltinCalled`; on exit all are restored.
+
+    A target is an ``(owner, attr)`` pair such as ``(torch, "softmax")`` or a dotted name such as
+    ``"torch.nn.functional.conv2d"`` or ``"torch.nn.RNN.forward"`` (a method, patched on its class).
+    """
     def refusing(label: str) -> Callable:
         def refuse(*args, **kwargs):
             raise BuiltinCalled(label)
         return refuse
 
     with contextlib.ExitStack() as stack:
-        for owner, attr in targets:
+        for owner, attr in map(_owner_and_attr, targets):
             stack.enter_context(mock.patch.object(owner, attr, refusing(_label(owner, attr))))
         yield
 

@@ -1,33 +1,14 @@
 """Exercise checkers for 第10章 DataLoader: each returns a :class:`~helpers.exercises.Feedback`."""
 from __future__ import annotations
 
-import contextlib
 from typing import Any
-from unittest import mock
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from . import Feedback, close_to, not_answered
+from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
 
 __all__ = ["check_iteration_counts", "check_squares_dataset", "check_pad_collate", "check_balanced_weights"]
-
-
-def _refuse(*_args, **_kwargs):
-    raise RuntimeError("这里要你自己写，不能调用现成的实现")
-
-
-@contextlib.contextmanager
-def _builtins_refused(*targets: str):
-    """Patch each dotted name in ``targets`` to raise, so an answer that just calls it fails."""
-    with contextlib.ExitStack() as stack:
-        for target in targets:
-            stack.enter_context(mock.patch(target, _refuse))
-        yield
-
-
-def _refused(exc: Exception) -> bool:
-    return isinstance(exc, RuntimeError) and "不能调用现成的实现" in str(exc)
 
 
 def check_iteration_counts(answer: Any) -> Feedback:
@@ -91,13 +72,13 @@ def check_pad_collate(fn: Any) -> Feedback:
     if fn is pad_collate:
         return Feedback(False, "这就是课程自带的 pad_collate：请自己写一个。")
     try:
-        with _builtins_refused("torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence",
-                               "helpers.dataloader.pad_collate", "helpers.dataloader._stack_targets"):
+        with forbidden(["torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence",
+                        "helpers.dataloader.pad_collate", "helpers.dataloader._stack_targets"]):
             result = fn(batch)
         (ours_padded, ours_lengths), ours_labels = result
+    except BuiltinCalled:
+        return Feedback(False, "你的函数调用了 pad_sequence / pad_collate：请用 torch.zeros 建好 (B, L_max) 的张量，再逐行填入。")
     except Exception as exc:
-        if _refused(exc):
-            return Feedback(False, "你的函数调用了 pad_sequence / pad_collate：请用 torch.zeros 建好 (B, L_max) 的张量，再逐行填入。")
         return Feedback(False, f"运行时出错或返回的结构不对（应为 ((padded, lengths), labels)）：{type(exc).__name__}: {exc}")
     if not isinstance(ours_padded, torch.Tensor) or tuple(ours_padded.shape) != tuple(padded.shape):
         return Feedback(False, f"padded 的形状应为 (批大小, 最长长度) = {tuple(padded.shape)}。")
@@ -118,11 +99,11 @@ def check_balanced_weights(fn: Any) -> Feedback:
         return Feedback(False, "请交一个函数 class_weights(labels)。")
     labels = torch.tensor([0] * 70 + [1] * 20 + [2] * 10)
     try:
-        with _builtins_refused("helpers.dataloader.balanced_sample_weights"):
+        with forbidden(["helpers.dataloader.balanced_sample_weights"]):
             w = torch.as_tensor(fn(labels), dtype=torch.float64)
+    except BuiltinCalled:
+        return Feedback(False, "你的函数调用了 helpers.dataloader.balanced_sample_weights：请自己用 torch.bincount 算。")
     except Exception as exc:
-        if _refused(exc):
-            return Feedback(False, "你的函数调用了 helpers.dataloader.balanced_sample_weights：请自己用 torch.bincount 算。")
         return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
     if w.shape != labels.shape:
         return Feedback(False, f"要给**每个样本**一个权重：应返回长度 {len(labels)} 的张量，而不是每个类一个数。")

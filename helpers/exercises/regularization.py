@@ -1,30 +1,15 @@
 """Exercise checkers for 第7章 正则化 (regularization): each returns a :class:`~helpers.exercises.Feedback`."""
 from __future__ import annotations
 
-import contextlib
 from typing import Any
-from unittest import mock
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import Feedback, close_to, not_answered
+from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
 
 __all__ = ["check_inverted_dropout", "check_batch_norm_train", "check_running_var", "check_l2_weight_decay"]
-
-
-def _refuse(*_args, **_kwargs):
-    raise RuntimeError("这里要你自己按公式写，不能调用 PyTorch 现成的实现")
-
-
-@contextlib.contextmanager
-def _builtins_refused(*targets: str):
-    """Patch each dotted name in ``targets`` to raise, so an answer that just calls it fails."""
-    with contextlib.ExitStack() as stack:
-        for target in targets:
-            stack.enter_context(mock.patch(target, _refuse))
-        yield
 
 
 _DROPOUT_BUILTINS = ("torch.nn.functional.dropout", "torch.dropout", "torch.nn.Dropout.forward",
@@ -43,7 +28,7 @@ def check_inverted_dropout(fn: Any) -> Feedback:
 
     def verdicts():
         for p in (0.2, 0.7):
-            with _builtins_refused(*_DROPOUT_BUILTINS):
+            with forbidden(_DROPOUT_BUILTINS):
                 y = fn(x, p)
             if not isinstance(y, torch.Tensor) or y.shape != x.shape:
                 return "shape"
@@ -72,10 +57,8 @@ def check_inverted_dropout(fn: Any) -> Feedback:
     }
     try:
         verdict = verdicts()
-    except RuntimeError as exc:
-        if "自己按公式写" in str(exc):
-            return Feedback(False, "你的函数调用了 PyTorch 现成的 dropout：请用 torch.rand 自己生成掩码，再按公式缩放。")
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
+    except BuiltinCalled:
+        return Feedback(False, "你的函数调用了 PyTorch 现成的 dropout：请用 torch.rand 自己生成掩码，再按公式缩放。")
     except Exception as exc:  # the learner's code failed
         return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
     if verdict == "ok":
@@ -103,12 +86,10 @@ def check_batch_norm_train(fn: Any) -> Feedback:
     with_unbiased = gamma * (x - mean) / torch.sqrt(var_u + eps) + beta
     notes_formula = gamma * x + beta
     try:
-        with _builtins_refused(*_BN_BUILTINS):
+        with forbidden(_BN_BUILTINS):
             y = fn(x, gamma, beta, eps)
-    except RuntimeError as exc:
-        if "自己按公式写" in str(exc):
-            return Feedback(False, "你的函数调用了 PyTorch 现成的 batch norm：请用 x.mean(0) 和方差自己算。")
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
+    except BuiltinCalled:
+        return Feedback(False, "你的函数调用了 PyTorch 现成的 batch norm：请用 x.mean(0) 和方差自己算。")
     except Exception as exc:  # the learner's code failed
         return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
     if not isinstance(y, torch.Tensor) or y.shape != x.shape:

@@ -1,0 +1,73 @@
+"""Argument checks shared by the chapters' math modules.
+
+Each function returns the checked value (converted where that helps, e.g. to ``float``) and raises
+``TypeError`` when the value has the wrong type and ``ValueError`` when it has the right type but a bad
+value. ``name`` is the argument's name as the caller spells it, so the message points at it.
+A ``bool`` never counts as a number here, although Python treats ``True`` as ``1``.
+
+Math only: this module imports nothing beyond ``numbers``, ``math`` and ``torch``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+__all__ = ["real", "non_negative", "positive", "integer", "flag", "float_tensor"]
+
+
+def _number(value, name: str) -> float:
+    """``value`` as a float if it is a real number (not a bool), else TypeError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
+    return float(value)
+
+
+def real(value, name: str) -> float:
+    """A finite real number, as a float (inf and nan are refused)."""
+    value = _number(value, name)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return value
+
+
+def non_negative(value, name: str) -> float:
+    """A finite real number >= 0, as a float."""
+    value = _number(value, name)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def positive(value, name: str) -> float:
+    """A finite real number > 0, as a float."""
+    value = _number(value, name)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def integer(value, name: str, minimum: int | None = 0) -> int:
+    """An int (any ``numbers.Integral`` but bool) that is at least ``minimum``; ``minimum=None``: any int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def flag(value, name: str) -> bool:
+    """Exactly ``True`` or ``False`` (``0``, ``1`` or ``"yes"`` are refused)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def float_tensor(x, name: str) -> torch.Tensor:
+    """A ``torch.Tensor`` with a floating-point dtype (any shape, empty included)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x
