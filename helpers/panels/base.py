@@ -32,6 +32,7 @@ import base64
 import contextlib
 import io
 import itertools
+import math
 import random
 import time
 from collections import OrderedDict
@@ -376,10 +377,20 @@ def sample_values(panel: Panel, max_combos: int = 48, seed: int = 0) -> list[dic
     """Control combinations covering each control's extremes and middle (a seeded sample if many)."""
     names = list(panel.controls)
     grids = [control_samples(panel.controls[n]) for n in names]
-    combos = [dict(zip(names, c)) for c in itertools.product(*grids)]
-    if len(combos) > max_combos:
-        combos = random.Random(seed).sample(combos, max_combos)
-    return combos
+    total = math.prod(len(g) for g in grids)
+    if total <= max_combos:
+        return [dict(zip(names, c)) for c in itertools.product(*grids)]
+    # the same picks as sampling the list of every combination, without building it (millions for the race)
+    return [dict(zip(names, _nth_combination(grids, k))) for k in random.Random(seed).sample(range(total), max_combos)]
+
+
+def _nth_combination(grids: list[list], k: int) -> list:
+    """The ``k``-th item of ``itertools.product(*grids)``."""
+    picks = []
+    for grid in reversed(grids):
+        k, position = divmod(k, len(grid))
+        picks.append(grid[position])
+    return picks[::-1]
 
 
 def sweep_values(panel: Panel, steps: int = 15) -> tuple[str, list]:
