@@ -54,6 +54,16 @@ def test_feedback_and_checks_never_raise():
     assert good.ok and repr(good).startswith("✅")
 
 
+def test_call_without_runs_the_answer_with_the_builtins_refused():
+    value, failed = exercises.call_without(["torch.tanh"], lambda: torch.sigmoid(torch.zeros(1)).item(), "refused")
+    assert value == 0.5 and failed is None
+    value, failed = exercises.call_without(["torch.tanh"], lambda: torch.tanh(torch.zeros(1)), "no tanh here")
+    assert value is None and not failed.ok and failed.message == "no tanh here"
+    assert torch.tanh(torch.zeros(1)).item() == 0.0  # restored afterwards
+    _, failed = exercises.call_without([(torch, "tanh")], lambda: 1 / 0, "refused", "divide by something else")
+    assert not failed.ok and "ZeroDivisionError" in failed.message and "divide by something else" in failed.message
+
+
 def test_an_untouched_placeholder_is_neither_right_nor_wrong():
     fb = exercises.not_answered()
     assert not fb.ok and not fb.answered

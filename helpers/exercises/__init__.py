@@ -14,7 +14,7 @@ from unittest import mock
 
 import torch
 
-__all__ = ["Feedback", "not_answered", "close_to", "run_check", "BuiltinCalled", "forbidden", "refuse_builtin"]
+__all__ = ["Feedback", "not_answered", "close_to", "run_check", "BuiltinCalled", "forbidden", "call_without", "refuse_builtin"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,19 @@ def refuse_builtin(fn: Any, targets: Iterable[tuple[object, str]]) -> Feedback |
         if fn is getattr(owner, attr):
             return Feedback(False, _builtin_message(_label(owner, attr)))
     return None
+
+
+def call_without(targets: Iterable[tuple[object, str] | str], call: Callable[[], Any], refused: str,
+                 hint: str = "") -> tuple[Any, Feedback | None]:
+    """Run ``call()`` (the learner's code) with ``targets`` :func:`forbidden`: ``(its result, None)``, or
+    ``(None, a wrong answer)`` saying ``refused`` when it called a forbidden built-in, or the error and ``hint``."""
+    try:
+        with forbidden(targets):
+            return call(), None
+    except BuiltinCalled:
+        return None, Feedback(False, refused)
+    except Exception as exc:  # the learner's code failed
+        return None, Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}" + (f"。{hint}" if hint else ""))
 
 
 def run_check(test: Callable[[], bool], ok_message: str, hint: str) -> Feedback:

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
+from . import Feedback, call_without, close_to, not_answered
 
 # Exercise 1: the output shape of nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=1) on a (4, 3, 32, 32) batch
 _SHAPE_SETTING = {"batch": 4, "in_channels": 3, "size": 32, "out_channels": 16, "kernel": 5, "stride": 2, "padding": 1}
@@ -65,15 +65,11 @@ def check_my_conv2d(fn: Any) -> Feedback:
         return Feedback(False, "这正是要你亲手实现的函数：请用循环（或切片加求和）来写，不要调用 F.conv2d。")
     cases = _conv_cases()
     expected = [F.conv2d(x.unsqueeze(0), w)[0] for x, w in cases]
-    try:
-        with forbidden(_CONV_BUILTINS):
-            results = [fn(x, w) for x, w in cases]
-    except BuiltinCalled:
-        return Feedback(False, "你的函数调用了 F.conv2d / unfold：请只用切片、乘法和求和来写。")
-    except RuntimeError as exc:
-        return Feedback(False, f"运行出错：{type(exc).__name__}: {exc}")
-    except Exception as exc:
-        return Feedback(False, f"运行出错：{type(exc).__name__}: {exc}。先用一个 1 通道 5×5 的输入试一试。")
+    results, failed = call_without(_CONV_BUILTINS, lambda: [fn(x, w) for x, w in cases],
+                                   "你的函数调用了 F.conv2d / unfold：请只用切片、乘法和求和来写。",
+                                   "先用一个 1 通道 5×5 的输入试一试。")
+    if failed is not None:
+        return failed
     for (x, w), got, want in zip(cases, results, expected):
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__

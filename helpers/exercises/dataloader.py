@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
+from . import Feedback, call_without, close_to, not_answered
 
 __all__ = ["check_iteration_counts", "check_squares_dataset", "check_pad_collate", "check_balanced_weights"]
 
@@ -71,15 +71,16 @@ def check_pad_collate(fn: Any) -> Feedback:
     (padded, lengths), labels = pad_collate(batch)
     if fn is pad_collate:
         return Feedback(False, "这就是课程自带的 pad_collate：请自己写一个。")
+    result, failed = call_without(["torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence",
+                                   "helpers.dataloader.pad_collate", "helpers.dataloader._stack_targets"],
+                                  lambda: fn(batch), "你的函数调用了 pad_sequence / pad_collate：请用 torch.zeros 建好 "
+                                                     "(B, L_max) 的张量，再逐行填入。")
+    if failed is not None:
+        return failed
     try:
-        with forbidden(["torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence",
-                        "helpers.dataloader.pad_collate", "helpers.dataloader._stack_targets"]):
-            result = fn(batch)
         (ours_padded, ours_lengths), ours_labels = result
-    except BuiltinCalled:
-        return Feedback(False, "你的函数调用了 pad_sequence / pad_collate：请用 torch.zeros 建好 (B, L_max) 的张量，再逐行填入。")
-    except Exception as exc:
-        return Feedback(False, f"运行时出错或返回的结构不对（应为 ((padded, lengths), labels)）：{type(exc).__name__}: {exc}")
+    except (TypeError, ValueError):
+        return Feedback(False, f"返回的结构不对：应为 ((padded, lengths), labels)，得到 {type(result).__name__}。")
     if not isinstance(ours_padded, torch.Tensor) or tuple(ours_padded.shape) != tuple(padded.shape):
         return Feedback(False, f"padded 的形状应为 (批大小, 最长长度) = {tuple(padded.shape)}。")
     if not torch.equal(ours_padded.long(), padded):
@@ -98,13 +99,11 @@ def check_balanced_weights(fn: Any) -> Feedback:
     if not callable(fn):
         return Feedback(False, "请交一个函数 class_weights(labels)。")
     labels = torch.tensor([0] * 70 + [1] * 20 + [2] * 10)
-    try:
-        with forbidden(["helpers.dataloader.balanced_sample_weights"]):
-            w = torch.as_tensor(fn(labels), dtype=torch.float64)
-    except BuiltinCalled:
-        return Feedback(False, "你的函数调用了 helpers.dataloader.balanced_sample_weights：请自己用 torch.bincount 算。")
-    except Exception as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
+    w, failed = call_without(["helpers.dataloader.balanced_sample_weights"],
+                             lambda: torch.as_tensor(fn(labels), dtype=torch.float64),
+                             "你的函数调用了 helpers.dataloader.balanced_sample_weights：请自己用 torch.bincount 算。")
+    if failed is not None:
+        return failed
     if w.shape != labels.shape:
         return Feedback(False, f"要给**每个样本**一个权重：应返回长度 {len(labels)} 的张量，而不是每个类一个数。")
     if (w < 0).any() or w.sum() <= 0:

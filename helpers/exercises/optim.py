@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered, run_check
+from . import Feedback, call_without, close_to, not_answered, run_check
 
 _GRADS = [1.0, 1.0, 1.0, 1.0, 1.0, -0.5, 2.0, 0.3]
 
@@ -40,18 +40,11 @@ def check_notes_momentum(fn: Any) -> Feedback:
                 for g, lr, b in cases]
     pytorch_form = [_torch_path(lambda p, lr=lr, b=b: torch.optim.SGD(p, lr=lr, momentum=b), g) for g, lr, b in cases]
 
-    def answers():
-        with forbidden(_OPTIMIZERS):
-            return [[float(v) for v in fn(list(g), lr, b)] for g, lr, b in cases]
-
-    try:
-        got = answers()
-    except BuiltinCalled:
-        return Feedback(False, "不能直接调用 torch.optim.SGD：用 V = βV + (1−β)g、w = w − ηV 自己写循环。")
-    except RuntimeError as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
-    except Exception as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}。函数应返回每一步之后的 w（一个列表）。")
+    got, failed = call_without(_OPTIMIZERS, lambda: [[float(v) for v in fn(list(g), lr, b)] for g, lr, b in cases],
+                               "不能直接调用 torch.optim.SGD：用 V = βV + (1−β)g、w = w − ηV 自己写循环。",
+                               "函数应返回每一步之后的 w（一个列表）。")
+    if failed is not None:
+        return failed
     if all(close_to(a, e, atol=1e-9) for a, e in zip(got, expected)):
         return Feedback(True, "和 torch.optim.SGD(lr=η(1−β), momentum=β) 的轨迹完全相同（勘误 E30）。")
     if all(close_to(a, e, atol=1e-9) for a, e in zip(got, pytorch_form)):
@@ -75,20 +68,15 @@ def check_adam_step(fn: Any) -> Feedback:
 
     def run() -> list[float]:
         w, m, v, path = 0.0, 0.0, 0.0, []
-        with forbidden(_OPTIMIZERS):
-            for t, g in enumerate(_GRADS, start=1):
-                w, m, v = (float(x) for x in fn(w, g, m, v, t, 0.1, 0.9, 0.999, 1e-8))
-                path.append(w)
+        for t, g in enumerate(_GRADS, start=1):
+            w, m, v = (float(x) for x in fn(w, g, m, v, t, 0.1, 0.9, 0.999, 1e-8))
+            path.append(w)
         return path
 
-    try:
-        got = run()
-    except BuiltinCalled:
-        return Feedback(False, "不能直接调用 torch.optim.Adam：按 m、v、偏置修正、更新四行公式自己写。")
-    except RuntimeError as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
-    except Exception as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}。函数应返回三个数 (w, m, v)。")
+    got, failed = call_without(_OPTIMIZERS, run, "不能直接调用 torch.optim.Adam：按 m、v、偏置修正、更新四行公式自己写。",
+                               "函数应返回三个数 (w, m, v)。")
+    if failed is not None:
+        return failed
     if close_to(got, expected, atol=1e-9):
         return Feedback(True, "8 步都和 torch.optim.Adam 一致；第一步恰好是 −lr·sign(g)。")
     if close_to(got, uncorrected, atol=1e-9):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
+from . import Feedback, call_without, close_to, not_answered
 
 __all__ = ["check_inverted_dropout", "check_batch_norm_train", "check_running_var", "check_l2_weight_decay"]
 
@@ -28,8 +28,7 @@ def check_inverted_dropout(fn: Any) -> Feedback:
 
     def verdicts():
         for p in (0.2, 0.7):
-            with forbidden(_DROPOUT_BUILTINS):
-                y = fn(x, p)
+            y = fn(x, p)
             if not isinstance(y, torch.Tensor) or y.shape != x.shape:
                 return "shape"
             dropped = (y == 0).float().mean().item()
@@ -55,12 +54,10 @@ def check_inverted_dropout(fn: Any) -> Feedback:
         "unscaled": "保留下来的值没有放大：训练时要乘以 1/(1 − p)，推理时才能直接用完整网络。",
         "scale": "保留下来的值应等于 x / (1 − p)。",
     }
-    try:
-        verdict = verdicts()
-    except BuiltinCalled:
-        return Feedback(False, "你的函数调用了 PyTorch 现成的 dropout：请用 torch.rand 自己生成掩码，再按公式缩放。")
-    except Exception as exc:  # the learner's code failed
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
+    verdict, failed = call_without(_DROPOUT_BUILTINS, verdicts,
+                                   "你的函数调用了 PyTorch 现成的 dropout：请用 torch.rand 自己生成掩码，再按公式缩放。")
+    if failed is not None:
+        return failed
     if verdict == "ok":
         return Feedback(True, "丢弃比例约为 p，保留的单元乘以 1/(1 − p)，期望不变：和 nn.Dropout 的训练模式一致。")
     return Feedback(False, hints[verdict])
@@ -85,13 +82,10 @@ def check_batch_norm_train(fn: Any) -> Feedback:
     mean, var_u = x.mean(0), x.var(0, unbiased=True)
     with_unbiased = gamma * (x - mean) / torch.sqrt(var_u + eps) + beta
     notes_formula = gamma * x + beta
-    try:
-        with forbidden(_BN_BUILTINS):
-            y = fn(x, gamma, beta, eps)
-    except BuiltinCalled:
-        return Feedback(False, "你的函数调用了 PyTorch 现成的 batch norm：请用 x.mean(0) 和方差自己算。")
-    except Exception as exc:  # the learner's code failed
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
+    y, failed = call_without(_BN_BUILTINS, lambda: fn(x, gamma, beta, eps),
+                             "你的函数调用了 PyTorch 现成的 batch norm：请用 x.mean(0) 和方差自己算。")
+    if failed is not None:
+        return failed
     if not isinstance(y, torch.Tensor) or y.shape != x.shape:
         return Feedback(False, "返回值应是与 x 形状相同 (N, C) 的张量。")
     if close_to(y, expected, atol=1e-4):

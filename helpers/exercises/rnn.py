@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
+from . import Feedback, call_without, close_to, not_answered
 
 __all__ = ["check_rnn_shapes", "check_my_rnn", "check_embedding_grad"]
 
@@ -73,15 +73,11 @@ def check_my_rnn(fn: Any) -> Feedback:
             for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
                 getattr(layer, name).copy_(value)
             expected.append(layer(x)[0])
-    try:
-        with forbidden(_RNN_BUILTINS):
-            results = [fn(*case) for case in cases]
-    except BuiltinCalled:
-        return Feedback(False, "你的函数调用了 nn.RNN / RNNCell：请用 torch.tanh 和矩阵乘法自己写循环。")
-    except RuntimeError as exc:
-        return Feedback(False, f"运行出错：{type(exc).__name__}: {exc}")
-    except Exception as exc:
-        return Feedback(False, f"运行出错：{type(exc).__name__}: {exc}。x 的形状是 (L, H_in)，W_ih 是 (H, H_in)。")
+    results, failed = call_without(_RNN_BUILTINS, lambda: [fn(*case) for case in cases],
+                                   "你的函数调用了 nn.RNN / RNNCell：请用 torch.tanh 和矩阵乘法自己写循环。",
+                                   "x 的形状是 (L, H_in)，W_ih 是 (H, H_in)。")
+    if failed is not None:
+        return failed
     for (x, w_ih, w_hh, b_ih, b_hh), got, want in zip(cases, results, expected):
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__

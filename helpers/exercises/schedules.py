@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from . import BuiltinCalled, Feedback, close_to, forbidden, not_answered
+from . import Feedback, call_without, close_to, not_answered
 
 LS = torch.optim.lr_scheduler
 _WARMUP, _T_MAX, _LR, _START = 10, 90, 0.1, 0.1
@@ -39,15 +39,11 @@ def check_warmup_cosine(fn: Any) -> Feedback:
     if not callable(fn) or isinstance(fn, type):
         return Feedback(False, "请交一个函数 warmup_cosine(t)，返回第 t 步的学习率（一个数）。")
     expected = _expected_warmup_cosine()
-    try:
-        with forbidden(_SCHEDULERS):
-            got = [float(fn(t)) for t in range(len(expected))]
-    except BuiltinCalled:
-        return Feedback(False, "不能调用 PyTorch 的调度器或课程里的公式：用 t < 10 的直线和之后的余弦公式自己写。")
-    except RuntimeError as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}")
-    except Exception as exc:
-        return Feedback(False, f"运行时出错：{type(exc).__name__}: {exc}。函数应对 t = 0..99 返回一个数。")
+    got, failed = call_without(_SCHEDULERS, lambda: [float(fn(t)) for t in range(len(expected))],
+                               "不能调用 PyTorch 的调度器或课程里的公式：用 t < 10 的直线和之后的余弦公式自己写。",
+                               "函数应对 t = 0..99 返回一个数。")
+    if failed is not None:
+        return failed
     if close_to(got, expected, atol=1e-10, rtol=0):
         return Feedback(True, "100 步都和 SequentialLR([LinearLR, CosineAnnealingLR], milestones=[10]) 一致。")
     if close_to(got[_WARMUP:], expected[_WARMUP:], atol=1e-10, rtol=0):
