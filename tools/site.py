@@ -255,6 +255,11 @@ def frame_table(panel, axes: list[Axis], cache: dict | None = None) -> list[tupl
     return table
 
 
+def distinct_frames(panel, axes: list[Axis], cache: dict | None = None) -> int:
+    """How many pictures the grid ``axes`` of ``panel`` needs (combinations that differ only in disabled controls share one)."""
+    return len({canon for canon, _ in frame_table(panel, axes, cache)})
+
+
 def mode_controls(panel, specs: list | None = None) -> set[str]:
     """The controls that turn other controls on or off (a value of theirs changes what is enabled)."""
     specs = specs or [(name, name, control_candidates(w)) for name, w in panel.controls.items()]
@@ -299,7 +304,7 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
         axes = _axes(specs, c, solo)
         if not solo and math.prod(len(a.values) for a in axes) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
-        return len({canon for canon, _ in frame_table(panel, axes, cache)})
+        return distinct_frames(panel, axes, cache)
 
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
@@ -345,11 +350,6 @@ def recompress(png: bytes, level: int) -> bytes:
     out = io.BytesIO()
     Image.open(io.BytesIO(png)).save(out, format="png", compress_level=level)
     return out.getvalue()
-
-
-def distinct_frames(panel, axes: list[Axis]) -> int:
-    """How many pictures the grid ``axes`` of ``panel`` needs (combinations that differ only in disabled controls share one)."""
-    return len({canon for canon, _ in frame_table(panel, axes)})
 
 
 def share_out(floors: list[float], wants: list[float], budget: float) -> list[float]:
