@@ -17,18 +17,32 @@ from __future__ import annotations
 import importlib
 import os
 import random
+from typing import NamedTuple
 
 import torch
 
-__all__ = ["CHAPTERS", "seed_everything", "get_device", "show_source", "doctor"]
+__all__ = ["CHAPTERS", "Chapter", "TOPICS", "seed_everything", "get_device", "show_source", "doctor"]
 
-# chapter number -> topic: helpers/<topic>.py, helpers/panels/<topic>.py, helpers/exercises/<topic>.py
-CHAPTERS: dict[str, str] = {
-    "00": "overview", "01": "tensors", "02": "activations", "03": "init", "04": "losses", "05": "optim", "06": "schedules",
-    "07": "regularization", "08": "cnn", "09": "rnn", "10": "dataloader",
+
+class Chapter(NamedTuple):
+    """One chapter: its topic names helpers/<topic>.py, helpers/panels/<topic>.py and helpers/exercises/<topic>.py;
+    its notebook is notebooks/<notebook>.ipynb (source notebooks/src/<notebook>.py)."""
+
+    topic: str
+    notebook: str
+
+
+# chapter number -> Chapter: the one list of chapters that the registry, the tests, the tools and the benchmark use
+CHAPTERS: dict[str, Chapter] = {
+    "00": Chapter("overview", "00_overview"), "01": Chapter("tensors", "01_tensors"),
+    "02": Chapter("activations", "02_activations"), "03": Chapter("init", "03_initialization"),
+    "04": Chapter("losses", "04_losses"), "05": Chapter("optim", "05_optimizers"),
+    "06": Chapter("schedules", "06_lr_schedules"), "07": Chapter("regularization", "07_regularization"),
+    "08": Chapter("cnn", "08_cnn"), "09": Chapter("rnn", "09_rnn"), "10": Chapter("dataloader", "10_dataloader"),
 }
+TOPICS: tuple[str, ...] = tuple(chapter.topic for chapter in CHAPTERS.values())
 
-_SUBMODULES = {*CHAPTERS.values(), "data", "exercises", "figures", "panels", "plotting", "training"}
+_SUBMODULES = {*TOPICS, "data", "exercises", "figures", "panels", "plotting", "training"}
 
 
 def seed_everything(seed: int) -> None:

@@ -14,18 +14,15 @@ from helpers import panels as P
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
-MATH_MODULES = sorted(topic for topic in helpers.CHAPTERS.values() if (ROOT / "helpers" / f"{topic}.py").exists())
+MATH_MODULES = sorted(topic for topic in helpers.TOPICS if (ROOT / "helpers" / f"{topic}.py").exists())
 
 
 def test_chapters_list_matches_the_notebooks():
-    """Each chapter notebook NN_*.py (01..10) has its topic in helpers.CHAPTERS under the same number."""
-    for src in SOURCES:
-        number = src.stem[:2]
-        if number == "00":
-            continue
-        assert number in helpers.CHAPTERS, f"{src.name}: chapter {number} is missing from helpers.CHAPTERS"
-        topic = helpers.CHAPTERS[number]
-        assert (ROOT / "helpers" / f"{topic}.py").exists(), f"{src.name}: no math module helpers/{topic}.py"
+    """helpers.CHAPTERS names exactly the notebook sources, each under its own number, each with its math module."""
+    assert [c.notebook for c in helpers.CHAPTERS.values()] == [src.stem for src in SOURCES]
+    for number, chapter in helpers.CHAPTERS.items():
+        assert chapter.notebook.startswith(number + "_"), chapter
+        assert (ROOT / "helpers" / f"{chapter.topic}.py").exists(), f"{chapter}: no math module helpers/{chapter.topic}.py"
 
 
 def test_math_modules_load_neither_widgets_nor_plotting():
@@ -42,7 +39,7 @@ def test_math_modules_load_neither_widgets_nor_plotting():
 
 
 def test_every_chapter_module_is_reachable_from_import_helpers():
-    for topic in helpers.CHAPTERS.values():
+    for topic in helpers.TOPICS:
         if (ROOT / "helpers" / f"{topic}.py").exists():
             assert getattr(helpers, topic).__name__ == f"helpers.{topic}"
 
@@ -55,8 +52,8 @@ def test_every_panel_a_notebook_calls_is_registered_under_its_chapter(src):
     missing = sorted(called - set(registered))
     assert not missing, f"{src.name} calls panels the registry does not find: {missing}"
     if number in helpers.CHAPTERS and called:
-        own = P.chapter_panels(helpers.CHAPTERS[number])
-        assert own, f"{src.name}: no panels found in helpers/panels/{helpers.CHAPTERS[number]}.py"
+        own = P.chapter_panels(helpers.CHAPTERS[number].topic)
+        assert own, f"{src.name}: no panels found in helpers/panels/{helpers.CHAPTERS[number].topic}.py"
 
 
 def test_chapter_panels_rejects_an_unknown_topic():

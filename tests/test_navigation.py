@@ -8,16 +8,15 @@ import sys
 
 import pytest
 
+import helpers
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import glossary  # noqa: E402
 import nb as nbtool  # noqa: E402
 
 # The full course, in reading order: the names every link must use.
-COURSE = [
-    "00_overview", "01_tensors", "02_activations", "03_initialization", "04_losses", "05_optimizers",
-    "06_lr_schedules", "07_regularization", "08_cnn", "09_rnn", "10_dataloader",
-]
+COURSE = [chapter.notebook for chapter in helpers.CHAPTERS.values()]
 
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 NOTEBOOK_LINK = re.compile(r"\]\(([^)\s]+\.ipynb)\)")

@@ -9,6 +9,8 @@ import pytest
 from PIL import Image
 
 from helpers import panels as P
+from helpers.panels import testing as T
+from helpers.panels.testing import render_full
 
 PANELS = P.all_panels()
 
@@ -61,19 +63,19 @@ def test_panel_pushes_new_png_into_its_image_on_every_change():
     panel.controls["zoom"].value = 2  # changes the axis limits: background is redrawn
     zoomed = panel.image.value
     assert _pixels(zoomed).shape == _pixels(before).shape
-    assert _same_picture(panel.render_full(), panel.render()) < 0.002
+    assert _same_picture(render_full(panel), panel.render()) < 0.002
 
 
 def test_panel_rejects_bad_construction():
     with pytest.raises(ValueError, match="controls"):
         P.Panel({}, lambda fig: (lambda: None))
-    with pytest.raises(ValueError, match="kind"):
-        P.Panel({"k": P.float_slider("k", 0, 1, 0.1, 0.5)}, lambda fig: (lambda k: None), kind="fast")
+    with pytest.raises(ValueError, match="redraw_on"):
+        P.Panel({"k": P.float_slider("k", 0, 1, 0.1, 0.5)}, lambda fig: (lambda k: None), redraw_on=("j",))
 
 
 def test_sample_values_covers_extremes():
     panel = _demo_panel()
-    combos = P.sample_values(panel)
+    combos = T.sample_values(panel)
     assert {c["k"] for c in combos} == {0.1, 2.55, 5.0}
     assert {c["zoom"] for c in combos} == {1, 2}
 
@@ -87,7 +89,7 @@ def test_panel_renders_every_sampled_combination(name):
     panel = PANELS[name]()
     assert panel.image.value[:4] == b"\x89PNG", "the panel shows an image as soon as it is built"
     first = _pixels(panel.image.value)
-    for values in P.sample_values(panel):
+    for values in T.sample_values(panel):
         png = panel.render(**values)
         img = _pixels(png)
         assert img.shape == first.shape
@@ -111,13 +113,13 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
     its options all take the same drawing path.
     """
     panel = PANELS[name]()
-    for state in P.sample_values(panel, max_combos=3, seed=2):
+    for state in T.sample_values(panel, max_combos=3, seed=2):
         for control, w in panel.controls.items():
-            for value in _at_most(P.control_samples(w), 8):
+            for value in _at_most(T.control_samples(w), 8):
                 panel.render(**state)  # a cached background for the starting state
                 moved = {**state, control: value}
                 fast = panel.render(**moved)
-                differing = _same_picture(fast, panel.render_full(**moved))
+                differing = _same_picture(fast, render_full(panel, **moved))
                 assert differing < 0.002, f"{moved}: {differing:.2%} of pixels differ from a full redraw"
     assert panel.unexpected_redraws == 0, "update() changed a static artist that the background key does not capture"
 
@@ -126,12 +128,12 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
 def test_no_dead_controls(name):
     """In every sampled state, each enabled control changes the picture (or the readout) when moved."""
     panel = PANELS[name]()
-    for state in P.sample_values(panel, max_combos=4, seed=5):
+    for state in T.sample_values(panel, max_combos=4, seed=5):
         for control, on in panel.enabled(state).items():
             if not on:
                 continue
             seen = set()
-            for value in P.control_samples(panel.controls[control]):
+            for value in T.control_samples(panel.controls[control]):
                 seen.add((panel.render(**{**state, control: value}), panel.readout_text))
             assert len(seen) > 1, f"{control} does nothing in state {state}: disable it there (enabled_when)"
 
@@ -139,7 +141,7 @@ def test_no_dead_controls(name):
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_panel_controls_change_the_image(name):
     panel = PANELS[name]()
-    name0, values = P.sweep_values(panel, steps=5)
+    name0, values = T.sweep_values(panel, steps=5)
     images = {panel.render(**{name0: v}) for v in values}
     assert len(images) > 1, f"moving {name0} never changed the image"
 
@@ -182,7 +184,7 @@ def test_a_static_change_outside_the_key_is_redrawn_and_counted():
     panel.render(level=-0.5)
     image = panel.render(level=0.5)  # same key, but the static line moved
     assert panel.unexpected_redraws >= 1
-    assert _same_picture(image, panel.render_full(level=0.5)) < 0.002
+    assert _same_picture(image, render_full(panel, level=0.5)) < 0.002
 
 
 def test_redraw_on_puts_a_control_into_the_background_key():
@@ -190,7 +192,7 @@ def test_redraw_on_puts_a_control_into_the_background_key():
     panel.render(level=-0.5)
     panel.render(level=0.5)
     panel.render(k=1.0, level=-0.5)
-    assert _same_picture(panel.render(level=0.5), panel.render_full(level=0.5)) < 0.002
+    assert _same_picture(panel.render(level=0.5), render_full(panel, level=0.5)) < 0.002
     assert panel.unexpected_redraws == 0  # the key changed with the level: no background was reused wrongly
 
 

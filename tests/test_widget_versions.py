@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import colab_support as cs  # noqa: E402
 from helpers import panels as P  # noqa: E402
+from helpers.panels import testing as T  # noqa: E402
 
 
 def _demo_panel() -> P.Panel:
@@ -59,6 +60,7 @@ shown = []
 kernel.shell.display_pub.publish = lambda data, metadata=None, **kw: shown.append(data)
 import ipywidgets
 from helpers import panels as P
+from helpers.panels import testing as T
 
 report = {"ipywidgets": ipywidgets.__version__, "panels": {}}
 for name, build in P.all_panels().items():
@@ -71,7 +73,7 @@ for name, build in P.all_panels().items():
         row["native_view"] = shown[-1].get("application/vnd.jupyter.widget-view+json")
         row["model_id"] = panel.widget.model_id
         row["comm_open"] = panel.widget.model_id in kernel.comm_manager.comms
-        control_name, values = P.sweep_values(panel)
+        control_name, values = T.sweep_values(panel)
         control = panel.controls[control_name]
         target = next(v for v in [values[len(values) // 2], values[0], *values] if v != control.value)
         before = panel.image.value

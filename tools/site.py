@@ -130,7 +130,7 @@ def _label(w, value) -> str:
 def control_candidates(w) -> tuple[str, list, list[str], int]:
     """``(kind, values, labels, default index)``: every value one control can take (a slider: every step)."""
     import ipywidgets as widgets
-    from helpers.panels import control_samples
+    from helpers.panels.testing import control_samples
 
     if isinstance(w, widgets.FloatLogSlider):
         n = int(round((w.max - w.min) / w.step))

@@ -1,38 +1,35 @@
 """Interactive panels: the shared machinery (``base``), the drawing pieces (``pieces``) and one module per
-chapter (``helpers.panels.losses`` ...) holding that chapter's figures and panels.
+chapter (``helpers.panels.losses`` ...) holding that chapter's figures and panels. Tools for tests, benchmarks
+and the static site (full redraws, control samples, timings) are in ``helpers.panels.testing``.
 
 In a notebook: ``from helpers.panels.losses import loss_panel``, then ``loss_panel()`` in a cell.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Callable
 
-from .. import CHAPTERS
-from .base import (PANELS, Panel, PanelMessage, check_finite, checkbox, control_samples, dropdown, float_slider, int_slider,
-                   log_slider, one_thread, register, sample_values, sweep_values, time_updates)
+from .. import TOPICS
+from .base import (PANELS, Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider,
+                   one_thread, register)
 
 __all__ = [
     "Panel", "PanelMessage", "register", "all_panels", "chapter_panels", "float_slider", "int_slider",
-    "log_slider", "dropdown", "checkbox", "control_samples", "sample_values", "sweep_values", "time_updates", "check_finite",
-    "one_thread", "PANELS",
+    "log_slider", "dropdown", "checkbox", "check_finite", "one_thread", "PANELS",
 ]
 
 
 def chapter_panels(topic: str) -> dict[str, Callable[[], Panel]]:
-    """``{name: builder}`` for the panels of one chapter (``topic`` as in ``helpers.CHAPTERS``); {} if it has none yet."""
-    if topic not in CHAPTERS.values():
-        raise ValueError(f"topic must be one of {list(CHAPTERS.values())}, got {topic!r}")
-    if importlib.util.find_spec(f"{__name__}.{topic}") is None:
-        return {}
+    """``{name: builder}`` for the panels of one chapter (``topic`` as in ``helpers.TOPICS``)."""
+    if topic not in TOPICS:
+        raise ValueError(f"topic must be one of {list(TOPICS)}, got {topic!r}")
     module = importlib.import_module(f"{__name__}.{topic}")
     return {name: b for name, b in PANELS.items() if b.__module__ == module.__name__}
 
 
 def all_panels() -> dict[str, Callable[[], Panel]]:
-    """Import every chapter's panel module that exists and return ``{name: builder}`` for all panels."""
+    """Import every chapter's panel module and return ``{name: builder}`` for all panels."""
     found = {}
-    for topic in CHAPTERS.values():
+    for topic in TOPICS:
         found.update(chapter_panels(topic))
     return found

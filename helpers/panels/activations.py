@@ -248,7 +248,7 @@ def dying_relu_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.5, 3.4), kind="training")
+    return Panel(controls, setup, figsize=(7.5, 3.4))
 
 
 _SOFTMAX_LOGITS = (2.0, 1.0, 0.5, -0.5, -1.5)

@@ -31,10 +31,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import itertools
-import math
-import random
-import time
 from collections import OrderedDict
 from typing import Callable, Sequence
 
@@ -51,7 +47,7 @@ from ..plotting import STYLE, new_canvas_figure
 
 __all__ = [
     "Panel", "PanelMessage", "register", "float_slider", "int_slider",
-    "log_slider", "dropdown", "checkbox", "sample_values", "sweep_values", "check_finite", "one_thread",
+    "log_slider", "dropdown", "checkbox", "check_finite", "one_thread",
 ]
 
 PANELS: dict[str, Callable[[], "Panel"]] = {}
@@ -141,21 +137,17 @@ class Panel:
         *,
         figsize: tuple[float, float] = (7.5, 3.2),
         dpi: int = 80,
-        kind: str = "curve",
         redraw_on: Sequence[str] = (),
         enabled_when: dict[str, Callable[[dict], bool]] | None = None,
     ) -> None:
         if not controls:
             raise ValueError("controls must name at least one widget")
-        if kind not in ("curve", "training"):
-            raise ValueError(f"kind must be 'curve' or 'training', got {kind!r}")
         enabled_when = dict(enabled_when or {})
         for what, names in (("redraw_on", list(redraw_on)), ("enabled_when", list(enabled_when))):
             unknown = sorted(set(names) - set(controls))
             if unknown:
                 raise ValueError(f"{what} names unknown control(s) {unknown}; the controls are {sorted(controls)}")
         self.controls = dict(controls)
-        self.kind = kind
         self.redraw_on = tuple(redraw_on)
         self.enabled_when = enabled_when
         self._setup = setup
@@ -228,39 +220,6 @@ class Panel:
             self.last_error = f"Cannot draw this setting ({type(exc).__name__}: {exc})"
         self._show_message(self.last_error)
         return self._encode(self._draw())
-
-    def render_full(self, **overrides) -> bytes:
-        """Render with a full redraw (no blitting); used by tests to check the fast path."""
-        self.render(**overrides)
-        animated = [a for a in self.fig.findobj(lambda a: a.get_animated()) if a.get_visible()]
-        for a in animated:
-            a.set_animated(False)
-        try:
-            with matplotlib.rc_context(_FAST_TEXT):
-                self.fig.canvas.draw()
-            return self._encode(np.asarray(self.fig.canvas.buffer_rgba()))
-        finally:
-            for a in animated:
-                a.set_animated(True)
-            self._backgrounds.clear()
-
-    def naive_render(self, **values) -> bytes:
-        """What ``ipywidgets.interact`` does per change: a fresh pyplot figure, drawn and encoded."""
-        import matplotlib.pyplot as plt
-        from IPython.core.pylabtools import print_figure
-
-        values = {**self.values(), **values}
-        with matplotlib.rc_context(STYLE):
-            fig = plt.figure(figsize=self.fig.get_size_inches(), dpi=self.fig.dpi)
-            try:
-                update = self._setup(fig)
-                try:
-                    update(**values)
-                except Exception:  # the naive way would show a traceback; time the drawing anyway
-                    pass
-                return print_figure(fig, "png", bbox_inches="tight")
-            finally:
-                plt.close(fig)
 
     def _ipython_display_(self) -> None:
         """Show the live widget; the bundle also carries a PNG of the current picture, which
@@ -352,68 +311,3 @@ class Panel:
         buf = io.BytesIO()
         image.save(buf, format="png", compress_level=1)
         return buf.getvalue()
-
-
-# ----------------------------------------------------------------------------- sampling
-def control_samples(w: widgets.ValueWidget) -> list:
-    """A few values of one control: extremes and middle of a slider, every option of a dropdown."""
-    if isinstance(w, widgets.FloatLogSlider):
-        return [w.base ** w.min, w.base ** ((w.min + w.max) / 2), w.base ** w.max]
-    if isinstance(w, (widgets.FloatSlider, widgets.IntSlider)):
-        mid = (w.min + w.max) / 2
-        mid = int(round(mid)) if isinstance(w, widgets.IntSlider) else mid
-        return [w.min, mid, w.max]
-    if isinstance(w, (widgets.FloatRangeSlider, widgets.IntRangeSlider)):
-        return [(w.min, w.max), (w.min, w.min), w.value]
-    if isinstance(w, (widgets.Checkbox, widgets.ToggleButton)):
-        return [False, True]
-    if hasattr(w, "options"):
-        opts = list(w.options)
-        return [o[1] if isinstance(o, tuple) else o for o in opts]
-    return [w.value]
-
-
-def sample_values(panel: Panel, max_combos: int = 48, seed: int = 0) -> list[dict]:
-    """Control combinations covering each control's extremes and middle (a seeded sample if many)."""
-    names = list(panel.controls)
-    grids = [control_samples(panel.controls[n]) for n in names]
-    total = math.prod(len(g) for g in grids)
-    if total <= max_combos:
-        return [dict(zip(names, c)) for c in itertools.product(*grids)]
-    # the same picks as sampling the list of every combination, without building it (millions for the race)
-    return [dict(zip(names, _nth_combination(grids, k))) for k in random.Random(seed).sample(range(total), max_combos)]
-
-
-def _nth_combination(grids: list[list], k: int) -> list:
-    """The ``k``-th item of ``itertools.product(*grids)``."""
-    picks = []
-    for grid in reversed(grids):
-        k, position = divmod(k, len(grid))
-        picks.append(grid[position])
-    return picks[::-1]
-
-
-def sweep_values(panel: Panel, steps: int = 15) -> tuple[str, list]:
-    """The first slider of ``panel`` and ``steps`` values dragged up and back down its range."""
-    for name, w in panel.controls.items():
-        if isinstance(w, (widgets.FloatSlider, widgets.IntSlider, widgets.FloatLogSlider)):
-            if isinstance(w, widgets.FloatLogSlider):
-                up = list(w.base ** np.linspace(w.min, w.max, steps))
-            elif isinstance(w, widgets.IntSlider):
-                up = sorted(set(int(v) for v in np.linspace(w.min, w.max, steps).round()))
-            else:
-                up = list(np.linspace(w.min, w.max, steps))
-            return name, up + up[-2::-1]
-    name, w = next(iter(panel.controls.items()))
-    return name, control_samples(w) * 3
-
-
-def time_updates(panel: Panel, name: str, values: list) -> list[float]:
-    """Seconds from setting control ``name`` to the new image bytes being ready, per value."""
-    times = []
-    control = panel.controls[name]
-    for v in values:
-        start = time.perf_counter()
-        control.value = v
-        times.append(time.perf_counter() - start)
-    return times

@@ -255,5 +255,5 @@ def batch_noise_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.0, 3.2), kind="training",
+    return Panel(controls, setup, figsize=(8.0, 3.2),
                  enabled_when={"seed": lambda v: v["batch_size"] < _LINE_N})

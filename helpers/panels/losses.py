@@ -145,7 +145,7 @@ def robust_regression_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.0, 4.0), kind="training",
+    return Panel(controls, setup, figsize=(7.0, 4.0),
                  enabled_when={"outlier_size": lambda v: v["n_outliers"] > 0})
 
 

@@ -338,7 +338,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
         "x0": lambda v: not v["default_start"],
         "y0": lambda v: not v["default_start"],
     }
-    return Panel(controls, setup, figsize=(8.6, 3.7), kind="training", redraw_on=("surface",), enabled_when=enabled)
+    return Panel(controls, setup, figsize=(8.6, 3.7), redraw_on=("surface",), enabled_when=enabled)
 
 
 # ----------------------------------------------------------------------------- panel: EMA
@@ -511,7 +511,7 @@ def momentum_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.2, 5.0), kind="training", redraw_on=("kappa",))
+    return Panel(controls, setup, figsize=(8.2, 5.0), redraw_on=("kappa",))
 
 
 # ----------------------------------------------------------------------------- panel: AdaGrad vs RMSProp

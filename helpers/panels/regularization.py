@@ -290,7 +290,7 @@ def overfitting_panel() -> Panel:
         return update
 
     trained = lambda v: v["epoch"] >= SNAPSHOT_EVERY  # noqa: E731  (before training only width and BN matter)
-    return Panel(controls, setup, figsize=(8.0, 3.2), kind="training",
+    return Panel(controls, setup, figsize=(8.0, 3.2),
                  enabled_when={"p": trained, "weight_decay": trained})
 
 

@@ -399,7 +399,7 @@ def schedule_training_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.2, 3.2), kind="training")
+    return Panel(controls, setup, figsize=(8.2, 3.2))
 
 
 # ----------------------------------------------------------------------------- static figure: range test
