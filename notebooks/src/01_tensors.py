@@ -48,7 +48,7 @@ for name, t in [("a", a), ("b", b), ("c", c)]:
     print(f"{name}: shape={tuple(t.shape)}, dtype={t.dtype}, ndim={t.ndim}, numel={t.numel()}")
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E1）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：在 Python 代码块里直接写 `torch.tensor 根据指定数据创建张量` 这样的中文说明。这不是合法的 Python 语句，把这段代码复制去运行，立刻得到 `SyntaxError`。
 # >
@@ -75,7 +75,7 @@ for label, src in [("笔记原文", notes_line), ("改成注释", fixed_line)]:
 #
 # 小写的 `torch.tensor` 只接受一个"数据"参数，`torch.tensor(2, 3)` 会报 `TypeError`。想按形状创建张量，应该用意图明确的 `torch.zeros`、`torch.ones`、`torch.rand` 或 `torch.empty`（最后一个同样不初始化）。
 #
-# > **⚠ 笔记勘误（E2）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：`torch.Tensor` 根据形状创建。
 # >
@@ -116,7 +116,7 @@ print(torch.tensor([1, 2], dtype=torch.float32))       # 现代写法
 TP.creation_panel()
 
 # %% [markdown]
-# **验证**：本节的每条结论逐一用 PyTorch 检查。
+# **验证**：本节的每条结论逐一用 PyTorch 检查：推断出的 dtype、`torch.Tensor` 的两种含义、`torch.tensor(2, 3)` 报错、两个遗留构造函数的 dtype 与截断。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -127,10 +127,19 @@ print("torch.Tensor(3)      : shape", tuple(t1.shape), t1.dtype)
 print("torch.Tensor([3])    : 数据", t2.tolist(), t2.dtype)
 print("IntTensor([2.7, -2.7]):", trunc.tolist(), trunc.dtype)
 print("a.numel() =", a.numel(), "  各维长度之积 =", math.prod(a.shape))
+assert a.dtype == torch.int64 and b.dtype == torch.float32 and c.ndim == 0
 assert t0.shape == () and t0.dtype == torch.int64
 assert t1.shape == (3,) and t1.dtype == torch.float32
-assert torch.equal(t2, torch.tensor([3.0]))
+assert torch.equal(t2, torch.tensor([3.0])) and torch.Tensor([2, 3]).dtype == torch.float32
 assert torch.equal(trunc, torch.tensor([2, -2], dtype=torch.int32))
+assert torch.FloatTensor([1, 2]).dtype == torch.float32
+assert torch.equal(torch.tensor([2.7, -2.7]).to(torch.int32), trunc)
+try:
+    torch.tensor(2, 3)
+    raised = False
+except TypeError:
+    raised = True
+assert raised, "torch.tensor(2, 3) 应当报 TypeError"
 assert a.numel() == math.prod(a.shape) == 2 * 3
 
 # %% [markdown]
@@ -211,7 +220,7 @@ print("m.t().reshape(12) ->", mt.reshape(12))
 print("m.reshape(2, -1)  ->", tuple(m.reshape(2, -1).shape))
 
 # %% [markdown]
-# **验证**：步长公式（`T.contiguous_strides`，代码见下）和位置公式与 PyTorch 对照；`view` 与原张量共用内存，对不连续张量的 `reshape` 则复制了数据。
+# **验证**：步长公式（`T.contiguous_strides`，代码见下）和位置公式与 PyTorch 对照；`view` 与原张量共用内存；转置后不连续，`view(12)` 报错，`reshape` 则复制了数据。
 
 # %%
 show_source(T.contiguous_strides)
@@ -226,11 +235,18 @@ offset = sum(i * s for i, s in zip(idx, x3.stride()))
 print(f"x3[1, 2, 3] = {x3[idx].item()}，公式位置 {offset} 上的数 = {x3.flatten()[offset].item()}")
 assert x3[idx] == x3.flatten()[offset]
 assert m.view(4, 3).data_ptr() == m.data_ptr() and mt.reshape(12).data_ptr() != m.data_ptr()
+assert mt.stride() == (1, 4) and not mt.is_contiguous()
+try:
+    mt.view(12)
+    view_failed = False
+except RuntimeError:
+    view_failed = True
+assert view_failed, "不连续的 m.t() 不能 view 成一维"
 
 # %% [markdown]
 # ## 4. 张量的运算 · 基本运算
 #
-# > **⚠ 笔记勘误（E4，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**：在"张量的运算"下面留了一个空标题 `### 1.`，内容缺失。
 # >
@@ -305,7 +321,7 @@ except ValueError as e:
 TP.broadcast_panel()
 
 # %% [markdown]
-# **验证**：对一组形状，用规则推算的结果（或报错）必须与 PyTorch 的广播（`torch.broadcast_tensors`）一致，也与真正相加得到的形状一致。单元测试 `tests/test_tensors.py` 还用 `torch.broadcast_shapes` 对照了 300 组随机形状。
+# **验证**：对一组形状，用规则推算的结果（或报错）必须与 PyTorch 的广播（`torch.broadcast_tensors`）一致，也与真正相加得到的形状一致；拉长出来的那一维步长为 0。单元测试 `tests/test_tensors.py` 还用 `torch.broadcast_shapes` 对照了 300 组随机形状。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -322,6 +338,7 @@ for a_shape, b_shape in pairs:
         theirs = "error"
     print(f"{str(a_shape):>9} + {str(b_shape):<9} -> 规则 {ours}, PyTorch {theirs}")
     assert ours == theirs
+assert col.expand(3, 4).stride() == (1, 0) and col.expand(3, 4).data_ptr() == col.data_ptr()
 
 # %% [markdown]
 # ### 4.3 逐元素乘 `*` 与矩阵乘法 `@`
@@ -348,7 +365,7 @@ except RuntimeError as e:
     print("(2, 3) @ (2, 3) ->", type(e).__name__, "(内维 3 与 2 不等)")
 
 # %% [markdown]
-# **验证**：手算 $AB$ 的第一个元素 $1 \cdot 5 + 2 \cdot 7 = 19$；随机矩阵上公式实现与 `@` 一致。
+# **验证**：手算 $AB$ 的第一个元素 $1 \cdot 5 + 2 \cdot 7 = 19$；随机矩阵上公式实现与 `@` 一致；整数张量的 `/` 得到浮点数，`//` 才是整除。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -360,6 +377,9 @@ diff = (T.matmul(P, Q) - P @ Q).abs().max().item()
 print(f"A @ B 左上角 = {(A @ B)[0, 0].item():.0f}，手算 1*5 + 2*7 = {1 * 5 + 2 * 7}")
 print(f"(5, 3) @ (3, 4) -> {tuple((P @ Q).shape)}，公式与 PyTorch 的最大差 {diff:.5f}")
 assert torch.allclose(T.matmul(P, Q), P @ Q, atol=1e-6) and (P @ Q).shape == (5, 4)
+half, floor_div = torch.tensor(7) / 2, torch.tensor(7) // 2
+print(f"整数 7 / 2 = {half.item()} ({half.dtype})，7 // 2 = {floor_div.item()} ({floor_div.dtype})")
+assert half.dtype == torch.float32 and half.item() == 3.5 and floor_div.dtype == torch.int64 and floor_div.item() == 3
 
 # %% [markdown]
 # ## 5. 张量的运算 · 运算函数
@@ -370,7 +390,7 @@ assert torch.allclose(T.matmul(P, Q), P @ Q, atol=1e-6) and (P @ Q).shape == (5,
 #
 # 所以 `log2`、`log10` 不过是把 `log` 除以常数 $\ln 2$、$\ln 10$。
 #
-# > **⚠ 笔记勘误（E3）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：`print(data.sqrt())`、`data.exp()`、`data.log()`、`data.log2()`、`data.log10()`，但 `data` 从头到尾没有定义，原样运行得到 `NameError`。
 # >
@@ -459,7 +479,7 @@ show(TP.domain_figure((-2.0, 4.0)))
 TP.domain_panel()
 
 # %% [markdown]
-# **验证**：换底公式（`T.log_base`，代码见下）、互逆关系与 PyTorch 对照；`nan` / `-inf` 的个数与 $x<0$、$x=0$ 的点数一致；`exp` 的 `float32` 溢出阈值。
+# **验证**：换底公式（`T.log_base`，代码见下）、互逆关系与 PyTorch 对照；`nan` / `-inf` 的个数与 $x<0$、$x=0$ 的点数一致；`exp` 的 `float32` 溢出阈值；整数输入被提升为 `float32`、原地版本报错、定义域外的特殊值，以及 `nan` 在普通运算里的传播。
 
 # %%
 show_source(T.log_base)
@@ -484,6 +504,21 @@ limit = math.log(torch.finfo(torch.float32).max)
 e88, e89 = torch.exp(torch.tensor(88.0)), torch.exp(torch.tensor(89.0))
 print(f"ln(float32 最大值) = {limit:.2f};  exp(88) = {e88.item():.3e},  exp(89) = {e89.item()}")
 assert 88 < limit < 89 and torch.isfinite(e88) and torch.isinf(e89)
+ints = torch.IntTensor([4, 9, 2])
+promoted = {name: getattr(ints, name)().dtype for name in ["sqrt", "exp", "log", "log2", "log10"]}
+print("int32 输入的结果类型:", sorted(set(map(str, promoted.values()))))
+assert set(promoted.values()) == {torch.float32}
+try:
+    ints.clone().sqrt_()
+    inplace_failed = False
+except RuntimeError:
+    inplace_failed = True
+assert inplace_failed, "整数张量的 sqrt_() 应当报 RuntimeError"
+special = torch.tensor([-1.0, 0.0])
+assert torch.isnan(special.sqrt()[0]) and torch.log(special)[1].item() == -math.inf and torch.isnan(torch.log(special)[0])
+nan = torch.tensor(float("nan"))
+spread = [nan + 1, nan - 1, nan * 0, nan / 2, torch.exp(nan), torch.stack([nan, one]).sum(), torch.stack([nan, one]).mean()]
+assert all(torch.isnan(v) for v in spread)
 
 # %% [markdown]
 # ## 6. 沿某一维归约：`sum` / `mean` / `max`（补充）
@@ -578,7 +613,7 @@ for name, p in layer.named_parameters():
 print("参数总数:", sum(p.numel() for p in layer.parameters()))
 
 # %% [markdown]
-# **验证**：在几个点上对照 autograd 与手算导数；向量情形 $\frac{\partial}{\partial v}\sum_i v_i^2 = 2v$；参数个数与公式一致（卷积层 `Conv2d(3, 8, 3)`：$8 \cdot 3 \cdot 3 \cdot 3 + 8 = 224$）。
+# **验证**：在几个点上对照 autograd 与手算导数；向量情形 $\frac{\partial}{\partial v}\sum_i v_i^2 = 2v$；不清零时第二次 `backward()` 把梯度加到旧值上；参数个数与公式一致（卷积层 `Conv2d(3, 8, 3)`：$8 \cdot 3 \cdot 3 \cdot 3 + 8 = 224$）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -590,6 +625,11 @@ v = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
 (v ** 2).sum().backward()
 print("d/dv sum(v^2) =", v.grad.tolist(), "= 2v")
 assert torch.equal(v.grad, 2 * v.detach())
+x_acc = torch.tensor(2.0, requires_grad=True)
+for _ in range(2):
+    (x_acc ** 3 + 2 * x_acc).backward()
+print("两次 backward 之后 x.grad =", x_acc.grad.item(), "= 14 + 14")
+assert x_acc.grad.item() == 2 * 14.0
 conv = torch.nn.Conv2d(3, 8, 3)
 print("Linear(3, 2):", sum(p.numel() for p in layer.parameters()), "  Conv2d(3, 8, 3):", sum(p.numel() for p in conv.parameters()))
 assert sum(p.numel() for p in layer.parameters()) == 3 * 2 + 2 and sum(p.numel() for p in conv.parameters()) == 8 * 3 * 3 * 3 + 8
@@ -601,7 +641,7 @@ assert sum(p.numel() for p in layer.parameters()) == 3 * 2 + 2 and sum(p.numel()
 #
 # - `get_device()`（本章开头从 `helpers` 导入）依次尝试 `cuda`（NVIDIA GPU）、`mps`（Apple 芯片）、`cpu`，返回可用的最好设备；
 # - `x.to(device)` 返回放在该设备上的张量（已经在那里就不复制）；`.cpu()` 搬回 CPU；
-# - 参与同一次运算的张量必须在同一个设备上，否则报 `RuntimeError`；
+# - 参与同一次运算的张量必须在同一个设备上，否则报 `RuntimeError`（例外：0 维的 CPU 张量可以像普通数字一样和 GPU 上的张量一起运算）；
 # - 打印、转成 NumPy、画图之前先 `.cpu()`；取出单个数用 `.item()`。
 #
 # 下面第一格打印的设备取决于你的机器（本课程在 CPU 上也能完整运行）。
@@ -620,13 +660,14 @@ print("形状与类型不变:", tuple(yd.shape), yd.dtype)
 print("运算结果和输入在同一设备:", yd.device == xd.device, "| 搬回后在:", back.device)
 
 # %% [markdown]
-# **验证**：在设备上算出的结果搬回 CPU 后，与直接在 CPU 上计算完全相同。
+# **验证**：在设备上算出的结果搬回 CPU 后，与直接在 CPU 上计算完全相同；张量已经在目标设备上时，`.to` 直接返回它本身，不复制。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print("设备上算的:", back.tolist())
 print("CPU 上算的:", (x * 2 + 1).tolist())
 assert torch.equal(back, x * 2 + 1) and back.device.type == "cpu" and xd.device.type == device.type
+assert xd.to(device) is xd and back.cpu() is back
 
 # %% [markdown]
 # ## 小结
