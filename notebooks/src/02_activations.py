@@ -240,6 +240,9 @@ for init, (low, high) in (("kaiming", (2.5, 4)), ("default", (6, 9))):
     per_layer = (g[0] / g[-1]).item() ** (-1 / 49)
     print(f"sigmoid + {init}: 平均每层缩小 {per_layer:.2f} 倍")
     assert low < per_layer < high
+
+# %%
+# NBVAL_CHECK_OUTPUT
 for name, init in [("tanh", "xavier"), ("relu", "kaiming")]:
     spread = max((lambda g: (g.max() / g.min()).item())(act.layer_gradient_norms(name, depth, init=init)) for depth in range(2, 51))
     print(f"{name} + {init}: L = 2..50 中，各层梯度最大/最小之比的最大值 {spread:.2f}")
@@ -476,6 +479,12 @@ for lr in (0.01, 1.0, 10.0, 30.0, 100.0):
 _, z_small = act.relu_step_preactivations(0.0, 0.01)
 _, z_large = act.relu_step_preactivations(0.0, 30.0)
 assert act.dead_fraction(z_small) == 0.0 and act.dead_fraction(z_large) > 0.2
+
+# %% [markdown]
+# **验证**（面板的说法）：在面板的整个学习率范围里，非负输入、$b = 0$ 时从 2.5 左右开始有单元死亡，学习率 100 时死掉四成多；$N(0, 1)$ 输入、$b$ 取 $-1$ 到 $2$ 的每一格时，死亡比例最多增加 2%。
+
+# %%
+# NBVAL_CHECK_OUTPUT
 lr_grid = torch.logspace(-3, 2, 101).tolist()                       # 面板里学习率的范围
 
 

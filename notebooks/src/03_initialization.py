@@ -596,6 +596,9 @@ print(f"反向 std(dL/dz): 第 30 层 {grad_std[-1]:.3f} -> 第 1 层 {grad_std[
 print(f"E[tanh'(z)^2] = {tanh_grad_sq:.4f}；每层方差放大：实测 {measured:.2f}，公式 256 x 1 x E = {256 * tanh_grad_sq:.2f}")
 assert act_std.min() > 0.9 and 0.15 < grad_std[-1] < 0.22 and 1e12 < grad_std[0] < 1e13
 assert abs(measured / (256 * tanh_grad_sq) - 1) < 0.15 and 2.5 < math.sqrt(measured) < 3.5
+
+# %%
+# NBVAL_CHECK_OUTPUT
 for width, (low, high) in ((16, (1e3, 1e5)), (512, (1e14, 1e16))):
     torch.manual_seed(0)
     first = deep_signal_stats(torch.randn(64, width), mlp_weights("normal_1", depth=30, width=width), "tanh")[1][0]
@@ -677,17 +680,24 @@ for label, method in INIT_METHODS.items():
     print(f"{label:<26} 理论标准差 {theory:.5f}  采样 {sample:.5f}")
     assert abs(sample / theory - 1) < 0.02
 
-
+# %%
+# NBVAL_CHECK_OUTPUT
 def theory_std(method, fan_in, fan_out):
+    """method 在这组 (fan_in, fan_out) 下的理论标准差。"""
     kind, p1, p2 = init_distribution(method, fan_in, fan_out)
     return p2 if kind == "normal" else math.sqrt(uniform_variance(p1, p2))
 
 
-corners = [(8, 8), (8, 256), (256, 8), (256, 256)]
+corners = [(8, 8), (8, 256), (256, 8), (256, 256)]                  # 面板 fan 范围的四个角
 worst = max(abs(sample_init(m, fi, fo, n_min=50_000).std().item() / theory_std(m, fi, fo) - 1)
             for m in INIT_METHODS.values() for fi, fo in corners)
 print(f"面板四个角上，采样标准差与理论值的最大相对差 {worst:.2%}")
 assert worst < 0.03
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for m in ("kaiming_normal", "xavier_normal", "normal_0.01"):
+    print(f"{m:<15}" + "  ".join(f"{c}: {theory_std(m, *c):.4f}" for c in corners))
 for m in INIT_METHODS.values():
     stds = {c: theory_std(m, *c) for c in corners}
     if m.startswith("kaiming"):
