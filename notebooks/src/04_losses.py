@@ -45,7 +45,7 @@ from helpers.plotting import show
 # - $y_{n,i}$ 是**第 $n$ 个样本**在第 $i$ 类上的独热标签（one-hot）：真实类别处为 1，其余为 0；
 # - $p_{n,i}$ 是模型认为第 $n$ 个样本属于第 $i$ 类的概率。
 #
-# > **⚠ 笔记勘误（E20，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**：把 $y_{n,i}$ 解释成"第 $i$ 个类别的标签"，丢了样本下标 $n$。
 # >
@@ -58,7 +58,7 @@ from helpers.plotting import show
 # 例如类别是 $(A, B, C)$，某个样本属于 $B$，模型给出 $(P_A, P_B, P_C)$，那么这个样本只贡献 $-\log P_B$，$P_A$、$P_C$ 不直接出现（它们通过 softmax 的归一化间接影响 $P_B$）。
 # 直观地说，交叉熵衡量的是模型对**真实类别**有多"不自信"：$P_B$ 越接近 1，损失越接近 0。
 #
-# > **⚠ 笔记勘误（E21）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：简化公式写成 $\mathcal{L} = -\sum_{n=1}^{N}\log\big(p_{i}))$。它有三处问题：
 # >
@@ -144,7 +144,7 @@ assert torch.allclose(z.grad, expected_grad, atol=1e-6)
 # %% [markdown]
 # ### 1.1 logits 还是概率？
 #
-# > **⚠ 笔记勘误（E22）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：softmax "常与交叉熵联合使用"，RNN 一节也把 softmax 的输出当作送进损失的 $\hat y$，很容易让人在 `nn.CrossEntropyLoss` 前面先手动做一次 softmax。
 # >
@@ -166,7 +166,7 @@ assert not torch.isclose(right, wrong) and torch.isclose(right, nll)
 
 # %% [markdown]
 # 错在哪里？送进去的"logits"其实是 $[0,1]$ 里的概率，再做一次 softmax 后各类别的概率被挤到 $1/C$ 附近。
-# $C = 3$ 时，无论模型多自信，这个错误的损失都被困在 $[\log(1 + 2/e),\ \log(2 + e)] \approx [0.551, 1.551]$ 之间（上下界恰好相差 1），永远降不到 0；梯度也被压扁了：
+# $C = 3$ 时，无论模型多自信，这个错误的损失都被困在 $[\log(1 + 2/e),\ \log(2 + e)] \approx [0.551, 1.551]$ 之间（上下界恰好相差 1），永远降不到 0；梯度也被压扁了。下一格先看第 1 节的 5 个样本，再在 200 批随机 logits（尺度从 0.1 到 10）上检查这两件事：每个样本的错误损失都在界内，每一批的梯度范数都不到正确用法的七成。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -180,6 +180,22 @@ for label, true_class, bound in [("自信且正确", 0, math.log(1 + 2 / math.e)
     wrong_ce = ce(torch.softmax(confident, 1), t).item()
     print(f"{label}：CE(logits) = {ce(confident, t):.4f}，CE(softmax) = {wrong_ce:.4f}，界 = {bound:.4f}")
     assert abs(wrong_ce - bound) < 1e-5
+
+# %%
+# NBVAL_CHECK_OUTPUT
+wrong_losses, ratios = [], []
+for batch in range(200):
+    g = torch.Generator().manual_seed(batch)
+    z0 = torch.randn(5, 3, generator=g) * [0.1, 1.0, 3.0, 10.0][batch % 4]
+    t = torch.randint(0, 3, (5,), generator=g)
+    wrong_losses.append(nn.CrossEntropyLoss(reduction="none")(torch.softmax(z0, 1), t))
+    z_right, z_wrong = z0.clone().requires_grad_(), z0.clone().requires_grad_()
+    ce(z_right, t).backward()
+    ce(torch.softmax(z_wrong, 1), t).backward()
+    ratios.append(z_wrong.grad.norm().item() / z_right.grad.norm().item())
+lowest, highest, worst_ratio = torch.cat(wrong_losses).min().item(), torch.cat(wrong_losses).max().item(), max(ratios)
+print(f"200 批随机 logits：错误损失在 [{lowest:.3f}, {highest:.3f}] 内；梯度范数之比（先 softmax / 正确）最大 {worst_ratio:.2f}")
+assert math.log(1 + 2 / math.e) - 1e-6 <= lowest and highest <= math.log(2 + math.e) + 1e-6 and worst_ratio < 0.7
 
 # %% [markdown]
 # ### 1.2 `nn.CrossEntropyLoss` 的常用参数
@@ -233,7 +249,7 @@ assert torch.allclose(ignored, by_hand)
 #
 # $$q_{n,i} = (1 - \varepsilon)\,[\,i = y_n\,] + \frac{\varepsilon}{C}, \qquad \mathcal{L} = -\frac1N\sum_{n}\sum_{i} q_{n,i}\log p_{n,i}$$
 #
-# 这时损失的最小值不再是 0：$p$ 等于 $q$ 时最小，模型不会被推着把真实类别的 logit 无限抬高，常用来缓解过度自信。
+# 这时损失的最小值不再是 0：$p$ 等于 $q$ 时最小，最小值是 $q$ 的熵 $-\sum_i q_i \log q_i$。模型不会被推着把真实类别的 logit 无限抬高，常用来缓解过度自信。下一格也检查这一点：把 logits 取成 $\log q$，梯度为 0，损失等于 $q$ 的熵。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -243,6 +259,12 @@ smoothed = nn.CrossEntropyLoss(label_smoothing=eps)(logits, target)
 by_hand = -(q * log_p).sum(dim=1).mean()
 print(f"PyTorch {smoothed:.6f}，手算 -mean Σ q log p = {by_hand:.6f}，不平滑时 {nn.CrossEntropyLoss()(logits, target):.6f}")
 assert torch.allclose(smoothed, by_hand) and torch.allclose(q.sum(dim=1), torch.ones(5))
+at_q = torch.log(q).clone().requires_grad_()
+smallest = nn.CrossEntropyLoss(label_smoothing=eps)(at_q, target)
+smallest.backward()
+entropy_q = -(q * torch.log(q)).sum(dim=1).mean()
+print(f"logits = log q：损失 {smallest:.6f} = q 的熵 {entropy_q:.6f} > 0，梯度最大绝对值 {at_q.grad.abs().max().item():.1e}")
+assert torch.allclose(smallest, entropy_q) and smallest > 0 and at_q.grad.abs().max() < 1e-6
 
 # %% [markdown]
 # ## 2. 二元交叉熵（binary cross-entropy）
@@ -306,10 +328,10 @@ assert torch.allclose(weighted, by_hand)
 
 # %% [markdown]
 # 回到第 1 节的面板，在下拉框里选 "BCE with logits (y=1)"：横轴是 logit $z$，损失是 $\log(1+e^{-z})$，导数是 $\sigma(z) - 1$。和多分类时一样，梯度就是"预测概率减标签"；
-# 它和 "Cross-entropy (3 classes)" 的曲线形状几乎一样——二元交叉熵就是两个类别的交叉熵。
+# 再切回 "Cross-entropy (3 classes)"：两条曲线形状完全相同，只是三分类的那条向右平移了 $\ln 2 \approx 0.69$。因为另外两个 logit 都是 0，三分类的损失是 $\log(1 + 2e^{-z}) = \log(1 + e^{-(z - \ln 2)})$，正是二元交叉熵在 $z - \ln 2$ 处的值（二元交叉熵就是两个类别的交叉熵，这里只是多了一个同样是 0 的对手）。
 
 # %% [markdown]
-# **验证**：公式与 `F.binary_cross_entropy` 一致；`BCEWithLogitsLoss(z)` 等于 `BCELoss(sigmoid(z))`（数值正常时）；对 logit 的梯度是 $\sigma(z) - y$；$p = 0$、$y = 1$ 时 `BCELoss` 给出截断值 100。
+# **验证**：公式与 `F.binary_cross_entropy` 一致；`BCEWithLogitsLoss(z)` 等于 `BCELoss(sigmoid(z))`（数值正常时）；对 logit 的梯度是 $\sigma(z) - y$；$p = 0$、$y = 1$ 时 `BCELoss` 给出截断值 100，而 `BCEWithLogitsLoss` 在 $z = -200$ 时给出真实的 200；三分类交叉熵曲线是二元交叉熵曲线右移 $\ln 2$。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -332,6 +354,12 @@ clamped = F.binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])).item(
 assert clamped == 100.0
 print(f"|d loss/d z - (sigmoid(z) - y)| 的最大值 = {(g - (torch.sigmoid(z) - y8)).abs().max().item():.6f}")
 print(f"BCE(p=0, y=1) = {clamped}")
+assert torch.sigmoid(z_far).item() == 0.0 and abs(nn.BCEWithLogitsLoss()(z_far, y_one).item() - 200) < 1e-4
+grid = torch.linspace(-4, 4, 401, dtype=torch.float64)                 # 面板的横轴
+three_class = F.cross_entropy(torch.stack([grid, 0 * grid, 0 * grid], 1), torch.zeros(401, dtype=torch.long), reduction="none")
+shifted_bce = F.binary_cross_entropy_with_logits(grid - math.log(2), torch.ones(401, dtype=torch.float64), reduction="none")
+print(f"|CE_3(z) - BCE(z - ln 2)| 的最大值 = {(three_class - shifted_bce).abs().max().item():.1e}")
+assert torch.allclose(three_class, shifted_bce, atol=1e-12)
 
 # %% [markdown]
 # ## 3. MAE 损失 / L1 损失（平均绝对误差，mean absolute error）
@@ -361,7 +389,7 @@ print(f"losses.mae = {losses.mae(y_hat, y_true):.4f},  nn.L1Loss() = {nn.L1Loss(
 #
 # 无论误差是 100 还是 0.001，每一步都移动 $\eta\,|x|$。走到最优点附近时，步子太大跨过去，梯度反号又跨回来——**来回震荡**，不会自己停下。
 #
-# > **⚠ 笔记勘误（E25，轻微）** 笔记说"每次梯度大小都与 $x$ 相等"。$x$ 可以是负数，准确说法是梯度的**大小**为 $|x|$，**符号**为 $\mathrm{sign}(\omega x - y)\cdot\mathrm{sign}(x)$。另外恰好 $\omega x = y$ 时 PyTorch 取梯度 0。
+# > **⚠ 笔记勘误（轻微）** 笔记说"每次梯度大小都与 $x$ 相等"。$x$ 可以是负数，准确说法是梯度的**大小**为 $|x|$，**符号**为 $\mathrm{sign}(\omega x - y)\cdot\mathrm{sign}(x)$。另外恰好 $\omega x = y$ 时 PyTorch 取梯度 0。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -395,13 +423,13 @@ print("MSE (2w-3)^2:", np.round(mse_path, 4).tolist())
 #
 # - 学习率小时 MAE 只是慢；学习率大时它的震荡幅度（$2\eta$）也大；
 # - MSE 的学习率超过某个临界值就会发散——临界值是多少？留作练习 3。
-# - 勾选 "decay" 让学习率按 $\eta/\sqrt{t+1}$ 衰减，MAE 的震荡随之变小——这就是用 MAE 训练时常配学习率衰减的原因。
+# - 勾选 "decay" 让学习率按 $\eta/\sqrt{t+1}$ 衰减，MAE 的震荡随之变小——这就是用 MAE 训练时常配学习率衰减的原因。代价是离得远时走得慢：$\eta = 0.1$、从 $w_0 = -3$ 出发，衰减的步长加起来不够，40 步后离 1.5 还有 2 以上。
 
 # %%
 gd_1d_panel()
 
 # %% [markdown]
-# **验证**：MAE 在 1.4 / 1.6 之间来回跳而不到达 1.5；MSE 收敛到 1.5；`gd_1d` 手写的更新与 `torch.optim.SGD` 用 autograd 走出的轨迹相同。
+# **验证**：MAE 在 1.4 / 1.6 之间来回跳而不到达 1.5；MSE 收敛到 1.5；`gd_1d` 手写的更新与 `torch.optim.SGD` 用 autograd 走出的轨迹相同；在面板的学习率范围里，MAE 固定学习率时每步都走 $2\eta$，衰减时最后几步小得多；衰减的例外情形（$\eta = 0.1$、$w_0 = -3$）确实没走到。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -418,6 +446,17 @@ for name, loss_of_error in [("mae", torch.abs), ("mse", torch.square)]:
     same = np.allclose(losses.gd_1d(name, lr=0.1, steps=12), sgd_path, atol=1e-6)
     print(f"{name}: gd_1d 与 torch.optim.SGD 的 13 个 w 逐个相差 < 1e-6：{same}")
     assert same
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for lr in (0.01, 0.1, 1.0):                                          # 面板学习率的两端和默认值
+    fixed_steps = np.abs(np.diff(losses.gd_1d("mae", lr, 40)))
+    decayed_last = np.abs(np.diff(losses.gd_1d("mae", lr, 40, decay=True)))[-5:]
+    print(f"lr = {lr}: 固定学习率每步走 {fixed_steps.min():.3f} 到 {fixed_steps.max():.3f}（2·lr = {2 * lr}），衰减时最后 5 步最多 {decayed_last.max():.4f}")
+    assert np.allclose(fixed_steps, 2 * lr) and decayed_last.max() < 0.2 * 2 * lr
+far = abs(2 * losses.gd_1d("mae", 0.1, 40, w0=-3.0, decay=True)[-1] - 3)
+print(f"衰减、lr = 0.1、w0 = -3：40 步后 |2w - 3| = {far:.2f}（w 离 1.5 还有 {far / 2:.2f}）")
+assert far / 2 > 2
 
 # %% [markdown]
 # ## 4. MSE 损失 / L2 损失（均方误差，mean squared error）
@@ -438,7 +477,7 @@ print("逐样本梯度 2(y_hat - y)：", losses.mse_grad(y_hat, y_true).tolist()
 # - **优点**：处处光滑可导，梯度随误差减小而减小，梯度下降能自然收敛；大误差被重罚；若噪声服从正态分布，最小化 MSE 就是极大似然估计（maximum likelihood estimation）；对线性模型有闭式解（最小二乘，OLS）。
 # - **缺点**：对离群点敏感——误差 10 的点贡献 100，抵得上 100 个误差为 1 的点，拟合会被少数坏点拖走（第 6 节的面板）；单位是 $y$ 的平方，不如 MAE 好解释。
 #
-# > **⚠ 笔记勘误（E26，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**：MSE "不迭代也可 OLS 解"。
 # >
@@ -480,7 +519,7 @@ assert torch.allclose(theta_ols, theta.detach(), atol=1e-3)
 # 2. 一阶导数连续：左边导数 $\delta$，右边导数 $a$，所以 $a = \delta$；
 # 3. 代回第 1 式：$b = \frac12\delta^2 - \delta^2 = -\frac12\delta^2$。
 #
-# > **⚠ 笔记勘误（E24，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**："因此 $\frac12(y-y_i)^2 = a|y-y_i| + b$"，像是两段处处相等；也没有写出 $b$ 的值。
 # >
@@ -552,7 +591,7 @@ assert gap.min() >= -1e-12
 loss_panel()
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E23）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：小标题是 "Huber Loss / Smooth L1"，把两者当成同一个东西。
 # >
@@ -622,17 +661,20 @@ for name, (slope, bias, (a_opt, b_opt)) in results.items():
     print(f"{name:10s} 斜率 {slope:.3f}  截距 {bias:.3f}   （最优解：{a_opt:.3f}, {b_opt:.3f}）")
 
 # %% [markdown]
-# MSE 的截距被 5 个离群点抬高了约 1（$5 \times 10 / 50 = 1$，正是它们把 $y$ 的均值抬高的量），斜率也偏了 0.15；MAE 和 Huber 基本没被带偏。
+# MSE 的截距被 5 个离群点抬高了约 1（$5 \times 10 / 50 = 1$，正是它们把 $y$ 的均值抬高的量；$x$ 关于 0 对称，所以截距就是 $y$ 的均值），斜率也偏了 0.15；MAE 和 Huber 基本没被带偏。
+# 截距的偏移总是约 1，斜率偏多少、往哪边偏却要看离群点碰巧落在哪些 $x$ 上：换 5 份随机数据（`line_with_outliers(seed=0..4)`），MSE 的截距偏 0.9 到 1.1，斜率在 $-0.17$ 到 $+0.34$ 之间；MAE 和 Huber 的斜率、截距偏差都在 0.26 以内。
+#
 # 在面板里改变离群点的数量和大小，以及 Huber 的 $\delta$（红点是离群点，左上角是三条拟合直线的方程）：
 #
-# - 离群点越多、越远，MSE 的直线被拖得越厉害；MAE 与 Huber 几乎不动，直到离群点多到占了相当比例；
-# - $\delta$ 调大，Huber 越来越像 MSE，也越来越容易被拖走；调小则接近 MAE。
+# - 离群点越多、越远，MSE 的直线被拖得越厉害（截距的偏移约为 数量 × 大小 / 50）；
+# - MAE 与 Huber 的直线几乎不动，离群点再远也一样（大小超过 5 以后，它们的拟合几乎不再变化，斜率和截距的差别不到 0.01）；直到离群点多到占了相当比例才被拖走：10 个（占 20%）时截距只偏 0.13 / 0.24，20 个（占 40%）时偏 0.9 / 1.1；
+# - $\delta$ 调大，Huber 越来越像 MSE，也越来越容易被拖走（5 个离群点时，$\delta = 5$ 的截距偏 0.58，MSE 偏 1.02）；调小则接近 MAE。
 
 # %%
 robust_regression_panel()
 
 # %% [markdown]
-# **验证**：三次训练都到达了各自损失的最优解附近；MSE 的截距偏离真实值约 1，而 MAE 和 Huber 的斜率、截距都在真实值 0.15 以内。
+# **验证**：三次训练都到达了各自损失的最优解附近；MSE 的截距偏离真实值约 1，而 MAE 和 Huber 的斜率、截距都在真实值 0.15 以内；5 份随机数据上的范围；面板各控件两端的情形（用最优解 `fit_line` 检查，和面板画的是同一条线）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -644,7 +686,43 @@ for name in ("L1Loss", "HuberLoss"):
     slope, bias, _ = results[name]
     assert abs(slope - 2.0) < 0.15 and abs(bias - 1.0) < 0.15, name
 print(f"MSE 截距偏离 {mse_bias - 1:.2f}；L1 / Huber 截距偏离 "
-      f"{results['L1Loss'][1] - 1:.2f} / {results['HuberLoss'][1] - 1:.2f}")
+      f"{results['L1Loss'][1] - 1:.2f} / {results['HuberLoss'][1] - 1:.2f}；MSE 斜率偏离 {results['MSELoss'][0] - 2:.2f}")
+assert abs(results["MSELoss"][0] - 2.15) < 0.02
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def shifts(loss, n=5, size=10.0, delta=1.0, seed=0):
+    """最优直线的（斜率 - 2，截距 - 1）。"""
+    x, y = data.line_with_outliers(n_outliers=n, outlier_size=size, seed=seed)
+    slope, intercept = losses.fit_line(x, y, loss, delta)
+    return slope - 2, intercept - 1
+
+
+seeds = {loss: [shifts(loss, seed=s) for s in range(5)] for loss in ("mse", "mae", "huber")}
+print("5 份数据：MSE 截距偏 " + ", ".join(f"{b:.2f}" for _, b in seeds["mse"]) + "；斜率偏 " + ", ".join(f"{a:+.2f}" for a, _ in seeds["mse"]))
+assert all(0.85 < b < 1.15 for _, b in seeds["mse"]) and min(a for a, _ in seeds["mse"]) < 0 < max(a for a, _ in seeds["mse"])
+assert all(abs(v) < 0.26 for loss in ("mae", "huber") for pair in seeds[loss] for v in pair)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for n in (0, 5, 10, 15, 20):                                          # 面板：离群点 0..20 个，大小 0.5..20
+    mse_b = [shifts("mse", n, size)[1] for size in (0.5, 5.0, 10.0, 20.0)]
+    assert all(abs(b - n * size / 50) < 0.1 for b, size in zip(mse_b, (0.5, 5.0, 10.0, 20.0)))
+    for loss in ("mae", "huber"):
+        far = [shifts(loss, n, size) for size in (5.0, 10.0, 20.0)]
+        assert np.allclose(far, far[0], atol=0.01), (loss, n)          # 大小超过 5 以后几乎不再变化
+        if n <= 10:
+            assert abs(far[0][1]) < 0.3, (loss, n)
+print("0 到 20 个离群点、大小 0.5 到 20：MSE 截距偏移 ≈ 数量 × 大小 / 50；MAE / Huber 在大小 5、10、20 时几乎相同")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+crowded = {n: [shifts(loss, n)[1] for loss in ("mae", "huber")] for n in (10, 20)}
+print("MAE / Huber 截距偏：" + "；".join(f"{n} 个离群点 {m:.2f} / {h:.2f}" for n, (m, h) in crowded.items()))
+assert np.allclose(crowded[10], [0.13, 0.24], atol=0.01) and np.allclose(crowded[20], [0.88, 1.06], atol=0.03)
+huber_b = [shifts("huber", delta=d)[1] for d in (0.2, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0)]   # 面板：delta 0.2..5
+print("delta 从 0.2 到 5，Huber 截距偏 " + ", ".join(f"{b:.2f}" for b in huber_b))
+assert all(a < b for a, b in zip(huber_b, huber_b[1:])) and abs(huber_b[-1] - 0.58) < 0.01 and huber_b[-1] < shifts("mse")[1]
 
 # %% [markdown]
 # ## 小结
