@@ -169,7 +169,7 @@ print("x[0, 1:4:2] ->", x[0, 1:4:2])
 print("x[x > 8]    ->", x[x > 8])
 
 # %% [markdown]
-# **视图还是副本？** 普通切片得到的是**视图**（view）：它和原张量共用同一块内存，改视图就是改原张量。布尔掩码、下标列表这类"高级索引"（advanced indexing）得到的是**副本**（copy），改它不影响原张量。`data_ptr()` 返回数据在内存中的起始地址，可以用来判断是否共用内存。
+# **视图还是副本？** 普通切片得到的是**视图**（view）：它和原张量共用同一块内存，改视图就是改原张量。布尔掩码、下标列表这类"高级索引"（advanced indexing）得到的是**副本**（copy），改它不影响原张量。`data_ptr()` 返回张量第一个元素在内存中的地址：`x[0]` 和 `x` 从同一处开始，地址相同。但它只比较起点：`x[1]` 同样是视图，起点却往后挪了 4 个元素，地址就不同了。要问"是不是同一块内存"，应比较底层存储（storage）的起点 `untyped_storage().data_ptr()`。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -180,10 +180,12 @@ print("改了 row 之后 x[0] =", x[0])
 picked = x[x > 8]          # 布尔掩码 → 副本
 picked[0] = -1
 print("改了 picked 之后 x[2] =", x[2])
-print("row 与 x 共用内存:", row.data_ptr() == x.data_ptr())
+print("row 与 x 的 data_ptr 相同:", row.data_ptr() == x.data_ptr())
+same_storage = lambda t: t.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+print("x[1] 与 x 的 data_ptr 相同:", x[1].data_ptr() == x.data_ptr(), "| 存储相同:", same_storage(x[1]), "| picked 存储相同:", same_storage(picked))
 
 # %% [markdown]
-# **验证**：切片长度公式与 PyTorch 的实际结果对照。
+# **验证**：切片长度公式与 PyTorch 的实际结果对照；视图改了原张量、副本没有；`x[1]` 与 `x` 起点不同但存储相同，掩码取出的副本存储不同。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -195,6 +197,7 @@ for start, stop, step in [(1, 10, 3), (0, 20, 7), (5, 6, 2), (2, 19, 4)]:
     assert n_formula == n_torch
 assert torch.equal(torch.arange(12).reshape(3, 4)[:, 1], torch.tensor([1, 5, 9]))
 assert x[0, 0] == 100 and x[2, 1] == 9     # 视图改了原张量，副本没有
+assert x[1].data_ptr() != x.data_ptr() and same_storage(x[1]) and same_storage(row) and not same_storage(picked)
 
 # %% [markdown]
 # ## 3. 形状变换：`reshape` 与 `view`（补充）

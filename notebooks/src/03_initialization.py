@@ -207,6 +207,17 @@ assert (zero_net[0].weight.grad == 0).all() and (zero_net[2].weight.grad == 0).a
 assert zero_net[2].bias.grad.abs().item() > 0
 
 # %% [markdown]
+# "永远"也可以直接看：用 SGD 把这个全 0 网络训练 100 轮，两层权重仍然全是 0，只有输出层偏置变了。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+fit(zero_net, (X, y), nn.MSELoss(), torch.optim.SGD(zero_net.parameters(), lr=0.3), epochs=100, progress=False)
+weights_max = max(zero_net[0].weight.abs().max().item(), zero_net[2].weight.abs().max().item())
+print(f"100 轮之后：两层权重的最大绝对值 {weights_max}，第一层偏置 {zero_net[0].bias.abs().max().item()}，"
+      f"输出层偏置 {zero_net[2].bias.item():.4f}（y 的均值 {y.mean().item():.4f}）")
+assert weights_max == 0.0 and zero_net[0].bias.abs().max().item() == 0.0 and zero_net[2].bias.abs().item() > 0
+
+# %% [markdown]
 # ### 2.2 均匀分布初始化
 #
 # $w \sim U(a, b)$ 的均值是 $\frac{a+b}{2}$，方差是 $\frac{(b-a)^2}{12}$；对称区间 $U(-a, a)$ 的方差是 $\frac{(2a)^2}{12} = \frac{a^2}{3}$。

@@ -585,10 +585,23 @@ print(f"10000 对随机点：弦减函数值全都 ≥ 0（只差舍入误差）
 assert gap.min() >= -1e-12
 
 # %% [markdown]
-# 面板里拖动 $\delta$：虚线是分界点 $\pm\delta$，右边的导数在 $\pm\delta$ 处被削平。$\delta$ 很大时 Huber 几乎处处是二次的（接近 $\frac12$MSE），$\delta$ 很小时几乎处处是线性的（接近 $\delta\cdot$MAE）。
+# 面板里拖动 $\delta$：虚线是分界点 $\pm\delta$，右边的导数在 $\pm\delta$ 处被削平。$\delta$ 越大，二次段越宽：拉到最大的 3 时，面板横轴 $[-4, 4]$ 的四分之三都与 $\frac12 e^2$ 重合（$\delta$ 再大就越来越接近 $\frac12$MSE）。$\delta$ 越小，线性段越宽：拉到最小的 0.1 时几乎处处是直线，和 $\delta\cdot$MAE 处处相差不超过 $\delta^2/2 = 0.005$。
 
 # %%
 loss_panel()
+
+# %% [markdown]
+# **验证**（面板 $\delta$ 的两端）：上面两句话里的"四分之三"和"不超过 0.005"。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+e = torch.linspace(-4, 4, 401, dtype=torch.float64)                # 面板的横轴
+wide = F.huber_loss(e, torch.zeros_like(e), reduction="none", delta=3.0)
+narrow = F.huber_loss(e, torch.zeros_like(e), reduction="none", delta=0.1)
+quadratic_share = torch.isclose(wide, 0.5 * e**2).double().mean().item()
+gap = (narrow - 0.1 * e.abs()).abs().max().item()
+print(f"delta = 3：与 e^2/2 重合的比例 {quadratic_share:.3f}；delta = 0.1：与 0.1|e| 的最大差 {gap:.4f}")
+assert abs(quadratic_share - 0.75) < 0.01 and gap <= 0.1**2 / 2 + 1e-12
 
 # %% [markdown]
 # > **⚠ 笔记勘误**
