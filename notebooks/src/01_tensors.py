@@ -472,6 +472,7 @@ print("t.sum() =", t.sum().item(), "  t.nansum() =", t.nansum().item())
 assert (n ** 0).item() == 1.0 and (one ** n).item() == 1.0
 assert not (n == n) and (n != n) and not (n > 0) and not (n < 0)
 assert torch.where(torch.isnan(t), 0.0, t).tolist() == [0.0, 2.0] == torch.nan_to_num(t).tolist()
+assert torch.nan_to_num(torch.tensor([math.inf, -math.inf])).tolist() == [torch.finfo(torch.float32).max, torch.finfo(torch.float32).min]
 assert torch.isnan(torch.maximum(t, u)).all() and torch.fmax(t, u).tolist() == [1.0, 2.0]
 assert torch.isnan(t.sum()) and t.nansum().item() == 2.0
 
@@ -631,11 +632,11 @@ for name, p in layer.named_parameters():
 print("参数总数:", sum(p.numel() for p in layer.parameters()))
 
 # %% [markdown]
-# **验证**：在几个点上对照 autograd 与手算导数；向量情形 $\frac{\partial}{\partial v}\sum_i v_i^2 = 2v$；不清零时第二次 `backward()` 把梯度加到旧值上；参数个数与公式一致（卷积层 `Conv2d(3, 8, 3)`：$8 \cdot 3 \cdot 3 \cdot 3 + 8 = 224$）。
+# **验证**：在几个点上（包括切线图的 $x_0 = 1$，斜率 5）对照 autograd 与手算导数；向量情形 $\frac{\partial}{\partial v}\sum_i v_i^2 = 2v$；不清零时第二次 `backward()` 把梯度加到旧值上；参数个数与公式一致（卷积层 `Conv2d(3, 8, 3)`：$8 \cdot 3 \cdot 3 \cdot 3 + 8 = 224$）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for x0 in [-1.5, 0.0, 2.0, 3.0]:
+for x0 in [-1.5, 0.0, 1.0, 2.0, 3.0]:
     auto = T.autograd_slope(lambda t: t ** 3 + 2 * t, x0)
     print(f"x0 = {x0:4.1f}: autograd {auto:7.3f}, 3x^2 + 2 = {3 * x0 ** 2 + 2:7.3f}")
     assert math.isclose(auto, 3 * x0 ** 2 + 2, rel_tol=1e-9, abs_tol=1e-9)

@@ -117,7 +117,7 @@ show(figures.make_figure("Cross_Entropy.png"))
 loss_panel(loss="Cross-entropy (3 classes)")
 
 # %% [markdown]
-# **验证**：我们的实现、one-hot 完整公式与 `F.cross_entropy` 一致；`reduction='sum'` 正好是少了 $\frac1N$ 的笔记写法；单样本 $-\log p$ 随 $p$ 增大而减小；对 logits 的梯度是 $(\mathrm{softmax}(z) - \text{onehot})/N$。
+# **验证**：我们的实现、one-hot 完整公式与 `F.cross_entropy` 一致；`reduction='sum'` 正好是少了 $\frac1N$ 的笔记写法；单样本 $-\log p$ 随 $p$ 增大而减小；对 logits 的梯度是 $(\mathrm{softmax}(z) - \text{onehot})/N$；面板横轴上对真实类别 logit 的导数是 $p_{\text{true}} - 1$，始终在 $(-1, 0)$ 内。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -140,6 +140,11 @@ F.cross_entropy(z, target).backward()
 expected_grad = (torch.softmax(logits, 1) - F.one_hot(target, 3)) / 5
 print(f"|autograd 梯度 - (softmax - onehot)/N| 的最大值 = {(z.grad - expected_grad).abs().max().item():.6f}")
 assert torch.allclose(z.grad, expected_grad, atol=1e-6)
+true_logit = torch.linspace(-4, 4, 401, dtype=torch.float64, requires_grad=True)   # 面板的横轴，另两个 logit 为 0
+three = torch.stack([true_logit, torch.zeros_like(true_logit), torch.zeros_like(true_logit)], 1)
+F.cross_entropy(three, torch.zeros(401, dtype=torch.long), reduction="sum").backward()
+p_true = torch.softmax(three.detach(), 1)[:, 0]
+assert torch.allclose(true_logit.grad, p_true - 1) and (true_logit.grad > -1).all() and (true_logit.grad < 0).all()
 
 # %% [markdown]
 # ### 1.1 logits 还是概率？
