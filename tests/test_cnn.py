@@ -371,12 +371,18 @@ def test_conv2d_params_matches_nn_conv2d():
         cnn.conv2d_params(3, 0, 3)
 
 
-def test_cnn_module_is_written_without_pytorch_conv_or_pool(code_and_imports):
-    source, imported = code_and_imports(cnn)        # cnn.py and the course modules it imports (helpers/checks.py)
-    for forbidden in ("torch.nn", "from torch import nn", "F.conv2d(", "nn.Conv2d(", "F.max_pool2d(", "F.avg_pool2d(",
-                      "Pool2d(", "F.unfold(", "F.pad("):
+FROM_SCRATCH = (cnn.conv_output_size, cnn.pad2d, cnn.im2col, cnn.conv2d, cnn.conv2d_single_channel, cnn.max_pool2d,
+                cnn.avg_pool2d, cnn.conv2d_params, cnn.shift2d, cnn.preset_kernel)
+
+
+def test_cnn_formulas_are_written_without_pytorch_conv_or_pool(reached_source):
+    """The from-scratch functions and everything they call use no torch.nn (the chapter's models below them may)."""
+    source, names = reached_source(FROM_SCRATCH)
+    assert "_images" in source and "_windows" in source                 # the walk follows private helpers
+    for forbidden in ("torch.nn", "F.conv2d(", "nn.Conv2d(", "F.max_pool2d(", "F.avg_pool2d(", "Pool2d(", "F.unfold(",
+                      "F.pad("):
         assert forbidden not in source, forbidden
-    assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported
+    assert not {"nn", "F", "functional"} & names, names & {"nn", "F", "functional"}
 
 
 # ----------------------------------------------------------------------------- shifts and preset kernels
@@ -483,15 +489,15 @@ from helpers import panels as P  # noqa: E402
 
 
 def test_digit_models_and_their_parameter_counts():
-    cnn_model, mlp = CP.digits_cnn(), CP.digits_mlp()
+    cnn_model, mlp = cnn.digits_cnn(), cnn.digits_mlp()
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(cnn_model) == cnn.conv2d_params(1, 16, 3) + cnn.conv2d_params(16, 16, 3) + 64 * 10 + 10 == 3130
     assert count(mlp) == 64 * 44 + 44 + 44 * 10 + 10 == 3310
     assert cnn_model(torch.zeros(5, 1, 8, 8)).shape == mlp(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
     with pytest.raises(ValueError, match="channels"):
-        CP.digits_cnn(0)
-    with pytest.raises(ValueError, match="hidden"):
-        CP.digits_mlp(2.5)
+        cnn.digits_cnn(0)
+    with pytest.raises(TypeError, match="hidden"):
+        cnn.digits_mlp(2.5)
 
 
 def test_trained_cnn_reaches_95_percent_and_layer_shapes():
@@ -499,18 +505,18 @@ def test_trained_cnn_reaches_95_percent_and_layer_shapes():
     from helpers.training import accuracy
 
     state = torch.random.get_rng_state()
-    model = CP.trained_digits_cnn()
+    model = cnn.trained_digits_cnn()
     assert torch.equal(state, torch.random.get_rng_state()), "training must not move the global random stream"
-    assert CP.trained_digits_cnn() is model                       # cached: trained once per process
+    assert cnn.trained_digits_cnn() is model                       # cached: trained once per process
     _, (x_val, y_val) = digits()
-    outs = CP.layer_outputs(model, x_val)
+    outs = cnn.layer_outputs(model, x_val)
     assert accuracy(outs["logits"], y_val) >= 0.95
     shapes = {name: tuple(t.shape[1:]) for name, t in outs.items()}
     assert shapes == {"conv1": (16, 8, 8), "relu1": (16, 8, 8), "pool1": (16, 4, 4), "conv2": (16, 4, 4),
                       "relu2": (16, 4, 4), "pool2": (16, 2, 2), "logits": (10,)}
     assert torch.allclose(outs["logits"], model(x_val))
     with pytest.raises(TypeError, match="shaped like digits_cnn"):
-        CP.layer_outputs(CP.digits_mlp(), x_val)
+        cnn.layer_outputs(cnn.digits_mlp(), x_val)
 
 
 def test_cnn_panels_are_registered():
@@ -555,3 +561,10 @@ def test_shift_panel_shows_equivariance_and_a_global_pool_that_ignores_the_shift
     assert "by 0%" in panel.readout_text.split("pooled map")[1]
     back = float(panel.readout_text.split("max |diff| = ")[1].split(" ")[0])
     assert back < 1e-5
+
+
+def test_panel_module_only_draws():
+    """Models, data and training live in helpers.cnn; the panel module's public names are panels and figures."""
+    own = [n for n, v in vars(CP).items() if not n.startswith("_") and getattr(v, "__module__", None) == CP.__name__]
+    assert own and all(n.endswith(("_panel", "_figure")) for n in own), own
+    assert all(n.endswith(("_panel", "_figure")) for n in CP.__all__), CP.__all__

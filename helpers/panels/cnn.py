@@ -1,7 +1,5 @@
-"""Chapter 8 (CNN): the small digit models, the chapter's figures and its panels. The math lives in ``helpers.cnn``.
+"""Chapter 8 (CNN): the chapter's figures and its panels. The math, the digit models and their training live in ``helpers.cnn``.
 
-- ``digits_cnn`` / ``digits_mlp``: the two models the chapter trains on the 8x8 digits, and
-  ``trained_digits_cnn`` (trained once per process through ``helpers.training.fit``, then cached).
 - figures: image types, padding modes, learned kernels, feature maps of one digit.
 - panels: conv arithmetic drawn on a grid, a filter playground on the photo, the trained CNN's
   feature maps, and shifting the input (equivariance of the conv, near-invariance after pooling).
@@ -18,75 +16,15 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from torch import nn
 
-from ..cnn import PRESET_KERNELS, conv_output_size, pad2d, preset_kernel, shift2d
+from ..cnn import (LAYER_NAMES, PRESET_KERNELS, conv_output_size, layer_outputs, pad2d, preset_kernel, shift2d,
+                   trained_digits_cnn, validation_digits)
 from ..plotting import COLORS, new_canvas_figure, new_figure
 from .base import Panel, PanelMessage, dropdown, float_slider, int_slider, one_thread, register
 
 __all__ = [
-    "digits_cnn", "digits_mlp", "trained_digits_cnn", "layer_outputs", "CNN_RECIPE",
     "image_types_figure", "padding_modes_figure", "kernels_figure", "feature_maps_figure",
     "conv_arithmetic_panel", "filter_panel", "feature_maps_panel", "shift_panel",
 ]
-
-
-# ----------------------------------------------------------------------------- the digit models
-def digits_cnn(channels: int = 16) -> nn.Sequential:
-    r"""conv(1→c, 3×3, pad 1) → ReLU → maxpool 2 → conv(c→c, 3×3, pad 1) → ReLU → maxpool 2 → linear($4c$→10), for (N, 1, 8, 8) digits."""
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be an int >= 1, got {channels!r}")
-    return nn.Sequential(
-        nn.Conv2d(1, channels, kernel_size=3, padding=1),         # (N, c, 8, 8)
-        nn.ReLU(),
-        nn.MaxPool2d(2),                                          # (N, c, 4, 4)
-        nn.Conv2d(channels, channels, kernel_size=3, padding=1),  # (N, c, 4, 4)
-        nn.ReLU(),
-        nn.MaxPool2d(2),                                          # (N, c, 2, 2)
-        nn.Flatten(),                                             # (N, 4c)
-        nn.Linear(4 * channels, 10),
-    )
-
-
-def digits_mlp(hidden: int = 44) -> nn.Sequential:
-    r"""flatten(8×8) → linear(64→h) → ReLU → linear(h→10): the MLP baseline (h = 44: 3,310 parameters, about the CNN's 3,130)."""
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-        raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
-    return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-
-
-CNN_RECIPE = {"epochs": 12, "batch_size": 128, "lr": 1e-2}  # Adam; about 1-2 s on one CPU core
-
-
-@functools.lru_cache(maxsize=2)
-def trained_digits_cnn(seed: int = 0) -> nn.Sequential:
-    """``digits_cnn()`` trained on the digits' training split with ``CNN_RECIPE`` (Adam), cached per seed; in eval mode."""
-    from ..data import digits
-    from ..training import fit
-
-    (x_train, y_train), _ = digits()
-    with torch.random.fork_rng(devices=[]):  # training here never moves the caller's random stream
-        torch.manual_seed(seed)
-        model = digits_cnn()
-        optimizer = torch.optim.Adam(model.parameters(), lr=CNN_RECIPE["lr"])
-        fit(model, (x_train, y_train), nn.CrossEntropyLoss(), optimizer, epochs=CNN_RECIPE["epochs"],
-            batch_size=CNN_RECIPE["batch_size"], progress=False)
-    return model.eval()
-
-
-_LAYER_NAMES = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2")
-
-
-def layer_outputs(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The output of every layer of a ``digits_cnn``-shaped model for ``x`` (N, 1, 8, 8), by name (conv1 … pool2, logits)."""
-    if not isinstance(model, nn.Sequential) or len(model) != 8:
-        raise TypeError(f"model must be an nn.Sequential shaped like digits_cnn(), got {type(model).__name__}")
-    outputs = {}
-    with torch.no_grad():
-        h = x
-        for name, layer in zip((*_LAYER_NAMES, "flatten", "logits"), model):
-            h = layer(h)
-            outputs[name] = h
-    del outputs["flatten"]
-    return outputs
 
 
 # ----------------------------------------------------------------------------- drawing helpers
@@ -408,14 +346,6 @@ def filter_panel() -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: feature maps
-@functools.lru_cache(maxsize=1)
-def _validation_digits(count: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
-    from ..data import digits
-
-    _, (x_val, y_val) = digits()
-    return x_val[:count], y_val[:count]
-
-
 def _busiest_channel(maps: torch.Tensor) -> int:
     """The channel with the largest mean activation over a batch of maps (N, C, h, w): a lively default."""
     return int(maps.mean(dim=(0, 2, 3)).argmax())
@@ -425,13 +355,13 @@ def _busiest_channel(maps: torch.Tensor) -> int:
 def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
     """Pick a validation digit, a layer and a channel of the trained CNN: all feature maps of that layer, one enlarged."""
     model = trained_digits_cnn() if model is None else model
-    x_val, y_val = _validation_digits()
+    x_val, y_val = validation_digits()
     with one_thread():
         outputs = layer_outputs(model, x_val)                  # every layer for all 30 digits, once
     channels = outputs["conv1"].shape[1]
     controls = {
         "digit": int_slider("validation digit", 0, len(x_val) - 1, 0),
-        "layer": dropdown("layer", list(_LAYER_NAMES), "relu1"),
+        "layer": dropdown("layer", list(LAYER_NAMES), "relu1"),
         "channel": int_slider("channel", 0, channels - 1, _busiest_channel(outputs["relu1"])),
     }
     cols = 4
@@ -486,7 +416,7 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
     """Shift a digit on a larger canvas: the trained first conv layer's map moves with it; max-pooling changes less, a global max not at all."""
     model = trained_digits_cnn() if model is None else model
     conv = model[0]
-    x_val, _ = _validation_digits()
+    x_val, _ = validation_digits()
     canvas = torch.zeros(len(x_val), 1, _CANVAS, _CANVAS)
     canvas[:, :, _OFFSET:_OFFSET + 8, _OFFSET:_OFFSET + 8] = x_val
     controls = {

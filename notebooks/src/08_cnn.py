@@ -22,9 +22,9 @@ import torch.nn.functional as F
 
 from helpers import cnn, data, show_source
 from helpers.exercises import cnn as exercises
-from helpers.panels.cnn import (conv_arithmetic_panel, digits_cnn, digits_mlp, feature_maps_figure,
-                                feature_maps_panel, filter_panel, image_types_figure, kernels_figure,
-                                padding_modes_figure, shift_panel)
+from helpers.cnn import digits_cnn, digits_mlp
+from helpers.panels.cnn import (conv_arithmetic_panel, feature_maps_figure, feature_maps_panel, filter_panel,
+                                image_types_figure, kernels_figure, padding_modes_figure, shift_panel)
 from helpers.plotting import show
 from helpers.training import accuracy, evaluate, fit, plot_histories
 
@@ -436,7 +436,7 @@ print("max_pool2d / avg_pool2d：4 种设置 × 2 种 count_include_pad 全部�
 # ## 5. 动手训练：手写数字上的小 CNN
 #
 # 数据是 scikit-learn 自带的 1,797 张 $8\times8$ 手写数字（`helpers.data.digits`，像素已缩放到 $[0, 1]$），按 3:1 分成训练集和验证集。
-# 网络是两个卷积块加一个全连接层（`helpers.panels.cnn.digits_cnn`）。每一层的输出形状写在注释里，用 3.5 节的公式可以逐个核对：
+# 网络是两个卷积块加一个全连接层（`helpers.cnn.digits_cnn`）。每一层的输出形状写在注释里，用 3.5 节的公式可以逐个核对：
 
 # %%
 show_source(digits_cnn)

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from helpers import data, rnn, show_source
 from helpers.exercises import rnn as exercises
-from helpers.panels.rnn import (NextWordModel, RecallNet, SineForecaster, clipping_figure, embedding_space_panel,
-                                forecast_figure, gradient_through_time_panel, hidden_state_panel, recall_data,
-                                sine_data, word_class, word_data)
+from helpers.panels.rnn import (clipping_figure, embedding_space_panel, forecast_figure, gradient_through_time_panel,
+                                hidden_state_panel)
+from helpers.rnn import NextWordModel, RecallNet, SineForecaster, recall_data, sine_data, word_class, word_data
 from helpers.plotting import show
 from helpers.training import accuracy, evaluate, fit
 
@@ -409,7 +409,7 @@ print({cell: "≈ chance" if acc < 0.6 else "> 0.9" for cell, acc in recall_acc.
 # %% [markdown]
 # ## 8. 训练：正弦预测
 #
-# 回到第 1 节的正弦曲线。模型（`helpers.panels.rnn.SineForecaster`）：一个 `nn.RNN(1, 16)` 读入 20 步的窗口，最后的隐藏状态 $h_{20}$ 经一个线性层给出下一个值（回归，不加激活）。
+# 回到第 1 节的正弦曲线。模型（`helpers.rnn.SineForecaster`）：一个 `nn.RNN(1, 16)` 读入 20 步的窗口，最后的隐藏状态 $h_{20}$ 经一个线性层给出下一个值（回归，不加激活）。
 # 前 280 个窗口训练，其余的做验证（按时间切分，验证集在训练集的"未来"）。
 
 # %%
