@@ -3,20 +3,23 @@ r"""Chapter 8: convolution and pooling written from their formulas (no ``F.conv2
 Read top to bottom:
 
 1. ``conv_output_size``: $H' = \lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1$, the corrected
-   form of the notes' $(W - F + 2P)/S + 1$ (floor, dilation; E52, E53).
-2. ``pad2d``: zeros / reflect / replicate / circular padding by indexing (E55).
+   form of the notes' $(W - F + 2P)/S + 1$ (floor, dilation).
+2. ``pad2d``: zeros / reflect / replicate / circular padding by indexing.
 3. ``im2col``: every kernel window laid out as a column, like ``F.unfold``.
 4. ``conv2d``: $y = W_{\text{flat}} \cdot \text{cols} + b$, the matrix form of
-   "multiply each window by the kernel and sum over all channels" (C38).
+   "multiply each window by the kernel and sum over all channels".
    ``conv2d_single_channel`` is the same thing as two plain loops.
-5. ``max_pool2d`` / ``avg_pool2d``: the max or the mean of each window, per channel (C41, C42),
+5. ``max_pool2d`` / ``avg_pool2d``: the max or the mean of each window, per channel,
    with PyTorch's ``ceil_mode`` and ``count_include_pad`` rules.
-6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (C1, C38).
+6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (the bias is not divided by g).
 7. ``shift2d``: move an image by whole pixels with zeros coming in, to test translation
-   equivariance (E51, C40); ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen).
+   equivariance; ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen).
 8. The chapter's digit models: ``digits_cnn`` (two conv blocks + a linear head), the MLP baseline
    ``digits_mlp``, ``trained_digits_cnn`` (trained once per process with ``CNN_RECIPE``) and
    ``layer_outputs`` (every layer's output, for the feature-map pictures).
+9. Shifting a digit on a larger canvas: ``on_canvas``, ``vacated`` (the strip a shift fills with
+   zeros), ``relative_change`` and ``shift_study``, which measures what a conv layer + ReLU and
+   max pooling do with every shift, to check the chapter's claims about equivariance and invariance.
 
 PyTorch's convolution is a cross-correlation: the kernel is not flipped.
 Images are ``(N, C, H, W)``; a single image ``(C, H, W)`` is accepted too.
@@ -36,8 +39,8 @@ from .training import fit
 __all__ = [
     "conv_output_size", "pad2d", "im2col", "conv2d", "conv2d_single_channel",
     "max_pool2d", "avg_pool2d", "conv2d_params", "shift2d", "preset_kernel", "PADDING_MODES", "PRESET_KERNELS",
-    "digits_cnn", "digits_mlp", "CNN_RECIPE", "trained_digits_cnn", "LAYER_NAMES", "layer_outputs",
-    "validation_digits",
+    "digits_cnn", "digits_mlp", "CNN_RECIPE", "train_digits_model", "trained_digits_cnn", "LAYER_NAMES", "layer_outputs",
+    "validation_digits", "on_canvas", "vacated", "relative_change", "shift_study",
 ]
 
 IntPair = Union[int, Sequence[int]]
@@ -395,6 +398,17 @@ def digits_mlp(hidden: int = 44) -> nn.Sequential:
 CNN_RECIPE = {"epochs": 12, "batch_size": 128, "lr": 1e-2}  # Adam; about 1-2 s on one CPU core
 
 
+def train_digits_model(model: nn.Module, seed: int = 0) -> nn.Module:
+    """``model`` trained on the digits' training split with ``CNN_RECIPE`` (Adam), batches shuffled from ``seed``; in eval mode."""
+    (x_train, y_train), _ = digits()
+    with torch.random.fork_rng(devices=[]):  # training here never moves the caller's random stream
+        torch.manual_seed(_int(seed, "seed", 0))
+        optimizer = torch.optim.Adam(model.parameters(), lr=CNN_RECIPE["lr"])
+        fit(model, (x_train, y_train), nn.CrossEntropyLoss(), optimizer, epochs=CNN_RECIPE["epochs"],
+            batch_size=CNN_RECIPE["batch_size"], progress=False)
+    return model.eval()
+
+
 @functools.lru_cache(maxsize=2)
 def trained_digits_cnn(seed: int = 0) -> nn.Sequential:
     """``digits_cnn()`` trained on the digits' training split with ``CNN_RECIPE`` (Adam), cached per seed; in eval mode."""
@@ -430,3 +444,56 @@ def validation_digits(count: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``count`` digits of the validation split: (images (count, 1, 8, 8), labels)."""
     _, (x_val, y_val) = digits()
     return x_val[:count], y_val[:count]
+
+
+# ----------------------------------------------------------------------------- shifting a digit on a canvas
+def on_canvas(images: torch.Tensor, size: int = 14) -> torch.Tensor:
+    """Images (N, C, h, w) placed at the centre of a ``size`` x ``size`` canvas of zeros (offset ``(size - h) // 2``)."""
+    x4, _ = _images(images, "images")
+    size = _int(size, "size", max(x4.shape[2:]))
+    top, left = (size - x4.shape[2]) // 2, (size - x4.shape[3]) // 2
+    canvas = x4.new_zeros(*x4.shape[:2], size, size)
+    canvas[..., top:top + x4.shape[2], left:left + x4.shape[3]] = x4
+    return canvas
+
+
+def vacated(height: int, width: int, dy: int, dx: int) -> torch.Tensor:
+    """A (height, width) bool mask, True on the strip that ``shift2d(·, dy, dx)`` fills with zeros."""
+    return shift2d(torch.ones(_int(height, "height", 1), _int(width, "width", 1)), dy, dx) == 0
+
+
+def relative_change(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""$\lVert a - b \rVert_2 / \lVert b \rVert_2$ over the last two dimensions: one number per map (0 where both are 0)."""
+    diff = torch.linalg.vector_norm(a - b, dim=(-2, -1))
+    return diff / torch.linalg.vector_norm(b, dim=(-2, -1)).clamp_min(1e-12)
+
+
+def shift_study(conv: nn.Conv2d, canvas: torch.Tensor, max_shift: int = 3,
+                pools: Sequence[int] = (2, 4)) -> dict[tuple[int, int], dict]:
+    r"""For every shift $|d_y|, |d_x| \le$ ``max_shift``, compare $m_d = \mathrm{ReLU}(\mathrm{conv}(\mathrm{shift}_d(x)))$ with $m_0$, per (image, channel).
+
+    Each entry holds ``"off_strip"`` / ``"whole"``: max $|\mathrm{shift}_{-d}(m_d) - m_0|$ away from the strip that
+    shifting back fills with zeros / over the whole map; ``"global_max"``: $|\max m_d - \max m_0|$;
+    ``"change"``: {1: relative change of the map, k: of its k x k max-pooled version}.
+    """
+    if not isinstance(conv, nn.Conv2d):
+        raise TypeError(f"conv must be an nn.Conv2d, got {type(conv).__name__}")
+    canvas, _ = _images(canvas, "canvas")
+    max_shift = _int(max_shift, "max_shift", 0)
+    h, w = canvas.shape[2:]
+    study = {}
+    with torch.no_grad():
+        base = torch.relu(conv(canvas))
+        for dy in range(-max_shift, max_shift + 1):
+            for dx in range(-max_shift, max_shift + 1):
+                maps = torch.relu(conv(shift2d(canvas, dy, dx)))
+                diff = (shift2d(maps, -dy, -dx) - base).abs()
+                keep = ~vacated(h, w, -dy, -dx)
+                study[dy, dx] = {
+                    "off_strip": diff[..., keep].amax(dim=-1) if keep.any() else torch.zeros(diff.shape[:2]),
+                    "whole": diff.amax(dim=(-2, -1)),
+                    "global_max": (maps.amax(dim=(-2, -1)) - base.amax(dim=(-2, -1))).abs(),
+                    "change": {1: relative_change(maps, base),
+                               **{k: relative_change(max_pool2d(maps, k), max_pool2d(base, k)) for k in pools}},
+                }
+    return study

@@ -3,16 +3,16 @@ r"""Chapter 9: a recurrent layer and an embedding lookup written from their form
 Read top to bottom:
 
 1. ``rnn_forward``: $h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$, the same layer as
-   ``nn.RNN`` (two biases, tanh or ReLU), one time step per loop iteration (C46).
-2. ``rnn_params``: the parameter count, which does not depend on the sequence length (C1, C47).
+   ``nn.RNN`` (two biases, tanh or ReLU), one time step per loop iteration.
+2. ``rnn_params``: the parameter count, which does not depend on the sequence length.
 3. ``hidden_jacobian_norms``: back-propagation through time. The notes skip the derivation;
    it is the chain rule over the steps,
    $\frac{\partial h_T}{\partial h_t} = \prod_{k=T}^{t+1} \mathrm{diag}(\phi'(z_k))\, W_{hh}$,
-   so what grows or shrinks is this product of $W_{hh}$ *and* $\phi'$, not $W_{hh}$ alone (E57, C48).
+   so what grows or shrinks is this product of $W_{hh}$ *and* $\phi'$, not $W_{hh}$ alone.
    ``scaled_recurrent_matrix`` makes a $W_{hh}$ with a chosen spectral radius to try it with.
 4. ``embedding_lookup``: row $i$ of the weight for id $i$, like ``nn.Embedding``; ``one_hot_matmul``
-   shows it is the same as multiplying a one-hot vector by the weight (C44, C45), and the
-   ``padding_idx`` / ``scale_grad_by_freq`` gradient rules are reproduced (E62, E63);
+   shows it is the same as multiplying a one-hot vector by the weight, and the
+   ``padding_idx`` / ``scale_grad_by_freq`` gradient rules are reproduced;
    ``embedding_renorm`` is what ``max_norm`` does to the looked-up rows, in place.
 5. ``clip_grad_norm``: the practical answer to exploding gradients,
    $g \leftarrow g \cdot \min(1, c / \lVert g \rVert)$ over all parameters together.
@@ -41,9 +41,10 @@ from .training import fit
 __all__ = [
     "rnn_forward", "rnn_params", "hidden_jacobian_norms", "scaled_recurrent_matrix",
     "embedding_lookup", "one_hot_matmul", "embedding_renorm", "clip_grad_norm", "cosine_neighbours", "pca_2d",
-    "NONLINEARITIES", "tanh_rnn_jacobian_norms",
+    "NONLINEARITIES", "tanh_rnn_jacobian_norms", "gradient_demo",
     "SineForecaster", "NextWordModel", "RecallNet", "SINE_RECIPE", "WORD_RECIPE", "sine_data", "word_data",
-    "recall_data", "word_class", "probe_signals", "trained_sine_forecaster", "trained_next_word_model",
+    "recall_data", "word_class", "best_possible_accuracy", "probe_signals", "trained_sine_forecaster",
+    "trained_next_word_model",
 ]
 
 NONLINEARITIES = ("tanh", "relu")
@@ -340,6 +341,13 @@ def tanh_rnn_jacobian_norms(w: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarr
     return states, np.array(norms[::-1])
 
 
+def gradient_demo(hidden: int = 32, steps: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed (Q, inputs) draw for gradient-through-time pictures: Q (H, H) orthogonal, inputs (steps, H) ~ N(0, 1), float64."""
+    q = scaled_recurrent_matrix(hidden, 1.0, seed=seed, kind="orthogonal", dtype=torch.float64).numpy()
+    g = torch.Generator().manual_seed(_int(seed, "seed", 0))
+    return q, torch.randn(_int(steps, "steps", 1), hidden, generator=g, dtype=torch.float64).numpy()
+
+
 # ----------------------------------------------------------------------------- models
 class SineForecaster(nn.Module):
     r"""$h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$ over a window, then $\hat y = W_{hy} h_L + b_y$: the next value."""
@@ -430,6 +438,22 @@ def word_class(word: str) -> str:
         if word in words:
             return name
     return "function" if word in TOY_GRAMMAR_FUNCTION_WORDS else "special"
+
+
+def best_possible_accuracy(contexts: torch.Tensor, labels: list) -> float:
+    r"""$\frac{1}{N}\sum_{c} \max_y n(c, y)$: on these N pairs, the accuracy of the best rule that sees only the context $c$.
+
+    ``contexts`` (N, context) ids, ``labels`` N hashable labels (a word's class, say); $n(c, y)$ counts the pairs
+    with context $c$ and label $y$. No model that reads only the context can score higher on the same pairs.
+    """
+    if not isinstance(contexts, torch.Tensor) or contexts.ndim != 2 or len(contexts) != len(labels) or not len(labels):
+        raise ValueError(f"contexts must be a 2-D tensor with one row per label, got "
+                         f"{tuple(getattr(contexts, 'shape', ()))} for {len(labels)} labels")
+    counts: dict = {}
+    for context, label in zip(map(tuple, contexts.tolist()), labels):
+        counts.setdefault(context, {}).setdefault(label, 0)
+        counts[context][label] += 1
+    return sum(max(by_label.values()) for by_label in counts.values()) / len(labels)
 
 
 # ----------------------------------------------------------------------------- cached training

@@ -536,3 +536,36 @@ def test_panel_module_only_draws():
     own = [n for n, v in vars(RP).items() if not n.startswith("_") and getattr(v, "__module__", None) == RP.__name__]
     assert own and all(n.endswith(("_panel", "_figure")) for n in own), own
     assert all(n.endswith(("_panel", "_figure")) for n in RP.__all__), RP.__all__
+
+
+def test_best_possible_accuracy_counts_the_most_common_label_per_context():
+    contexts = torch.tensor([[1, 2], [1, 2], [1, 2], [3, 4], [3, 4]])
+    assert rnn.best_possible_accuracy(contexts, ["a", "a", "b", "c", "d"]) == 3 / 5
+    assert rnn.best_possible_accuracy(contexts, list(range(5))) == 2 / 5
+    with pytest.raises(ValueError, match="one row per label"):
+        rnn.best_possible_accuracy(contexts, ["a"])
+    _, id_to_word, _, (x_val, y_val) = rnn.word_data(rnn.WORD_RECIPE["sentences"], rnn.WORD_RECIPE["context"])
+    model, _ = rnn.trained_next_word_model()
+    with torch.no_grad():
+        predicted = model(x_val).argmax(1)
+    classes = [rnn.word_class(id_to_word[t]) for t in y_val.tolist()]
+    right = sum(rnn.word_class(id_to_word[p]) == c for p, c in zip(predicted.tolist(), classes)) / len(classes)
+    ceiling = rnn.best_possible_accuracy(x_val, classes)
+    assert ceiling - 0.05 < right <= ceiling                          # a rule on the context can't beat the ceiling
+
+
+def test_gradient_demo_and_probe_signals():
+    q, noise = rnn.gradient_demo(8, 12)
+    assert q.shape == (8, 8) and noise.shape == (12, 8) and np.allclose(q @ q.T, np.eye(8), atol=1e-12)
+    again = rnn.gradient_demo(8, 12)
+    assert np.array_equal(q, again[0]) and np.array_equal(noise, again[1])
+    signals = rnn.probe_signals()
+    assert all(s.shape == (400,) and s.dtype == torch.float32 for s in signals.values())
+    assert set(signals["square wave, period 40"].unique().tolist()) == {-1.0, 1.0}
+
+
+def test_bptt_panel_labels_the_norm_it_plots():
+    panel = RP.gradient_through_time_panel()
+    panel.render(length=30, radius=1.0, input_scale=0.0)
+    assert panel.readout_text.startswith("‖∂h_T/∂h_0‖_F / √H after T = 30 steps")
+    assert panel.fig.axes[0].get_ylabel() == "||dh_T / dh_t||_F / sqrt(H)"

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from torch import nn
 
-from ..cnn import (LAYER_NAMES, PRESET_KERNELS, conv_output_size, layer_outputs, pad2d, preset_kernel, shift2d,
-                   trained_digits_cnn, validation_digits)
+from ..cnn import (LAYER_NAMES, PRESET_KERNELS, conv_output_size, layer_outputs, on_canvas, pad2d, preset_kernel,
+                   relative_change, shift2d, trained_digits_cnn, vacated, validation_digits)
 from ..plotting import COLORS, new_canvas_figure, new_figure
 from .base import Panel, PanelMessage, dropdown, float_slider, int_slider, one_thread, register
 
@@ -137,7 +137,8 @@ def feature_maps_figure(model: nn.Sequential, image: torch.Tensor) -> Figure:
         ax.set_title(f"{name}: {tuple(outs[name].shape[1:])}", fontsize=9, loc="left")
         ax.axis("off")
     probs = torch.softmax(outs["logits"][0], 0)
-    fig.suptitle(f"prediction {int(probs.argmax())} (p = {float(probs.max()):.2f});  red > 0 > blue", fontsize=10)
+    fig.suptitle(f"prediction {int(probs.argmax())} (p = {float(probs.max()):.2f});  conv rows: red > 0 > blue;  "
+                 "pooled rows come after ReLU: all >= 0 (white = 0)", fontsize=10)
     return fig
 
 
@@ -258,14 +259,17 @@ def conv_arithmetic_panel() -> Panel:
             window.set_bounds(a + left, a + top, span, span)
             cell.set_bounds(_G + _GAP + b + j, b + i, 1, 1)
             link.set_data([a + left + span, _G + _GAP + b + j], [a + top + span / 2, b + i + 0.5])
-            missed = int((~reached).sum())
+            left_over = padded - ((out - 1) * stride + span)    # after the last window: what the floor drops
+            skipped = int((~reached).sum()) - left_over          # between windows: the stride jumps over them
             notes = (size - kernel + 2 * padding) / stride + 1
             return (f"input {padded}×{padded} after padding → output <b>{out}×{out}</b>: "
                     f"N = ⌊(W + 2P − D(F−1) − 1) / S⌋ + 1 = ⌊({size} + {2 * padding} − {span - 1} − 1) / {stride}⌋ + 1 "
                     f"= {out} &nbsp;·&nbsp; the notes' (W − F + 2P)/S + 1 = {notes:g}{'' if notes == out else ' ✗'}"
                     f" &nbsp;·&nbsp; current output cell ({i}, {j})"
-                    + (f" &nbsp;·&nbsp; {missed} row(s) and column(s) never covered (dropped by the floor)"
-                       if missed else ""))
+                    + (f" &nbsp;·&nbsp; last {left_over} row(s) and column(s) never covered: too few for another "
+                       "window (the floor)" if left_over else "")
+                    + (f" &nbsp;·&nbsp; {skipped} row(s) and column(s) between windows never covered: the stride "
+                       f"S = {stride} jumps over them (S > D(F−1)+1 = {span})" if skipped else ""))
 
         return update
 
@@ -359,6 +363,7 @@ def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
     with one_thread():
         outputs = layer_outputs(model, x_val)                  # every layer for all 30 digits, once
     channels = outputs["conv1"].shape[1]
+    nonnegative = {name: bool((outputs[name] >= 0).all()) for name in LAYER_NAMES}
     controls = {
         "digit": int_slider("validation digit", 0, len(x_val) - 1, 0),
         "layer": dropdown("layer", list(LAYER_NAMES), "relu1"),
@@ -398,8 +403,9 @@ def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
             probs = torch.softmax(outputs["logits"][digit], 0)
             return (f"label {int(y_val[digit])}, prediction {int(probs.argmax())} (p = {float(probs.max()):.2f}) "
                     f"&nbsp;·&nbsp; {layer}: output {tuple(outputs[layer].shape[1:])}, each map {side}×{side} "
-                    f"&nbsp;·&nbsp; {layer}[{channel}] max {maps[channel].max():.2f} &nbsp;·&nbsp; red > 0 > blue, "
-                    "one colour scale per layer")
+                    f"&nbsp;·&nbsp; {layer}[{channel}] max {maps[channel].max():.2f} &nbsp;·&nbsp; "
+                    + ("after ReLU every value is ≥ 0: white = 0, red > 0" if nonnegative[layer] else "red > 0 > blue")
+                    + ", one colour scale per layer")
 
         return update
 
@@ -407,18 +413,18 @@ def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: shift the input
-_CANVAS, _OFFSET = 14, 3        # the 8x8 digit sits at rows/columns 3..10 of a 14x14 zero canvas
+_CANVAS, _OFFSET = 14, 3        # the 8x8 digit sits at rows/columns 3..10 of a 14x14 zero canvas (on_canvas)
 _SHIFTS = np.arange(-3, 4)
 
 
 @register
 def shift_panel(model: nn.Sequential | None = None) -> Panel:
-    """Shift a digit on a larger canvas: the trained first conv layer's map moves with it; max-pooling changes less, a global max not at all."""
+    """Shift a digit on a larger canvas: the trained first conv layer's map moves with it (away from the strip a shift
+    back fills with zeros); max pooling changes less on average, a global max not at all while |dx|, |dy| <= 2."""
     model = trained_digits_cnn() if model is None else model
     conv = model[0]
     x_val, _ = validation_digits()
-    canvas = torch.zeros(len(x_val), 1, _CANVAS, _CANVAS)
-    canvas[:, :, _OFFSET:_OFFSET + 8, _OFFSET:_OFFSET + 8] = x_val
+    canvas = on_canvas(x_val, _CANVAS)
     controls = {
         "dx": int_slider("shift right dx", -3, 3, 1),
         "dy": int_slider("shift down dy", -3, 3, 0),
@@ -432,7 +438,7 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
     colors = {2: COLORS["main"], 4: COLORS["purple"], 14: COLORS["alt"]}
 
     def change(a: torch.Tensor, b: torch.Tensor) -> float:
-        return float((a - b).norm() / b.norm().clamp_min(1e-12))
+        return float(relative_change(a, b))
 
     def setup(fig):
         ax_in, ax_conv, ax_pool, ax_plot = fig.subplots(1, 4, width_ratios=(1, 1, 1, 1.4))
@@ -468,7 +474,10 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
                     p0, ps = F.max_pool2d(conv0, k), F.max_pool2d(maps, k)
                     curves[k] = [change(p, p0[0]) for p in ps]
                 here = maps[int(dx) + 3:int(dx) + 4]
-                back = float((shift2d(here, -dy, -dx) - conv0).abs().max())
+                diff = (shift2d(here, -dy, -dx) - conv0)[0, 0].abs()
+                strip = vacated(_CANVAS, _CANVAS, -dy, -dx)
+                back = float(diff[~strip].max()) if bool((~strip).any()) else 0.0
+                on_strip = float(diff[strip].max()) if bool(strip.any()) else 0.0
                 pooled = F.max_pool2d(here, pool)[0, 0]
             top = max(float(conv0.max()), 1e-6)
             mesh_in.set_array(shifted[int(dx) + 3, 0].numpy())
@@ -484,7 +493,9 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
             return (f"shift (dy, dx) = ({dy}, {dx}), channel {channel} &nbsp;·&nbsp; conv map changed by "
                     f"{curves['conv'][int(dx) + 3]:.0%}, {pool}×{pool}-pooled map {tuple(pooled.shape)} by "
                     f"{curves[pool][int(dx) + 3]:.0%} &nbsp;·&nbsp; conv(shift(x)) shifted back vs conv(x): "
-                    f"max |diff| = {back:.1e} (equivariance)")
+                    f"max |diff| = {back:.1e} (equivariance) except on the strip the shift back fills with 0, "
+                    f"where it is {on_strip:.2f} (ReLU(bias) = {float(torch.relu(b[0].detach())):.2f}"
+                    + (", and at |shift| = 3 the strip can reach the digit)" if max(abs(dx), abs(dy)) == 3 else ")"))
 
         return update
 

@@ -1,7 +1,7 @@
 """Chapter 9 (RNN and embeddings): the chapter's figures and its panels. The math, the models and their data live in ``helpers.rnn``.
 
 - figures: the forecaster's predictions; gradient norms and losses with and without clipping.
-- panels: gradient norm through time against the scale of W_hh (E57), the forecaster's hidden
+- panels: gradient norm through time against the scale of W_hh, the forecaster's hidden
   state as a heat map while the input slides, and the embedding space with a word picker.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 
 from ..data import sliding_windows
 from ..plotting import COLORS, new_figure
-from ..rnn import (WORD_RECIPE, NextWordModel, SineForecaster, cosine_neighbours, pca_2d, probe_signals,
-                   scaled_recurrent_matrix, tanh_rnn_jacobian_norms, trained_next_word_model, trained_sine_forecaster,
+from ..rnn import (WORD_RECIPE, NextWordModel, SineForecaster, cosine_neighbours, gradient_demo, pca_2d,
+                   probe_signals, tanh_rnn_jacobian_norms, trained_next_word_model, trained_sine_forecaster,
                    word_class, word_data)
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
 
@@ -70,15 +70,13 @@ _BPTT_HIDDEN, _BPTT_MAX = 32, 100
 
 @register
 def gradient_through_time_panel() -> Panel:
-    """‖∂h_T/∂h_t‖ against the steps the gradient travels back, for a tanh RNN and the notes' pure ∏ W_hh (E57)."""
+    """‖∂h_T/∂h_t‖_F / √H against the steps the gradient travels back, for a tanh RNN and the notes' pure ∏ W_hh."""
     controls = {
         "length": int_slider("sequence length T", 5, _BPTT_MAX, 50),
         "radius": float_slider("scale of W_hh (spectral radius)", 0.5, 1.5, 0.05, 1.0),
         "input_scale": float_slider("input strength", 0.0, 2.0, 0.1, 0.5),
     }
-    g = torch.Generator().manual_seed(0)
-    noise = torch.randn(_BPTT_MAX, _BPTT_HIDDEN, generator=g, dtype=torch.float64).numpy()
-    q = scaled_recurrent_matrix(_BPTT_HIDDEN, 1.0, seed=0, kind="orthogonal", dtype=torch.float64).numpy()
+    q, noise = gradient_demo(_BPTT_HIDDEN, _BPTT_MAX)
     root = math.sqrt(_BPTT_HIDDEN)
     lo, hi = 1e-12, 1e12
 
@@ -103,7 +101,7 @@ def gradient_through_time_panel() -> Panel:
             line_tanh.set_data(back, np.clip(tanh_norms, lo / 10, hi * 10))
             line_lin.set_data(back, np.clip(lin_norms, lo / 10, hi * 10))
             slope = float((1 - states ** 2).mean())
-            return (f"after T = {length} steps: tanh RNN {tanh_norms[0]:.2e}, pure product of W_hh "
+            return (f"‖∂h_T/∂h_0‖_F / √H after T = {length} steps: tanh RNN {tanh_norms[0]:.2e}, pure product of W_hh "
                     f"{lin_norms[0]:.2e} (= {radius:g}^{length}) &nbsp;·&nbsp; mean tanh'(z) = {slope:.2f}: "
                     "each step multiplies by W_hh <i>and</i> by tanh' ≤ 1")
 
