@@ -3,32 +3,44 @@ r"""Chapter 8: convolution and pooling written from their formulas (no ``F.conv2
 Read top to bottom:
 
 1. ``conv_output_size``: $H' = \lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1$, the corrected
-   form of the notes' $(W - F + 2P)/S + 1$ (floor, dilation; E52, E53).
-2. ``pad2d``: zeros / reflect / replicate / circular padding by indexing (E55).
+   form of the notes' $(W - F + 2P)/S + 1$ (floor, dilation).
+2. ``pad2d``: zeros / reflect / replicate / circular padding by indexing.
 3. ``im2col``: every kernel window laid out as a column, like ``F.unfold``.
 4. ``conv2d``: $y = W_{\text{flat}} \cdot \text{cols} + b$, the matrix form of
-   "multiply each window by the kernel and sum over all channels" (C38).
+   "multiply each window by the kernel and sum over all channels".
    ``conv2d_single_channel`` is the same thing as two plain loops.
-5. ``max_pool2d`` / ``avg_pool2d``: the max or the mean of each window, per channel (C41, C42),
+5. ``max_pool2d`` / ``avg_pool2d``: the max or the mean of each window, per channel,
    with PyTorch's ``ceil_mode`` and ``count_include_pad`` rules.
-6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (C1, C38).
+6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (the bias is not divided by g).
 7. ``shift2d``: move an image by whole pixels with zeros coming in, to test translation
-   equivariance (E51, C40); ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen).
+   equivariance; ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen).
+8. The chapter's digit models: ``digits_cnn`` (two conv blocks + a linear head), the MLP baseline
+   ``digits_mlp``, ``trained_digits_cnn`` (trained once per process with ``CNN_RECIPE``) and
+   ``layer_outputs`` (every layer's output, for the feature-map pictures).
+9. Shifting a digit on a larger canvas: ``on_canvas``, ``vacated`` (the strip a shift fills with
+   zeros), ``relative_change`` and ``shift_study``, which measures what a conv layer + ReLU and
+   max pooling do with every shift, to check the chapter's claims about equivariance and invariance.
 
 PyTorch's convolution is a cross-correlation: the kernel is not flipped.
 Images are ``(N, C, H, W)``; a single image ``(C, H, W)`` is accepted too.
 """
 from __future__ import annotations
 
+import functools
 from typing import Sequence, Union
 
 import torch
+from torch import nn
 
 from .checks import float_tensor as _float_tensor, integer as _int
+from .data import digits
+from .training import fit
 
 __all__ = [
     "conv_output_size", "pad2d", "im2col", "conv2d", "conv2d_single_channel",
     "max_pool2d", "avg_pool2d", "conv2d_params", "shift2d", "preset_kernel", "PADDING_MODES", "PRESET_KERNELS",
+    "digits_cnn", "digits_mlp", "CNN_RECIPE", "train_digits_model", "trained_digits_cnn", "LAYER_NAMES", "layer_outputs",
+    "validation_digits", "on_canvas", "vacated", "relative_change", "shift_study",
 ]
 
 IntPair = Union[int, Sequence[int]]
@@ -149,14 +161,19 @@ def _windows(xp: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
     return win[..., ::dh, ::dw]                           # keep every d-th pixel: the dilated taps
 
 
+def _conv_args(x, kernel_size, stride, padding, dilation):
+    """Checked (x as (N, C, H, W), kernel, stride, padding, dilation pairs, output size (H', W')) of a convolution."""
+    x4, _ = _images(x)
+    kernel, stride_, dilation_ = _pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    pad = _pair(padding, "padding", 0)
+    out = tuple(conv_output_size(x4.shape[2 + a], kernel[a], stride_[a], pad[a], dilation_[a]) for a in (0, 1))
+    return x4, kernel, stride_, pad, dilation_, out
+
+
 def im2col(x: torch.Tensor, kernel_size: IntPair, stride: IntPair = 1, padding: IntPair = 0,
            dilation: IntPair = 1) -> torch.Tensor:
     r"""$\text{cols}[n, (c,u,v), (i,j)] = x_{pad}[n, c, i s_h + u d_h, j s_w + v d_w]$: shape $(N, C k_h k_w, H' W')$, like ``F.unfold``."""
-    x4, _ = _images(x)
-    kernel, stride_, dilation_ = _pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    h_out = conv_output_size(x4.shape[2], kernel[0], stride_[0], ph, dilation_[0])
-    w_out = conv_output_size(x4.shape[3], kernel[1], stride_[1], pw, dilation_[1])
+    x4, kernel, stride_, (ph, pw), dilation_, (h_out, w_out) = _conv_args(x, kernel_size, stride, padding, dilation)
     win = _windows(pad2d(x4, (ph, pw)), kernel, stride_, dilation_)   # (N, C, H', W', kH, kW)
     n, c = x4.shape[:2]
     return win.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], h_out * w_out)
@@ -218,13 +235,16 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return y if batched else y[0]
 
 
+def _plane(t, name: str) -> torch.Tensor:
+    """A 2-D floating-point tensor (H, W)."""
+    if _float_tensor(t, name).ndim != 2:
+        raise ValueError(f"{name} must be a 2-D tensor (H, W), got shape {tuple(t.shape)}")
+    return t
+
+
 def conv2d_single_channel(x2d: torch.Tensor, k2d: torch.Tensor, *, stride: int = 1, padding: int = 0) -> torch.Tensor:
     r"""$y[i,j] = \sum_{u,v} k[u,v]\; x_{pad}[i s + u,\, j s + v]$, written as two loops over output positions."""
-    for name, t in (("x2d", x2d), ("k2d", k2d)):
-        if not isinstance(t, torch.Tensor) or t.ndim != 2:
-            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f"{name} must be a 2-D tensor (H, W), got {shape}")
-    stride, padding = _int(stride, "stride", 1), _int(padding, "padding", 0)
+    x2d, k2d, stride, padding = _plane(x2d, "x2d"), _plane(k2d, "k2d"), _int(stride, "stride", 1), _int(padding, "padding", 0)
     kh, kw = k2d.shape
     h_out = conv_output_size(x2d.shape[0], kh, stride, padding)
     w_out = conv_output_size(x2d.shape[1], kw, stride, padding)
@@ -351,3 +371,129 @@ def preset_kernel(name: str, *, dtype: torch.dtype = torch.float32) -> torch.Ten
     if name not in PRESET_KERNELS:
         raise ValueError(f"name must be one of {list(PRESET_KERNELS)}, got {name!r}")
     return torch.tensor(PRESET_KERNELS[name], dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- the digit models
+def digits_cnn(channels: int = 16) -> nn.Sequential:
+    r"""conv(1→c, 3×3, pad 1) → ReLU → maxpool 2 → conv(c→c, 3×3, pad 1) → ReLU → maxpool 2 → linear($4c$→10), for (N, 1, 8, 8) digits."""
+    channels = _int(channels, "channels", 1)
+    return nn.Sequential(
+        nn.Conv2d(1, channels, kernel_size=3, padding=1),         # (N, c, 8, 8)
+        nn.ReLU(),
+        nn.MaxPool2d(2),                                          # (N, c, 4, 4)
+        nn.Conv2d(channels, channels, kernel_size=3, padding=1),  # (N, c, 4, 4)
+        nn.ReLU(),
+        nn.MaxPool2d(2),                                          # (N, c, 2, 2)
+        nn.Flatten(),                                             # (N, 4c)
+        nn.Linear(4 * channels, 10),
+    )
+
+
+def digits_mlp(hidden: int = 44) -> nn.Sequential:
+    r"""flatten(8×8) → linear(64→h) → ReLU → linear(h→10): the MLP baseline (h = 44: 3,310 parameters, about the CNN's 3,130)."""
+    hidden = _int(hidden, "hidden", 1)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+CNN_RECIPE = {"epochs": 12, "batch_size": 128, "lr": 1e-2}  # Adam; about 1-2 s on one CPU core
+
+
+def train_digits_model(model: nn.Module, seed: int = 0) -> nn.Module:
+    """``model`` trained on the digits' training split with ``CNN_RECIPE`` (Adam), batches shuffled from ``seed``; in eval mode."""
+    (x_train, y_train), _ = digits()
+    with torch.random.fork_rng(devices=[]):  # training here never moves the caller's random stream
+        torch.manual_seed(_int(seed, "seed", 0))
+        optimizer = torch.optim.Adam(model.parameters(), lr=CNN_RECIPE["lr"])
+        fit(model, (x_train, y_train), nn.CrossEntropyLoss(), optimizer, epochs=CNN_RECIPE["epochs"],
+            batch_size=CNN_RECIPE["batch_size"], progress=False)
+    return model.eval()
+
+
+@functools.lru_cache(maxsize=2)
+def trained_digits_cnn(seed: int = 0) -> nn.Sequential:
+    """``digits_cnn()`` trained on the digits' training split with ``CNN_RECIPE`` (Adam), cached per seed; in eval mode."""
+    (x_train, y_train), _ = digits()
+    with torch.random.fork_rng(devices=[]):  # training here never moves the caller's random stream
+        torch.manual_seed(seed)
+        model = digits_cnn()
+        optimizer = torch.optim.Adam(model.parameters(), lr=CNN_RECIPE["lr"])
+        fit(model, (x_train, y_train), nn.CrossEntropyLoss(), optimizer, epochs=CNN_RECIPE["epochs"],
+            batch_size=CNN_RECIPE["batch_size"], progress=False)
+    return model.eval()
+
+
+LAYER_NAMES = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2")
+
+
+def layer_outputs(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The output of every layer of a ``digits_cnn``-shaped model for ``x`` (N, 1, 8, 8), by name (conv1 … pool2, logits)."""
+    if not isinstance(model, nn.Sequential) or len(model) != 8:
+        raise TypeError(f"model must be an nn.Sequential shaped like digits_cnn(), got {type(model).__name__}")
+    outputs = {}
+    with torch.no_grad():
+        h = x
+        for name, layer in zip((*LAYER_NAMES, "flatten", "logits"), model):
+            h = layer(h)
+            outputs[name] = h
+    del outputs["flatten"]
+    return outputs
+
+
+@functools.lru_cache(maxsize=1)
+def validation_digits(count: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``count`` digits of the validation split: (images (count, 1, 8, 8), labels)."""
+    _, (x_val, y_val) = digits()
+    return x_val[:count], y_val[:count]
+
+
+# ----------------------------------------------------------------------------- shifting a digit on a canvas
+def on_canvas(images: torch.Tensor, size: int = 14) -> torch.Tensor:
+    """Images (N, C, h, w) placed at the centre of a ``size`` x ``size`` canvas of zeros (offset ``(size - h) // 2``)."""
+    x4, _ = _images(images, "images")
+    size = _int(size, "size", max(x4.shape[2:]))
+    top, left = (size - x4.shape[2]) // 2, (size - x4.shape[3]) // 2
+    canvas = x4.new_zeros(*x4.shape[:2], size, size)
+    canvas[..., top:top + x4.shape[2], left:left + x4.shape[3]] = x4
+    return canvas
+
+
+def vacated(height: int, width: int, dy: int, dx: int) -> torch.Tensor:
+    """A (height, width) bool mask, True on the strip that ``shift2d(·, dy, dx)`` fills with zeros."""
+    return shift2d(torch.ones(_int(height, "height", 1), _int(width, "width", 1)), dy, dx) == 0
+
+
+def relative_change(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""$\lVert a - b \rVert_2 / \lVert b \rVert_2$ over the last two dimensions: one number per map (0 where both are 0)."""
+    diff = torch.linalg.vector_norm(a - b, dim=(-2, -1))
+    return diff / torch.linalg.vector_norm(b, dim=(-2, -1)).clamp_min(1e-12)
+
+
+def shift_study(conv: nn.Conv2d, canvas: torch.Tensor, max_shift: int = 3,
+                pools: Sequence[int] = (2, 4)) -> dict[tuple[int, int], dict]:
+    r"""For every shift $|d_y|, |d_x| \le$ ``max_shift``, compare $m_d = \mathrm{ReLU}(\mathrm{conv}(\mathrm{shift}_d(x)))$ with $m_0$, per (image, channel).
+
+    Each entry holds ``"off_strip"`` / ``"whole"``: max $|\mathrm{shift}_{-d}(m_d) - m_0|$ away from the strip that
+    shifting back fills with zeros / over the whole map; ``"global_max"``: $|\max m_d - \max m_0|$;
+    ``"change"``: {1: relative change of the map, k: of its k x k max-pooled version}.
+    """
+    if not isinstance(conv, nn.Conv2d):
+        raise TypeError(f"conv must be an nn.Conv2d, got {type(conv).__name__}")
+    canvas, _ = _images(canvas, "canvas")
+    max_shift = _int(max_shift, "max_shift", 0)
+    h, w = canvas.shape[2:]
+    study = {}
+    with torch.no_grad():
+        base = torch.relu(conv(canvas))
+        for dy in range(-max_shift, max_shift + 1):
+            for dx in range(-max_shift, max_shift + 1):
+                maps = torch.relu(conv(shift2d(canvas, dy, dx)))
+                diff = (shift2d(maps, -dy, -dx) - base).abs()
+                keep = ~vacated(h, w, -dy, -dx)
+                study[dy, dx] = {
+                    "off_strip": diff[..., keep].amax(dim=-1) if keep.any() else torch.zeros(diff.shape[:2]),
+                    "whole": diff.amax(dim=(-2, -1)),
+                    "global_max": (maps.amax(dim=(-2, -1)) - base.amax(dim=(-2, -1))).abs(),
+                    "change": {1: relative_change(maps, base),
+                               **{k: relative_change(max_pool2d(maps, k), max_pool2d(base, k)) for k in pools}},
+                }
+    return study

@@ -53,3 +53,31 @@ def _code_and_imports(module) -> tuple[str, set[str]]:
 def code_and_imports():
     """``code_and_imports(module)`` -> (source, imported): what a module runs, for tests that limit what it may use."""
     return _code_and_imports
+
+
+def _reached(functions) -> tuple[str, set[str]]:
+    """The source of ``functions`` and of every course function they call by name, followed recursively, and the
+    global names all of them read: what a from-scratch function really runs, whatever else its module holds."""
+    sources, names, todo, seen = [], set(), list(functions), set()
+    while todo:
+        fn = todo.pop()
+        if fn in seen:
+            continue
+        seen.add(fn)
+        sources.append(inspect.getsource(fn))
+        codes = [fn.__code__]
+        while codes:
+            code = codes.pop()
+            names |= set(code.co_names)
+            codes += [c for c in code.co_consts if inspect.iscode(c)]
+            for name in code.co_names:
+                target = fn.__globals__.get(name)
+                if inspect.isfunction(target) and target.__module__.startswith("helpers"):
+                    todo.append(target)
+    return "\n".join(sources), names
+
+
+@pytest.fixture
+def reached_source():
+    """``reached_source(functions)`` -> (source, global names): the code those functions run, for tests that limit it."""
+    return _reached

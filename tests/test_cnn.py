@@ -371,12 +371,18 @@ def test_conv2d_params_matches_nn_conv2d():
         cnn.conv2d_params(3, 0, 3)
 
 
-def test_cnn_module_is_written_without_pytorch_conv_or_pool(code_and_imports):
-    source, imported = code_and_imports(cnn)        # cnn.py and the course modules it imports (helpers/checks.py)
-    for forbidden in ("torch.nn", "from torch import nn", "F.conv2d(", "nn.Conv2d(", "F.max_pool2d(", "F.avg_pool2d(",
-                      "Pool2d(", "F.unfold(", "F.pad("):
+FROM_SCRATCH = (cnn.conv_output_size, cnn.pad2d, cnn.im2col, cnn.conv2d, cnn.conv2d_single_channel, cnn.max_pool2d,
+                cnn.avg_pool2d, cnn.conv2d_params, cnn.shift2d, cnn.preset_kernel)
+
+
+def test_cnn_formulas_are_written_without_pytorch_conv_or_pool(reached_source):
+    """The from-scratch functions and everything they call use no torch.nn (the chapter's models below them may)."""
+    source, names = reached_source(FROM_SCRATCH)
+    assert "_images" in source and "_windows" in source                 # the walk follows private helpers
+    for forbidden in ("torch.nn", "F.conv2d(", "nn.Conv2d(", "F.max_pool2d(", "F.avg_pool2d(", "Pool2d(", "F.unfold(",
+                      "F.pad("):
         assert forbidden not in source, forbidden
-    assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported
+    assert not {"nn", "F", "functional"} & names, names & {"nn", "F", "functional"}
 
 
 # ----------------------------------------------------------------------------- shifts and preset kernels
@@ -483,15 +489,15 @@ from helpers import panels as P  # noqa: E402
 
 
 def test_digit_models_and_their_parameter_counts():
-    cnn_model, mlp = CP.digits_cnn(), CP.digits_mlp()
+    cnn_model, mlp = cnn.digits_cnn(), cnn.digits_mlp()
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(cnn_model) == cnn.conv2d_params(1, 16, 3) + cnn.conv2d_params(16, 16, 3) + 64 * 10 + 10 == 3130
     assert count(mlp) == 64 * 44 + 44 + 44 * 10 + 10 == 3310
     assert cnn_model(torch.zeros(5, 1, 8, 8)).shape == mlp(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
     with pytest.raises(ValueError, match="channels"):
-        CP.digits_cnn(0)
-    with pytest.raises(ValueError, match="hidden"):
-        CP.digits_mlp(2.5)
+        cnn.digits_cnn(0)
+    with pytest.raises(TypeError, match="hidden"):
+        cnn.digits_mlp(2.5)
 
 
 def test_trained_cnn_reaches_95_percent_and_layer_shapes():
@@ -499,18 +505,18 @@ def test_trained_cnn_reaches_95_percent_and_layer_shapes():
     from helpers.training import accuracy
 
     state = torch.random.get_rng_state()
-    model = CP.trained_digits_cnn()
+    model = cnn.trained_digits_cnn()
     assert torch.equal(state, torch.random.get_rng_state()), "training must not move the global random stream"
-    assert CP.trained_digits_cnn() is model                       # cached: trained once per process
+    assert cnn.trained_digits_cnn() is model                       # cached: trained once per process
     _, (x_val, y_val) = digits()
-    outs = CP.layer_outputs(model, x_val)
+    outs = cnn.layer_outputs(model, x_val)
     assert accuracy(outs["logits"], y_val) >= 0.95
     shapes = {name: tuple(t.shape[1:]) for name, t in outs.items()}
     assert shapes == {"conv1": (16, 8, 8), "relu1": (16, 8, 8), "pool1": (16, 4, 4), "conv2": (16, 4, 4),
                       "relu2": (16, 4, 4), "pool2": (16, 2, 2), "logits": (10,)}
     assert torch.allclose(outs["logits"], model(x_val))
     with pytest.raises(TypeError, match="shaped like digits_cnn"):
-        CP.layer_outputs(CP.digits_mlp(), x_val)
+        cnn.layer_outputs(cnn.digits_mlp(), x_val)
 
 
 def test_cnn_panels_are_registered():
@@ -555,3 +561,90 @@ def test_shift_panel_shows_equivariance_and_a_global_pool_that_ignores_the_shift
     assert "by 0%" in panel.readout_text.split("pooled map")[1]
     back = float(panel.readout_text.split("max |diff| = ")[1].split(" ")[0])
     assert back < 1e-5
+
+
+def test_shift_panel_reports_the_strip_and_the_positive_bias():
+    model = cnn.trained_digits_cnn()
+    bias = model[0].bias.detach()
+    positive, negative = int(bias.argmax()), int(bias.argmin())
+    assert bias[positive] > 0 > bias[negative]
+    panel = CP.shift_panel()
+    for channel, expected in ((positive, float(bias[positive])), (negative, 0.0)):
+        panel.render(dx=1, dy=0, pool=2, channel=channel)
+        text = panel.readout_text
+        assert float(text.split("max |diff| = ")[1].split(" ")[0]) < 1e-5
+        assert abs(float(text.split("where it is ")[1].split(" ")[0]) - expected) < 6e-3, text
+        assert "can reach the digit" not in text
+    panel.render(dx=3, dy=0, pool=2, channel=negative)
+    assert "at |shift| = 3 the strip can reach the digit" in panel.readout_text
+
+
+def test_on_canvas_vacated_and_relative_change():
+    x = torch.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    canvas = cnn.on_canvas(x, 6)
+    assert canvas.shape == (1, 1, 6, 6) and torch.equal(canvas[0, 0, 2:4, 2:4], x[0, 0]) and canvas.sum() == x.sum()
+    strip = cnn.vacated(4, 5, 1, -2)
+    assert strip.shape == (4, 5) and strip[0].all() and strip[:, 3:].all() and not strip[1:, :3].any()
+    a, b = torch.tensor([[3.0, 4.0]]), torch.zeros(1, 2)
+    assert float(cnn.relative_change(b, a)) == 1.0 and float(cnn.relative_change(a, a)) == 0.0
+    with pytest.raises(ValueError, match="size"):
+        cnn.on_canvas(x, 1)
+
+
+def test_shift_study_against_a_direct_computation():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(1, 3, 3, padding=1)
+    with torch.no_grad():
+        conv.bias.copy_(torch.tensor([-0.5, 0.3, 0.0]))
+    canvas = cnn.on_canvas(torch.rand(4, 1, 8, 8), 14)
+    study = cnn.shift_study(conv, canvas, max_shift=3)
+    assert len(study) == 49 and all(float(r["whole"].max()) == 0 for r in [study[0, 0]])
+    for (dy, dx), r in study.items():
+        with torch.no_grad():
+            base, maps = torch.relu(conv(canvas)), torch.relu(conv(cnn.shift2d(canvas, dy, dx)))
+        diff = (cnn.shift2d(maps, -dy, -dx) - base).abs()
+        assert torch.allclose(r["whole"], diff.amax(dim=(2, 3)))
+        assert torch.allclose(r["change"][2], cnn.relative_change(F.max_pool2d(maps, 2), F.max_pool2d(base, 2)))
+        assert float(r["off_strip"].max()) < 1e-5                     # equivariance away from the zero-filled strip
+        if 0 < max(abs(dy), abs(dx)) <= 2:                            # the strip holds ReLU(b) of an empty canvas
+            assert torch.allclose(r["whole"], torch.relu(conv.bias.detach()).expand(4, 3), atol=1e-6)
+            assert float(r["global_max"].max()) < 1e-5
+    with pytest.raises(TypeError, match="nn.Conv2d"):
+        cnn.shift_study(nn.Linear(2, 2), canvas)
+
+
+def test_train_digits_model_is_reproducible_and_leaves_the_random_stream():
+    torch.manual_seed(1)
+    a = cnn.train_digits_model(cnn.digits_mlp(8), seed=3)
+    torch.manual_seed(1)
+    b = cnn.train_digits_model(cnn.digits_mlp(8), seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters())) and not a.training
+    model = cnn.digits_mlp(4)
+    state = torch.random.get_rng_state()
+    cnn.train_digits_model(model, seed=0)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_conv_arithmetic_readout_tells_the_floor_from_the_stride():
+    panel = CP.conv_arithmetic_panel()
+    panel.render(size=8, kernel=3, stride=3, padding=0, dilation=1, scan=0.0)    # windows 0-2, 3-5; 6, 7 left over
+    assert "last 2 row(s) and column(s) never covered: too few for another window (the floor)" in panel.readout_text
+    assert "jumps over" not in panel.readout_text
+    panel.render(size=7, kernel=1, stride=3, padding=0, dilation=1, scan=0.0)    # taps 0, 3, 6: 4 rows jumped over
+    assert "4 row(s) and column(s) between windows never covered: the stride S = 3 jumps over them" in panel.readout_text
+    assert "the floor" not in panel.readout_text
+
+
+def test_feature_maps_readout_names_the_colours_that_occur():
+    panel = CP.feature_maps_panel()
+    panel.render(layer="conv1")
+    assert "red > 0 > blue" in panel.readout_text
+    panel.render(layer="pool1")
+    assert "every value is ≥ 0" in panel.readout_text and "blue" not in panel.readout_text
+
+
+def test_panel_module_only_draws():
+    """Models, data and training live in helpers.cnn; the panel module's public names are panels and figures."""
+    own = [n for n, v in vars(CP).items() if not n.startswith("_") and getattr(v, "__module__", None) == CP.__name__]
+    assert own and all(n.endswith(("_panel", "_figure")) for n in own), own
+    assert all(n.endswith(("_panel", "_figure")) for n in CP.__all__), CP.__all__

@@ -40,6 +40,17 @@ def test_notebook_matches_its_source(path):
     assert [(c.cell_type, c.source) for c in built.cells] == [(c["cell_type"], _text(c)) for c in committed]
 
 
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")   # any control character but newline (a stray TAB from "\t" in "$2\times2$")
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_markdown_has_no_control_characters(src):
+    for i, (kind, text) in enumerate(nbtool.parse_source(src.read_text(encoding="utf-8"))):
+        if kind == "markdown":
+            found = CONTROL.search(text)
+            assert not found, f"markdown cell {i}: control character {found.group()!r} in {text[max(found.start() - 30, 0):found.end() + 30]!r}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_one_clean_top_to_bottom_run(path):
     cells = _load(path)["cells"]

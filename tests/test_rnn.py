@@ -286,11 +286,18 @@ def test_embedding_errors():
         rnn.embedding_lookup(torch.tensor([1]), weight, padding_idx=-11)
 
 
-def test_rnn_module_is_written_without_nn_layers(code_and_imports):
-    source, imported = code_and_imports(rnn)        # rnn.py and the course modules it imports (helpers/checks.py)
-    for forbidden in ("torch.nn", "from torch import nn", "nn.RNN(", "RNNCell(", "F.embedding(", "F.one_hot(", "nn.Embedding("):
+FROM_SCRATCH = (rnn.rnn_forward, rnn.rnn_params, rnn.hidden_jacobian_norms, rnn.scaled_recurrent_matrix,
+                rnn.embedding_lookup, rnn.one_hot_matmul, rnn.embedding_renorm, rnn.clip_grad_norm,
+                rnn.cosine_neighbours, rnn.pca_2d)
+
+
+def test_rnn_formulas_are_written_without_nn_layers(reached_source):
+    """The from-scratch functions and everything they call use no torch.nn (the chapter's models below them may)."""
+    source, names = reached_source(FROM_SCRATCH)
+    assert "_rnn_inputs" in source and "_ids" in source                 # the walk follows private helpers
+    for forbidden in ("torch.nn", "nn.RNN(", "RNNCell(", "F.embedding(", "F.one_hot(", "nn.Embedding("):
         assert forbidden not in source, forbidden
-    assert imported <= {"__future__", "torch", "math", "numbers", "typing"}, imported
+    assert not {"nn", "F", "functional"} & names, names & {"nn", "F", "functional"}
 
 
 # ----------------------------------------------------------------------------- max_norm, clipping, reading an embedding
@@ -435,36 +442,36 @@ def test_rnn_panels_are_registered():
 
 
 def test_recall_data_and_models():
-    x, first = RP.recall_data(6, 5, tokens=3, seed=1)
+    x, first = rnn.recall_data(6, 5, tokens=3, seed=1)
     assert x.shape == (6, 5, 3) and torch.equal(x[:, 0].argmax(1), first)
     assert torch.equal(x[:, 0].sum(1), torch.ones(6)) and not x[:, 1:].any()
     for cell in ("RNN", "GRU", "LSTM"):
-        model = RP.RecallNet(cell, tokens=3, hidden=4, gate_bias=2.0)
+        model = rnn.RecallNet(cell, tokens=3, hidden=4, gate_bias=2.0)
         assert model(x).shape == (6, 3)
         if cell != "RNN":
             assert torch.allclose(model.rnn.bias_ih_l0[4:8] + model.rnn.bias_hh_l0[4:8], torch.full((4,), 2.0))
     with pytest.raises(ValueError, match="cell must be one of"):
-        RP.RecallNet("Transformer")
+        rnn.RecallNet("Transformer")
     with pytest.raises(ValueError, match="length must be an int >= 1"):
-        RP.recall_data(3, 0)
+        rnn.recall_data(3, 0)
 
 
 def test_word_data_and_word_classes():
-    word_to_id, id_to_word, (x_train, y_train), (x_val, y_val) = RP.word_data(200, context=3)
+    word_to_id, id_to_word, (x_train, y_train), (x_val, y_val) = rnn.word_data(200, context=3)
     assert id_to_word[:2] == ["<pad>", "<unk>"] and x_train.shape[1] == 3 and len(x_train) == len(y_train)
     assert len(x_val) > 0 and int(y_train.max()) < len(id_to_word)
-    assert RP.word_class("cat") == "animals" and RP.word_class("the") == "function"
-    assert RP.word_class("<pad>") == "special"
-    model = RP.NextWordModel(len(id_to_word))
+    assert rnn.word_class("cat") == "animals" and rnn.word_class("the") == "function"
+    assert rnn.word_class("<pad>") == "special"
+    model = rnn.NextWordModel(len(id_to_word))
     assert torch.equal(model.embed.weight[0], torch.zeros(16))                      # padding row
     assert model(x_train[:5]).shape == (5, len(id_to_word))
 
 
 def test_trained_forecaster_beats_repeating_the_last_value():
     state = torch.random.get_rng_state()
-    model = RP.trained_sine_forecaster()
+    model = rnn.trained_sine_forecaster()
     assert torch.equal(state, torch.random.get_rng_state())
-    _, _, (x_val, y_val) = RP.sine_data()
+    _, _, (x_val, y_val) = rnn.sine_data()
     with torch.no_grad():
         mse = float(((model(x_val) - y_val) ** 2).mean())
     naive = float(((x_val[:, -1] - y_val) ** 2).mean())
@@ -472,21 +479,21 @@ def test_trained_forecaster_beats_repeating_the_last_value():
 
 
 def test_trained_embedding_puts_words_of_a_class_together():
-    model, id_to_word = RP.trained_next_word_model()
+    model, id_to_word = rnn.trained_next_word_model()
     weight = model.embed.weight.detach()
-    train_ids = RP.word_data(RP.WORD_RECIPE["sentences"], RP.WORD_RECIPE["context"])[2][0]
+    train_ids = rnn.word_data(rnn.WORD_RECIPE["sentences"], rnn.WORD_RECIPE["context"])[2][0]
     used = set(train_ids.unique().tolist())
-    words = [w for w in id_to_word if RP.word_class(w) not in ("special", "function") and id_to_word.index(w) in used]
+    words = [w for w in id_to_word if rnn.word_class(w) not in ("special", "function") and id_to_word.index(w) in used]
     same = 0
     for w in words:
         order, _ = rnn.cosine_neighbours(weight, id_to_word.index(w), 3)
-        same += sum(RP.word_class(id_to_word[j]) == RP.word_class(w) for j in order.tolist())
+        same += sum(rnn.word_class(id_to_word[j]) == rnn.word_class(w) for j in order.tolist())
     assert same / (3 * len(words)) > 0.8                                              # chance is about 3 / 47
     torch.manual_seed(0)
-    start = RP.NextWordModel(len(id_to_word), RP.WORD_RECIPE["dim"], RP.WORD_RECIPE["hidden"]).embed.weight
+    start = rnn.NextWordModel(len(id_to_word), rnn.WORD_RECIPE["dim"], rnn.WORD_RECIPE["hidden"]).embed.weight
     never = [i for i in range(len(id_to_word)) if i not in used]
     assert torch.equal(weight[never], start.detach()[never])          # never an input: no gradient, never moved
-    assert {RP.word_class(id_to_word[i]) for i in never} == {"special", "foods", "places", "rest_verbs"}
+    assert {rnn.word_class(id_to_word[i]) for i in never} == {"special", "foods", "places", "rest_verbs"}
     assert torch.equal(weight[0], torch.zeros(weight.shape[1]))                       # <pad>
 
 
@@ -502,7 +509,7 @@ def test_panel_jacobian_products_equal_hidden_jacobian_norms():
     torch.manual_seed(5)
     w = rnn.scaled_recurrent_matrix(8, 1.2, seed=3, kind="orthogonal", dtype=DT)
     inputs = 0.7 * torch.randn(12, 8, dtype=DT)
-    states, norms = RP._tanh_rnn_norms(w.numpy(), inputs.numpy())
+    states, norms = rnn.tanh_rnn_jacobian_norms(w.numpy(), inputs.numpy())
     h, expected_states = torch.zeros(8, dtype=DT), []
     for u in inputs:
         h = torch.tanh(w @ h + u)
@@ -522,3 +529,43 @@ def test_gradient_panel_reports_the_notes_product_and_a_smaller_tanh_norm():
     panel.render(length=50, radius=1.0, input_scale=0.0)                               # zero input: tanh' = 1
     text = panel.readout_text
     assert "tanh RNN 1.00e+00" in text and "mean tanh'(z) = 1.00" in text
+
+
+def test_panel_module_only_draws():
+    """Models, data and training live in helpers.rnn; the panel module's public names are panels and figures."""
+    own = [n for n, v in vars(RP).items() if not n.startswith("_") and getattr(v, "__module__", None) == RP.__name__]
+    assert own and all(n.endswith(("_panel", "_figure")) for n in own), own
+    assert all(n.endswith(("_panel", "_figure")) for n in RP.__all__), RP.__all__
+
+
+def test_best_possible_accuracy_counts_the_most_common_label_per_context():
+    contexts = torch.tensor([[1, 2], [1, 2], [1, 2], [3, 4], [3, 4]])
+    assert rnn.best_possible_accuracy(contexts, ["a", "a", "b", "c", "d"]) == 3 / 5
+    assert rnn.best_possible_accuracy(contexts, list(range(5))) == 2 / 5
+    with pytest.raises(ValueError, match="one row per label"):
+        rnn.best_possible_accuracy(contexts, ["a"])
+    _, id_to_word, _, (x_val, y_val) = rnn.word_data(rnn.WORD_RECIPE["sentences"], rnn.WORD_RECIPE["context"])
+    model, _ = rnn.trained_next_word_model()
+    with torch.no_grad():
+        predicted = model(x_val).argmax(1)
+    classes = [rnn.word_class(id_to_word[t]) for t in y_val.tolist()]
+    right = sum(rnn.word_class(id_to_word[p]) == c for p, c in zip(predicted.tolist(), classes)) / len(classes)
+    ceiling = rnn.best_possible_accuracy(x_val, classes)
+    assert ceiling - 0.05 < right <= ceiling                          # a rule on the context can't beat the ceiling
+
+
+def test_gradient_demo_and_probe_signals():
+    q, noise = rnn.gradient_demo(8, 12)
+    assert q.shape == (8, 8) and noise.shape == (12, 8) and np.allclose(q @ q.T, np.eye(8), atol=1e-12)
+    again = rnn.gradient_demo(8, 12)
+    assert np.array_equal(q, again[0]) and np.array_equal(noise, again[1])
+    signals = rnn.probe_signals()
+    assert all(s.shape == (400,) and s.dtype == torch.float32 for s in signals.values())
+    assert set(signals["square wave, period 40"].unique().tolist()) == {-1.0, 1.0}
+
+
+def test_bptt_panel_labels_the_norm_it_plots():
+    panel = RP.gradient_through_time_panel()
+    panel.render(length=30, radius=1.0, input_scale=0.0)
+    assert panel.readout_text.startswith("‖∂h_T/∂h_0‖_F / √H after T = 30 steps")
+    assert panel.fig.axes[0].get_ylabel() == "||dh_T / dh_t||_F / sqrt(H)"

@@ -1,7 +1,5 @@
-"""Chapter 8 (CNN): the small digit models, the chapter's figures and its panels. The math lives in ``helpers.cnn``.
+"""Chapter 8 (CNN): the chapter's figures and its panels. The math, the digit models and their training live in ``helpers.cnn``.
 
-- ``digits_cnn`` / ``digits_mlp``: the two models the chapter trains on the 8x8 digits, and
-  ``trained_digits_cnn`` (trained once per process through ``helpers.training.fit``, then cached).
 - figures: image types, padding modes, learned kernels, feature maps of one digit.
 - panels: conv arithmetic drawn on a grid, a filter playground on the photo, the trained CNN's
   feature maps, and shifting the input (equivariance of the conv, near-invariance after pooling).
@@ -18,75 +16,15 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from torch import nn
 
-from ..cnn import PRESET_KERNELS, conv_output_size, pad2d, preset_kernel, shift2d
+from ..cnn import (LAYER_NAMES, PRESET_KERNELS, conv_output_size, layer_outputs, on_canvas, pad2d, preset_kernel,
+                   relative_change, shift2d, trained_digits_cnn, vacated, validation_digits)
 from ..plotting import COLORS, new_canvas_figure, new_figure
 from .base import Panel, PanelMessage, dropdown, float_slider, int_slider, one_thread, register
 
 __all__ = [
-    "digits_cnn", "digits_mlp", "trained_digits_cnn", "layer_outputs", "CNN_RECIPE",
     "image_types_figure", "padding_modes_figure", "kernels_figure", "feature_maps_figure",
     "conv_arithmetic_panel", "filter_panel", "feature_maps_panel", "shift_panel",
 ]
-
-
-# ----------------------------------------------------------------------------- the digit models
-def digits_cnn(channels: int = 16) -> nn.Sequential:
-    r"""conv(1→c, 3×3, pad 1) → ReLU → maxpool 2 → conv(c→c, 3×3, pad 1) → ReLU → maxpool 2 → linear($4c$→10), for (N, 1, 8, 8) digits."""
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be an int >= 1, got {channels!r}")
-    return nn.Sequential(
-        nn.Conv2d(1, channels, kernel_size=3, padding=1),         # (N, c, 8, 8)
-        nn.ReLU(),
-        nn.MaxPool2d(2),                                          # (N, c, 4, 4)
-        nn.Conv2d(channels, channels, kernel_size=3, padding=1),  # (N, c, 4, 4)
-        nn.ReLU(),
-        nn.MaxPool2d(2),                                          # (N, c, 2, 2)
-        nn.Flatten(),                                             # (N, 4c)
-        nn.Linear(4 * channels, 10),
-    )
-
-
-def digits_mlp(hidden: int = 44) -> nn.Sequential:
-    r"""flatten(8×8) → linear(64→h) → ReLU → linear(h→10): the MLP baseline (h = 44: 3,310 parameters, about the CNN's 3,130)."""
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-        raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
-    return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-
-
-CNN_RECIPE = {"epochs": 12, "batch_size": 128, "lr": 1e-2}  # Adam; about 1-2 s on one CPU core
-
-
-@functools.lru_cache(maxsize=2)
-def trained_digits_cnn(seed: int = 0) -> nn.Sequential:
-    """``digits_cnn()`` trained on the digits' training split with ``CNN_RECIPE`` (Adam), cached per seed; in eval mode."""
-    from ..data import digits
-    from ..training import fit
-
-    (x_train, y_train), _ = digits()
-    with torch.random.fork_rng(devices=[]):  # training here never moves the caller's random stream
-        torch.manual_seed(seed)
-        model = digits_cnn()
-        optimizer = torch.optim.Adam(model.parameters(), lr=CNN_RECIPE["lr"])
-        fit(model, (x_train, y_train), nn.CrossEntropyLoss(), optimizer, epochs=CNN_RECIPE["epochs"],
-            batch_size=CNN_RECIPE["batch_size"], progress=False)
-    return model.eval()
-
-
-_LAYER_NAMES = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2")
-
-
-def layer_outputs(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The output of every layer of a ``digits_cnn``-shaped model for ``x`` (N, 1, 8, 8), by name (conv1 … pool2, logits)."""
-    if not isinstance(model, nn.Sequential) or len(model) != 8:
-        raise TypeError(f"model must be an nn.Sequential shaped like digits_cnn(), got {type(model).__name__}")
-    outputs = {}
-    with torch.no_grad():
-        h = x
-        for name, layer in zip((*_LAYER_NAMES, "flatten", "logits"), model):
-            h = layer(h)
-            outputs[name] = h
-    del outputs["flatten"]
-    return outputs
 
 
 # ----------------------------------------------------------------------------- drawing helpers
@@ -199,7 +137,8 @@ def feature_maps_figure(model: nn.Sequential, image: torch.Tensor) -> Figure:
         ax.set_title(f"{name}: {tuple(outs[name].shape[1:])}", fontsize=9, loc="left")
         ax.axis("off")
     probs = torch.softmax(outs["logits"][0], 0)
-    fig.suptitle(f"prediction {int(probs.argmax())} (p = {float(probs.max()):.2f});  red > 0 > blue", fontsize=10)
+    fig.suptitle(f"prediction {int(probs.argmax())} (p = {float(probs.max()):.2f});  conv rows: red > 0 > blue;  "
+                 "pooled rows come after ReLU: all >= 0 (white = 0)", fontsize=10)
     return fig
 
 
@@ -320,14 +259,17 @@ def conv_arithmetic_panel() -> Panel:
             window.set_bounds(a + left, a + top, span, span)
             cell.set_bounds(_G + _GAP + b + j, b + i, 1, 1)
             link.set_data([a + left + span, _G + _GAP + b + j], [a + top + span / 2, b + i + 0.5])
-            missed = int((~reached).sum())
+            left_over = padded - ((out - 1) * stride + span)    # after the last window: what the floor drops
+            skipped = int((~reached).sum()) - left_over          # between windows: the stride jumps over them
             notes = (size - kernel + 2 * padding) / stride + 1
             return (f"input {padded}×{padded} after padding → output <b>{out}×{out}</b>: "
                     f"N = ⌊(W + 2P − D(F−1) − 1) / S⌋ + 1 = ⌊({size} + {2 * padding} − {span - 1} − 1) / {stride}⌋ + 1 "
                     f"= {out} &nbsp;·&nbsp; the notes' (W − F + 2P)/S + 1 = {notes:g}{'' if notes == out else ' ✗'}"
                     f" &nbsp;·&nbsp; current output cell ({i}, {j})"
-                    + (f" &nbsp;·&nbsp; {missed} row(s) and column(s) never covered (dropped by the floor)"
-                       if missed else ""))
+                    + (f" &nbsp;·&nbsp; last {left_over} row(s) and column(s) never covered: too few for another "
+                       "window (the floor)" if left_over else "")
+                    + (f" &nbsp;·&nbsp; {skipped} row(s) and column(s) between windows never covered: the stride "
+                       f"S = {stride} jumps over them (S > D(F−1)+1 = {span})" if skipped else ""))
 
         return update
 
@@ -408,14 +350,6 @@ def filter_panel() -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: feature maps
-@functools.lru_cache(maxsize=1)
-def _validation_digits(count: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
-    from ..data import digits
-
-    _, (x_val, y_val) = digits()
-    return x_val[:count], y_val[:count]
-
-
 def _busiest_channel(maps: torch.Tensor) -> int:
     """The channel with the largest mean activation over a batch of maps (N, C, h, w): a lively default."""
     return int(maps.mean(dim=(0, 2, 3)).argmax())
@@ -425,13 +359,14 @@ def _busiest_channel(maps: torch.Tensor) -> int:
 def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
     """Pick a validation digit, a layer and a channel of the trained CNN: all feature maps of that layer, one enlarged."""
     model = trained_digits_cnn() if model is None else model
-    x_val, y_val = _validation_digits()
+    x_val, y_val = validation_digits()
     with one_thread():
         outputs = layer_outputs(model, x_val)                  # every layer for all 30 digits, once
     channels = outputs["conv1"].shape[1]
+    nonnegative = {name: bool((outputs[name] >= 0).all()) for name in LAYER_NAMES}
     controls = {
         "digit": int_slider("validation digit", 0, len(x_val) - 1, 0),
-        "layer": dropdown("layer", list(_LAYER_NAMES), "relu1"),
+        "layer": dropdown("layer", list(LAYER_NAMES), "relu1"),
         "channel": int_slider("channel", 0, channels - 1, _busiest_channel(outputs["relu1"])),
     }
     cols = 4
@@ -468,8 +403,9 @@ def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
             probs = torch.softmax(outputs["logits"][digit], 0)
             return (f"label {int(y_val[digit])}, prediction {int(probs.argmax())} (p = {float(probs.max()):.2f}) "
                     f"&nbsp;·&nbsp; {layer}: output {tuple(outputs[layer].shape[1:])}, each map {side}×{side} "
-                    f"&nbsp;·&nbsp; {layer}[{channel}] max {maps[channel].max():.2f} &nbsp;·&nbsp; red > 0 > blue, "
-                    "one colour scale per layer")
+                    f"&nbsp;·&nbsp; {layer}[{channel}] max {maps[channel].max():.2f} &nbsp;·&nbsp; "
+                    + ("after ReLU every value is ≥ 0: white = 0, red > 0" if nonnegative[layer] else "red > 0 > blue")
+                    + ", one colour scale per layer")
 
         return update
 
@@ -477,18 +413,18 @@ def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: shift the input
-_CANVAS, _OFFSET = 14, 3        # the 8x8 digit sits at rows/columns 3..10 of a 14x14 zero canvas
+_CANVAS, _OFFSET = 14, 3        # the 8x8 digit sits at rows/columns 3..10 of a 14x14 zero canvas (on_canvas)
 _SHIFTS = np.arange(-3, 4)
 
 
 @register
 def shift_panel(model: nn.Sequential | None = None) -> Panel:
-    """Shift a digit on a larger canvas: the trained first conv layer's map moves with it; max-pooling changes less, a global max not at all."""
+    """Shift a digit on a larger canvas: the trained first conv layer's map moves with it (away from the strip a shift
+    back fills with zeros); max pooling changes less on average, a global max not at all while |dx|, |dy| <= 2."""
     model = trained_digits_cnn() if model is None else model
     conv = model[0]
-    x_val, _ = _validation_digits()
-    canvas = torch.zeros(len(x_val), 1, _CANVAS, _CANVAS)
-    canvas[:, :, _OFFSET:_OFFSET + 8, _OFFSET:_OFFSET + 8] = x_val
+    x_val, _ = validation_digits()
+    canvas = on_canvas(x_val, _CANVAS)
     controls = {
         "dx": int_slider("shift right dx", -3, 3, 1),
         "dy": int_slider("shift down dy", -3, 3, 0),
@@ -502,7 +438,7 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
     colors = {2: COLORS["main"], 4: COLORS["purple"], 14: COLORS["alt"]}
 
     def change(a: torch.Tensor, b: torch.Tensor) -> float:
-        return float((a - b).norm() / b.norm().clamp_min(1e-12))
+        return float(relative_change(a, b))
 
     def setup(fig):
         ax_in, ax_conv, ax_pool, ax_plot = fig.subplots(1, 4, width_ratios=(1, 1, 1, 1.4))
@@ -538,7 +474,10 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
                     p0, ps = F.max_pool2d(conv0, k), F.max_pool2d(maps, k)
                     curves[k] = [change(p, p0[0]) for p in ps]
                 here = maps[int(dx) + 3:int(dx) + 4]
-                back = float((shift2d(here, -dy, -dx) - conv0).abs().max())
+                diff = (shift2d(here, -dy, -dx) - conv0)[0, 0].abs()
+                strip = vacated(_CANVAS, _CANVAS, -dy, -dx)
+                back = float(diff[~strip].max()) if bool((~strip).any()) else 0.0
+                on_strip = float(diff[strip].max()) if bool(strip.any()) else 0.0
                 pooled = F.max_pool2d(here, pool)[0, 0]
             top = max(float(conv0.max()), 1e-6)
             mesh_in.set_array(shifted[int(dx) + 3, 0].numpy())
@@ -554,7 +493,9 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
             return (f"shift (dy, dx) = ({dy}, {dx}), channel {channel} &nbsp;·&nbsp; conv map changed by "
                     f"{curves['conv'][int(dx) + 3]:.0%}, {pool}×{pool}-pooled map {tuple(pooled.shape)} by "
                     f"{curves[pool][int(dx) + 3]:.0%} &nbsp;·&nbsp; conv(shift(x)) shifted back vs conv(x): "
-                    f"max |diff| = {back:.1e} (equivariance)")
+                    f"max |diff| = {back:.1e} (equivariance) except on the strip the shift back fills with 0, "
+                    f"where it is {on_strip:.2f} (ReLU(bias) = {float(torch.relu(b[0].detach())):.2f}"
+                    + (", and at |shift| = 3 the strip can reach the digit)" if max(abs(dx), abs(dy)) == 3 else ")"))
 
         return update
 

@@ -1,170 +1,33 @@
-"""Chapter 9 (RNN and embeddings): the chapter's small models, its figures and its panels. The math lives in ``helpers.rnn``.
+"""Chapter 9 (RNN and embeddings): the chapter's figures and its panels. The math, the models and their data live in ``helpers.rnn``.
 
-- models: ``SineForecaster`` (nn.RNN + linear head), ``NextWordModel`` (embedding + nn.RNN + linear),
-  ``RecallNet`` (RNN / GRU / LSTM on the "remember the first token" task), with the data helpers
-  ``sine_data``, ``word_data`` and ``recall_data``, and cached trained copies for the panels.
 - figures: the forecaster's predictions; gradient norms and losses with and without clipping.
-- panels: gradient norm through time against the scale of W_hh (E57), the forecaster's hidden
+- panels: gradient norm through time against the scale of W_hh, the forecaster's hidden
   state as a heat map while the input slides, and the embedding space with a word picker.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 
+from ..data import sliding_windows
 from ..plotting import COLORS, new_figure
-from ..rnn import cosine_neighbours, pca_2d, scaled_recurrent_matrix
+from ..rnn import (WORD_RECIPE, NextWordModel, SineForecaster, cosine_neighbours, gradient_demo, pca_2d,
+                   probe_signals, tanh_rnn_jacobian_norms, trained_next_word_model, trained_sine_forecaster,
+                   word_class, word_data)
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
 
 __all__ = [
-    "SineForecaster", "NextWordModel", "RecallNet", "sine_data", "word_data", "recall_data",
-    "trained_sine_forecaster", "trained_next_word_model", "SINE_RECIPE", "WORD_RECIPE",
-    "forecast_figure", "clipping_figure", "word_class",
+    "forecast_figure", "clipping_figure",
     "gradient_through_time_panel", "hidden_state_panel", "embedding_space_panel",
 ]
-
-
-# ----------------------------------------------------------------------------- models
-class SineForecaster(nn.Module):
-    r"""$h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$ over a window, then $\hat y = W_{hy} h_L + b_y$: the next value."""
-
-    def __init__(self, hidden: int = 16, nonlinearity: str = "tanh") -> None:
-        super().__init__()
-        self.rnn = nn.RNN(input_size=1, hidden_size=hidden, nonlinearity=nonlinearity, batch_first=True)
-        self.head = nn.Linear(hidden, 1)                  # regression: no activation on the output
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        output, h_n = self.rnn(x)                         # x (N, L, 1); output (N, L, H); h_n (1, N, H)
-        return self.head(h_n[0])                          # (N, 1)
-
-
-class NextWordModel(nn.Module):
-    r"""ids (N, context) → embedding (N, context, d) → nn.RNN → $W_{hy} h_L + b_y$: one logit per word of the vocabulary."""
-
-    def __init__(self, vocab_size: int, dim: int = 16, hidden: int = 32) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)   # id 0 is <pad>: a zero row, never updated
-        with torch.no_grad():           # start near 0 (default N(0, 1)): what training learns is not buried in noise
-            self.embed.weight[1:].normal_(0.0, 0.1)
-        self.rnn = nn.RNN(dim, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, vocab_size)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        _, h_n = self.rnn(self.embed(ids))
-        return self.head(h_n[0])                          # logits (N, V): CrossEntropyLoss applies softmax
-
-
-class RecallNet(nn.Module):
-    """A recurrent cell (``nn.RNN``, ``nn.GRU`` or ``nn.LSTM``) read out at the last step: which token came first?"""
-
-    def __init__(self, cell: str = "RNN", tokens: int = 2, hidden: int = 16, gate_bias: float = 2.0) -> None:
-        super().__init__()
-        layers = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
-        if cell not in layers:
-            raise ValueError(f"cell must be one of {list(layers)}, got {cell!r}")
-        self.rnn = layers[cell](tokens, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, tokens)
-        if cell != "RNN":     # bias the keep-gate open (LSTM forget gate, GRU update gate): memory by default
-            with torch.no_grad():
-                for bias in (self.rnn.bias_ih_l0, self.rnn.bias_hh_l0):
-                    bias[hidden:2 * hidden] = gate_bias / 2
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        output, _ = self.rnn(x)
-        return self.head(output[:, -1])
-
-
-# ----------------------------------------------------------------------------- data
-SINE_RECIPE = {"window": 20, "train_windows": 280, "hidden": 16, "epochs": 30, "batch_size": 32, "lr": 1e-2}
-WORD_RECIPE = {"sentences": 2000, "context": 3, "dim": 16, "hidden": 32, "epochs": 8, "batch_size": 128, "lr": 1e-2}
-
-
-def sine_data(window: int = 20, train_windows: int = 280) -> tuple[torch.Tensor, tuple, tuple]:
-    """``helpers.data.noisy_sine()`` (400 steps) cut into windows: (series, (X_train, y_train), (X_val, y_val)), split in time."""
-    from ..data import noisy_sine, sliding_windows
-
-    series = noisy_sine()
-    x, y = sliding_windows(series, window)
-    if not 0 < train_windows < len(y):
-        raise ValueError(f"train_windows must be in [1, {len(y) - 1}], got {train_windows}")
-    return series, (x[:train_windows], y[:train_windows]), (x[train_windows:], y[train_windows:])
-
-
-def word_data(sentences: int = 2000, context: int = 3, val_fraction: float = 0.2):
-    """The toy-grammar corpus as next-word pairs: (word_to_id, id_to_word, (X_train, y_train), (X_val, y_val))."""
-    from ..data import build_vocab, next_word_pairs, toy_corpus
-
-    corpus = toy_corpus(sentences)
-    word_to_id, id_to_word = build_vocab(corpus)
-    cut = int(len(corpus) * (1 - val_fraction))                    # whole sentences on each side
-    train = next_word_pairs(corpus[:cut], word_to_id, context)
-    val = next_word_pairs(corpus[cut:], word_to_id, context)
-    return word_to_id, id_to_word, train, val
-
-
-def recall_data(n: int, length: int, tokens: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sequences whose first step is a one-hot token and whose other ``length - 1`` steps are zeros; the target is that token."""
-    for name, value, low in (("n", n, 1), ("length", length, 1), ("tokens", tokens, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    g = torch.Generator().manual_seed(seed)
-    first = torch.randint(0, tokens, (n,), generator=g)
-    x = torch.zeros(n, length, tokens)
-    x[torch.arange(n), 0, first] = 1.0
-    return x, first
-
-
-def word_class(word: str) -> str:
-    """The toy grammar's class of ``word`` ("function" for the/to, "special" for <pad>/<unk>)."""
-    from ..data import TOY_GRAMMAR_CLASSES, TOY_GRAMMAR_FUNCTION_WORDS
-
-    for name, words in TOY_GRAMMAR_CLASSES.items():
-        if word in words:
-            return name
-    return "function" if word in TOY_GRAMMAR_FUNCTION_WORDS else "special"
-
-
-# ----------------------------------------------------------------------------- cached training
-@functools.lru_cache(maxsize=1)
-def trained_sine_forecaster() -> SineForecaster:
-    """``SineForecaster`` trained with ``SINE_RECIPE`` (Adam, seed 0) through ``helpers.training.fit``; cached, eval mode."""
-    from ..training import fit
-
-    _, train, _ = sine_data(SINE_RECIPE["window"], SINE_RECIPE["train_windows"])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = SineForecaster(SINE_RECIPE["hidden"])
-        optimizer = torch.optim.Adam(model.parameters(), lr=SINE_RECIPE["lr"])
-        fit(model, train, nn.MSELoss(), optimizer, epochs=SINE_RECIPE["epochs"], batch_size=SINE_RECIPE["batch_size"],
-            progress=False)
-    return model.eval()
-
-
-@functools.lru_cache(maxsize=1)
-def trained_next_word_model() -> tuple[NextWordModel, list[str]]:
-    """``NextWordModel`` trained with ``WORD_RECIPE`` (Adam, seed 0) on the toy corpus; cached: (model in eval mode, id_to_word)."""
-    from ..training import fit
-
-    _, id_to_word, train, _ = word_data(WORD_RECIPE["sentences"], WORD_RECIPE["context"])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = NextWordModel(len(id_to_word), WORD_RECIPE["dim"], WORD_RECIPE["hidden"])
-        optimizer = torch.optim.Adam(model.parameters(), lr=WORD_RECIPE["lr"])
-        fit(model, train, nn.CrossEntropyLoss(), optimizer, epochs=WORD_RECIPE["epochs"],
-            batch_size=WORD_RECIPE["batch_size"], progress=False)
-    return model.eval(), id_to_word
 
 
 # ----------------------------------------------------------------------------- figures
 def forecast_figure(model: SineForecaster, series: torch.Tensor, window: int, train_windows: int) -> Figure:
     """The series, the model's one-step-ahead forecasts from each window, and where validation starts."""
-    from ..data import sliding_windows
-
     x, _ = sliding_windows(series, window)
     with torch.no_grad():
         predictions = model(x)[:, 0].numpy()
@@ -205,38 +68,15 @@ def clipping_figure(histories: dict) -> Figure:
 _BPTT_HIDDEN, _BPTT_MAX = 32, 100
 
 
-def _tanh_rnn_norms(w: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Run $h_t = \tanh(W h_{t-1} + u_t)$ from $h_0 = 0$; return (states (T, H), $\lVert\partial h_T/\partial h_t\rVert_F$ for t = 0..T).
-
-    The same product as ``helpers.rnn.hidden_jacobian_norms`` (a test checks they agree), written with
-    NumPy because a panel redraws it on every slider move and small NumPy products cost less than torch calls.
-    """
-    hidden = w.shape[0]
-    h = np.zeros(hidden)
-    states = np.empty((len(inputs), hidden))
-    for t, u in enumerate(inputs):
-        h = np.tanh(w @ h + u)
-        states[t] = h
-    slopes = 1.0 - states ** 2                              # tanh'(z_t) = 1 - h_t^2
-    product = np.eye(hidden)
-    norms = [math.sqrt(hidden)]
-    for k in range(len(inputs), 0, -1):                     # dh_T/dh_{k-1} = dh_T/dh_k diag(tanh'(z_k)) W
-        product = (product * slopes[k - 1]) @ w
-        norms.append(np.linalg.norm(product))
-    return states, np.array(norms[::-1])
-
-
 @register
 def gradient_through_time_panel() -> Panel:
-    """‖∂h_T/∂h_t‖ against the steps the gradient travels back, for a tanh RNN and the notes' pure ∏ W_hh (E57)."""
+    """‖∂h_T/∂h_t‖_F / √H against the steps the gradient travels back, for a tanh RNN and the notes' pure ∏ W_hh."""
     controls = {
         "length": int_slider("sequence length T", 5, _BPTT_MAX, 50),
         "radius": float_slider("scale of W_hh (spectral radius)", 0.5, 1.5, 0.05, 1.0),
         "input_scale": float_slider("input strength", 0.0, 2.0, 0.1, 0.5),
     }
-    g = torch.Generator().manual_seed(0)
-    noise = torch.randn(_BPTT_MAX, _BPTT_HIDDEN, generator=g, dtype=torch.float64).numpy()
-    q = scaled_recurrent_matrix(_BPTT_HIDDEN, 1.0, seed=0, kind="orthogonal", dtype=torch.float64).numpy()
+    q, noise = gradient_demo(_BPTT_HIDDEN, _BPTT_MAX)
     root = math.sqrt(_BPTT_HIDDEN)
     lo, hi = 1e-12, 1e12
 
@@ -254,14 +94,14 @@ def gradient_through_time_panel() -> Panel:
         ax.legend(loc="upper right", fontsize=8)
 
         def update(length: int, radius: float, input_scale: float) -> str:
-            states, norms = _tanh_rnn_norms(radius * q, input_scale * noise[:length])
+            states, norms = tanh_rnn_jacobian_norms(radius * q, input_scale * noise[:length])
             tanh_norms = norms / root
             back = np.arange(length, -1, -1)                     # entry t is T - t steps back
             lin_norms = float(radius) ** back                    # W_hh = radius * orthogonal: ||W^k||_F = radius^k sqrt(H)
             line_tanh.set_data(back, np.clip(tanh_norms, lo / 10, hi * 10))
             line_lin.set_data(back, np.clip(lin_norms, lo / 10, hi * 10))
             slope = float((1 - states ** 2).mean())
-            return (f"after T = {length} steps: tanh RNN {tanh_norms[0]:.2e}, pure product of W_hh "
+            return (f"‖∂h_T/∂h_0‖_F / √H after T = {length} steps: tanh RNN {tanh_norms[0]:.2e}, pure product of W_hh "
                     f"{lin_norms[0]:.2e} (= {radius:g}^{length}) &nbsp;·&nbsp; mean tanh'(z) = {slope:.2f}: "
                     "each step multiplies by W_hh <i>and</i> by tanh' ≤ 1")
 
@@ -274,25 +114,11 @@ def gradient_through_time_panel() -> Panel:
 _HS_WINDOW = 60
 
 
-def _probe_signals(length: int = 400) -> dict[str, torch.Tensor]:
-    """The training series and a few other inputs to feed the trained forecaster."""
-    from ..data import noisy_sine
-
-    t = torch.arange(length, dtype=torch.float64)
-    return {
-        "noisy sine (training data)": noisy_sine(length),
-        "clean sine, period 40": torch.sin(2 * math.pi * t / 40).float(),
-        "clean sine, period 20": torch.sin(2 * math.pi * t / 20).float(),
-        "square wave, period 40": torch.sign(torch.sin(2 * math.pi * (t + 0.5) / 40)).float(),
-        "a single step": (t >= length // 2).float(),
-    }
-
-
 @register
 def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
     """The trained forecaster's hidden units over a 60-step window of an input, as a heat map, and its one-step forecasts."""
     model = trained_sine_forecaster() if model is None else model
-    signals = _probe_signals()
+    signals = probe_signals()
     hidden = model.rnn.hidden_size
     controls = {
         "start": int_slider("window start", 0, 400 - _HS_WINDOW - 1, 100),

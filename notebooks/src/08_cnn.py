@@ -22,9 +22,9 @@ import torch.nn.functional as F
 
 from helpers import cnn, data, show_source
 from helpers.exercises import cnn as exercises
-from helpers.panels.cnn import (conv_arithmetic_panel, digits_cnn, digits_mlp, feature_maps_figure,
-                                feature_maps_panel, filter_panel, image_types_figure, kernels_figure,
-                                padding_modes_figure, shift_panel)
+from helpers.cnn import digits_cnn, digits_mlp
+from helpers.panels.cnn import (conv_arithmetic_panel, feature_maps_figure, feature_maps_panel, filter_panel,
+                                image_types_figure, kernels_figure, padding_modes_figure, shift_panel)
 from helpers.plotting import show
 from helpers.training import accuracy, evaluate, fit, plot_histories
 
@@ -50,7 +50,7 @@ from helpers.training import accuracy, evaluate, fit, plot_histories
 # PyTorch 的约定是**通道在前**：一张图是 $(C, H, W)$，一批图是 $(N, C, H, W)$。位置 $(i, j)$（第 $i$ 行、第 $j$ 列）处的颜色是三个数 $x[0, i, j], x[1, i, j], x[2, i, j]$，分别是 R、G、B。
 # 送进网络之前，`uint8` 通常先除以 255 变成 $[0, 1]$ 的浮点数。
 #
-# > **⚠ 笔记勘误（E50，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**：两处把三通道写成 "RBG"。
 # >
@@ -95,7 +95,7 @@ print(f"gray == 0.299R + 0.587G + 0.114B: True；binary 的取值 {binary.unique
 # 4. **池化层**（pooling layer）：在空间上下采样，把特征图的高宽缩小；
 # 5. 重复 1–4 若干次后，**展平**（flatten）再接**全连接层**输出各类别的分数（logits）。
 #
-# > **⚠ 笔记勘误（E54，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**：结构列表里"池化层：降维"和"Pooling：在特征空间下采样"是两项。
 # >
@@ -145,6 +145,20 @@ print("与 F.conv2d 相同：", torch.equal(ours, theirs), "；与翻转核的�
 
 # %%
 filter_panel()
+
+# %% [markdown]
+# **验证**：边缘核的权重和为 0，所以平坦的一块（处处同一亮度）经过它们输出 0；两个模糊核的权重都为正、和为 1；锐化核 = 恒等核 + Laplacian。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+kernel = cnn.preset_kernel
+flat = torch.full((1, 1, 6, 6), 0.7)                    # a flat patch of brightness 0.7
+for name in ("edges (Laplacian)", "vertical edges (Sobel x)", "horizontal edges (Sobel y)"):
+    assert kernel(name).sum() == 0 and F.conv2d(flat, kernel(name)[None, None]).abs().max() < 1e-6, name
+for name in ("blur (box)", "blur (Gaussian)"):
+    assert (kernel(name) > 0).all() and abs(kernel(name).sum().item() - 1) < 1e-6, name
+assert torch.equal(kernel("sharpen"), kernel("identity") + kernel("edges (Laplacian)"))
+print("edge kernels sum to 0 (flat patch -> 0); blur kernels positive, sum 1; sharpen = identity + Laplacian")
 
 # %% [markdown]
 # ### 3.2 多个通道：对通道也求和
@@ -205,17 +219,17 @@ print(f"4 种设置下 helpers.cnn.conv2d 与 F.conv2d 的最大差 < 1e-12：{w
 # - **局部连接**（local connectivity）：每个输出只看输入中一个 $k \times k \times C$ 的邻域，这个邻域叫它的**局部感受野**（local receptive field）。叠加多层后，深层神经元的感受野会越来越大。
 # - **平移等变**（translation equivariance）：把输入平移，特征图跟着平移同样的距离。
 #
-# > **⚠ 笔记勘误（E51）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**："平移等变：图的输入变化了，卷积层的特征输出图也会改变。"
 # >
-# > **正确的说法**：任何不是常数的函数都满足"输入变了输出就变"，这不是等变的意思。平移等变说的是**平移和卷积可以交换次序**：
+# > **正确的说法**："输入变了输出就变"说的不是等变，而且对卷积也不总成立：权重和为 0 的核（比如 3.1 节的 Laplacian）对 $x$ 和 $x + 5$（每个像素都加 5）给出完全相同的输出，常数偏移被抵消了。平移等变说的是**平移和卷积可以交换次序**：
 # >
 # > $$\mathrm{conv}(\mathrm{shift}(x)) = \mathrm{shift}(\mathrm{conv}(x))$$
 # >
-# > 先平移再卷积，等于先卷积再平移。对步长为 1 的卷积，在远离边界处严格成立；用循环填充（`padding_mode='circular'`）配合循环平移 `torch.roll` 时处处成立。全连接层没有这个性质。
+# > 先平移再卷积，等于先卷积再平移。对步长为 1 的卷积，在远离边界处严格成立；用循环填充（`padding_mode='circular'`）配合循环平移 `torch.roll` 时处处成立。全连接层一般没有这个性质。
 # >
-# > 证据见下一格。
+# > 证据见下一格：循环填充的卷积与循环平移可交换，随机的全连接层不行；Laplacian 核分不出 $x$ 和 $x + 5$。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -227,7 +241,11 @@ print("conv(shift(x)) == shift(conv(x))：", torch.allclose(k(roll(img)), roll(k
 fc = nn.Linear(144, 144)                                          # 全连接层：同样的输入输出大小
 fc_map = lambda t: fc(t.flatten(1)).reshape(1, 1, 12, 12)
 print("全连接层 fc(shift(x)) == shift(fc(x))：", torch.allclose(fc_map(roll(img)), roll(fc_map(img)), atol=1e-6))
-print("输入变了、卷积输出也变了（笔记的说法，对全连接层同样成立）：", not torch.allclose(k(roll(img)), k(img)))
+laplacian = cnn.preset_kernel("edges (Laplacian)")[None, None]
+same = torch.allclose(F.conv2d(img, laplacian), F.conv2d(img + 5, laplacian), atol=1e-5)
+print("Laplacian: conv(x) == conv(x + 5)，输入变了输出却没变：", same)
+assert torch.allclose(k(roll(img)), roll(k(img)), atol=1e-6) and same
+assert not torch.allclose(fc_map(roll(img)), roll(fc_map(img)), atol=1e-6)
 
 # %% [markdown]
 # ### 3.4 步长、填充与空洞
@@ -268,7 +286,7 @@ for mode, torch_mode in [("zeros", "constant"), ("reflect", "reflect"), ("replic
 #
 # $D = 1$ 时就是 $N = \lfloor (W - F + 2P)/S \rfloor + 1$。
 #
-# > **⚠ 笔记勘误（E52）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：$N = \frac{W - F + 2P}{S} + 1$。
 # >
@@ -277,7 +295,7 @@ for mode, torch_mode in [("zeros", "constant"), ("reflect", "reflect"), ("replic
 # >
 # > 证据见下一格。
 #
-# > **⚠ 笔记勘误（E53）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：记忆口诀"填充大一圈，两边各少走一格"。
 # >
@@ -301,6 +319,7 @@ for W, Fk, P, S, D in [(32, 3, 1, 1, 1), (32, 5, 0, 1, 1), (6, 3, 0, 2, 1), (7, 
 #
 # - 拖动 "kernel position"，看卷积核按行扫过输入、输出一格一格填满；
 # - 把 stride 调到 2、3：卷积核跳着走；如果最后剩下的像素不够一个窗口，它们就**从来没被覆盖**（粉色），这就是公式里的向下取整；
+#   步长比卷积核覆盖的范围还大时（比如 F = 1、S = 3），窗口**之间**的行和列也会被跳过（同样是粉色），那是步长造成的，和取整无关，读数会分开说明；
 # - 把 dilation 调大：抽头之间出现空隙（浅橙），覆盖范围变大；
 # - 调出一个不可能的组合（比如 W = 3、F = 5、P = 0）：面板会告诉你为什么没有输出。
 #
@@ -351,13 +370,14 @@ assert count(conv) == cnn.conv2d_params(3, 8, 3) == 224
 # %% [markdown]
 # ### 3.7 `nn.Conv2d` 的真实签名
 #
-# > **⚠ 笔记勘误（E55，轻微）**
+# > **⚠ 笔记勘误（轻微）**
 # >
 # > **笔记的写法**：`Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True, padding_mode='zeros')`，`padding_mode` 只介绍了 zeros / reflect / replicate。
 # >
 # > **正确的说法**：在 `dilation` 和 `bias` 之间还有 `groups=1`，最后还有 `device`、`dtype`；`padding_mode` 还可以是 `'circular'`；`padding` 除了整数，还可以写字符串 `'valid'`（不填充）或 `'same'`（输出与输入同样大，只能配合 stride 1）。
 # >
-# > 证据见下一格。`groups=g` 把输入和输出通道各分成 $g$ 组、组内各自卷积，参数量除以 $g$；`groups = in_channels` 就是深度可分离卷积里的逐通道卷积（depthwise convolution）。
+# > 证据见下一格。`groups=g` 把输入和输出通道各分成 $g$ 组、组内各自卷积，**权重**个数除以 $g$，偏置不变（仍是 $C_{out}$ 个）：$\#\theta = C_{out}\cdot\frac{C_{in}}{g}\cdot k^2 + C_{out}$。
+# > 例如 `Conv2d(16, 16, 3, groups=4)` 有 $16\cdot4\cdot9 + 16 = 592$ 个参数，不是 $(16\cdot16\cdot9 + 16)/4 = 580$。`groups = in_channels` 就是深度可分离卷积里的逐通道卷积（depthwise convolution）。
 
 # %%
 print(inspect.signature(nn.Conv2d))
@@ -367,6 +387,10 @@ for kwargs in [dict(padding="valid"), dict(padding="same"), dict(padding="same",
     layer = nn.Conv2d(16, 16, 3, **kwargs)
     formula = cnn.conv2d_params(16, 16, 3, groups=layer.groups)
     print(f"{str(kwargs):35s} output {tuple(layer(x).shape)}  params {count(layer):5d} = {formula}")
+    assert count(layer) == formula
+grouped = count(nn.Conv2d(16, 16, 3, groups=4))
+assert grouped == 16 * 4 * 9 + 16 == 592 and grouped != count(nn.Conv2d(16, 16, 3)) / 4
+print(f"groups=4: {grouped} = 16·4·9 + 16，不是 (16·16·9 + 16)/4 = {count(nn.Conv2d(16, 16, 3)) / 4:g}")
 
 # %% [markdown]
 # ## 4. 池化层
@@ -430,13 +454,27 @@ for k, s, p, ceil in [(2, None, 0, False), (2, None, 0, True), (3, 2, 1, True), 
 print("max_pool2d / avg_pool2d：4 种设置 × 2 种 count_include_pad 全部一致，通道数保持 3")
 
 # %% [markdown]
+# 还有一种池化不给窗口大小，而给**输出大小**：`nn.AdaptiveAvgPool2d(output_size)`（自适应平均池化；取最大值的版本是 `nn.AdaptiveMaxPool2d`）自己算出窗口，让每个通道的输出恰好是 `output_size`。
+# `output_size=1` 时每个通道只剩一个数，即整张特征图的平均值，这叫**全局平均池化**（global average pooling）：不管输入多大，输出都是 $(N, C, 1, 1)$，常用来代替展平、接在分类头前面。它同样没有参数。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+fm = torch.randn(2, 6, 8, 8)
+gap = nn.AdaptiveAvgPool2d(1)
+print("AdaptiveAvgPool2d(1):", tuple(fm.shape), "->", tuple(gap(fm).shape), "; parameters:", list(gap.parameters()))
+print("输入 12×12 时：", tuple(gap(torch.randn(2, 6, 12, 12)).shape))
+assert torch.allclose(gap(fm)[..., 0, 0], fm.mean(dim=(2, 3)), atol=1e-6)
+assert torch.allclose(nn.AdaptiveAvgPool2d(4)(fm), nn.AvgPool2d(2)(fm))     # 8×8 -> 4×4: the window is 2×2
+print("AdaptiveAvgPool2d(1) == 每个通道的平均：True；8×8 上 AdaptiveAvgPool2d(4) == AvgPool2d(2)：True")
+
+# %% [markdown]
 # 池化还带来一点点**平移不变性**（translation invariance）：输入挪动一两个像素时，窗口里的最大值常常不变。这一点在第 5 节训练好网络之后用面板来看。
 
 # %% [markdown]
 # ## 5. 动手训练：手写数字上的小 CNN
 #
 # 数据是 scikit-learn 自带的 1,797 张 $8\times8$ 手写数字（`helpers.data.digits`，像素已缩放到 $[0, 1]$），按 3:1 分成训练集和验证集。
-# 网络是两个卷积块加一个全连接层（`helpers.panels.cnn.digits_cnn`）。每一层的输出形状写在注释里，用 3.5 节的公式可以逐个核对：
+# 网络是两个卷积块加一个全连接层（`helpers.cnn.digits_cnn`）。每一层的输出形状写在注释里，用 3.5 节的公式可以逐个核对：
 
 # %%
 show_source(digits_cnn)
@@ -453,7 +491,7 @@ print(f"CNN 参数量 {count(cnn_model):,}；MLP 参数量 {count(mlp_model):,}"
 print(mlp_model)
 
 # %% [markdown]
-# 两个模型用同一个训练循环 `helpers.training.fit`、同样的优化器（Adam, lr = 0.01）、批大小 128、12 个 epoch。在单个 CPU 核上每个模型只需一两秒。
+# 两个模型用同一个训练循环 `helpers.training.fit`、同样的优化器（Adam, lr = 0.01）、批大小 128、12 个 epoch。数据很小，在 CPU 上也训练得很快。
 
 # %%
 histories = {}
@@ -466,46 +504,75 @@ for name, model in [("CNN", cnn_model), ("MLP", mlp_model)]:
 show(plot_histories(histories, keys=("train_loss", "val_loss", "val_acc")))
 
 # %% [markdown]
-# 在这么小、这么干净的图上，参数量相近的 MLP 也能做得不错，两者差距不大。CNN 的特点在于它"内置"的假设：同一个图案在哪里都用同一个探测器去找。
-# 这个假设能不能让它对位置的变化更宽容？把验证集里的数字整体向右挪 1 个、2 个像素（空出来的地方补 0），两个模型都没见过这样的图：
+# 在这么小、这么干净的图上，参数量相近的 MLP 也能做得不错。CNN 的特点在于它"内置"的假设：同一个图案在哪里都用同一个探测器去找。
+# 这个假设能不能让它对位置的变化更宽容？把验证集里的数字整体向右挪 1 个、2 个像素（空出来的地方补 0），两个模型都没见过这样的图。
+# 一次训练的结果可能只是运气，所以再用种子 1、2 各训练一遍两个模型，报告 3 个种子的范围：
 
 # %%
+def shifted_accuracy(model):                          # validation accuracy after shifting right by 0, 1, 2 pixels
+    return [evaluate(model, (cnn.shift2d(x_val, 0, s), y_val), nn.CrossEntropyLoss(), metrics={"acc": accuracy})["acc"]
+            for s in (0, 1, 2)]
+
+runs = {"CNN": [shifted_accuracy(cnn_model)], "MLP": [shifted_accuracy(mlp_model)]}
+for seed in (1, 2):                                   # the same recipe (Adam, lr 0.01, 12 epochs, batch 128)
+    for name, make in [("CNN", digits_cnn), ("MLP", digits_mlp)]:
+        torch.manual_seed(seed)
+        runs[name].append(shifted_accuracy(cnn.train_digits_model(make(), seed)))
 for shift in (0, 1, 2):
-    moved = cnn.shift2d(x_val, 0, shift)
-    accs = {name: evaluate(m, (moved, y_val), nn.CrossEntropyLoss(), metrics={"acc": accuracy})["acc"]
-            for name, m in [("CNN", cnn_model), ("MLP", mlp_model)]}
-    print(f"向右平移 {shift} 像素：CNN {accs['CNN']:.3f}   MLP {accs['MLP']:.3f}")
+    spans = {name: (min(r[shift] for r in rs), max(r[shift] for r in rs)) for name, rs in runs.items()}
+    print(f"向右平移 {shift} 像素，3 个种子：" + "   ".join(f"{n} {lo:.3f}–{hi:.3f}" for n, (lo, hi) in spans.items()))
 
 # %% [markdown]
-# 两者都大幅下降，CNN 只是稍好一些。这说明**卷积层的平移等变不等于整个网络的平移不变**：
+# 不平移时两个模型不相上下（每个种子上差距都不到 0.03）。平移 1 个像素，两者都掉了 0.2 以上；在这 3 个种子上 CNN 每次都比 MLP 高，但高出多少随种子变化很大（看上面的范围）：
+# 平移后的准确率对训练的随机性很敏感，只看一次运行的数字说明不了多少。
+#
+# **验证**：在每个种子上，不平移时两者差距小于 0.03；平移 1 像素后两者都比不平移时低 0.2 以上，MLP 掉得更多；平移 1、2 像素时 CNN 都比 MLP 高。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for c, m in zip(runs["CNN"], runs["MLP"]):               # one (CNN, MLP) pair per seed: accuracy at shift 0, 1, 2
+    assert abs(c[0] - m[0]) < 0.03 and max(c[1], m[1]) < min(c[0], m[0]) - 0.2 and c[1] > m[1] and c[2] > m[2]
+    assert m[0] - m[1] > c[0] - c[1]                    # the MLP loses more
+print("3 个种子上都成立：不平移差距 < 0.03；平移 1 像素都掉 0.2 以上、MLP 掉得更多；平移后 CNN > MLP")
+
+# %% [markdown]
+# 更重要的是：即使是 CNN，挪一个像素也掉这么多。这说明**卷积层的平移等变不等于整个网络的平移不变**：
 #
 # - 卷积特征图确实跟着数字一起平移了（5.2 节会看到）；
-# - 但最后的 `Flatten` + `Linear` 仍然给特征图的每个位置配了不同的权重，特征挪了位置，分类头就认不出来；两个 $2	imes2$ 池化只能抵消一部分；
+# - 但最后的 `Flatten` + `Linear` 仍然给特征图的每个位置配了不同的权重，特征挪了位置，分类头就认不出来；两个 $2\times2$ 池化只能抵消一部分；
 # - MLP 从第一层起每个权重就绑定在一个固定像素上，所以掉得更多。
 #
 # 想要更强的平移不变性，常见做法是用**全局池化**（对每个通道整张图取最大值或平均值）代替展平，或者在训练时随机平移图片（数据增强）。
 #
-# **验证**：CNN 的验证准确率至少 95%；笔记式的"卷积块 + 全连接"结构与 `digits_cnn()` 完全相同；参数量与 3.6 节的公式一致。
+# **验证**：CNN 的验证准确率至少 95%；每一层的输出形状都等于用 3.5 节的公式算出的大小（也就是 `digits_cnn` 源码注释里写的形状）；参数量与 3.6 节的公式一致。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 cnn_acc = evaluate(cnn_model, (x_val, y_val), nn.CrossEntropyLoss(), metrics={"acc": accuracy})["acc"]
 mlp_acc = evaluate(mlp_model, (x_val, y_val), nn.CrossEntropyLoss(), metrics={"acc": accuracy})["acc"]
 assert cnn_acc >= 0.95 and mlp_acc >= 0.90
-assert repr(cnn_model) == repr(digits_cnn())
-assert count(cnn_model) == cnn.conv2d_params(1, 16, 3) + cnn.conv2d_params(16, 16, 3) + 64 * 10 + 10
-print(f"CNN 验证准确率 ≥ 95%：{cnn_acc >= 0.95}；MLP ≥ 90%：{mlp_acc >= 0.90}；参数量 {count(cnn_model)} = 160 + 2320 + 650")
+n1 = cnn.conv_output_size(8, 3, padding=1)              # conv 3×3, padding 1
+p1 = cnn.conv_output_size(n1, 2, 2)                     # max-pool 2 (stride 2)
+n2 = cnn.conv_output_size(p1, 3, padding=1)
+p2 = cnn.conv_output_size(n2, 2, 2)
+shapes = {name: tuple(t.shape[1:]) for name, t in cnn.layer_outputs(cnn_model, x_val[:1]).items()}
+assert shapes == {"conv1": (16, n1, n1), "relu1": (16, n1, n1), "pool1": (16, p1, p1), "conv2": (16, n2, n2),
+                  "relu2": (16, n2, n2), "pool2": (16, p2, p2), "logits": (10,)}
+assert count(cnn_model) == cnn.conv2d_params(1, 16, 3) + cnn.conv2d_params(16, 16, 3) + 16 * p2 * p2 * 10 + 10
+print(f"CNN 验证准确率 ≥ 95%：{cnn_acc >= 0.95}；MLP ≥ 90%：{mlp_acc >= 0.90}；层输出形状 {shapes['conv1']} → "
+      f"{shapes['pool2']}；参数量 {count(cnn_model)} = 160 + 2320 + 650")
 
 # %% [markdown]
 # ### 5.1 网络学到了什么
 #
-# 第一层的 16 个 $3\times3$ 卷积核（红色为正权重、蓝色为负权重）。很多核一边正一边负，正是 3.1 节那种"边缘探测器"的样子，只不过是从数据里学出来的：
+# 第一层的 16 个 $3\times3$ 卷积核（红色为正权重、蓝色为负权重）。绝大多数核同时含有正、负权重（下面的验证检查了这一点），像 3.1 节的边缘探测器那样对亮度的**变化**有响应，而不只是求平均，只不过它们是从数据里学出来的：
 
 # %%
 show(kernels_figure(cnn_model[0].weight))
 
 # %% [markdown]
-# 一张数字经过每一层后的全部特征图（每行一层，每个小方块是一个通道）。越往后，特征图越小、越抽象：
+# 一张数字经过每一层后的全部特征图（每行一层，每个小方块是一个通道）。越往后，特征图越小、越抽象。
+# 卷积行（`conv1`、`conv2`，ReLU 之前）有正有负：红正蓝负；池化行在 ReLU 之后，所有值都 $\ge 0$，所以只有白（0）和红：
 
 # %%
 show(feature_maps_figure(cnn_model, x_val[0]))
@@ -520,17 +587,56 @@ show(feature_maps_figure(cnn_model, x_val[0]))
 feature_maps_panel(cnn_model)
 
 # %% [markdown]
-# ### 5.2 平移：卷积跟着走，池化几乎不动
+# **验证**：第一层的 16 个核里至少 12 个同时含有正、负权重；在 30 张验证数字上，卷积层的输出有正有负，ReLU 和池化之后的输出全部 $\ge 0$。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+w1 = cnn_model[0].weight.detach()[:, 0].flatten(1)
+mixed = int(((w1 > 0).any(1) & (w1 < 0).any(1)).sum())
+outs = cnn.layer_outputs(cnn_model, x_val[:30])
+assert mixed >= 12 and all((outs[n] < 0).any() and (outs[n] > 0).any() for n in ("conv1", "conv2"))
+assert all((outs[n] >= 0).all() for n in ("relu1", "pool1", "relu2", "pool2"))
+print(f"核里正负权重都有：至少 12 个；conv1/conv2 有正有负，relu/pool 之后全部 ≥ 0")
+
+# %% [markdown]
+# ### 5.2 平移：卷积跟着走，池化变化小一些
 #
-# 把一张数字放在 $14\times14$ 的空白画布中央，用训练好的第一个卷积层（+ ReLU）处理，再做最大池化。拖动 dx、dy 平移输入：
+# 把一张数字放在 $14\times14$ 的空白画布中央（`cnn.on_canvas`，数字四周各空 3 个像素），用训练好的第一个卷积层（+ ReLU）处理，再做最大池化。拖动 dx、dy 平移输入：
 #
-# - 卷积 + ReLU 的特征图**跟着平移**，形状完全不变：把它平移回去，与不平移时的结果之差在 $10^{-7}$ 量级（只是浮点误差），这就是平移等变；
-# - 池化后的图变化**小得多**：右边的曲线是"与不平移相比变化了多少"（相对 L2 距离）。$2\times2$ 池化已比卷积图变化小，$4\times4$ 更小，全局最大池化（整张图取一个最大值）完全不受平移影响。
+# - 卷积 + ReLU 的特征图**跟着平移**：把它平移回去，与不平移时的结果相比，除了"平移回去时空出来、补 0 的那条边"（宽 $|d_x|$ 列、高 $|d_y|$ 行），处处相同（差在 $10^{-7}$ 量级，只是浮点误差）。这就是平移等变。
+#   那条边上不一定相同：不平移时那里是空白画布上的卷积输出 $\mathrm{ReLU}(b)$，偏置 $b > 0$ 的通道那里不是 0；$|d| = 3$ 时数字的 $8\times8$ 方框已挪到画布边上，那条边可能碰到数字。所以"平移回去与原图完全相同"只对偏置 $\le 0$ 的通道、且 $|d_x|, |d_y| \le 2$ 时对整张图成立。读数会给出这两部分各差多少。
+# - 池化后的图变化**一般更小**：右边的曲线是"与不平移相比变化了多少"（相对 L2 距离）。对 30 张验证数字和 16 个通道取平均，每一种平移下 $2\times2$ 池化都比卷积图变化小，$4\times4$ 更小；但对单张数字、单个通道并不保证（下面的验证数了反例占多少）。
+# - 全局最大池化（整张图取一个最大值）在 $|d_x|, |d_y| \le 2$ 时完全不变：最大值只是换了位置，还在画布里。$|d| = 3$ 时数字的方框贴到画布边上，卷积图靠边的一圈被切掉，全局最大值也可能变。
 #
-# 所以说池化只带来"一点点"平移不变性：窗口越大越不变，但丢掉的位置信息也越多。
+# 所以说池化只带来"一点点"平移不变性：窗口越大越不变，但丢掉的位置信息也越多。还要分清：对小平移不敏感**不等于能防止过拟合**。池化不是正则化方法，模型照样可以记住训练集；防过拟合要靠更多数据、数据增强、权重衰减、dropout 等（第 7 章）。
 
 # %%
 shift_panel(cnn_model)
+
+# %% [markdown]
+# **验证**：在 30 张验证数字、16 个通道、面板上所有的平移（$d_x, d_y \in \{-3, \dots, 3\}$）上检查上面的每一句话。
+
+# %%
+conv1 = cnn_model[0]
+study = cnn.shift_study(conv1, cnn.on_canvas(x_val[:30], 14), max_shift=3)
+near = [d for d in study if d != (0, 0) and max(map(abs, d)) <= 2]
+positive = conv1.bias.detach() > 0
+off_strip = max(r["off_strip"].max().item() for r in study.values())
+assert off_strip < 1e-5                                   # every shift, every channel: equal away from the strip
+assert all(study[d]["whole"][:, ~positive].max() < 1e-5 for d in near)                      # b <= 0, |d| <= 2
+assert all(torch.allclose(study[d]["whole"][:, positive], torch.relu(conv1.bias.detach())[positive].expand(30, -1),
+                          atol=1e-5) for d in near)       # b > 0: the strip differs by exactly ReLU(b)
+assert all(study[d]["global_max"].max() < 1e-5 for d in near)
+edge = max(r["global_max"].max().item() for r in study.values())
+print(f"平移回去、离开补 0 的边：最大差 < 1e-5；b ≤ 0 且 |d| ≤ 2：整张图最大差 < 1e-5；b > 0 的通道 ({int(positive.sum())} 个)：那条边差 ReLU(b)")
+print(f"|d| ≤ 2 时全局最大值不变；|d| = 3 时最多变了 {edge:.2f}")
+
+# %%
+moved = [d for d in study if d != (0, 0)]
+assert all(study[d]["change"][1].mean() > study[d]["change"][2].mean() > study[d]["change"][4].mean() for d in moved)
+against = torch.stack([(study[d]["change"][2] >= study[d]["change"][1]).float().mean() for d in moved]).mean().item()
+assert 0 < against < 0.5
+print(f"平均变化 卷积 > 2×2 > 4×4：所有 48 种平移都成立；单张数字单个通道 2×2 池化变化不比卷积小的：{against:.0%}")
 
 # %% [markdown]
 # ## 小结
@@ -541,7 +647,7 @@ shift_panel(cnn_model)
 # - 参数量 $C_{out} C_{in} k^2 + C_{out}$，与图片大小无关（权重共享）；每个输出只依赖一个局部感受野。
 # - 卷积是平移**等变**的：$\mathrm{conv}(\mathrm{shift}(x)) = \mathrm{shift}(\mathrm{conv}(x))$；池化带来一点平移**不变**性。
 # - 池化逐通道进行、没有参数、通道数不变；`ceil_mode` 决定是否保留不完整的边缘窗口，`count_include_pad` 决定平均时是否把填充算进去。
-# - 在 8×8 数字上，一个 3,130 参数的小 CNN 12 个 epoch 就达到 95% 以上的验证准确率。卷积层的等变性不会自动让整个网络平移不变：分类头（展平 + 全连接）仍然依赖位置，全局池化或数据增强才能补上。
+# - 在 8×8 数字上，一个 3,130 参数的小 CNN 12 个 epoch 就达到 95% 以上的验证准确率。卷积层的等变性不会自动让整个网络平移不变：分类头（展平 + 全连接）仍然依赖位置；常见的补救是全局池化或平移数据增强。
 #
 # ## 面试速答
 #
@@ -552,7 +658,7 @@ shift_panel(cnn_model)
 # 答：$\lfloor (224 + 6 - 7)/2 \rfloor + 1 = 112$，输出 $64\times112\times112$；参数 $64\cdot3\cdot7\cdot7 + 64 = 9{,}472$。
 #
 # **问：平移等变和平移不变有什么区别？CNN 里分别来自哪里？**
-# 答：等变是"输入平移，输出跟着平移同样的量"，来自步长为 1 的卷积；不变是"输入平移，输出不变"，来自池化（尤其是全局池化）和最后的分类头。步长大于 1 的卷积和池化都会部分破坏严格的等变性。
+# 答：等变是"输入平移，输出跟着平移同样的量"，来自步长为 1 的卷积（边界处除外）；不变是"输入平移，输出不变"。小窗口的池化只对一两个像素的挪动带来一点不变性；展平 + 全连接的分类头给每个位置配不同的权重，反而依赖位置，所以普通 CNN 整体上并不平移不变（第 5 节：挪一个像素准确率就大幅下降）。想要不变性，用全局池化代替展平，或者训练时随机平移图片（数据增强）。步长大于 1 的卷积和池化还会部分破坏严格的等变性。
 #
 # **问：池化层有参数吗？会改变通道数吗？**
 # 答：没有参数（最大或平均都是固定运算），逐通道进行，不改变通道数，只缩小高宽。通道数只由卷积层的 `out_channels` 决定。
