@@ -188,6 +188,7 @@ def test_a_small_cap_keeps_two_positions_per_slider_and_renders_controls_one_at_
     # with a cap of 10 the sliders go solo first, and that fits. 'mode' turns 'flip' on and off, so it is never solo.
     assert grid.mode_controls(panel) == {"mode"}
     assert grid.distinct_frames(panel, grid.choose_grid(panel, 12)) == 12
+    assert grid.distinct_frames(panel, grid.choose_grid(panel, 12), stop=5) == 6  # counted only until past the cap
     axes = grid.choose_grid(panel, 10)
     assert [len(a.values) for a in axes] == [2, 2, 2, 2]
     assert [a.name for a in axes if a.solo] == ["a", "n"]

@@ -159,6 +159,22 @@ def state_index(sizes: list[int], defaults: list[int], solo: list[bool], positio
 
 
 # ----------------------------------------------------------------------------- frames of a grid
+def _frame_rows(panel, axes: list[Axis], cache: dict):
+    """The rows of :func:`frame_table`, one at a time."""
+    def enabled(combo):
+        values = tuple(a.values[p] for a, p in zip(axes, combo))
+        if values not in cache:
+            cache[values] = panel.enabled({a.name: v for a, v in zip(axes, values)})
+        return cache[values]
+
+    for combo in grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]):
+        on = enabled(combo)
+        canon = tuple(p if on[a.name] else a.default for a, p in zip(axes, combo))
+        if canon != combo and enabled(canon) != on:
+            canon = combo  # the default of a disabled control would change what is enabled: keep it as set
+        yield canon, sum(1 << i for i, a in enumerate(axes) if on[a.name])
+
+
 def frame_table(panel, axes: list[Axis], cache: dict | None = None) -> list[tuple[tuple, int]]:
     """For every combination of :func:`grid_states`: the combination to render and the enabled controls (bits).
 
@@ -166,27 +182,18 @@ def frame_table(panel, axes: list[Axis], cache: dict | None = None) -> list[tupl
     combinations that differ only in disabled controls share one frame. ``cache`` keeps
     ``panel.enabled`` answers between calls (by the values of the controls).
     """
-    cache = {} if cache is None else cache
-
-    def enabled(combo):
-        values = tuple(a.values[p] for a, p in zip(axes, combo))
-        if values not in cache:
-            cache[values] = panel.enabled({a.name: v for a, v in zip(axes, values)})
-        return cache[values]
-
-    table = []
-    for combo in grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]):
-        on = enabled(combo)
-        canon = tuple(p if on[a.name] else a.default for a, p in zip(axes, combo))
-        if canon != combo and enabled(canon) != on:
-            canon = combo  # the default of a disabled control would change what is enabled: keep it as set
-        table.append((canon, sum(1 << i for i, a in enumerate(axes) if on[a.name])))
-    return table
+    return list(_frame_rows(panel, axes, {} if cache is None else cache))
 
 
-def distinct_frames(panel, axes: list[Axis], cache: dict | None = None) -> int:
-    """How many pictures the grid ``axes`` of ``panel`` needs (combinations that differ only in disabled controls share one)."""
-    return len({canon for canon, _ in frame_table(panel, axes, cache)})
+def distinct_frames(panel, axes: list[Axis], cache: dict | None = None, stop: float = math.inf) -> int:
+    """How many pictures the grid ``axes`` of ``panel`` needs (combinations that differ only in disabled
+    controls share one); counting ends once the count passes ``stop`` (it is then ``stop + 1``)."""
+    seen = set()
+    for canon, _ in _frame_rows(panel, axes, {} if cache is None else cache):
+        seen.add(canon)
+        if len(seen) > stop:
+            break
+    return len(seen)
 
 
 # ----------------------------------------------------------------------------- choosing the grid
@@ -260,7 +267,7 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
         axes = _axes(specs, c, solo)
         if not solo and math.prod(len(a.values) for a in axes) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
-        return distinct_frames(panel, axes, cache)
+        return distinct_frames(panel, axes, cache, stop=max_frames)  # only whether it fits matters
 
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
