@@ -286,6 +286,14 @@ def test_static_panel_html_carries_readouts_and_disabled_controls():
     assert data["readouts"][2] == "</script>" and text.count("</script>") == 1  # escaped inside the JSON
 
 
+def test_markdown_pages_export_the_same_bytes_every_time():
+    """The index and glossary pages are notebooks made on the fly; their cell ids must not be random."""
+    exp = html_page.exporter()
+    pages = [html_page.export(exp, html_page.markdown_notebook("t", ["# a", "b $x^2$"]), "index", "<nav></nav>")
+             for _ in range(2)]
+    assert pages[0] == pages[1] and 'id="cell-id=site-1"' in pages[0]
+
+
 def test_index_keeps_the_readme_chapter_tables():
     readme = "# X\n\n## Chapters\n\n| notebook | topic |\n|---|---|\n| `01_a.ipynb` | one |\n| `02_b.ipynb` | two |\n" \
              "\n## Other\n\ntext\n\n### 各章内容\n\n| 笔记本 |\n|---|\n| `02_b.ipynb` |\n"

@@ -93,43 +93,67 @@ def _write(out: pathlib.Path, name: str, body: str) -> int:
     return len(body.encode("utf-8"))
 
 
-def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = None, max_frames: int = MAX_FRAMES,
-          panel_mb: float = PANEL_MB, page_mb: float = PAGE_MB, jobs: int = 2, png_level: int = 9,
-          mathjax_url: str | None = None, mathjax_dir: pathlib.Path | str | None = None,
-          notebooks: pathlib.Path = NB_DIR, readme: pathlib.Path = ROOT / "README.md",
-          glossary: pathlib.Path = ROOT / "GLOSSARY.md", log=print) -> dict:
-    """Build the site into ``out`` and return what was built (also written to ``out/.site-build.json``)."""
-    from helpers.panels import all_panels
-
-    if max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
-    start = time.perf_counter()
-    out, readme, glossary = pathlib.Path(out), pathlib.Path(readme), pathlib.Path(glossary)
-    paths = sorted(pathlib.Path(notebooks).glob("[0-9][0-9]_*.ipynb"))
+def _notebooks(folder: pathlib.Path, only: list[str] | None) -> list[pathlib.Path]:
+    """The chapter notebooks of ``folder`` (those whose names start with one of ``only``, if given)."""
+    paths = sorted(pathlib.Path(folder).glob("[0-9][0-9]_*.ipynb"))
     if only:
         paths = [p for p in paths if any(p.stem.startswith(o) for o in only)]
     if not paths:
-        raise SystemExit(f"no notebook in {notebooks} matches {only}")
-    _clear(out)
-    if mathjax_dir:
-        mathjax_url = copy_mathjax(mathjax_dir, out)
+        raise SystemExit(f"no notebook in {folder} matches {only}")
+    return paths
 
-    # 1. the notebooks, each panel's output replaced by a slot; one render job per page
+
+def _prepare(paths: list[pathlib.Path], job_options: dict, log) -> tuple[list, list[PageJob], dict]:
+    """The notebooks with a slot for each panel, one render job per page with panels, and every panel by key."""
+    from helpers.panels import all_panels
+
     names, books, page_jobs, entries = set(all_panels()), [], [], {}
     for path in paths:
         nb, slots, panels = prepare_notebook(path, names, len(entries), log)
         entries.update({p["key"]: {**p, "page": path.stem} for p in panels})
         books.append((path, nb, slots))
         if panels:
-            page_jobs.append(_page_job(path, panels, max_frames, png_level, panel_mb, page_mb))
+            page_jobs.append(_page_job(path, panels, **job_options))
+    return books, page_jobs, entries
+
+
+def _write_pages(out: pathlib.Path, books: list, bodies: list[str], extra: dict[str, str], results: dict,
+                 entries: dict, page_seconds: dict) -> list[dict]:
+    """Write every page (slots replaced by static panels, each page's frames added once); what each holds."""
+    built, written = {path.stem for path, _, _ in books}, []
+    for (path, _, slots), body in zip(books, bodies):
+        body, panels, n_frames = fill_page(body, slots, results, entries, built)
+        written.append({"page": f"{path.stem}.html", "bytes": _write(out, path.stem, body),
+                        "frames": n_frames, "panels": panels, "render_s": page_seconds.get(path.stem, 0.0)})
+    for name, body in extra.items():
+        body = rewrite_notebook_links(body.replace(FRAMES_MARK, "", 1), built)
+        written.append({"page": f"{name}.html", "bytes": _write(out, name, body), "frames": 0, "panels": []})
+    (out / ".nojekyll").write_text("", encoding="utf-8")
+    return written
+
+
+def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = None, max_frames: int = MAX_FRAMES,
+          panel_mb: float = PANEL_MB, page_mb: float = PAGE_MB, jobs: int = 2, png_level: int = 9,
+          mathjax_url: str | None = None, mathjax_dir: pathlib.Path | str | None = None,
+          notebooks: pathlib.Path = NB_DIR, readme: pathlib.Path = ROOT / "README.md",
+          glossary: pathlib.Path = ROOT / "GLOSSARY.md", log=print) -> dict:
+    """Build the site into ``out`` and return what was built (also written to ``out/.site-build.json``)."""
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    start = time.perf_counter()
+    out, readme, glossary = pathlib.Path(out), pathlib.Path(readme), pathlib.Path(glossary)
+    paths = _notebooks(notebooks, only)
+    _clear(out)
+    if mathjax_dir:
+        mathjax_url = copy_mathjax(mathjax_dir, out)
+    books, page_jobs, entries = _prepare(paths, {"max_frames": max_frames, "png_level": png_level,
+                                                 "panel_mb": panel_mb, "page_mb": page_mb}, log)
     pages = [(path.stem, nb.metadata["title"]) for path, nb, _ in books]
-    built = {stem for stem, _ in pages}
     log(f"{len(books)} notebook(s), {len(entries)} panel(s) to pre-render with {jobs} process(es); "
         f"in a kernel: {', '.join(j.page for j in page_jobs if j.kernel) or 'none'}")
-
-    # 2. render the panels (in worker processes; kernels first, they take longest) while this process exports the pages
+    # render the panels (in worker processes; kernels first, they take longest) while this process exports the pages
     pool, pending = start_rendering(sorted(page_jobs, key=lambda j: (not j.kernel, -len(j.panels))), jobs)
     try:
         bodies, extra = _export_pages(books, pages, readme, glossary, mathjax_url)
@@ -138,18 +162,9 @@ def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = N
         if pool is not None:
             pool.close()
             pool.join()
-
-    # 3. the pages: slots replaced by static panels, each page's frames added once
-    report = {"pages": [], "max_frames": max_frames, "panel_mb": panel_mb, "page_mb": page_mb}
-    for (path, _, slots), body in zip(books, bodies):
-        body, panels, n_frames = fill_page(body, slots, results, entries, built)
-        report["pages"].append({"page": f"{path.stem}.html", "bytes": _write(out, path.stem, body),
-                                "frames": n_frames, "panels": panels, "render_s": page_seconds.get(path.stem, 0.0)})
-    for name, body in extra.items():
-        body = rewrite_notebook_links(body.replace(FRAMES_MARK, "", 1), built)
-        report["pages"].append({"page": f"{name}.html", "bytes": _write(out, name, body), "frames": 0, "panels": []})
-    (out / ".nojekyll").write_text("", encoding="utf-8")
-    report["seconds"] = round(time.perf_counter() - start, 1)
+    report = {"pages": _write_pages(out, books, bodies, extra, results, entries, page_seconds),
+              "max_frames": max_frames, "panel_mb": panel_mb, "page_mb": page_mb,
+              "seconds": round(time.perf_counter() - start, 1)}
     report["site_bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     (out / REPORT_NAME).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return report

@@ -167,8 +167,8 @@ def markdown_notebook(title: str, markdown: list[str]):
 
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"title": title, "language_info": {"name": "python"}}
-    nb.cells = [nbformat.v4.new_markdown_cell(text) for text in markdown]
-    return nb
+    nb.cells = [nbformat.v4.new_markdown_cell(text, id=f"site-{i}") for i, text in enumerate(markdown)]
+    return nb  # fixed cell ids (nbformat's are random): a rebuild writes the same page
 
 
 # ----------------------------------------------------------------------------- the index page
