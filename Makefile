@@ -64,7 +64,7 @@ glossary: $(STAMP)
 	$(BIN)/python tools/glossary.py
 
 site: $(STAMP)
-	$(BIN)/python tools/site.py
+	$(BIN)/python -m tools.site
 
 benchmark-site: $(STAMP)
 	$(BIN)/python benchmarks/site.py

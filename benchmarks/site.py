@@ -1,6 +1,6 @@
 """The static web edition: build time, page and site weight, frames per panel, control-to-picture latency.
 
-    python benchmarks/site.py                       # builds site/ with tools/site.py, then measures it
+    python benchmarks/site.py                       # builds site/ with python -m tools.site, then measures it
     python benchmarks/site.py --site site           # measures an existing build
     python benchmarks/site.py --only 04 --out /tmp/site --max-frames 40
 
@@ -42,6 +42,7 @@ _MOVES_JS = """async ([panel, movesPerControl, pauseMs]) => {
   const inputs = Array.from(panel.querySelectorAll('[data-i]'));
   const img = panel.querySelector('img.sp-image');
   const data = JSON.parse(panel.querySelector('script.sp-data').textContent);
+  const sizes = data.labels.map(labels => labels.length);
   const pos = el => el.type === 'checkbox' ? Number(el.checked) : el.tagName === 'SELECT' ? el.selectedIndex : Number(el.value);
   const set = (el, p) => {
     if (el.type === 'checkbox') el.checked = p === 1;
@@ -50,11 +51,11 @@ _MOVES_JS = """async ([panel, movesPerControl, pauseMs]) => {
   };
   const out = [];
   for (const [i, el] of inputs.entries()) {
-    for (let step = 0; step < Math.min(movesPerControl, data.sizes[i]); step++) {
+    for (let step = 0; step < Math.min(movesPerControl, sizes[i]); step++) {
       if (el.disabled) break;
       await new Promise(r => requestAnimationFrame(() => r()));  // change at the start of a frame
       const t0 = performance.now();
-      set(el, (pos(el) + 1) % data.sizes[i]);
+      set(el, (pos(el) + 1) % sizes[i]);
       el.dispatchEvent(new Event('input', {bubbles: true}));
       const t1 = performance.now();
       const loaded = img.complete;
@@ -72,14 +73,14 @@ _MOVES_JS = """async ([panel, movesPerControl, pauseMs]) => {
 
 
 def build(args) -> float:
-    """Run ``tools/site.py`` as ``make site`` would; seconds of wall-clock time."""
-    cmd = [sys.executable, str(ROOT / "tools" / "site.py"), "--out", args.out, "--jobs", str(args.jobs)]
+    """Run ``python -m tools.site`` as ``make site`` would; seconds of wall-clock time."""
+    cmd = [sys.executable, "-m", "tools.site", "--out", args.out, "--jobs", str(args.jobs)]
     if args.only:
         cmd += ["--only", *args.only]
     if args.max_frames:
         cmd += ["--max-frames", str(args.max_frames)]
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return time.perf_counter() - start
 
 
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", help="measure this existing build instead of building")
     parser.add_argument("--out", default=str(ROOT / "site"), help="where to build (default site/)")
     parser.add_argument("--only", nargs="+", metavar="NN", help="build only these notebooks")
-    parser.add_argument("--max-frames", type=int, help="passed to tools/site.py")
+    parser.add_argument("--max-frames", type=int, help="passed to python -m tools.site")
     parser.add_argument("--jobs", type=int, default=2, help="render processes (default 2)")
     parser.add_argument("--moves", type=int, default=4, help="moves per control in the browser (default 4)")
     parser.add_argument("--pause-ms", type=int, default=100, help="pause between two control changes (default 100)")
@@ -192,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     biggest = max(report["pages"], key=lambda p: p["bytes"])
     print(f"\nbudgets: largest page {biggest['page']} {biggest['bytes'] / 1e6:.2f} MB (<= {PAGE_MB:.0f} MB); "
           f"site {site_mb:.1f} MB in {len(files)} files (<= {SITE_MB:.0f} MB); "
-          + (f"build {seconds:.0f} s wall (<= {BUILD_S:.0f} s; tools/site.py measured {report['seconds']:.0f} s)"
-             if seconds is not None else f"build {report['seconds']:.0f} s (as recorded by tools/site.py)"))
+          + (f"build {seconds:.0f} s wall (<= {BUILD_S:.0f} s; the build measured {report['seconds']:.0f} s)"
+             if seconds is not None else f"build {report['seconds']:.0f} s (as recorded by the build)"))
     frames = [p["frames"] for page in report["pages"] for p in page["panels"]]
     if frames:
         print(f"frames per panel: min {min(frames)}, median {statistics.median(frames):.0f}, max {max(frames)}; "

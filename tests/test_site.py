@@ -1,4 +1,4 @@
-"""The static web edition (tools/site.py): grid choice, page structure, and every static panel in Chromium.
+"""The static web edition (tools/site/): grid choice, page structure, and every static panel in Chromium.
 
 The build is done once for the module: one chapter (04) with a small frame cap, so the tests stay quick.
 
@@ -11,7 +11,6 @@ import base64
 import functools
 import html.parser
 import http.server
-import importlib.util
 import io
 import json
 import os
@@ -28,12 +27,9 @@ from helpers import panels as P
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tools.site of this working tree
 import browser_support as bs  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("site_builder", ROOT / "tools" / "site.py")
-site = importlib.util.module_from_spec(_spec)
-sys.modules["site_builder"] = site
-_spec.loader.exec_module(site)
+from tools.site import build as site, discover, grid, page as html_page, render  # noqa: E402
 
 CHAPTER = "04"
 NOTEBOOK = next((ROOT / "notebooks").glob(f"{CHAPTER}_*.ipynb"))
@@ -121,33 +117,33 @@ def _saved_panels(path: pathlib.Path) -> list[tuple[str, bytes]]:
 
 # ----------------------------------------------------------------------------- pieces
 def test_spread_keeps_the_default_and_both_ends():
-    assert site.spread(11, 3, 4) == [0, 4, 10]
-    assert site.spread(11, 5, 4) == [0, 4, 5, 8, 10]  # 0, 3, 5, 8, 10 with the nearest inner one moved to 4
+    assert grid.spread(11, 3, 4) == [0, 4, 10]
+    assert grid.spread(11, 5, 4) == [0, 4, 5, 8, 10]  # 0, 3, 5, 8, 10 with the nearest inner one moved to 4
     for count in (2, 3, 7, 60):
         for default in {0, count // 3, count - 1}:
             for n in range(1, count + 2):
-                picks = site.spread(count, n, default)
+                picks = grid.spread(count, n, default)
                 assert default in picks and picks == sorted(set(picks))
                 assert len(picks) == min(n, count)
                 if n >= 3:
                     assert picks[0] == 0 and picks[-1] == count - 1
-    assert site.spread(11, 2, 7) == [0, 7]  # the farther end
-    assert site.spread(11, 2, 2) == [2, 10]
+    assert grid.spread(11, 2, 7) == [0, 7]  # the farther end
+    assert grid.spread(11, 2, 2) == [2, 10]
     with pytest.raises(ValueError, match="default"):
-        site.spread(5, 3, 5)
+        grid.spread(5, 3, 5)
 
 
 def test_panel_calls_are_read_from_the_cell_source():
     names = {"loss_panel", "activation_panel"}
     src = "%matplotlib inline\nx = f(2)\nactp.activation_panel('tanh')"
-    assert site.panel_calls(src, names) == [site.PanelCall("activation_panel", ("tanh",))]
-    call, = site.panel_calls("loss_panel(loss='Huber', )", names)
+    assert discover.panel_calls(src, names) == [discover.PanelCall("activation_panel", ("tanh",))]
+    call, = discover.panel_calls("loss_panel(loss='Huber', )", names)
     assert call.kwargs == (("loss", "Huber"),) and str(call) == "loss_panel(loss='Huber')"
-    bad, = site.panel_calls("loss_panel(loss=name)", names)
+    bad, = discover.panel_calls("loss_panel(loss=name)", names)
     assert bad.problem and "loss_panel(loss=name)" in bad.problem
-    assert site.panel_calls("other_panel()\nprint(1)", names) == []
-    assert [c.args for c in site.panel_calls("loss_panel(1)\nloss_panel(2)", names)] == [(1,), (2,)]
-    assert site.panel_calls("def broken(:", names) == []
+    assert discover.panel_calls("other_panel()\nprint(1)", names) == []
+    assert [c.args for c in discover.panel_calls("loss_panel(1)\nloss_panel(2)", names)] == [(1,), (2,)]
+    assert discover.panel_calls("def broken(:", names) == []
 
 
 def _grid_panel():
@@ -166,7 +162,7 @@ def _grid_panel():
 
 def test_grid_keeps_every_option_and_the_defaults_within_the_cap():
     panel = _grid_panel()
-    axes = site.choose_grid(panel, 40)
+    axes = grid.choose_grid(panel, 40)
     by = {a.name: a for a in axes}
     assert [a.kind for a in axes] == ["range", "select", "checkbox", "range"]
     assert by["mode"].values == ["line", "flat"] and by["mode"].labels == ["a line", "flat"]
@@ -174,7 +170,7 @@ def test_grid_keeps_every_option_and_the_defaults_within_the_cap():
     for a in axes:
         assert a.values[a.default] == panel.controls[a.name].value
     assert by["a"].values[0] == 0.0 and by["a"].values[-1] == 1.0 and 0.3 in by["a"].values
-    table = site.frame_table(panel, axes)
+    table = grid.frame_table(panel, axes)
     distinct = {canon for canon, _ in table}
     assert len(distinct) <= 40
     assert len(table) == np.prod([len(a.values) for a in axes])
@@ -182,7 +178,7 @@ def test_grid_keeps_every_option_and_the_defaults_within_the_cap():
     flat = [(canon, mask) for canon, mask in table if axes[1].values[canon[1]] == "flat"]
     assert flat and all(axes[2].values[canon[2]] is False and not mask & 0b100 for canon, mask in flat)
     # a bigger cap: more slider positions, never more than the slider has
-    wide = {a.name: a for a in site.choose_grid(panel, 10_000)}
+    wide = {a.name: a for a in grid.choose_grid(panel, 10_000)}
     assert len(wide["a"].values) == 11 and wide["n"].values == [1, 2, 3, 4]
 
 
@@ -190,63 +186,95 @@ def test_a_small_cap_keeps_two_positions_per_slider_and_renders_controls_one_at_
     panel = _grid_panel()
     # the full grid at two positions per slider (2 x 2 x 2 x 2, less the flips of a flat line) is 12 frames:
     # with a cap of 10 the sliders go solo first, and that fits. 'mode' turns 'flip' on and off, so it is never solo.
-    assert site.mode_controls(panel) == {"mode"}
-    assert site.distinct_frames(panel, site.choose_grid(panel, 12)) == 12
-    axes = site.choose_grid(panel, 10)
+    assert grid.mode_controls(panel) == {"mode"}
+    assert grid.distinct_frames(panel, grid.choose_grid(panel, 12)) == 12
+    assert grid.distinct_frames(panel, grid.choose_grid(panel, 12), stop=5) == 6  # counted only until past the cap
+    axes = grid.choose_grid(panel, 10)
     assert [len(a.values) for a in axes] == [2, 2, 2, 2]
     assert [a.name for a in axes if a.solo] == ["a", "n"]
-    table = site.frame_table(panel, axes)
+    table = grid.frame_table(panel, axes)
     assert len(table) == 2 * 2 * (1 + 1 + 1)  # mode x flip x (defaults, a moved, n moved)
     assert all(sum(p != a.default for p, a in zip(canon, axes) if a.solo) <= 1 for canon, _ in table)
-    assert site.distinct_frames(panel, axes) == 2 * 3 + 1 * 3  # a flat line: flip has no effect
+    assert grid.distinct_frames(panel, axes) == 2 * 3 + 1 * 3  # a flat line: flip has no effect
     # a cap that nothing meets: two positions per slider still, every control but the mode solo
-    tiny = site.choose_grid(panel, 1)
+    tiny = grid.choose_grid(panel, 1)
     assert [len(a.values) for a in tiny] == [2, 2, 2, 2]
     assert [a.name for a in tiny if a.solo] == ["a", "flip", "n"]
     with pytest.raises(ValueError, match="max_frames"):
-        site.choose_grid(_grid_panel(), 0)
+        grid.choose_grid(_grid_panel(), 0)
 
 
 def test_solo_states_and_their_index_agree():
     sizes, defaults, solo = [3, 4, 2, 5], [1, 0, 1, 2], [False, True, False, True]
-    states = site.grid_states(sizes, defaults, solo)
+    states = grid.grid_states(sizes, defaults, solo)
     assert len(states) == 3 * 2 * (1 + 3 + 4) and len(set(states)) == len(states)
+    # what the page reads: per control, what each position adds to the frame index (8 states per free combination)
+    assert grid.index_steps(sizes, defaults, solo) == [[0, 16, 32], [0, 1, 2, 3], [0, 8], [4, 5, 0, 6, 7]]
     for k, state in enumerate(states):
-        assert site.state_index(sizes, defaults, solo, list(state)) == k
+        assert grid.state_index(sizes, defaults, solo, list(state)) == k
         assert sum(p != d for p, d, s in zip(state, defaults, solo) if s) <= 1
     assert states[0] == (0, 0, 0, 2) and states[1] == (0, 1, 0, 2)  # the solo controls one at a time
-    full = site.grid_states([2, 3], [0, 0], [False, False])
+    full = grid.grid_states([2, 3], [0, 0], [False, False])
     assert full == [(i, j) for i in range(2) for j in range(3)]
     with pytest.raises(ValueError, match="one solo"):
-        site.state_index(sizes, defaults, solo, [0, 1, 0, 0])
+        grid.state_index(sizes, defaults, solo, [0, 1, 0, 0])
     with pytest.raises(ValueError, match="one entry per control"):
-        site.grid_states([2], [0, 0], [False])
+        grid.grid_states([2], [0, 0], [False])
+
+
+def test_display_listeners_see_every_panel_shown_with_its_values(capsys):
+    """The public hook the site's build uses in a notebook's kernel to record the panels it shows."""
+    panel, seen = _grid_panel(), []
+
+    def listener(p):
+        seen.append((p, p.values()))
+
+    P.Panel.display_listeners.append(listener)
+    try:
+        panel.controls["a"].value = 0.7
+        panel._ipython_display_()  # what IPython calls to show a panel
+    finally:
+        P.Panel.display_listeners.remove(listener)
+    panel._ipython_display_()  # no longer listened to
+    assert seen == [(panel, {"a": 0.7, "mode": "line", "flip": False, "n": 2})]
+    assert "Interactive panel" in capsys.readouterr().out  # and the panel was still displayed, twice
+
+
+def test_render_workers_get_one_thread_and_this_process_keeps_its_own(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    pool, results = render.start_rendering(["OMP_NUM_THREADS"] * 2, 2, work=os.getenv)
+    try:
+        assert list(results) == [str(render.WORKER_THREADS)] * 2 and render.WORKER_THREADS == 1
+    finally:
+        pool.close()
+        pool.join()
+    assert os.environ["OMP_NUM_THREADS"] == "3"
 
 
 def test_page_budget_is_shared_out_by_need():
     # floors always kept; the rest in equal parts, none beyond its want
-    assert site.share_out([1, 1, 1], [2, 10, 10], 9) == [2, 3.5, 3.5]
-    assert site.share_out([5, 5], [6, 6], 3) == [5, 5]  # over budget already: the floors stay
-    assert site.share_out([0, 0], [1, 3], 10) == [1, 3]
+    assert grid.share_out([1, 1, 1], [2, 10, 10], 9) == [2, 3.5, 3.5]
+    assert grid.share_out([5, 5], [6, 6], 3) == [5, 5]  # over budget already: the floors stay
+    assert grid.share_out([0, 0], [1, 3], 10) == [1, 3]
     with pytest.raises(ValueError):
-        site.share_out([1], [1, 2], 3)
+        grid.share_out([1], [1, 2], 3)
 
 
 def test_frames_are_recompressed_without_changing_a_pixel():
     png = _grid_panel().render()
-    smaller = site.recompress(png, 9)
+    smaller = render.recompress(png, 9)
     assert len(smaller) < len(png) and np.array_equal(_pixels(smaller), _pixels(png))
-    assert site.recompress(png, 1) is png
+    assert render.recompress(png, 1) is png
 
 
 def test_static_panel_html_carries_readouts_and_disabled_controls():
-    axes = [site.Axis("k", "k <gain>", "range", [0.1, 0.5, 1.0], ["0.1", "0.5", "1"], 1),
-            site.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
+    axes = [grid.Axis("k", "k <gain>", "range", [0.1, 0.5, 1.0], ["0.1", "0.5", "1"], 1),
+            grid.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
     result = {"axes": [a.__dict__ for a in axes], "pngs": [b"p0", b"p1", b"p2"],
               "frames": [0, 0, 1, 1, 2, 2], "enabled": [3, 1, 3, 1, 3, 1],
               "readouts": ["", "gain <b>0.5</b>", "</script>"], "readout": [0, 0, 1, 1, 2, 2]}
     frames = ["AAA", "BBB", "CCC", "DDD"]
-    text = site.static_panel_html("demo_panel", result, [1, 2, 3], frames)
+    text = html_page.static_panel_html("demo_panel", result, [1, 2, 3], frames)
     assert text.startswith('<div class="static-panel" data-panel="demo_panel">')
     assert 'src="data:image/png;base64,CCC"' in text  # k = 0.5 (position 1), mode a: combination 2 -> frame 1
     assert '<div class="sp-readout">gain <b>0.5</b></div>' in text
@@ -254,18 +282,27 @@ def test_static_panel_html_carries_readouts_and_disabled_controls():
     assert "0.1, 0.5, 1" in text  # the page says which values were pre-rendered
     data = json.loads(re.search(r'class="sp-data">(.*?)</script>', text).group(1))
     assert data["frames"] == [1, 1, 2, 2, 3, 3] and data["enabled"] == [3, 1, 3, 1, 3, 1]
+    assert data["steps"] == [[0, 2, 4], [0, 1]] and "solo" not in data  # row-major: k moves by 2, mode by 1
     assert data["readouts"][2] == "</script>" and text.count("</script>") == 1  # escaped inside the JSON
+
+
+def test_markdown_pages_export_the_same_bytes_every_time():
+    """The index and glossary pages are notebooks made on the fly; their cell ids must not be random."""
+    exp = html_page.exporter()
+    pages = [html_page.export(exp, html_page.markdown_notebook("t", ["# a", "b $x^2$"]), "index", "<nav></nav>")
+             for _ in range(2)]
+    assert pages[0] == pages[1] and 'id="cell-id=site-1"' in pages[0]
 
 
 def test_index_keeps_the_readme_chapter_tables():
     readme = "# X\n\n## Chapters\n\n| notebook | topic |\n|---|---|\n| `01_a.ipynb` | one |\n| `02_b.ipynb` | two |\n" \
              "\n## Other\n\ntext\n\n### 各章内容\n\n| 笔记本 |\n|---|\n| `02_b.ipynb` |\n"
-    cells = site.index_markdown(readme, [("02_b", "第2章")], glossary=False)
+    cells = html_page.index_markdown(readme, [("02_b", "第2章")], glossary=False)
     text = "\n".join(cells)
     assert "[02_b](02_b.html)" in text and "`01_a`" in text and "(01_a.html)" not in text
     assert "## Other" not in text and "### 各章内容" in text
-    assert site.rewrite_notebook_links('<a href="../notebooks/02_b.ipynb#x">', {"02_b"}) == '<a href="02_b.html#x">'
-    assert site.rewrite_notebook_links('<a href="01_a.ipynb">', {"02_b"}) == '<a href="01_a.ipynb">'
+    assert html_page.rewrite_notebook_links('<a href="../notebooks/02_b.ipynb#x">', {"02_b"}) == '<a href="02_b.html#x">'
+    assert html_page.rewrite_notebook_links('<a href="01_a.ipynb">', {"02_b"}) == '<a href="01_a.ipynb">'
 
 
 # ----------------------------------------------------------------------------- the built chapter
@@ -299,16 +336,15 @@ def test_every_panel_of_the_chapter_is_a_static_panel(built):
         data = json.loads(p["data"])
         assert len(p["imgs"]) == 1 and p["imgs"][0].startswith("data:image/png;base64,")
         controls = controls_of(name)
-        assert len(p["inputs"]) == len(controls) == len(data["sizes"])
+        assert len(p["inputs"]) == len(controls) == len(_sizes(data))
         for kind, w in zip(p["inputs"], controls.values()):
             expected = "checkbox" if isinstance(w, P.base.widgets.Checkbox) else \
                 "range" if isinstance(w, (P.base.widgets.FloatSlider, P.base.widgets.IntSlider,
                                           P.base.widgets.FloatLogSlider)) else "select"
             assert kind == expected, f"{name}: {kind} for {type(w).__name__}"
-        solo = data.get("solo", [0] * len(data["sizes"]))
-        assert len(data["frames"]) == len(site.grid_states(data["sizes"], data.get("defaults", [0] * len(solo)), solo))
+        assert len(data["frames"]) == len(_states(data))
         assert len(set(data["frames"])) >= 2, f"{name} has fewer than 2 frames"
-        assert len(set(data["frames"])) <= max(MAX_FRAMES, 2 ** len(data["sizes"]) * 6)
+        assert len(set(data["frames"])) <= max(MAX_FRAMES, 2 ** len(_sizes(data)) * 6)
     for b64 in frames:
         assert Image.open(io.BytesIO(base64.b64decode(b64))).size[0] > 100
     assert [len(p["panels"]) for p in report["pages"] if p["page"] == f"{NOTEBOOK.stem}.html"] == [len(saved)]
@@ -416,9 +452,16 @@ _IMAGE_READY_JS = """async img => {
 }"""
 
 
+def _sizes(data: dict) -> list[int]:
+    """Positions per control of a static panel (its labels, one per pre-rendered value)."""
+    return [len(labels) for labels in data["labels"]]
+
+
 def _states(data: dict) -> list[tuple[int, ...]]:
-    solo = data.get("solo", [0] * len(data["sizes"]))
-    return site.grid_states(data["sizes"], data.get("defaults", [0] * len(solo)), solo)
+    """The panel's combinations in the order its frames were rendered (``data["frames"][k]`` shows the k-th)."""
+    sizes = _sizes(data)
+    solo = data.get("solo", [0] * len(sizes))
+    return grid.grid_states(sizes, data.get("defaults", [0] * len(solo)), [bool(s) for s in solo])
 
 
 def _combo_enabling(data: dict, i: int) -> list[int]:
@@ -504,19 +547,20 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
                     kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
                     if kind == "range":  # the keyboard moves a real slider by one pre-rendered position
                         el.focus()
-                        page.keyboard.press("ArrowLeft" if combo[i] == data["sizes"][i] - 1 else "ArrowRight")
+                        page.keyboard.press("ArrowLeft" if combo[i] == _sizes(data)[i] - 1 else "ArrowRight")
                     elif kind == "select":
-                        el.select_option(index=(combo[i] + 1) % data["sizes"][i])
+                        el.select_option(index=(combo[i] + 1) % _sizes(data)[i])
                     else:
                         el.click()
                     assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
                     assert img.get_attribute("src") != before, f"{name}: moving control {i} ({kind}) kept the picture"
-                    # the page shows the frame the builder put at these positions (solo controls: one moved at most)
+                    # the page shows the frame the builder rendered for these positions (found by listing the
+                    # rendered combinations in Python, not through the index steps the page reads)
                     ps = panel.evaluate(_POSITIONS_JS)
-                    k = site.state_index(data["sizes"], data.get("defaults", ps), data.get("solo", [0] * len(ps)), ps)
+                    k = _states(data).index(tuple(ps))
                     assert img.get_attribute("src") == "data:image/png;base64," + frames[data["frames"][k]], name
                     moved.append((name, i))
-            assert len(moved) == sum(len(json.loads(p["data"])["sizes"]) for p in _parse(
+            assert len(moved) == sum(len(_sizes(json.loads(p["data"]))) for p in _parse(
                 built[0] / f"{NOTEBOOK.stem}.html").panels)
             page.click("a[href='glossary.html']")
             page.wait_for_load_state("load")

@@ -130,6 +130,10 @@ def check_finite(*arrays, what: str = "the result") -> None:
 class Panel:
     """Controls + one persistent figure + an ``Image`` widget showing it."""
 
+    # Public hook: each function here is called with the panel whenever a panel is displayed
+    # (the static site's build appends one in a notebook's kernel to record what the notebook shows).
+    display_listeners: list[Callable[["Panel"], None]] = []
+
     def __init__(
         self,
         controls: dict[str, widgets.ValueWidget],
@@ -230,6 +234,8 @@ class Panel:
         """
         from IPython.display import display
 
+        for listener in Panel.display_listeners:
+            listener(self)
         display(self._mimebundle(), raw=True)
 
     def _mimebundle(self) -> dict:

@@ -28,20 +28,11 @@
     const outputs = inputs.map(el => el.closest(".sp-control").querySelector("output"));
     const img = panel.querySelector("img.sp-image");
     const readout = panel.querySelector(".sp-readout");
-    // The frame table: every combination of the free controls (row-major); within each, the solo
-    // controls (data.solo) all at their defaults, then each one alone at each of its other positions.
-    const solo = data.solo || data.sizes.map(() => 0);
-    const singles = 1 + data.sizes.reduce((n, size, i) => n + (solo[i] ? size - 1 : 0), 0);
-    const strides = data.sizes.map((_, i) => data.sizes.slice(i + 1).reduce((a, b, j) => solo[i + 1 + j] ? a : a * b, 1));
-    const offsets = data.sizes.map((_, i) => 1 + data.sizes.slice(0, i).reduce((n, size, j) => n + (solo[j] ? size - 1 : 0), 0));
-    const index = ps => {
-      let free = 0, single = 0;
-      ps.forEach((p, i) => {
-        if (!solo[i]) free += p * strides[i];
-        else if (p !== data.defaults[i]) single = offsets[i] + (p < data.defaults[i] ? p : p - 1);
-      });
-      return free * singles + single;
-    };
+    // The frame of the positions ps is data.frames[sum of data.steps[i][ps[i]]]: the builder writes the
+    // steps (tools/site/grid.py, index_steps), so the order of the frames is defined there only.
+    const sizes = data.steps.map(s => s.length);
+    const solo = data.solo || sizes.map(() => 0);
+    const index = ps => ps.reduce((k, p, i) => k + data.steps[i][p], 0);
     const set = (el, p) => {
       if (el.type === "checkbox") el.checked = p === 1;
       else if (el.tagName === "SELECT") el.selectedIndex = p;
@@ -51,7 +42,7 @@
     const neighbours = () => {
       const ps = inputs.map(position), ids = [];
       inputs.forEach((el, i) => {
-        for (let q = 0; q < data.sizes[i]; q++) {
+        for (let q = 0; q < sizes[i]; q++) {
           if (q === ps[i]) continue;
           const next = ps.map((p, j) => solo[i] && solo[j] && j !== i ? data.defaults[j] : p);
           next[i] = q;

@@ -1,0 +1,317 @@
+"""The pre-rendered control values of a panel, the order of its frames, and a page's byte budget.
+
+A grid has one :class:`Axis` per control. Its frames are in the order of :func:`grid_states`; where a
+combination of positions is in that order is given by :func:`index_steps`, a table the page's JavaScript
+reads as data (the frame index is the sum of one entry per control), so the encoding is written once.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+DENSE_LIMIT = 50_000  # combinations of a full grid worth counting; a panel with more is rendered one-at-a-time
+
+
+@dataclass
+class Axis:
+    """The pre-rendered values of one control."""
+    name: str
+    label: str
+    kind: str       # "range", "checkbox" or "select"
+    values: list
+    labels: list
+    default: int    # index of the control's own value in ``values``
+    solo: bool = False  # pre-rendered one at a time: the other solo controls of the panel stay at their defaults
+
+
+# ----------------------------------------------------------------------------- one control
+def _label(w, value) -> str:
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    try:
+        return format(value, getattr(w, "readout_format", ".4g"))
+    except (TypeError, ValueError):
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _slider_values(w) -> tuple[list, int]:
+    """Every step of a slider and the index of the step nearest its value."""
+    import ipywidgets as widgets
+
+    if isinstance(w, widgets.FloatLogSlider):
+        n = int(round((w.max - w.min) / w.step))
+        exps = [w.min + k * w.step for k in range(n + 1)]
+        default = min(range(n + 1), key=lambda k: abs(exps[k] - math.log(w.value, w.base)))
+        return [w.base ** e for e in exps], default
+    n = int(math.floor((w.max - w.min) / w.step + 1e-9))
+    values = [w.min + k * w.step for k in range(n + 1)]
+    values = [int(v) for v in values] if isinstance(w, widgets.IntSlider) else [round(v, 12) for v in values]
+    return values, min(range(n + 1), key=lambda k: abs(values[k] - w.value))
+
+
+def control_candidates(w) -> tuple[str, list, list[str], int]:
+    """``(kind, values, labels, default index)``: every value one control can take (a slider: every step)."""
+    import ipywidgets as widgets
+    from helpers.panels.testing import control_samples
+
+    if isinstance(w, (widgets.FloatLogSlider, widgets.FloatSlider, widgets.IntSlider)):
+        values, default = _slider_values(w)
+        values[default] = w.value  # the notebook's own value, exactly
+        return "range", values, [_label(w, v) for v in values], default
+    if isinstance(w, (widgets.Checkbox, widgets.ToggleButton)):
+        return "checkbox", [False, True], ["off", "on"], int(bool(w.value))
+    # dropdowns and anything else: a <select> over every option (or over a few samples)
+    options = list(getattr(w, "options", ()) or ())
+    if options:
+        labels = [str(o[0]) if isinstance(o, tuple) else str(o) for o in options]
+        values = [o[1] if isinstance(o, tuple) else o for o in options]
+    else:
+        values = list(control_samples(w))
+        labels = [str(v) for v in values]
+    if w.value not in values:
+        values, labels = [w.value] + values, [str(w.value)] + labels
+    return "select", values, labels, values.index(w.value)
+
+
+def spread(count: int, n: int, default: int) -> list[int]:
+    """``n`` of the indices ``0..count-1``, evenly spread, always with ``default``; with both ends once ``n >= 3``."""
+    if not 0 <= default < count:
+        raise ValueError(f"default must be in [0, {count}), got {default}")
+    if n >= count:
+        return list(range(count))
+    if n <= 1:
+        return [default]
+    if n == 2:
+        if default in (0, count - 1):
+            return [0, count - 1]
+        return sorted({default, 0 if default > (count - 1) / 2 else count - 1})
+    picks = sorted({int(i * (count - 1) / (n - 1) + 0.5) for i in range(n)})
+    if default not in picks:
+        inner = [p for p in picks if p not in (0, count - 1)]
+        picks[picks.index(min(inner, key=lambda p: abs(p - default)))] = default
+    return sorted(picks)
+
+
+def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset()) -> list[Axis]:
+    axes = []
+    for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
+        keep = spread(len(values), counts[i], default) if i in counts else list(range(len(values)))
+        axes.append(Axis(name, label, kind, [values[k] for k in keep], [labels[k] for k in keep],
+                         keep.index(default), i in solo))
+    return axes
+
+
+# ----------------------------------------------------------------------------- the order of the frames
+def grid_states(sizes: list[int], defaults: list[int], solo: list[bool]) -> list[tuple[int, ...]]:
+    """Every pre-rendered combination of control positions, in the order of a panel's frame table.
+
+    The free controls (``solo`` false) take every combination of their positions (row-major); within
+    each, first all solo controls at their defaults, then each solo control at each of its other
+    positions while the other solo controls stay at their defaults. Without solo controls: the full grid.
+    """
+    if not len(sizes) == len(defaults) == len(solo):
+        raise ValueError("sizes, defaults and solo must have one entry per control")
+    free = [i for i, s in enumerate(solo) if not s]
+    singles = [None] + [(j, p) for j, s in enumerate(solo) if s for p in range(sizes[j]) if p != defaults[j]]
+    states = []
+    for combo in itertools.product(*(range(sizes[i]) for i in free)):
+        base = list(defaults)
+        for i, p in zip(free, combo):
+            base[i] = p
+        for single in singles:
+            state = list(base)
+            if single is not None:
+                state[single[0]] = single[1]
+            states.append(tuple(state))
+    return states
+
+
+def index_steps(sizes: list[int], defaults: list[int], solo: list[bool]) -> list[list[int]]:
+    """``steps[i][p]``: what control ``i`` at position ``p`` adds to the frame index in :func:`grid_states`.
+
+    index = sum_i steps[i][p_i]. A free control adds ``p * stride`` (row-major over the free controls,
+    each free combination spanning ``1 + sum(size - 1 over solo controls)`` states); a solo control adds
+    0 at its default, else its state's place after the defaults' state. The page's JavaScript reads this table.
+    """
+    if not len(sizes) == len(defaults) == len(solo):
+        raise ValueError("sizes, defaults and solo must have one entry per control")
+    steps: list[list[int]] = [[] for _ in sizes]
+    offset = 1
+    for i, (n, d, s) in enumerate(zip(sizes, defaults, solo)):
+        if s:
+            steps[i] = [0 if p == d else offset + (p if p < d else p - 1) for p in range(n)]
+            offset += n - 1
+    stride = offset
+    for i in reversed(range(len(sizes))):
+        if not solo[i]:
+            steps[i] = [p * stride for p in range(sizes[i])]
+            stride *= sizes[i]
+    return steps
+
+
+def state_index(sizes: list[int], defaults: list[int], solo: list[bool], positions: list[int]) -> int:
+    """Where the combination ``positions`` is in :func:`grid_states`: the sum of its :func:`index_steps`."""
+    if sum(p != d for p, d, s in zip(positions, defaults, solo) if s) > 1:
+        raise ValueError("at most one solo control may be away from its default")
+    steps = index_steps(sizes, defaults, solo)
+    return sum(steps[i][p] for i, p in enumerate(positions))
+
+
+# ----------------------------------------------------------------------------- frames of a grid
+def _frame_rows(panel, axes: list[Axis], cache: dict):
+    """The rows of :func:`frame_table`, one at a time."""
+    def enabled(combo):
+        values = tuple(a.values[p] for a, p in zip(axes, combo))
+        if values not in cache:
+            cache[values] = panel.enabled({a.name: v for a, v in zip(axes, values)})
+        return cache[values]
+
+    for combo in grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]):
+        on = enabled(combo)
+        canon = tuple(p if on[a.name] else a.default for a, p in zip(axes, combo))
+        if canon != combo and enabled(canon) != on:
+            canon = combo  # the default of a disabled control would change what is enabled: keep it as set
+        yield canon, sum(1 << i for i, a in enumerate(axes) if on[a.name])
+
+
+def frame_table(panel, axes: list[Axis], cache: dict | None = None) -> list[tuple[tuple, int]]:
+    """For every combination of :func:`grid_states`: the combination to render and the enabled controls (bits).
+
+    A disabled control has no effect (the panels' rule), so it is rendered at its default position:
+    combinations that differ only in disabled controls share one frame. ``cache`` keeps
+    ``panel.enabled`` answers between calls (by the values of the controls).
+    """
+    return list(_frame_rows(panel, axes, {} if cache is None else cache))
+
+
+def distinct_frames(panel, axes: list[Axis], cache: dict | None = None, stop: float = math.inf) -> int:
+    """How many pictures the grid ``axes`` of ``panel`` needs (combinations that differ only in disabled
+    controls share one); counting ends once the count passes ``stop`` (it is then ``stop + 1``)."""
+    seen = set()
+    for canon, _ in _frame_rows(panel, axes, {} if cache is None else cache):
+        seen.add(canon)
+        if len(seen) > stop:
+            break
+    return len(seen)
+
+
+# ----------------------------------------------------------------------------- choosing the grid
+def mode_controls(panel, specs: list | None = None) -> set[str]:
+    """The controls that turn other controls on or off (a value of theirs changes what is enabled)."""
+    specs = specs or [(name, name, control_candidates(w)) for name, w in panel.controls.items()]
+    defaults = {name: values[d] for name, _, (_, values, _, d) in specs}
+    base = panel.enabled(defaults)
+    modes = set()
+    for name, _, (_, values, _, _) in specs:
+        for value in values:
+            on = panel.enabled({**defaults, name: value})
+            if any(on[k] != base[k] for k in on if k != name):
+                modes.add(name)
+                break
+    return modes
+
+
+def _enabled_share(panel, specs: list, modes: set[str]) -> dict[str, float]:
+    """How often each control is enabled: over the defaults and each value of each mode control alone."""
+    defaults = {name: values[d] for name, _, (_, values, _, d) in specs}
+    settings = [defaults] + [{**defaults, name: v} for name, _, (_, values, _, _) in specs if name in modes
+                             for v in values]
+    states = [panel.enabled(s) for s in settings]
+    return {name: sum(on[name] for on in states) / len(states) for name in panel.controls}
+
+
+def _solo_controls(panel, specs: list, fits) -> set[int]:
+    """The controls to render one at a time so that the smallest grid fits (``fits(solo)``).
+
+    First those that are off most of the time, then sliders, checkboxes, dropdowns, a group of alike
+    controls at a time (nine kernel weights go solo together); then a checkbox or a short dropdown
+    goes back to free if the grid still fits. Mode controls are never solo.
+    """
+    modes = mode_controls(panel, specs)
+    share = _enabled_share(panel, specs, modes)
+    order = {"range": 0, "checkbox": 1, "select": 2}
+    rank = {i: (share[s[0]], order[s[2][0]]) for i, s in enumerate(specs) if s[0] not in modes}
+    solo: set[int] = set()
+    added = []
+    for group in sorted(set(rank.values())):
+        members = [i for i in rank if rank[i] == group]
+        solo.update(members)
+        added += members
+        if len(solo) > 1 and fits(solo):
+            break
+    for i in reversed(added):
+        kind, values = specs[i][2][0], specs[i][2][1]
+        if len(solo) > 2 and (kind == "checkbox" or kind == "select" and len(values) <= 3) and fits(solo - {i}):
+            solo.discard(i)
+    return solo if len(solo) >= 2 else set()  # one solo control alone saves nothing
+
+
+def choose_grid(panel, max_frames: int) -> list[Axis]:
+    """The pre-rendered values of each control of ``panel``.
+
+    Every option of a dropdown or checkbox; for sliders, as many evenly spread positions as keep the
+    distinct frames within ``max_frames`` (at least two per slider, its default always among them,
+    both ends from three positions on). When even the full grid of those does not fit, controls that
+    turn no other control on or off become *solo* (sliders first, then checkboxes, then dropdowns,
+    until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
+    which costs a sum of positions instead of a product.
+    """
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
+    counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
+    cache: dict = {}
+
+    def frames(c: dict[int, int], solo: set[int]) -> float:
+        axes = _axes(specs, c, solo)
+        if not solo and math.prod(len(a.values) for a in axes) > DENSE_LIMIT:
+            return math.inf  # not worth counting: a grid that large is far over any cap
+        return distinct_frames(panel, axes, cache, stop=max_frames)  # only whether it fits matters
+
+    solo: set[int] = set()
+    if frames(counts, solo) > max_frames:
+        solo = _solo_controls(panel, specs, lambda s: frames(counts, s) <= max_frames)
+    grew = True
+    while grew:  # one more position for each slider in turn, while the grid fits
+        grew = False
+        for i in counts:
+            if counts[i] < len(specs[i][2][1]):
+                trial = {**counts, i: counts[i] + 1}
+                if frames(trial, solo) <= max_frames:
+                    counts, grew = trial, True
+    return _axes(specs, counts, solo)
+
+
+# ----------------------------------------------------------------------------- a page's budget
+def share_out(floors: list[float], wants: list[float], budget: float) -> list[float]:
+    """Each item's share of ``budget``: at least its floor; what is left goes out in equal parts, none beyond its want."""
+    if len(floors) != len(wants):
+        raise ValueError("floors and wants must have one entry per item")
+    shares = list(floors)
+    left = budget - sum(floors)
+    active = [i for i, w in enumerate(wants) if w > shares[i]]
+    while left > 1e-9 and active:
+        part = left / len(active)
+        for i in active:
+            give = min(part, wants[i] - shares[i])
+            shares[i] += give
+            left -= give
+        active = [i for i in active if wants[i] - shares[i] > 1e-9]
+    return shares
+
+
+def frame_caps(panels: list, frame_bytes: list[float], max_frames: int, page_bytes: float,
+               panel_bytes: float) -> list[int]:
+    """The frame cap of each panel of a page (``frame_bytes``: what one of its frames weighs in the page).
+
+    Every panel gets its smallest grid (two positions per slider); the rest of the page's budget is
+    shared out, no panel taking more than ``panel_bytes`` beyond that or more frames than ``max_frames``
+    or than its grid can use.
+    """
+    floors = [distinct_frames(p, choose_grid(p, 1)) for p in panels]
+    wants = [distinct_frames(p, choose_grid(p, max_frames)) for p in panels]
+    shares = share_out([f * s for f, s in zip(floors, frame_bytes)],
+                       [max(f * s, min(w * s, panel_bytes)) for f, w, s in zip(floors, wants, frame_bytes)],
+                       page_bytes)
+    return [max(f, min(max_frames, int(share / s))) for f, share, s in zip(floors, shares, frame_bytes)]

@@ -1,0 +1,209 @@
+"""The HTML of the site: static panels, a page's frame table, navigation, links, the index and glossary pages."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import pathlib
+import re
+
+from .grid import Axis, index_steps
+
+TEMPLATE = pathlib.Path(__file__).resolve().parents[1] / "site_template"
+FRAMES_MARK = "<!--site:frames-->"  # where the template wants a page's frame table
+SOLO_MARK = '<sup class="sp-solo" title="一次只改一个 · one at a time">†</sup>'
+
+
+def to_json(data) -> str:
+    """Compact JSON that is safe inside a ``<script>`` element."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+# ----------------------------------------------------------------------------- static panels
+def _control_html(i: int, a: Axis) -> str:
+    """One control of a static panel as an HTML input (``data-i``: its place in the panel)."""
+    label, mark = html.escape(a.label), SOLO_MARK if a.solo else ""
+    if a.kind == "range":
+        return (f'<label class="sp-control"><span class="sp-label">{label}{mark}</span> '
+                f'<input type="range" data-i="{i}" min="0" max="{len(a.values) - 1}" step="1" value="{a.default}" '
+                f'aria-label="{label}"> <output>{html.escape(a.labels[a.default])}</output></label>')
+    if a.kind == "checkbox":
+        checked = " checked" if a.values[a.default] else ""
+        return (f'<label class="sp-control"><input type="checkbox" data-i="{i}"{checked}> '
+                f'<span class="sp-label">{label}{mark}</span></label>')
+    options = "".join(f'<option value="{k}"{" selected" if k == a.default else ""}>{html.escape(t)}</option>'
+                      for k, t in enumerate(a.labels))
+    return (f'<label class="sp-control"><span class="sp-label">{label}{mark}</span> '
+            f'<select data-i="{i}" aria-label="{label}">{options}</select></label>')
+
+
+def panel_data(axes: list[Axis], result: dict, page_ids: list[int]) -> dict:
+    """What the page's script reads for one panel: each control's labels and index steps (the frame of the
+    positions ``p`` is ``frames[sum(steps[i][p[i]])]``), the page frame of each state, and what changes with it."""
+    sizes, defaults, solo = [len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]
+    data = {"labels": [a.labels for a in axes], "steps": index_steps(sizes, defaults, solo),
+            "frames": [page_ids[f] for f in result["frames"]]}
+    if any(solo):
+        data["defaults"], data["solo"] = defaults, [int(s) for s in solo]
+    if result["enabled"] is not None:
+        data["enabled"] = result["enabled"]
+    if result["readouts"] is not None:
+        data["readouts"], data["readout"] = result["readouts"], result["readout"]
+    return data
+
+
+def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list[str]) -> str:
+    """One static panel: its controls as HTML inputs, one <img>, a note on what was pre-rendered, its data."""
+    axes = [Axis(**a) for a in result["axes"]]
+    data = panel_data(axes, result, page_ids)
+    default = sum(steps[a.default] for steps, a in zip(data["steps"], axes))  # every control at its default
+    readout = result["readouts"][result["readout"][default]] if result["readouts"] else ""
+    note = prerendered_note(axes, len(result["pngs"]))
+    return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
+            f'<div class="sp-controls">{"".join(_control_html(i, a) for i, a in enumerate(axes))}</div>'
+            f'<img class="sp-image" alt="{html.escape(name)}" '
+            f'src="data:image/png;base64,{frames[data["frames"][default]]}">'
+            f'<div class="sp-readout">{readout}</div>'
+            f'<p class="sp-note">{html.escape(note)}</p>'
+            f'<script type="application/json" class="sp-data">{to_json(data)}</script></div>')
+
+
+def prerendered_note(axes: list[Axis], frames: int) -> str:
+    """What the page says about its pre-rendered values: every slider position, every option, solo controls."""
+    parts = [f"{a.label} 取 {len(a.values)} 个值：{', '.join(a.labels)}" for a in axes if a.kind == "range"]
+    if any(a.kind != "range" for a in axes):
+        parts.append("下拉框和复选框的每个选项都已渲染")
+    solo = ""
+    if any(a.solo for a in axes):
+        parts.append("标 † 的控件组合太多，只预先渲染了“一次改一个”的情形：改动其中一个，其余标 † 的控件回到默认值")
+        solo = " Controls marked † were rendered one at a time: moving one puts the other † controls back to their defaults."
+    return (f"静态网页版：这些图由面板自己的代码预先渲染，共 {frames} 帧；" + "；".join(parts)
+            + "。要连续调节，请在 Jupyter 或 Colab 中运行本章。"
+            f" (Static edition: {frames} frames pre-rendered by the panel's code; sliders snap to the values listed.{solo})")
+
+
+def page_frames(results: list[dict]) -> tuple[list[str], list[list[int]]]:
+    """One table of base64 frames for a page (a picture shared by panels is stored once) and each panel's ids in it."""
+    frames, by_digest, ids = [], {}, []
+    for result in results:
+        local = []
+        for png in result["pngs"]:
+            digest = hashlib.sha1(png).digest()
+            if digest not in by_digest:
+                by_digest[digest] = len(frames)
+                frames.append(base64.b64encode(png).decode("ascii"))
+            local.append(by_digest[digest])
+        ids.append(local)
+    return frames, ids
+
+
+def fill_page(body: str, slots: list, results: dict, entries: dict, built: set[str]) -> tuple[str, list[dict], int]:
+    """Put the static panels into an exported page and the page's frames once; returns it, its panels, its frames."""
+    panel_results = [results[key] for _, key in slots]
+    frames, ids = page_frames(panel_results)
+    panels = []
+    for (slot, key), result, page_ids in zip(slots, panel_results, ids):
+        entry = entries[key]
+        if body.count(slot) != 1:
+            raise RuntimeError(f"{entry['page']}: the slot for {entry['call']} is not in the exported page once")
+        body = body.replace(slot, static_panel_html(entry["name"], result, page_ids, frames))
+        panels.append(panel_report(entry, result))
+    table = f'<script type="application/json" id="sp-frames">{to_json(frames)}</script>' if frames else ""
+    return rewrite_notebook_links(body.replace(FRAMES_MARK, table, 1), built), panels, len(frames)
+
+
+def panel_report(entry: dict, result: dict) -> dict:
+    """What ``.site-build.json`` says about one panel: its call, grid, frames, bytes and times."""
+    return {"name": entry["name"], "call": entry["call"], "in_kernel": entry["in_kernel"],
+            "frames": len(result["pngs"]), "rendered": result["rendered"], "cap": result["cap"],
+            "errors": result["errors"], "solo": [a["name"] for a in result["axes"] if a["solo"]],
+            "grid": {a["name"]: a["labels"] for a in result["axes"]},
+            "bytes": sum(len(p) for p in result["pngs"]), "seconds": round(result["seconds"], 2),
+            "render_s": round(result["render_s"], 2), "encode_s": round(result["encode_s"], 2)}
+
+
+# ----------------------------------------------------------------------------- navigation and links
+def nav_html(pages: list[tuple[str, str]], current: int | None, glossary: bool) -> str:
+    """Links to the contents, the previous and next chapter, and the glossary."""
+    items = ['<a href="index.html">目录 · Contents</a>']
+    if current is not None and current > 0:
+        items.append(f'<a href="{pages[current - 1][0]}.html" rel="prev">← {html.escape(pages[current - 1][1])}</a>')
+    if current is not None and current + 1 < len(pages):
+        items.append(f'<a href="{pages[current + 1][0]}.html" rel="next">{html.escape(pages[current + 1][1])} →</a>')
+    if glossary:
+        items.append('<a href="glossary.html">术语表 · Glossary</a>')
+    return f'<nav class="site-nav">{"".join(items)}</nav>'
+
+
+def rewrite_notebook_links(text: str, built: set[str]) -> str:
+    """``href="04_losses.ipynb"`` (also ``notebooks/…``, ``../…``) -> ``href="04_losses.html"`` for built pages."""
+    def sub(m: re.Match) -> str:
+        return f'href="{m.group(1)}.html{m.group(2) or ""}"' if m.group(1) in built else m.group(0)
+    return re.sub(r'href="(?:\.\.?/)?(?:notebooks/)?(\d\d_[\w-]+)\.ipynb(#[^"]*)?"', sub, text)
+
+
+# ----------------------------------------------------------------------------- nbconvert
+def exporter(mathjax_url: str | None = None):
+    """nbconvert's HTML exporter with the site's template (``tools/site_template``)."""
+    from nbconvert import HTMLExporter
+
+    exp = HTMLExporter(extra_template_basedirs=[str(TEMPLATE.parent)], template_name=TEMPLATE.name)
+    exp.language_code = "zh-CN"
+    if mathjax_url:
+        exp.mathjax_url = mathjax_url
+    return exp
+
+
+def export(exp, nb, name: str, nav: str) -> str:
+    """One notebook as a page of the site, with the navigation ``nav`` at its top and bottom."""
+    body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": name}, "site_nav": nav})
+    return body
+
+
+def markdown_notebook(title: str, markdown: list[str]):
+    """A notebook of Markdown cells only (the index and glossary pages)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"title": title, "language_info": {"name": "python"}}
+    nb.cells = [nbformat.v4.new_markdown_cell(text, id=f"site-{i}") for i, text in enumerate(markdown)]
+    return nb  # fixed cell ids (nbformat's are random): a rebuild writes the same page
+
+
+# ----------------------------------------------------------------------------- the index page
+INTRO = ("# 深度学习笔记 · 交互课程（静态网页版）\n\n"
+         "这是课程的静态网页版：每一章都是一页，公式、代码、输出和中文讲解都在；每个交互面板仍然可以拖动，"
+         "图片由面板自己的代码预先渲染，不需要 Python，也不需要 Colab。要运行代码、连续调节，"
+         "请在 Jupyter 或 Colab 中打开笔记本。\n\n"
+         "*Static web edition of the course: every chapter as one page, every panel still answers its "
+         "controls (pictures pre-rendered by the panel code), no Python or kernel needed.*")
+
+
+def readme_sections(readme: str, headings: list[str]) -> list[str]:
+    """The sections of README.md that start with one of ``headings`` (up to the next heading of that level or above)."""
+    lines, found = readme.splitlines(), []
+    for heading in headings:
+        level = len(heading) - len(heading.lstrip("#"))
+        for i, line in enumerate(lines):
+            if line.strip() == heading:
+                end = next((j for j in range(i + 1, len(lines)) if re.match(rf"#{{1,{level}}} ", lines[j])), len(lines))
+                found.append("\n".join(lines[i:end]).strip())
+                break
+    return found
+
+
+def index_markdown(readme: str, pages: list[tuple[str, str]], glossary: bool) -> list[str]:
+    """The index page: an introduction and README's chapter tables, each notebook linked to its page."""
+    built = {stem for stem, _ in pages}
+
+    def link(m: re.Match) -> str:
+        stem = m.group(1)
+        return f"[{stem}]({stem}.html)" if stem in built else f"`{stem}`"
+
+    sections = [re.sub(r"`(\d\d_[\w-]+)\.ipynb`", link, s) for s in readme_sections(readme, ["## Chapters", "### 各章内容"])]
+    chapters = "## 章节 · Chapters\n\n" + "\n".join(f"- [{title}]({stem}.html)" for stem, title in pages)
+    cells = [INTRO, chapters] + sections
+    if glossary:
+        cells.append("## 术语表 · Glossary\n\n[术语表 (glossary.html)](glossary.html)")
+    return cells
