@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -691,3 +692,88 @@ def test_tanh_init_wants_random_uniform_weights():
     assert ex_init.check_conv_fans((np.int64(240), torch.tensor(480))).ok
     _refused(ex_init.check_conv_fans("240, 480"), "二元组")
     _refused(ex_init.check_leaky_kaiming_std([0.12257]), "数")
+
+
+# ----------------------------------------------------------------------------- more routes around the watch
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated", "ignore:The PyTorch API of nested tensors")
+def test_other_threads_compiled_and_scripted_routes_are_refused():
+    import threading
+
+    def in_a_thread(x, w):
+        out = {}
+        worker = threading.Thread(target=lambda: out.setdefault("y", F.conv2d(x[None], w)[0]))
+        worker.start()
+        worker.join()
+        return out["y"]
+
+    _refused(ex_cnn.check_my_conv2d(in_a_thread), "线程")
+    scripted = torch.jit.script(lambda_free_conv)
+    _refused(ex_cnn.check_my_conv2d(scripted), "conv")
+    _refused(ex_act.check_tanh_from_sigmoid(lambda x: torch.tan(x * 1j).imag), "tan")
+    _refused(ex_act.check_tanh_from_sigmoid(lambda x: x - F.tanhshrink(x)), "tanh")
+    _refused(ex_act.check_log_softmax(lambda z, dim=-1: z - z.logcumsumexp(dim).narrow(dim, z.shape[dim] - 1, 1)),
+             "logcumsumexp")
+
+    def nested(batch):
+        padded = torch.nested.nested_tensor([s for s, _ in batch]).to_padded_tensor(0)
+        return (padded, torch.tensor([len(s) for s, _ in batch])), torch.tensor([y for _, y in batch])
+
+    _refused(ex_dl.check_pad_collate(nested))
+
+
+def lambda_free_conv(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return F.conv2d(x.unsqueeze(0), w)[0]
+
+
+# ----------------------------------------------------------------------------- what the exercise texts claim
+def test_log_softmax_exercise_text():
+    """02: log of the stable softmax still gives log 0 = -inf at [1000, 0]; the stable log-softmax gives [0, -1000]."""
+    z = torch.tensor([1000.0, 0.0])
+    assert torch.log(act.softmax(z)).tolist() == [0.0, -math.inf]
+    assert _log_softmax(z).tolist() == [0.0, -1000.0]
+
+
+def test_pseudo_huber_exercise_text():
+    """04: ~ e²/2 for |e| << δ, ~ δ|e| - δ² for |e| >> δ, gradient e/√(1+(e/δ)²) bounded by δ; Huber's second
+    derivative jumps from 1 to 0 at |e| = δ."""
+    for delta in (0.5, 1.0, 3.0):
+        small, large = torch.tensor([1e-3 * delta], dtype=torch.float64), torch.tensor([1e4 * delta], dtype=torch.float64)
+        zero = torch.zeros(1, dtype=torch.float64)
+        assert math.isclose(_pseudo_huber(small, zero, delta).item(), 0.5 * small.item() ** 2, rel_tol=1e-5)
+        assert math.isclose(_pseudo_huber(large, zero, delta).item(), delta * large.item() - delta ** 2, rel_tol=1e-5)
+        e = torch.linspace(-50, 50, 2001, dtype=torch.float64, requires_grad=True)
+        (grad,) = torch.autograd.grad(_pseudo_huber(e, torch.zeros_like(e), delta) * len(e), e)
+        assert torch.allclose(grad, e / torch.sqrt(1 + (e / delta) ** 2)) and grad.abs().max() < delta
+        d = torch.tensor([delta - 1e-3, delta + 1e-3], dtype=torch.float64, requires_grad=True)
+        (g1,) = torch.autograd.grad(F.huber_loss(d, torch.zeros(2, dtype=torch.float64), reduction="sum", delta=delta),
+                                    d, create_graph=True)
+        (g2,) = torch.autograd.grad(g1.sum(), d)
+        assert g2.tolist() == [1.0, 0.0]
+
+
+def test_a_check_takes_milliseconds_once_warm(capsys):
+    """Not a timed assert: prints how long one check of each function exercise takes (for the record)."""
+    import time
+    answers = [(ex_act.check_log_softmax, _log_softmax), (ex_cnn.check_my_conv2d, _conv_loops),
+               (ex_cnn.check_my_conv2d, _conv_unfold), (ex_reg.check_inverted_dropout, _dropout),
+               (ex_reg.check_batch_norm_train, _batch_norm), (ex_optim.check_adam_step, _adam_step),
+               (ex_rnn.check_my_rnn, _my_rnn), (ex_dl.check_squares_dataset, Squares)]
+    with capsys.disabled():
+        for check, answer in answers:
+            check(answer)
+            start = time.perf_counter()
+            assert check(answer).ok
+            print(f"\n{check.__name__}({getattr(answer, '__name__', answer)}): {1e3 * (time.perf_counter() - start):.0f} ms",
+                  end="")
+
+
+def test_a_tensor_subclass_that_lies_about_comparisons_is_refused():
+    class AlwaysEqual(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            result = super().__torch_function__(func, types, args, kwargs or {})
+            return True if func in (torch.allclose, torch.equal, torch.Tensor.__eq__) else result
+
+    _refused(ex_cnn.check_my_conv2d(lambda x, w: torch.zeros(3).as_subclass(AlwaysEqual)), "普通")
+    _refused(ex_dl.check_pad_collate(lambda b: ((torch.zeros(1).as_subclass(AlwaysEqual), torch.zeros(1)),
+                                                torch.zeros(1))), "普通")

@@ -26,6 +26,7 @@ import re
 import secrets
 import sys
 import sysconfig
+import _thread
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,17 +170,19 @@ def _tampering_calls() -> dict[int, str]:
     """Built-ins that could switch the recording off or reach into the checker, by id."""
     found = {}
     for owner, names in ((sys, ("setprofile", "settrace", "_getframe", "_current_frames")),
-                         (threading, ("setprofile", "settrace")),
+                         (threading, ("setprofile", "settrace")), (_thread, ("start_new_thread", "start_joinable_thread")),
                          (gc, ("get_objects", "get_referrers", "get_referents")),
                          (torch._C._autograd, ("_disable_profiler", "_disable_profiler_legacy", "_enable_profiler",
                                                "_enable_profiler_legacy", "_prepare_profiler"))):
         for name in names:
-            if hasattr(owner, name):
+            if hasattr(owner, name):  # (sys._getframe & co. only count when the learner's own code calls them)
                 found[id(getattr(owner, name))] = f"{getattr(owner, '__name__', owner)}.{name}"
     return found
 
 
 _TAMPERING = _tampering_calls()
+# the operator record sees the calling thread only: work moved to another thread would go unseen
+_THREAD_STARTS = {threading.Thread.start.__code__}
 _WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.nn", "torch.autograd", "builtins", "math", "sys")
 
 
@@ -324,6 +327,8 @@ def _hook_for(roots: tuple[str, ...], seen: _Seen) -> Callable:
                 bad = verdicts[code] = name.startswith(roots) and not name.startswith(_CHECKERS_DIR)
             if bad and seen.code is None:
                 seen.code = _describe(frame)
+            if code in _THREAD_STARTS and seen.tamper is None:
+                seen.tamper = "threading.Thread.start"
         elif event == "c_call" and id(arg) in _TAMPERING and seen.tamper is None and _learner_code(frame.f_code):
             seen.tamper = _TAMPERING[id(arg)]
 
@@ -363,7 +368,8 @@ def run_answer(call: Callable[[], Any], forbid: Forbid, refused: str, hint: str 
     replaced = _restore(before)
     if seen.tamper or replaced or "(profiler switched off)" in ops.names or hooked is None:
         what = seen.tamper or replaced or "the profiler"
-        return None, Feedback(False, f"你的代码动了检查器的观察手段（{what}）：这样的答案没法判断。请只写题目要的计算。")
+        return None, Feedback(False, f"你的代码绕开或改动了检查器的观察（{what}）：这样的答案没法判断。"
+                                     "请直接在函数里写题目要的计算（不另开线程，不改动 torch 和检查器）。")
     what = seen.code or forbid.op_hit(ops.names)
     if what is not None:
         if what.startswith("helpers."):
@@ -372,7 +378,20 @@ def run_answer(call: Callable[[], Any], forbid: Forbid, refused: str, hint: str 
         return None, Feedback(False, (refused or "你的代码运行了 {what}：这道题用不到它，请自己写。").format(what=what))
     if error is not None:
         return None, _error_feedback(error, hint)
+    if _has_tensor_subclass(result):
+        return None, Feedback(False, "请返回普通的 torch.Tensor：张量的子类可以改写比较的方式，检查器没法判断它。")
     return result, None
+
+
+def _has_tensor_subclass(value: Any, depth: int = 0) -> bool:
+    """True if ``value`` (or a tuple/list/dict inside it) holds a tensor of a subclass other than Parameter."""
+    if isinstance(value, torch.Tensor):
+        return type(value) not in (torch.Tensor, torch.nn.Parameter)
+    if depth < 4 and isinstance(value, (tuple, list)):
+        return any(_has_tensor_subclass(v, depth + 1) for v in value)
+    if depth < 4 and isinstance(value, dict):
+        return any(_has_tensor_subclass(v, depth + 1) for v in value.values())
+    return False
 
 
 def grad_matches(out: Any, inputs: Iterable[torch.Tensor], expected_out: torch.Tensor,

@@ -9,8 +9,8 @@ from . import Feedback, Forbid, as_number, close_to, fresh_generator, grad_match
 
 # what each exercise asks the learner to write themselves: any softmax / log-sum-exp operator of PyTorch
 # (whatever name reaches it), and tanh (the course's own code is always refused)
-_LOG_SOFTMAX = Forbid(ops=r"softmax|logsumexp|cross_entropy|nll_loss|logaddexp")
-_TANH = Forbid(ops=r"^tanh$|rnn_tanh")
+_LOG_SOFTMAX = Forbid(ops=r"softmax|logsumexp|logcumsumexp|cross_entropy|nll_loss|logaddexp")
+_TANH = Forbid(ops=r"^tanh$|^tan$|rnn_tanh")  # tan too: tanh(x) is the imaginary part of tan(ix)
 
 
 def _returns_tensor_like(out: Any, expected: torch.Tensor) -> bool:

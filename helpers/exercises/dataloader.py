@@ -71,8 +71,9 @@ def check_squares_dataset(cls: Any) -> Feedback:
                           "__len__ 和 __getitem__ 就是 map-style Dataset 的全部约定；DataLoader 负责按下标取样本、拼成批。")
 
 
-# what my_collate must not run: PyTorch's padding and packing of sequences, however reached
-_PAD = Forbid(ops=r"pad_sequence|pad_packed|pack_padded|pack_sequence")
+# what my_collate must not run: PyTorch's padding and packing of sequences (and nested tensors' to_padded_tensor),
+# however reached
+_PAD = Forbid(ops=r"pad_sequence|pad_packed|pack_padded|pack_sequence|padded_tensor")
 
 
 def _collate_batches() -> list[list[tuple[torch.Tensor, int]]]:
