@@ -777,3 +777,37 @@ def test_a_tensor_subclass_that_lies_about_comparisons_is_refused():
     _refused(ex_cnn.check_my_conv2d(lambda x, w: torch.zeros(3).as_subclass(AlwaysEqual)), "普通")
     _refused(ex_dl.check_pad_collate(lambda b: ((torch.zeros(1).as_subclass(AlwaysEqual), torch.zeros(1)),
                                                 torch.zeros(1))), "普通")
+
+
+# ----------------------------------------------------------------------------- every checker, any garbage
+_ALL_MODULES = (ex_act, ex_cnn, ex_dl, ex_init, ex_loss, ex_optim, ex_ov, ex_reg, ex_rnn, ex_sched, ex_tensors)
+_ALL_CHECKS = [getattr(m, name) for m in _ALL_MODULES for name in dir(m) if name.startswith("check_")]
+
+
+class _Weird:
+    def __eq__(self, other):
+        return True
+
+    def __len__(self):
+        raise TypeError("no length")
+
+
+@pytest.mark.parametrize("check", _ALL_CHECKS, ids=lambda c: f"{c.__module__.rpartition('.')[2]}.{c.__name__}")
+def test_every_checker_answers_garbage_with_feedback(check):
+    assert not check(None).answered
+    for junk in ("abc", b"abc", [1], (1, 2, 3), {}, _Weird(), float("nan"), True, object, _raises,
+                 lambda *a, **k: None, lambda *a, **k: _Weird(), torch.zeros(2, 2), np.ones(3)):
+        feedback = check(junk)
+        assert isinstance(feedback, core.Feedback) and feedback.answered and not feedback.ok, (junk, feedback)
+        assert feedback.message
+
+
+def test_reference_decompositions_are_refused():
+    """torch._refs and torch._decomp rebuild a built-in from smaller operators: the Python that does it is seen."""
+    import torch._decomp
+    import torch._refs
+    aten = torch.ops.aten
+    dropout_decomposition = torch._decomp.decomposition_table[aten.native_dropout.default]
+    _refused(ex_reg.check_inverted_dropout(lambda x, p: dropout_decomposition(x, p, True)[0]), "torch._decomp")
+    _refused(ex_act.check_log_softmax(lambda z, dim=-1: torch._refs.log_softmax(z, dim)), "torch._refs")
+    _refused(ex_act.check_tanh_from_sigmoid(lambda x: torch._refs.tanh(x)))

@@ -183,7 +183,7 @@ def _tampering_calls() -> dict[int, str]:
 _TAMPERING = _tampering_calls()
 # the operator record sees the calling thread only: work moved to another thread would go unseen
 _THREAD_STARTS = {threading.Thread.start.__code__}
-_WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.nn", "torch.autograd", "builtins", "math", "sys")
+_WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.nn", "torch.autograd", "builtins", "math")
 
 
 def _snapshot() -> dict[str, tuple[Any, dict[str, Any]]]:
