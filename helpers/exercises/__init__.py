@@ -8,11 +8,14 @@ An answer is judged by what it *runs*, not by the names it uses. :func:`run_answ
 code while
 
 - PyTorch's operator profiler records every ATen operator that runs, composite ones included
-  (``F.conv2d``, ``torch.ops.aten.conv2d``, ``torch._VF`` and any alias all reach ``aten::convolution``);
+  (``F.conv2d``, ``torch.ops.aten.conv2d``, ``torch._VF`` and any alias all reach ``aten::convolution``;
+  a ``TorchDispatchMode`` would not do: it sees operators after they decompose, so ``F.dropout`` would
+  arrive as ``bernoulli_``/``div_``/``mul``, exactly like a hand-written answer);
 - a Python profile hook records every Python function that runs, so the course's own code, scikit-learn,
   SciPy or ``torch.optim`` are seen however they were reached (an alias, a default argument, a partial);
 
-and refuses the answer when it ran what the exercise forbids. Where the exercise is a differentiable
+and refuses the answer when it ran what the exercise forbids (or switched the watching off, moved work to
+another thread, or patched torch). Where the exercise is a differentiable
 function, the checkers also compare the answer's autograd gradient with PyTorch's, which catches a route
 around torch (NumPy, SciPy) that gives the right numbers without a graph.
 """
@@ -156,14 +159,14 @@ _ALWAYS = ("helpers", "torch._dynamo.convert_frame", "torch._functorch._aot_auto
 _LIBRARY_DIRS = tuple({os.path.join(sysconfig.get_paths()[key], "") for key in ("stdlib", "purelib", "platlib")})
 
 
+_HELPERS_DIR = os.path.join(str(Path(__file__).resolve().parent.parent), "")
+_CHECKERS_DIR = os.path.join(str(Path(__file__).resolve().parent), "")  # the checkers themselves
+
+
 def _learner_code(code) -> bool:
     """True for code written in the notebook or a test (not a library's, not the course's)."""
     name = code.co_filename
     return not (name.startswith(_LIBRARY_DIRS) or name.startswith(_HELPERS_DIR) or name.startswith("<frozen"))
-
-
-_HELPERS_DIR = os.path.join(str(Path(__file__).resolve().parent.parent), "")
-_CHECKERS_DIR = os.path.join(str(Path(__file__).resolve().parent), "")  # the checkers themselves
 
 
 def _tampering_calls() -> dict[int, str]:
@@ -228,7 +231,7 @@ def _op_name(name: str) -> str:
 
 
 class _OpRecorder:
-    """Records the names of the ATen operators that run (all threads), through PyTorch's CPU profiler.
+    """Records the names of the ATen operators that run on this thread, through PyTorch's CPU profiler.
 
     The legacy CPU profiler records composite operators before they decompose and writes nothing to stderr;
     where this PyTorch lacks it, the Kineto profiler is used with its start and stop messages silenced.
