@@ -52,7 +52,7 @@ def check_notes_momentum(fn: Any) -> Feedback:
     if any(None in path for path in got):
         return Feedback(False, "列表里的每一项都应是一个数（每一步之后的 w）。")
     if all(close_to(a, e, atol=1e-7, rtol=1e-5) for a, e in zip(got, expected)):
-        return Feedback(True, "和 torch.optim.SGD(lr=η(1−β), momentum=β) 的轨迹完全相同（勘误 E30）。")
+        return Feedback(True, "和 torch.optim.SGD(lr=η(1−β), momentum=β) 的轨迹完全相同（见本章的笔记勘误）。")
     if all(close_to(a, e, atol=1e-7, rtol=1e-5) for a, e in zip(got, pytorch_form)):
         return Feedback(False, "这是 PyTorch 的写法 v = βv + g：笔记的 EMA 在 g 前面乘 (1−β)，第一步只走 η(1−β)g₁。")
     return Feedback(False, "从 w = 0、V = 0 出发，每一步先 V = β·V + (1−β)·g，再 w = w − η·V，把每步后的 w 存进列表。")
@@ -124,9 +124,9 @@ def check_rmsprop_first_step(answer: Any) -> Feedback:
     if answer is None:
         return Feedback(False, "请给一个数（int、float 或 0 维张量），不是列表或字符串。")
     if close_to(answer, 0.01 / math.sqrt(1 - 0.99), atol=1e-4, rtol=0):
-        return Feedback(True, "V₁ = (1−α)g²，所以第一步是 η·|g|/√((1−α)g²) = η/√(1−α) = 10η：偏小的 V 让第一步变大（勘误 E33）。")
+        return Feedback(True, "V₁ = (1−α)g²，所以第一步是 η·|g|/√((1−α)g²) = η/√(1−α) = 10η：偏小的 V 让第一步变大（见本章的笔记勘误）。")
     if close_to(answer, 0.01 / math.sqrt(1 - 0.9), atol=1e-4, rtol=0):
-        return Feedback(False, "这是 α = 0.9（笔记的取值）时的结果；PyTorch 的默认值是 α = 0.99（勘误 E32）。")
+        return Feedback(False, "这是 α = 0.9（笔记的取值）时的结果；PyTorch 的默认值是 α = 0.99（见本章的笔记勘误）。")
     if close_to(answer, 0.01, atol=1e-5, rtol=0):
         return Feedback(False, "这是没有偏置问题时的步长 η。算一下 V₁ = (1−α)g₁² 再代进更新式。")
     return Feedback(False, "第一步 V₁ = α·0 + (1−α)g²，|Δw| = η|g|/(√V₁ + ε)；ε 很小，可以忽略。")

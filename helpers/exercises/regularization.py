@@ -44,7 +44,7 @@ _DROPOUT_HINTS = {
     "shape": "返回值应是与 x 形状相同的张量（一维的 x 和形状 (N, C) 的 x 都要能处理）。",
     "keep_prob": "被置 0 的比例约为 1 − p：PyTorch 的 p 是“丢弃概率”，不是保留概率。",
     "fraction": "被置 0 的比例应约等于 p：用 torch.rand(x.shape) < p 选出要丢弃的单元。",
-    "one_over_p": "保留下来的值被除以了 p（笔记的写法，勘误 E41）：应除以保留概率 1 − p。",
+    "one_over_p": "保留下来的值被除以了 p（笔记的写法）：应除以保留概率 1 − p。",
     "unscaled": "保留下来的值没有放大：训练时要乘以 1/(1 − p)，推理时才能直接用完整网络。",
     "scale": "保留下来的值应等于 x / (1 − p)。",
     "same_mask": "两次调用丢弃了完全相同（或几乎相同）的单元：掩码每次都要重新随机生成（torch.rand），不能固定。",
@@ -115,7 +115,7 @@ def check_batch_norm_train(fn: Any) -> Feedback:
         mean, var_u = xd.mean(0), xd.var(0, unbiased=True)
         slips = {"方差用错了：训练时标准化用的是有偏方差（除以 N，unbiased=False）；无偏方差只用于更新 running_var。":
                  gd * (xd - mean) / torch.sqrt(var_u + eps) + bd,
-                 "这是笔记里的 y = γz + β（勘误 E45）：仿射要作用在标准化后的 ẑ 上。": gd * xd + bd,
+                 "这是笔记里的 y = γz + β：仿射要作用在标准化后的 ẑ 上。": gd * xd + bd,
                  "ε 应加在根号里面：ẑ = (x − μ)/√(σ² + ε)。": gd * (xd - mean) / (xd.var(0, unbiased=False).sqrt() + eps) + bd}
         if not close_to(y, expected.detach(), atol=1e-6):
             hint = next((h for h, wrong in slips.items() if close_to(y, wrong, atol=1e-6)), None)

@@ -62,7 +62,7 @@ def check_plateau_first_cut(answer: Any) -> Feedback:
         return Feedback(False, "请给一个整数：第几次调用 scheduler.step(loss) 时学习率第一次下降（从 1 开始数）。")
     if answer == 4:
         return Feedback(True, "阈值默认是相对的：新值必须小于 best·(1 − 1e-4) = 0.9999 才算改进。0.99997、0.99994、0.99991 都不算，"
-                              "第 2、3、4 次调用是连续 3 个坏 epoch，3 > patience = 2，于是第 4 次调用时下降（勘误 E38）。")
+                              "第 2、3、4 次调用是连续 3 个坏 epoch，3 > patience = 2，于是第 4 次调用时下降（见本章的笔记勘误）。")
     if answer == 3:
         return Feedback(False, "差一次：坏 epoch 数要大于 patience 才下降，patience = 2 时要连续 3 个坏 epoch。")
     if answer in (6, 7) or answer > len(PLATEAU_LOSSES):
@@ -80,7 +80,7 @@ def check_get_last_lr(answer: Any) -> Feedback:
         return Feedback(False, "请给一个由两个数组成的二元组 (第 29 步实际使用的学习率, 第 29 步打印出来的学习率)。")
     answer = pair
     if close_to(list(answer), [0.1, 0.01], atol=1e-9, rtol=0):
-        return Feedback(True, "第 29 步（从 0 数）用的还是 0.1；打印在 scheduler.step() 之后，get_last_lr() 已经是下一步的 0.01（勘误 E37）。")
+        return Feedback(True, "第 29 步（从 0 数）用的还是 0.1；打印在 scheduler.step() 之后，get_last_lr() 已经是下一步的 0.01（见本章的笔记勘误）。")
     if close_to(list(answer), [0.1, 0.1], atol=1e-9, rtol=0) or close_to(list(answer), [0.01, 0.01], atol=1e-9, rtol=0):
         return Feedback(False, "两个数不一样：打印发生在 scheduler.step() 之后。调用了 30 次 step() 后 get_last_lr() 是多少？")
     if close_to(list(answer), [0.01, 0.1], atol=1e-9, rtol=0):
