@@ -811,3 +811,12 @@ def test_reference_decompositions_are_refused():
     _refused(ex_reg.check_inverted_dropout(lambda x, p: dropout_decomposition(x, p, True)[0]), "torch._decomp")
     _refused(ex_act.check_log_softmax(lambda z, dim=-1: torch._refs.log_softmax(z, dim)), "torch._refs")
     _refused(ex_act.check_tanh_from_sigmoid(lambda x: torch._refs.tanh(x)))
+
+
+def test_confusion_matrix_through_scipy_is_refused():
+    import scipy.sparse
+
+    def via_scipy(t, p, c):
+        return torch.tensor(scipy.sparse.coo_matrix((np.ones(len(t)), (t.numpy(), p.numpy())), shape=(c, c)).toarray())
+
+    _refused(ex_ov.check_confusion_matrix(via_scipy), "scipy")

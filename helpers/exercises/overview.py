@@ -9,8 +9,10 @@ from torch import nn
 from . import Feedback, Forbid, as_integer, close_to, fresh_generator, not_answered, run_answer
 from .. import overview
 
-# fresh work: the course's own code is always refused; scikit-learn's metrics are refused too
-_FRESH = Forbid(modules=("sklearn", "torchmetrics"))
+# fresh work: the course's own code is always refused, and so are libraries that already count parameters or
+# build confusion matrices (scikit-learn, pandas' crosstab, SciPy's sparse matrices, model-summary packages);
+# a library that is not installed is skipped
+_FRESH = Forbid(modules=("sklearn", "torchmetrics", "pandas", "scipy", "torchinfo", "torchsummary", "thop", "fvcore"))
 
 
 def _models() -> list[tuple[nn.Module, int]]:

@@ -305,7 +305,7 @@ exercises.check_count_parameters(count_parameters)
 #
 # </details>
 #
-# **练习 2**：不用 `sklearn.metrics.confusion_matrix`，自己写 `my_confusion_matrix(y_true, y_pred, num_classes)`：返回形状为 `(num_classes, num_classes)` 的张量，第 `i` 行第 `j` 列是"真实类别为 `i`、预测为 `j`"的样本个数。检查器会用 3、5、7 个类别的标签来试（有的类别可能一次也没出现）；scikit-learn 和课程自带的混淆矩阵函数都不能用。
+# **练习 2**：不用 `sklearn.metrics.confusion_matrix`，自己写 `my_confusion_matrix(y_true, y_pred, num_classes)`：返回形状为 `(num_classes, num_classes)` 的张量，第 `i` 行第 `j` 列是"真实类别为 `i`、预测为 `j`"的样本个数。检查器会用 3、5、7 个类别的标签来试（有的类别可能一次也没出现）；scikit-learn、pandas、SciPy 里现成的做法和课程自带的混淆矩阵函数都不能用，NumPy 或 torch 的计数（如 `bincount`）可以。
 
 # %%
 my_confusion_matrix = None  # 在这里写你的函数：def my_confusion_matrix(y_true, y_pred, num_classes): ...
