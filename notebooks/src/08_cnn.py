@@ -604,6 +604,17 @@ exercises.check_my_conv2d(my_conv2d)
 # exercises.check_my_conv2d(my_conv2d)
 # ```
 #
+# 不写循环的版本：`F.unfold` 把每个 $k \times k$ 窗口（连同全部通道）拉成一列，卷积就变成一次矩阵乘法。
+#
+# ```python
+# def my_conv2d(x, w):
+#     c_out, _, k, _ = w.shape
+#     cols = F.unfold(x.unsqueeze(0), k)[0]      # (C·k·k, 窗口个数)
+#     return (w.reshape(c_out, -1) @ cols).reshape(c_out, x.shape[1] - k + 1, x.shape[2] - k + 1)
+#
+# exercises.check_my_conv2d(my_conv2d)
+# ```
+#
 # </details>
 #
 # **练习 3**：不运行代码，数一数下面这个模型有多少个参数，把整数赋给 `answer`（可以之后再用 `sum(p.numel() for p in model.parameters())` 核对）。
