@@ -820,3 +820,23 @@ def test_confusion_matrix_through_scipy_is_refused():
         return torch.tensor(scipy.sparse.coo_matrix((np.ones(len(t)), (t.numpy(), p.numpy())), shape=(c, c)).toarray())
 
     _refused(ex_ov.check_confusion_matrix(via_scipy), "scipy")
+
+
+def test_an_answer_that_edits_its_inputs_is_refused():
+    """Zeroing x and w in place would make the reference conv(0, 0) = 0 agree with a zero answer."""
+    def zero_inputs(x, w):
+        with torch.no_grad():
+            x.zero_()
+            w.zero_()
+        return (x[:, :x.shape[1] - w.shape[-1] + 1, :x.shape[2] - w.shape[-1] + 1].sum(0) * w.sum()).expand(
+            w.shape[0], -1, -1)
+
+    _refused(ex_cnn.check_my_conv2d(zero_inputs), "原地修改")
+
+    def normalise_in_place(x, g, b, eps):
+        with torch.no_grad():
+            x.sub_(x.mean(0)).div_(torch.sqrt(x.var(0, unbiased=False) + eps))
+        return g * x + b
+
+    _refused(ex_reg.check_batch_norm_train(normalise_in_place), "原地修改")
+    _refused(ex_act.check_tanh_from_sigmoid(lambda x: x.data.copy_(torch.tanh(x.data)) * 0 + x), "tanh")

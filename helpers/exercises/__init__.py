@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable
 import torch
 
 __all__ = ["Feedback", "not_answered", "close_to", "Forbid", "run_answer", "as_number", "as_integer",
-           "as_int_tuple", "fresh_generator", "plain_tensor", "grad_matches"]
+           "as_int_tuple", "fresh_generator", "plain_tensor", "grad_matches", "kept", "INPUTS_CHANGED"]
 
 
 @dataclass(frozen=True)
@@ -395,6 +395,15 @@ def _has_tensor_subclass(value: Any, depth: int = 0) -> bool:
     if depth < 4 and isinstance(value, dict):
         return any(_has_tensor_subclass(v, depth + 1) for v in value.values())
     return False
+
+
+INPUTS_CHANGED = Feedback(False, "你的函数原地修改了传进来的张量：请返回新的张量，不要改动输入（检查器要用原来的输入算参考答案）。")
+
+
+def kept(tensors: Iterable[torch.Tensor]) -> Callable[[], bool]:
+    """A test that an answer left ``tensors`` as they were (one that edits its inputs could make the reference agree)."""
+    copies = [(t, t.detach().clone()) for t in tensors]
+    return lambda: all(torch.equal(t.detach(), c) for t, c in copies)
 
 
 def grad_matches(out: Any, inputs: Iterable[torch.Tensor], expected_out: torch.Tensor,

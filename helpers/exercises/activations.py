@@ -5,7 +5,8 @@ from typing import Any
 
 import torch
 
-from . import Feedback, Forbid, as_number, close_to, fresh_generator, grad_matches, not_answered, run_answer
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_number, close_to, fresh_generator, grad_matches, kept, not_answered,
+               run_answer)
 
 # what each exercise asks the learner to write themselves: any softmax / log-sum-exp operator of PyTorch
 # (whatever name reaches it), and tanh (the course's own code is always refused)
@@ -27,11 +28,14 @@ def check_log_softmax(fn: Any) -> Feedback:
     z = (torch.randn(3, 4, 5, generator=gen, dtype=torch.float64) * 5).requires_grad_()
     big = torch.tensor([[1000.0, 0.0, -5.0], [-1000.0, -1001.0, -999.0], [0.0, -800.0, 800.0]],
                        dtype=torch.float64).requires_grad_()
+    unchanged = kept([z, big])
     outs, failed = run_answer(lambda: ([fn(z, dim=d) for d in (0, 1, -1)], fn(big, dim=1)), _LOG_SOFTMAX,
                               "你的函数运行了 PyTorch 现成的 {what}：这道题要你只用 exp、log、sum、amax 这些基本运算写出来。",
                               "先让普通大小的 z 算对。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     small, big_out = outs
     expected = [torch.log_softmax(z, dim=d) for d in (0, 1, -1)]
     if not all(_returns_tensor_like(o, e) for o, e in zip(small, expected)):
@@ -68,10 +72,13 @@ def check_tanh_from_sigmoid(fn: Any) -> Feedback:
     gen = fresh_generator()
     x = torch.cat([torch.linspace(-10, 10, 401, dtype=torch.float64),
                    8 * torch.randn(64, generator=gen, dtype=torch.float64)]).requires_grad_()
+    unchanged = kept([x])
     out, failed = run_answer(lambda: fn(x), _TANH, "你的函数运行了 PyTorch 的 {what}：这道题要你只用 torch.sigmoid 和四则运算写出 tanh。",
                              "x 是一个一维张量。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     expected = torch.tanh(x)
     if not _returns_tensor_like(out, expected):
         return Feedback(False, "返回值应是和 x 形状相同的张量。")

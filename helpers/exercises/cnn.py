@@ -5,7 +5,8 @@ from typing import Any
 
 import torch
 
-from . import Feedback, Forbid, as_int_tuple, as_integer, close_to, fresh_generator, grad_matches, not_answered, run_answer
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_int_tuple, as_integer, close_to, fresh_generator, grad_matches, kept,
+               not_answered, run_answer)
 
 # Exercise 1: the output shape of nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=1) on a (4, 3, 32, 32) batch
 _SHAPE_SETTING = {"batch": 4, "in_channels": 3, "size": 32, "out_channels": 16, "kernel": 5, "stride": 2, "padding": 1}
@@ -56,11 +57,14 @@ def check_my_conv2d(fn: Any) -> Feedback:
     import torch.nn.functional as F
 
     cases = _conv_cases()
+    unchanged = kept([t for case in cases for t in case])
     results, failed = run_answer(lambda: [fn(x, w) for x, w in cases], _CONVOLUTION,
                                  "你的函数运行了现成的卷积 {what}：请用循环、切片或 unfold 加乘法求和自己写。",
                                  "先用一个 1 通道 5×5 的输入试一试。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     for (x, w), got in zip(cases, results):
         want = F.conv2d(x.unsqueeze(0), w)[0]
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):

@@ -6,7 +6,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import Feedback, Forbid, as_number, close_to, fresh_generator, grad_matches, not_answered, run_answer
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_number, close_to, fresh_generator, grad_matches, kept, not_answered,
+               run_answer)
 
 # PyTorch has no pseudo-Huber loss; its Huber and SmoothL1 are refused all the same (the course's code always is)
 _PSEUDO_HUBER = Forbid(ops=r"huber|smooth_l1")
@@ -52,11 +53,14 @@ def check_pseudo_huber(fn: Any) -> Feedback:
     y_hat = (3 * torch.randn(64, generator=gen, dtype=torch.float64)).requires_grad_()
     y = 3 * torch.randn(64, generator=gen, dtype=torch.float64)
     deltas = (0.5, 1.0, 3.0)
+    unchanged = kept([y_hat, y])
     outs, failed = run_answer(lambda: [fn(y_hat, y, d) for d in deltas], _PSEUDO_HUBER,
                               "你的函数运行了 PyTorch 的 {what}：伪 Huber 要照公式用 sqrt 自己写。",
                               "y_hat、y 是一维张量，delta 是一个正数。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     expected = [_pseudo_huber(y_hat, y, d) for d in deltas]
     if not all(isinstance(o, torch.Tensor) and o.numel() == 1 for o in outs):
         return Feedback(False, "应返回一个标量张量（所有元素的平均损失），例如 loss.mean()。")
@@ -106,10 +110,13 @@ def check_stable_bce_with_logits(fn: Any) -> Feedback:
                    5 * torch.randn(23, generator=gen, dtype=torch.float64)]).requires_grad_()
     y = torch.cat([torch.tensor([1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], dtype=torch.float64),
                    torch.rand(23, generator=gen, dtype=torch.float64).round()])
+    unchanged = kept([z, y])
     out, failed = run_answer(lambda: fn(z, y), _BCE, "你的函数运行了 PyTorch 现成的 {what}：这道题要你用 exp、log1p、abs、"
                                                      "clamp 这些基本运算自己写出稳定的公式。", "z、y 是一维张量。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     expected = F.binary_cross_entropy_with_logits(z, y)
     if not isinstance(out, torch.Tensor) or out.numel() != 1:
         return Feedback(False, "应返回一个标量张量（所有元素的平均损失）。")

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import Feedback, Forbid, as_number, close_to, fresh_generator, grad_matches, not_answered, run_answer
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_number, close_to, fresh_generator, grad_matches, kept, not_answered,
+               run_answer)
 
 __all__ = ["check_inverted_dropout", "check_batch_norm_train", "check_running_var", "check_l2_weight_decay"]
 
@@ -62,11 +63,14 @@ def check_inverted_dropout(fn: Any) -> Feedback:
     gen = fresh_generator()
     x = (torch.rand(100_000, generator=gen) + 0.5).requires_grad_()       # never 0: a 0 means dropped
     x2d = (torch.rand(4000, 8, generator=gen) + 0.5).requires_grad_()
+    unchanged = kept([x, x2d])
     outs, failed = run_answer(lambda: (fn(x, 0.2), fn(x, 0.2), fn(x, 0.7), fn(x2d, 0.3)), _DROPOUT,
                               "你的函数运行了 PyTorch 现成的 {what}：请用 torch.rand 自己生成掩码，再按公式缩放。",
                               "x 可以是一维的，也可以是 (N, C) 的。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     first, again, high, flat = outs
     for y, inp, p in ((first, x, 0.2), (high, x, 0.7), (flat, x2d, 0.3)):
         if (verdict := _dropout_verdict(inp, y, p)) != "ok":
@@ -102,11 +106,14 @@ def check_batch_norm_train(fn: Any) -> Feedback:
         gamma = (torch.rand(c, generator=gen, dtype=torch.float64) + 0.5).requires_grad_()
         beta = torch.randn(c, generator=gen, dtype=torch.float64).requires_grad_()
         cases.append((x, gamma, beta, eps))
+    unchanged = kept([t for case in cases for t in case[:3]])
     outs, failed = run_answer(lambda: [fn(*case) for case in cases], _NORMS,
                               "你的函数运行了 PyTorch 现成的 {what}：请用 x.mean(0) 和方差自己写出标准化和仿射两步。",
                               "x 的形状是 (N, C)，gamma、beta 的形状是 (C,)。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     for y, (x, gamma, beta, eps) in zip(outs, cases):
         if not isinstance(y, torch.Tensor) or y.shape != x.shape:
             return Feedback(False, "返回值应是与 x 形状相同 (N, C) 的张量。")

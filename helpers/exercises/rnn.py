@@ -5,7 +5,8 @@ from typing import Any
 
 import torch
 
-from . import Feedback, Forbid, as_int_tuple, as_number, close_to, fresh_generator, grad_matches, not_answered, run_answer
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_int_tuple, as_number, close_to, fresh_generator, grad_matches, kept,
+               not_answered, run_answer)
 
 __all__ = ["check_rnn_shapes", "check_my_rnn", "check_embedding_grad"]
 
@@ -62,11 +63,14 @@ def check_my_rnn(fn: Any) -> Feedback:
     if not callable(fn):
         return Feedback(False, "请交一个函数 my_rnn(x, W_ih, W_hh, b_ih, b_hh)。")
     cases = _rnn_cases()
+    unchanged = kept([t for case in cases for t in case])
     results, failed = run_answer(lambda: [fn(*case) for case in cases], _RECURRENT,
                                  "你的函数运行了 PyTorch 现成的循环层 {what}：请用 torch.tanh 和矩阵乘法自己写循环。",
                                  "x 的形状是 (L, H_in)，W_ih 是 (H, H_in)。")
     if failed is not None:
         return failed
+    if not unchanged():
+        return INPUTS_CHANGED
     for case, got in zip(cases, results):
         x, w_ih, w_hh, b_ih, b_hh = (t.detach() for t in case)
         want = _reference(*case)
