@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 import torch
+from torch import nn
 
 from . import Feedback, Forbid, as_int_tuple, as_number, close_to, not_answered, run_answer
 
@@ -13,8 +14,6 @@ def check_conv_fans(answer: Any) -> Feedback:
     """Exercise: ``(fan_in, fan_out)`` of ``nn.Conv2d(16, 32, kernel_size=(3, 5))``."""
     if answer is None:
         return not_answered()
-    from torch import nn
-
     fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(nn.Conv2d(16, 32, kernel_size=(3, 5)).weight)
     answer = as_int_tuple(answer, 2)
     if answer is None:
@@ -31,10 +30,6 @@ def check_leaky_kaiming_std(answer: Any) -> Feedback:
     """Exercise: the std kaiming_normal_ uses for LeakyReLU(negative_slope=0.2) and fan_in = 128."""
     if answer is None:
         return not_answered()
-    import math
-
-    from torch import nn
-
     expected = nn.init.calculate_gain("leaky_relu", 0.2) / math.sqrt(128)
     answer = as_number(answer)
     if answer is None:
@@ -74,7 +69,6 @@ def check_tanh_init(fn: Any) -> Feedback:
         return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 init_tanh_layer(layer)，它原地修改 layer 的参数。")
-    from torch import nn
 
     layers = [nn.Linear(300, 100), nn.Linear(300, 100)]
     bound = nn.init.calculate_gain("tanh") * math.sqrt(6 / (300 + 100))
