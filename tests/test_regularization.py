@@ -478,7 +478,7 @@ def test_dropout_exercise_accepts_the_formula_and_names_each_mistake():
     assert not ex.check_inverted_dropout(None).answered
     assert not ex.check_inverted_dropout(3.0).ok
     assert not ex.check_inverted_dropout(F.dropout).ok
-    assert "E41" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p) / p).message
+    assert "除以了 p" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p) / p).message
     assert "没有放大" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p)).message
     assert "保留概率" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) < p) / p).message
     calls_builtin = ex.check_inverted_dropout(lambda x, p: F.dropout(x, p, training=True))
@@ -493,7 +493,7 @@ def test_batch_norm_exercise_accepts_the_formula_and_names_each_mistake():
     assert not ex.check_batch_norm_train(F.batch_norm).ok
     unbiased = lambda x, g, b, eps: g * (x - x.mean(0)) / torch.sqrt(x.var(0) + eps) + b  # noqa: E731
     assert "有偏" in ex.check_batch_norm_train(unbiased).message
-    assert "E45" in ex.check_batch_norm_train(lambda x, g, b, eps: g * x + b).message
+    assert "笔记里的 y = γz + β" in ex.check_batch_norm_train(lambda x, g, b, eps: g * x + b).message
     builtin = ex.check_batch_norm_train(lambda x, g, b, eps: F.batch_norm(x, None, None, g, b, training=True, eps=eps))
     assert not builtin.ok and "现成" in builtin.message
     assert not ex.check_batch_norm_train(lambda x, g, b, eps: x.sum()).ok

@@ -5,18 +5,11 @@ from typing import Any
 
 import torch
 
-from . import Feedback, call_without, close_to, not_answered
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_int_tuple, as_integer, close_to, fresh_generator, grad_matches, kept,
+               not_answered, run_answer)
 
 # Exercise 1: the output shape of nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=1) on a (4, 3, 32, 32) batch
 _SHAPE_SETTING = {"batch": 4, "in_channels": 3, "size": 32, "out_channels": 16, "kernel": 5, "stride": 2, "padding": 1}
-
-
-def _as_shape(answer: Any) -> tuple[int, ...] | None:
-    """A tuple of ints from a tuple, list or torch.Size; None for anything else (strings included)."""
-    if isinstance(answer, (tuple, list, torch.Size)) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in answer):
-        return tuple(answer)
-    return None
 
 
 def check_conv_output_shape(answer: Any) -> Feedback:
@@ -24,7 +17,7 @@ def check_conv_output_shape(answer: Any) -> Feedback:
     if answer is None:
         return not_answered()
     s = _SHAPE_SETTING
-    shape = _as_shape(answer)
+    shape = as_int_tuple(answer)
     if shape is None:
         return Feedback(False, f"请给出一个由整数组成的元组，例如 (4, 16, 10, 10)，而不是 {type(answer).__name__}。")
     side = (s["size"] + 2 * s["padding"] - s["kernel"]) // s["stride"] + 1
@@ -43,14 +36,16 @@ def check_conv_output_shape(answer: Any) -> Feedback:
 
 
 def _conv_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
-    g = torch.Generator().manual_seed(8)
-    return [(torch.randn(c, h, w, generator=g, dtype=torch.float64), torch.randn(o, c, k, k, generator=g,
-                                                                                 dtype=torch.float64))
+    g = fresh_generator()
+    return [(torch.randn(c, h, w, generator=g, dtype=torch.float64).requires_grad_(),
+             torch.randn(o, c, k, k, generator=g, dtype=torch.float64).requires_grad_())
             for c, h, w, o, k in ((1, 5, 5, 1, 3), (3, 6, 7, 2, 3), (2, 5, 4, 4, 2), (3, 4, 4, 1, 1))]
 
 
-# what my_conv2d must not call: PyTorch's convolution (unfold included) and the chapter's own
-_CONV_BUILTINS = ("torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.functional.unfold", "helpers.cnn.conv2d")
+# what my_conv2d must not run: any convolution operator of PyTorch, however reached (F.conv2d, torch.conv2d,
+# torch.convolution, torch.ops.aten.*, nn.Conv2d ...), SciPy's, and the course's own (always refused).
+# unfold (im2col) + a matrix product or einsum is an honest answer and passes.
+_CONVOLUTION = Forbid(ops=r"conv(?!ert)", modules=("scipy",))
 
 
 def check_my_conv2d(fn: Any) -> Feedback:
@@ -61,27 +56,30 @@ def check_my_conv2d(fn: Any) -> Feedback:
         return Feedback(False, "请交一个函数 my_conv2d(x, w)。")
     import torch.nn.functional as F
 
-    if fn in (F.conv2d, torch.conv2d, torch.nn.functional.conv2d):
-        return Feedback(False, "这正是要你亲手实现的函数：请用循环（或切片加求和）来写，不要调用 F.conv2d。")
     cases = _conv_cases()
-    expected = [F.conv2d(x.unsqueeze(0), w)[0] for x, w in cases]
-    results, failed = call_without(_CONV_BUILTINS, lambda: [fn(x, w) for x, w in cases],
-                                   "你的函数调用了 F.conv2d / unfold：请只用切片、乘法和求和来写。",
-                                   "先用一个 1 通道 5×5 的输入试一试。")
+    unchanged = kept([t for case in cases for t in case])
+    results, failed = run_answer(lambda: [fn(x, w) for x, w in cases], _CONVOLUTION,
+                                 "你的函数运行了现成的卷积 {what}：请用循环、切片或 unfold 加乘法求和自己写。",
+                                 "先用一个 1 通道 5×5 的输入试一试。")
     if failed is not None:
         return failed
-    for (x, w), got, want in zip(cases, results, expected):
+    if not unchanged():
+        return INPUTS_CHANGED
+    for (x, w), got in zip(cases, results):
+        want = F.conv2d(x.unsqueeze(0), w)[0]
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
             return Feedback(False, f"x {tuple(x.shape)}、w {tuple(w.shape)} 时输出应为 {tuple(want.shape)}，得到 {shape}："
                                    "每个卷积核给出一张 (H − k + 1) × (W − k + 1) 的特征图。")
-        flipped = F.conv2d(x.unsqueeze(0), w.flip(-1, -2))[0]
+        flipped = F.conv2d(x.detach().unsqueeze(0), w.detach().flip(-1, -2))[0]
         if w.shape[-1] > 1 and close_to(got, flipped, atol=1e-8):
             return Feedback(False, "你把卷积核翻转了（数学上的卷积）。PyTorch 的 Conv2d 做的是互相关：不翻转。")
-        if not close_to(got, want, atol=1e-8):
+        if not close_to(got, want.detach(), atol=1e-8):
             return Feedback(False, "数值不对：输出 [o, i, j] = Σ_c Σ_u Σ_v w[o, c, u, v] · x[c, i+u, j+v]，"
                                    "别忘了对所有输入通道求和。")
-    return Feedback(True, "和 F.conv2d 一致：每个位置把窗口和卷积核逐元素相乘，再对通道和窗口一起求和。")
+        if not grad_matches(got, [x, w], want, [x, w]):
+            return Feedback(False, "数值对了，但梯度传不回 x 和 w（或者不对）：请全程用 torch 的运算，不要转成 NumPy 或 Python 数。")
+    return Feedback(True, "和 F.conv2d 一致（值和对 x、w 的梯度）：每个位置把窗口和卷积核逐元素相乘，再对通道和窗口一起求和。")
 
 
 # Exercise 3: the parameter count of this model
@@ -93,8 +91,9 @@ def check_param_count(answer: Any) -> Feedback:
     """Exercise: the number of parameters of ``PARAM_MODEL_TEXT``, counted by hand."""
     if answer is None:
         return not_answered()
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        return Feedback(False, f"请给出一个整数，而不是 {type(answer).__name__}。")
+    answer = as_integer(answer)
+    if answer is None:
+        return Feedback(False, "请给出一个整数（int、NumPy 整数或 0 维张量都行），不是列表、字符串或小数。")
     conv1, conv2, linear = 8 * 3 * 3 * 3 + 8, 16 * 8 * 3 * 3, 16 * 10 + 10
     expected = conv1 + conv2 + linear
     if answer == expected:

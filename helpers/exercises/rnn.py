@@ -5,16 +5,10 @@ from typing import Any
 
 import torch
 
-from . import Feedback, call_without, close_to, not_answered
+from . import (INPUTS_CHANGED, Feedback, Forbid, as_int_tuple, as_number, close_to, fresh_generator, grad_matches, kept,
+               not_answered, run_answer)
 
 __all__ = ["check_rnn_shapes", "check_my_rnn", "check_embedding_grad"]
-
-
-def _as_shape(value: Any) -> tuple[int, ...] | None:
-    if isinstance(value, (tuple, list, torch.Size)) and value and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return tuple(value)
-    return None
 
 
 def check_rnn_shapes(answer: Any) -> Feedback:
@@ -23,7 +17,7 @@ def check_rnn_shapes(answer: Any) -> Feedback:
         return not_answered()
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
         return Feedback(False, "请给出两个形状组成的元组：(output 的形状, h_n 的形状)，例如 ((1, 2, 3), (4, 5, 6))。")
-    output, h_n = (_as_shape(a) for a in answer)
+    output, h_n = (as_int_tuple(a) for a in answer)
     if output is None or h_n is None:
         return Feedback(False, "每个形状都应是整数元组（或 torch.Size），不是字符串或浮点数。")
     if output == (3, 5, 8) and h_n == (1, 3, 8):
@@ -41,18 +35,25 @@ def check_rnn_shapes(answer: Any) -> Feedback:
 
 
 def _rnn_cases() -> list[tuple[torch.Tensor, ...]]:
-    g = torch.Generator().manual_seed(9)
+    g = fresh_generator()
     cases = []
     for length, n_in, hidden in ((4, 3, 5), (7, 1, 2), (1, 2, 3)):
-        x = torch.randn(length, n_in, generator=g, dtype=torch.float64)
-        cases.append((x, *(0.5 * torch.randn(*shape, generator=g, dtype=torch.float64)
+        x = torch.randn(length, n_in, generator=g, dtype=torch.float64).requires_grad_()
+        cases.append((x, *((0.5 * torch.randn(*shape, generator=g, dtype=torch.float64)).requires_grad_()
                            for shape in ((hidden, n_in), (hidden, hidden), (hidden,), (hidden,)))))
     return cases
 
 
-# what my_rnn must not call: PyTorch's recurrent layers and kernels, and the chapter's own rnn_forward
-_RNN_BUILTINS = ("torch.nn.RNN.forward", "torch.nn.RNNCell.forward", "torch.rnn_tanh", "torch.rnn_tanh_cell",
-                 "helpers.rnn.rnn_forward")
+# what my_rnn must not run: PyTorch's recurrent kernels however reached (nn.RNN, nn.RNNCell, torch._VF.rnn_tanh,
+# rnn_tanh_cell, LSTM/GRU ...) and the course's own rnn_forward (always refused)
+_RECURRENT = Forbid(ops=r"rnn_|lstm|gru")
+
+
+def _reference(x, w_ih, w_hh, b_ih, b_hh) -> torch.Tensor:
+    """nn.RNN's output for one sequence with these weights (differentiable in all of them)."""
+    return torch.func.functional_call(torch.nn.RNN(x.shape[1], w_hh.shape[0]).double(),
+                                      {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih,
+                                       "bias_hh_l0": b_hh}, (x,))[0]
 
 
 def check_my_rnn(fn: Any) -> Feedback:
@@ -61,44 +62,44 @@ def check_my_rnn(fn: Any) -> Feedback:
         return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 my_rnn(x, W_ih, W_hh, b_ih, b_hh)。")
-    from torch import nn
-
-    if isinstance(fn, nn.Module) or fn in (torch.rnn_tanh, torch.rnn_relu):
-        return Feedback(False, "这正是要你亲手写的：用一个 for 循环按时间步更新 h_t，不要调用 nn.RNN。")
     cases = _rnn_cases()
-    expected = []
-    for x, w_ih, w_hh, b_ih, b_hh in cases:
-        layer = nn.RNN(x.shape[1], w_hh.shape[0]).double()
-        with torch.no_grad():
-            for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
-                getattr(layer, name).copy_(value)
-            expected.append(layer(x)[0])
-    results, failed = call_without(_RNN_BUILTINS, lambda: [fn(*case) for case in cases],
-                                   "你的函数调用了 nn.RNN / RNNCell：请用 torch.tanh 和矩阵乘法自己写循环。",
-                                   "x 的形状是 (L, H_in)，W_ih 是 (H, H_in)。")
+    unchanged = kept([t for case in cases for t in case])
+    results, failed = run_answer(lambda: [fn(*case) for case in cases], _RECURRENT,
+                                 "你的函数运行了 PyTorch 现成的循环层 {what}：请用 torch.tanh 和矩阵乘法自己写循环。",
+                                 "x 的形状是 (L, H_in)，W_ih 是 (H, H_in)。")
     if failed is not None:
         return failed
-    for (x, w_ih, w_hh, b_ih, b_hh), got, want in zip(cases, results, expected):
+    if not unchanged():
+        return INPUTS_CHANGED
+    for case, got in zip(cases, results):
+        x, w_ih, w_hh, b_ih, b_hh = (t.detach() for t in case)
+        want = _reference(*case)
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
             return Feedback(False, f"输出应是全部隐藏状态，形状 (L, H) = {tuple(want.shape)}，得到 {shape}。")
-        if close_to(got[-1], want[-1], atol=1e-8) and not close_to(got, want, atol=1e-8):
+        if close_to(got[-1], want[-1].detach(), atol=1e-8) and not close_to(got, want.detach(), atol=1e-8):
             return Feedback(False, "最后一步对了，但前面的行不对：返回每一步的 h_t（按时间顺序堆叠）。")
-        one_bias = torch.tanh(x @ w_ih.T + b_ih)                 # a typical slip: h_{t-1} or b_hh left out
-        if close_to(got, one_bias, atol=1e-8):
+        if close_to(got, torch.tanh(x @ w_ih.T + b_ih), atol=1e-8) and len(x) > 1:  # a typical slip: h_{t-1} left out
             return Feedback(False, "没有用到上一步的隐藏状态：h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)。")
-        if not close_to(got, want, atol=1e-8):
+        if not close_to(got, want.detach(), atol=1e-8):
             return Feedback(False, "数值不对。检查：h_0 = 0；两个偏置都要加；是 x_t @ W_ih.T（W_ih 的形状是 (H, H_in)）；"
                                    "激活是 tanh。")
-    return Feedback(True, "和 nn.RNN 一致：同一组 W_ih、W_hh、b_ih、b_hh 在每个时间步重复使用。")
+        if not grad_matches(got, case, want, case):
+            return Feedback(False, "数值对了，但梯度传不回输入和权重（或者不对）：请全程用 torch 的运算，"
+                                   "不要 detach、不要原地改写同一个张量，也不要转成 NumPy。")
+    return Feedback(True, "和 nn.RNN 一致（值和对全部权重的梯度）：同一组 W_ih、W_hh、b_ih、b_hh 在每个时间步重复使用。")
 
 
 def check_embedding_grad(answer: Any) -> Feedback:
     """Exercise: the entries of row 2 of ``nn.Embedding(6, 3).weight.grad`` after ``emb(tensor([2, 5, 2, 2])).sum().backward()``."""
     if answer is None:
         return not_answered()
-    if isinstance(answer, (str, bytes)) or isinstance(answer, bool):
-        return Feedback(False, "请给出一个数（该行每个元素的值都一样）。")
+    row = isinstance(answer, (list, tuple, torch.Tensor)) and len(answer) == 3 if not isinstance(
+        answer, torch.Tensor) or answer.dim() == 1 else False
+    if as_number(answer) is None and not (row and all(as_number(v) is not None for v in answer)):
+        return Feedback(False, "请给出一个数（该行每个元素的值都一样），或这一行的 3 个数。")
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach()
     if close_to(answer, 3.0) or close_to(answer, [3.0, 3.0, 3.0]):
         return Feedback(True, "id 2 出现了 3 次，每次贡献梯度 1，梯度相加得 3（scale_grad_by_freq=False 的默认行为）。")
     if close_to(answer, 1.0) or close_to(answer, [1.0, 1.0, 1.0]):

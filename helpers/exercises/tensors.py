@@ -1,12 +1,11 @@
 """Exercise checkers for 第1章 张量 (tensors): each returns a :class:`~helpers.exercises.Feedback`."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import torch
 
-from . import Feedback, close_to, not_answered, run_check
+from . import Feedback, Forbid, as_int_tuple, as_number, close_to, fresh_generator, not_answered, run_answer
 
 
 def check_broadcast_result(answer: Any) -> Feedback:
@@ -16,10 +15,9 @@ def check_broadcast_result(answer: Any) -> Feedback:
     expected = tuple(torch.broadcast_shapes((2, 1, 3), (4, 1)))
     if isinstance(answer, (str, bytes)):  # "243" would iterate as "2", "4", "3"
         return Feedback(False, "请交一个元组，例如 (5, 6, 7)，而不是字符串：形状是一组整数。")
-    if not isinstance(answer, (tuple, list, torch.Size)) or not all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in answer):
+    got = as_int_tuple(answer)
+    if got is None:
         return Feedback(False, "请交一个由整数组成的元组，例如 (5, 6, 7)。")
-    got = tuple(int(s) for s in answer)
     if got == expected:
         return Feedback(True, f"右对齐后 (2, 1, 3) 与 (1, 4, 1) 逐维比较，得到 {expected}。")
     if len(got) != len(expected):
@@ -33,21 +31,17 @@ def check_center_rows(fn: Any) -> Feedback:
         return not_answered()
     if not callable(fn):
         return Feedback(False, "请交一个函数 center_rows(x)，它返回新的张量。")
-    gen = torch.Generator().manual_seed(1)
+    gen = fresh_generator()
     xs = [torch.randn(3, 4, generator=gen), torch.randn(5, 2, generator=gen), torch.randn(4, 4, generator=gen)]
-
-    def test() -> bool:
-        for x in xs:
-            out = fn(x.clone())
-            expected = x - x.mean(dim=1, keepdim=True)
-            if not (isinstance(out, torch.Tensor) and out.shape == x.shape
-                    and torch.allclose(out, expected, atol=1e-5)):
-                return False
-        return True
-
-    return run_check(test, "x.mean(dim=1, keepdim=True) 的形状是 (n, 1)，广播到 (n, m) 后每行减去自己的均值。",
-                     "按行求均值用 dim=1，并加 keepdim=True 让结果形状是 (n, 1)。小心方阵："
-                     "(4, 4) 减去形状 (4,) 的均值不会报错，却把第 j 行的均值减在了第 j 列上。")
+    hint = ("按行求均值用 dim=1，并加 keepdim=True 让结果形状是 (n, 1)。小心方阵："
+            "(4, 4) 减去形状 (4,) 的均值不会报错，却把第 j 行的均值减在了第 j 列上。")
+    outs, failed = run_answer(lambda: [fn(x.clone()) for x in xs], Forbid(), "", hint)
+    if failed is not None:
+        return failed
+    if all(isinstance(out, torch.Tensor) and out.shape == x.shape and torch.allclose(out, x - x.mean(dim=1, keepdim=True), atol=1e-5)
+           for out, x in zip(outs, xs)):
+        return Feedback(True, "x.mean(dim=1, keepdim=True) 的形状是 (n, 1)，广播到 (n, m) 后每行减去自己的均值。")
+    return Feedback(False, hint)
 
 
 def check_grad_value(answer: Any) -> Feedback:
@@ -57,8 +51,9 @@ def check_grad_value(answer: Any) -> Feedback:
     x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     (x ** 2 * torch.exp(x)).backward()
     expected = x.grad.item()
-    if isinstance(answer, torch.Tensor):
-        answer = answer.detach()
+    answer = as_number(answer)
+    if answer is None:
+        return Feedback(False, "请给出一个数（float 或 0 维张量），不是列表或字符串。")
     if close_to(answer, expected, atol=1e-4):
         return Feedback(True, f"f'(x) = (2x + x²)eˣ，在 x = 1 处等于 3e ≈ {expected:.4f}。")
     if close_to(answer, torch.e, atol=1e-4):

@@ -287,7 +287,7 @@ assert nodes > overview.count_parameters(overview.small_cnn())
 # %% [markdown]
 # ## 练习
 #
-# **练习 1**：写一个函数 `count_parameters(model)`，返回任意 `nn.Module` 中要学习的参数个数（一个整数）。检查器会用 `nn.Linear`、`nn.Conv2d`、`nn.RNN`、本章的 CNN，以及一个把同一层用了两次的模型来测试它。
+# **练习 1**：写一个函数 `count_parameters(model)`，返回任意 `nn.Module` 中要学习的参数个数（一个整数）。检查器会用 `nn.Linear`、`nn.Conv2d`、`nn.RNN`、本章的 CNN、一个把同一层用了两次的模型，以及一个带 `BatchNorm1d` 的模型来测试它（BatchNorm 的 `running_mean`、`running_var` 是缓冲区，不是要学习的参数）。返回 `int`、NumPy 整数或 0 维整数张量都可以；课程自带的 `count_parameters` 不算数。
 
 # %%
 count_parameters = None  # 在这里写你的函数：def count_parameters(model): ...
@@ -305,7 +305,7 @@ exercises.check_count_parameters(count_parameters)
 #
 # </details>
 #
-# **练习 2**：不用 `sklearn.metrics.confusion_matrix`，自己写 `my_confusion_matrix(y_true, y_pred, num_classes)`：返回形状为 `(num_classes, num_classes)` 的张量，第 `i` 行第 `j` 列是"真实类别为 `i`、预测为 `j`"的样本个数。
+# **练习 2**：不用 `sklearn.metrics.confusion_matrix`，自己写 `my_confusion_matrix(y_true, y_pred, num_classes)`：返回形状为 `(num_classes, num_classes)` 的张量，第 `i` 行第 `j` 列是"真实类别为 `i`、预测为 `j`"的样本个数。检查器会用 3、5、7 个类别的标签来试（有的类别可能一次也没出现）；scikit-learn、pandas、SciPy 里现成的做法和课程自带的混淆矩阵函数都不能用，NumPy 或 torch 的计数（如 `bincount`）可以。
 
 # %%
 my_confusion_matrix = None  # 在这里写你的函数：def my_confusion_matrix(y_true, y_pred, num_classes): ...

@@ -685,28 +685,30 @@ assert torch.allclose(right, by_hand) and not torch.allclose(right, wrong)
 #
 # ## 练习
 #
-# **练习 1（数值稳定的 softmax）**：写一个函数 `my_softmax(z, dim=-1)`，沿 `dim` 做 softmax，要求对 `[1000., 0.]` 这样的大 logits 也不出 `nan`。只用 `torch.exp`、`sum`、`amax` 等基本运算：检查器会把 `torch.softmax`、`F.softmax`、`log_softmax` 和本章的 `act.softmax` 临时换成"一调用就报错"，直接调用或包一层都过不了。
+# **练习 1（数值稳定的 log-softmax）**：第 5 节的 `act.softmax` 解决了指数上溢，可如果再对它的结果取 `log`，极小的概率先下溢成 0，就得到 $\log 0 = -\infty$（比如 `[1000., 0.]` 的第二个分量）。分类损失真正需要的正是这个对数，所以请写一个函数 `my_log_softmax(z, dim=-1)`，直接算出沿 `dim` 的 $\log \mathrm{Softmax}(z)$：对 `[1000., 0.]` 要得到有限的 `[0., -1000.]`，梯度也要能传回 `z`。
+#
+# 提示：$\log \mathrm{Softmax}(z)_i = z_i - \log\sum_j e^{z_j}$，后一项同样可以先减去最大值再算。只用 `torch.exp`、`torch.log`、`sum`、`amax` 这类基本运算。检查器看的是你的函数**实际运行了哪些算子**：现成的 softmax、log-softmax、logsumexp（不管用哪个名字、从哪个模块调用），以及课程自带的函数，都会被认出来；转成 NumPy 算出来的数字没有梯度，也过不了。
 
 # %%
-my_softmax = None  # 在这里写你的函数：def my_softmax(z, dim=-1): return ...
-exercises.check_stable_softmax(my_softmax)
+my_log_softmax = None  # 在这里写你的函数：def my_log_softmax(z, dim=-1): return ...
+exercises.check_log_softmax(my_log_softmax)
 
 # %% [markdown]
 # <details><summary>参考答案</summary>
 #
-# 利用平移不变性，先减去沿 `dim` 的最大值。`keepdim=True` 让最大值和分母保持可广播的形状。
+# 记 $m = \max_j z_j$，则 $\log\sum_j e^{z_j} = m + \log\sum_j e^{z_j - m}$。$z - m \le 0$，指数不会上溢；求和里至少有一项 $e^0 = 1$，`log` 的参数不小于 1，也就不会出现 $\log 0$。`keepdim=True` 让最大值和求和结果保持能广播回 `z` 的形状。
 #
 # ```python
-# def my_softmax(z, dim=-1):
-#     e = torch.exp(z - z.amax(dim=dim, keepdim=True))
-#     return e / e.sum(dim=dim, keepdim=True)
+# def my_log_softmax(z, dim=-1):
+#     m = z.amax(dim=dim, keepdim=True)
+#     return z - m - torch.log(torch.exp(z - m).sum(dim=dim, keepdim=True))
 #
-# exercises.check_stable_softmax(my_softmax)
+# exercises.check_log_softmax(my_log_softmax)
 # ```
 #
 # </details>
 #
-# **练习 2（用 Sigmoid 写 Tanh）**：只用 `torch.sigmoid` 和四则运算写出 `my_tanh(x)`，要求在 $[-10, 10]$ 上与 `torch.tanh` 一致（检查时 `torch.tanh`、`x.tanh()`、`nn.Tanh` 和 `act.tanh` 都不能用）。
+# **练习 2（用 Sigmoid 写 Tanh）**：只用 `torch.sigmoid` 和四则运算写出 `my_tanh(x)`，要求在 $[-10, 10]$ 上与 `torch.tanh` 一致，梯度也能传回 `x`。检查器会认出任何 tanh 算子（`torch.tanh`、`x.tanh()`、`F.tanh`、`nn.Tanh`……）和本章的 `act.tanh`，不管它是怎么被调用的。
 
 # %%
 my_tanh = None  # 在这里写你的函数：def my_tanh(x): return ...

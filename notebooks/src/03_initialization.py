@@ -828,7 +828,7 @@ exercises.check_leaky_kaiming_std(answer)
 # ```
 # </details>
 #
-# **练习 3**：写一个函数 `init_tanh_layer(layer)`，把 `nn.Linear` 的权重用带 tanh 增益的 Xavier 均匀分布初始化，偏置置 0。
+# **练习 3**：写一个函数 `init_tanh_layer(layer)`，把 `nn.Linear` 的权重用带 tanh 增益的 Xavier 均匀分布初始化，偏置置 0。检查器会看权重是否像独立的均匀随机数：范围、标准差、分布形状都要对，两次调用的结果也要不同（排好的等间距数值不算随机）。
 
 # %%
 init_tanh_layer = None  # 在这里定义 def init_tanh_layer(layer): ...

@@ -795,22 +795,28 @@ exercises.check_cross_entropy_by_hand(answer)
 #
 # </details>
 #
-# **练习 2**：照着第 5 节的公式写一个 `my_huber(y_hat, y, delta)`，返回所有元素的平均 Huber 损失（提示：`torch.where`）。检查器会在 $\delta = 0.5, 1, 2$ 时和 `F.huber_loss` 比较；检查期间 `F.huber_loss`、`nn.HuberLoss`、SmoothL1 和本章的 `losses.huber` 都不能调用。
+# **练习 2（伪 Huber 损失）**：第 5 节的 Huber 损失由两段拼成，在 $|e| = \delta$ 处一阶导数连续，二阶导数却从 1 跳到 0。常用的光滑替代是伪 Huber 损失（pseudo-Huber loss）：
+#
+# $$L_\delta(e) = \delta^2\left(\sqrt{1 + (e/\delta)^2} - 1\right),\qquad e = \hat y - y$$
+#
+# 写一个 `my_pseudo_huber(y_hat, y, delta)`，返回所有元素的平均损失（一个标量张量）。检查器在 $\delta = 0.5, 1, 3$ 时比较数值，并用 autograd 比较梯度，所以要全程用 torch 的运算。写完想一想：$|e|$ 远小于和远大于 $\delta$ 时，它分别像哪种损失？
 
 # %%
-my_huber = None  # 在这里写你的函数：def my_huber(y_hat, y, delta): ...
-exercises.check_my_huber(my_huber)
+my_pseudo_huber = None  # 在这里写你的函数：def my_pseudo_huber(y_hat, y, delta): ...
+exercises.check_pseudo_huber(my_pseudo_huber)
 
 # %% [markdown]
 # <details><summary>参考答案</summary>
 #
 # ```python
-# def my_huber(y_hat, y, delta):
-#     e = (y_hat - y).abs()
-#     return torch.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2).mean()
+# def my_pseudo_huber(y_hat, y, delta):
+#     e = y_hat - y
+#     return (delta**2 * (torch.sqrt(1 + (e / delta) ** 2) - 1)).mean()
 #
-# exercises.check_my_huber(my_huber)
+# exercises.check_pseudo_huber(my_pseudo_huber)
 # ```
+#
+# 用 $\sqrt{1 + u} \approx 1 + u/2$（$u$ 很小）可得：$|e| \ll \delta$ 时 $L_\delta \approx \tfrac12 e^2$，像 MSE；$|e| \gg \delta$ 时 $L_\delta \approx \delta|e| - \delta^2$，斜率趋于 $\pm\delta$，像 MAE。它的梯度 $e/\sqrt{1 + (e/\delta)^2}$ 处处光滑，绝对值不超过 $\delta$。
 #
 # </details>
 #
@@ -833,7 +839,7 @@ exercises.check_mse_critical_lr(answer)
 #
 # </details>
 #
-# **练习 4**：写一个数值稳定的 `bce_with_logits(z, y)`，返回平均二元交叉熵（输入是 logits）。它必须在 $z = \pm 1000$ 时也给出有限且正确的值（检查器和 `F.binary_cross_entropy_with_logits` 比较）。
+# **练习 4**：写一个数值稳定的 `bce_with_logits(z, y)`，返回平均二元交叉熵（输入是 logits）。它必须在 $z = \pm 1000$ 时也给出有限且正确的值，梯度也要对（检查器和 `F.binary_cross_entropy_with_logits` 比较）。请用 `torch.exp`、`torch.log1p`、`abs`、`clamp` 这类基本运算自己推出稳定的写法：检查器会认出现成的稳定写法，包括 `F.binary_cross_entropy_with_logits`、`F.logsigmoid`、`F.softplus`、`torch.logaddexp`、`logsumexp`，以及课程自带的函数。
 
 # %%
 bce_with_logits = None  # 在这里写你的函数：def bce_with_logits(z, y): ...

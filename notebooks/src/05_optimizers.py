@@ -718,7 +718,7 @@ for name, h in histories.items():
 #
 # ## 练习
 #
-# **练习 1**：按笔记的公式写 `notes_momentum(grads, lr, beta)`：从 $\omega_0 = 0$、$V_0 = 0$ 出发，对列表 `grads` 里的每个梯度做一步更新，返回每一步之后的 $\omega$（一个列表）。不要调用 `torch.optim`。
+# **练习 1**：按笔记的公式写 `notes_momentum(grads, lr, beta)`：从 $\omega_0 = 0$、$V_0 = 0$ 出发，对列表 `grads` 里的每个梯度做一步更新，返回每一步之后的 $\omega$（一个列表）。检查器会用几组不同的梯度、学习率和 $\beta$ 来试，并看你的函数实际运行了什么：`torch.optim` 的任何部分（包括 `torch.optim._functional` 的函数式写法）、`torch._foreach_*` 这类多张量算子和课程自带的优化器都不能用。
 
 # %%
 notes_momentum = None  # 在这里写你的函数：def notes_momentum(grads, lr, beta): ...
@@ -741,7 +741,7 @@ exercises.check_notes_momentum(notes_momentum)
 #
 # </details>
 #
-# **练习 2**：写一步 Adam：`adam_step(w, g, m, v, t, lr, beta1, beta2, eps)` 返回更新后的 `(w, m, v)`，其中 `t` 从 1 开始，返回的 `m`、`v` 是**未修正**的 EMA。检查器会连续调用 8 步，并与 `torch.optim.Adam` 比较。
+# **练习 2**：写一步 Adam：`adam_step(w, g, m, v, t, lr, beta1, beta2, eps)` 返回更新后的 `(w, m, v)`，其中 `t` 从 1 开始，返回的 `m`、`v` 是**未修正**的 EMA。检查器会在三组设置下连续调用，并与 `torch.optim.Adam` 比较：默认设置、非默认的 `beta1`/`beta2`，以及梯度很小的一组（这时 $\hat v$ 远小于 `eps`，`eps` 放在根号里还是根号外差别很大）。和练习 1 一样，不能借用 `torch.optim` 的任何部分。
 
 # %%
 adam_step = None  # 在这里写你的函数：def adam_step(w, g, m, v, t, lr, beta1, beta2, eps): ...

@@ -612,7 +612,7 @@ for name in ("dropout 0.4", "weight decay 0.01", "batch norm"):
 # %% [markdown]
 # ## 练习
 #
-# **练习 1**：不用 `F.dropout` / `nn.Dropout`，只用 `torch.rand` 写一个训练模式下的 `my_dropout(x, p)`：以概率 `p` 把元素置 0，保留的元素按正确的比例放大。
+# **练习 1**：不用 `F.dropout` / `nn.Dropout`，只用 `torch.rand`（或 `torch.bernoulli`）生成掩码，写一个训练模式下的 `my_dropout(x, p)`：以概率 `p` 把每个元素独立地置 0，保留的元素按正确的比例放大。检查器会用一维和 $(N, C)$ 的输入、不同的 `p` 来试：两次调用的掩码要不同，梯度要能传回 `x`；任何现成的 dropout 算子（不管用哪个名字调用）和课程自带的函数都会被认出来。
 
 # %%
 my_dropout = None  # 在这里写你的函数：def my_dropout(x, p): ...
@@ -631,7 +631,7 @@ exercises.check_inverted_dropout(my_dropout)
 #
 # </details>
 #
-# **练习 2**：不用 `F.batch_norm`，写出 `my_batch_norm(x, gamma, beta, eps)`：对形状 $(N, C)$ 的 `x` 给出 `BatchNorm1d` 在**训练模式**下的输出。
+# **练习 2**：不用 `F.batch_norm`，写出 `my_batch_norm(x, gamma, beta, eps)`：对形状 $(N, C)$ 的 `x` 给出 `BatchNorm1d` 在**训练模式**下的输出。检查器会比较数值和对 `x`、`gamma`、`beta` 的梯度；把 `F.layer_norm`、`group_norm`、`instance_norm`、`rms_norm` 用在转置后的 `x` 上也能凑出结果，所以这些归一化算子同样不能用。
 
 # %%
 my_batch_norm = None  # 在这里写你的函数：def my_batch_norm(x, gamma, beta, eps): ...

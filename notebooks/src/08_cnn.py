@@ -687,7 +687,7 @@ exercises.check_conv_output_shape(answer)
 #
 # </details>
 #
-# **练习 2**：不用 `F.conv2d`（也不用 `unfold`），写一个 `my_conv2d(x, w)`：`x` 的形状是 $(C, H, W)$，`w` 是 $(C_{out}, C, k, k)$，不填充、步长 1、没有偏置，返回 $(C_{out}, H-k+1, W-k+1)$ 的输出。检查器会在几个不同的通道数和核大小上与 `F.conv2d` 比较。
+# **练习 2**：不用任何现成的卷积（`F.conv2d`、`nn.Conv2d`、`torch.convolution`，或 SciPy 的相关函数），写一个 `my_conv2d(x, w)`：`x` 的形状是 $(C, H, W)$，`w` 是 $(C_{out}, C, k, k)$，不填充、步长 1、没有偏置，返回 $(C_{out}, H-k+1, W-k+1)$ 的输出。检查器会在几个不同的通道数和核大小上与 `F.conv2d` 比较数值和梯度。用循环和切片可以，用 `unfold`（把每个窗口展开成一列，即 im2col）再做矩阵乘法或 `einsum` 也可以：那是卷积的另一种正当写法。
 
 # %%
 my_conv2d = None  # 在这里写你的函数：def my_conv2d(x, w): ...
@@ -706,6 +706,17 @@ exercises.check_my_conv2d(my_conv2d)
 #             for j in range(wd):                # 窗口 × 核，对通道和窗口一起求和
 #                 out[o, i, j] = (x[:, i:i + k, j:j + k] * w[o]).sum()
 #     return out
+#
+# exercises.check_my_conv2d(my_conv2d)
+# ```
+#
+# 不写循环的版本：`F.unfold` 把每个 $k \times k$ 窗口（连同全部通道）拉成一列，卷积就变成一次矩阵乘法。
+#
+# ```python
+# def my_conv2d(x, w):
+#     c_out, _, k, _ = w.shape
+#     cols = F.unfold(x.unsqueeze(0), k)[0]      # (C·k·k, 窗口个数)
+#     return (w.reshape(c_out, -1) @ cols).reshape(c_out, x.shape[1] - k + 1, x.shape[2] - k + 1)
 #
 # exercises.check_my_conv2d(my_conv2d)
 # ```

@@ -726,7 +726,7 @@ exercises.check_rnn_shapes(answer)
 #
 # </details>
 #
-# **练习 2**：不用 `nn.RNN`，写一个 `my_rnn(x, W_ih, W_hh, b_ih, b_hh)`：`x` 是一条序列，形状 $(L, H_{in})$；$h_0 = 0$；返回所有时间步的隐藏状态，形状 $(L, H)$。检查器会与 `nn.RNN` 比较。
+# **练习 2**：不用 `nn.RNN`，写一个 `my_rnn(x, W_ih, W_hh, b_ih, b_hh)`：`x` 是一条序列，形状 $(L, H_{in})$；$h_0 = 0$；返回所有时间步的隐藏状态，形状 $(L, H)$。检查器会与 `nn.RNN` 比较数值和对全部输入、权重的梯度；`nn.RNN`、`nn.RNNCell` 以及它们底层的循环算子（不管用哪个名字调用）和课程自带的 `rnn_forward` 都不能用。
 
 # %%
 my_rnn = None  # 在这里写你的函数：def my_rnn(x, W_ih, W_hh, b_ih, b_hh): ...

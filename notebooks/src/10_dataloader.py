@@ -531,7 +531,7 @@ exercises.check_iteration_counts(answer)
 #
 # </details>
 #
-# **练习 2**：写一个 map-style 的 `SquaresDataset(Dataset)`：`SquaresDataset(n)` 有 `n` 个样本，第 $i$ 个是 `(torch.tensor([float(i)]), torch.tensor([float(i * i)]))`。
+# **练习 2**：写一个 map-style 的 `SquaresDataset(Dataset)`：`SquaresDataset(n)` 有 `n` 个样本，第 $i$ 个是 `(torch.tensor([float(i)]), torch.tensor([float(i * i)]))`（两个 `float32` 张量）。检查器会用几个不同的 `n` 来试。
 
 # %%
 SquaresDataset = None  # 在这里写你的类：class SquaresDataset(Dataset): ...
@@ -556,7 +556,7 @@ exercises.check_squares_dataset(SquaresDataset)
 #
 # </details>
 #
-# **练习 3**：不用 `pad_sequence`，写一个 `my_collate(batch)`：`batch` 是若干 `(一维整数序列, 整数标签)`，返回 `((padded, lengths), labels)`，其中 `padded` 形状为 (批大小, 最长长度)，短的序列在后面补 0。
+# **练习 3**：不用 `pad_sequence`（也不用 `pack_sequence` 之类），写一个 `my_collate(batch)`：`batch` 是若干 `(一维整数序列, 整数标签)`，返回 `((padded, lengths), labels)`，其中 `padded` 形状为 (批大小, 最长长度)，短的序列在后面补 0。
 
 # %%
 my_collate = None  # 在这里写你的函数：def my_collate(batch): ...
@@ -578,7 +578,7 @@ exercises.check_pad_collate(my_collate)
 #
 # </details>
 #
-# **练习 4**：写一个 `class_weights(labels)`，给每个样本一个权重，使 `WeightedRandomSampler` 抽到每个类别的概率相同（`labels` 是一维整数张量）。
+# **练习 4**：写一个 `class_weights(labels)`，给每个样本一个权重，使 `WeightedRandomSampler` 抽到每个类别的概率相同，而且同一类里的每个样本被抽到的机会也相同（`labels` 是一维整数张量）。scikit-learn 的 `compute_sample_weight` 和课程自带的函数不算数。
 
 # %%
 class_weights = None  # 在这里写你的函数：def class_weights(labels): ...
