@@ -62,6 +62,25 @@ def _curvatures(l_min, l_max) -> tuple[float, float]:
     return l_min, l_max
 
 
+def _series(values) -> torch.Tensor:
+    """``values`` as a 1-D floating-point tensor (a list or an integer tensor becomes float64)."""
+    if isinstance(values, torch.Tensor):
+        x = values if values.is_floating_point() else values.to(torch.float64)
+    else:
+        x = torch.tensor(list(values), dtype=torch.float64)
+    if x.ndim != 1:
+        raise ValueError(f"values must be 1-D, got shape {tuple(x.shape)}")
+    return x
+
+
+def _gradients(grads) -> list[float]:
+    """A sequence of non-zero gradients, as floats (an effective rate divides by |g|)."""
+    grads = [_real(g, "grads[k]") for g in np.asarray(grads, dtype=float).ravel().tolist()]
+    if any(g == 0 for g in grads):
+        raise ValueError("grads must all be non-zero: the effective learning rate divides by |g|")
+    return grads
+
+
 def _betas(betas) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -317,15 +336,8 @@ def _spec_named(spec: OptimizerSpec | str) -> OptimizerSpec:
 # ----------------------------------------------------------------------------- EMA
 def ema(values: torch.Tensor | Sequence[float], beta: float, *, bias_correction: bool = False) -> torch.Tensor:
     r"""$v_t = \beta v_{t-1} + (1-\beta) x_t$ with $v_0 = 0$ (so $v_t = \sum_k (1-\beta)\beta^k x_{t-k}$); optionally $v_t / (1-\beta^t)$."""
-    beta = _decay(beta, "beta")
-    if isinstance(values, torch.Tensor):
-        x = values if values.is_floating_point() else values.to(torch.float64)
-    else:
-        x = torch.tensor(list(values), dtype=torch.float64)
-    if x.ndim != 1:
-        raise ValueError(f"values must be 1-D, got shape {tuple(x.shape)}")
-    out = torch.empty_like(x)
-    v = 0.0
+    x, beta = _series(values), _decay(beta, "beta")
+    out, v = torch.empty_like(x), 0.0
     for t in range(1, len(x) + 1):
         v = beta * v + (1 - beta) * x[t - 1]
         out[t - 1] = v / (1 - beta ** t) if bias_correction else v
@@ -378,6 +390,7 @@ def _momentum_step(w, lams, lr, beta, state):
 def heavy_ball_run(lams: Sequence[float], start: Sequence[float], lr: float, beta: float, steps: int,
                    tol: float) -> tuple[np.ndarray, np.ndarray, int]:
     r"""``SGD(lr, momentum=beta)`` on $f = \tfrac12\sum_i \lambda_i w_i^2$: path, $f$ along it, first $k$ with $f(w_k) \le \mathrm{tol}\, f(w_0)$ (-1: none; the run stops there)."""
+    steps, tol = _integer(steps, "steps"), _non_negative(tol, "tol")
     lams, w = [float(lam) for lam in lams], [float(c) for c in start]
     states = [{} for _ in w]                                # one coordinate at a time, as Python floats (fast)
     f0 = 0.5 * sum(lam * c * c for lam, c in zip(lams, w))
@@ -398,7 +411,7 @@ def heavy_ball_run(lams: Sequence[float], start: Sequence[float], lr: float, bet
 def heavy_ball_steps(lams: Sequence[float], start: Sequence[float], lr: float, betas: Sequence[float],
                      tol: float, max_steps: int) -> np.ndarray:
     r"""For each β, the first $k$ with $f(w_k) \le \mathrm{tol}\cdot f(w_0)$ under ``SGD(lr, momentum=β)``, or -1 within ``max_steps``."""
-    lams = np.asarray(lams, dtype=float)
+    max_steps, tol, lams = _integer(max_steps, "max_steps"), _non_negative(tol, "tol"), np.asarray(lams, dtype=float)
     betas = np.asarray(betas, dtype=float)[:, None]        # one run per row, all in one array
     w = np.tile(np.asarray(start, dtype=float), (len(betas), 1))
     target, state = tol * 0.5 * float((lams * w[0] * w[0]).sum()), {}
@@ -416,18 +429,19 @@ def heavy_ball_steps(lams: Sequence[float], start: Sequence[float], lr: float, b
 # ----------------------------------------------------------------------------- AdaGrad vs RMSProp
 def quiet_gradients(quiet: float, n: int = 240, loud: float = 1.0, start: int = 60, stop: int = 160) -> np.ndarray:
     """A gradient of size ``loud`` that drops to ``quiet`` for steps ``start..stop-1`` and then comes back."""
-    g = np.full(n, float(loud))
+    n, quiet, loud = _integer(n, "n", 1), _positive(quiet, "quiet"), _positive(loud, "loud")
+    g = np.full(n, loud)
     g[start:stop] = quiet
     return g
 
 
 def effective_lr(make: Callable[..., torch.optim.Optimizer], grads: Sequence[float], **hp) -> np.ndarray:
     r"""$|\Delta w_t| / |g_t|$ at every step for the gradients ``grads``: the learning rate that the rule of ``make([w], **hp)`` applies."""
-    optimizer = make([torch.zeros(1, dtype=torch.float64)], **hp)
+    grads, optimizer = _gradients(grads), make([torch.zeros(1, dtype=torch.float64)], **hp)
     rule, settings, state = optimizer.update, optimizer.defaults, {}
     w, rates = 0.0, []
     for g in grads:
-        w, before = rule(w, float(g), state, **settings), w
+        w, before = rule(w, g, state, **settings), w
         rates.append(abs(w - before) / abs(g))
     return np.array(rates)
 
@@ -518,4 +532,5 @@ def race_path(optimizer: OptimizerSpec | str, fn: Callable, start: Sequence[floa
 # ----------------------------------------------------------------------------- a 1-D double well
 def double_well(x, tilt: float = 0.3):
     r"""$f(x) = (x^2 - 1)^2 + c\,x$ with tilt $c$: a deep minimum near $x = -1$, a shallow one near $x = +1$ (for $0 < c < 1.5$)."""
+    tilt = _real(tilt, "tilt")
     return (x * x - 1) ** 2 + tilt * x

@@ -491,6 +491,15 @@ def _w():
     (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0), lambda p: O.SGD(p, lr=0.1), -1), "steps"),
     (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0, 0.0), lambda p: O.SGD(p, lr=0.1), 3), "start"),
     (lambda: O.steps_to_tolerance([1.0], 0.0, 0.0), "tol"),
+    (lambda: O.heavy_ball_run((0.1, 1.0), (1.0, 1.0), 0.5, 0.5, -1, 0.0), "steps"),
+    (lambda: O.heavy_ball_steps((0.1, 1.0), (1.0, 1.0), 0.5, [0.5], 0.0, -3), "max_steps"),
+    (lambda: O.heavy_ball_steps((0.1, 1.0), (1.0, 1.0), 0.5, [0.5], -1e-6, 10), "tol"),
+    (lambda: O.quiet_gradients(0.0), "quiet"),
+    (lambda: O.quiet_gradients(0.1, n=0), "n"),
+    (lambda: O.effective_lr(O.Adagrad, [1.0, 0.0], lr=0.1), "grads"),
+    (lambda: O.effective_lr(O.RMSprop, [1.0], lr=0.1, alpha=1.5), "alpha"),
+    (lambda: O.noisy_wave(noise=-1.0), "noise"),
+    (lambda: O.double_well(0.5, tilt=float("inf")), "tilt"),
 ])
 def test_value_errors_name_the_argument(make, name):
     with pytest.raises(ValueError, match=name.replace("[", r"\[").replace("]", r"\]")):
@@ -515,13 +524,10 @@ def test_type_errors_name_the_argument(make, name):
 from helpers.exercises import optim as ex  # noqa: E402
 from helpers.panels import optim as OP  # noqa: E402
 
-RACE_LR = {"SGD": 1e-3, "Momentum": 5e-4, "Nesterov": 5e-4, "AdaGrad": 0.1, "RMSProp": 0.01, "Adam": 0.05,
-           "AdamW": 0.05, "NAdam": 0.05}
-
-
 def _race_hp(name: str) -> dict:
-    values = {"lr": RACE_LR[name], "beta1": 0.8, "beta2": 0.95, "weight_decay": 0.3}
-    return {h.name: values[h.name] for h in O.OPTIMIZERS[name].hypers}
+    """Every record's race settings: half its lr slider's default (no table per optimizer), betas off their defaults."""
+    values = {"beta1": 0.8, "beta2": 0.95, "weight_decay": 0.3}
+    return {h.name: h.default / 2 if h.name == "lr" else values[h.name] for h in O.OPTIMIZERS[name].hypers}
 
 
 @pytest.mark.parametrize("surface", list(data.SURFACES))

@@ -324,7 +324,7 @@ def momentum_panel() -> Panel:
 # ----------------------------------------------------------------------------- panel: AdaGrad vs RMSProp
 @register
 def adaptive_lr_panel() -> Panel:
-    """AdaGrad vs RMSProp: effective step size eta/(sqrt(.) + eps) and the step, for a gradient that goes quiet."""
+    """AdaGrad vs RMSProp: effective learning rate eta/(sqrt(.) + eps) and the step, for a gradient that goes quiet."""
     lr = 0.01
     controls = {
         "quiet": log_slider("gradient in the quiet phase", -3, 0, 0.01, step=0.25),
@@ -339,7 +339,7 @@ def adaptive_lr_panel() -> Panel:
             ax.axvspan(60, 160, color=COLORS["muted"], alpha=0.12)
             ax.yaxis.set_minor_locator(NullLocator())
         ax_g.set(ylim=(5e-4, 2), ylabel="|g_t|", title="gradient (grey: quiet phase)")
-        ax_lr.set(ylim=(1e-4, 20), ylabel="eta / (sqrt(.) + eps)", title="effective step size")
+        ax_lr.set(ylim=(1e-4, 20), ylabel="eta / (sqrt(.) + eps)", title="effective learning rate")
         ax_step.set(ylim=(1e-6, 2), ylabel="|dw| = eff. step x |g|", title="actual step |dw|")
         (g_line,) = ax_g.plot(t, t * 1.0, color="black", lw=1.5, animated=True)
         ax_lr.axhline(lr, color="black", lw=0.8, ls=":")
