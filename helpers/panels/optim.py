@@ -340,7 +340,7 @@ def adaptive_lr_panel() -> Panel:
             ax.yaxis.set_minor_locator(NullLocator())
         ax_g.set(ylim=(5e-4, 2), ylabel="|g_t|", title="gradient (grey: quiet phase)")
         ax_lr.set(ylim=(1e-4, 20), ylabel="eta / (sqrt(.) + eps)", title="effective learning rate")
-        ax_step.set(ylim=(1e-6, 2), ylabel="|dw| = eff. step x |g|", title="actual step |dw|")
+        ax_step.set(ylim=(1e-6, 2), ylabel="|dw| = eff. lr x |g|", title="actual step |dw|")
         (g_line,) = ax_g.plot(t, t * 1.0, color="black", lw=1.5, animated=True)
         ax_lr.axhline(lr, color="black", lw=0.8, ls=":")
         ax_lr.text(236, lr * 1.3, "eta", fontsize=8, ha="right")
