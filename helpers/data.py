@@ -338,6 +338,11 @@ def _multi_minima_points() -> list[tuple[float, float]]:
                                                            torch.tensor(p[1], dtype=torch.float64))))
 
 
+def _plateau(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""$1 - (1 + x^2 + 2y^2)^{-2}$: a round hole of depth 1 in a wide, almost flat plain."""
+    return 1 - 1 / (1 + x ** 2 + 2 * y ** 2) ** 2
+
+
 SURFACES: dict[str, Surface] = {
     "quadratic": dataclasses.replace(quadratic(1.0, 10.0), name="quadratic"),
     "rosenbrock": Surface("rosenbrock", _rosenbrock, (-2.0, 2.0), (-1.0, 3.0), (-1.2, 1.0), [(1.0, 1.0)]),
@@ -345,4 +350,5 @@ SURFACES: dict[str, Surface] = {
                       [(0.0, math.sqrt(2)), (0.0, -math.sqrt(2))], saddles=[(0.0, 0.0)]),
     "multi_minima": Surface("multi_minima", _multi_minima, (-2.5, 2.5), (-2.5, 2.5), (0.3, 2.2),
                             _multi_minima_points()),
+    "plateau": Surface("plateau", _plateau, (-3.0, 3.0), (-3.0, 3.0), (-2.6, 2.0), [(0.0, 0.0)]),
 }

@@ -1,14 +1,16 @@
-"""helpers.optim: every optimizer's trajectory against torch.optim, the notes' momentum (E30),
-the EMA, Goh's optimal rates measured on a quadratic, optimize_path, and bad input."""
+"""helpers.optim: every optimizer's trajectory against torch.optim (every OPTIMIZERS record too), the notes'
+momentum (E30), the EMA, Goh's optimal rates measured on a quadratic, the race engine, optimize_path, the double
+well, and bad input; then the chapter's panels (which only draw) and its exercises."""
 from __future__ import annotations
 
 import importlib
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from helpers import optim as O
+from helpers import data, optim as O
 
 F64 = torch.float64
 STEPS = 30
@@ -88,13 +90,62 @@ CASES = {
                 lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1)),
     "adamw": (lambda p: O.Adam(p, lr=0.01, weight_decay=0.1, decoupled=True),
               lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
+    "adamw_class": (lambda p: O.AdamW(p, lr=0.01), lambda p: torch.optim.AdamW(p, lr=0.01)),
+    "nadam": (lambda p: O.NAdam(p, lr=0.01), lambda p: torch.optim.NAdam(p, lr=0.01)),
+    "nadam_settings": (lambda p: O.NAdam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1, momentum_decay=0.5),
+                       lambda p: torch.optim.NAdam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1,
+                                                   momentum_decay=0.5)),
 }
 
 
+@pytest.fixture
+def float64_default():
+    """torch.optim keeps some scalars (NAdam's product of momenta) in the default dtype: make it float64."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(F64)
+    yield
+    torch.set_default_dtype(before)
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_trajectory_equals_torch(case):
+def test_trajectory_equals_torch(case, float64_default):
     ours, theirs = CASES[case]
     _assert_same_trajectory(ours, theirs)
+
+
+# every record's hyper-parameters: values away from the defaults, so a record that drops one is caught
+RECORD_HP = {"lr": {"lr_sgd": 0.05, "lr_adaptive": 0.01}, "beta1": 0.8, "beta2": 0.95, "weight_decay": 0.2}
+
+
+def _record_hp(spec: O.OptimizerSpec) -> dict:
+    return {h.name: RECORD_HP[h.name][h.key] if h.name == "lr" else RECORD_HP[h.name] for h in spec.hypers}
+
+
+@pytest.mark.parametrize("name", list(O.OPTIMIZERS))
+def test_every_record_runs_our_class_and_matches_its_torch_factory(name, float64_default):
+    spec = O.OPTIMIZERS[name]
+    hp = _record_hp(spec)
+    made = spec.ours([torch.zeros(1, requires_grad=True)], **hp)
+    assert type(made) is spec.cls and spec.cls.__module__ == "helpers.optim"
+    assert r"\\" not in spec.formula and r"\leftarrow" in spec.formula    # one LaTeX line: the update of w
+    _assert_same_trajectory(lambda p: spec.ours(p, **hp), lambda p: spec.torch(p, **hp))
+
+
+def test_records_are_distinct_and_their_controls_are_consistent():
+    names = list(O.OPTIMIZERS)
+    assert names[:7] == ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW"]
+    assert all(spec.label == name for name, spec in O.OPTIMIZERS.items())
+    by_key = {}
+    for spec in O.OPTIMIZERS.values():
+        assert len({h.name for h in spec.hypers}) == len(spec.hypers) and spec.hypers[0].name == "lr"
+        for h in spec.hypers:
+            assert by_key.setdefault(h.key, h) is h        # one control per key, shared by its readers
+            value = h.default
+            assert (h.low <= math.log10(value) <= h.high) if h.log else (h.low <= value <= h.high)
+    # settings that differ between records give different paths: no record silently ignores a control
+    fn, start = data.SURFACES["rosenbrock"].fn, (-1.2, 1.0)
+    paths = {name: O.race_path(name, fn, start, 20, **_record_hp(spec))[0] for name, spec in O.OPTIMIZERS.items()}
+    assert len({p.tobytes() for p in paths.values()}) == len(paths)
 
 
 def test_l2_and_decoupled_weight_decay_differ():
@@ -173,15 +224,17 @@ def test_no_torch_update_code_is_called(monkeypatch):
     """The formulas are ours: with torch.optim's update functions and steps broken, ours still run."""
     def broken(*args, **kwargs):
         raise AssertionError("torch.optim's own update code was called")
-    for name in ("sgd", "adam", "adagrad", "rmsprop", "adamw"):  # the functional forms, e.g. torch.optim.sgd.sgd
+    for name in ("sgd", "adam", "adagrad", "rmsprop", "adamw", "nadam"):  # the functional forms, e.g. torch.optim.sgd.sgd
         monkeypatch.setattr(importlib.import_module(f"torch.optim.{name}"), name, broken)
-    for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad, torch.optim.RMSprop):
+    for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad, torch.optim.RMSprop,
+                torch.optim.NAdam):
         monkeypatch.setattr(cls, "step", broken)
     with pytest.raises(AssertionError, match="own update code"):  # the patch really bites
         _trajectory(lambda p: torch.optim.Adam(p, lr=0.01), steps=1)
     for make in (lambda p: O.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), lambda p: O.Adagrad(p),
                  lambda p: O.RMSprop(p), lambda p: O.Adam(p, weight_decay=0.1, decoupled=True),
-                 lambda p: O.Adam(p, weight_decay=0.1), lambda p: O.NotesMomentum(p, lr=0.1)):
+                 lambda p: O.Adam(p, weight_decay=0.1), lambda p: O.NotesMomentum(p, lr=0.1), lambda p: O.AdamW(p),
+                 lambda p: O.NAdam(p, weight_decay=0.1)):
         _trajectory(make, steps=3)
 
 
@@ -438,6 +491,15 @@ def _w():
     (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0), lambda p: O.SGD(p, lr=0.1), -1), "steps"),
     (lambda: O.optimize_path(lambda x, y: x, (0.0, 0.0, 0.0), lambda p: O.SGD(p, lr=0.1), 3), "start"),
     (lambda: O.steps_to_tolerance([1.0], 0.0, 0.0), "tol"),
+    (lambda: O.heavy_ball_run((0.1, 1.0), (1.0, 1.0), 0.5, 0.5, -1, 0.0), "steps"),
+    (lambda: O.heavy_ball_steps((0.1, 1.0), (1.0, 1.0), 0.5, [0.5], 0.0, -3), "max_steps"),
+    (lambda: O.heavy_ball_steps((0.1, 1.0), (1.0, 1.0), 0.5, [0.5], -1e-6, 10), "tol"),
+    (lambda: O.quiet_gradients(0.0), "quiet"),
+    (lambda: O.quiet_gradients(0.1, n=0), "n"),
+    (lambda: O.effective_lr(O.Adagrad, [1.0, 0.0], lr=0.1), "grads"),
+    (lambda: O.effective_lr(O.RMSprop, [1.0], lr=0.1, alpha=1.5), "alpha"),
+    (lambda: O.noisy_wave(noise=-1.0), "noise"),
+    (lambda: O.double_well(0.5, tilt=float("inf")), "tilt"),
 ])
 def test_value_errors_name_the_argument(make, name):
     with pytest.raises(ValueError, match=name.replace("[", r"\[").replace("]", r"\]")):
@@ -462,86 +524,101 @@ def test_type_errors_name_the_argument(make, name):
 from helpers.exercises import optim as ex  # noqa: E402
 from helpers.panels import optim as OP  # noqa: E402
 
-RACE_LR = {"SGD": 1e-3, "Momentum": 5e-4, "Nesterov": 5e-4, "AdaGrad": 0.1, "RMSProp": 0.01, "Adam": 0.05,
-           "AdamW": 0.05}
+def _race_hp(name: str) -> dict:
+    """Every record's race settings: half its lr slider's default (no table per optimizer), betas off their defaults."""
+    values = {"beta1": 0.8, "beta2": 0.95, "weight_decay": 0.3}
+    return {h.name: h.default / 2 if h.name == "lr" else values[h.name] for h in O.OPTIMIZERS[name].hypers}
 
 
-@pytest.mark.parametrize("surface", list(OP.RACE_SURFACES))
+@pytest.mark.parametrize("surface", list(data.SURFACES))
 def test_complex_step_gradient_equals_autograd(surface):
-    fn = OP.RACE_SURFACES[surface].fn
+    fn = data.SURFACES[surface].fn
     gen = torch.Generator().manual_seed(1)
     for x, y in (2 * torch.rand(5, 2, generator=gen, dtype=F64) - 1).tolist():
         w = torch.tensor([x, y], dtype=F64, requires_grad=True)
         f = fn(w[0], w[1])
         (g,) = torch.autograd.grad(f, w)
-        value, gx, gy = OP.surface_gradient(fn, x, y)
+        value, gx, gy = O.surface_gradient(fn, x, y)
         assert math.isclose(value, f.item(), rel_tol=1e-12, abs_tol=1e-12)
         assert torch.allclose(torch.tensor([gx, gy], dtype=F64), g, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", OP.RACE_OPTIMIZERS)
-def test_race_path_equals_torch_optim_on_every_surface(name):
-    settings = dict(lr=RACE_LR[name], beta1=0.8, beta2=0.95, weight_decay=0.3 if name in ("Adam", "AdamW") else 0.0)
-    for surface in OP.RACE_SURFACES.values():
-        ours, our_losses = OP.race_path(name, surface.fn, surface.start, 60, **settings)
-        theirs, their_losses = O.optimize_path(surface.fn, surface.start,
-                                               lambda p: OP.torch_optimizer(name, p, **settings), 60)
+@pytest.mark.parametrize("name", list(O.OPTIMIZERS))
+def test_race_path_equals_torch_optim_on_every_surface(name, float64_default):
+    spec, hp = O.OPTIMIZERS[name], _race_hp(name)
+    for surface in data.SURFACES.values():
+        ours, our_losses = O.race_path(name, surface.fn, surface.start, 60, **hp)
+        theirs, their_losses = O.optimize_path(surface.fn, surface.start, lambda p: spec.torch(p, **hp), 60)
         assert torch.isfinite(theirs).all(), f"{name} diverged on {surface.name}: pick a smaller lr"
         assert torch.allclose(torch.from_numpy(ours), theirs, rtol=1e-9, atol=1e-10), (name, surface.name)
         assert torch.allclose(torch.from_numpy(our_losses), their_losses, rtol=1e-9, atol=1e-10)
 
 
+def test_race_runs_the_chapters_own_update_rules(monkeypatch):
+    """The race calls the classes' ``update``: break one rule and that optimizer's race breaks."""
+    fn, start = data.SURFACES["quadratic"].fn, (-3.5, 2.0)
+    before, _ = O.race_path("RMSProp", fn, start, 5, lr=0.1, beta2=0.9)
+    monkeypatch.setattr(O.RMSprop, "update", staticmethod(lambda w, g, state, **s: w))
+    frozen, _ = O.race_path("RMSProp", fn, start, 5, lr=0.1, beta2=0.9)
+    assert (frozen == frozen[0]).all() and not (before == before[0]).all()
+
+
 def test_adam_and_adamw_differ_in_the_race_only_with_weight_decay():
-    fn, start = OP.RACE_SURFACES["quadratic"].fn, (-3.5, 2.0)
-    same = [OP.race_path(n, fn, start, 50, lr=0.1, weight_decay=0.0)[0] for n in ("Adam", "AdamW")]
-    differ = [OP.race_path(n, fn, start, 50, lr=0.1, weight_decay=0.5)[0] for n in ("Adam", "AdamW")]
+    fn, start = data.SURFACES["quadratic"].fn, (-3.5, 2.0)
+    same = [O.race_path(n, fn, start, 50, lr=0.1, beta1=0.9, beta2=0.999, weight_decay=0.0)[0] for n in ("Adam", "AdamW")]
+    differ = [O.race_path(n, fn, start, 50, lr=0.1, beta1=0.9, beta2=0.999, weight_decay=0.5)[0]
+              for n in ("Adam", "AdamW")]
     assert (same[0] == same[1]).all()
     assert abs(differ[0] - differ[1]).max() > 0.05
 
 
-def test_race_path_marks_divergence_with_nan_and_rejects_unknown_names():
-    fn = OP.RACE_SURFACES["rosenbrock"].fn
-    path, losses = OP.race_path("SGD", fn, (-1.2, 1.0), 40, lr=0.5)
+def test_race_path_marks_divergence_with_nan_and_rejects_bad_input():
+    fn = data.SURFACES["rosenbrock"].fn
+    path, losses = O.race_path("SGD", fn, (-1.2, 1.0), 40, lr=0.5)
     finite = int(torch.isfinite(torch.from_numpy(losses)).sum())
     assert 0 < finite < 41 and bool(torch.isnan(torch.from_numpy(path[finite:])).all())
     with pytest.raises(ValueError, match="optimizer"):
-        OP.race_path("Lion", fn, (0.0, 0.0), 3, lr=0.1)
+        O.race_path("Lion", fn, (0.0, 0.0), 3, lr=0.1)
     with pytest.raises(ValueError, match="steps"):
-        OP.race_path("SGD", fn, (0.0, 0.0), -1, lr=0.1)
-    with pytest.raises(ValueError, match="optimizer"):
-        OP.torch_optimizer("Lion", [torch.zeros(1, requires_grad=True)], lr=0.1)
+        O.race_path("SGD", fn, (0.0, 0.0), -1, lr=0.1)
+    with pytest.raises(ValueError, match="lr"):
+        O.race_path("SGD", fn, (0.0, 0.0), 3, lr=-0.1)
+    with pytest.raises(ValueError, match="betas"):
+        O.race_path("Adam", fn, (0.0, 0.0), 3, lr=0.1, beta1=1.0, beta2=0.9, weight_decay=0.0)
 
 
 def test_heavy_ball_steps_match_torch_sgd_with_momentum():
     lams, start, lr = (0.05, 1.0), (-2.0, 1.0), 0.5
     fn = lambda x, y: 0.5 * (lams[0] * x ** 2 + lams[1] * y ** 2)  # noqa: E731
     betas = [0.0, 0.5, 0.9, 0.97]
-    ours = OP.heavy_ball_steps(lams, start, lr, betas, 1e-6, 600)
+    ours = O.heavy_ball_steps(lams, start, lr, betas, 1e-6, 600)
     assert (ours > 0).all()
     for beta, n in zip(betas, ours):
         make = (lambda p: torch.optim.SGD(p, lr=lr)) if beta == 0 else (
             lambda p, b=beta: torch.optim.SGD(p, lr=lr, momentum=b))
         _, losses = O.optimize_path(fn, start, make, 600)
         assert n == O.steps_to_tolerance(losses, 0.0, 1e-6 * losses[0].item()), beta
-    assert OP.heavy_ball_steps(lams, start, 5.0, [0.0], 1e-6, 200)[0] == -1   # diverges: never reached
+        _, run_losses, hit = O.heavy_ball_run(lams, start, lr, beta, 600, 1e-6)
+        assert hit == n and torch.allclose(torch.from_numpy(run_losses), losses[:len(run_losses)], rtol=1e-9)
+    assert O.heavy_ball_steps(lams, start, 5.0, [0.0], 1e-6, 200)[0] == -1   # diverges: never reached
 
 
 def test_heavy_ball_rate_is_goh_and_is_what_a_run_measures():
     lams = (0.01, 1.0)
     lr, beta, rate = O.momentum_optimal(*lams)
-    assert math.isclose(float(OP.heavy_ball_rate(lams, lr, beta)), rate, rel_tol=1e-6)
+    assert math.isclose(float(O.heavy_ball_rate(lams, lr, beta)), rate, rel_tol=1e-6)
     lr_gd, rate_gd = O.gd_optimal(*lams)
-    assert math.isclose(float(OP.heavy_ball_rate(lams, lr_gd, 0.0)), rate_gd, rel_tol=1e-9)
+    assert math.isclose(float(O.heavy_ball_rate(lams, lr_gd, 0.0)), rate_gd, rel_tol=1e-9)
     for lr, beta in ((0.5, 0.5), (1.0, 0.8), (0.2, 0.95)):   # measured contraction of |w| over late steps
-        path, _, _ = OP._heavy_ball_run(lams, (-2.0, 1.0), lr, beta, 800, 0.0)
+        path, _, _ = O.heavy_ball_run(lams, (-2.0, 1.0), lr, beta, 800, 0.0)
         norms = torch.from_numpy(path).norm(dim=1)
         measured = (norms[700:800].max() / norms[400:500].max()).item() ** (1 / 300)
-        assert abs(measured - float(OP.heavy_ball_rate(lams, lr, beta))) < 0.01, (lr, beta)
+        assert abs(measured - float(O.heavy_ball_rate(lams, lr, beta))) < 0.01, (lr, beta)
 
 
-def test_adaptive_effective_lr_is_what_torch_steps_show():
-    grads = OP.quiet_gradients(0.01)
-    ada, rms = OP.adaptive_effective_lr(grads, 0.01, 0.9)
+def test_effective_lr_is_what_torch_steps_show():
+    grads = O.quiet_gradients(0.01)
+    ada, rms = O.effective_lr(O.Adagrad, grads, lr=0.01), O.effective_lr(O.RMSprop, grads, lr=0.01, alpha=0.9)
     for make, ours in ((lambda p: torch.optim.Adagrad(p, lr=0.01), ada),
                        (lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9), rms)):
         w = torch.zeros(1, dtype=F64, requires_grad=True)
@@ -552,13 +629,49 @@ def test_adaptive_effective_lr_is_what_torch_steps_show():
             measured.append(abs(w.item() - before) / g)
             before = w.item()
         assert torch.allclose(torch.tensor(measured, dtype=F64), torch.from_numpy(ours), rtol=1e-9)
+    assert math.isclose(ada[0], 0.01 / (1 + 1e-10)) and math.isclose(rms[0], 0.01 / (math.sqrt(0.1) + 1e-8))
     assert (ada[1:] <= ada[:-1]).all() and ada[159] == pytest.approx(ada[59], rel=0.02)
     assert rms[159] > 50 * rms[59]
+
+
+def test_noisy_wave_is_seeded_and_its_noise_has_the_asked_size():
+    signal, x = O.noisy_wave(3000, seed=3, noise=0.5)
+    assert signal.shape == x.shape == (3000,) and abs((x - signal).std() - 0.5) < 0.03
+    assert (O.noisy_wave(10, seed=1)[1] == O.noisy_wave(10, seed=1)[1]).all()
+    assert not (O.noisy_wave(10, seed=1)[1] == O.noisy_wave(10, seed=2)[1]).all()
+
+
+def test_double_well_has_a_deep_and_a_shallow_minimum():
+    """Stationary points from the roots of f'(x) = 4x^3 - 4x + c, checked by autograd and on a fine grid."""
+    for tilt in (0.1, 0.3, 1.0):
+        roots = sorted(r.real for r in np.roots([4.0, 0.0, -4.0, tilt]) if abs(r.imag) < 1e-12)
+        deep, top, shallow = roots
+        assert -1.5 < deep < -1 < 0 < top < shallow < 1
+        xs = torch.tensor([deep, top, shallow], dtype=F64, requires_grad=True)
+        (grad,) = torch.autograd.grad(O.double_well(xs, tilt).sum(), xs)
+        assert grad.abs().max() < 1e-9
+        f = O.double_well(torch.tensor([deep, top, shallow], dtype=F64), tilt)
+        assert f[0] < f[2] < f[1]
+        grid = torch.linspace(-2, 2, 40001, dtype=F64)
+        assert math.isclose(O.double_well(grid, tilt).min().item(), f[0].item(), abs_tol=1e-8)
+    assert O.double_well(2.0) == 9.6 and O.double_well(0.0) == 1.0
 
 
 def test_gd_limits_figure_has_four_surfaces():
     fig = OP.gd_limits_figure(steps=20)
     assert len(fig.axes) == 4 and all(ax.get_title() for ax in fig.axes)
+
+
+def test_the_panel_module_only_draws():
+    """Its public names are panels and figures; the race's controls and colours come from the records."""
+    public = [n for n in vars(OP) if not n.startswith("_") and callable(getattr(OP, n))
+              and getattr(getattr(OP, n), "__module__", "") == OP.__name__]
+    assert public and all(n.endswith(("_panel", "_figure")) for n in public), public
+    assert all(n.endswith(("_panel", "_figure")) for n in OP.__all__)
+    panel = OP.optimizer_race_panel()
+    assert [n for n in O.OPTIMIZERS if n in panel.controls] == list(O.OPTIMIZERS)
+    assert {h.key for spec in O.OPTIMIZERS.values() for h in spec.hypers} <= set(panel.controls)
+    assert len(set(OP._COLORS.values())) == len(O.OPTIMIZERS)
 
 
 # ----------------------------------------------------------------------------- exercises

@@ -1,16 +1,9 @@
-r"""Chapter 5 (optimizers): the chapter's figures and panels. The math lives in ``helpers.optim``.
-
-The race panel needs hundreds of optimizer steps per slider move, so its paths are computed with
-plain Python floats by ``race_path`` (PyTorch's update rules, written for two numbers; the tests
-check every rule against ``torch.optim`` on every surface). Gradients come from the complex step
-$\partial f/\partial x = \operatorname{Im} f(x + ih, y)/h$, exact to rounding for the surfaces here,
-which are built from $+,-,\times,/$ and integer powers.
+r"""Chapter 5 (optimizers): the chapter's figures and panels. They only draw: the optimizers, their
+records (``OPTIMIZERS``), the race engine, the heavy ball's rates and the data come from ``helpers.optim``.
 """
 from __future__ import annotations
 
 import functools
-import math
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -18,171 +11,18 @@ from matplotlib.colors import LogNorm
 from matplotlib.ticker import NullLocator
 
 from ..data import SURFACES, Surface
-from ..optim import ema, gd_optimal, momentum_optimal
+from ..optim import (OPTIMIZERS, Adagrad, RMSprop, effective_lr, ema, gd_optimal, heavy_ball_rate, heavy_ball_run,
+                     heavy_ball_steps, lowest_value, momentum_optimal, noisy_wave, quiet_gradients, race_path)
 from ..plotting import COLORS, new_figure
 from .pieces import ContourPaths
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, log_slider, register
 
-__all__ = [
-    "RACE_OPTIMIZERS", "RACE_SURFACES", "PLATEAU", "surface_gradient", "race_path", "torch_optimizer",
-    "heavy_ball_rate", "heavy_ball_steps", "adaptive_effective_lr", "quiet_gradients", "gd_limits_figure",
-    "optimizer_race_panel", "ema_panel", "momentum_panel", "adaptive_lr_panel",
-]
+__all__ = ["gd_limits_figure", "optimizer_race_panel", "ema_panel", "momentum_panel", "adaptive_lr_panel"]
 
-
-# ----------------------------------------------------------------------------- surfaces
-def _plateau(x, y):
-    r"""$1 - (1 + x^2 + 2y^2)^{-2}$: a round hole of depth 1 in a wide, almost flat plain."""
-    return 1 - 1 / (1 + x ** 2 + 2 * y ** 2) ** 2
-
-
-PLATEAU = Surface("plateau", _plateau, (-3.0, 3.0), (-3.0, 3.0), (-2.6, 2.0), [(0.0, 0.0)])
-RACE_SURFACES: dict[str, Surface] = {**SURFACES, "plateau": PLATEAU}
-
-
-def surface_gradient(fn: Callable, x: float, y: float, h: float = 1e-20) -> tuple[float, float, float]:
-    r"""$f(x, y)$ and $\nabla f$ by the complex step $\partial_x f = \operatorname{Im} f(x + ih, y) / h$ (no subtraction, so no cancellation)."""
-    fx = fn(complex(x, h), y)
-    fy = fn(x, complex(y, h))
-    return fx.real, fx.imag / h, fy.imag / h
-
-
-def _f_min(surface: Surface) -> float:
-    return min(float(surface.fn(float(a), float(b))) for a, b in surface.minima)
-
-
-# ----------------------------------------------------------------------------- the race engine
-RACE_OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW")
-RACE_COLORS = {"SGD": "#333333", "Momentum": COLORS["main"], "Nesterov": "#17becf", "AdaGrad": COLORS["alt"],
-               "RMSProp": COLORS["accent"], "Adam": COLORS["grad"], "AdamW": COLORS["purple"]}
-_ADAPTIVE = ("AdaGrad", "RMSProp", "Adam", "AdamW")
-
-
-def _coordinate_step(name: str, lr: float, beta1: float, beta2: float, weight_decay: float):
-    """``step(w, g, s, t) -> w`` for one coordinate: PyTorch's rule for ``name`` (``s``: that coordinate's buffers)."""
-    if name == "SGD":
-        return lambda w, g, s, t: w - lr * g
-    if name in ("Momentum", "Nesterov"):
-        def momentum(w, g, s, t):
-            s["v"] = g if t == 1 else beta1 * s["v"] + g           # torch: v_1 = g_1, v_t = mu v + g
-            return w - lr * (g + beta1 * s["v"] if name == "Nesterov" else s["v"])
-        return momentum
-    if name == "AdaGrad":
-        def adagrad(w, g, s, t):
-            s["G"] = s.get("G", 0.0) + g * g                         # sum of squares: never shrinks
-            return w - lr * g / (math.sqrt(s["G"]) + 1e-10)
-        return adagrad
-    if name == "RMSProp":
-        def rmsprop(w, g, s, t):
-            s["V"] = beta2 * s.get("V", 0.0) + (1 - beta2) * g * g   # EMA of g^2: forgets
-            return w - lr * g / (math.sqrt(s["V"]) + 1e-8)
-        return rmsprop
-    if name in ("Adam", "AdamW"):
-        def adam(w, g, s, t):
-            if name == "AdamW":
-                w = w * (1 - lr * weight_decay)                      # decoupled: shrink w itself
-            else:
-                g = g + weight_decay * w                             # L2: the penalty joins the gradient
-            s["m"] = beta1 * s.get("m", 0.0) + (1 - beta1) * g
-            s["v"] = beta2 * s.get("v", 0.0) + (1 - beta2) * g * g
-            m_hat, v_hat = s["m"] / (1 - beta1 ** t), s["v"] / (1 - beta2 ** t)
-            return w - lr * m_hat / (math.sqrt(v_hat) + 1e-8)
-        return adam
-    raise ValueError(f"optimizer must be one of {list(RACE_OPTIMIZERS)}, got {name!r}")
-
-
-def race_path(name: str, fn: Callable, start: Sequence[float], steps: int, *, lr: float, beta1: float = 0.9,
-              beta2: float = 0.999, weight_decay: float = 0.0, limit: float = 1e6) -> tuple[np.ndarray, np.ndarray]:
-    r"""Path $(w_0, \dots, w_T)$ (shape (steps+1, 2)) and $f(w_k)$ of optimizer ``name`` on $f(x, y)$, with PyTorch's update rule.
-
-    ``beta1`` is the momentum $\mu$ (Momentum, Nesterov) or $\beta_1$ (Adam, AdamW); ``beta2`` is
-    RMSProp's $\alpha$ or Adam's $\beta_2$; ``weight_decay`` is L2 for Adam, decoupled for AdamW.
-    Entries after a divergence (a coordinate beyond ``limit`` or a non-finite loss) are NaN.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    step = _coordinate_step(name, float(lr), float(beta1), float(beta2), float(weight_decay))
-    w = [float(start[0]), float(start[1])]
-    buffers = ({}, {})
-    path = np.full((steps + 1, 2), np.nan)
-    losses = np.full(steps + 1, np.nan)
-    for k in range(steps + 1):
-        if not (abs(w[0]) < limit and abs(w[1]) < limit):
-            break
-        try:
-            f, gx, gy = surface_gradient(fn, w[0], w[1])
-        except (OverflowError, ZeroDivisionError):
-            break
-        if not math.isfinite(f):
-            break
-        path[k], losses[k] = w, f
-        if k < steps:
-            w = [step(w[0], gx, buffers[0], k + 1), step(w[1], gy, buffers[1], k + 1)]
-    return path, losses
-
-
-def torch_optimizer(name: str, params, *, lr: float, beta1: float = 0.9, beta2: float = 0.999,
-                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The ``torch.optim`` optimizer that ``race_path(name, ...)`` reproduces, with the same settings."""
-    if name == "SGD":
-        return torch.optim.SGD(params, lr=lr)
-    if name in ("Momentum", "Nesterov"):
-        return torch.optim.SGD(params, lr=lr, momentum=beta1, nesterov=name == "Nesterov")
-    if name == "AdaGrad":
-        return torch.optim.Adagrad(params, lr=lr)
-    if name == "RMSProp":
-        return torch.optim.RMSprop(params, lr=lr, alpha=beta2)
-    if name == "Adam":
-        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay)
-    if name == "AdamW":
-        return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be one of {list(RACE_OPTIMIZERS)}, got {name!r}")
-
-
-# ----------------------------------------------------------------------------- heavy ball on a quadratic
-def heavy_ball_rate(lams: Sequence[float], lr, beta) -> np.ndarray:
-    r"""Convergence rate $\max_i |z|$ over the roots of $z^2 - (1 + \beta - \alpha\lambda_i) z + \beta = 0$ (Goh 2017); arrays broadcast."""
-    lr, beta = np.asarray(lr, dtype=float), np.asarray(beta, dtype=float)
-    rate = np.zeros(np.broadcast(lr, beta).shape)
-    for lam in lams:
-        b = 1 + beta - lr * lam
-        disc = b * b - 4 * beta
-        root = np.sqrt(np.abs(disc))
-        real_roots = np.maximum(np.abs(b + root), np.abs(b - root)) / 2
-        rate = np.maximum(rate, np.where(disc >= 0, real_roots, np.sqrt(beta)))  # complex pair: |z| = sqrt(beta)
-    return rate
-
-
-def heavy_ball_steps(lams: Sequence[float], start: Sequence[float], lr: float, betas: Sequence[float],
-                     tol: float, max_steps: int) -> np.ndarray:
-    r"""For each β, the first $k$ with $f(w_k) \le \mathrm{tol}\cdot f(w_0)$ under ``SGD(lr, momentum=β)``, or -1 within ``max_steps``."""
-    lams = np.asarray(lams, dtype=float)
-    betas = np.asarray(betas, dtype=float)[:, None]
-    w = np.tile(np.asarray(start, dtype=float), (len(betas), 1))
-    v = np.zeros_like(w)
-    target = tol * 0.5 * float((lams * w[0] * w[0]).sum())
-    found = np.full(len(betas), -1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(1, max_steps + 1):
-            v = betas * v + lams * w
-            w = w - lr * v
-            f = 0.5 * (lams * w * w).sum(1)
-            found[(found < 0) & (f <= target)] = k
-            if k % 25 == 0 and np.all((found >= 0) | ~np.isfinite(f)):   # every row done or diverged
-                break
-    return found
-
-
-# ----------------------------------------------------------------------------- AdaGrad vs RMSProp
-def adaptive_effective_lr(grads: Sequence[float], lr: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    r"""Effective step sizes $\eta/(\sqrt{G_t}+\varepsilon)$ (AdaGrad, $G_t = \sum g_k^2$) and $\eta/(\sqrt{V_t}+\varepsilon)$ (RMSProp, $V_t$ = EMA of $g^2$)."""
-    g2 = np.asarray(grads, dtype=float) ** 2
-    adagrad = lr / (np.sqrt(np.cumsum(g2)) + 1e-10)
-    V, rms = 0.0, np.empty_like(g2)
-    for t, s in enumerate(g2):
-        V = alpha * V + (1 - alpha) * s
-        rms[t] = lr / (math.sqrt(V) + 1e-8)
-    return adagrad, rms
+# One colour per optimizer, by its position in OPTIMIZERS (a new record takes the next one).
+_PALETTE = ("#333333", COLORS["main"], "#17becf", COLORS["alt"], COLORS["accent"], COLORS["grad"], COLORS["purple"],
+            "#8c564b", "#e377c2", "#bcbd22")
+_COLORS = dict(zip(OPTIMIZERS, _PALETTE))
 
 
 # ----------------------------------------------------------------------------- drawing pieces
@@ -190,7 +30,7 @@ def _draw_surface(ax, surface: Surface, n: int = 90):
     """Filled contours of ``surface`` (log-spaced above the minimum), its minima (*) and saddles (x)."""
     xs, ys = np.linspace(*surface.xlim, n), np.linspace(*surface.ylim, n)
     X, Y = np.meshgrid(xs, ys)
-    Z = surface.fn(X, Y) - _f_min(surface)
+    Z = surface.fn(X, Y) - lowest_value(surface)
     levels = np.unique(np.quantile(Z, np.linspace(0, 1, 14) ** 1.5))
     artists = [ax.contourf(X, Y, Z, levels=levels, cmap="Blues_r", alpha=0.45),
                ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.6)]
@@ -213,7 +53,7 @@ def gd_limits_figure(lr: float = 0.05, steps: int = 120):
     cases = [
         ("local minimum", SURFACES["multi_minima"], [(0.3, 2.2)]),
         ("saddle point", SURFACES["saddle"], [(-2.0, 0.01), (-2.0, 0.0)]),
-        ("plateau", PLATEAU, [(-2.6, 2.0), (-0.9, 0.7)]),
+        ("plateau", SURFACES["plateau"], [(-2.6, 2.0), (-0.9, 0.7)]),
         ("start matters", SURFACES["multi_minima"], [(-2.2, 2.2), (2.2, 2.2), (-2.2, -2.2), (2.2, -1.0)]),
     ]
     fig, axes = new_figure((11.0, 3.0), ncols=4)
@@ -237,32 +77,31 @@ def _html_table(rows: list[list[str]], header: list[str]) -> str:
     return f"<table style='font-size:12px;font-family:monospace'><tr>{cells}</tr>{body}</table>"
 
 
+def _slider(hyper):
+    """The race control of one ``Hyper`` record; its lr label names the optimizers that read it."""
+    label = hyper.label
+    if hyper.name == "lr":
+        label = f"lr ({', '.join(n for n, spec in OPTIMIZERS.items() if hyper in spec.hypers)})"
+    if hyper.log:
+        return log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step)
+    return float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default)
+
+
 @register
 def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
     """Every optimizer of the chapter on a 2-D surface: paths on the contours and f - f* against the step."""
-    if surface not in RACE_SURFACES:
-        raise ValueError(f"surface must be one of {list(RACE_SURFACES)}, got {surface!r}")
+    if surface not in SURFACES:
+        raise ValueError(f"surface must be one of {list(SURFACES)}, got {surface!r}")
     steps = 300
+    hypers = {h.key: h for spec in OPTIMIZERS.values() for h in spec.hypers}   # each shared control once
     controls = {
-        "lr_sgd": log_slider("lr (SGD, Momentum, Nesterov)", -4, 0, 1e-3, step=0.1),
-        "lr_adaptive": log_slider("lr (AdaGrad, RMSProp, Adam, AdamW)", -3, 0, 0.1, step=0.1),
-        "beta1": float_slider("beta / beta1", 0.0, 0.99, 0.01, 0.9),
-        "beta2": float_slider("beta2 (RMSProp: alpha)", 0.8, 0.999, 0.001, 0.99),
-        "weight_decay": float_slider("weight decay (Adam: L2, AdamW: decoupled)", 0.0, 1.0, 0.05, 0.0),
-        "surface": dropdown("surface", list(RACE_SURFACES), surface),
+        **{key: _slider(h) for key, h in hypers.items()},
+        "surface": dropdown("surface", list(SURFACES), surface),
         "default_start": checkbox("default start", True),
         "x0": float_slider("start x (fraction of view)", -1.0, 1.0, 0.05, -0.5),
         "y0": float_slider("start y (fraction of view)", -1.0, 1.0, 0.05, 0.5),
-        **{name: checkbox(name, name in ("SGD", "Momentum", "RMSProp", "Adam")) for name in RACE_OPTIMIZERS},
+        **{name: checkbox(name, spec.race_on) for name, spec in OPTIMIZERS.items()},
     }
-
-    def settings(name: str, v: dict) -> tuple:
-        """The settings that matter for ``name`` (what the cache is keyed by)."""
-        lr = v["lr_adaptive"] if name in _ADAPTIVE else v["lr_sgd"]
-        beta1 = v["beta1"] if name in ("Momentum", "Nesterov", "Adam", "AdamW") else 0.0
-        beta2 = v["beta2"] if name in ("RMSProp", "Adam", "AdamW") else 0.0
-        wd = v["weight_decay"] if name in ("Adam", "AdamW") else 0.0
-        return round(lr, 12), beta1, beta2, wd
 
     def start_of(surf: Surface, v: dict) -> tuple[float, float]:
         if v["default_start"]:
@@ -271,53 +110,51 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
         return ((x_lo + x_hi) / 2 + v["x0"] * (x_hi - x_lo) / 2, (y_lo + y_hi) / 2 + v["y0"] * (y_hi - y_lo) / 2)
 
     @functools.lru_cache(maxsize=512)
-    def run(name: str, surf_name: str, start: tuple, lr: float, beta1: float, beta2: float, wd: float):
-        surf = RACE_SURFACES[surf_name]
-        path, losses = race_path(name, surf.fn, start, steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=wd)
-        return path, losses - _f_min(surf)
+    def run(name: str, surf_name: str, start: tuple, settings: tuple):
+        surf = SURFACES[surf_name]
+        path, losses = race_path(name, surf.fn, start, steps, **dict(settings))
+        return path, losses - lowest_value(surf)
 
     def setup(fig):
         ax_path, ax_loss = fig.subplots(1, 2, width_ratios=[1.0, 1.15])
-        contour = ContourPaths(ax_path, RACE_OPTIMIZERS, [RACE_COLORS[n] for n in RACE_OPTIMIZERS], resolution=120)
+        contour = ContourPaths(ax_path, list(OPTIMIZERS), list(_COLORS.values()), resolution=120)
         ax_path.set(xlabel="x", ylabel="y")
         (saddles,) = ax_path.plot([], [], "X", ms=8, color="white", mec="black", mew=0.6, ls="none")
         ax_loss.set(xlim=(0, steps), yscale="log", xlabel="step", ylabel="f(w) - f*", title="loss against step")
         ax_loss.yaxis.set_minor_locator(NullLocator())
-        loss_lines = {name: ax_loss.plot([], [], lw=1.6, color=RACE_COLORS[name], label=name, animated=True)[0]
-                      for name in RACE_OPTIMIZERS}
+        loss_lines = {name: ax_loss.plot([], [], lw=1.6, color=_COLORS[name], label=name, animated=True)[0]
+                      for name in OPTIMIZERS}
         ax_loss.legend(fontsize=8, loc="lower left", ncol=2)
         (start_mark,) = ax_path.plot([], [], "o", ms=7, mfc="white", mec="black", animated=True)
         drawn = {"surface": None}
 
-        def update(lr_sgd, lr_adaptive, beta1, beta2, weight_decay, surface, default_start, x0, y0, **switches):
-            surf = RACE_SURFACES[surface]
+        def update(surface, default_start, x0, y0, **values):
+            surf = SURFACES[surface]
             if drawn["surface"] != surface:   # static contours change only with the surface (redraw_on)
                 contour.set_surface(surf)
                 saddles.set_data([p[0] for p in surf.saddles], [p[1] for p in surf.saddles])
                 ax_path.set_title(f"surface: {surface}")
                 grid = np.meshgrid(np.linspace(*surf.xlim, 60), np.linspace(*surf.ylim, 60))
-                ax_loss.set_ylim(1e-10, 10 * float(np.max(surf.fn(*grid)) - _f_min(surf)))
+                ax_loss.set_ylim(1e-10, 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf)))
                 drawn["surface"] = surface
-            values = dict(lr_sgd=lr_sgd, lr_adaptive=lr_adaptive, beta1=beta1, beta2=beta2,
-                          weight_decay=weight_decay, default_start=default_start, x0=x0, y0=y0)
-            start = tuple(float(c) for c in start_of(surf, values))
+            start = tuple(float(c) for c in start_of(surf, dict(default_start=default_start, x0=x0, y0=y0)))
             start_mark.set_data([start[0]], [start[1]])
             rows, paths = [], {}
-            for name in RACE_OPTIMIZERS:
-                on = bool(switches[name])
+            for name, spec in OPTIMIZERS.items():
+                on = bool(values[name])
                 loss_lines[name].set_visible(on)
                 if not on:
                     continue
-                lr, b1, b2, wd = settings(name, values)
-                path, gap = run(name, surface, start, lr, b1, b2, wd)
+                settings = tuple((h.name, round(float(values[h.key]), 12)) for h in spec.hypers)
+                path, gap = run(name, surface, start, settings)
                 paths[name] = path
                 loss_lines[name].set_data(np.arange(steps + 1), np.clip(gap, 1e-12, 1e12))
                 last = int(np.sum(np.isfinite(gap))) - 1
                 hit = np.nonzero(gap <= 1e-4)[0]
                 status = f"diverged at step {last + 1}" if last < steps else f"{gap[-1]:.2e}"
-                setting = f"lr={lr:.3g}" + (f", b1={b1:.2f}" if b1 else "") + (f", b2={b2:.3f}" if b2 else "") \
-                    + (f", wd={wd:.2f}" if name in ("Adam", "AdamW") else "")
-                rows.append([f"<b style='color:{RACE_COLORS[name]}'>{name}</b>", setting, status,
+                setting = ", ".join(f"{h.short or h.name}={value:{h.fmt if h.short else '.3g'}}"
+                                    for h, (_, value) in zip(spec.hypers, settings))
+                rows.append([f"<b style='color:{_COLORS[name]}'>{name}</b>", setting, status,
                              str(hit[0]) if len(hit) else "-",
                              f"({path[last, 0]:.3f}, {path[last, 1]:.3f})"])
             contour.set_paths(paths)
@@ -328,32 +165,21 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
 
         return update
 
-    any_on = lambda v, names: any(v[n] for n in names)  # noqa: E731
-    enabled = {
-        "lr_sgd": lambda v: any_on(v, ("SGD", "Momentum", "Nesterov")),
-        "lr_adaptive": lambda v: any_on(v, _ADAPTIVE),
-        "beta1": lambda v: any_on(v, ("Momentum", "Nesterov", "Adam", "AdamW")),
-        "beta2": lambda v: any_on(v, ("RMSProp", "Adam", "AdamW")),
-        "weight_decay": lambda v: any_on(v, ("Adam", "AdamW")),
-        "x0": lambda v: not v["default_start"],
-        "y0": lambda v: not v["default_start"],
-    }
+    def read_by_one_on(key):
+        """``enabled_when`` rule: control ``key`` matters when an optimizer that reads it is switched on."""
+        readers = [name for name, spec in OPTIMIZERS.items() if any(h.key == key for h in spec.hypers)]
+        return lambda v: any(v[name] for name in readers)
+
+    enabled = {key: read_by_one_on(key) for key in hypers}
+    enabled.update(x0=lambda v: not v["default_start"], y0=lambda v: not v["default_start"])
     return Panel(controls, setup, figsize=(8.6, 3.7), redraw_on=("surface",), enabled_when=enabled)
 
 
 # ----------------------------------------------------------------------------- panel: EMA
-def _ema_series(n: int = 150, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A slow signal around 5 and its noisy observations (the EMA starts far below: v_0 = 0)."""
-    t = np.arange(1, n + 1)
-    signal = 5 + 2 * np.sin(2 * np.pi * t / 60)
-    noise = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
-    return signal, signal + 0.8 * noise
-
-
 @register
 def ema_panel() -> Panel:
     """EMA of a noisy series: the beta slider trades noise for lag; bias correction removes the early dip."""
-    signal, x = _ema_series()
+    signal, x = noisy_wave()
     t = np.arange(1, len(x) + 1)
     k = np.arange(0, 60)
     controls = {"beta": float_slider("beta", 0.5, 0.99, 0.01, 0.9), "correct": checkbox("bias correction", False)}
@@ -393,25 +219,6 @@ def ema_panel() -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: momentum (Goh)
-def _heavy_ball_run(lams, start, lr: float, beta: float, steps: int, tol: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """One run of SGD(lr, momentum=beta) on the quadratic: path (<= path rows), f along it, first step below tol * f0."""
-    (l1, l2), (x, y), vx, vy = lams, start, 0.0, 0.0
-    f0 = 0.5 * (l1 * x * x + l2 * y * y)
-    path, losses, hit = [(x, y)], [f0], -1
-    for k in range(1, steps + 1):
-        vx, vy = beta * vx + l1 * x, beta * vy + l2 * y
-        x, y = x - lr * vx, y - lr * vy
-        if not (abs(x) < 1e150 and abs(y) < 1e150):
-            break
-        f = 0.5 * (l1 * x * x + l2 * y * y)
-        path.append((x, y))
-        losses.append(f)
-        if f <= tol * f0:
-            hit = k
-            break
-    return np.array(path), np.array(losses), hit
-
-
 @register
 def momentum_panel() -> Panel:
     """SGD with momentum on f = (x^2/kappa + y^2)/2: the path, the loss, steps to 1e-6 against beta and the rate map."""
@@ -464,7 +271,7 @@ def momentum_panel() -> Panel:
             art = [ax_path.contour(X, Y, Z, levels=np.geomspace(1e-3, 4, 12), colors=COLORS["muted"], linewidths=0.6)]
             for a, b, label, style in ((a_gd, 0.0, f"best GD: lr={a_gd:.2f}", ":"),
                                        (a_hb, b_hb, f"best momentum: lr={a_hb:.2f}, beta={b_hb:.2f}", "--")):
-                _, ref, _ = _heavy_ball_run(lam, start, a, b, shown, 0.0)
+                _, ref, _ = heavy_ball_run(lam, start, a, b, shown, 0.0)
                 art += ax_loss.plot(np.arange(len(ref)), np.maximum(ref / ref[0], 1e-13), ls=style, color="black",
                                     lw=1, label=label)
             art.append(ax_loss.legend(fontsize=7, loc="upper right"))
@@ -488,10 +295,10 @@ def momentum_panel() -> Panel:
             curve = steps_against_beta(round(float(lr), 10), int(kappa))
             on_grid = np.isclose(betas, beta, rtol=0, atol=1e-9)
             if on_grid.any():   # the slider's values are the grid's: the curve already holds this run's count
-                path, losses, _ = _heavy_ball_run(lam, start, float(lr), float(beta), shown, 0.0)
+                path, losses, _ = heavy_ball_run(lam, start, float(lr), float(beta), shown, 0.0)
                 hit = int(curve[on_grid.argmax()])
             else:
-                path, losses, hit = _heavy_ball_run(lam, start, float(lr), float(beta), max_steps, tol)
+                path, losses, hit = heavy_ball_run(lam, start, float(lr), float(beta), max_steps, tol)
                 path, losses = path[:shown + 1], losses[:shown + 1]
             inside = np.all(np.abs(path) < 50, axis=1)
             path_line.set_data(np.where(inside, path[:, 0], np.nan), np.where(inside, path[:, 1], np.nan))
@@ -515,16 +322,9 @@ def momentum_panel() -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: AdaGrad vs RMSProp
-def quiet_gradients(quiet: float, n: int = 240, loud: float = 1.0, start: int = 60, stop: int = 160) -> np.ndarray:
-    """A gradient of size ``loud`` that drops to ``quiet`` for steps ``start..stop-1`` and then comes back."""
-    g = np.full(n, float(loud))
-    g[start:stop] = quiet
-    return g
-
-
 @register
 def adaptive_lr_panel() -> Panel:
-    """AdaGrad vs RMSProp: effective step size eta/(sqrt(.) + eps) and the step, for a gradient that goes quiet."""
+    """AdaGrad vs RMSProp: effective learning rate eta/(sqrt(.) + eps) and the step, for a gradient that goes quiet."""
     lr = 0.01
     controls = {
         "quiet": log_slider("gradient in the quiet phase", -3, 0, 0.01, step=0.25),
@@ -539,13 +339,13 @@ def adaptive_lr_panel() -> Panel:
             ax.axvspan(60, 160, color=COLORS["muted"], alpha=0.12)
             ax.yaxis.set_minor_locator(NullLocator())
         ax_g.set(ylim=(5e-4, 2), ylabel="|g_t|", title="gradient (grey: quiet phase)")
-        ax_lr.set(ylim=(1e-4, 20), ylabel="eta / (sqrt(.) + eps)", title="effective step size")
-        ax_step.set(ylim=(1e-6, 2), ylabel="|dw| = eff. step x |g|", title="actual step |dw|")
+        ax_lr.set(ylim=(1e-4, 20), ylabel="eta / (sqrt(.) + eps)", title="effective learning rate")
+        ax_step.set(ylim=(1e-6, 2), ylabel="|dw| = eff. lr x |g|", title="actual step |dw|")
         (g_line,) = ax_g.plot(t, t * 1.0, color="black", lw=1.5, animated=True)
         ax_lr.axhline(lr, color="black", lw=0.8, ls=":")
         ax_lr.text(236, lr * 1.3, "eta", fontsize=8, ha="right")
         lines = {}
-        for name, color in (("AdaGrad", RACE_COLORS["AdaGrad"]), ("RMSProp", RACE_COLORS["RMSProp"])):
+        for name, color in (("AdaGrad", _COLORS["AdaGrad"]), ("RMSProp", _COLORS["RMSProp"])):
             lines[name] = (ax_lr.plot(t, t * 1.0, color=color, lw=1.8, label=name, animated=True)[0],
                            ax_step.plot(t, t * 1.0, color=color, lw=1.8, animated=True)[0])
         ax_lr.legend(fontsize=8, loc="upper left")
@@ -553,7 +353,7 @@ def adaptive_lr_panel() -> Panel:
         def update(quiet: float, alpha: float) -> str:
             g = quiet_gradients(float(quiet))
             g_line.set_ydata(g)
-            ada, rms = adaptive_effective_lr(g, lr, float(alpha))
+            ada, rms = effective_lr(Adagrad, g, lr=lr), effective_lr(RMSprop, g, lr=lr, alpha=float(alpha))
             for (eff_line, step_line), eff in zip(lines.values(), (ada, rms)):
                 eff_line.set_ydata(eff)
                 step_line.set_ydata(eff * g)
