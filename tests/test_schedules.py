@@ -390,27 +390,65 @@ def test_lr_range_test_type_errors():
         S.lr_range_test(model, data[0], torch.nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1))
 
 
-# ----------------------------------------------------------------------------- the chapter's panels
-from helpers.exercises import schedules as ex  # noqa: E402
-from helpers.panels import schedules as SP  # noqa: E402
-
+# ----------------------------------------------------------------------------- one record per schedule
 EXPLORER_SETTINGS = {"step_size": 17, "gamma": 0.3, "milestones": (10, 40, 41), "gamma_exp": 0.97, "T_max": 45,
                      "eta_min": 0.2, "T_0": 9, "T_mult": 2, "warmup": 8, "pct_start": 0.25}
 
 
-@pytest.mark.parametrize("name", SP.SCHEDULES)
-def test_explorer_formula_dots_and_lr_curve_agree(name):
+@pytest.mark.parametrize("name", S.SCHEDULES)
+def test_each_record_formula_and_torch_scheduler_agree(name):
     total = 120
-    theirs = S.lr_curve(lambda o: SP.make_scheduler(name, o, EXPLORER_SETTINGS, total), total, lr=0.1)
-    assert SP.scheduler_lrs(name, EXPLORER_SETTINGS, total, 0.1) == theirs
-    ours = [SP.schedule_formula(name, t, 0.1, EXPLORER_SETTINGS, total) for t in range(total)]
+    theirs = S.lr_curve(lambda o: S.make_scheduler(name, o, EXPLORER_SETTINGS, total), total, lr=0.1)
+    assert S.scheduler_lrs(name, EXPLORER_SETTINGS, total, 0.1) == theirs
+    ours = [S.schedule_formula(name, t, 0.1, EXPLORER_SETTINGS, total) for t in range(total)]
     _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-14)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "CosineAnnealingLR", "ReduceLROnPlateau"])
-def test_training_panel_run_is_torch_sgd_on_nn_linear(schedule):
-    at, losses, lrs = SP.train_with_schedule(schedule, 0.05, epochs=4)
-    X, y = (t.double() for t in SP.regression_task())
+@pytest.mark.parametrize("name", S.SCHEDULES)
+def test_each_record_agrees_with_torch_at_its_defaults_and_over_its_parameter_ranges(name):
+    """Every setting at its default, then each one at its low and high end (or every dropdown choice)."""
+    spec, total = S.SCHEDULES[name], 150
+    variants = [spec.defaults]
+    for p in spec.params:
+        values = [v for _, v in p.choices] if p.choices else [p.low, p.high]
+        variants += [{**spec.defaults, p.name: v} for v in values]
+    for settings in variants:
+        theirs = S.scheduler_lrs(name, settings, total, 0.1)
+        ours = [spec.formula(t, 0.1, settings, total) for t in range(total)]
+        _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-14)
+
+
+def test_records_share_a_setting_only_with_one_definition():
+    """A setting used by several schedules (gamma, T_max, eta_min) is one control: its definitions must agree."""
+    seen = {}
+    for spec in S.SCHEDULES.values():
+        for p in spec.params:
+            assert seen.setdefault(p.name, p) == p, p.name
+        assert spec.label and spec.latex and spec.text
+    assert S.scheduler_class("warmup_cosine") is LS.SequentialLR and S.scheduler_class("step") is LS.StepLR
+
+
+def test_training_schedules_are_the_records_with_training_settings():
+    with_training = [k for k, s in S.SCHEDULES.items() if s.for_training]
+    assert list(S.TRAINING_SCHEDULES) == ["constant", *with_training, "plateau"]
+    for name in with_training:    # every one ends at the last step: nothing restarts inside the run
+        lrs = S.scheduler_lrs(name, S.SCHEDULES[name].for_training(320), 320, 0.1)
+        assert all(b <= a + 1e-12 for a, b in zip(lrs[lrs.index(max(lrs)):], lrs[lrs.index(max(lrs)) + 1:]))
+        assert lrs[-1] < 0.1 / 5
+
+
+def test_unknown_schedule_ids_are_refused():
+    with pytest.raises(ValueError, match="schedule"):
+        S.schedule_formula("StepLR", 0, 0.1, {}, 10)
+    with pytest.raises(ValueError, match="schedule"):
+        S.train_with_schedule("linear", 0.1)
+
+
+# ----------------------------------------------------------------------------- training with a schedule
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "plateau"])
+def test_training_run_is_torch_sgd_on_nn_linear(schedule):
+    at, losses, lrs = S.train_with_schedule(schedule, 0.05, epochs=4)
+    X, y = (t.double() for t in S.regression_task())
     torch.manual_seed(0)
     model = torch.nn.Linear(8, 1).double()
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
@@ -422,31 +460,36 @@ def test_training_panel_run_is_torch_sgd_on_nn_linear(schedule):
             if step % 4 == 0:
                 seen.append(torch.nn.functional.mse_loss(model(X), y).item())
             for group in opt.param_groups:
-                group["lr"] = float(lrs[step])          # the lr the panel's scheduler chose
+                group["lr"] = float(lrs[step])          # the lr the scheduler chose
             opt.zero_grad()
             torch.nn.functional.mse_loss(model(X[order[16 * k:16 * k + 16]]), y[order[16 * k:16 * k + 16]]).backward()
             opt.step()
             step += 1
     assert torch.allclose(torch.tensor(seen, dtype=torch.float64), torch.from_numpy(losses), rtol=1e-9)
     total = 64
-    if schedule == "CosineAnnealingLR":
+    if schedule == "cosine":
         _assert_close_lists(list(lrs), [S.cosine_lr(t, 0.05, total) for t in range(total)], rel=1e-9, abs_=1e-15)
-    if schedule == "ReduceLROnPlateau":   # constant within an epoch
+    if schedule == "plateau":   # constant within an epoch
         assert all(len(set(lrs[16 * e:16 * e + 16])) == 1 for e in range(4))
-    with pytest.raises(ValueError, match="schedule"):
-        SP.train_with_schedule("linear", 0.1)
 
 
 def test_a_decaying_schedule_ends_closer_to_the_minimum_than_a_constant_lr():
-    _, constant, _ = SP.train_with_schedule("constant", 0.1)
-    _, cosine, _ = SP.train_with_schedule("CosineAnnealingLR", 0.1)
+    _, constant, _ = S.train_with_schedule("constant", 0.1)
+    _, cosine, _ = S.train_with_schedule("cosine", 0.1)
     assert cosine[-10:].mean() < constant[-10:].mean() - 1e-3
+    assert constant.min() > S.least_squares_loss() - 1e-9
 
 
-def test_plateau_panel_series_has_a_plateau_that_the_default_rule_cuts_on():
-    losses = SP.plateau_series()
+def test_plateau_series_has_a_plateau_that_the_default_rule_cuts_on():
+    losses = S.plateau_series()
     trace = S.plateau_trace(losses, 1.0, factor=0.5, patience=3)
     assert trace.events and min(trace.events) > 20
+    assert S.torch_plateau_lrs(losses, 1.0, factor=0.5, patience=3) == trace.lrs
+
+
+# ----------------------------------------------------------------------------- the chapter's figures and exercises
+from helpers.exercises import schedules as ex  # noqa: E402
+from helpers.panels import schedules as SP  # noqa: E402
 
 
 def test_lr_range_figure_marks_both_suggestions():

@@ -23,9 +23,7 @@ from torch.optim import lr_scheduler
 from helpers import schedules, show_source
 from helpers.data import digits
 from helpers.exercises import schedules as exercises
-from helpers.panels.schedules import (SCHEDULES, lr_range_figure, make_scheduler, plateau_panel, regression_task,
-                                      schedule_explorer_panel, schedule_formula, schedule_training_panel,
-                                      train_with_schedule)
+from helpers.panels.schedules import lr_range_figure, plateau_panel, schedule_explorer_panel, schedule_training_panel
 from helpers.plotting import new_figure, show
 from helpers.training import fit
 torch.set_num_threads(1)  # 本章的模型都很小，单线程最快
@@ -56,7 +54,7 @@ torch.set_num_threads(1)  # 本章的模型都很小，单线程最快
 # 下面在同一份线性回归数据（256 个样本、8 个特征、噪声标准差 0.5）上训练同一个 `nn.Linear(8, 1)`，三种设置各 20 个 epoch，批大小 16：
 
 # %%
-X, y = regression_task()
+X, y = schedules.regression_task()
 X1 = torch.cat([X, torch.ones(len(X), 1)], dim=1)              # 加一列 1 表示偏置
 floor = nn.functional.mse_loss(X1 @ torch.linalg.lstsq(X1, y).solution, y).item()   # 能达到的最小损失
 
@@ -246,12 +244,10 @@ schedule_explorer_panel()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-settings = {"step_size": 30, "gamma": 0.1, "milestones": (20, 50, 80), "gamma_exp": 0.97, "T_max": 100,
-            "eta_min": 0.0, "T_0": 25, "T_mult": 2, "warmup": 10, "pct_start": 0.3}
-for name in SCHEDULES:
-    theirs = schedules.lr_curve(lambda o: make_scheduler(name, o, settings, 200), 200, lr=0.1)
-    gap = max(abs(theirs[t] - schedule_formula(name, t, 0.1, settings, 200)) for t in range(200))
-    print(f"{name:32s} max |formula - torch| < 1e-12：{gap < 1e-12}")
+for name, spec in schedules.SCHEDULES.items():
+    theirs = schedules.lr_curve(lambda o: spec.make(o, spec.defaults, 200), 200, lr=0.1)
+    gap = max(abs(theirs[t] - spec.formula(t, 0.1, spec.defaults, 200)) for t in range(200))
+    print(f"{spec.label:32s} max |formula - torch| < 1e-12：{gap < 1e-12}")
     assert gap < 1e-12
 
 # %% [markdown]
@@ -545,9 +541,9 @@ schedule_training_panel()
 # **验证**：峰值学习率 0.1 时，每一种衰减调度最后 40 步的平均损失都比固定学习率更接近最小值。
 
 # %%
-_, constant, _ = train_with_schedule("constant", 0.1)
-for name in ("StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau"):
-    _, losses, _ = train_with_schedule(name, 0.1)
+_, constant, _ = schedules.train_with_schedule("constant", 0.1)
+for name in ("step", "exponential", "cosine", "one_cycle", "plateau"):
+    _, losses, _ = schedules.train_with_schedule(name, 0.1)
     print(f"{name:18s} 最后 40 步的平均损失比固定学习率低 {(constant[-10:].mean() - floor) / (losses[-10:].mean() - floor):.0f} 倍")
     assert losses[-10:].mean() < constant[-10:].mean()
 

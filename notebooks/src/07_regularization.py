@@ -23,7 +23,8 @@ from helpers import regularization, show_source
 from helpers.data import spirals
 from helpers.exercises import regularization as exercises
 from helpers.panels.regularization import (bn_stats_panel, decision_boundary_figure, dropout_mask_panel,
-                                           overfitting_panel, playground_data, playground_run, subnetworks_figure)
+                                           overfitting_panel, subnetworks_figure)
+from helpers.regularization import playground_data, playground_run
 from helpers.plotting import show
 from helpers.training import accuracy, fit, plot_histories
 
