@@ -397,10 +397,12 @@ EXPLORER_SETTINGS = {"step_size": 17, "gamma": 0.3, "milestones": (10, 40, 41), 
 
 @pytest.mark.parametrize("name", S.SCHEDULES)
 def test_each_record_formula_and_torch_scheduler_agree(name):
-    total = 120
-    theirs = S.lr_curve(lambda o: S.make_scheduler(name, o, EXPLORER_SETTINGS, total), total, lr=0.1)
-    assert S.scheduler_lrs(name, EXPLORER_SETTINGS, total, 0.1) == theirs
-    ours = [S.schedule_formula(name, t, 0.1, EXPLORER_SETTINGS, total) for t in range(total)]
+    """Off-default settings where EXPLORER_SETTINGS has them, the record's defaults for any other."""
+    total, defaults = 120, S.SCHEDULES[name].defaults
+    settings = {**defaults, **{k: v for k, v in EXPLORER_SETTINGS.items() if k in defaults}}
+    theirs = S.lr_curve(lambda o: S.make_scheduler(name, o, settings, total), total, lr=0.1)
+    assert S.scheduler_lrs(name, settings, total, 0.1) == theirs
+    ours = [S.schedule_formula(name, t, 0.1, settings, total) for t in range(total)]
     _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-14)
 
 
