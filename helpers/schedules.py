@@ -30,7 +30,7 @@ import torch
 from .checks import fraction as _fraction, integer as _count, non_negative as _non_negative, positive as _positive
 
 __all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_lr", "warmup_cosine_lr", "one_cycle_lr",
-           "warm_restarts_lr", "lr_curve", "Param", "ScheduleSpec", "SCHEDULES", "make_scheduler", "scheduler_class",
+           "warm_restarts_lr", "polynomial_lr", "lr_curve", "Param", "ScheduleSpec", "SCHEDULES", "make_scheduler", "scheduler_class",
            "scheduler_lrs", "schedule_formula", "plateau_lrs", "plateau_trace", "PlateauTrace", "torch_plateau_lrs",
            "plateau_series", "regression_task", "TRAINING_SCHEDULES", "PLATEAU_SETTINGS", "train_with_schedule",
            "least_squares_loss", "lr_range_test", "lr_range_suggestions"]
@@ -121,6 +121,13 @@ def warm_restarts_lr(t: int, lr_max: float, T_0: int, T_mult: int = 1, lr_min: f
     while T_cur >= T_i:                                     # skip the finished cycles
         T_cur, T_i = T_cur - T_i, T_i * T_mult
     return cosine_lr(T_cur, lr_max, T_i, lr_min)
+
+
+def polynomial_lr(t: int, lr0: float, total_iters: int, power: float = 1.0) -> float:
+    r"""PolynomialLR: $\eta_t = \eta_0\,\big(1 - \min(t, T)/T\big)^{p}$ ($T$ = ``total_iters``; $p = 1$: linear decay to 0)."""
+    t, lr0, T, power = _count(t, "t"), _non_negative(lr0, "lr0"), _count(total_iters, "total_iters", minimum=1), _non_negative(power, "power")
+    return lr0 * (1 - min(t, T) / T) ** power
+
 
 
 # ----------------------------------------------------------------------------- any PyTorch scheduler
@@ -263,6 +270,13 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         latex=r"\text{cosine from } \eta_0/25 \text{ up to } \eta_0 \text{, then down to } \eta_0/(25\cdot 10^4)",
         text="cosine up from lr0/25 to lr0 until step pct_start*T - 1, then down to lr0/25/1e4 at step T - 1",
         for_training=lambda total: {"pct_start": 0.3}),
+    "polynomial": ScheduleSpec(
+        "PolynomialLR", (Param("total_iters", "total_iters", 10, 200, 1, 150, integer=True),
+                         Param("power", "power", 0.5, 3.0, 0.5, 1.0)),
+        make=lambda o, p, total: LS.PolynomialLR(o, total_iters=p["total_iters"], power=p["power"]),
+        formula=lambda t, lr0, p, total: polynomial_lr(t, lr0, p["total_iters"], p["power"]),
+        latex=r"\eta_t = \eta_0\,\big(1 - \min(t, T)/T\big)^{p}", text="lr_t = lr0 * (1 - min(t, total_iters) / total_iters)^power",
+        for_training=lambda total: {"total_iters": total, "power": 1.0}),
 }
 
 
