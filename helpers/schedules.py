@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import math
 import numbers
 import warnings
@@ -33,7 +34,7 @@ __all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_lr", "warmup_cos
            "warm_restarts_lr", "polynomial_lr", "lr_curve", "Param", "ScheduleSpec", "SCHEDULES", "make_scheduler", "scheduler_class",
            "scheduler_lrs", "schedule_formula", "plateau_lrs", "plateau_trace", "PlateauTrace", "torch_plateau_lrs",
            "plateau_series", "regression_task", "TRAINING_SCHEDULES", "PLATEAU_SETTINGS", "train_with_schedule",
-           "least_squares_loss", "lr_range_test", "lr_range_suggestions"]
+           "final_excess", "least_squares_loss", "lr_range_test", "lr_range_suggestions"]
 
 LS = torch.optim.lr_scheduler
 
@@ -425,6 +426,15 @@ TRAINING_SCHEDULES: dict[str, str] = {"constant": "constant", **{k: s.label for 
 PLATEAU_SETTINGS = {"factor": 0.3, "patience": 1}   # ReduceLROnPlateau in the training comparison (once per epoch)
 
 
+@functools.lru_cache(maxsize=16)
+def _initial_linear(features: int, seed: int) -> tuple[np.ndarray, float]:
+    """The initial weight and bias of ``nn.Linear(features, 1)`` after ``torch.manual_seed(seed)`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        layer = torch.nn.Linear(features, 1)
+    return layer.weight.detach().double().numpy()[0], float(layer.bias.item())
+
+
 def train_with_schedule(schedule: str, lr: float, *, epochs: int = 20, batch_size: int = 16, seed: int = 0):
     r"""Mini-batch SGD $w \leftarrow w - \eta_t \nabla_w \mathrm{MSE}$ on ``regression_task()`` (a ``nn.Linear`` written out in NumPy).
 
@@ -439,9 +449,7 @@ def train_with_schedule(schedule: str, lr: float, *, epochs: int = 20, batch_siz
     y = y[:, 0]
     per_epoch = len(X) // batch_size
     total = epochs * per_epoch
-    torch.manual_seed(seed)
-    layer = torch.nn.Linear(X.shape[1], 1)                  # the initial weights of nn.Linear
-    w, b = layer.weight.detach().double().numpy()[0].copy(), float(layer.bias.item())
+    w, b = _initial_linear(X.shape[1], seed)
     plateau = None
     if schedule == "plateau":
         dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
@@ -470,10 +478,18 @@ def train_with_schedule(schedule: str, lr: float, *, epochs: int = 20, batch_siz
     return np.array(at), np.array(losses), np.array(lrs)
 
 
+def final_excess(lr: float, seed: int = 0) -> dict[str, float]:
+    r"""Per training schedule: the full-data loss above its minimum, averaged over the last 40 steps, $\overline{L}_{\text{end}} - \min L$."""
+    floor = least_squares_loss()
+    return {name: float(np.mean(train_with_schedule(name, lr, seed=seed)[1][-10:])) - floor
+            for name in TRAINING_SCHEDULES}
+
+
+@functools.lru_cache(maxsize=1)
 def least_squares_loss() -> float:
     r"""The smallest full-data MSE of a linear model with bias on ``regression_task()``: $\min_{w,b} \mathrm{MSE}$."""
-    X, y = regression_task()
-    X1 = torch.cat([X, torch.ones(len(X), 1)], dim=1)
+    X, y = (t.double() for t in regression_task())          # in float64, like train_with_schedule
+    X1 = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
     return torch.nn.functional.mse_loss(X1 @ torch.linalg.lstsq(X1, y).solution, y).item()
 
 

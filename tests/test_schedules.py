@@ -529,3 +529,17 @@ def test_exercise_checkers():
         assert not ex.check_get_last_lr(wrong).ok
     assert not ex.check_warmup_cosine(None).answered
     assert LS.CosineAnnealingLR.__name__ == "CosineAnnealingLR" and S.cosine_lr(0, 0.1, 10) == 0.1  # patches undone
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_decay_helps_at_a_large_peak_lr_and_hurts_at_a_small_one(seed):
+    """What chapter 6 section 11 says, for several seeds (initial weights and batch order) at the slider's ends."""
+    for lr in (0.0562, 0.1, 0.3162):
+        row = S.final_excess(lr, seed)
+        assert all(v < row["constant"] / 40 for name, v in row.items() if name != "constant"), (lr, row)
+    for lr in (0.0032, 0.01):
+        row = S.final_excess(lr, seed)
+        assert all(v >= 2 * row["constant"] for name, v in row.items() if name not in ("constant", "plateau")), row
+        assert row["plateau"] == row["constant"]
+    floors = [S.final_excess(lr, seed)["constant"] for lr in (0.0316, 0.1, 0.3162)]
+    assert floors[0] / 0.0316 < floors[1] / 0.1 < floors[2] / 0.3162          # faster than proportional

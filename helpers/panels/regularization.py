@@ -16,6 +16,7 @@ import functools
 
 import ipywidgets as widgets
 from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 import numpy as np
 import torch
 
@@ -44,22 +45,28 @@ _EXTENT = (float(BOUNDARY_X[0]), float(BOUNDARY_X[-1]), float(BOUNDARY_Y[0]), fl
 def decision_boundary_figure(settings: dict[str, dict]):
     """Playground decision boundaries, one axes per ``{title: dict(p=, weight_decay=, width=, batch_norm=, epoch=)}``."""
     xtr, ytr, _, _ = playground_data()
-    fig, axes = new_figure((2.5 * len(settings), 2.7), ncols=len(settings), squeeze=False)
+    fig, axes = new_figure((2.5 * len(settings) + 0.9, 3.1), ncols=len(settings), squeeze=False)
     for ax, (title, kwargs) in zip(axes[0], settings.items()):
         kwargs = dict(kwargs)
         epoch = int(kwargs.pop("epoch", PLAYGROUND_EPOCHS)) // SNAPSHOT_EVERY * SNAPSHOT_EVERY
         with one_thread():
             prob = playground_boundary(**kwargs, epoch=epoch)
             run = playground_run(**kwargs)
-        ax.imshow(prob, origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.5, aspect="auto", extent=_EXTENT,
-                  interpolation="bilinear")
+        image = ax.imshow(prob, origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.5, aspect="auto", extent=_EXTENT,
+                          interpolation="bilinear")
         ax.contour(BOUNDARY_X.numpy(), BOUNDARY_Y.numpy(), prob, levels=[0.5], colors="black", linewidths=1)
         for c, color in ((0, COLORS["grad"]), (1, COLORS["main"])):
-            ax.plot(*xtr[ytr == c].T.numpy(), "o", ms=4, color=color, mec="black", mew=0.5)
+            ax.plot(*xtr[ytr == c].T.numpy(), "o", ms=4, color=color, mec="black", mew=0.5, label=f"class {c} (training)")
         i = epoch // LOSS_EVERY
         ax.set(xlim=_EXTENT[:2], ylim=_EXTENT[2:], xticks=[], yticks=[],
                title=f"{title}\ntrain {run['train'][i]:.3f} | val {run['val'][i]:.2f}")
         ax.grid(False)
+    bar = fig.colorbar(image, ax=list(axes[0]), fraction=0.04, pad=0.02, ticks=[0, 0.5, 1])
+    bar.set_label("model's P(class 1)", fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", lw=1))
+    fig.legend(handles, labels + ["boundary: P = 0.5"], loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return fig
 
 
@@ -78,7 +85,7 @@ def overfitting_panel() -> Panel:
 
     def setup(fig):
         ax_b, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.25]})
-        ax_b.set(xlim=extent[:2], ylim=extent[2:], xticks=[], yticks=[], title="decision boundary (eval mode)")
+        ax_b.set(xlim=extent[:2], ylim=extent[2:], xticks=[], yticks=[], title="P(class 1) in eval mode: red 0, blue 1")
         ax_b.grid(False)
         image = ax_b.imshow(np.zeros((len(BOUNDARY_Y), len(BOUNDARY_X))), origin="lower", cmap="RdBu", vmin=0, vmax=1,
                             alpha=0.5, extent=extent, aspect="auto", interpolation="bilinear", animated=True)

@@ -219,10 +219,19 @@ def schedule_training_panel() -> Panel:
             if ax_loss.get_xlim() != (0, len(lrs)):
                 ax_loss.set_xlim(0, len(lrs))
                 ax_lr.set_xlim(0, len(lrs))
-            tail = lambda v: float(np.mean(v[-10:]))  # noqa: E731
-            return (f"loss above the minimum, mean of the last 40 steps: constant lr {tail(losses_c):.2e}, "
-                    f"{TRAINING_SCHEDULES[schedule]} {tail(losses):.2e}. With a constant lr the noise of mini-batch steps keeps the loss "
-                    f"above the minimum, by an amount that grows with the lr; a decaying lr lets it settle.")
+            ours, const = float(np.mean(losses[-10:])), float(np.mean(losses_c[-10:]))
+            if schedule == "constant":
+                verdict = ("A small constant lr is still far from the minimum after 320 steps; with a large one, "
+                           "mini-batch noise keeps the loss above it, by more than in proportion to the lr")
+            elif np.array_equal(lrs, lrs_c):
+                verdict = "The lr was never cut: the loss kept falling, so this run is the constant-lr run"
+            elif ours < const:
+                verdict = f"The schedule ends {const / ours:.0f}x closer: a decaying lr lets the loss settle below the noise floor"
+            else:
+                verdict = (f"Here the constant lr ends {ours / const:.0f}x closer: at this small peak lr, decaying it "
+                           f"slows training before it reaches the minimum")
+            return (f"loss above the minimum, mean of the last 40 steps: constant lr {const:.2e}, "
+                    f"{TRAINING_SCHEDULES[schedule]} {ours:.2e}. {verdict}.")
 
         return update
 
