@@ -32,7 +32,7 @@ from torch import nn
 from .checks import (flag as _flag, float_tensor as _tensor, fraction as _fraction, integer as _count,
                      non_negative as _non_negative, positive as _positive)
 
-__all__ = ["dropout", "batch_norm", "running_average", "l2_penalty", "early_stopping_epoch", "mlp", "RandomShift",
+__all__ = ["dropout", "dropout_scalings", "batch_norm", "running_average", "l2_penalty", "early_stopping_epoch", "mlp", "RandomShift",
            "PLAYGROUND_EPOCHS", "SNAPSHOT_EVERY", "LOSS_EVERY", "PLAYGROUND_PATIENCE", "P_GRID", "WD_GRID", "WIDTHS",
            "BOUNDARY_X", "BOUNDARY_Y", "playground_data", "train_reference", "train_family", "playground_run",
            "playground_boundary", "BN_STEPS", "BN_MAX_BATCH", "BNSimulation", "simulate_bn_statistics"]
@@ -60,6 +60,15 @@ def dropout(x: torch.Tensor, p: float, training: bool = True,
     u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     keep = u >= p                                  # P(keep) = 1 - p
     return x * keep / (1 - p)
+
+
+def dropout_scalings(x: torch.Tensor, kept: torch.Tensor, p: float) -> dict[str, float]:
+    r"""Mean of the kept units $\overline{m \odot x}$ scaled three ways: by $\frac{1}{1-p}$ (PyTorch), not at all, by $\frac1p$ (the notes); NaN where undefined."""
+    _tensor(x, "x")
+    _fraction(p, "p")
+    masked = float((x * kept).mean())
+    return {"pytorch": masked / (1 - p) if p < 1 else math.nan, "unscaled": masked,
+            "notes": masked / p if p > 0 else math.nan}
 
 
 # ----------------------------------------------------------------------------- batch norm

@@ -571,3 +571,13 @@ def test_fraction_check(value, kwargs, ok):
     else:
         with pytest.raises(ValueError, match="q must be in"):
             fraction(value, "q", **kwargs)
+
+
+def test_dropout_scalings_are_the_three_means_of_one_mask(gen):
+    x = torch.rand(1000, generator=gen) + 0.5
+    kept = (torch.rand(1000, generator=gen) >= 0.3).float()
+    means = R.dropout_scalings(x, kept, 0.3)
+    assert math.isclose(means["pytorch"], (x * kept / 0.7).mean().item(), rel_tol=1e-6)
+    assert math.isclose(means["unscaled"], (x * kept).mean().item(), rel_tol=1e-6)
+    assert math.isclose(means["notes"], (x * kept / 0.3).mean().item(), rel_tol=1e-6)
+    assert math.isnan(R.dropout_scalings(x, kept, 0.0)["notes"]) and math.isnan(R.dropout_scalings(x, kept, 1.0)["pytorch"])

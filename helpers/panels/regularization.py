@@ -22,8 +22,9 @@ import torch
 
 from ..plotting import COLORS, new_figure
 from ..regularization import (BN_STEPS, BN_MAX_BATCH, BOUNDARY_X, BOUNDARY_Y, LOSS_EVERY, PLAYGROUND_EPOCHS,
-                              PLAYGROUND_PATIENCE, SNAPSHOT_EVERY, WD_GRID, WIDTHS, dropout, early_stopping_epoch,
-                              playground_boundary, playground_data, playground_run, simulate_bn_statistics)
+                              PLAYGROUND_PATIENCE, SNAPSHOT_EVERY, WD_GRID, WIDTHS, dropout, dropout_scalings,
+                              early_stopping_epoch, playground_boundary, playground_data, playground_run,
+                              simulate_bn_statistics)
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
 
 __all__ = ["overfitting_panel", "dropout_mask_panel", "bn_stats_panel", "subnetworks_figure",
@@ -182,14 +183,11 @@ def dropout_mask_panel() -> Panel:
             bars.set_segments([((u, 0.0), (u, v)) for u, v in zip(units, out.numpy())])
             dropped.set_data(units[~kept], np.full((~kept).sum(), 0.12))
             keep = 1.0 - float(p)
-            mask_mean = float((h * torch.as_tensor(kept)).mean()) if training else float(h.mean())
-            many_mask_mean = float((many != 0).float().mul(h).mean()) if training else float(h.mean())
-            this = [float(h.mean()), float(out.mean()), mask_mean,
-                    mask_mean / float(p) if training and p > 0 else np.nan]
-            over = [float(h.mean()), float(many.mean()), many_mask_mean,
-                    many_mask_mean / float(p) if training and p > 0 else np.nan]
-            if not training:
-                this[1:], over[1:] = [float(h.mean())] * 3, [float(h.mean())] * 3
+            if training:
+                this = [float(h.mean()), *dropout_scalings(h, torch.as_tensor(kept), float(p)).values()]
+                over = [float(h.mean()), *dropout_scalings(h, (many != 0).float(), float(p)).values()]
+            else:
+                this = over = [float(h.mean())] * 4
             means.set_segments([((0.0, yi), (0.0 if np.isnan(v) else min(v, 2.0), yi)) for yi, v in zip(y, this)])
             expected.set_data(np.clip(over, 0, 1.98), y)
             notes = "undefined (p = 0)" if np.isnan(this[3]) else f"{this[3]:.3f}"
