@@ -170,7 +170,8 @@ def early_stopping_epoch(val_losses: Sequence[float], patience: int,
     r"""Stop at the first epoch with $k$ = ``patience`` epochs in a row without $\ell_t < \ell_{best} - \delta$; returns (stop_epoch, best_epoch), 0-based.
 
     If the rule never fires, training runs to the end and stop_epoch is the last epoch.
-    The weights to keep are the ones saved at best_epoch.
+    The weights to keep are the ones saved at best_epoch. It stops on the $k$-th bad epoch, one call before
+    ``ReduceLROnPlateau(patience=k)`` would cut (that one waits for more than $k$), i.e. where ``patience=k-1`` cuts.
     """
     losses, patience, min_delta = _check_early_stopping(val_losses, patience, min_delta)
     best, best_epoch, bad_epochs = math.inf, 0, 0
