@@ -581,3 +581,12 @@ def test_dropout_scalings_are_the_three_means_of_one_mask(gen):
     assert math.isclose(means["unscaled"], (x * kept).mean().item(), rel_tol=1e-6)
     assert math.isclose(means["notes"], (x * kept / 0.3).mean().item(), rel_tol=1e-6)
     assert math.isnan(R.dropout_scalings(x, kept, 0.0)["notes"]) and math.isnan(R.dropout_scalings(x, kept, 1.0)["pytorch"])
+
+
+def test_the_panel_module_only_draws():
+    """Public names defined in helpers/panels/regularization.py are *_panel / *_figure builders."""
+    from helpers.panels import regularization as RP
+    defined = [name for name, obj in vars(RP).items() if not name.startswith("_")
+               and getattr(obj, "__module__", None) == RP.__name__]
+    assert defined and all(name.endswith(("_panel", "_figure")) for name in defined), defined
+    assert all(name.endswith(("_panel", "_figure")) for name in RP.__all__)

@@ -543,3 +543,11 @@ def test_decay_helps_at_a_large_peak_lr_and_hurts_at_a_small_one(seed):
         assert row["plateau"] == row["constant"]
     floors = [S.final_excess(lr, seed)["constant"] for lr in (0.0316, 0.1, 0.3162)]
     assert floors[0] / 0.0316 < floors[1] / 0.1 < floors[2] / 0.3162          # faster than proportional
+
+
+def test_the_panel_module_only_draws():
+    """Public names defined in helpers/panels/schedules.py are *_panel / *_figure builders; the math lives in helpers.schedules."""
+    defined = [name for name, obj in vars(SP).items() if not name.startswith("_")
+               and getattr(obj, "__module__", None) == SP.__name__]
+    assert defined and all(name.endswith(("_panel", "_figure")) for name in defined), defined
+    assert all(name.endswith(("_panel", "_figure")) for name in SP.__all__)
