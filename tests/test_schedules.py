@@ -551,3 +551,28 @@ def test_the_panel_module_only_draws():
                and getattr(obj, "__module__", None) == SP.__name__]
     assert defined and all(name.endswith(("_panel", "_figure")) for name in defined), defined
     assert all(name.endswith(("_panel", "_figure")) for name in SP.__all__)
+
+
+def test_a_new_record_is_all_the_explorer_needs(monkeypatch):
+    """LinearLR as one ScheduleSpec, added at run time: the explorer offers it, builds its sliders, and its
+    formula matches torch (max gap in the readout)."""
+    import re
+
+    from helpers.panels.testing import render_full
+
+    linear = S.ScheduleSpec(
+        "LinearLR", (S.Param("start_factor", "start_factor", 0.05, 1.0, 0.05, 0.25),
+                     S.Param("total_iters", "total_iters", 1, 150, 1, 40, integer=True)),
+        make=lambda o, p, total: LS.LinearLR(o, start_factor=p["start_factor"], total_iters=p["total_iters"]),
+        formula=lambda t, lr0, p, total: lr0 * (p["start_factor"] + (1 - p["start_factor"])
+                                                * min(t, p["total_iters"]) / p["total_iters"]),
+        latex=r"\eta_t = \eta_0\,(f + (1 - f)\min(t, T)/T)", text="lr_t = lr0 (f + (1 - f) min(t, T) / T)")
+    monkeypatch.setitem(S.SCHEDULES, "linear", linear)
+    panel = SP.schedule_explorer_panel("linear")
+    assert ("LinearLR", "linear") in panel.controls["schedule"].options
+    assert {"start_factor", "total_iters"} <= set(panel.controls)
+    for values in ({}, {"start_factor": 0.05, "total_iters": 150}, {"start_factor": 1.0, "total_iters": 1}):
+        render_full(panel, **values)
+        gap = float(re.search(r"max \|formula - torch\| = ([0-9.e+-]+)", panel.readout_text).group(1))
+        assert gap < 1e-12 and "LinearLR(optimizer" in panel.readout_text, panel.readout_text
+    assert panel.enabled({**panel.values(), "schedule": "step"})["start_factor"] is False
