@@ -14,7 +14,7 @@ import numbers
 
 import torch
 
-__all__ = ["real", "non_negative", "positive", "integer", "flag", "float_tensor"]
+__all__ = ["real", "non_negative", "positive", "fraction", "integer", "flag", "float_tensor"]
 
 
 def _number(value, name: str) -> float:
@@ -45,6 +45,17 @@ def positive(value, name: str) -> float:
     value = _number(value, name)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def fraction(value, name: str, *, open_low: bool = False, open_high: bool = False) -> float:
+    """A real number in [0, 1], as a float; ``open_low`` / ``open_high`` exclude 0 / 1."""
+    value = _number(value, name)
+    low_ok = value > 0 if open_low else value >= 0
+    high_ok = value < 1 if open_high else value <= 1
+    if not (low_ok and high_ok):  # nan fails both
+        interval = ("(" if open_low else "[") + "0, 1" + (")" if open_high else "]")
+        raise ValueError(f"{name} must be in {interval}, got {value}")
     return value
 
 

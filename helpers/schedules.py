@@ -2,29 +2,41 @@ r"""Chapter 6: learning-rate schedules written from their formulas.
 
 Every schedule is a function of $t$, the number of ``scheduler.step()`` calls so far: the value
 is what ``scheduler.get_last_lr()`` returns after $t$ calls, i.e. the learning rate the
-*next* ``optimizer.step()`` uses (erratum E37: log the lr before ``scheduler.step()``).
+*next* ``optimizer.step()`` uses (so log the lr before ``scheduler.step()``, not after).
 ``plateau_lrs`` replays ``ReduceLROnPlateau``'s rule on a list of validation losses, and
 ``lr_curve`` reads the learning rates any PyTorch scheduler produces, for plotting.
 
 Beyond the notes: linear warm-up then cosine (``SequentialLR``), ``OneCycleLR``, cosine with warm
-restarts, and the learning-rate range test (``lr_range_test``: loss against an exponentially
-growing lr over part of one pass, the idea behind fastai's ``lr_find``).
+restarts, and the learning-rate range test (``lr_range_test``: loss against an
+exponentially growing lr over part of one pass, the idea behind fastai's ``lr_find``).
+
+``SCHEDULES`` holds one ``ScheduleSpec`` per schedule (label, parameters with their ranges, the
+PyTorch scheduler, the formula): the chapter's panels and tests are built from it, so adding a
+schedule is adding one record. ``train_with_schedule`` trains the chapter's linear model under one.
 """
 from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import math
 import numbers
+import warnings
+from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
+import numpy as np
 import torch
 
-from .checks import integer as _count, non_negative as _non_negative, positive as _positive, real as _real
+from .checks import fraction as _fraction, integer as _count, non_negative as _non_negative, positive as _positive
 
 __all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_lr", "warmup_cosine_lr", "one_cycle_lr",
-           "warm_restarts_lr", "lr_curve", "plateau_lrs", "plateau_trace", "PlateauTrace", "lr_range_test",
-           "lr_range_suggestions"]
+           "warm_restarts_lr", "polynomial_lr", "lr_curve", "Param", "ScheduleSpec", "SCHEDULES", "make_scheduler", "scheduler_class",
+           "scheduler_lrs", "schedule_formula", "plateau_lrs", "plateau_trace", "PlateauTrace", "torch_plateau_lrs",
+           "plateau_series", "regression_task", "TRAINING_SCHEDULES", "PLATEAU_SETTINGS", "train_with_schedule",
+           "final_excess", "least_squares_loss", "lr_range_test", "lr_range_suggestions"]
+
+LS = torch.optim.lr_scheduler
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -64,10 +76,9 @@ def cosine_lr(t: int, lr_max: float, T_max: float, lr_min: float = 0.0) -> float
     r"""CosineAnnealingLR: $\eta_t = \eta_{\min} + \frac{1}{2}(\eta_{\max} - \eta_{\min})\big(1 + \cos\frac{\pi t}{T_{\max}}\big)$.
 
     Past $T_{\max}$ the cosine goes on, so the lr climbs back to $\eta_{\max}$ at $2T_{\max}$
-    (period $2T_{\max}$), exactly as PyTorch's scheduler does (erratum E36).
+    (period $2T_{\max}$), exactly as PyTorch's scheduler does.
     """
-    t, lr_max, lr_min = _count(t, "t"), _non_negative(lr_max, "lr_max"), _non_negative(lr_min, "lr_min")
-    T_max = _positive(T_max, "T_max")
+    t, lr_max, lr_min, T_max = _count(t, "t"), _non_negative(lr_max, "lr_max"), _non_negative(lr_min, "lr_min"), _positive(T_max, "T_max")
     return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * t / T_max)) / 2
 
 
@@ -78,9 +89,7 @@ def warmup_cosine_lr(t: int, lr_max: float, warmup: int, T_max: int, lr_min: flo
     This is ``SequentialLR([LinearLR(start_factor=f, total_iters=w), CosineAnnealingLR(T_max, eta_min)], milestones=[w])``.
     """
     t, warmup = _count(t, "t"), _count(warmup, "warmup", minimum=1)
-    lr_max, start_factor = _non_negative(lr_max, "lr_max"), _positive(start_factor, "start_factor")
-    if start_factor > 1:
-        raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
+    lr_max, start_factor = _non_negative(lr_max, "lr_max"), _fraction(start_factor, "start_factor", open_low=True)
     if t < warmup:
         return lr_max * (start_factor + (1 - start_factor) * t / warmup)
     return cosine_lr(t - warmup, lr_max, T_max, lr_min)
@@ -95,9 +104,8 @@ def one_cycle_lr(t: int, max_lr: float, total_steps: int, pct_start: float = 0.3
     r"""OneCycleLR (cosine): from $\eta_{\max}/d$ up to $\eta_{\max}$ over the first $p\,T - 1$ steps, then down to $\eta_{\max}/(d\,d_f)$ at step $T - 1$."""
     t, total_steps = _count(t, "t"), _count(total_steps, "total_steps", minimum=2)
     max_lr, div_factor = _non_negative(max_lr, "max_lr"), _positive(div_factor, "div_factor")
-    final_div_factor, pct_start = _positive(final_div_factor, "final_div_factor"), _real(pct_start, "pct_start")
-    if not 0 < pct_start < 1:
-        raise ValueError(f"pct_start must be in (0, 1), got {pct_start}")
+    final_div_factor = _positive(final_div_factor, "final_div_factor")
+    pct_start = _fraction(pct_start, "pct_start", open_low=True, open_high=True)
     if t >= total_steps:
         raise ValueError(f"t must be < total_steps = {total_steps} (OneCycleLR cannot step further), got {t}")
     initial = max_lr / div_factor
@@ -114,6 +122,13 @@ def warm_restarts_lr(t: int, lr_max: float, T_0: int, T_mult: int = 1, lr_min: f
     while T_cur >= T_i:                                     # skip the finished cycles
         T_cur, T_i = T_cur - T_i, T_i * T_mult
     return cosine_lr(T_cur, lr_max, T_i, lr_min)
+
+
+def polynomial_lr(t: int, lr0: float, total_iters: int, power: float = 1.0) -> float:
+    r"""PolynomialLR: $\eta_t = \eta_0\,\big(1 - \min(t, T)/T\big)^{p}$ ($T$ = ``total_iters``; $p = 1$: linear decay to 0)."""
+    t, lr0, T, power = _count(t, "t"), _non_negative(lr0, "lr0"), _count(total_iters, "total_iters", minimum=1), _non_negative(power, "power")
+    return lr0 * (1 - min(t, T) / T) ** power
+
 
 
 # ----------------------------------------------------------------------------- any PyTorch scheduler
@@ -142,6 +157,167 @@ def lr_curve(make_scheduler: Callable[[torch.optim.Optimizer], torch.optim.lr_sc
     return lrs
 
 
+# ----------------------------------------------------------------------------- one record per schedule
+@dataclass(frozen=True)
+class Param:
+    """One setting of a schedule, as the chapter's explorer offers it: a slider (``choices=None``) or a dropdown."""
+
+    name: str                       # the key in a settings dict (``p["gamma"]``)
+    label: str                      # what the control says
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 0.1
+    default: object = 0.0
+    integer: bool = False
+    choices: tuple[tuple[str, object], ...] | None = None   # (label, value) pairs of a dropdown
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    r"""Everything about one schedule: its label, the settings it reads, PyTorch's scheduler and the formula.
+
+    ``make(optimizer, p, total)`` builds the ``torch.optim.lr_scheduler`` object for settings ``p`` and a run of
+    ``total`` steps; ``formula(t, lr0, p, total)`` is the same lr from the closed form (LaTeX in ``latex``, plain
+    text in ``text``). ``cycle_end(p)`` is the step where a cosine ends (then rises again), if any;
+    ``for_training(total)`` gives the settings with which the schedule ends at step ``total`` of the training
+    comparison (``None``: not in it). Settings named ``eta_min`` are fractions of the initial lr.
+    """
+
+    label: str
+    params: tuple[Param, ...]
+    make: Callable[[torch.optim.Optimizer, dict, int], LS.LRScheduler]
+    formula: Callable[[int, float, dict, int], float]
+    latex: str
+    text: str
+    cycle_end: Callable[[dict], int] | None = None
+    for_training: Callable[[int], dict] | None = None
+
+    @property
+    def defaults(self) -> dict:
+        """``{name: default}`` of the settings this schedule reads."""
+        return {p.name: p.default for p in self.params}
+
+
+GAMMA = Param("gamma", "gamma (Step, MultiStep)", 0.05, 0.95, 0.05, 0.1)
+STEP_SIZE = Param("step_size", "step_size", 5, 80, 1, 30, integer=True)
+MILESTONES = Param("milestones", "milestones", default=(20, 50, 80), choices=tuple(
+    (", ".join(map(str, m)), m) for m in ((20, 50, 80), (30, 60, 90), (50, 100, 150), (10, 20, 40, 80, 160))))
+GAMMA_EXP = Param("gamma_exp", "gamma (Exponential)", 0.9, 0.999, 0.001, 0.97)
+T_MAX = Param("T_max", "T_max", 10, 200, 1, 100, integer=True)
+ETA_MIN = Param("eta_min", "eta_min / lr0", 0.0, 0.5, 0.05, 0.0)
+T_0 = Param("T_0", "T_0", 5, 100, 1, 25, integer=True)
+T_MULT = Param("T_mult", "T_mult", 1, 3, 1, 1, integer=True)
+WARMUP = Param("warmup", "warm-up steps", 1, 60, 1, 10, integer=True)
+PCT_START = Param("pct_start", "pct_start", 0.05, 0.5, 0.05, 0.3)
+WARMUP_START = 0.1  # LinearLR's start_factor in the warm-up + cosine schedule
+
+
+def _warmup_cosine(optimizer: torch.optim.Optimizer, p: dict, total: int) -> LS.SequentialLR:
+    """``LinearLR`` for ``p["warmup"]`` steps, then ``CosineAnnealingLR``, chained by ``SequentialLR``."""
+    eta_min = p["eta_min"] * _base(optimizer)                  # read before LinearLR lowers the lr
+    warm = LS.LinearLR(optimizer, start_factor=WARMUP_START, end_factor=1.0, total_iters=p["warmup"])
+    cos = LS.CosineAnnealingLR(optimizer, T_max=p["T_max"], eta_min=eta_min)
+    return LS.SequentialLR(optimizer, [warm, cos], milestones=[p["warmup"]])
+
+
+def _base(optimizer: torch.optim.Optimizer) -> float:
+    return optimizer.param_groups[0]["lr"]
+
+
+SCHEDULES: dict[str, ScheduleSpec] = {
+    "step": ScheduleSpec(
+        "StepLR", (GAMMA, STEP_SIZE),
+        make=lambda o, p, total: LS.StepLR(o, step_size=p["step_size"], gamma=p["gamma"]),
+        formula=lambda t, lr0, p, total: step_lr(t, lr0, p["step_size"], p["gamma"]),
+        latex=r"\eta_t = \eta_0\,\gamma^{\lfloor t/s \rfloor}", text="lr_t = lr0 * gamma^floor(t / step_size)",
+        for_training=lambda total: {"step_size": total // 4, "gamma": 0.3}),
+    "multistep": ScheduleSpec(
+        "MultiStepLR", (MILESTONES, GAMMA),
+        make=lambda o, p, total: LS.MultiStepLR(o, milestones=list(p["milestones"]), gamma=p["gamma"]),
+        formula=lambda t, lr0, p, total: multistep_lr(t, lr0, list(p["milestones"]), p["gamma"]),
+        latex=r"\eta_t = \eta_0\,\gamma^{\#\{i:\ m_i \le t\}}", text="lr_t = lr0 * gamma^(number of milestones <= t)"),
+    "exponential": ScheduleSpec(
+        "ExponentialLR", (GAMMA_EXP,),
+        make=lambda o, p, total: LS.ExponentialLR(o, gamma=p["gamma_exp"]),
+        formula=lambda t, lr0, p, total: exponential_lr(t, lr0, p["gamma_exp"]),
+        latex=r"\eta_t = \eta_0\,\gamma^t", text="lr_t = lr0 * gamma^t",
+        for_training=lambda total: {"gamma_exp": 0.01 ** (1 / total)}),
+    "cosine": ScheduleSpec(
+        "CosineAnnealingLR", (T_MAX, ETA_MIN),
+        make=lambda o, p, total: LS.CosineAnnealingLR(o, T_max=p["T_max"], eta_min=p["eta_min"] * _base(o)),
+        formula=lambda t, lr0, p, total: cosine_lr(t, lr0, p["T_max"], p["eta_min"] * lr0),
+        latex=r"\eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos\frac{\pi t}{T_{\max}}\big)",
+        text="lr_t = eta_min + (lr0 - eta_min) (1 + cos(pi t / T_max)) / 2   (period 2 T_max: it rises again)",
+        cycle_end=lambda p: p["T_max"], for_training=lambda total: {"T_max": total, "eta_min": 0.0}),
+    "warm_restarts": ScheduleSpec(
+        "CosineAnnealingWarmRestarts", (T_0, T_MULT, ETA_MIN),
+        make=lambda o, p, total: LS.CosineAnnealingWarmRestarts(o, T_0=p["T_0"], T_mult=p["T_mult"],
+                                                                eta_min=p["eta_min"] * _base(o)),
+        formula=lambda t, lr0, p, total: warm_restarts_lr(t, lr0, p["T_0"], p["T_mult"], p["eta_min"] * lr0),
+        latex=r"\text{the cosine over cycles } T_0, T_0 m, T_0 m^2, \dots",
+        text="the cosine over cycles T_0, T_0 T_mult, ...; t restarts at 0 in each cycle"),
+    "warmup_cosine": ScheduleSpec(
+        "Warm-up + cosine (SequentialLR)", (WARMUP, T_MAX, ETA_MIN), make=_warmup_cosine,
+        formula=lambda t, lr0, p, total: warmup_cosine_lr(t, lr0, p["warmup"], p["T_max"], p["eta_min"] * lr0,
+                                                          WARMUP_START),
+        latex=r"\eta_0\big(f + (1-f)\,t/w\big) \text{ for } t < w, \text{ then the cosine of } t - w",
+        text=f"lr0 ({WARMUP_START} + {1 - WARMUP_START:g} t / warmup) for t < warmup, then the cosine of t - warmup",
+        cycle_end=lambda p: p["warmup"] + p["T_max"],
+        for_training=lambda total: {"warmup": total // 10, "T_max": total - total // 10, "eta_min": 0.0}),
+    "one_cycle": ScheduleSpec(
+        "OneCycleLR", (PCT_START,),
+        make=lambda o, p, total: LS.OneCycleLR(o, max_lr=_base(o), total_steps=total, pct_start=p["pct_start"]),
+        formula=lambda t, lr0, p, total: one_cycle_lr(t, lr0, total, p["pct_start"]),
+        latex=r"\text{cosine from } \eta_0/25 \text{ up to } \eta_0 \text{, then down to } \eta_0/(25\cdot 10^4)",
+        text="cosine up from lr0/25 to lr0 until step pct_start*T - 1, then down to lr0/25/1e4 at step T - 1",
+        for_training=lambda total: {"pct_start": 0.3}),
+    "polynomial": ScheduleSpec(
+        "PolynomialLR", (Param("total_iters", "total_iters", 10, 200, 1, 150, integer=True),
+                         Param("power", "power", 0.5, 3.0, 0.5, 1.0)),
+        make=lambda o, p, total: LS.PolynomialLR(o, total_iters=p["total_iters"], power=p["power"]),
+        formula=lambda t, lr0, p, total: polynomial_lr(t, lr0, p["total_iters"], p["power"]),
+        latex=r"\eta_t = \eta_0\,\big(1 - \min(t, T)/T\big)^{p}", text="lr_t = lr0 * (1 - min(t, total_iters) / total_iters)^power",
+        for_training=lambda total: {"total_iters": total, "power": 1.0}),
+}
+
+
+def _spec(schedule: str) -> ScheduleSpec:
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
+    return SCHEDULES[schedule]
+
+
+def make_scheduler(schedule: str, optimizer: torch.optim.Optimizer, p: dict, total: int) -> LS.LRScheduler:
+    """The real ``torch.optim.lr_scheduler`` object of ``SCHEDULES[schedule]`` with settings ``p``."""
+    return _spec(schedule).make(optimizer, p, total)
+
+
+def scheduler_class(schedule: str) -> type:
+    """The class of the object ``make_scheduler`` returns for ``schedule`` (e.g. ``SequentialLR``)."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    return type(make_scheduler(schedule, optimizer, SCHEDULES[schedule].defaults, 200))
+
+
+def scheduler_lrs(schedule: str, p: dict, total: int, lr0: float) -> list[float]:
+    """The lr of steps 0..total-1 from the real scheduler, stepped without an optimizer step (10x faster than
+    ``lr_curve``, same values: the tests compare them; PyTorch's order warning is silenced)."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+    scheduler = make_scheduler(schedule, optimizer, p, total)
+    lrs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for k in range(total):
+            lrs.append(float(optimizer.param_groups[0]["lr"]))
+            if k < total - 1:
+                scheduler.step()
+    return lrs
+
+
+def schedule_formula(schedule: str, t: int, lr0: float, p: dict, total: int) -> float:
+    """The same schedule from its formula (the lr after ``t`` scheduler.step() calls)."""
+    return _spec(schedule).formula(t, lr0, p, total)
+
+
 # ----------------------------------------------------------------------------- ReduceLROnPlateau
 class PlateauTrace(NamedTuple):
     """What ``ReduceLROnPlateau`` knows after each ``step(loss)`` call (one entry per call)."""
@@ -153,6 +329,21 @@ class PlateauTrace(NamedTuple):
     cooldown: list[bool]      # True while bad epochs are not counted (the calls just after a cut)
 
 
+def _check_plateau(losses, lr0, factor, patience, threshold, threshold_mode, cooldown, min_lr, mode,
+                   eps) -> tuple[list[float], float]:
+    """The checks of ``plateau_trace``; returns the losses as floats and ``lr0``."""
+    _fraction(factor, "factor", open_high=True)
+    _count(patience, "patience")
+    _count(cooldown, "cooldown")
+    for value, name in ((threshold, "threshold"), (min_lr, "min_lr"), (eps, "eps")):
+        _non_negative(value, name)
+    if threshold_mode not in ("rel", "abs"):
+        raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    return [_metric(v) for v in (losses.tolist() if isinstance(losses, torch.Tensor) else losses)], _positive(lr0, "lr0")
+
+
 def plateau_trace(losses: Sequence[float] | torch.Tensor, lr0: float, factor: float = 0.1, patience: int = 10,
                   threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0,
                   mode: str = "min", *, eps: float = 1e-8) -> PlateauTrace:
@@ -162,16 +353,7 @@ def plateau_trace(losses: Sequence[float] | torch.Tensor, lr0: float, factor: fl
     ``best - threshold`` (``"abs"``); ``"max"`` mirrors this. A cut resets the bad-epoch count and
     starts ``cooldown`` calls in which bad epochs are not counted. A cut smaller than ``eps`` is skipped.
     """
-    lr, factor = _positive(lr0, "lr0"), _non_negative(factor, "factor")
-    if factor >= 1:
-        raise ValueError(f"factor must be in [0, 1), got {factor}")
-    patience, cooldown = _count(patience, "patience"), _count(cooldown, "cooldown")
-    threshold, min_lr, eps = _non_negative(threshold, "threshold"), _non_negative(min_lr, "min_lr"), _non_negative(eps, "eps")
-    if threshold_mode not in ("rel", "abs"):
-        raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-    values = [_metric(v) for v in (losses.tolist() if isinstance(losses, torch.Tensor) else losses)]
+    values, lr = _check_plateau(losses, lr0, factor, patience, threshold, threshold_mode, cooldown, min_lr, mode, eps)
 
     def is_better(value: float, best: float) -> bool:
         if mode == "min":
@@ -211,6 +393,106 @@ def plateau_lrs(losses: Sequence[float] | torch.Tensor, lr0: float, factor: floa
     return trace.lrs, trace.events
 
 
+def torch_plateau_lrs(losses: Sequence[float], lr0: float, **settings) -> list[float]:
+    """The lr after each ``scheduler.step(loss)`` call of PyTorch's own ``ReduceLROnPlateau(**settings)``."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+    scheduler = LS.ReduceLROnPlateau(optimizer, **settings)
+    lrs = []
+    for value in losses:
+        scheduler.step(value)
+        lrs.append(optimizer.param_groups[0]["lr"])
+    return lrs
+
+
+def plateau_series(n: int = 70, seed: int = 0) -> np.ndarray:
+    r"""A synthetic validation loss $0.45 + 0.55\,e^{-t/6} - 0.0012\,t + 0.006\,\xi_t$: a fast fall, then a long, slowly sinking, noisy plateau."""
+    t = np.arange(n)
+    noise = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
+    return 0.45 + 0.55 * np.exp(-t / 6) - 0.0012 * t + 0.006 * noise
+
+
+# ----------------------------------------------------------------------------- training with a schedule
+def regression_task(n: int = 256, features: int = 8, noise: float = 0.5, seed: int = 0):
+    r"""Linear data $y = X w^* + \varepsilon$, $\varepsilon \sim N(0, \sigma^2)$: mini-batch SGD on it has a noise floor set by the lr."""
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, features, generator=gen)
+    w_true = torch.randn(features, 1, generator=gen)
+    return X, X @ w_true + noise * torch.randn(n, 1, generator=gen)
+
+
+# the training comparison's choices: id -> label (every record with training settings, and the two without a formula)
+TRAINING_SCHEDULES: dict[str, str] = {"constant": "constant", **{k: s.label for k, s in SCHEDULES.items()
+                                                                    if s.for_training}, "plateau": "ReduceLROnPlateau"}
+PLATEAU_SETTINGS = {"factor": 0.3, "patience": 1}   # ReduceLROnPlateau in the training comparison (once per epoch)
+
+
+@functools.lru_cache(maxsize=16)
+def _initial_linear(features: int, seed: int) -> tuple[np.ndarray, float]:
+    """The initial weight and bias of ``nn.Linear(features, 1)`` after ``torch.manual_seed(seed)`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        layer = torch.nn.Linear(features, 1)
+    return layer.weight.detach().double().numpy()[0], float(layer.bias.item())
+
+
+def train_with_schedule(schedule: str, lr: float, *, epochs: int = 20, batch_size: int = 16, seed: int = 0):
+    r"""Mini-batch SGD $w \leftarrow w - \eta_t \nabla_w \mathrm{MSE}$ on ``regression_task()`` (a ``nn.Linear`` written out in NumPy).
+
+    The lr of every step comes from the real ``torch.optim.lr_scheduler`` (stepped every batch, set up by the
+    record's ``for_training`` to end at the last step; ``"plateau"``: ``ReduceLROnPlateau`` every epoch on the
+    full-data loss). The updates are those of ``torch.optim.SGD`` on ``nn.Linear`` with ``nn.MSELoss`` (the tests
+    compare the two). Returns the full-data loss every 4 steps (and those step numbers) and the lr of every step.
+    """
+    if schedule not in TRAINING_SCHEDULES:
+        raise ValueError(f"schedule must be one of {list(TRAINING_SCHEDULES)}, got {schedule!r}")
+    X, y = (t.double().numpy() for t in regression_task())
+    y = y[:, 0]
+    per_epoch = len(X) // batch_size
+    total = epochs * per_epoch
+    w, b = _initial_linear(X.shape[1], seed)
+    plateau = None
+    if schedule == "plateau":
+        dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+        plateau = LS.ReduceLROnPlateau(dummy, **PLATEAU_SETTINGS)
+    elif schedule == "constant":
+        planned = [lr] * total
+    else:
+        planned = scheduler_lrs(schedule, SCHEDULES[schedule].for_training(total), total, lr)
+    gen = torch.Generator().manual_seed(seed)
+    at, losses, lrs = [], [], []
+    for epoch in range(epochs):
+        order = torch.randperm(len(X), generator=gen).numpy()
+        for k in range(per_epoch):
+            step = epoch * per_epoch + k
+            if step % 4 == 0:
+                at.append(step)
+                losses.append(float(np.mean((X @ w + b - y) ** 2)))
+            idx = order[k * batch_size:(k + 1) * batch_size]
+            residual = X[idx] @ w + b - y[idx]              # d MSE / d prediction = 2 r / B
+            eta = plateau.optimizer.param_groups[0]["lr"] if plateau else planned[step]
+            w = w - eta * (2 / batch_size) * (X[idx].T @ residual)
+            b = b - eta * (2 / batch_size) * residual.sum()
+            lrs.append(eta)
+        if plateau is not None:
+            plateau.step(float(np.mean((X @ w + b - y) ** 2)))
+    return np.array(at), np.array(losses), np.array(lrs)
+
+
+def final_excess(lr: float, seed: int = 0) -> dict[str, float]:
+    r"""Per training schedule: the full-data loss above its minimum, averaged over the last 40 steps, $\overline{L}_{\text{end}} - \min L$."""
+    floor = least_squares_loss()
+    return {name: float(np.mean(train_with_schedule(name, lr, seed=seed)[1][-10:])) - floor
+            for name in TRAINING_SCHEDULES}
+
+
+@functools.lru_cache(maxsize=1)
+def least_squares_loss() -> float:
+    r"""The smallest full-data MSE of a linear model with bias on ``regression_task()``: $\min_{w,b} \mathrm{MSE}$."""
+    X, y = (t.double() for t in regression_task())          # in float64, like train_with_schedule
+    X1 = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
+    return torch.nn.functional.mse_loss(X1 @ torch.linalg.lstsq(X1, y).solution, y).item()
+
+
 # ----------------------------------------------------------------------------- learning-rate range test
 def lr_range_test(model: torch.nn.Module, data: tuple[torch.Tensor, torch.Tensor], loss_fn: Callable,
                   optimizer: torch.optim.Optimizer, *, lr_min: float = 1e-6, lr_max: float = 1.0, steps: int = 100,
@@ -230,9 +512,7 @@ def lr_range_test(model: torch.nn.Module, data: tuple[torch.Tensor, torch.Tensor
     if lr_min >= lr_max:
         raise ValueError(f"lr_min must be < lr_max, got lr_min={lr_min} and lr_max={lr_max}")
     steps, batch_size = _count(steps, "steps", minimum=2), _count(batch_size, "batch_size", minimum=1)
-    stop_factor = _positive(stop_factor, "stop_factor")
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1), got {beta}")
+    stop_factor, beta = _positive(stop_factor, "stop_factor"), _fraction(beta, "beta", open_high=True)
     x, y = data
     saved_model, saved_optimizer = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
     generator = torch.Generator().manual_seed(seed)

@@ -335,7 +335,7 @@ def test_adam_couples_weight_decay_and_adamw_decouples_it(gen):
 
 
 def test_l2_penalty_rejects_bad_input():
-    with pytest.raises(ValueError, match="weight_decay must be in"):
+    with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
         R.l2_penalty([torch.ones(2)], -0.1)
     with pytest.raises(TypeError, match=r"params\[1\] must be"):
         R.l2_penalty([torch.ones(2), [1.0]], 0.1)
@@ -381,8 +381,8 @@ def test_early_stopping_matches_reduce_lr_on_plateau(seed, patience, min_delta, 
 
 
 @pytest.mark.parametrize("kwargs, exc, message", [
-    (dict(val_losses=[1.0, 0.5], patience=0), ValueError, "patience must be >= 1"),
-    (dict(val_losses=[1.0, 0.5], patience=2, min_delta=-0.1), ValueError, "min_delta must be in"),
+    (dict(val_losses=[1.0, 0.5], patience=0), ValueError, "patience must be an int >= 1"),
+    (dict(val_losses=[1.0, 0.5], patience=2, min_delta=-0.1), ValueError, "min_delta must be a finite number >= 0"),
     (dict(val_losses=[], patience=2), ValueError, "val_losses"),
     (dict(val_losses=[1.0], patience=1.5), TypeError, "patience must be an int"),
 ])
@@ -436,10 +436,11 @@ def test_mlp_layers_in_order_and_bias_dropped_before_batch_norm():
     assert full(torch.randn(5, 2)).shape == (5, 3)
 
 
-@pytest.mark.parametrize("kwargs", [dict(sizes=[4]), dict(sizes=[4, 0, 2]), dict(sizes=[4, 2.5, 2]),
-                                    dict(sizes=[4, 2], dropout=1.5)])
-def test_mlp_rejects_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, exc", [(dict(sizes=[4]), ValueError), (dict(sizes=[4, 0, 2]), ValueError),
+                                         (dict(sizes=[4, 2.5, 2]), TypeError), (dict(sizes=[4, 2], dropout=1.5), ValueError),
+                                         (dict(sizes=[4, 2], batch_norm=1), TypeError)])
+def test_mlp_rejects_bad_arguments(kwargs, exc):
+    with pytest.raises(exc):
         R.mlp(**kwargs)
 
 
@@ -455,7 +456,7 @@ def test_random_shift_moves_each_feature_in_training_and_is_identity_in_eval(gen
     assert not torch.allclose(y1, y2)                        # drawn anew at every call
     layer.eval()
     assert torch.equal(layer(x), x)
-    with pytest.raises(ValueError, match="scale must be in"):
+    with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
         R.RandomShift(-1.0)
 
 
@@ -513,26 +514,79 @@ def test_running_var_and_weight_decay_exercises():
 
 
 # ----------------------------------------------------------------------------- the playground's stacked training
-from helpers.panels import regularization as RP  # noqa: E402
-
-
 @pytest.mark.parametrize("width, batch_norm", [(16, False), (8, True)])
 def test_stacked_training_equals_nn_sequential_with_adam_for_each_setting(width, batch_norm):
     """Adam over (S, ...) tensors is S independent Adams: each p = 0 slice follows mlp() + Adam(weight_decay)."""
     settings = ((0.0, 0.0), (0.0, 1e-2), (0.4, 0.0))
-    family = RP.train_family(width, batch_norm, epochs=25, settings=settings)
+    family = R.train_family(width, batch_norm, epochs=25, settings=settings)
     for s, (p, wd) in enumerate(settings[:2]):
-        reference = RP.train_reference(p, wd, width, batch_norm, epochs=25)
+        reference = R.train_reference(p, wd, width, batch_norm, epochs=25)
         assert np.allclose(family["step"][s], reference, atol=1e-5), (p, wd)
     assert not np.allclose(family["step"][2], family["step"][0], atol=1e-3)   # dropout changes the run
-    assert family["train"].shape == (3, 25 // RP.LOSS_EVERY + 1)
+    assert family["train"].shape == (3, 25 // R.LOSS_EVERY + 1)
     assert np.allclose(family["train"][:, 0], family["train"][0, 0])          # same start for every setting
 
 
 def test_playground_boundary_is_a_probability_map_and_eval_mode_is_deterministic():
-    a = RP.playground_boundary(0.4, 1e-3, 4, True, 40)
-    b = RP.playground_boundary(0.4, 1e-3, 4, True, 40)
-    assert a.shape == (len(RP._GRID_Y), len(RP._GRID_X)) and np.array_equal(a, b)
+    a = R.playground_boundary(0.4, 1e-3, 4, True, 40)
+    b = R.playground_boundary(0.41, 1e-3, 4, True, 40)                        # the nearest grid value: 0.4
+    assert a.shape == (len(R.BOUNDARY_Y), len(R.BOUNDARY_X)) and np.array_equal(a, b)
     assert a.min() >= 0 and a.max() <= 1
-    run = RP.playground_run(0.4, 1e-3, 4, True)
-    assert len(run["step"]) == RP.PLAYGROUND_EPOCHS and len(run["val"]) == len(run["loss_epochs"])
+    run = R.playground_run(0.4, 1e-3, 4, True)
+    assert len(run["step"]) == R.PLAYGROUND_EPOCHS and len(run["val"]) == len(run["loss_epochs"])
+    xtr, ytr, xva, yva = R.playground_data()
+    grid_x, grid_y = R.BOUNDARY_X, R.BOUNDARY_Y
+    for x in (xtr, xva):                                                      # the grid covers every point
+        assert grid_x[0] <= x[:, 0].min() and x[:, 0].max() <= grid_x[-1]
+        assert grid_y[0] <= x[:, 1].min() and x[:, 1].max() <= grid_y[-1]
+
+
+@pytest.mark.parametrize("batch_size, momentum, shift", [(2, 0.01, False), (16, 0.1, True), (128, 1.0, True)])
+def test_bn_simulation_follows_batchnorm1d_buffers(batch_size, momentum, shift):
+    """The simulated running estimates are nn.BatchNorm1d's buffers fed the same batches."""
+    sim = R.simulate_bn_statistics(batch_size, momentum, shift)
+    bn = nn.BatchNorm1d(1, momentum=momentum).double()
+    pool = R._bn_pool()
+    for t in range(R.BN_STEPS):
+        bn(torch.from_numpy(sim.true_mean[t] + np.sqrt(sim.true_var[t]) * pool[t, :batch_size])[:, None])
+        if t in (0, R.BN_STEPS // 2, R.BN_STEPS - 1):
+            assert math.isclose(bn.running_mean.item(), sim.running_mean[t], rel_tol=1e-9, abs_tol=1e-12)
+            assert math.isclose(bn.running_var.item(), sim.running_var[t], rel_tol=1e-9)
+    first_half = sim.batch_mean[:R.BN_STEPS // 2]                              # before any shift: sigma = 2
+    assert np.allclose(first_half.std(), 2 / math.sqrt(batch_size), rtol=0.35)    # sigma / sqrt(B)
+    with pytest.raises(ValueError, match="batch_size"):
+        R.simulate_bn_statistics(1, 0.1)
+    with pytest.raises(ValueError, match="momentum"):
+        R.simulate_bn_statistics(8, 1.5)
+
+
+# ----------------------------------------------------------------------------- shared checks
+@pytest.mark.parametrize("value, kwargs, ok", [(0.0, {}, True), (1.0, {}, True), (0.0, dict(open_low=True), False),
+                                               (1.0, dict(open_high=True), False), (0.5, dict(open_low=True, open_high=True), True),
+                                               (float("nan"), {}, False), (-1e-9, {}, False)])
+def test_fraction_check(value, kwargs, ok):
+    from helpers.checks import fraction
+    if ok:
+        assert fraction(value, "q", **kwargs) == value
+    else:
+        with pytest.raises(ValueError, match="q must be in"):
+            fraction(value, "q", **kwargs)
+
+
+def test_dropout_scalings_are_the_three_means_of_one_mask(gen):
+    x = torch.rand(1000, generator=gen) + 0.5
+    kept = (torch.rand(1000, generator=gen) >= 0.3).float()
+    means = R.dropout_scalings(x, kept, 0.3)
+    assert math.isclose(means["pytorch"], (x * kept / 0.7).mean().item(), rel_tol=1e-6)
+    assert math.isclose(means["unscaled"], (x * kept).mean().item(), rel_tol=1e-6)
+    assert math.isclose(means["notes"], (x * kept / 0.3).mean().item(), rel_tol=1e-6)
+    assert math.isnan(R.dropout_scalings(x, kept, 0.0)["notes"]) and math.isnan(R.dropout_scalings(x, kept, 1.0)["pytorch"])
+
+
+def test_the_panel_module_only_draws():
+    """Public names defined in helpers/panels/regularization.py are *_panel / *_figure builders."""
+    from helpers.panels import regularization as RP
+    defined = [name for name, obj in vars(RP).items() if not name.startswith("_")
+               and getattr(obj, "__module__", None) == RP.__name__]
+    assert defined and all(name.endswith(("_panel", "_figure")) for name in defined), defined
+    assert all(name.endswith(("_panel", "_figure")) for name in RP.__all__)

@@ -390,27 +390,67 @@ def test_lr_range_test_type_errors():
         S.lr_range_test(model, data[0], torch.nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1))
 
 
-# ----------------------------------------------------------------------------- the chapter's panels
-from helpers.exercises import schedules as ex  # noqa: E402
-from helpers.panels import schedules as SP  # noqa: E402
-
+# ----------------------------------------------------------------------------- one record per schedule
 EXPLORER_SETTINGS = {"step_size": 17, "gamma": 0.3, "milestones": (10, 40, 41), "gamma_exp": 0.97, "T_max": 45,
                      "eta_min": 0.2, "T_0": 9, "T_mult": 2, "warmup": 8, "pct_start": 0.25}
 
 
-@pytest.mark.parametrize("name", SP.SCHEDULES)
-def test_explorer_formula_dots_and_lr_curve_agree(name):
-    total = 120
-    theirs = S.lr_curve(lambda o: SP.make_scheduler(name, o, EXPLORER_SETTINGS, total), total, lr=0.1)
-    assert SP.scheduler_lrs(name, EXPLORER_SETTINGS, total, 0.1) == theirs
-    ours = [SP.schedule_formula(name, t, 0.1, EXPLORER_SETTINGS, total) for t in range(total)]
+@pytest.mark.parametrize("name", S.SCHEDULES)
+def test_each_record_formula_and_torch_scheduler_agree(name):
+    """Off-default settings where EXPLORER_SETTINGS has them, the record's defaults for any other."""
+    total, defaults = 120, S.SCHEDULES[name].defaults
+    settings = {**defaults, **{k: v for k, v in EXPLORER_SETTINGS.items() if k in defaults}}
+    theirs = S.lr_curve(lambda o: S.make_scheduler(name, o, settings, total), total, lr=0.1)
+    assert S.scheduler_lrs(name, settings, total, 0.1) == theirs
+    ours = [S.schedule_formula(name, t, 0.1, settings, total) for t in range(total)]
     _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-14)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "CosineAnnealingLR", "ReduceLROnPlateau"])
-def test_training_panel_run_is_torch_sgd_on_nn_linear(schedule):
-    at, losses, lrs = SP.train_with_schedule(schedule, 0.05, epochs=4)
-    X, y = (t.double() for t in SP.regression_task())
+@pytest.mark.parametrize("name", S.SCHEDULES)
+def test_each_record_agrees_with_torch_at_its_defaults_and_over_its_parameter_ranges(name):
+    """Every setting at its default, then each one at its low and high end (or every dropdown choice)."""
+    spec, total = S.SCHEDULES[name], 150
+    variants = [spec.defaults]
+    for p in spec.params:
+        values = [v for _, v in p.choices] if p.choices else [p.low, p.high]
+        variants += [{**spec.defaults, p.name: v} for v in values]
+    for settings in variants:
+        theirs = S.scheduler_lrs(name, settings, total, 0.1)
+        ours = [spec.formula(t, 0.1, settings, total) for t in range(total)]
+        _assert_close_lists(ours, theirs, rel=1e-9, abs_=1e-14)
+
+
+def test_records_share_a_setting_only_with_one_definition():
+    """A setting used by several schedules (gamma, T_max, eta_min) is one control: its definitions must agree."""
+    seen = {}
+    for spec in S.SCHEDULES.values():
+        for p in spec.params:
+            assert seen.setdefault(p.name, p) == p, p.name
+        assert spec.label and spec.latex and spec.text
+    assert S.scheduler_class("warmup_cosine") is LS.SequentialLR and S.scheduler_class("step") is LS.StepLR
+
+
+def test_training_schedules_are_the_records_with_training_settings():
+    with_training = [k for k, s in S.SCHEDULES.items() if s.for_training]
+    assert list(S.TRAINING_SCHEDULES) == ["constant", *with_training, "plateau"]
+    for name in with_training:    # every one ends at the last step: nothing restarts inside the run
+        lrs = S.scheduler_lrs(name, S.SCHEDULES[name].for_training(320), 320, 0.1)
+        assert all(b <= a + 1e-12 for a, b in zip(lrs[lrs.index(max(lrs)):], lrs[lrs.index(max(lrs)) + 1:]))
+        assert lrs[-1] < 0.1 / 5
+
+
+def test_unknown_schedule_ids_are_refused():
+    with pytest.raises(ValueError, match="schedule"):
+        S.schedule_formula("StepLR", 0, 0.1, {}, 10)
+    with pytest.raises(ValueError, match="schedule"):
+        S.train_with_schedule("linear", 0.1)
+
+
+# ----------------------------------------------------------------------------- training with a schedule
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "plateau"])
+def test_training_run_is_torch_sgd_on_nn_linear(schedule):
+    at, losses, lrs = S.train_with_schedule(schedule, 0.05, epochs=4)
+    X, y = (t.double() for t in S.regression_task())
     torch.manual_seed(0)
     model = torch.nn.Linear(8, 1).double()
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
@@ -422,31 +462,36 @@ def test_training_panel_run_is_torch_sgd_on_nn_linear(schedule):
             if step % 4 == 0:
                 seen.append(torch.nn.functional.mse_loss(model(X), y).item())
             for group in opt.param_groups:
-                group["lr"] = float(lrs[step])          # the lr the panel's scheduler chose
+                group["lr"] = float(lrs[step])          # the lr the scheduler chose
             opt.zero_grad()
             torch.nn.functional.mse_loss(model(X[order[16 * k:16 * k + 16]]), y[order[16 * k:16 * k + 16]]).backward()
             opt.step()
             step += 1
     assert torch.allclose(torch.tensor(seen, dtype=torch.float64), torch.from_numpy(losses), rtol=1e-9)
     total = 64
-    if schedule == "CosineAnnealingLR":
+    if schedule == "cosine":
         _assert_close_lists(list(lrs), [S.cosine_lr(t, 0.05, total) for t in range(total)], rel=1e-9, abs_=1e-15)
-    if schedule == "ReduceLROnPlateau":   # constant within an epoch
+    if schedule == "plateau":   # constant within an epoch
         assert all(len(set(lrs[16 * e:16 * e + 16])) == 1 for e in range(4))
-    with pytest.raises(ValueError, match="schedule"):
-        SP.train_with_schedule("linear", 0.1)
 
 
 def test_a_decaying_schedule_ends_closer_to_the_minimum_than_a_constant_lr():
-    _, constant, _ = SP.train_with_schedule("constant", 0.1)
-    _, cosine, _ = SP.train_with_schedule("CosineAnnealingLR", 0.1)
+    _, constant, _ = S.train_with_schedule("constant", 0.1)
+    _, cosine, _ = S.train_with_schedule("cosine", 0.1)
     assert cosine[-10:].mean() < constant[-10:].mean() - 1e-3
+    assert constant.min() > S.least_squares_loss() - 1e-9
 
 
-def test_plateau_panel_series_has_a_plateau_that_the_default_rule_cuts_on():
-    losses = SP.plateau_series()
+def test_plateau_series_has_a_plateau_that_the_default_rule_cuts_on():
+    losses = S.plateau_series()
     trace = S.plateau_trace(losses, 1.0, factor=0.5, patience=3)
     assert trace.events and min(trace.events) > 20
+    assert S.torch_plateau_lrs(losses, 1.0, factor=0.5, patience=3) == trace.lrs
+
+
+# ----------------------------------------------------------------------------- the chapter's figures and exercises
+from helpers.exercises import schedules as ex  # noqa: E402
+from helpers.panels import schedules as SP  # noqa: E402
 
 
 def test_lr_range_figure_marks_both_suggestions():
@@ -484,3 +529,50 @@ def test_exercise_checkers():
         assert not ex.check_get_last_lr(wrong).ok
     assert not ex.check_warmup_cosine(None).answered
     assert LS.CosineAnnealingLR.__name__ == "CosineAnnealingLR" and S.cosine_lr(0, 0.1, 10) == 0.1  # patches undone
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_decay_helps_at_a_large_peak_lr_and_hurts_at_a_small_one(seed):
+    """What chapter 6 section 11 says, for several seeds (initial weights and batch order) at the slider's ends."""
+    for lr in (0.0562, 0.1, 0.3162):
+        row = S.final_excess(lr, seed)
+        assert all(v < row["constant"] / 40 for name, v in row.items() if name != "constant"), (lr, row)
+    for lr in (0.0032, 0.01):
+        row = S.final_excess(lr, seed)
+        assert all(v >= 2 * row["constant"] for name, v in row.items() if name not in ("constant", "plateau")), row
+        assert row["plateau"] == row["constant"]
+    floors = [S.final_excess(lr, seed)["constant"] for lr in (0.0316, 0.1, 0.3162)]
+    assert floors[0] / 0.0316 < floors[1] / 0.1 < floors[2] / 0.3162          # faster than proportional
+
+
+def test_the_panel_module_only_draws():
+    """Public names defined in helpers/panels/schedules.py are *_panel / *_figure builders; the math lives in helpers.schedules."""
+    defined = [name for name, obj in vars(SP).items() if not name.startswith("_")
+               and getattr(obj, "__module__", None) == SP.__name__]
+    assert defined and all(name.endswith(("_panel", "_figure")) for name in defined), defined
+    assert all(name.endswith(("_panel", "_figure")) for name in SP.__all__)
+
+
+def test_a_new_record_is_all_the_explorer_needs(monkeypatch):
+    """LinearLR as one ScheduleSpec, added at run time: the explorer offers it, builds its sliders, and its
+    formula matches torch (max gap in the readout)."""
+    import re
+
+    from helpers.panels.testing import render_full
+
+    linear = S.ScheduleSpec(
+        "LinearLR", (S.Param("start_factor", "start_factor", 0.05, 1.0, 0.05, 0.25),
+                     S.Param("total_iters", "total_iters", 1, 150, 1, 40, integer=True)),
+        make=lambda o, p, total: LS.LinearLR(o, start_factor=p["start_factor"], total_iters=p["total_iters"]),
+        formula=lambda t, lr0, p, total: lr0 * (p["start_factor"] + (1 - p["start_factor"])
+                                                * min(t, p["total_iters"]) / p["total_iters"]),
+        latex=r"\eta_t = \eta_0\,(f + (1 - f)\min(t, T)/T)", text="lr_t = lr0 (f + (1 - f) min(t, T) / T)")
+    monkeypatch.setitem(S.SCHEDULES, "linear", linear)
+    panel = SP.schedule_explorer_panel("linear")
+    assert ("LinearLR", "linear") in panel.controls["schedule"].options
+    assert {"start_factor", "total_iters"} <= set(panel.controls)
+    for values in ({}, {"start_factor": 0.05, "total_iters": 150}, {"start_factor": 1.0, "total_iters": 1}):
+        render_full(panel, **values)
+        gap = float(re.search(r"max \|formula - torch\| = ([0-9.e+-]+)", panel.readout_text).group(1))
+        assert gap < 1e-12 and "LinearLR(optimizer" in panel.readout_text, panel.readout_text
+    assert panel.enabled({**panel.values(), "schedule": "step"})["start_factor"] is False

@@ -3,8 +3,8 @@
 - ``overfitting_panel``: a small two-moons training set, a network whose width, dropout, weight decay and
   batch norm are set by the controls; the decision boundary and the train / validation loss over the epochs.
   For one width and BN switch, all 16 (dropout p, weight decay) settings are trained together as stacked
-  tensors (``train_family``: 200 full-batch Adam steps) and cached; moving p, the weight decay or the
-  epoch then only looks results up.
+  tensors (``helpers.regularization.train_family``: 200 full-batch Adam steps) and cached; moving p, the
+  weight decay or the epoch then only looks results up.
 - ``dropout_mask_panel``: which units one dropout mask drops, and the mean of the layer's output under
   PyTorch's scaling 1/(1-p), no scaling and the notes' 1/p.
 - ``bn_stats_panel``: batch means and variances against the batch size, and the running estimates
@@ -16,17 +16,19 @@ import functools
 
 import ipywidgets as widgets
 from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 import numpy as np
 import torch
-from torch import nn
 
 from ..plotting import COLORS, new_figure
-from ..regularization import dropout, early_stopping_epoch, mlp, running_average
+from ..regularization import (BN_STEPS, BN_MAX_BATCH, BOUNDARY_X, BOUNDARY_Y, LOSS_EVERY, PLAYGROUND_EPOCHS,
+                              PLAYGROUND_PATIENCE, SNAPSHOT_EVERY, WD_GRID, WIDTHS, dropout, dropout_scalings,
+                              early_stopping_epoch, playground_boundary, playground_data, playground_run,
+                              simulate_bn_statistics)
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
 
-__all__ = ["overfitting_panel", "dropout_mask_panel", "bn_stats_panel", "playground_data", "train_family",
-           "train_reference", "playground_run", "playground_boundary", "subnetworks_figure",
-           "decision_boundary_figure", "P_GRID", "WD_GRID", "WIDTHS"]
+__all__ = ["overfitting_panel", "dropout_mask_panel", "bn_stats_panel", "subnetworks_figure",
+           "decision_boundary_figure"]
 
 _STYLE = {"description_width": "initial"}
 
@@ -37,203 +39,35 @@ def _selection_slider(description: str, options: list, value) -> widgets.Selecti
                                    style=_STYLE, layout=widgets.Layout(width="320px"))
 
 
-# ----------------------------------------------------------------------------- the playground's training
-PLAYGROUND_EPOCHS = 200
-SNAPSHOT_EVERY = 20          # decision boundary available every 20 epochs
-LOSS_EVERY = 5               # train / validation loss measured every 5 epochs
-P_GRID = (0.0, 0.2, 0.4, 0.6)
-WD_GRID = (0.0, 1e-3, 1e-2, 1e-1)
-WIDTHS = (4, 16, 64)
-_PATIENCE = 4                # early stopping: 4 measurements (20 epochs) without improvement
-_GRID_X = np.linspace(-1.5, 3.1, 40)           # covers every training and validation point
-_GRID_Y = np.linspace(-1.45, 1.95, 28)
-_EPS = 1e-5                  # BatchNorm1d's default eps; its momentum 0.1 is written out below
-
-
-@functools.lru_cache(maxsize=1)
-def playground_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Two moons with noise 0.3: 40 training points and 200 validation points (fixed seed)."""
-    from ..data import two_moons
-
-    x, y = two_moons(240, noise=0.3, seed=3)
-    return x[:40], y[:40], x[40:], y[40:]
-
-
-def train_reference(p: float, weight_decay: float, width: int, batch_norm: bool,
-                    epochs: int = PLAYGROUND_EPOCHS) -> list[float]:
-    """One playground setting the plain way: ``mlp([2, width, width, 2])`` + ``Adam(lr=0.01, weight_decay)``, full batch.
-
-    Returns the train-mode loss of every step. The panel trains a whole grid of (p, weight decay) at once
-    (``train_family``); for p = 0 both give the same numbers (checked in the tests and the notebook).
-    """
-    xtr, ytr, _, _ = playground_data()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = mlp([2, width, width, 2], dropout=p, batch_norm=batch_norm)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=weight_decay)
-        losses = []
-        for _ in range(epochs):
-            loss = nn.functional.cross_entropy(model(xtr), ytr)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    return losses
-
-
-def _stacked_parameters(width: int, batch_norm: bool, copies: int) -> dict[str, torch.Tensor]:
-    """The initial weights of ``mlp([2, width, width, 2])`` (seed 0), one copy per setting: shapes (S, in, out)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = mlp([2, width, width, 2], batch_norm=batch_norm)
-    params = {}
-    for i, k in enumerate((0, 3 if batch_norm else 2, -1)):                # the three Linear layers
-        params[f"W{i}"] = net[k].weight.detach().T
-        if net[k].bias is not None:
-            params[f"b{i}"] = net[k].bias.detach()[None, :]
-    if batch_norm:
-        for i, k in enumerate((1, 4)):
-            params[f"gamma{i}"] = net[k].weight.detach()[None, :]
-            params[f"beta{i}"] = net[k].bias.detach()[None, :]
-    return {name: t.expand(copies, *t.shape).clone().requires_grad_() for name, t in params.items()}
-
-
-def _forward(params: dict, x: torch.Tensor, *, train: bool, keep: torch.Tensor, stats: list | None,
-             generator: torch.Generator | None) -> torch.Tensor:
-    """Logits (S, N, 2) of S stacked networks: Linear -> [BN] -> ReLU -> [Dropout] twice, then Linear."""
-    h = x
-    for i in range(2):
-        h = torch.matmul(h, params[f"W{i}"])                              # (S, N, width)
-        if stats is not None:                                             # batch norm over the N samples
-            if train:
-                mean = h.mean(1, keepdim=True)
-                h = h - mean
-                var = (h * h).mean(1, keepdim=True)                       # biased batch variance
-                n = h.shape[1]
-                with torch.no_grad():                                     # running = 0.9 running + 0.1 batch
-                    stats[i][0].mul_(0.9).add_(0.1 * mean)
-                    stats[i][1].mul_(0.9).add_(var * (0.1 * n / (n - 1)))   # with the unbiased variance
-            else:
-                mean, var = stats[i]
-                h = h - mean
-            h = params[f"gamma{i}"] * h * torch.rsqrt(var + _EPS) + params[f"beta{i}"]
-        else:
-            h = h + params[f"b{i}"]
-        h = torch.relu(h)
-        if train:                                                         # inverted dropout, one p per network
-            mask = torch.rand(h.shape, generator=generator) < keep
-            h = h * mask / keep
-    return torch.matmul(h, params["W2"]) + params["b2"]
-
-
-def train_family(width: int, batch_norm: bool, epochs: int = PLAYGROUND_EPOCHS,
-                 settings: tuple[tuple[float, float], ...] | None = None) -> dict:
-    r"""Train one network per (p, weight decay) setting at once, as stacked tensors (S networks, one Adam).
-
-    Adam is elementwise, so one Adam over tensors of shape (S, ...) is S independent Adams; Adam's coupled
-    weight decay adds $\lambda_s w$ to network s's gradient, written out here. Returns per-setting losses
-    (train and validation in eval mode every 5 epochs, train mode every step), accuracies, and the weights
-    every 20 epochs for the decision boundary.
-    """
-    settings = settings or tuple((p, wd) for p in P_GRID for wd in WD_GRID)
-    xtr, ytr, xva, yva = playground_data()
-    count = len(settings)
-    keep = torch.tensor([1.0 - p for p, _ in settings]).view(-1, 1, 1)
-    decay = {}
-    params = _stacked_parameters(width, batch_norm, count)
-    for name, t in params.items():
-        decay[name] = torch.tensor([wd for _, wd in settings]).view(-1, *[1] * (t.ndim - 1))
-    stats = [[torch.zeros(count, 1, width), torch.ones(count, 1, width)] for _ in range(2)] if batch_norm else None
-    optimizer = torch.optim.Adam(params.values(), lr=0.01)
-    generator = torch.Generator().manual_seed(0)
-    out = {"loss_epochs": [], "train": [], "val": [], "train_acc": [], "val_acc": [], "step": [], "snapshots": []}
-
-    def per_network_loss(logits, y):                       # (S,) mean cross-entropy of each network
-        flat = nn.functional.cross_entropy(logits.reshape(-1, 2), y.repeat(count), reduction="none")
-        return flat.view(count, -1).mean(1)
-
-    def measure(epoch):
-        with torch.no_grad():
-            for name, x, y in (("train", xtr, ytr), ("val", xva, yva)):
-                logits = _forward(params, x, train=False, keep=keep, stats=stats, generator=None)
-                out[name].append(per_network_loss(logits, y))
-                out[f"{name}_acc"].append((logits.argmax(-1) == y).float().mean(1))
-        out["loss_epochs"].append(epoch)
-        if epoch % SNAPSHOT_EVERY == 0:
-            copy = {name: t.detach().clone() for name, t in params.items()}
-            out["snapshots"].append((copy, None if stats is None else [[s.clone() for s in pair] for pair in stats]))
-
-    with one_thread():
-        measure(0)
-        for epoch in range(1, epochs + 1):
-            losses = per_network_loss(_forward(params, xtr, train=True, keep=keep, stats=stats,
-                                               generator=generator), ytr)
-            optimizer.zero_grad()
-            losses.sum().backward()                        # network s gets the gradient of its own loss only
-            with torch.no_grad():
-                for name, t in params.items():             # Adam(weight_decay=wd): grad + wd * w
-                    t.grad.add_(decay[name] * t)
-            optimizer.step()
-            out["step"].append(losses.detach())
-            if epoch % LOSS_EVERY == 0:
-                measure(epoch)
-    result = {k: torch.stack(v, 1).numpy() for k, v in out.items() if k not in ("loss_epochs", "snapshots")}
-    result.update(loss_epochs=np.asarray(out["loss_epochs"]), snapshots=out["snapshots"], settings=settings,
-                  keep=keep, width=width, batch_norm=batch_norm)
-    return result
-
-
-@functools.lru_cache(maxsize=8)
-def _family(width: int, batch_norm: bool) -> dict:
-    with torch.random.fork_rng(devices=[]):
-        return train_family(width, batch_norm)
-
-
-def playground_run(p: float, weight_decay: float, width: int, batch_norm: bool) -> dict[str, np.ndarray]:
-    """The cached run of one setting (p in P_GRID, weight_decay in WD_GRID, width in WIDTHS)."""
-    family = _family(int(width), bool(batch_norm))
-    s = family["settings"].index((_nearest(p, P_GRID), _nearest(weight_decay, WD_GRID)))
-    run = {k: family[k][s] for k in ("train", "val", "train_acc", "val_acc", "step")}
-    run["loss_epochs"] = family["loss_epochs"]
-    return run
-
-
-def _nearest(value: float, grid: tuple[float, ...]) -> float:
-    return min(grid, key=lambda g: abs(g - float(value)))
-
-
-@functools.lru_cache(maxsize=512)
-def playground_boundary(p: float, weight_decay: float, width: int, batch_norm: bool, epoch: int) -> np.ndarray:
-    """P(class 1) on the plotting grid, in eval mode, after ``epoch`` epochs (a multiple of 20) of one setting."""
-    family = _family(int(width), bool(batch_norm))
-    s = family["settings"].index((_nearest(p, P_GRID), _nearest(weight_decay, WD_GRID)))
-    params, stats = family["snapshots"][int(epoch) // SNAPSHOT_EVERY]
-    one = {name: t[s:s + 1] for name, t in params.items()}
-    one_stats = None if stats is None else [[t[s:s + 1] for t in pair] for pair in stats]
-    grid = torch.tensor(np.stack(np.meshgrid(_GRID_X, _GRID_Y), -1).reshape(-1, 2), dtype=torch.float32)
-    with torch.no_grad(), one_thread():
-        logits = _forward(one, grid, train=False, keep=family["keep"][s:s + 1], stats=one_stats, generator=None)
-    return torch.softmax(logits[0], -1)[:, 1].reshape(len(_GRID_Y), len(_GRID_X)).numpy()
+# ----------------------------------------------------------------------------- the playground
+_EXTENT = (float(BOUNDARY_X[0]), float(BOUNDARY_X[-1]), float(BOUNDARY_Y[0]), float(BOUNDARY_Y[-1]))
 
 
 def decision_boundary_figure(settings: dict[str, dict]):
     """Playground decision boundaries, one axes per ``{title: dict(p=, weight_decay=, width=, batch_norm=, epoch=)}``."""
     xtr, ytr, _, _ = playground_data()
-    fig, axes = new_figure((2.5 * len(settings), 2.7), ncols=len(settings), squeeze=False)
+    fig, axes = new_figure((2.5 * len(settings) + 0.9, 3.1), ncols=len(settings), squeeze=False)
     for ax, (title, kwargs) in zip(axes[0], settings.items()):
         kwargs = dict(kwargs)
         epoch = int(kwargs.pop("epoch", PLAYGROUND_EPOCHS)) // SNAPSHOT_EVERY * SNAPSHOT_EVERY
-        prob = playground_boundary(**kwargs, epoch=epoch)
-        ax.imshow(prob, origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.5, aspect="auto",
-                  extent=(_GRID_X[0], _GRID_X[-1], _GRID_Y[0], _GRID_Y[-1]), interpolation="bilinear")
-        ax.contour(_GRID_X, _GRID_Y, prob, levels=[0.5], colors="black", linewidths=1)
+        with one_thread():
+            prob = playground_boundary(**kwargs, epoch=epoch)
+            run = playground_run(**kwargs)
+        image = ax.imshow(prob, origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.5, aspect="auto", extent=_EXTENT,
+                          interpolation="bilinear")
+        ax.contour(BOUNDARY_X.numpy(), BOUNDARY_Y.numpy(), prob, levels=[0.5], colors="black", linewidths=1)
         for c, color in ((0, COLORS["grad"]), (1, COLORS["main"])):
-            ax.plot(*xtr[ytr == c].T.numpy(), "o", ms=4, color=color, mec="black", mew=0.5)
-        run = playground_run(**kwargs)
+            ax.plot(*xtr[ytr == c].T.numpy(), "o", ms=4, color=color, mec="black", mew=0.5, label=f"class {c} (training)")
         i = epoch // LOSS_EVERY
-        ax.set(xlim=(_GRID_X[0], _GRID_X[-1]), ylim=(_GRID_Y[0], _GRID_Y[-1]), xticks=[], yticks=[],
+        ax.set(xlim=_EXTENT[:2], ylim=_EXTENT[2:], xticks=[], yticks=[],
                title=f"{title}\ntrain {run['train'][i]:.3f} | val {run['val'][i]:.2f}")
         ax.grid(False)
+    bar = fig.colorbar(image, ax=list(axes[0]), fraction=0.04, pad=0.02, ticks=[0, 0.5, 1])
+    bar.set_label("model's P(class 1)", fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", lw=1))
+    fig.legend(handles, labels + ["boundary: P = 0.5"], loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return fig
 
 
@@ -248,13 +82,13 @@ def overfitting_panel() -> Panel:
         "batch_norm": checkbox("batch norm", False),
     }
     xtr, ytr, _, _ = playground_data()
-    extent = (_GRID_X[0], _GRID_X[-1], _GRID_Y[0], _GRID_Y[-1])
+    extent = _EXTENT
 
     def setup(fig):
         ax_b, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.25]})
-        ax_b.set(xlim=extent[:2], ylim=extent[2:], xticks=[], yticks=[], title="decision boundary (eval mode)")
+        ax_b.set(xlim=extent[:2], ylim=extent[2:], xticks=[], yticks=[], title="P(class 1) in eval mode: red 0, blue 1")
         ax_b.grid(False)
-        image = ax_b.imshow(np.zeros((len(_GRID_Y), len(_GRID_X))), origin="lower", cmap="RdBu", vmin=0, vmax=1,
+        image = ax_b.imshow(np.zeros((len(BOUNDARY_Y), len(BOUNDARY_X))), origin="lower", cmap="RdBu", vmin=0, vmax=1,
                             alpha=0.5, extent=extent, aspect="auto", interpolation="bilinear", animated=True)
         for c, color in ((0, COLORS["grad"]), (1, COLORS["main"])):
             ax_b.plot(*xtr[ytr == c].T.numpy(), "o", ms=4.5, color=color, mec="black", mew=0.6, animated=True)
@@ -271,20 +105,21 @@ def overfitting_panel() -> Panel:
 
         def update(epoch, p, weight_decay, width, batch_norm):
             epoch = min(int(epoch), PLAYGROUND_EPOCHS) // SNAPSHOT_EVERY * SNAPSHOT_EVERY
-            setting = (_nearest(p, P_GRID), _nearest(weight_decay, WD_GRID), int(width), bool(batch_norm))
-            run = playground_run(*setting)
-            image.set_data(playground_boundary(*setting, epoch))
+            setting = (float(p), float(weight_decay), int(width), bool(batch_norm))
+            with one_thread():
+                run = playground_run(*setting)
+                image.set_data(playground_boundary(*setting, epoch))
             epochs = run["loss_epochs"]
             step_line.set_data(steps, np.clip(run["step"], 1e-3, None))
             train_line.set_data(epochs, np.clip(run["train"], 1e-3, None))
             val_line.set_data(epochs, np.clip(run["val"], 1e-3, None))
             now.set_xdata([epoch, epoch])
-            i_stop, i_best = early_stopping_epoch(run["val"], patience=_PATIENCE)
+            i_stop, i_best = early_stopping_epoch(run["val"], patience=PLAYGROUND_PATIENCE)
             best.set_data([epochs[i_best]], [max(run["val"][i_best], 1e-3)])
             i = epoch // LOSS_EVERY
             return (f"epoch {epoch}: train loss <b>{run['train'][i]:.3f}</b> (acc {run['train_acc'][i]:.0%}), "
                     f"validation loss <b>{run['val'][i]:.3f}</b> (acc {run['val_acc'][i]:.0%}). "
-                    f"Early stopping (patience {_PATIENCE * LOSS_EVERY} epochs) stops at epoch {epochs[i_stop]} "
+                    f"Early stopping (patience {PLAYGROUND_PATIENCE * LOSS_EVERY} epochs) stops at epoch {epochs[i_stop]} "
                     f"and keeps epoch {epochs[i_best]} (validation loss {run['val'][i_best]:.3f})")
 
         return update
@@ -348,14 +183,11 @@ def dropout_mask_panel() -> Panel:
             bars.set_segments([((u, 0.0), (u, v)) for u, v in zip(units, out.numpy())])
             dropped.set_data(units[~kept], np.full((~kept).sum(), 0.12))
             keep = 1.0 - float(p)
-            mask_mean = float((h * torch.as_tensor(kept)).mean()) if training else float(h.mean())
-            many_mask_mean = float((many != 0).float().mul(h).mean()) if training else float(h.mean())
-            this = [float(h.mean()), float(out.mean()), mask_mean,
-                    mask_mean / float(p) if training and p > 0 else np.nan]
-            over = [float(h.mean()), float(many.mean()), many_mask_mean,
-                    many_mask_mean / float(p) if training and p > 0 else np.nan]
-            if not training:
-                this[1:], over[1:] = [float(h.mean())] * 3, [float(h.mean())] * 3
+            if training:
+                this = [float(h.mean()), *dropout_scalings(h, torch.as_tensor(kept), float(p)).values()]
+                over = [float(h.mean()), *dropout_scalings(h, (many != 0).float(), float(p)).values()]
+            else:
+                this = over = [float(h.mean())] * 4
             means.set_segments([((0.0, yi), (0.0 if np.isnan(v) else min(v, 2.0), yi)) for yi, v in zip(y, this)])
             expected.set_data(np.clip(over, 0, 1.98), y)
             notes = "undefined (p = 0)" if np.isnan(this[3]) else f"{this[3]:.3f}"
@@ -402,41 +234,21 @@ def subnetworks_figure(p: float = 0.5, seeds: tuple[int, ...] = (0, 1, 2), sizes
 
 
 # ----------------------------------------------------------------------------- batch-norm statistics
-_BN_STEPS = 150
-_BN_MAX_BATCH = 128
-
-
-@functools.lru_cache(maxsize=1)
-def _bn_pool() -> np.ndarray:
-    """Standard normal draws, one row per training step; a batch of size B uses the first B of a row."""
-    return torch.randn(_BN_STEPS, _BN_MAX_BATCH, generator=torch.Generator().manual_seed(11),
-                       dtype=torch.float64).numpy()
-
-
-def _true_stats(shift: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The feature's mean and variance at each step: N(1, 4), or N(3, 1) from step 75 on with ``shift``."""
-    mu = np.full(_BN_STEPS, 1.0)
-    var = np.full(_BN_STEPS, 4.0)
-    if shift:
-        mu[_BN_STEPS // 2:], var[_BN_STEPS // 2:] = 3.0, 1.0
-    return mu, var
-
-
 @register
 def bn_stats_panel() -> Panel:
     """Batch mean and variance of one feature per step (noise against the batch size) and BN's running estimates."""
     controls = {
-        "batch_size": int_slider("batch size", 2, _BN_MAX_BATCH, 16),
+        "batch_size": int_slider("batch size", 2, BN_MAX_BATCH, 16),
         "momentum": float_slider("BN momentum", 0.01, 1.0, 0.01, 0.1),
         "shift": checkbox("distribution changes at step 75", False),
     }
-    steps = np.arange(1, _BN_STEPS + 1)
+    steps = np.arange(1, BN_STEPS + 1)
 
     def setup(fig):
         ax_m, ax_v = fig.subplots(1, 2)
-        ax_m.set(xlim=(0, _BN_STEPS + 1), ylim=(-3.5, 6.5), xlabel="training step", ylabel="mean",
+        ax_m.set(xlim=(0, BN_STEPS + 1), ylim=(-3.5, 6.5), xlabel="training step", ylabel="mean",
                  title="batch mean and running_mean")
-        ax_v.set(xlim=(0, _BN_STEPS + 1), ylim=(0.02, 40), yscale="log", xlabel="training step",
+        ax_v.set(xlim=(0, BN_STEPS + 1), ylim=(0.02, 40), yscale="log", xlabel="training step",
                  ylabel="variance", title="batch variance and running_var")
         artists = {}
         for ax, key in ((ax_m, "mean"), (ax_v, "var")):
@@ -450,20 +262,16 @@ def bn_stats_panel() -> Panel:
 
         def update(batch_size, momentum, shift):
             b = int(batch_size)
-            mu, var = _true_stats(bool(shift))
-            z = mu[:, None] + np.sqrt(var)[:, None] * _bn_pool()[:, :b]
-            batch_mean, batch_var = z.mean(1), z.var(1, ddof=1)             # running_var uses the unbiased one
             with one_thread():
-                both = running_average(torch.from_numpy(np.stack([batch_mean, batch_var], 1)), float(momentum),
-                                       init=torch.tensor([0.0, 1.0], dtype=torch.float64))  # BN starts at 0 and 1
-            run_mean, run_var = both.numpy().T
+                sim = simulate_bn_statistics(b, float(momentum), bool(shift))
+            batch_mean, batch_var, run_mean, run_var, mu, var = sim
             for key, dots, est, true in (("mean", batch_mean, run_mean, mu), ("var", batch_var, run_var, var)):
                 artists[key][0].set_data(steps, np.clip(dots, -3.4, 6.4) if key == "mean" else np.clip(dots, 0.021, 39))
                 artists[key][1].set_data(steps, est)
                 artists[key][2].set_data(steps, true)
             sem = np.sqrt(var / b)
             band.set_data(np.concatenate([steps, [np.nan], steps]), np.concatenate([mu + sem, [np.nan], mu - sem]))
-            half = _BN_STEPS // 2
+            half = BN_STEPS // 2
             measured = float(batch_mean[:half].std())
             memory = f"about {1 / momentum:.0f} batches"
             return (f"B = {b}: spread of the batch means over the first {half} steps <b>{measured:.3f}</b>, "

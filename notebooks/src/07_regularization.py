@@ -14,6 +14,7 @@
 
 # %%
 import inspect
+import math
 
 import torch
 import torch.nn as nn
@@ -23,7 +24,8 @@ from helpers import regularization, show_source
 from helpers.data import spirals
 from helpers.exercises import regularization as exercises
 from helpers.panels.regularization import (bn_stats_panel, decision_boundary_figure, dropout_mask_panel,
-                                           overfitting_panel, playground_data, playground_run, subnetworks_figure)
+                                           overfitting_panel, subnetworks_figure)
+from helpers.regularization import playground_data, playground_run
 from helpers.plotting import show
 from helpers.training import accuracy, fit, plot_histories
 
@@ -52,8 +54,8 @@ for epoch in (0, 25, 100, 200):
     print(f"epoch {epoch:3d}: train loss {plain['train'][i]:.4f}   validation loss {plain['val'][i]:.3f}")
 
 # %% [markdown]
-# 前二十几个 epoch 两条损失一起下降；之后训练损失继续降到 0.002，验证损失却从 0.3 涨到 3 以上。模型在"背"训练点：决策边界绕着个别噪声点拐出小弯，对新点的判断反而更差。
-# 左图是第 20 个 epoch，中图是第 200 个 epoch；右图是同一个网络加上 Dropout（$p = 0.4$，第 1 节）训练 200 个 epoch，边界平滑得多。
+# 前二十几个 epoch 两条损失一起下降（验证损失在第 25 个 epoch 最低，约 0.3）；之后训练损失继续降到 0.002，验证损失却一路涨到 3 以上。模型在"背"训练点：决策边界绕着个别噪声点拐出小弯，对新点的判断反而更差。
+# 左图是第 20 个 epoch，中图是第 200 个 epoch；右图是同一个网络加上 Dropout（$p = 0.4$，第 1 节）训练 200 个 epoch：边界平滑得多，验证损失停在 0.5 左右。底色是模型给出的类别 1 概率（色条），圆点是 40 个训练点。
 
 # %%
 show(decision_boundary_figure({
@@ -63,24 +65,29 @@ show(decision_boundary_figure({
 }))
 
 # %% [markdown]
-# **过拟合游乐场**（对标 TensorFlow Playground）：左边是决策边界（颜色是模型在 eval 模式下给出的类别 1 概率），右边是损失曲线。
+# **过拟合游乐场**（对标 TensorFlow Playground）：左边是决策边界（底色是模型在 eval 模式下给出的类别 1 概率：红 0、蓝 1，红蓝交界就是边界），右边是损失曲线。
 #
 # - `epoch` 拖动训练的进度；`dropout p`、`weight decay`、`width`、`batch norm` 改变网络和训练方式；
 # - 实线是 **eval 模式**下在训练集上的损失（诚实的训练损失），淡线是训练时（train 模式，带 Dropout）每一步报告的损失，橙线是验证损失；
 # - 绿色三角是早停（第 4 节）会保留的那个 epoch。
 #
-# 面板对同一个宽度和 BN 开关，把 p 与 weight decay 的 16 种组合一次性并排训练（把 16 个网络的参数叠成一个张量，一个 Adam 更新），第一次切换宽度或 BN 要等一两秒，之后全部查缓存。
+# 面板对同一个宽度和 BN 开关，把 p 与 weight decay 的 16 种组合一次性并排训练（把 16 个网络的参数叠成一个张量，一个 Adam 更新；代码在 `helpers.regularization.train_family`），所以第一次切换宽度或 BN 要等片刻，之后全部查缓存。
 # 试试：宽度 64、无正则时验证损失的走势；把 p 调到 0.4 或 weight decay 调到 0.01 再看；宽度 4 时正则化还有没有必要？
 
 # %%
 overfitting_panel()
 
 # %% [markdown]
-# **验证**：无正则的宽网络最后的验证损失远高于它最好的时候；Dropout 和权重衰减都把最终验证损失压下来了。
+# **验证**：网络有 4482 个参数；无正则的宽网络验证损失在第 15–40 个 epoch 之间最低（约 0.3），之后每次测量都在涨，最后超过 3，是最低时的 5 倍以上；训练损失每次测量都在降，最后低于 0.01；Dropout 和权重衰减都把最终验证损失压到三分之一以下。
 
 # %%
-best = plain["val"].min()
-assert plain["train"][-1] < 0.01 and plain["val"][-1] > 5 * best
+n_params = sum(p.numel() for p in regularization.mlp([2, 64, 64, 2]).parameters())
+best, best_epoch = plain["val"].min(), plain["loss_epochs"][plain["val"].argmin()]
+print(f"parameters: {n_params}; best validation loss {best:.3f} at epoch {best_epoch}")
+assert n_params == 4482 and 15 <= best_epoch <= 40 and 0.25 < best < 0.4
+assert plain["train"][-1] < 0.01 and plain["val"][-1] > 3 and plain["val"][-1] > 5 * best
+after_best = plain["val"][plain["val"].argmin():]
+assert (plain["train"][1:] < plain["train"][:-1]).all() and (after_best[1:] > after_best[:-1]).all()   # at every measurement
 print(f"no regularization: final train {plain['train'][-1]:.4f}, final val {plain['val'][-1]:.2f}, best val {best:.2f}")
 for name, kwargs in {"dropout p=0.4": dict(p=0.4, weight_decay=0.0), "weight decay 0.01": dict(p=0.0, weight_decay=1e-2)}.items():
     run = playground_run(**kwargs, width=64, batch_norm=False)
@@ -97,7 +104,7 @@ for name, kwargs in {"dropout p=0.4": dict(p=0.4, weight_decay=0.0), "weight dec
 #
 # Dropout 的做法很直接：训练时每一步**随机关掉**一部分神经元。谁也不能指望搭档一定在场，每个神经元只好学一些自己单独也有用的特征。
 #
-# > **⚠ 笔记勘误（E42，轻微）** 两处错字："神经元时间共适应" 应为 "神经元**之间**"；"学习到的**事**训练集的内部关系" 应为 "学习到的**是**"。
+# > **⚠ 笔记勘误（轻微）** 两处错字："神经元时间共适应" 应为 "神经元**之间**"；"学习到的**事**训练集的内部关系" 应为 "学习到的**是**"。
 
 # %% [markdown]
 # ### 1.2 训练阶段：每一步一个子网络，保留的单元放大
@@ -113,7 +120,7 @@ for name, kwargs in {"dropout p=0.4": dict(p=0.4, weight_decay=0.0), "weight dec
 show(subnetworks_figure(p=0.5, seeds=(0, 1, 2)))
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E41）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：训练阶段"激活值按期望自动缩放，除以 $p$：神经元保留概率"；示例代码的注释又说 `p` 是"丢弃概率"，"对保留的激活值自动除以 p"。
 # >
@@ -139,14 +146,14 @@ show_source(regularization.dropout)
 
 # %% [markdown]
 # 面板里拖动 `p`，换几个 `resample (seed)` 看看每次哪些单元被丢掉（红叉）、保留的单元被放大了多少。
-# 右边比较这一层输出的**均值**：PyTorch 的缩放让均值在多次抽样下的平均（黑色竖线）等于不用 Dropout 时的值（虚线）；不缩放会偏小 $(1-p)$ 倍；按笔记除以 $p$ 会偏大 $(1-p)/p$ 倍。
+# 右边比较这一层输出的**均值**：PyTorch 的缩放让均值在多次抽样下的平均（黑色竖线）等于不用 Dropout 时的值（虚线）；不缩放，均值变成原来的 $(1-p)$ 倍；按笔记除以 $p$，均值变成原来的 $(1-p)/p$ 倍——$p < 0.5$ 时偏大（$p = 0.2$：4 倍），$p > 0.5$ 时偏小（$p = 0.8$：只剩 1/4），只有 $p = 0.5$ 时碰巧正确。
 # 把 `mode` 换成 `model.eval()`：所有单元原样通过。
 
 # %%
 dropout_mask_panel()
 
 # %% [markdown]
-# **验证**：`helpers.regularization.dropout` 与 `nn.Dropout` 的统计性质相同——丢弃比例 $\approx p$，保留值 $= x/(1-p)$，均值保持不变。
+# **验证**：`helpers.regularization.dropout` 与 `nn.Dropout` 的统计性质相同——丢弃比例 $\approx p$，保留值 $= x/(1-p)$，均值保持不变。再在面板 `p` 滑块的每个值上（0.05 到 0.8）比较三种缩放的均值：不缩放是 $(1-p)$ 倍，笔记的 $1/p$ 是 $(1-p)/p$ 倍，$p < 0.5$ 时大于 1、$p > 0.5$ 时小于 1。
 
 # %%
 g = torch.Generator().manual_seed(0)
@@ -159,11 +166,21 @@ for p in (0.2, 0.8):
         assert abs(y.mean().item() - x.mean().item()) < 0.005
         print(f"p={p} {name:10s}: dropped {(~kept).float().mean():.4f}, mean {y.mean():.4f} (input mean {x.mean():.4f})")
 
+# %%
+h = torch.rand(40, generator=torch.Generator().manual_seed(7)) + 0.2          # 40 units, as in the panel
+for p in [round(0.05 * k, 2) for k in range(1, 17)]:                           # the slider's values with p > 0
+    kept = (regularization.dropout(h.expand(20_000, -1), p, generator=g) != 0).float()
+    pytorch, unscaled, notes = (v / h.mean() for v in regularization.dropout_scalings(h, kept, p).values())
+    assert abs(pytorch - 1) < 0.01 and abs(unscaled - (1 - p)) < 0.01 and abs(notes / ((1 - p) / p) - 1) < 0.02
+    assert (notes > 1.02) == (p < 0.5) and (notes < 0.98) == (p > 0.5)
+    if p in (0.2, 0.5, 0.8):
+        print(f"p={p}: mean / eval mean -> unscaled {unscaled:.3f}, notes' 1/p {notes:.3f}, (1-p)/p = {(1 - p) / p:.3f}")
+
 # %% [markdown]
 # ### 1.3 推理阶段：不用 Dropout
 #
 # 推理时用完整的网络。Dropout 层在 `model.eval()` 下是恒等映射（identity），在 `model.train()` 下才随机丢弃——所以**切换模式**是必须的步骤：
-# 忘了 `model.eval()`，同一个输入每次预测都不一样，而且系统性地带噪声。`nn.Dropout` 的完整签名只有两个参数：
+# 忘了 `model.eval()`，同一个输入每次预测都不一样，每次都带着随机丢弃的噪声。`nn.Dropout` 的完整签名只有两个参数：
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -179,39 +196,60 @@ print("model.eval():  two passes give the same output?", two_eval_passes)
 assert not two_train_passes and two_eval_passes
 
 # %% [markdown]
-# `inplace=True` 会直接改写输入张量、省一点内存，但若那个张量在别处还要用（例如反向传播需要它），就会出错或得到错误结果；默认的 `False` 是安全的选择。
+# `inplace=True` 会直接改写输入张量、省一点内存，但若那个张量在别处还要用（例如反向传播需要它的原值），就可能报错或算错；默认的 `False` 是安全的选择。
 #
 # ### 1.4 笔记的示例，改成真正的验证
 #
 # 笔记的示例在随机数据上训练一个带 Dropout 的小网络，每个 epoch 先 `model.train()` 训练一步，再 `model.eval()` + `torch.no_grad()` 计算"验证损失"。结构是对的，但有一处要改：
 #
-# > **⚠ 笔记勘误（E43）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：验证阶段写的是 `val_pred = model(x)`，用的还是**训练数据** `x`，却把结果叫作 `val_loss`。
 # >
 # > **正确的说法**：那只是"eval 模式下在训练集上的损失"，不能说明泛化。验证要用模型从没训练过的数据（留出的验证集），就像第6章 ReduceLROnPlateau 的例子那样。
 # >
-# > 下一格给出证据：笔记的数据是纯噪声（$x$ 和 $y$ 互相独立），根本没有可学的规律。在训练集上算的"验证损失"照样稳步下降；真正的验证集损失却不降反升。
+# > 下一格给出证据：笔记的数据是纯噪声（$x$ 和 $y$ 互相独立），根本没有可学的规律。在训练集上算的"验证损失"照样稳步下降；真正留出的数据上，损失却没有跟着降。
 
 # %%
-torch.manual_seed(0)
-x, y = torch.randn(100, 3), torch.randn(100, 2)            # as in the notes: y does not depend on x
-x_tr, y_tr, x_va, y_va = x[:80], y[:80], x[80:], y[80:]     # hold out 20 samples
-model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Dropout(p=0.5), nn.Linear(16, 2))
-optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-for epoch in range(1, 101):
-    model.train()
-    loss = F.mse_loss(model(x_tr), y_tr)
-    optimizer.zero_grad(); loss.backward(); optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        on_train, on_val = F.mse_loss(model(x_tr), y_tr).item(), F.mse_loss(model(x_va), y_va).item()
-    if epoch in (1, 20, 100):
-        print(f"epoch {epoch:3d}: eval-mode loss on the training data {on_train:.3f} | on held-out data {on_val:.3f}")
+def notes_example(seed, epochs=100):
+    """The notes' loop on pure noise, 20 of 100 samples held out: eval-mode losses per epoch (train, held-out)."""
+    torch.manual_seed(seed)
+    x, y = torch.randn(100, 3), torch.randn(100, 2)            # as in the notes: y does not depend on x
+    x_tr, y_tr, x_va, y_va = x[:80], y[:80], x[80:], y[80:]     # hold out 20 samples
+    model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Dropout(p=0.5), nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = []
+    for epoch in range(epochs):
+        model.train()
+        optimizer.zero_grad(); F.mse_loss(model(x_tr), y_tr).backward(); optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            losses.append([F.mse_loss(model(x_tr), y_tr).item(), F.mse_loss(model(x_va), y_va).item()])
+    return torch.tensor(losses).T, (y_tr, y_va)
+
+# %%
+(on_train, on_val), _ = notes_example(seed=0)
+low = int(on_val.argmin())
+for epoch in (1, low + 1, 20, 100):
+    print(f"epoch {epoch:3d}: eval-mode loss on the training data {on_train[epoch - 1]:.3f} | on held-out data {on_val[epoch - 1]:.3f}")
 
 # %% [markdown]
-# 笔记只训练 20 个 epoch，这里跑到 100 个，差别更明显：训练数据上的损失一路往下，留出数据上的损失却比开始时还高。
-# 只看前者会以为模型"学到了东西"，其实它只是记住了噪声。
+# 笔记只训练 20 个 epoch，这里跑到 100 个。训练数据上的损失总体往下（1.617 → 1.160）；留出数据上的损失先降后升：从 0.837 降到第 12 个 epoch 的 0.670，到第 100 个 epoch 又升回 0.799（仍低于起点）。
+# 只看前者会以为模型"学到了东西"。拿一个什么都不学的基准来比：永远预测训练集 $y$ 的均值。下一格换 6 个随机种子：训练数据上，模型每次都比这个基准低（它在拟合噪声）；留出数据上，6 次里有 5 次反而比基准高——它学到的东西推广不出去，剩下一次低于基准只是 20 个点的运气。
+#
+# **验证**：种子 0 的留出损失先降后部分回升；6 个种子里训练数据上的损失都下降、都低于均值基准，留出数据上有 5 个高于均值基准。
+
+# %%
+assert on_val.min() < on_val[0] - 0.1 and on_val.min() + 0.05 < on_val[-1] < on_val[0]     # dips, then partly recovers
+mean_predictor = lambda y_tr, y: F.mse_loss(y_tr.mean(0).expand_as(y), y).item()  # noqa: E731
+worse_than_mean = 0
+for seed in range(6):
+    (tr, va), (y_tr, y_va) = notes_example(seed)
+    base_tr, base_va = mean_predictor(y_tr, y_tr), mean_predictor(y_tr, y_va)
+    assert tr[-1] < tr[0] and tr[-1] < base_tr
+    worse_than_mean += int(va[-1] > base_va)
+    print(f"seed {seed}: training data {tr[-1]:.3f} (mean predictor {base_tr:.3f}) | held-out {va[-1]:.3f} (mean predictor {base_va:.3f})")
+assert worse_than_mean == 5
 
 # %% [markdown]
 # ## 2. 批量标准化（Batch Normalization）
@@ -226,9 +264,9 @@ for epoch in range(1, 101):
 # - $\varepsilon$（默认 $10^{-5}$）防止分母为 0；
 # - $\gamma$（缩放）和 $\beta$（平移）是可学习的参数，每个特征各一对，初值 $\gamma = 1$、$\beta = 0$。
 #
-# > **⚠ 笔记勘误（E44，轻微）** 笔记的流水线写成 "$s_3 = \gamma s_2 + \beta\ s_3 \to$ 激活函数"，$\beta$ 后面多了一个 $s_3$。正确的是 $s_3 = \gamma s_2 + \beta$，然后 $h = \phi(s_3)$。
+# > **⚠ 笔记勘误（轻微）** 笔记的流水线写成 "$s_3 = \gamma s_2 + \beta\ s_3 \to$ 激活函数"，$\beta$ 后面多了一个 $s_3$。正确的是 $s_3 = \gamma s_2 + \beta$，然后 $h = \phi(s_3)$。
 #
-# > **⚠ 笔记勘误（E45）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：第 2 步"再对标准化项加一层可学习的仿射变换"，公式却写成 $y_i = \gamma z_i + \beta$。
 # >
@@ -284,9 +322,9 @@ for training in (True, False):
 # - $s_B^2$ 是**无偏**批方差（除以 $N-1$），而训练时标准化用的是有偏的 $\sigma_B^2$；
 # - 初值 $\hat\mu = 0$、$\hat\sigma^2 = 1$；`model.eval()` 之后 BN 用 $\hat\mu$、$\hat\sigma^2$ 代替批统计量，输出不再依赖同一批里的其它样本。
 #
-# > **⚠ 笔记勘误（E48，轻微）** 笔记说 momentum "决定 running 统计量的有效记忆长度"，没说方向。PyTorch 里 momentum 是**新值**的权重，和第5章优化器里 EMA 的 $\beta$（旧值的权重）正好相反：BN 的 `momentum=0.1` 对应 EMA 的 $\beta = 0.9$。
+# > **⚠ 笔记勘误（轻微）** 笔记说 momentum "决定 running 统计量的有效记忆长度"，没说方向。PyTorch 里 momentum 是**新值**的权重，和第5章优化器里 EMA 的 $\beta$（旧值的权重）正好相反：BN 的 `momentum=0.1` 对应 EMA 的 $\beta = 0.9$。
 #
-# 下一格逐条核对（C35）：一个批次之后的 running 统计量、eval 模式用的是什么、`momentum=None` 的累计平均、`affine=False` 没有参数、训练时批大小为 1 会报错。
+# 下一格逐条核对：一个批次之后的 running 统计量、eval 模式用的是什么、`momentum=None` 的累计平均、`affine=False` 没有参数、训练时批大小为 1 会报错。
 
 # %%
 torch.manual_seed(0)
@@ -340,7 +378,7 @@ for momentum in (0.1, 0.5, None):
 # ### 2.3 BN 前面的线性层为什么去掉 bias
 #
 # 标准化第一步就减去了批均值 $\mu_B$。线性层的偏置 $b$ 对一个特征的所有样本都加同一个常数，它会原封不动地进入 $\mu_B$，然后被减掉——不管 $b$ 是多少，BN 的输出都一样。
-# 它的作用由 BN 的 $\beta$ 接管，所以笔记示例里写 `nn.Linear(10, 32, bias=False)`（C36）。
+# 它的作用由 BN 的 $\beta$ 接管，所以笔记示例里写 `nn.Linear(10, 32, bias=False)`。
 
 # %%
 torch.manual_seed(0)
@@ -362,7 +400,7 @@ assert torch.allclose(before, after, atol=1e-4)
 # **标准化之后再仿射，还有意义吗**：有。没有 BN 时，这一层输入的均值和尺度由前面所有层的参数**间接**决定，每次前面的权重一动它就跟着漂。
 # 有了 BN，均值和尺度由这一层自己的两个参数 $\gamma$、$\beta$ **直接**决定，优化器可以直接、稳定地调它们。
 #
-# > **⚠ 笔记勘误（E46，轻微）** "仿射的参数 $y_l$ 和 $\beta_l$" 应为 "$\gamma_l$ 和 $\beta_l$"。另外笔记通篇的"线性变化/仿射变化"应为"线性变换/仿射变换"（E70）。
+# > **⚠ 笔记勘误（轻微）** "仿射的参数 $y_l$ 和 $\beta_l$" 应为 "$\gamma_l$ 和 $\beta_l$"。另外笔记通篇的"线性变化/仿射变化"应为"线性变换/仿射变换"。
 #
 # **为什么标准化 $z$ 而不是激活值 $h$**：$z$ 是输入的线性组合，分布通常大致对称、连续，用均值和方差概括它是合理的。ReLU 之后的 $h$ 一半左右是 0，分布高度偏斜，均值和方差描述不好它的形状。
 # 不过这是经验上的选择，而不是定理：把 BN 放在激活之后的网络同样存在，效果因任务而异。下一格先验证"$\gamma, \beta$ 能撤销标准化"，再看 ReLU 前后的分布差别。
@@ -380,11 +418,13 @@ h = torch.relu(z_std)
 skew = lambda v: (((v - v.mean()) / v.std()) ** 3).mean().item()          # noqa: E731
 print(f"z: zeros {(z_std == 0).float().mean():.2f}, skewness {skew(z_std):+.2f} | "
       f"relu(z): zeros {(h == 0).float().mean():.2f}, skewness {skew(h):+.2f}")
+assert torch.allclose(bn(z), z, atol=1e-4)
+assert abs((h == 0).float().mean() - 0.5) < 0.01 and abs(skew(z_std)) < 0.05 and skew(h) > 1
 
 # %% [markdown]
 # ### 2.5 笔记的 BN 示例，改对
 #
-# > **⚠ 笔记勘误（E47）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：`nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)`，其中 `num_features` 从未定义；这个调用的右括号后面也**没有逗号**就接着写 `nn.ReLU()`。
 # >
@@ -423,12 +463,41 @@ for epoch in range(20):
 print(f"after 20 epochs: loss {loss.item():.4f}; BN running_mean[:3] {model[1].running_mean[:3].numpy().round(3)}")
 
 # %% [markdown]
+# `nn.BatchNorm1d` 的真实签名如下（签名随 PyTorch 版本略有不同，这里打印的是你正在用的版本）。`device`、`dtype` 只决定参数和缓冲区建在哪里、用什么精度；新版本还有一个只能按关键字传的 `bias`：`bias=False` 只去掉 $\beta$、保留 $\gamma$（`affine=False` 两个都去掉）；`eps`、`momentum`、`affine` 前面都见过，只剩 `track_running_stats` 没讲：
+
+# %%
+print("nn.BatchNorm1d", inspect.signature(nn.BatchNorm1d))
+if "bias" in inspect.signature(nn.BatchNorm1d).parameters:
+    kept = [name for name, _ in nn.BatchNorm1d(3, bias=False).named_parameters()]
+    print("bias=False keeps only:", kept)
+    assert kept == ["weight"]
+
+# %% [markdown]
+# `track_running_stats=False` 时，BN 不建 `running_mean`、`running_var` 这两个缓冲区（它们是 `None`），也就不做 2.2 节的 EMA；于是 `model.eval()` 之后**仍然用当前批次的统计量**标准化，输出又依赖同一批里的其它样本，推理时一次只来一个样本就没法用。
+# 它适合批统计量本身就是想要的东西的场合（例如每个批次来自不同的分布）；普通训练保持默认的 `True`。
+
+# %%
+torch.manual_seed(0)
+xb = 2 * torch.randn(8, 3) + 1
+no_stats = nn.BatchNorm1d(3, track_running_stats=False).eval()
+by_batch = (xb - xb.mean(0)) / torch.sqrt(xb.var(0, unbiased=False) + no_stats.eps)
+print("buffers:", no_stats.running_mean, no_stats.running_var, "| eval output uses this batch's statistics:",
+      torch.allclose(no_stats(xb), by_batch, atol=1e-5))
+assert no_stats.running_mean is None and no_stats.running_var is None and torch.allclose(no_stats(xb), by_batch, atol=1e-5)
+assert not torch.allclose(no_stats(xb[:4])[0], no_stats(xb)[0], atol=1e-3)      # the same sample, another batch
+try:
+    no_stats(xb[:1])                                                           # one sample at inference
+    raise AssertionError("expected an error for a batch of one")
+except ValueError as err:
+    print("eval, one sample ->", err)
+
+# %% [markdown]
 # ### 2.6 BN 为什么有效：内部协变量偏移（ICS）之说与后来的测量
 #
 # 笔记对 BN 的解释是：前面的层一更新，本层输入的分布就跟着漂移——这叫**内部协变量偏移**（internal covariate shift，ICS），它让梯度不稳定、学习率难调、激活函数饱和；BN 把分布固定住，所以训练更快。
 # 这正是 BN 原论文（Ioffe & Szegedy, 2015）提出的动机。笔记里其余几点——标准化让 $z$ 落在激活函数敏感的区间、让梯度尺度可控——本身没有问题。
 #
-# > **⚠ 笔记勘误（E49）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：把 ICS 当作 BN 起作用的既定机制来讲。
 # >
@@ -464,15 +533,24 @@ for name, (batch_norm, shift) in {"no BN": (False, 0.0), "BN": (True, 0.0), "BN 
           f"final val acc {ics[name].metrics['val_acc'][-1]:.2f}")
 
 # %% [markdown]
-# 在这个小实验里：不用 BN 的深网络 8 个 epoch 几乎没动（损失停在 $\ln 3 \approx 1.10$ 附近，等于瞎猜）；有 BN 的网络很快下降；BN 之后每一步都被随机挪动分布的网络——它的 ICS 比谁都大——虽然慢一些，却远好于不用 BN 的网络。
+# 在这个小实验里：不用 BN 的深网络 8 个 epoch 里损失只从 1.10 降到 1.08，仍贴着 $\ln 3 \approx 1.10$（三类概率相等时的交叉熵）。但它并不是在瞎猜：验证准确率 0.52，高于随机的 1/3——三个类的概率几乎相等，只是已经稍稍偏向了一些正确的类，损失几乎看不出来，准确率看得出来（换随机种子 1–4 再训练不用 BN 的网络，准确率在 0.49–0.69 之间变化，损失都停在 $\ln 3$ 附近，见验证格）。
+# 有 BN 的网络很快下降；BN 之后每一步都被随机挪动分布的网络——它的 ICS 比谁都大——虽然慢一些，却远好于不用 BN 的网络。
 # 如果稳定分布是 BN 起作用的关键，第三个网络本该和第一个一样差。这说明"减少 ICS"至少不是全部原因；至于"曲面更平滑"的解释，这里没有测量，只是转述论文。
 #
-# **验证**：三个网络的最终训练损失按 "BN < BN + random shift < 不用 BN" 排列。
+# **验证**：三个网络的最终训练损失按 "BN < BN + random shift < 不用 BN" 排列；不用 BN 的网络在种子 0–4 上损失都离 $\ln 3$ 不到 0.05，验证准确率却都高于 0.4（随机是 1/3）。
 
 # %%
 final = {name: h.train_loss[-1] for name, h in ics.items()}
 assert final["BN"] < final["BN + random shift"] < final["no BN"]
 assert final["no BN"] > 1.0 and final["BN + random shift"] < 0.8
+assert abs(final["no BN"] - math.log(3)) < 0.05 and ics["no BN"].metrics["val_acc"][-1] > 0.4
+for seed in range(1, 5):                               # the network without BN, other initial weights and batch orders
+    torch.manual_seed(seed)
+    model = deep_net(False, 0.0)
+    h = fit(model, (X_spiral, y_spiral), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.05),
+            epochs=8, batch_size=64, val_data=(X_spiral_val, y_spiral_val), metrics={"acc": accuracy}, progress=False)
+    print(f"no BN, seed {seed}: final train loss {h.train_loss[-1]:.3f}, val acc {h.metrics['val_acc'][-1]:.2f}")
+    assert abs(h.train_loss[-1] - math.log(3)) < 0.05 and h.metrics["val_acc"][-1] > 0.4
 print({name: round(v, 3) for name, v in final.items()})
 
 # %% [markdown]
@@ -518,21 +596,32 @@ print(f"Adam:  |weight_decay - (loss + L2)| max = {(adam_decay - adam_l2).abs().
 print(f"AdamW: |AdamW - Adam with L2|       max = {(adamw - adam_l2).abs().max():.1e}")
 
 # %% [markdown]
-# 回到游乐场：`weight decay` 从 0 调到 0.01，宽网络的边界变得平滑、验证损失不再上涨；调到 0.1 又过头了，模型被压得太"简单"，训练损失和验证损失一起变高（欠拟合）。
+# 回到游乐场：`weight decay` 从 0 调到 0.01，宽网络的边界变得平滑、验证损失基本不再上涨（最后比最低点只高约 5%）；调到 0.1 又过头了，模型被压得太"简单"，最后的训练损失和验证损失都比 0.01 时高（欠拟合）。
+
+# %%
+runs_wd = {wd: playground_run(p=0.0, weight_decay=wd, width=64, batch_norm=False) for wd in (0.0, 1e-2, 1e-1)}
+for wd, run in runs_wd.items():
+    print(f"weight decay {wd:<5}: final train {run['train'][-1]:.3f}, best val {run['val'].min():.3f}, final val {run['val'][-1]:.3f}")
+assert runs_wd[1e-2]["val"][-1] < 1.1 * runs_wd[1e-2]["val"].min() and runs_wd[0.0]["val"][-1] > 5 * runs_wd[0.0]["val"].min()
+assert runs_wd[1e-1]["train"][-1] > runs_wd[1e-2]["train"][-1] and runs_wd[1e-1]["val"][-1] > runs_wd[1e-2]["val"][-1]
+
+# %% [markdown]
 #
 # ## 4. 早停（early stopping）
 #
 # 最朴素的正则化：既然验证损失会在某个时刻开始上涨，那就**在那之前停下**，并保留验证损失最低时的权重。规则有两个参数：
 #
-# - `patience` $k$：连续 $k$ 次评估都没有改进就停；
+# - `patience` $k$：连续 $k$ 次评估都没有改进就停（在第 $k$ 个坏评估时停）；
 # - `min_delta` $\delta$：只有 $\ell_t < \ell_{\text{best}} - \delta$ 才算改进。
+#
+# 注意它和第6章 `ReduceLROnPlateau` 的 `patience` 差一：那里坏 epoch 数要**大于** `patience` 才降学习率，即第 $p+1$ 个坏调用。所以早停的 `patience=k` 对应 `ReduceLROnPlateau(patience=k-1)`（`threshold_mode='abs'`、`threshold=min_delta` 时触发在同一次调用，验证格核对）。
 
 # %%
 show_source(regularization.early_stopping_epoch)
 
 # %% [markdown]
 # **验证**：在游乐场无正则的那次训练上（每 5 个 epoch 评估一次，patience 4 次即 20 个 epoch），早停保留的 epoch 正是 20 个 epoch 后仍没被刷新的那个最低点；
-# 它的验证损失比训练到最后低得多。再用一个手算的小例子核对规则本身。
+# 它的验证损失比训练到最后低得多，而 `ReduceLROnPlateau(patience=3)` 在同一次评估降学习率。再用一个手算的小例子核对规则本身。
 
 # %%
 stop, best_i = regularization.early_stopping_epoch(plain["val"], patience=4)
@@ -541,6 +630,18 @@ print(f"stops at epoch {epochs[stop]}, keeps epoch {epochs[best_i]}: "
       f"val loss {plain['val'][best_i]:.3f} instead of {plain['val'][-1]:.3f} at epoch 200")
 assert stop - best_i == 4 and plain["val"][best_i] == plain["val"][:stop + 1].min()
 assert plain["val"][best_i] < plain["val"][-1] / 5
+
+# %%
+plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0),
+                                                     patience=3, threshold=0.0, threshold_mode="abs")
+for i, value in enumerate(plain["val"].tolist()):
+    plateau.step(value)
+    if plateau.optimizer.param_groups[0]["lr"] < 1.0:
+        break
+print(f"ReduceLROnPlateau(patience=3) first cuts at evaluation {i}, early stopping (patience=4) stops at {stop}")
+assert i == stop
+
+# %%
 hand = [1.0, 0.8, 0.9, 0.85, 0.95, 0.7]                 # best at index 1, then 3 epochs without improvement
 assert regularization.early_stopping_epoch(hand, patience=3) == (4, 1)
 assert regularization.early_stopping_epoch(hand, patience=5) == (5, 5)   # never fires: runs to the end
@@ -567,12 +668,14 @@ show(plot_histories(histories, keys=("train_eval_loss", "val_loss"), logy=True))
 # %% [markdown]
 # Dropout 和权重衰减把验证损失稳稳压住；BN 的验证损失也低于不加正则，但同样在上涨。这里是全批量训练，每一步的"批"都是同样的 40 个点，批统计量没有随机性，BN 那点正则化效果也就无从谈起——它在这里主要是一个优化手段。
 #
-# **验证**：不加正则的那次 `fit` 与面板里同一设置的结果相同（面板的批量训练没有走捷径）；三种正则都让第 100 个 epoch 的验证损失低于不加正则。
+# **验证**：不加正则的那次 `fit` 与面板里同一设置的结果相同（面板的批量训练没有走捷径）；三种正则都让第 100 个 epoch 的验证损失低于不加正则；Dropout 和权重衰减最后的验证损失离各自的最低点不到 30%，BN 和不加正则的则已经涨到最低点的 1.5 倍以上。
 
 # %%
 for name, h in histories.items():
-    print(f"{name:18s}: train (eval mode) {h.train_eval_loss[-1]:.4f}, val {h.val_loss[-1]:.3f}, "
+    print(f"{name:18s}: train (eval mode) {h.train_eval_loss[-1]:.4f}, val {h.val_loss[-1]:.3f} (lowest {min(h.val_loss):.3f}), "
           f"val acc {h.metrics['val_acc'][-1]:.2f}")
+    rising = h.val_loss[-1] > 1.5 * min(h.val_loss)
+    assert rising == (name in ("none", "batch norm")) and (rising or h.val_loss[-1] < 1.3 * min(h.val_loss))
 panel_none = plain["val"][100 // 5]
 assert abs(histories["none"].val_loss[-1] - panel_none) < 1e-3
 print(f"panel, same setting, epoch 100: val {panel_none:.3f}")
@@ -601,13 +704,13 @@ for name in ("dropout 0.4", "weight decay 0.01", "batch norm"):
 # 答：训练时用当前批次的均值和有偏方差标准化，并用 EMA 更新 running_mean 和 running_var（用无偏方差，新批次权重为 momentum）；推理时用 running 统计量，输出与同批其它样本无关。所以推理前必须 `model.eval()`。
 #
 # **问：BN 之前的线性层为什么常设 `bias=False`？**
-# 答：偏置对一个特征的所有样本加同一常数，会被减均值一步完全消掉；平移的作用由 BN 的 $\beta$ 承担，留着 bias 只是多一个没有梯度效果的参数。
+# 答：偏置对一个特征的所有样本加同一常数，会被减均值一步完全消掉；平移的作用由 BN 的 $\beta$ 承担，留着 bias 只是多一个梯度为 0（在浮点误差内）、什么也学不到的参数。
 #
 # **问：BN 为什么能加速训练？**
 # 答：最初的解释是减少内部协变量偏移；后来的实验（Santurkar 等，2018）发现人为加入大量分布偏移后 BN 仍然有效，他们认为主要原因是损失曲面更平滑、梯度更可预测，从而可以用更大的学习率。这个问题至今没有定论。
 #
 # **问：L2 正则和 weight decay 是一回事吗？**
-# 答：对 SGD 是：损失加 $\frac\lambda2\lVert w\rVert^2$ 和 `weight_decay=λ` 的更新完全相同。对 Adam 不是：L2 的梯度会被自适应步长缩放，而 AdamW 的解耦衰减直接把权重乘 $(1-\eta\lambda)$，通常效果更好。
+# 答：对 SGD 是：损失加 $\frac\lambda2\lVert w\rVert^2$ 和 `weight_decay=λ` 的更新完全相同。对 Adam 不是：L2 的梯度会被自适应步长缩放，而 AdamW 的解耦衰减直接把权重乘 $(1-\eta\lambda)$；提出它的 Loshchilov 和 Hutter（2019）报告它泛化得更好，如今它是常用的默认选择。
 
 # %% [markdown]
 # ## 练习
