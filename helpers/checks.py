@@ -14,7 +14,7 @@ import numbers
 
 import torch
 
-__all__ = ["real", "non_negative", "positive", "integer", "flag", "float_tensor"]
+__all__ = ["real", "non_negative", "positive", "integer", "flag", "float_tensor", "instance", "one_of"]
 
 
 def _number(value, name: str) -> float:
@@ -71,3 +71,26 @@ def float_tensor(x, name: str) -> torch.Tensor:
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     return x
+
+
+def instance(value, kind: type | tuple[type, ...], name: str, *, optional: bool = False):
+    """``value`` if it is an instance of ``kind`` (or ``None`` with ``optional=True``), else TypeError."""
+    if (optional and value is None) or isinstance(value, kind):
+        return value
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    wanted = " or ".join(_type_name(k) for k in kinds)
+    raise TypeError(f"{name} must be a {wanted}{' or None' if optional else ''}, got {type(value).__name__}")
+
+
+def _type_name(kind: type) -> str:
+    """``torch.Tensor``, ``nn.Module``, ``int``: how a learner writes the type."""
+    if kind.__module__.startswith("torch.nn"):
+        return "nn." + kind.__name__
+    return ("torch." if kind.__module__.startswith("torch") else "") + kind.__name__
+
+
+def one_of(value, options, name: str):
+    """``value`` if it is one of ``options`` (compared with ``==``), else ValueError listing them."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+    return value

@@ -176,19 +176,19 @@ def test_pad_collate_rejects_bad_batches(batch, exc, message):
 
 # ----------------------------------------------------------------------------- argument checks
 @pytest.mark.parametrize("call, exc, message", [
-    (lambda: D.batch_indices(-1, 4), ValueError, "n must be >= 0"),
-    (lambda: D.batch_indices(10, 0), ValueError, "batch_size must be >= 1"),
+    (lambda: D.batch_indices(-1, 4), ValueError, "n must be an int >= 0"),
+    (lambda: D.batch_indices(10, 0), ValueError, "batch_size must be an int >= 1"),
     (lambda: D.batch_indices(10, 2.5), TypeError, "batch_size must be an int"),
     (lambda: D.batch_indices(10, 2, shuffle="yes"), TypeError, "shuffle must be"),
     (lambda: D.batch_indices(10, 2, drop_last=1), TypeError, "drop_last must be"),
     (lambda: D.batch_indices(10, 2, shuffle=True, generator=0), TypeError, "generator must be"),
-    (lambda: D.loader_order(10, 2, seed=-1), ValueError, "seed must be >= 0"),
-    (lambda: D.num_batches(-3, 2), ValueError, "n must be >= 0"),
-    (lambda: D.num_batches(10, 0), ValueError, "batch_size must be >= 1"),
+    (lambda: D.loader_order(10, 2, seed=-1), ValueError, "seed must be an int >= 0"),
+    (lambda: D.num_batches(-3, 2), ValueError, "n must be an int >= 0"),
+    (lambda: D.num_batches(10, 0), ValueError, "batch_size must be an int >= 1"),
     (lambda: D.pad_collate([(torch.ones(2), 0)], padding_value="x"), TypeError, "padding_value"),
     (lambda: D.epoch_mean_loss([1.0, 2.0], [3]), ValueError, "same length"),
     (lambda: D.epoch_mean_loss([], []), ValueError, "at least one"),
-    (lambda: D.epoch_mean_loss([1.0], [0]), ValueError, r"batch_sizes\[0\] must be >= 1"),
+    (lambda: D.epoch_mean_loss([1.0], [0]), ValueError, r"batch_sizes\[0\] must be an int >= 1"),
 ])
 def test_bad_arguments(call, exc, message):
     with pytest.raises(exc, match=message):
@@ -207,7 +207,7 @@ def test_loader_epochs_equal_iterating_one_loader_several_times(shuffle, drop_la
 
 
 def test_loader_epochs_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="epochs must be >= 0"):
+    with pytest.raises(ValueError, match="epochs must be an int >= 0"):
         D.loader_epochs(10, 2, 0, -1)
     with pytest.raises(TypeError, match="shuffle must be True or False"):
         D.loader_epochs(10, 2, 0, 1, shuffle=1)
@@ -281,10 +281,8 @@ def test_linear_sgd_path_rejects_bad_input():
 
 # ----------------------------------------------------------------------------- the batch map panel's data
 def test_batch_map_marks_each_sample_with_its_loader_batch():
-    from helpers.panels.dataloader import batch_map
-
     n, bs, seed = 11, 4, 3
-    grid = batch_map(n, bs, True, True, seed, epochs=2)
+    grid = D.batch_map(n, bs, True, True, seed, epochs=2)
     loader = DataLoader(range(n), batch_size=bs, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))
     for epoch in range(2):

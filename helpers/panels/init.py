@@ -60,34 +60,34 @@ def init_gallery_figure(fan_in: int, fan_out: int, seed: int = 0):
 
 
 # ----------------------------------------------------------------------------- panels
-MAX_DEPTH, MAX_WIDTH, BATCH = 50, 512, 32
-Y_LIMITS = (1e-12, 1e12)
+_MAX_DEPTH, _MAX_WIDTH, _BATCH = 50, 512, 32
+_Y_LIMITS = (1e-12, 1e12)
 
 
 @functools.lru_cache(maxsize=2)
 def _unit_weights(kind: str) -> torch.Tensor:
-    """MAX_DEPTH fixed matrices with unit variance: N(0, 1) or U(-sqrt 3, sqrt 3); layers are slices of these."""
+    """_MAX_DEPTH fixed matrices with unit variance: N(0, 1) or U(-sqrt 3, sqrt 3); layers are slices of these."""
     g = torch.Generator().manual_seed(3 if kind == "normal" else 4)
-    shape = (MAX_DEPTH, MAX_WIDTH, MAX_WIDTH)
+    shape = (_MAX_DEPTH, _MAX_WIDTH, _MAX_WIDTH)
     if kind == "normal":
         return torch.randn(shape, generator=g)
     return (torch.rand(shape, generator=g) * 2 - 1) * math.sqrt(3.0)
 
 
 def _panel_inputs(width: int, method: str) -> tuple[torch.Tensor, torch.Tensor, list, float]:
-    """The fixed batch, upstream gradient and MAX_DEPTH layers of a width, plus the init's weight std."""
+    """The fixed batch, upstream gradient and _MAX_DEPTH layers of a width, plus the init's weight std."""
     kind, a, b = init_distribution(method, width, width)
     std = b if kind == "normal" else math.sqrt(uniform_variance(a, b))
     g = torch.Generator().manual_seed(5)
-    x = torch.randn(BATCH, MAX_WIDTH, generator=g)[:, :width]
-    upstream = torch.randn(BATCH, MAX_WIDTH, generator=g)[:, :width]
+    x = torch.randn(_BATCH, _MAX_WIDTH, generator=g)[:, :width]
+    upstream = torch.randn(_BATCH, _MAX_WIDTH, generator=g)[:, :width]
     base = _unit_weights(kind)
-    return x, upstream, [base[k, :width, :width] for k in range(MAX_DEPTH)], std
+    return x, upstream, [base[k, :width, :width] for k in range(_MAX_DEPTH)], std
 
 
 @functools.lru_cache(maxsize=6)
 def _panel_forward(width: int, method: str, activation: str) -> tuple[list, np.ndarray]:
-    """Forward through all MAX_DEPTH layers once per (width, init, activation); a shallower net is a prefix."""
+    """Forward through all _MAX_DEPTH layers once per (width, init, activation); a shallower net is a prefix."""
     x, _, layers, std = _panel_inputs(width, method)
     with one_thread(), torch.no_grad():
         zs, act_std = _forward(x, layers, _activation(activation)[0], std)
@@ -114,8 +114,8 @@ def _describe(values: np.ndarray, order: slice = slice(None)) -> str:
     v = values[order]
     k = np.arange(1, len(values) + 1)[order]
     parts = []
-    for what, mask in (("inf/nan", ~np.isfinite(v)), (f"> {Y_LIMITS[1]:.0e}", np.isfinite(v) & (v > Y_LIMITS[1])),
-                       (f"< {Y_LIMITS[0]:.0e}", v < Y_LIMITS[0])):
+    for what, mask in (("inf/nan", ~np.isfinite(v)), (f"> {_Y_LIMITS[1]:.0e}", np.isfinite(v) & (v > _Y_LIMITS[1])),
+                       (f"< {_Y_LIMITS[0]:.0e}", v < _Y_LIMITS[0])):
         first = _first_layer(mask)
         if first is not None:
             parts.append(f"{what} at layer {k[first - 1]}")
@@ -126,8 +126,8 @@ def _describe(values: np.ndarray, order: slice = slice(None)) -> str:
 def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal", activation: str = "relu") -> Panel:
     """Per-layer activation std (forward) and gradient std (backward) of a deep MLP vs depth, width, init, activation."""
     controls = {
-        "depth": int_slider("depth", 1, MAX_DEPTH, depth),
-        "width": int_slider("width", 16, MAX_WIDTH, width, step=16),
+        "depth": int_slider("depth", 1, _MAX_DEPTH, depth),
+        "width": int_slider("width", 16, _MAX_WIDTH, width, step=16),
         "init": dropdown("init", [(lab, m) for lab, m in INIT_METHODS.items() if m != "uniform_default"], init),
         "activation": dropdown("activation", list(ACTIVATIONS), activation),
     }
@@ -136,7 +136,7 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
         ax_fwd, ax_bwd = fig.subplots(1, 2, sharey=True)
         for ax, title in ((ax_fwd, "forward (layer 1 → L): std of h_k"),
                           (ax_bwd, "backward (layer L → 1): std of dL/dz_k")):
-            ax.set(yscale="log", ylim=Y_LIMITS, xlim=(0, MAX_DEPTH + 1), xlabel="layer k", title=title)
+            ax.set(yscale="log", ylim=_Y_LIMITS, xlim=(0, _MAX_DEPTH + 1), xlabel="layer k", title=title)
             ax.axhline(1.0, color="black", lw=0.7)
             ax.set_yticks([10.0**e for e in range(-12, 13, 4)])
             ax.yaxis.set_minor_locator(NullLocator())  # fewer tick artists: faster blits
@@ -156,7 +156,7 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
             act, grad = _panel_stats(depth, width, init, activation)
             k = np.arange(1, depth + 1)
             for name, values in (("fwd", act), ("bwd", grad)):
-                shown = np.clip(np.nan_to_num(values, nan=Y_LIMITS[1], posinf=Y_LIMITS[1]), *Y_LIMITS)
+                shown = np.clip(np.nan_to_num(values, nan=_Y_LIMITS[1], posinf=_Y_LIMITS[1]), *_Y_LIMITS)
                 art[name].set_data(k, shown)
             has_theory = activation in ("relu", "linear")
             if has_theory:
@@ -165,7 +165,7 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
                 with np.errstate(over="ignore", under="ignore"):
                     theory = predicted_signal_std(depth, width, std, activation)
                 for name, values in zip(("fwd_theory", "bwd_theory"), theory):
-                    art[name].set_data(k, np.clip(values, *Y_LIMITS))
+                    art[name].set_data(k, np.clip(values, *_Y_LIMITS))
             art["fwd_theory"].set_visible(has_theory)
             art["bwd_theory"].set_visible(has_theory)
             art["fwd_text"].set_text(f"layer {depth}: {act[-1]:.1e}{_describe(act)}")

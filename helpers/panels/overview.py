@@ -12,9 +12,9 @@ from ..plotting import COLORS, new_figure
 from .base import Panel, dropdown, register
 from .pieces import HeatMap
 
-__all__ = ["MODEL_COLORS", "learning_curve_figure", "logistic_weights_figure", "learning_curve_panel"]
+__all__ = ["learning_curve_figure", "logistic_weights_figure", "learning_curve_panel"]
 
-MODEL_COLORS = {
+_MODEL_COLORS = {
     "logistic regression": COLORS["main"], "k-NN": COLORS["alt"], "decision tree": COLORS["muted"],
     "random forest": COLORS["purple"], "MLP": COLORS["accent"], "CNN": COLORS["grad"],
 }
@@ -22,7 +22,7 @@ MODEL_COLORS = {
 
 def _style(model_name: str) -> dict:
     """Networks dashed, classical models solid, one colour per model."""
-    return {"color": MODEL_COLORS.get(model_name, "black"), "ls": "--" if model_name in NETWORKS else "-"}
+    return {"color": _MODEL_COLORS.get(model_name, "black"), "ls": "--" if model_name in NETWORKS else "-"}
 
 
 def _accuracy_axes(ax, curves: LearningCurves, *, lw: float = 1.6) -> None:

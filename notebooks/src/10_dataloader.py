@@ -24,7 +24,8 @@ from torch.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset
 from helpers import dataloader, show_source
 from helpers.data import digits
 from helpers.exercises import dataloader as exercises
-from helpers.panels.dataloader import batch_map_panel, batch_noise_panel, imbalance_panel, line_data
+from helpers.dataloader import line_data
+from helpers.panels.dataloader import batch_map_panel, batch_noise_panel, imbalance_panel
 from helpers.plotting import show
 from helpers.training import accuracy, fit, plot_histories
 
