@@ -48,12 +48,14 @@ def positive(value, name: str) -> float:
     return value
 
 
-def integer(value, name: str, minimum: int | None = 0) -> int:
-    """An int (any ``numbers.Integral`` but bool) that is at least ``minimum``; ``minimum=None``: any int."""
+def integer(value, name: str, minimum: int | None = 0, maximum: int | None = None) -> int:
+    """An int (any ``numbers.Integral`` but bool) in [``minimum``, ``maximum``]; ``None`` leaves that side open."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    if not ((minimum is None or value >= minimum) and (maximum is None or value <= maximum)):
+        bound = (f">= {minimum}" if maximum is None else f"<= {maximum}" if minimum is None
+                 else f"in [{minimum}, {maximum}]")
+        raise ValueError(f"{name} must be an int {bound}, got {value}")
     return int(value)
 
 
@@ -86,6 +88,8 @@ def _type_name(kind: type) -> str:
     """``torch.Tensor``, ``nn.Module``, ``int``: how a learner writes the type."""
     if kind.__module__.startswith("torch.nn"):
         return "nn." + kind.__name__
+    if kind.__module__.startswith("torch.optim"):
+        return "torch.optim." + kind.__name__
     return ("torch." if kind.__module__.startswith("torch") else "") + kind.__name__
 
 

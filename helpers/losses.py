@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import float_tensor, one_of, positive as _positive
+from .checks import float_tensor, integer, one_of, positive as _positive
 
 __all__ = [
     "log_softmax", "cross_entropy", "cross_entropy_onehot", "binary_cross_entropy",
@@ -50,11 +50,14 @@ def _in_unit_interval(x: torch.Tensor, name: str) -> None:
                          f"{x.min().item():.4g} to {x.max().item():.4g}")
 
 
+def _matrix(logits: torch.Tensor, name: str) -> None:
+    if logits.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, C), got {tuple(logits.shape)}")
+
+
 def _class_targets(logits, target) -> int:
     """Logits (N, C) and integer class indices (N,) in [0, C-1]; returns N."""
-    _float_tensor(logits, "logits")
-    if logits.ndim != 2:
-        raise ValueError(f"logits must have shape (N, C), got {tuple(logits.shape)}")
+    _matrix(_float_tensor(logits, "logits"), "logits")
     if not isinstance(target, torch.Tensor):
         raise TypeError(f"target must be a torch.Tensor of class indices, got {type(target).__name__}")
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
@@ -96,18 +99,13 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, reduction: str 
 
 def cross_entropy_onehot(logits: torch.Tensor, y_onehot: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     r"""$\mathcal{L} = -\frac{1}{N}\sum_{n=1}^{N}\sum_{i=1}^{C} y_{n,i}\log p_{n,i}$ (the notes' full formula; y is one-hot, (N, C))."""
-    _pair(logits, y_onehot, "logits", "y_onehot")
-    if logits.ndim != 2:
-        raise ValueError(f"logits must have shape (N, C), got {tuple(logits.shape)}")
-    _in_unit_interval(y_onehot, "y_onehot")
+    _pair(logits, y_onehot, "logits", "y_onehot"), _matrix(logits, "logits"), _in_unit_interval(y_onehot, "y_onehot")
     return _reduce(-(y_onehot * log_softmax(logits, dim=1)).sum(dim=1), reduction)
 
 
 def binary_cross_entropy(p: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     r"""$\mathcal{L} = -\frac{1}{n}\sum_i \big[y_i\log p_i + (1-y_i)\log(1-p_i)\big]$ (each log clamped at $-100$, as in PyTorch)."""
-    _pair(p, y, "p", "y")
-    _in_unit_interval(p, "p")
-    _in_unit_interval(y, "y")
+    _pair(p, y, "p", "y"), _in_unit_interval(p, "p"), _in_unit_interval(y, "y")
     log_p = torch.clamp(torch.log(p), min=-100.0)
     log_not_p = torch.clamp(torch.log(1 - p), min=-100.0)
     return _reduce(-(y * log_p + (1 - y) * log_not_p), reduction)
@@ -115,8 +113,7 @@ def binary_cross_entropy(p: torch.Tensor, y: torch.Tensor, *, reduction: str = "
 
 def binary_cross_entropy_with_logits(z: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     r"""BCE of $p = \sigma(z)$, computed stably as $\max(z, 0) - zy + \log(1 + e^{-|z|})$."""
-    _pair(z, y, "z", "y")
-    _in_unit_interval(y, "y")
+    _pair(z, y, "z", "y"), _in_unit_interval(y, "y")
     return _reduce(torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs())), reduction)
 
 
@@ -144,16 +141,14 @@ def mse(y_hat: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean") -> tor
 
 def huber(y_hat: torch.Tensor, y: torch.Tensor, delta: float = 1.0, *, reduction: str = "mean") -> torch.Tensor:
     r"""$\mathcal{L} = \frac{1}{n}\sum_i \begin{cases}\frac12 e_i^2 & |e_i| \le \delta \\ \delta|e_i| - \frac12\delta^2 & |e_i| > \delta\end{cases}$, $e_i = \hat y_i - y_i$."""
-    _pair(y_hat, y, "y_hat", "y")
-    delta = _positive(delta, "delta")
+    _pair(y_hat, y, "y_hat", "y"), _positive(delta, "delta")
     a = (y_hat - y).abs()
     return _reduce(torch.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2), reduction)
 
 
 def smooth_l1(y_hat: torch.Tensor, y: torch.Tensor, beta: float = 1.0, *, reduction: str = "mean") -> torch.Tensor:
     r"""$\mathcal{L} = \frac{1}{n}\sum_i \begin{cases}\frac{e_i^2}{2\beta} & |e_i| < \beta \\ |e_i| - \frac{\beta}{2} & |e_i| \ge \beta\end{cases}$ (PyTorch's ``SmoothL1Loss``; equals Huber$/\beta$)."""
-    _pair(y_hat, y, "y_hat", "y")
-    beta = _positive(beta, "beta")
+    _pair(y_hat, y, "y_hat", "y"), _positive(beta, "beta")
     a = (y_hat - y).abs()
     return _reduce(torch.where(a < beta, 0.5 * a**2 / beta, a - 0.5 * beta), reduction)
 
@@ -172,8 +167,7 @@ def mse_grad(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def huber_grad(y_hat: torch.Tensor, y: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
     r"""$\partial \ell_i / \partial \hat y_i = e_i$ if $|e_i| \le \delta$ else $\delta\,\mathrm{sign}(e_i)$, i.e. $\mathrm{clip}(e_i, -\delta, \delta)$."""
-    _pair(y_hat, y, "y_hat", "y")
-    delta = _positive(delta, "delta")
+    _pair(y_hat, y, "y_hat", "y"), _positive(delta, "delta")
     return torch.clamp(y_hat - y, -delta, delta)
 
 
@@ -263,17 +257,12 @@ def gd_1d(loss: str, lr: float, steps: int = 40, *, w0: float = 0.0, x: float = 
 
     ``decay=True`` uses $\eta_t = \eta / \sqrt{t + 1}$ instead of a fixed step.
     """
+    one_of(loss, ("huber", "mae", "mse"), "loss"), _positive(lr, "lr"), _positive(delta, "delta"), integer(steps, "steps", 1)
     grads = {
         "mae": lambda e: x * np.sign(e),
         "mse": lambda e: 2 * x * e,
         "huber": lambda e: x * np.clip(e, -delta, delta),
     }
-    if loss not in grads:
-        raise ValueError(f"loss must be one of {sorted(grads)}, got {loss!r}")
-    lr = _positive(lr, "lr")
-    _positive(delta, "delta")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     w = np.empty(steps + 1)
     w[0] = w0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -294,9 +283,7 @@ def fit_line(x, y, loss: str = "mse", delta: float = 1.0, *, iters: int = 100) -
     ys = np.asarray(y, dtype=float).reshape(-1)
     if xs.shape != ys.shape or xs.size < 2:
         raise ValueError(f"x and y must hold the same number (>= 2) of values, got {xs.size} and {ys.size}")
-    if loss not in ("mse", "mae", "huber"):
-        raise ValueError(f"loss must be 'mse', 'mae' or 'huber', got {loss!r}")
-    delta = _positive(delta, "delta")
+    one_of(loss, ("mse", "mae", "huber"), "loss"), _positive(delta, "delta")
     weights = np.ones_like(xs)
     slope, intercept = _weighted_line(xs, ys, weights)
     if loss == "mse":

@@ -119,8 +119,10 @@ def test_networks_have_the_parameter_counts_of_their_layers():
 def test_model_builders_and_counting_reject_bad_arguments():
     with pytest.raises(ValueError, match="hidden"):
         O.mlp(hidden=0)
-    with pytest.raises(ValueError, match="channels"):
+    with pytest.raises(TypeError, match="channels"):
         O.small_cnn(channels=True)
+    with pytest.raises(ValueError, match="channels"):
+        O.small_cnn(channels=0)
     with pytest.raises(TypeError, match="model"):
         O.count_parameters([torch.zeros(3)])
 
