@@ -22,7 +22,8 @@ from .checks import instance, integer, one_of
 
 __all__ = [
     "CLASSICAL", "NETWORKS", "MODELS", "TRAIN_SIZES", "mlp", "small_cnn", "count_parameters", "balanced_order",
-    "confusion_matrix", "Run", "LearningCurves", "fit_model", "run_model", "learning_curves",
+    "confusion_matrix", "Run", "LearningCurves", "non_default_settings", "network_steps", "fit_model", "run_model",
+    "learning_curves",
 ]
 
 CLASSICAL = ("logistic regression", "k-NN", "decision tree", "random forest")
@@ -109,13 +110,17 @@ class LearningCurves:
         """Validation accuracy of one model at every size (the learning curve)."""
         return [self.run(model_name, n).val_acc for n in self.sizes]
 
+    def train_accuracy(self, model_name: str) -> list[float]:
+        """Training accuracy of one model at every size (1.0: it gets every image it was trained on right)."""
+        return [self.run(model_name, n).train_acc for n in self.sizes]
+
     def seconds(self, model_name: str) -> list[float]:
-        """Fit time in seconds of one model at every size."""
+        """Fit time in seconds of one model at every size (it varies from run to run: benchmarks print it, notebooks do not)."""
         return [self.run(model_name, n).seconds for n in self.sizes]
 
 
 def _classical(name: str, seed: int):
-    """A scikit-learn classifier with default settings (more trees would only cost time here)."""
+    """A scikit-learn classifier: defaults except max_iter, the number of trees and the seed (see non_default_settings)."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
@@ -127,6 +132,21 @@ def _classical(name: str, seed: int):
         "decision tree": lambda: DecisionTreeClassifier(random_state=seed),
         "random forest": lambda: RandomForestClassifier(n_estimators=50, random_state=seed),
     }[name]()
+
+
+def non_default_settings(model_name: str, seed: int = 0) -> dict[str, tuple[Any, Any]]:
+    """The settings of a classical model that differ from scikit-learn's defaults: ``{name: (ours, default)}``."""
+    if one_of(model_name, MODELS, "model_name") not in CLASSICAL:
+        raise ValueError(f"model_name must be a classical model {list(CLASSICAL)}, got {model_name!r}")
+    ours = _classical(model_name, seed).get_params()
+    default = type(_classical(model_name, seed))().get_params()
+    return {key: (value, default[key]) for key, value in ours.items() if value != default[key]}
+
+
+def network_steps(n_train: int, steps: int = 100, batch_size: int = 128) -> int:
+    r"""Optimizer steps a network takes in ``fit_model``: whole epochs of $\lceil n/B ceil$ batches, at least ``steps`` in all."""
+    batches = math.ceil(integer(n_train, "n_train", 1) / integer(batch_size, "batch_size", 1))
+    return math.ceil(integer(steps, "steps", 1) / batches) * batches
 
 
 def fit_model(model_name: str, x: torch.Tensor, y: torch.Tensor, *, seed: int = 0, steps: int = 100,
@@ -147,7 +167,7 @@ def fit_model(model_name: str, x: torch.Tensor, y: torch.Tensor, *, seed: int = 
 
     torch.manual_seed(seed)
     net = mlp() if model_name == "MLP" else small_cnn()
-    epochs = math.ceil(steps / math.ceil(len(x) / batch_size))  # the same number of steps at every size
+    epochs = network_steps(len(x), steps, batch_size) // math.ceil(len(x) / batch_size)  # about `steps` at every size
     fit(net, (x, y), nn.CrossEntropyLoss(), torch.optim.Adam(net.parameters(), lr=lr), epochs=epochs,
         batch_size=batch_size, metrics={"acc": accuracy}, progress=False)
     net.eval()
