@@ -24,7 +24,28 @@ import torch
 from .checks import flag, instance, integer, positive
 
 __all__ = ["batch_indices", "loader_order", "loader_epochs", "batch_map", "pad_collate", "num_batches",
-           "epoch_mean_loss", "balanced_sample_weights", "linear_sgd_path", "line_data", "BATCH_SIZES"]
+           "epoch_mean_loss", "balanced_sample_weights", "linear_sgd_path", "line_data", "BATCH_SIZES",
+           "LOADER_PARAMETERS"]
+
+# What each parameter of ``DataLoader(dataset, ...)`` is for, in the signature's order (torch 2.13).
+LOADER_PARAMETERS: dict[str, str] = {
+    "batch_size": "samples per batch; None turns batching off (one sample at a time)",
+    "shuffle": "a new random order every epoch (RandomSampler) instead of 0, 1, ..., N-1",
+    "sampler": "your own order of indices (then leave shuffle unset)",
+    "batch_sampler": "your own groups of indices (replaces batch_size, shuffle, sampler, drop_last)",
+    "num_workers": "worker processes that load batches in parallel; 0 loads in the main process",
+    "collate_fn": "merges a list of samples into one batch (default: stack into tensors)",
+    "pin_memory": "puts batches in page-locked memory, so copying them to a GPU is faster",
+    "drop_last": "drops the last batch when it has fewer than batch_size samples",
+    "timeout": "seconds to wait for a batch from a worker before raising (0: wait forever)",
+    "worker_init_fn": "called once in every worker process when it starts (e.g. to seed numpy)",
+    "multiprocessing_context": "how worker processes start: 'fork', 'spawn' or 'forkserver'",
+    "generator": "the random generator for shuffling and for the workers' base seed",
+    "prefetch_factor": "batches each worker loads ahead of time (only with num_workers > 0)",
+    "persistent_workers": "keeps the worker processes alive from one epoch to the next",
+    "pin_memory_device": "the device whose memory pin_memory pins for",
+    "in_order": "with workers: hand out batches in sampler order (False: as soon as one is ready)",
+}
 
 
 # ----------------------------------------------------------------------------- index batches

@@ -59,7 +59,7 @@ def test_empty_dataset():
 
 @pytest.mark.parametrize("n, bs", [(100, 32), (33, 8), (5, 7)])
 def test_every_index_once_per_epoch(n, bs):
-    """C51: one epoch visits each index exactly once; drop_last leaves out only the short tail."""
+    """One epoch visits each index exactly once; drop_last leaves out only the short tail."""
     g = torch.Generator().manual_seed(3)
     batches = D.batch_indices(n, bs, shuffle=True, generator=g)
     assert sorted(i for batch in batches for i in batch) == list(range(n))
@@ -100,7 +100,7 @@ def test_num_batches_is_len_loader(drop_last):
 
 
 def test_checklist_loader_of_1000_samples():
-    """C50/E68: len(loader) counts batches per epoch: 32 for 1000 samples of 32 (last one has 8), 31 with drop_last."""
+    """len(loader) counts batches per epoch: 32 for 1000 samples of 32 (last one has 8), 31 with drop_last."""
     sizes = [len(b) for b in D.batch_indices(1000, 32, shuffle=True, generator=torch.Generator().manual_seed(0))]
     assert D.num_batches(1000, 32) == len(sizes) == 32 and sizes[-1] == 8 and sum(sizes) == 1000
     assert D.num_batches(1000, 32, drop_last=True) == 31
