@@ -349,3 +349,25 @@ def test_pad_collate_exercise_rejects_the_course_helper_even_as_a_bound_name():
 
     assert not ex.check_pad_collate(pad_collate).ok
     assert not ex.check_pad_collate(lambda b: pad_collate(b)).ok
+
+
+# ----------------------------------------------------------------------------- the batch map panel
+def test_batch_map_panel_writes_each_batch_number_and_fits_the_axes_to_n():
+    """Colours repeat after 10 batches, so every kept cell carries its number; dropped cells stay blank; x fits N."""
+    from helpers.panels import dataloader as DP
+
+    panel = DP.batch_map_panel()
+    for n, bs, drop_last in ((22, 6, False), (40, 1, False), (7, 3, True)):
+        panel.render(n=n, batch_size=bs, drop_last=drop_last, shuffle=True, seed=2)
+        assert panel.last_error is None
+        ax = panel.fig.axes[0]
+        assert ax.get_xlim() == (-0.5, n - 0.5) and panel.fig.axes[1].get_ylim() == (0, n + 1)
+        layer = ax.images[0].get_array()
+        grid = D.batch_map(n, bs, True, drop_last, 2)
+        epochs = grid.shape[0]
+        h, w = layer.shape[:2]
+        for e in range(epochs):
+            for i in range(n):
+                cell = layer[int(e * h / epochs):int((e + 1) * h / epochs), int(i * w / n):int((i + 1) * w / n), 3]
+                assert (cell.max() > 0.5) == (grid[e, i] >= 0), (n, bs, e, i)
+    assert DP._number_glyph(12, 80.0, True).shape[1] > DP._number_glyph(1, 80.0, True).shape[1]
