@@ -7,6 +7,7 @@ forward signal and backward gradient we follow layer by layer.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Sequence
 
@@ -20,7 +21,8 @@ from .checks import integer, non_negative, one_of, positive, real
 __all__ = [
     "fan_in_fan_out", "kaiming_std", "kaiming_bound", "xavier_std", "xavier_bound", "uniform_variance",
     "relu_second_moment", "relu_variance", "INIT_METHODS", "init_distribution", "apply_init",
-    "deep_signal_stats", "predicted_signal_std", "sample_init",
+    "deep_signal_stats", "predicted_signal_std", "sample_init", "MAX_DEPTH", "MAX_WIDTH", "init_std", "depth_inputs",
+    "depth_stats",
 ]
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -256,3 +258,53 @@ def sample_init(method: str, fan_in: int, fan_out: int, n_min: int = 8192, seed:
     for i in range(layers):
         apply_init(w[i], method, generator=g)
     return w.flatten()
+
+
+# ----------------------------------------------------------------------------- the depth experiment, cached
+MAX_DEPTH, MAX_WIDTH, DEPTH_BATCH = 50, 512, 32     # the largest network the depth experiment builds, its batch
+
+
+def init_std(method: str, fan_in: int, fan_out: int) -> float:
+    r"""Std of the weights ``method`` draws: $\sigma$ for a normal init, $(h - l)/\sqrt{12}$ for a uniform one."""
+    kind, a, b = init_distribution(method, fan_in, fan_out)
+    return b if kind == "normal" else math.sqrt(uniform_variance(a, b))
+
+
+@functools.lru_cache(maxsize=2)
+def _unit_weights(kind: str) -> torch.Tensor:
+    """MAX_DEPTH fixed (MAX_WIDTH, MAX_WIDTH) matrices with unit variance, N(0, 1) or U(-sqrt 3, sqrt 3); layers are slices."""
+    g = torch.Generator().manual_seed(3 if kind == "normal" else 4)
+    shape = (MAX_DEPTH, MAX_WIDTH, MAX_WIDTH)
+    if kind == "normal":
+        return torch.randn(shape, generator=g)
+    return (torch.rand(shape, generator=g) * 2 - 1) * math.sqrt(3.0)
+
+
+def depth_inputs(width: int, method: str) -> tuple[torch.Tensor, torch.Tensor, list, float]:
+    """The fixed batch, upstream gradient and MAX_DEPTH unit-variance layers of one width, and the init's std $s$."""
+    kind = init_distribution(method, width, width)[0]
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(DEPTH_BATCH, MAX_WIDTH, generator=g)[:, :width]
+    upstream = torch.randn(DEPTH_BATCH, MAX_WIDTH, generator=g)[:, :width]
+    layers = [w[:width, :width] for w in _unit_weights(kind)]
+    return x, upstream, layers, init_std(method, width, width)
+
+
+@functools.lru_cache(maxsize=6)
+def _depth_forward(width: int, method: str, activation: str) -> tuple[list, np.ndarray]:
+    """Forward through all MAX_DEPTH layers once per (width, init, activation); a shallower net is a prefix."""
+    x, _, layers, std = depth_inputs(width, method)
+    with torch.no_grad():
+        zs, act_std = _forward(x, layers, _activation(activation)[0], std)
+    return zs, np.array(act_std)
+
+
+@functools.lru_cache(maxsize=256)
+def depth_stats(depth: int, width: int, method: str, activation: str) -> tuple[np.ndarray, np.ndarray]:
+    """``deep_signal_stats`` on the fixed layers of ``depth_inputs``, cached: forward once per net, backward from ``depth``."""
+    integer(depth, "depth", 1, MAX_DEPTH), integer(width, "width", 1, MAX_WIDTH)
+    zs, act_std = _depth_forward(width, method, activation)
+    _, upstream, layers, std = depth_inputs(width, method)
+    with torch.no_grad():
+        grad_std = _backward(zs[:depth], layers[:depth], _activation(activation)[1], std, upstream)
+    return act_std[:depth], np.array(grad_std)
