@@ -97,6 +97,7 @@ def train_mlp(scale: float, seed: int) -> tuple[float, float]:
         dead = dead_fraction(net[:2](x_train * scale))     # pre-activations of the hidden layer
     return history.metrics["val_acc"][-1], dead
 
+# %%
 runs = {scale: [train_mlp(scale, seed) for seed in range(3)] for scale in (1.0, 16.0)}
 for scale, name in ((1.0, "pixels scaled to [0, 1]"), (16.0, "raw pixels in [0, 16]  ")):
     accs, dead = [a for a, _ in runs[scale]], [d for _, d in runs[scale]]
@@ -183,6 +184,8 @@ assert abs(best(overview.CLASSICAL, full) - best(overview.NETWORKS, full)) <= 0.
 others = [name for name in curves.models if name != "decision tree"]
 assert all(curves.run("decision tree", n).val_acc < min(curves.run(o, n).val_acc for o in others) for n in curves.sizes)
 print("decision tree is the weakest model at every training-set size")
+
+# %%
 acc = {name: dict(zip(curves.sizes, curves.accuracy(name))) for name in curves.models}
 train = {name: dict(zip(curves.sizes, curves.train_accuracy(name))) for name in curves.models}
 assert all(abs(acc[m][small] - 0.88) <= 0.03 for m in ("logistic regression", "MLP", "CNN"))
@@ -196,6 +199,8 @@ assert all(abs(acc[m][full] - 0.98) <= 0.01 for m in ("k-NN", "logistic regressi
 drop = max(acc[m][a] - acc[m][b] for m in curves.models for a, b in zip(curves.sizes, curves.sizes[1:]))
 print(f"largest drop of a learning curve between two sizes: {max(drop, 0):.3f}")
 assert drop < 0.03
+
+# %%
 assert all(train[m][n] == 1.0 for m in ("decision tree", "random forest") for n in curves.sizes)
 assert train["k-NN"][small] < 1.0 and curves.run("k-NN", small).model.n_neighbors == 5
 assert abs(acc["CNN"][200] - 0.96) <= 0.015          # the table's "about 96% with 200 images"
