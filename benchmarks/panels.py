@@ -1,6 +1,6 @@
 """Panel latency: the kept-figure fast path vs the naive `interact` way, for every panel.
 
-    python benchmarks/panels.py [--steps 15] [--naive 8] [--only NAME ...]
+    python benchmarks/panels.py [--steps 15] [--naive 8] [--only NAME ...] [--fit-times]
 
 For each registered panel, drags its first slider up and back down its range and
 times each change from `control.value = v` to the new PNG bytes being in the
@@ -9,6 +9,8 @@ a fresh inline figure per change: build a pyplot figure, draw it, encode it with
 `bbox_inches="tight"` (IPython's `print_figure`). Both run in this one process,
 one after the other, so their ratio is meaningful even on a noisy machine.
 Also times `import helpers` after `import torch` (fresh interpreters, median of 5).
+``--fit-times`` also prints how long each model of chapter 0's learning curves took to fit (notebooks
+print no timings, so that a rebuild does not change them).
 """
 from __future__ import annotations
 
@@ -61,12 +63,26 @@ def bench_panel(name: str, steps: int, naive_count: int) -> dict:
     }
 
 
+def print_fit_times() -> None:
+    """Seconds each model of chapter 0's learning curves took to fit, per training-set size (one torch thread)."""
+    from helpers.overview import learning_curves
+
+    curves = learning_curves()
+    print(f"{'fit time (s)':20s}" + "".join(f"{n:>7d}" for n in curves.sizes))
+    for name in curves.models:
+        print(f"{name:20s}" + "".join(f"{s:7.2f}" for s in curves.seconds(name)))
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=15, help="slider positions on the way up")
     parser.add_argument("--naive", type=int, default=8, help="changes timed the naive way")
     parser.add_argument("--only", nargs="*", help="panel names to run (default: all)")
+    parser.add_argument("--fit-times", action="store_true", help="also time chapter 0's learning-curve fits")
     args = parser.parse_args(argv)
+    if args.fit_times:
+        print_fit_times()
 
     names = sorted(P.all_panels())
     unknown = TRAINING_PANELS - set(names)

@@ -1,10 +1,10 @@
 """Chapter 2: activation functions, written from their formulas. (Figures and panels: ``helpers.panels.activations``.)"""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from .checks import instance, integer, non_negative, one_of, real
 
 __all__ = [
     "sigmoid", "tanh", "relu", "softmax", "sigmoid_grad", "tanh_grad", "relu_grad",
@@ -13,15 +13,9 @@ __all__ = [
 ]
 
 
-def _check_tensor(x, name: str = "x") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    return x
-
-
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     r"""$\sigma(x) = \frac{1}{1 + e^{-x}}$."""
-    _check_tensor(x)
+    instance(x, torch.Tensor, "x")
     return 1.0 / (1.0 + torch.exp(-x))
 
 
@@ -33,7 +27,7 @@ def sigmoid_grad(x: torch.Tensor) -> torch.Tensor:
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
     r"""$\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}$ (computed as $(1 - e^{-2|x|})/(1 + e^{-2|x|})$ with the sign of $x$, so it never overflows)."""
-    _check_tensor(x)
+    instance(x, torch.Tensor, "x")
     e = torch.exp(-2.0 * x.abs())
     return torch.sign(x) * (1.0 - e) / (1.0 + e)
 
@@ -46,19 +40,19 @@ def tanh_grad(x: torch.Tensor) -> torch.Tensor:
 
 def relu(x: torch.Tensor) -> torch.Tensor:
     r"""$\mathrm{ReLU}(x) = \max(0, x)$ (NaN stays NaN, as in PyTorch)."""
-    _check_tensor(x)
+    instance(x, torch.Tensor, "x")
     return torch.maximum(x, torch.zeros_like(x))
 
 
 def relu_grad(x: torch.Tensor) -> torch.Tensor:
     r"""$\mathrm{ReLU}'(x) = 1$ for $x > 0$, else $0$ (0 at $x = 0$, as in PyTorch)."""
-    _check_tensor(x)
+    instance(x, torch.Tensor, "x")
     return (x > 0).to(x.dtype)
 
 
 def softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     r"""$\mathrm{softmax}(z)_i = \frac{e^{z_i - \max_j z_j}}{\sum_k e^{z_k - \max_j z_j}}$ along ``dim`` (shifted for stability)."""
-    _check_tensor(z, "z")
+    instance(z, torch.Tensor, "z")
     e = torch.exp(z - z.amax(dim=dim, keepdim=True))
     return e / e.sum(dim=dim, keepdim=True)
 
@@ -66,14 +60,14 @@ def softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
 # ----------------------------------------------------------------------------- more formulas
 def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
     r"""$H(p) = -\sum_i p_i \log p_i$ along ``dim`` in nats (with $0 \log 0 = 0$)."""
-    _check_tensor(p, "p")
+    instance(p, torch.Tensor, "p")
     logs = torch.where(p > 0, torch.log(p.clamp_min(torch.finfo(p.dtype).tiny)), torch.zeros_like(p))
     return -(p * logs).sum(dim=dim)
 
 
 def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
     r"""$\frac{\partial\,\mathrm{softmax}(z)_i}{\partial z_j} = p_i(\delta_{ij} - p_j)$, i.e. $J = \mathrm{diag}(p) - p p^\top$ for a 1-D ``z``."""
-    _check_tensor(z, "z")
+    instance(z, torch.Tensor, "z")
     if z.dim() != 1:
         raise ValueError(f"z must be a 1-D tensor (one vector of logits), got shape {tuple(z.shape)}")
     p = softmax(z)
@@ -82,9 +76,7 @@ def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
 
 def merge_linear(first: nn.Linear, second: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
     r"""One linear layer equal to ``second(first(x))``: $W = W_2 W_1$, $b = W_2 b_1 + b_2$."""
-    for name, layer in (("first", first), ("second", second)):
-        if not isinstance(layer, nn.Linear):
-            raise TypeError(f"{name} must be an nn.Linear, got {type(layer).__name__}")
+    instance(first, nn.Linear, "first"), instance(second, nn.Linear, "second")
     if second.in_features != first.out_features:
         raise ValueError(f"second.in_features ({second.in_features}) must equal first.out_features "
                          f"({first.out_features})")
@@ -96,7 +88,7 @@ def merge_linear(first: nn.Linear, second: nn.Linear) -> tuple[torch.Tensor, tor
 
 def dead_fraction(z: torch.Tensor) -> float:
     r"""Fraction of ReLU units never active on the data: units $j$ with $z_{nj} \le 0$ for every sample $n$ (``z`` is (samples, units))."""
-    _check_tensor(z, "z")
+    instance(z, torch.Tensor, "z")
     if z.dim() != 2 or z.shape[0] == 0 or z.shape[1] == 0:
         raise ValueError(f"z must be a non-empty 2-D tensor (samples, units), got shape {tuple(z.shape)}")
     return ((z > 0).sum(dim=0) == 0).double().mean().item()
@@ -107,16 +99,6 @@ FUNCTIONS = {"sigmoid": (sigmoid, sigmoid_grad), "tanh": (tanh, tanh_grad), "rel
 _INITS = ("xavier", "kaiming", "default")
 
 
-def _check_choice(value, name: str, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-
-
-def _check_int(value, name: str, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
-
-
 def layer_gradient_norms(activation: str, depth: int, *, init: str = "xavier", width: int = 32,
                          batch: int = 64, seed: int = 0) -> torch.Tensor:
     r"""$\lVert \partial L / \partial W_l \rVert$ for $l = 1..$``depth`` of a random MLP $h_l = g(W_l h_{l-1})$ with MSE loss.
@@ -125,11 +107,9 @@ def layer_gradient_norms(activation: str, depth: int, *, init: str = "xavier", w
     ``nn.Linear``) $U(-1/\sqrt{n}, 1/\sqrt{n})$. Float64, no biases; the first layers' weights do not
     depend on ``depth``, so a deeper network only adds layers on top.
     """
-    _check_choice(activation, "activation", FUNCTIONS)
-    _check_choice(init, "init", _INITS)
-    _check_int(depth, "depth", 1, 500)
-    _check_int(width, "width", 1, 4096)
-    _check_int(batch, "batch", 1, 100_000)
+    one_of(activation, FUNCTIONS, "activation"), one_of(init, _INITS, "init")
+    depth, width = integer(depth, "depth", 1, 500), integer(width, "width", 1, 4096)
+    batch = integer(batch, "batch", 1, 100_000)
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, width, generator=g, dtype=torch.float64)
     target = torch.randn(batch, width, generator=g, dtype=torch.float64)
@@ -183,11 +163,7 @@ def relu_step_preactivations(bias_shift: float, lr: float, *, inputs: str = "rel
     only $W$ and $b$ are updated. ``inputs="relu"``: $X = \mathrm{ReLU}(N(0,1))$ (what a hidden layer
     sees, all $\ge 0$); ``"normal"``: $X \sim N(0, 1)$.
     """
-    _check_choice(inputs, "inputs", _DYING_INPUTS)
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    if not (isinstance(bias_shift, (int, float)) and math.isfinite(bias_shift)):
-        raise ValueError(f"bias_shift must be a finite number, got {bias_shift!r}")
+    one_of(inputs, _DYING_INPUTS, "inputs"), non_negative(lr, "lr"), real(bias_shift, "bias_shift")
     z, dz = _relu_layer_gradient(bias_shift, inputs, seed)
     return z.clone(), z - lr * dz
 

@@ -14,7 +14,7 @@ import numbers
 
 import torch
 
-__all__ = ["real", "non_negative", "positive", "fraction", "integer", "flag", "float_tensor"]
+__all__ = ["real", "non_negative", "positive", "fraction", "integer", "flag", "float_tensor", "instance", "one_of"]
 
 
 def _number(value, name: str) -> float:
@@ -59,12 +59,14 @@ def fraction(value, name: str, *, open_low: bool = False, open_high: bool = Fals
     return value
 
 
-def integer(value, name: str, minimum: int | None = 0) -> int:
-    """An int (any ``numbers.Integral`` but bool) that is at least ``minimum``; ``minimum=None``: any int."""
+def integer(value, name: str, minimum: int | None = 0, maximum: int | None = None) -> int:
+    """An int (any ``numbers.Integral`` but bool) in [``minimum``, ``maximum``]; ``None`` leaves that side open."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    if not ((minimum is None or value >= minimum) and (maximum is None or value <= maximum)):
+        bound = (f">= {minimum}" if maximum is None else f"<= {maximum}" if minimum is None
+                 else f"in [{minimum}, {maximum}]")
+        raise ValueError(f"{name} must be an int {bound}, got {value}")
     return int(value)
 
 
@@ -82,3 +84,28 @@ def float_tensor(x, name: str) -> torch.Tensor:
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     return x
+
+
+def instance(value, kind: type | tuple[type, ...], name: str, *, optional: bool = False):
+    """``value`` if it is an instance of ``kind`` (or ``None`` with ``optional=True``), else TypeError."""
+    if (optional and value is None) or isinstance(value, kind):
+        return value
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    wanted = " or ".join(_type_name(k) for k in kinds)
+    raise TypeError(f"{name} must be a {wanted}{' or None' if optional else ''}, got {type(value).__name__}")
+
+
+def _type_name(kind: type) -> str:
+    """``torch.Tensor``, ``nn.Module``, ``int``: how a learner writes the type."""
+    if kind.__module__.startswith("torch.nn"):
+        return "nn." + kind.__name__
+    if kind.__module__.startswith("torch.optim"):
+        return "torch.optim." + kind.__name__
+    return ("torch." if kind.__module__.startswith("torch") else "") + kind.__name__
+
+
+def one_of(value, options, name: str):
+    """``value`` if it is one of ``options`` (compared with ``==``), else ValueError listing them."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+    return value

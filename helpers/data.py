@@ -14,6 +14,8 @@ from typing import Callable
 
 import torch
 
+from .checks import integer, non_negative, positive, real
+
 __all__ = [
     "two_moons", "spirals", "line_with_outliers", "blobs",
     "digits", "photo", "LUMA_WEIGHTS", "noisy_sine", "sliding_windows",
@@ -22,11 +24,9 @@ __all__ = [
 ]
 
 
-def _check(n: int, noise: float) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+def _check(n: int, noise: float, noise_name: str = "noise") -> None:
+    """At least two points, and a noise level >= 0."""
+    integer(n, "n", 2), non_negative(noise, noise_name)
 
 
 def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,9 +46,7 @@ def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[torch.Te
 
 def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``classes`` interleaved spiral arms in 2-D: ``X`` (n, 2) float32, ``y`` (n,) int64."""
-    _check(n, noise)
-    if classes < 2:
-        raise ValueError(f"classes must be >= 2, got {classes}")
+    _check(n, noise), integer(classes, "classes", 2)
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % classes
     r = torch.rand(n, generator=g)
@@ -63,9 +61,7 @@ def line_with_outliers(n: int = 50, n_outliers: int = 5, outlier_size: float = 1
 
     Returns ``x`` and ``y`` of shape (n, 1), float32.
     """
-    _check(n, noise)
-    if not 0 <= n_outliers <= n:
-        raise ValueError(f"n_outliers must be in [0, n={n}], got {n_outliers}")
+    _check(n, noise), integer(n_outliers, "n_outliers", 0, n)
     g = torch.Generator().manual_seed(seed)
     x = torch.linspace(-3, 3, n).unsqueeze(1)
     y = slope * x + intercept + noise * torch.randn(n, 1, generator=g)
@@ -77,9 +73,7 @@ def line_with_outliers(n: int = 50, n_outliers: int = 5, outlier_size: float = 1
 
 def blobs(n: int = 300, centers: int = 3, spread: float = 0.5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Gaussian clusters around ``centers`` points on a circle of radius 2: ``X`` (n, 2), ``y`` (n,)."""
-    _check(n, spread)
-    if centers < 1:
-        raise ValueError(f"centers must be >= 1, got {centers}")
+    _check(n, spread, "spread"), integer(centers, "centers", 1)
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % centers
     angles = 2 * math.pi * y / centers
@@ -105,7 +99,7 @@ def _load_digits() -> tuple[torch.Tensor, torch.Tensor]:
 def digits(val_fraction: float = 0.25, seed: int = 0) -> tuple[tuple[torch.Tensor, torch.Tensor],
                                                                 tuple[torch.Tensor, torch.Tensor]]:
     r"""Stratified split of the 8x8 digits: ``((X_train, y_train), (X_val, y_val))``, $X = \text{pixel}/16$ of shape (N, 1, 8, 8)."""
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
+    if not 0 < real(val_fraction, "val_fraction") < 1:
         raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
     images, labels = _load_digits()
     g = torch.Generator().manual_seed(seed)
@@ -131,8 +125,7 @@ LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
 def photo(gray: bool = False, size: int = 128) -> torch.Tensor:
     r"""matplotlib's Grace Hopper photo, center-cropped and resized: (3, size, size) in [0, 1], or $Y = 0.299R + 0.587G + 0.114B$ as (1, size, size)."""
-    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 512:
-        raise ValueError(f"size must be an int in [8, 512], got {size!r}")
+    integer(size, "size", 8, 512)
     import numpy as np
     from matplotlib import cbook
     from PIL import Image
@@ -156,12 +149,7 @@ def photo(gray: bool = False, size: int = 128) -> torch.Tensor:
 
 def noisy_sine(steps: int = 400, period: float = 40.0, noise: float = 0.1, seed: int = 0) -> torch.Tensor:
     r"""A sampled sine plus Gaussian noise: $s_t = \sin(2\pi t / \text{period}) + \text{noise}\cdot\varepsilon_t$, $t = 0 \dots \text{steps}-1$."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if not period > 0:
-        raise ValueError(f"period must be > 0, got {period}")
-    if not noise >= 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    integer(steps, "steps", 1), positive(period, "period"), non_negative(noise, "noise")
     g = torch.Generator().manual_seed(seed)
     t = torch.arange(steps, dtype=torch.float64)
     clean = torch.sin(2 * math.pi * t / period).to(torch.float32)
@@ -173,10 +161,7 @@ def sliding_windows(series: torch.Tensor, window: int, horizon: int = 1) -> tupl
     series = torch.as_tensor(series, dtype=torch.float32)
     if series.dim() != 1:
         raise ValueError(f"series must be 1-D, got shape {tuple(series.shape)}")
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be an int >= 1, got {window!r}")
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
+    integer(window, "window", 1), integer(horizon, "horizon", 1)
     n = len(series) - window - horizon + 1
     if n < 1:
         raise ValueError(f"series of length {len(series)} is too short for window={window} and horizon={horizon}")
@@ -216,8 +201,7 @@ _TOY_PATTERNS: list[list[str]] = [
 
 def toy_corpus(n_sentences: int = 2000, seed: int = 0) -> list[list[str]]:
     """Sentences of 3-8 lower-case tokens drawn from a small grammar (see ``TOY_GRAMMAR_CLASSES``); words of one class are used alike."""
-    if isinstance(n_sentences, bool) or not isinstance(n_sentences, int) or n_sentences < 1:
-        raise ValueError(f"n_sentences must be an int >= 1, got {n_sentences!r}")
+    integer(n_sentences, "n_sentences", 1)
     rng = random.Random(seed)
     sentences = []
     for _ in range(n_sentences):
@@ -252,8 +236,7 @@ def next_word_pairs(sentences: list[list[str]], word_to_id: dict[str, int], cont
 
     Words missing from ``word_to_id`` become ``<unk>``. Returns ``X`` (N, context) and ``y`` (N,), int64.
     """
-    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
-        raise ValueError(f"context must be an int >= 1, got {context!r}")
+    integer(context, "context", 1)
     if "<pad>" not in word_to_id:
         raise ValueError("word_to_id must contain '<pad>'")
     pad, unk = word_to_id["<pad>"], word_to_id.get("<unk>")
@@ -293,9 +276,7 @@ class Surface:
 
 def quadratic(l1: float = 1.0, l2: float = 10.0) -> Surface:
     r"""The quadratic bowl $f(x, y) = \tfrac12(\lambda_1 x^2 + \lambda_2 y^2)$, Hessian $\mathrm{diag}(\lambda_1, \lambda_2)$."""
-    for name, value in (("l1", l1), ("l2", l2)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    positive(l1, "l1"), positive(l2, "l2")
 
     def fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         r"""$\tfrac12(\lambda_1 x^2 + \lambda_2 y^2)$"""

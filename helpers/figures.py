@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import activations as act
+from .losses import LOSSES, LossSpec
 from .plotting import COLORS, STYLE, curve_figure, figure_to_png, new_figure
 
 __all__ = ["FIGURES", "make_figure", "render", "write_all"]
@@ -51,11 +52,12 @@ def _binary_entropy() -> Figure:
     return fig
 
 
-def _regression_loss(fn, title: str, label: str, color: str) -> Callable[[], Figure]:
+def _regression_loss(spec: LossSpec, title: str, label: str, color: str) -> Callable[[], Figure]:
+    """The loss of one record along the error, drawn from PyTorch's module (width 1 where it has one)."""
     def make() -> Figure:
         fig, ax = new_figure((6.0, 4.0))
         e = np.linspace(-3, 3, 1001)
-        ax.plot(e, fn(e), color=color, label=label)
+        ax.plot(e, spec.torch_curve(torch.as_tensor(e)).numpy(), color=color, label=label)
         ax.set(xlabel="error  y_hat - y", ylabel="loss", title=title)
         ax.axvline(0, color="black", linewidth=0.6)
         ax.legend(loc="upper center")
@@ -63,13 +65,8 @@ def _regression_loss(fn, title: str, label: str, color: str) -> Callable[[], Fig
     return make
 
 
-def _huber(e: np.ndarray, delta: float = 1.0) -> np.ndarray:
-    t = torch.as_tensor(e, dtype=torch.float64)
-    return torch.nn.functional.huber_loss(t, torch.zeros_like(t), reduction="none", delta=delta).numpy()
-
-
 def _huber_figure() -> Figure:
-    fig = _regression_loss(_huber, "Huber loss (delta = 1)", "Huber, delta = 1", COLORS["purple"])()
+    fig = _regression_loss(LOSSES["Huber"], "Huber loss (delta = 1)", "Huber, delta = 1", COLORS["purple"])()
     ax = fig.axes[0]
     e = np.linspace(-3, 3, 1001)
     ax.plot(e, 0.5 * e**2, color=COLORS["muted"], linestyle=":", linewidth=1.2, label="0.5 e^2 (MSE-like)")
@@ -89,8 +86,8 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "relu_derivative.png": _activation(act.relu_grad, "ReLU derivative", "ReLU'(x)", COLORS["grad"]),
     "Cross_Entropy.png": _cross_entropy,
     "Binary_Entropy.png": _binary_entropy,
-    "MAE_LOSS.png": _regression_loss(np.abs, "MAE (L1) loss", "|e|", COLORS["main"]),
-    "MSE_LOSS.png": _regression_loss(np.square, "MSE (L2) loss", "e^2", COLORS["alt"]),
+    "MAE_LOSS.png": _regression_loss(LOSSES["MAE (L1)"], "MAE (L1) loss", "|e|", COLORS["main"]),
+    "MSE_LOSS.png": _regression_loss(LOSSES["MSE (L2)"], "MSE (L2) loss", "e^2", COLORS["alt"]),
     "Huber_LOSS.png": _huber_figure,
 }
 

@@ -7,8 +7,8 @@ forward signal and backward gradient we follow layer by layer.
 """
 from __future__ import annotations
 
+import functools
 import math
-import numbers
 from typing import Callable, Sequence
 
 import numpy as np
@@ -16,12 +16,13 @@ import torch
 from torch import nn
 
 from .activations import FUNCTIONS
-from .checks import integer, non_negative, positive
+from .checks import integer, non_negative, one_of, positive, real
 
 __all__ = [
     "fan_in_fan_out", "kaiming_std", "kaiming_bound", "xavier_std", "xavier_bound", "uniform_variance",
     "relu_second_moment", "relu_variance", "INIT_METHODS", "init_distribution", "apply_init",
-    "deep_signal_stats", "predicted_signal_std", "sample_init",
+    "deep_signal_stats", "predicted_signal_std", "sample_init", "MAX_DEPTH", "MAX_WIDTH", "init_std", "depth_inputs",
+    "depth_stats",
 ]
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -49,18 +50,20 @@ def _check_gain(gain) -> float:
     return positive(gain, "gain")
 
 
-# ----------------------------------------------------------------------------- fans and formulas
-def fan_in_fan_out(weight_or_module: torch.Tensor | nn.Module) -> tuple[int, int]:
-    r"""$fan_{in} = C_{in}\prod k_i$, $fan_{out} = C_{out}\prod k_i$ from a weight of shape $(C_{out}, C_{in}, k_1, \dots)$."""
-    w = weight_or_module
-    if isinstance(w, (nn.Linear, *_CONV_TYPES)):
-        w = w.weight
-    elif isinstance(w, nn.Module):
-        raise TypeError(f"weight_or_module must be a tensor, nn.Linear or nn.Conv1d/2d/3d, got {type(w).__name__}")
+def _weight_of(weight_or_module) -> torch.Tensor:
+    """The weight of an nn.Linear / nn.ConvNd, or the tensor itself; it must have >= 2 dims (out, in, *kernel)."""
+    w = weight_or_module.weight if isinstance(weight_or_module, (nn.Linear, *_CONV_TYPES)) else weight_or_module
     if not isinstance(w, torch.Tensor):
         raise TypeError(f"weight_or_module must be a tensor, nn.Linear or nn.Conv1d/2d/3d, got {type(w).__name__}")
     if w.dim() < 2:
         raise ValueError(f"weight_or_module must have at least 2 dimensions (out, in, *kernel), got shape {tuple(w.shape)}")
+    return w
+
+
+# ----------------------------------------------------------------------------- fans and formulas
+def fan_in_fan_out(weight_or_module: torch.Tensor | nn.Module) -> tuple[int, int]:
+    r"""$fan_{in} = C_{in}\prod k_i$, $fan_{out} = C_{out}\prod k_i$ from a weight of shape $(C_{out}, C_{in}, k_1, \dots)$."""
+    w = _weight_of(weight_or_module)
     receptive_field = math.prod(w.shape[2:])  # kernel_h * kernel_w for Conv2d, 1 for Linear
     return w.shape[1] * receptive_field, w.shape[0] * receptive_field
 
@@ -88,9 +91,7 @@ def xavier_bound(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
 
 def uniform_variance(low: float, high: float) -> float:
     r"""$\mathrm{Var}\,U(l, h) = (h - l)^2 / 12$; for $U(-a, a)$ this is $a^2/3$."""
-    for name, v in (("low", low), ("high", high)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise TypeError(f"{name} must be a finite real number, got {v!r}")
+    real(low, "low"), real(high, "high")
     if not low < high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
     return (high - low) ** 2 / 12.0
@@ -113,10 +114,7 @@ def relu_variance(sigma: float = 1.0) -> float:
 
 # ----------------------------------------------------------------------------- init methods
 def _check_method(method: str) -> str:
-    methods = set(INIT_METHODS.values())
-    if method not in methods:
-        raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}")
-    return method
+    return one_of(method, sorted(set(INIT_METHODS.values())), "method")
 
 
 def init_distribution(method: str, fan_in: int, fan_out: int) -> tuple[str, float, float]:
@@ -172,9 +170,7 @@ def _activation(name: str) -> tuple[Callable, Callable]:
 def _forward(x: torch.Tensor, weights: Sequence[torch.Tensor], f: Callable, scale: float) -> tuple[list, list]:
     r"""$z_k = s\,h_{k-1}W_k^\top$, $h_k = f(z_k)$: the pre-activations $z_k$ and $\mathrm{std}(h_k)$ per layer."""
     h, zs, act_std = x, [], []
-    for k, w in enumerate(weights):
-        if w.dim() != 2 or w.shape[1] != h.shape[1]:
-            raise ValueError(f"weights[{k}] must have shape (out, {h.shape[1]}), got {tuple(w.shape)}")
+    for w in weights:
         z = (h @ w.T) * scale
         h = f(z)
         zs.append(z)
@@ -192,6 +188,22 @@ def _backward(zs: list, weights: Sequence[torch.Tensor], df: Callable, scale: fl
     return grad_std
 
 
+def _check_stack(x, weights, upstream) -> tuple[int, int]:
+    """x is (batch, features), the weights chain (out, in) shapes from it, upstream (if given) has the output's shape."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise ValueError(f"x must be a 2-D tensor (batch, features), got {getattr(x, 'shape', type(x).__name__)}")
+    if len(weights) == 0:
+        raise ValueError("weights must hold at least one layer")
+    width = x.shape[1]
+    for k, w in enumerate(weights):
+        if w.dim() != 2 or w.shape[1] != width:
+            raise ValueError(f"weights[{k}] must have shape (out, {width}), got {tuple(w.shape)}")
+        width = w.shape[0]
+    if upstream is not None and tuple(upstream.shape) != (x.shape[0], width):
+        raise ValueError(f"upstream must have the output's shape {(x.shape[0], width)}, got {tuple(upstream.shape)}")
+    return x.shape[0], width
+
+
 def deep_signal_stats(
     x: torch.Tensor,
     weights: Sequence[torch.Tensor],
@@ -206,17 +218,10 @@ def deep_signal_stats(
     one of them, ``upstream`` is $g = \partial L/\partial h_L$ (standard normal noise when None).
     Forward and backward are written out by hand; the tests compare them with autograd.
     """
-    f, df = _activation(activation)
-    if not isinstance(x, torch.Tensor) or x.dim() != 2:
-        raise ValueError(f"x must be a 2-D tensor (batch, features), got {getattr(x, 'shape', type(x).__name__)}")
-    if len(weights) == 0:
-        raise ValueError("weights must hold at least one layer")
+    (f, df), out_shape = _activation(activation), _check_stack(x, weights, upstream)
     with torch.no_grad():
         zs, act_std = _forward(x, weights, f, scale)
-        out_shape = zs[-1].shape
         grad = torch.randn(out_shape) if upstream is None else upstream
-        if grad.shape != out_shape:
-            raise ValueError(f"upstream must have the output's shape {tuple(out_shape)}, got {tuple(grad.shape)}")
         grad_std = _backward(zs, weights, df, scale, grad)
     return np.array(act_std), np.array(grad_std)
 
@@ -253,3 +258,53 @@ def sample_init(method: str, fan_in: int, fan_out: int, n_min: int = 8192, seed:
     for i in range(layers):
         apply_init(w[i], method, generator=g)
     return w.flatten()
+
+
+# ----------------------------------------------------------------------------- the depth experiment, cached
+MAX_DEPTH, MAX_WIDTH, DEPTH_BATCH = 50, 512, 32     # the largest network the depth experiment builds, its batch
+
+
+def init_std(method: str, fan_in: int, fan_out: int) -> float:
+    r"""Std of the weights ``method`` draws: $\sigma$ for a normal init, $(h - l)/\sqrt{12}$ for a uniform one."""
+    kind, a, b = init_distribution(method, fan_in, fan_out)
+    return b if kind == "normal" else math.sqrt(uniform_variance(a, b))
+
+
+@functools.lru_cache(maxsize=2)
+def _unit_weights(kind: str) -> torch.Tensor:
+    """MAX_DEPTH fixed (MAX_WIDTH, MAX_WIDTH) matrices with unit variance, N(0, 1) or U(-sqrt 3, sqrt 3); layers are slices."""
+    g = torch.Generator().manual_seed(3 if kind == "normal" else 4)
+    shape = (MAX_DEPTH, MAX_WIDTH, MAX_WIDTH)
+    if kind == "normal":
+        return torch.randn(shape, generator=g)
+    return (torch.rand(shape, generator=g) * 2 - 1) * math.sqrt(3.0)
+
+
+def depth_inputs(width: int, method: str) -> tuple[torch.Tensor, torch.Tensor, list, float]:
+    """The fixed batch, upstream gradient and MAX_DEPTH unit-variance layers of one width, and the init's std $s$."""
+    kind = init_distribution(method, width, width)[0]
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(DEPTH_BATCH, MAX_WIDTH, generator=g)[:, :width]
+    upstream = torch.randn(DEPTH_BATCH, MAX_WIDTH, generator=g)[:, :width]
+    layers = [w[:width, :width] for w in _unit_weights(kind)]
+    return x, upstream, layers, init_std(method, width, width)
+
+
+@functools.lru_cache(maxsize=6)
+def _depth_forward(width: int, method: str, activation: str) -> tuple[list, np.ndarray]:
+    """Forward through all MAX_DEPTH layers once per (width, init, activation); a shallower net is a prefix."""
+    x, _, layers, std = depth_inputs(width, method)
+    with torch.no_grad():
+        zs, act_std = _forward(x, layers, _activation(activation)[0], std)
+    return zs, np.array(act_std)
+
+
+@functools.lru_cache(maxsize=256)
+def depth_stats(depth: int, width: int, method: str, activation: str) -> tuple[np.ndarray, np.ndarray]:
+    """``deep_signal_stats`` on the fixed layers of ``depth_inputs``, cached: forward once per net, backward from ``depth``."""
+    integer(depth, "depth", 1, MAX_DEPTH), integer(width, "width", 1, MAX_WIDTH)
+    zs, act_std = _depth_forward(width, method, activation)
+    _, upstream, layers, std = depth_inputs(width, method)
+    with torch.no_grad():
+        grad_std = _backward(zs[:depth], layers[:depth], _activation(activation)[1], std, upstream)
+    return act_std[:depth], np.array(grad_std)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from .checks import instance, integer, one_of
+
 __all__ = [
     "CLASSICAL", "NETWORKS", "MODELS", "TRAIN_SIZES", "mlp", "small_cnn", "count_parameters", "balanced_order",
-    "confusion_matrix", "Run", "LearningCurves", "fit_model", "run_model", "learning_curves",
+    "confusion_matrix", "Run", "LearningCurves", "non_default_settings", "network_steps", "fit_model", "run_model",
+    "learning_curves",
 ]
 
 CLASSICAL = ("logistic regression", "k-NN", "decision tree", "random forest")
@@ -33,23 +35,20 @@ NUM_CLASSES = 10
 
 def mlp(hidden: int = 32) -> nn.Sequential:
     r"""A one-hidden-layer perceptron on the 64 pixels: $z = W_2\,\mathrm{ReLU}(W_1 x + b_1) + b_2$."""
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-        raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
+    integer(hidden, "hidden", 1)
     return nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, NUM_CLASSES))
 
 
 def small_cnn(channels: int = 8) -> nn.Sequential:
     r"""One 3x3 convolution (padding 1), ReLU, 2x2 max-pooling, then a linear layer: $8\times8 \to 4\times4$ maps $\to$ 10 logits."""
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be an int >= 1, got {channels!r}")
+    integer(channels, "channels", 1)
     return nn.Sequential(nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                          nn.Linear(channels * 16, NUM_CLASSES))
 
 
 def count_parameters(model: nn.Module) -> int:
     r"""Number of learned numbers in a network, $\sum_{p} \mathrm{numel}(p)$ over ``model.parameters()``."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    instance(model, nn.Module, "model")
     return sum(p.numel() for p in model.parameters())
 
 
@@ -68,8 +67,7 @@ def balanced_order(labels: torch.Tensor) -> torch.Tensor:
 
 def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
     r"""Counts $C_{ij} = \#\{k : y_k = i,\ \hat y_k = j\}$ (rows: true class, columns: predicted class)."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
+    integer(num_classes, "num_classes", 1)
     y_true, y_pred = torch.as_tensor(y_true).long().reshape(-1), torch.as_tensor(y_pred).long().reshape(-1)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}")
@@ -112,13 +110,17 @@ class LearningCurves:
         """Validation accuracy of one model at every size (the learning curve)."""
         return [self.run(model_name, n).val_acc for n in self.sizes]
 
+    def train_accuracy(self, model_name: str) -> list[float]:
+        """Training accuracy of one model at every size (1.0: it gets every image it was trained on right)."""
+        return [self.run(model_name, n).train_acc for n in self.sizes]
+
     def seconds(self, model_name: str) -> list[float]:
-        """Fit time in seconds of one model at every size."""
+        """Fit time in seconds of one model at every size (it varies from run to run: benchmarks print it, notebooks do not)."""
         return [self.run(model_name, n).seconds for n in self.sizes]
 
 
 def _classical(name: str, seed: int):
-    """A scikit-learn classifier with default settings (more trees would only cost time here)."""
+    """A scikit-learn classifier: defaults except max_iter, the number of trees and the seed (see non_default_settings)."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
@@ -132,9 +134,19 @@ def _classical(name: str, seed: int):
     }[name]()
 
 
-def _check_model_name(model_name: str) -> None:
-    if model_name not in MODELS:
-        raise ValueError(f"model_name must be one of {list(MODELS)}, got {model_name!r}")
+def non_default_settings(model_name: str, seed: int = 0) -> dict[str, tuple[Any, Any]]:
+    """The settings of a classical model that differ from scikit-learn's defaults: ``{name: (ours, default)}``."""
+    if one_of(model_name, MODELS, "model_name") not in CLASSICAL:
+        raise ValueError(f"model_name must be a classical model {list(CLASSICAL)}, got {model_name!r}")
+    ours = _classical(model_name, seed).get_params()
+    default = type(_classical(model_name, seed))().get_params()
+    return {key: (value, default[key]) for key, value in ours.items() if value != default[key]}
+
+
+def network_steps(n_train: int, steps: int = 100, batch_size: int = 128) -> int:
+    r"""Optimizer steps a network takes in ``fit_model``: whole epochs of $\lceil n/B ceil$ batches, at least ``steps`` in all."""
+    batches = math.ceil(integer(n_train, "n_train", 1) / integer(batch_size, "batch_size", 1))
+    return math.ceil(integer(steps, "steps", 1) / batches) * batches
 
 
 def fit_model(model_name: str, x: torch.Tensor, y: torch.Tensor, *, seed: int = 0, steps: int = 100,
@@ -143,13 +155,11 @@ def fit_model(model_name: str, x: torch.Tensor, y: torch.Tensor, *, seed: int = 
 
     Returns ``predict``, a function from images to labels, and the fitted model.
     """
-    _check_model_name(model_name)
+    one_of(model_name, MODELS, "model_name"), integer(steps, "steps", 1)
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != (1, 8, 8):
         raise ValueError(f"x must be a tensor of shape (N, 1, 8, 8), got {tuple(getattr(x, 'shape', ()))}")
     if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
         raise ValueError(f"y must be a tensor of shape ({len(x)},), got {tuple(getattr(y, 'shape', ()))}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     if model_name in CLASSICAL:
         estimator = _classical(model_name, seed).fit(x.reshape(len(x), -1).numpy(), y.numpy())
         return (lambda images: torch.as_tensor(estimator.predict(images.reshape(len(images), -1).numpy()))), estimator
@@ -157,7 +167,7 @@ def fit_model(model_name: str, x: torch.Tensor, y: torch.Tensor, *, seed: int = 
 
     torch.manual_seed(seed)
     net = mlp() if model_name == "MLP" else small_cnn()
-    epochs = math.ceil(steps / math.ceil(len(x) / batch_size))  # the same number of steps at every size
+    epochs = network_steps(len(x), steps, batch_size) // math.ceil(len(x) / batch_size)  # about `steps` at every size
     fit(net, (x, y), nn.CrossEntropyLoss(), torch.optim.Adam(net.parameters(), lr=lr), epochs=epochs,
         batch_size=batch_size, metrics={"acc": accuracy}, progress=False)
     net.eval()
@@ -170,10 +180,9 @@ def fit_model(model_name: str, x: torch.Tensor, y: torch.Tensor, *, seed: int = 
 
 def run_model(model_name: str, n_train: int, data=None, *, seed: int = 0) -> Run:
     """Train ``model_name`` on the first ``n_train`` images of the balanced order and score it on the validation set."""
-    _check_model_name(model_name)
+    one_of(model_name, MODELS, "model_name")
     (x_train, y_train), (x_val, y_val) = data if data is not None else _digits()
-    if isinstance(n_train, bool) or not isinstance(n_train, numbers.Integral) or not 10 <= n_train <= len(y_train):
-        raise ValueError(f"n_train must be an int in [10, {len(y_train)}], got {n_train!r}")
+    integer(n_train, "n_train", 10, len(y_train))
     subset = balanced_order(y_train)[:n_train]
     x, y = x_train[subset], y_train[subset]
     start = time.perf_counter()
@@ -202,7 +211,7 @@ def learning_curves(sizes=TRAIN_SIZES, models=MODELS, *, seed: int = 0) -> Learn
     if not models:
         raise ValueError("models must name at least one model")
     for name in models:
-        _check_model_name(name)
+        one_of(name, MODELS, "model_name")
     return _learning_curves(sizes, models, seed)
 
 

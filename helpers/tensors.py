@@ -8,6 +8,8 @@ from typing import Callable, Sequence
 
 import torch
 
+from .checks import instance, one_of, positive
+
 __all__ = [
     "broadcast_shape", "contiguous_strides", "matmul", "log_base", "domain_grid", "count_special", "autograd_slope",
     "DOMAIN_FUNCTIONS", "MAKERS", "MAKER_ARGS", "make_tensor",
@@ -52,32 +54,37 @@ def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(math.prod(sizes[k + 1:]) for k in range(len(sizes)))
 
 
-def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""$C_{ij} = \sum_k A_{ik} B_{kj}$, computed by broadcasting $(n,k,1) \cdot (1,k,m)$ and summing over $k$."""
+def _check_matrices(a, b) -> None:
+    """Two 2-D tensors whose inner sizes agree: (n, k) and (k, m)."""
     for name, t in (("a", a), ("b", b)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if t.ndim != 2:
+        if instance(t, torch.Tensor, name).ndim != 2:
             raise ValueError(f"{name} must be 2-D (a matrix), got shape {tuple(t.shape)}")
     if a.shape[1] != b.shape[0]:
         raise ValueError(f"a has {a.shape[1]} columns but b has {b.shape[0]} rows; they must be equal "
                          f"(shapes {tuple(a.shape)} and {tuple(b.shape)})")
+
+
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""$C_{ij} = \sum_k A_{ik} B_{kj}$, computed by broadcasting $(n,k,1) \cdot (1,k,m)$ and summing over $k$."""
+    _check_matrices(a, b)
     return (a[:, :, None] * b[None, :, :]).sum(dim=1)
+
+
+def _check_base(base) -> None:
+    """A log base: a real number > 0 and != 1 (ValueError for anything else, bools and strings included)."""
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 0 or base == 1:
+        raise ValueError(f"base must be a number > 0 and != 1, got {base!r}")
 
 
 def log_base(x: torch.Tensor, base: float) -> torch.Tensor:
     r"""$\log_b x = \frac{\ln x}{\ln b}$ (so $\log_2$ and $\log_{10}$ are $\ln$ rescaled)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 0 or base == 1:
-        raise ValueError(f"base must be a number > 0 and != 1, got {base!r}")
+    instance(x, torch.Tensor, "x"), _check_base(base)
     return torch.log(x) / math.log(base)
 
 
 def domain_grid(low: float, high: float, step: float = 0.05) -> torch.Tensor:
     r"""The float32 points $x_k = k \cdot \mathrm{step}$ in $[\mathrm{low}, \mathrm{high}]$ ($k$ integer, so $x = 0$ is hit exactly)."""
-    if not step > 0:
-        raise ValueError(f"step must be > 0, got {step}")
+    positive(step, "step")
     if not low < high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
     k0, k1 = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
@@ -86,8 +93,7 @@ def domain_grid(low: float, high: float, step: float = 0.05) -> torch.Tensor:
 
 def count_special(y: torch.Tensor) -> dict[str, int]:
     """Count the ``nan``, ``-inf``, ``inf`` and finite entries of ``y``."""
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    instance(y, torch.Tensor, "y")
     return {"nan": int(torch.isnan(y).sum()), "-inf": int(torch.isneginf(y).sum()),
             "inf": int(torch.isposinf(y).sum()), "finite": int(torch.isfinite(y).sum())}
 
@@ -124,10 +130,7 @@ MAKER_ARGS: dict[str, tuple] = {
 
 def make_tensor(maker: str, args: str) -> tuple[torch.Tensor, bool]:
     """Call ``MAKERS[maker](*MAKER_ARGS[args])``; return the tensor and whether its values are uninitialised."""
-    if maker not in MAKERS:
-        raise ValueError(f"maker must be one of {list(MAKERS)}, got {maker!r}")
-    if args not in MAKER_ARGS:
-        raise ValueError(f"args must be one of {list(MAKER_ARGS)}, got {args!r}")
+    one_of(maker, MAKERS, "maker"), one_of(args, MAKER_ARGS, "args")
     values = MAKER_ARGS[args]
     t = MAKERS[maker](*values)
     sizes_only = all(isinstance(v, int) for v in values)

@@ -1,14 +1,14 @@
 """One small training loop for every chapter: ``fit``, the ``History`` it returns, and ``evaluate``."""
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+
+from .checks import instance, integer, one_of, positive
 
 __all__ = ["fit", "evaluate", "accuracy", "History", "plot_histories"]
 
@@ -176,14 +176,30 @@ def _measure(model, batches, loss_fn, metrics, device, name: str) -> dict[str, f
     return _weighted_mean(rows, name)
 
 
+def _check_fit_options(optimizer, epochs, scheduler, scheduler_step, clip_grad_norm) -> bool:
+    """Validate ``fit``'s own arguments; return whether the scheduler is a ReduceLROnPlateau."""
+    instance(optimizer, torch.optim.Optimizer, "optimizer"), integer(epochs, "epochs", 1)
+    one_of(scheduler_step, ("epoch", "batch"), "scheduler_step")
+    if clip_grad_norm is not None:
+        positive(clip_grad_norm, "clip_grad_norm")
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if scheduler is not None:
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
+        if getattr(scheduler, "optimizer", optimizer) is not optimizer:
+            raise ValueError("scheduler was built for a different optimizer than the one given to fit")
+        if plateau and scheduler_step == "batch":
+            raise ValueError("scheduler_step='batch' does not work with ReduceLROnPlateau: use 'epoch'")
+    return plateau
+
+
 def _check_common(model, loss_fn, metrics, batch_size, device) -> tuple[dict, torch.device]:
     """Validate the arguments ``fit`` and ``evaluate`` share; return the metrics dict and the device."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    instance(model, nn.Module, "model")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be None or an int >= 1, got {batch_size!r}")
+    if batch_size is not None:
+        integer(batch_size, "batch_size", 1)
     metrics = {} if metrics is None else metrics
     if not isinstance(metrics, dict):
         raise TypeError(f"metrics must be a dict {{name: fn(outputs, targets)}}, got {type(metrics).__name__}")
@@ -234,23 +250,7 @@ def fit(model: nn.Module, data, loss_fn: Callable, optimizer: torch.optim.Optimi
     Measuring (``val_data``, ``train_eval``, ``metrics``) never changes the training run.
     """
     metrics, device = _check_common(model, loss_fn, metrics, batch_size, device)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if scheduler_step not in ("epoch", "batch"):
-        raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
-    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    if scheduler is not None:
-        if not callable(getattr(scheduler, "step", None)):
-            raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
-        if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-            raise ValueError("scheduler was built for a different optimizer than the one given to fit")
-        if plateau and scheduler_step == "batch":
-            raise ValueError("scheduler_step='batch' does not work with ReduceLROnPlateau: use 'epoch'")
-    if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, numbers.Real)
-                                       or not 0 < clip_grad_norm < math.inf):
-        raise ValueError(f"clip_grad_norm must be None or a finite number > 0, got {clip_grad_norm!r}")
+    plateau = _check_fit_options(optimizer, epochs, scheduler, scheduler_step, clip_grad_norm)
 
     train_batches = _batches(data, batch_size, shuffle=True, name="data")
     val_size = None if isinstance(val_data, DataLoader) else batch_size

@@ -59,7 +59,7 @@ def test_empty_dataset():
 
 @pytest.mark.parametrize("n, bs", [(100, 32), (33, 8), (5, 7)])
 def test_every_index_once_per_epoch(n, bs):
-    """C51: one epoch visits each index exactly once; drop_last leaves out only the short tail."""
+    """One epoch visits each index exactly once; drop_last leaves out only the short tail."""
     g = torch.Generator().manual_seed(3)
     batches = D.batch_indices(n, bs, shuffle=True, generator=g)
     assert sorted(i for batch in batches for i in batch) == list(range(n))
@@ -100,7 +100,7 @@ def test_num_batches_is_len_loader(drop_last):
 
 
 def test_checklist_loader_of_1000_samples():
-    """C50/E68: len(loader) counts batches per epoch: 32 for 1000 samples of 32 (last one has 8), 31 with drop_last."""
+    """len(loader) counts batches per epoch: 32 for 1000 samples of 32 (last one has 8), 31 with drop_last."""
     sizes = [len(b) for b in D.batch_indices(1000, 32, shuffle=True, generator=torch.Generator().manual_seed(0))]
     assert D.num_batches(1000, 32) == len(sizes) == 32 and sizes[-1] == 8 and sum(sizes) == 1000
     assert D.num_batches(1000, 32, drop_last=True) == 31
@@ -176,19 +176,19 @@ def test_pad_collate_rejects_bad_batches(batch, exc, message):
 
 # ----------------------------------------------------------------------------- argument checks
 @pytest.mark.parametrize("call, exc, message", [
-    (lambda: D.batch_indices(-1, 4), ValueError, "n must be >= 0"),
-    (lambda: D.batch_indices(10, 0), ValueError, "batch_size must be >= 1"),
+    (lambda: D.batch_indices(-1, 4), ValueError, "n must be an int >= 0"),
+    (lambda: D.batch_indices(10, 0), ValueError, "batch_size must be an int >= 1"),
     (lambda: D.batch_indices(10, 2.5), TypeError, "batch_size must be an int"),
     (lambda: D.batch_indices(10, 2, shuffle="yes"), TypeError, "shuffle must be"),
     (lambda: D.batch_indices(10, 2, drop_last=1), TypeError, "drop_last must be"),
     (lambda: D.batch_indices(10, 2, shuffle=True, generator=0), TypeError, "generator must be"),
-    (lambda: D.loader_order(10, 2, seed=-1), ValueError, "seed must be >= 0"),
-    (lambda: D.num_batches(-3, 2), ValueError, "n must be >= 0"),
-    (lambda: D.num_batches(10, 0), ValueError, "batch_size must be >= 1"),
+    (lambda: D.loader_order(10, 2, seed=-1), ValueError, "seed must be an int >= 0"),
+    (lambda: D.num_batches(-3, 2), ValueError, "n must be an int >= 0"),
+    (lambda: D.num_batches(10, 0), ValueError, "batch_size must be an int >= 1"),
     (lambda: D.pad_collate([(torch.ones(2), 0)], padding_value="x"), TypeError, "padding_value"),
     (lambda: D.epoch_mean_loss([1.0, 2.0], [3]), ValueError, "same length"),
     (lambda: D.epoch_mean_loss([], []), ValueError, "at least one"),
-    (lambda: D.epoch_mean_loss([1.0], [0]), ValueError, r"batch_sizes\[0\] must be >= 1"),
+    (lambda: D.epoch_mean_loss([1.0], [0]), ValueError, r"batch_sizes\[0\] must be an int >= 1"),
 ])
 def test_bad_arguments(call, exc, message):
     with pytest.raises(exc, match=message):
@@ -207,7 +207,7 @@ def test_loader_epochs_equal_iterating_one_loader_several_times(shuffle, drop_la
 
 
 def test_loader_epochs_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="epochs must be >= 0"):
+    with pytest.raises(ValueError, match="epochs must be an int >= 0"):
         D.loader_epochs(10, 2, 0, -1)
     with pytest.raises(TypeError, match="shuffle must be True or False"):
         D.loader_epochs(10, 2, 0, 1, shuffle=1)
@@ -281,10 +281,8 @@ def test_linear_sgd_path_rejects_bad_input():
 
 # ----------------------------------------------------------------------------- the batch map panel's data
 def test_batch_map_marks_each_sample_with_its_loader_batch():
-    from helpers.panels.dataloader import batch_map
-
     n, bs, seed = 11, 4, 3
-    grid = batch_map(n, bs, True, True, seed, epochs=2)
+    grid = D.batch_map(n, bs, True, True, seed, epochs=2)
     loader = DataLoader(range(n), batch_size=bs, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))
     for epoch in range(2):
@@ -351,3 +349,25 @@ def test_pad_collate_exercise_rejects_the_course_helper_even_as_a_bound_name():
 
     assert not ex.check_pad_collate(pad_collate).ok
     assert not ex.check_pad_collate(lambda b: pad_collate(b)).ok
+
+
+# ----------------------------------------------------------------------------- the batch map panel
+def test_batch_map_panel_writes_each_batch_number_and_fits_the_axes_to_n():
+    """Colours repeat after 10 batches, so every kept cell carries its number; dropped cells stay blank; x fits N."""
+    from helpers.panels import dataloader as DP
+
+    panel = DP.batch_map_panel()
+    for n, bs, drop_last in ((22, 6, False), (40, 1, False), (7, 3, True)):
+        panel.render(n=n, batch_size=bs, drop_last=drop_last, shuffle=True, seed=2)
+        assert panel.last_error is None
+        ax = panel.fig.axes[0]
+        assert ax.get_xlim() == (-0.5, n - 0.5) and panel.fig.axes[1].get_ylim() == (0, n + 1)
+        layer = ax.images[0].get_array()
+        grid = D.batch_map(n, bs, True, drop_last, 2)
+        epochs = grid.shape[0]
+        h, w = layer.shape[:2]
+        for e in range(epochs):
+            for i in range(n):
+                cell = layer[int(e * h / epochs):int((e + 1) * h / epochs), int(i * w / n):int((i + 1) * w / n), 3]
+                assert (cell.max() > 0.5) == (grid[e, i] >= 0), (n, bs, e, i)
+    assert DP._number_glyph(12, 80.0, True).shape[1] > DP._number_glyph(1, 80.0, True).shape[1]

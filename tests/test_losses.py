@@ -331,14 +331,50 @@ def test_panel_blit_equals_full_redraw(builder):
         assert np.array_equal(fast, full), values
 
 
-def test_loss_panel_curves_follow_the_formulas():
+@pytest.mark.parametrize("spec", list(L.LOSSES.values()), ids=lambda spec: spec.label)
+def test_every_loss_record_matches_torch(spec):
+    """Each record's loss (helpers.losses) equals its torch module, and its derivative torch's autograd, along x."""
+    x = torch.linspace(-4, 4, 397, dtype=torch.float64, requires_grad=True)   # no grid point on a kink
+    for width in (0.2, 1.0, 2.7):
+        values, grads = spec.curve(x.detach(), width)
+        reference = spec.torch_curve(x, width)
+        (torch_grads,) = torch.autograd.grad(reference.sum(), x)
+        assert values.shape == grads.shape == (len(x),)
+        assert _close(values, reference.detach()), (spec.label, width)
+        assert _close(grads, torch_grads), (spec.label, width)
+
+
+def test_loss_records_are_complete_and_the_panel_offers_each():
+    panel = LP.loss_panel()
+    assert list(panel.controls["loss"].options) == list(L.LOSSES)
+    for label, spec in L.LOSSES.items():
+        assert spec.label == label and spec.formula.startswith("$") and spec.note
+        assert panel.enabled({**panel.values(), "loss": label})["delta"] == (spec.width is not None)
+        assert L.loss_curve(label, torch.zeros(3, dtype=torch.float64))[0].shape == (3,)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        L.loss_curve("Hinge", torch.zeros(3))
+
+
+def test_huber_record_uses_the_width_and_cross_entropy_has_a_closed_form():
     e = torch.linspace(-4, 4, 9, dtype=torch.float64)
-    values, grads = LP._panel_curves("Huber", e, 0.5)
+    values, grads = L.loss_curve("Huber", e, 0.5)
     assert _close(values, F.huber_loss(e, torch.zeros_like(e), reduction="none", delta=0.5))
     assert _close(grads, torch.clamp(e, -0.5, 0.5))
-    values, grads = LP._panel_curves("Cross-entropy (3 classes)", e, 1.0)
-    manual = -e + torch.log(torch.exp(e) + 2)
-    assert _close(values, manual)
+    values, _ = L.loss_curve("Cross-entropy (3 classes)", e)
+    assert _close(values, -e + torch.log(torch.exp(e) + 2))
+
+
+@pytest.mark.parametrize("margin", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multi_margin_matches_torch(margin, reduction):
+    g = torch.Generator().manual_seed(0)
+    logits, target = torch.randn(6, 5, generator=g, dtype=torch.float64), torch.randint(0, 5, (6,), generator=g)
+    ours = L.multi_margin(logits, target, margin, reduction=reduction)
+    assert _close(ours, F.multi_margin_loss(logits, target, margin=margin, reduction=reduction))
+    with pytest.raises(ValueError, match="margin"):
+        L.multi_margin(logits, target, 0.0)
+    with pytest.raises(ValueError, match="target class indices"):
+        L.multi_margin(logits, target + 5)
 
 
 def test_gd_panel_warns_when_mse_diverges():

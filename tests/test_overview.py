@@ -14,6 +14,7 @@ from torch import nn
 
 import helpers
 from helpers import doctor as doctor_module_attr  # noqa: F401  (the function, as exposed by the package)
+from helpers import data
 from helpers import overview as O
 from helpers.exercises import overview as ex
 from helpers.panels import overview as OP
@@ -119,8 +120,10 @@ def test_networks_have_the_parameter_counts_of_their_layers():
 def test_model_builders_and_counting_reject_bad_arguments():
     with pytest.raises(ValueError, match="hidden"):
         O.mlp(hidden=0)
-    with pytest.raises(ValueError, match="channels"):
+    with pytest.raises(TypeError, match="channels"):
         O.small_cnn(channels=True)
+    with pytest.raises(ValueError, match="channels"):
+        O.small_cnn(channels=0)
     with pytest.raises(TypeError, match="model"):
         O.count_parameters([torch.zeros(3)])
 
@@ -315,3 +318,41 @@ def test_check_per_class_recall():
     assert not overall and "准确率" in overall.message
     assert not ex.check_per_class_recall(lambda cm: "0.9")
     assert not ex.check_per_class_recall(0.9)
+
+
+@pytest.mark.parametrize("n", [50, 200, 800, 1347])
+def test_network_steps_counts_the_optimizer_steps_fit_model_takes(n):
+    """network_steps(n) is what fit_model really does: counted with a global optimizer step hook."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    (x, y), _ = data.digits()
+    taken = []
+    handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: taken.append(1))
+    try:
+        O.fit_model("MLP", x[:n], y[:n])
+    finally:
+        handle.remove()
+    assert len(taken) == O.network_steps(n)
+    assert 100 <= O.network_steps(n) <= 110
+
+
+def test_non_default_settings_compares_with_a_fresh_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    assert O.non_default_settings("logistic regression") == {"max_iter": (1000, LogisticRegression().max_iter)}
+    assert O.non_default_settings("k-NN") == {}
+    assert set(O.non_default_settings("random forest")) == {"n_estimators", "random_state"}
+    with pytest.raises(ValueError, match="classical"):
+        O.non_default_settings("CNN")
+    with pytest.raises(ValueError, match="model_name"):
+        O.non_default_settings("SVM")
+
+
+def test_learning_curve_outputs_carry_no_timings():
+    """Fit times change from run to run: the figure and the panel readout must not show them."""
+    curves = O.learning_curves(**SMALL)
+    panel = OP.learning_curve_panel(curves, model="k-NN")
+    assert " s<br>" not in panel.readout_text and "fit" not in panel.readout_text
+    texts = [t.get_text() for ax in OP.learning_curve_figure(curves).axes for t in (ax.title, ax.yaxis.label)]
+    assert not any("time" in t for t in texts), texts
+    assert curves.train_accuracy("k-NN") == [curves.run("k-NN", n).train_acc for n in curves.sizes]

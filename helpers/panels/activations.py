@@ -11,8 +11,9 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import offset_copy
 from torch import nn
 
-from ..activations import (FUNCTIONS, _check_choice, _relu_layer_gradient, dead_fraction, entropy,
+from ..activations import (FUNCTIONS, _relu_layer_gradient, dead_fraction, entropy,
                            layer_gradient_norms, softmax)
+from ..checks import one_of
 from ..plotting import COLORS, new_figure
 from .base import (Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider,
                    one_thread, register)
@@ -68,7 +69,7 @@ def _saturation_edge(activation: str, fraction: float = 0.01) -> float:
 @register
 def activation_panel(activation: str = "sigmoid") -> Panel:
     """Sigmoid / tanh / ReLU and their derivatives over a chosen x-range, saturated region shaded."""
-    _check_choice(activation, "activation", FUNCTIONS)
+    one_of(activation, FUNCTIONS, "activation")
     controls = {
         "activation": dropdown("activation", list(FUNCTIONS), activation),
         "x_max": float_slider("x range ±", 1.0, 20.0, 0.5, 8.0),

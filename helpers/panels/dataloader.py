@@ -14,14 +14,18 @@ import functools
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch.utils.data import RandomSampler, WeightedRandomSampler
 
-from ..dataloader import balanced_sample_weights, linear_sgd_path, loader_epochs, num_batches
+from ..dataloader import (BATCH_SIZES, balanced_sample_weights, batch_map, line_data, linear_sgd_path, loader_epochs,
+                          num_batches)
 from ..plotting import COLORS
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, one_thread, register
 
-__all__ = ["batch_map_panel", "imbalance_panel", "batch_noise_panel", "line_data", "BATCH_SIZES"]
+__all__ = ["batch_map_panel", "imbalance_panel", "batch_noise_panel"]
 
 _STYLE = {"description_width": "initial"}
 
@@ -33,14 +37,47 @@ _BATCH_COLORS = ListedColormap(["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76
                                 "#ff9da7", "#9c755f", "#bab0ac"])
 
 
-def batch_map(n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int,
-              epochs: int = _MAP_EPOCHS) -> np.ndarray:
-    """(epochs, n) array: the batch number of every sample in every epoch, -1 where drop_last left it out."""
-    out = np.full((epochs, n), -1.0)
-    for e, batches in enumerate(loader_epochs(n, batch_size, seed, epochs, shuffle=shuffle, drop_last=drop_last)):
-        for k, batch in enumerate(batches):
-            out[e, batch] = k
-    return out
+@functools.lru_cache(maxsize=4)
+def _digit_masks(dpi: float, upright: bool) -> tuple[np.ndarray, ...]:
+    """Alpha masks (0..1) of the digits 0-9 as the panel's text renders them; rotated to read upwards if not upright."""
+    masks = []
+    for digit in "0123456789":
+        fig = Figure(figsize=(0.4, 0.4), dpi=dpi)
+        canvas = FigureCanvasAgg(fig)
+        fig.text(0.5, 0.5, digit, ha="center", va="center", fontsize=8 if upright else 7)
+        canvas.draw()
+        ink = 1.0 - np.asarray(canvas.buffer_rgba())[..., 0] / 255.0
+        rows, cols = np.flatnonzero(ink.max(1) > 0), np.flatnonzero(ink.max(0) > 0)
+        mask = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        masks.append(mask if upright else np.rot90(mask))
+    return tuple(masks)
+
+
+@functools.lru_cache(maxsize=256)
+def _number_glyph(number: int, dpi: float, upright: bool) -> np.ndarray:
+    """The alpha mask of ``number``: digits side by side, or (not upright) stacked to read upwards."""
+    glyphs = [_digit_masks(dpi, upright)[int(d)] for d in str(number)]
+    if upright:
+        h = max(g.shape[0] for g in glyphs)
+        return np.hstack([np.pad(g, ((h - g.shape[0], 0), (0, 1))) for g in glyphs])
+    w = max(g.shape[1] for g in glyphs)
+    return np.vstack([np.pad(g, ((0, 1), (0, w - g.shape[1]))) for g in glyphs[::-1]])
+
+
+def _number_layer(batch: np.ndarray, width: int, height: int, dpi: float, upright: bool) -> np.ndarray:
+    """An RGBA image (height, width) of black batch numbers centred in the cells of ``batch`` (epochs, n); -1 left blank."""
+    layer = np.zeros((max(height, 1), max(width, 1), 4))
+    epochs, n = batch.shape
+    for e in range(epochs):
+        for i in range(n):
+            if batch[e, i] < 0:
+                continue
+            glyph = _number_glyph(int(batch[e, i]), dpi, upright)
+            top = int((e + 0.5) * layer.shape[0] / epochs - glyph.shape[0] / 2)
+            left = int((i + 0.5) * layer.shape[1] / n - glyph.shape[1] / 2)
+            region = layer[max(top, 0):top + glyph.shape[0], max(left, 0):left + glyph.shape[1], 3]
+            region[...] = np.maximum(region, glyph[:region.shape[0], :region.shape[1]])
+    return layer
 
 
 @register
@@ -58,16 +95,22 @@ def batch_map_panel() -> Panel:
 
     def setup(fig):
         ax_map, ax_len = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.3, 1.0]})
-        ax_map.set(xlim=(-0.5, _MAX_N - 0.5), ylim=(_MAP_EPOCHS - 0.5, -0.5), xlabel="sample index",
+        ax_map.set(ylim=(_MAP_EPOCHS - 0.5, -0.5), xlabel="sample index",
                    yticks=range(_MAP_EPOCHS), yticklabels=[f"epoch {e + 1}" for e in range(_MAP_EPOCHS)],
-                   title="batch of each sample (colour = batch number, black = dropped)")
+                   title="batch of each sample (number = batch, black = dropped)")
         ax_map.grid(False)
+        ax_map.xaxis.set_major_locator(MaxNLocator(integer=True))
         cells = ax_map.pcolormesh(np.arange(_MAX_N + 1) - 0.5, np.arange(_MAP_EPOCHS + 1) - 0.5,
                                   np.full((_MAP_EPOCHS, _MAX_N), np.nan), cmap=cmap, vmin=0, vmax=10,
                                   animated=True)     # a mesh of cells: much cheaper to redraw than an image
+        # the batch number written in every cell (colours alone repeat after 10 batches): one image of digits,
+        # composed with numpy, costs a fraction of 160 text artists
+        numbers = ax_map.imshow(np.zeros((1, 1, 4)), extent=(-0.5, _MAX_N - 0.5, _MAP_EPOCHS - 0.5, -0.5),
+                                aspect="auto", interpolation="nearest", zorder=3, animated=True)
+        ax_map.set(xlim=(-0.5, _MAX_N - 0.5), ylim=(_MAP_EPOCHS - 0.5, -0.5))
         gaps = [(x, e + 0.5) for e in range(_MAP_EPOCHS - 1) for x in (-0.5, _MAX_N - 0.5, np.nan)]
         ax_map.plot(*np.array(gaps).T, color="white", lw=3, animated=True)   # white gaps between the epochs
-        ax_len.set(xlim=(0.5, 16.5), ylim=(0, _MAX_N + 1), xlabel="batch_size", ylabel="len(loader)",
+        ax_len.set(xlim=(0.5, 16.5), xlabel="batch_size", ylabel="len(loader)",
                    title="iterations per epoch")
         ceil_line, = ax_len.plot([], [], lw=1.5, color=COLORS["main"], label="ceil(N/B)", drawstyle="steps-mid",
                                  animated=True)
@@ -78,10 +121,17 @@ def batch_map_panel() -> Panel:
 
         def update(batch_size, n, shuffle, drop_last, seed):
             n, b = int(n), int(batch_size)
+            if ax_map.get_xlim() != (-0.5, n - 0.5):           # both axes fit N
+                ax_map.set_xlim(-0.5, n - 0.5)
+                ax_len.set_ylim(0, n + 1)
             ids = np.full((_MAP_EPOCHS, _MAX_N), np.nan)
-            batch = batch_map(n, b, bool(shuffle), bool(drop_last), int(seed))
+            batch = batch_map(n, b, bool(shuffle), bool(drop_last), int(seed)).numpy()
             ids[:, :n] = np.where(batch < 0, -1.0, batch % 10)          # 10 colours in turn; -1: dropped (black)
             cells.set_array(np.ma.masked_invalid(ids))
+            box = ax_map.get_window_extent()
+            upright = box.width / n >= 15 * fig.dpi / 80          # room for two digits side by side
+            numbers.set_data(_number_layer(batch, int(box.width), int(box.height), fig.dpi, upright))
+            numbers.set_extent((-0.5, n - 0.5, _MAP_EPOCHS - 0.5, -0.5))
             ceil_line.set_data(sizes, [num_batches(n, s) for s in sizes])
             floor_line.set_data(sizes, [num_batches(n, s, drop_last=True) for s in sizes])
             per_epoch = num_batches(n, b, drop_last=bool(drop_last))
@@ -165,19 +215,10 @@ def imbalance_panel() -> Panel:
 
 
 # ----------------------------------------------------------------------------- batch size and gradient noise
-BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200)
-_LINE_N = 200
+_LINE_N = 200                     # len(line_data()[0])
 _NOISE_EPOCHS = 3
 _NOISE_STEPS = 60
 _W0, _B0 = -1.5, 2.5
-
-
-@functools.lru_cache(maxsize=1)
-def line_data() -> tuple[torch.Tensor, torch.Tensor]:
-    r"""200 points of $y = 2x - 1 + 0.8\,\epsilon$, $x, \epsilon \sim \mathcal N(0, 1)$ (float64, fixed seed)."""
-    g = torch.Generator().manual_seed(4)
-    x = torch.randn(_LINE_N, generator=g, dtype=torch.float64)
-    return x, 2 * x - 1 + 0.8 * torch.randn(_LINE_N, generator=g, dtype=torch.float64)
 
 
 def _full_loss(path: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -1,7 +1,6 @@
 """Chapter 3 (initialization): the chapter's figures and panels. The math lives in ``helpers.init``."""
 from __future__ import annotations
 
-import functools
 import math
 from typing import Sequence
 
@@ -11,8 +10,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from ..init import (ACTIVATIONS, INIT_METHODS, _activation, _backward, _forward, init_distribution,
-                    predicted_signal_std, sample_init, uniform_variance)
+from ..init import (ACTIVATIONS, INIT_METHODS, MAX_DEPTH, MAX_WIDTH, depth_stats, init_distribution,
+                    init_std, predicted_signal_std, sample_init)
 from ..plotting import COLORS, new_figure
 from .base import Panel, dropdown, int_slider, one_thread, register
 
@@ -60,48 +59,7 @@ def init_gallery_figure(fan_in: int, fan_out: int, seed: int = 0):
 
 
 # ----------------------------------------------------------------------------- panels
-MAX_DEPTH, MAX_WIDTH, BATCH = 50, 512, 32
-Y_LIMITS = (1e-12, 1e12)
-
-
-@functools.lru_cache(maxsize=2)
-def _unit_weights(kind: str) -> torch.Tensor:
-    """MAX_DEPTH fixed matrices with unit variance: N(0, 1) or U(-sqrt 3, sqrt 3); layers are slices of these."""
-    g = torch.Generator().manual_seed(3 if kind == "normal" else 4)
-    shape = (MAX_DEPTH, MAX_WIDTH, MAX_WIDTH)
-    if kind == "normal":
-        return torch.randn(shape, generator=g)
-    return (torch.rand(shape, generator=g) * 2 - 1) * math.sqrt(3.0)
-
-
-def _panel_inputs(width: int, method: str) -> tuple[torch.Tensor, torch.Tensor, list, float]:
-    """The fixed batch, upstream gradient and MAX_DEPTH layers of a width, plus the init's weight std."""
-    kind, a, b = init_distribution(method, width, width)
-    std = b if kind == "normal" else math.sqrt(uniform_variance(a, b))
-    g = torch.Generator().manual_seed(5)
-    x = torch.randn(BATCH, MAX_WIDTH, generator=g)[:, :width]
-    upstream = torch.randn(BATCH, MAX_WIDTH, generator=g)[:, :width]
-    base = _unit_weights(kind)
-    return x, upstream, [base[k, :width, :width] for k in range(MAX_DEPTH)], std
-
-
-@functools.lru_cache(maxsize=6)
-def _panel_forward(width: int, method: str, activation: str) -> tuple[list, np.ndarray]:
-    """Forward through all MAX_DEPTH layers once per (width, init, activation); a shallower net is a prefix."""
-    x, _, layers, std = _panel_inputs(width, method)
-    with one_thread(), torch.no_grad():
-        zs, act_std = _forward(x, layers, _activation(activation)[0], std)
-    return zs, np.array(act_std)
-
-
-@functools.lru_cache(maxsize=256)
-def _panel_stats(depth: int, width: int, method: str, activation: str) -> tuple[np.ndarray, np.ndarray]:
-    """``deep_signal_stats`` for the panel: cached forward prefix, backward from layer ``depth``."""
-    zs, act_std = _panel_forward(width, method, activation)
-    _, upstream, layers, std = _panel_inputs(width, method)
-    with one_thread(), torch.no_grad():
-        grad_std = _backward(zs[:depth], layers[:depth], _activation(activation)[1], std, upstream)
-    return act_std[:depth], np.array(grad_std)
+_Y_LIMITS = (1e-12, 1e12)
 
 
 def _first_layer(mask: np.ndarray) -> int | None:
@@ -114,8 +72,8 @@ def _describe(values: np.ndarray, order: slice = slice(None)) -> str:
     v = values[order]
     k = np.arange(1, len(values) + 1)[order]
     parts = []
-    for what, mask in (("inf/nan", ~np.isfinite(v)), (f"> {Y_LIMITS[1]:.0e}", np.isfinite(v) & (v > Y_LIMITS[1])),
-                       (f"< {Y_LIMITS[0]:.0e}", v < Y_LIMITS[0])):
+    for what, mask in (("inf/nan", ~np.isfinite(v)), (f"> {_Y_LIMITS[1]:.0e}", np.isfinite(v) & (v > _Y_LIMITS[1])),
+                       (f"< {_Y_LIMITS[0]:.0e}", v < _Y_LIMITS[0])):
         first = _first_layer(mask)
         if first is not None:
             parts.append(f"{what} at layer {k[first - 1]}")
@@ -136,7 +94,7 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
         ax_fwd, ax_bwd = fig.subplots(1, 2, sharey=True)
         for ax, title in ((ax_fwd, "forward (layer 1 → L): std of h_k"),
                           (ax_bwd, "backward (layer L → 1): std of dL/dz_k")):
-            ax.set(yscale="log", ylim=Y_LIMITS, xlim=(0, MAX_DEPTH + 1), xlabel="layer k", title=title)
+            ax.set(yscale="log", ylim=_Y_LIMITS, xlim=(0, MAX_DEPTH + 1), xlabel="layer k", title=title)
             ax.axhline(1.0, color="black", lw=0.7)
             ax.set_yticks([10.0**e for e in range(-12, 13, 4)])
             ax.yaxis.set_minor_locator(NullLocator())  # fewer tick artists: faster blits
@@ -153,19 +111,19 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
 
         def update(depth: int, width: int, init: str, activation: str) -> None:
             depth, width = int(depth), int(width)
-            act, grad = _panel_stats(depth, width, init, activation)
+            with one_thread():
+                act, grad = depth_stats(depth, width, init, activation)
             k = np.arange(1, depth + 1)
             for name, values in (("fwd", act), ("bwd", grad)):
-                shown = np.clip(np.nan_to_num(values, nan=Y_LIMITS[1], posinf=Y_LIMITS[1]), *Y_LIMITS)
+                shown = np.clip(np.nan_to_num(values, nan=_Y_LIMITS[1], posinf=_Y_LIMITS[1]), *_Y_LIMITS)
                 art[name].set_data(k, shown)
             has_theory = activation in ("relu", "linear")
             if has_theory:
-                kind, a, b = init_distribution(init, width, width)
-                std = b if kind == "normal" else math.sqrt(uniform_variance(a, b))
+                std = init_std(init, width, width)
                 with np.errstate(over="ignore", under="ignore"):
                     theory = predicted_signal_std(depth, width, std, activation)
                 for name, values in zip(("fwd_theory", "bwd_theory"), theory):
-                    art[name].set_data(k, np.clip(values, *Y_LIMITS))
+                    art[name].set_data(k, np.clip(values, *_Y_LIMITS))
             art["fwd_theory"].set_visible(has_theory)
             art["bwd_theory"].set_visible(has_theory)
             art["fwd_text"].set_text(f"layer {depth}: {act[-1]:.1e}{_describe(act)}")

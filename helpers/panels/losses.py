@@ -5,8 +5,7 @@ import numpy as np
 import torch
 from matplotlib.ticker import NullLocator
 
-from ..losses import (binary_cross_entropy_with_logits, cross_entropy, fit_line, gd_1d, huber, huber_grad, mae,
-                      mae_grad, mse, mse_grad, smooth_l1)
+from ..losses import LOSSES, fit_line, gd_1d
 from ..plotting import COLORS
 from .base import Panel, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider, register
 
@@ -14,47 +13,14 @@ __all__ = ["loss_panel", "robust_regression_panel", "gd_1d_panel"]
 
 
 # ----------------------------------------------------------------------------- panels
-_PANEL_LOSSES = ("MAE (L1)", "MSE (L2)", "Huber", "Smooth L1", "BCE with logits (y=1)", "Cross-entropy (3 classes)")
-
-
-_PANEL_NOTES = {
-    "MAE (L1)": "gradient is always -1 or +1, whatever the size of the error",
-    "MSE (L2)": "gradient 2e grows with the error",
-    "Huber": "quadratic for |e| <= delta, linear beyond: gradient clipped at +-delta",
-    "Smooth L1": "Smooth L1 (beta = slider) = Huber(delta = beta) / beta: gradient clipped at +-1",
-    "BCE with logits (y=1)": "x = logit z, label 1: loss log(1 + e^-z), gradient sigmoid(z) - 1  (slider not used)",
-    "Cross-entropy (3 classes)": "x = true-class logit, other two logits 0: gradient p_true - 1  (slider not used)",
-}
-
-
-def _panel_curves(name: str, e: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-element loss and its derivative along ``e`` for the loss panel."""
-    zero = torch.zeros_like(e)
-    if name == "MAE (L1)":
-        return mae(e, zero, reduction="none"), mae_grad(e, zero)
-    if name == "MSE (L2)":
-        return mse(e, zero, reduction="none"), mse_grad(e, zero)
-    if name == "Huber":
-        return huber(e, zero, delta, reduction="none"), huber_grad(e, zero, delta)
-    if name == "Smooth L1":
-        return smooth_l1(e, zero, delta, reduction="none"), torch.clamp(e / delta, -1, 1)
-    if name == "BCE with logits (y=1)":
-        return binary_cross_entropy_with_logits(e, torch.ones_like(e), reduction="none"), torch.sigmoid(e) - 1
-    if name == "Cross-entropy (3 classes)":
-        logits = torch.stack([e, zero, zero], dim=1)
-        p_true = torch.softmax(logits, dim=1)[:, 0]
-        return cross_entropy(logits, torch.zeros(len(e), dtype=torch.long), reduction="none"), p_true - 1
-    raise ValueError(f"loss must be one of {list(_PANEL_LOSSES)}, got {name!r}")
-
-
 @register
 def loss_panel(loss: str = "Huber") -> Panel:
     """One loss (and its derivative) against the error, with a delta / beta slider; ``loss`` is the first choice."""
-    if loss not in _PANEL_LOSSES:
-        raise ValueError(f"loss must be one of {list(_PANEL_LOSSES)}, got {loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
     controls = {
         "delta": float_slider("delta / beta", 0.1, 3.0, 0.05, 1.0),
-        "loss": dropdown("loss", list(_PANEL_LOSSES), loss),
+        "loss": dropdown("loss", list(LOSSES), loss),
     }
     e = torch.linspace(-4, 4, 401, dtype=torch.float64)
     x = e.numpy()
@@ -76,25 +42,25 @@ def loss_panel(loss: str = "Huber") -> Panel:
                  for ax in (ax_loss, ax_grad) for s in (-1, 1)]
         note = fig.text(0.5, 0.005, "", ha="center", va="bottom", fontsize=9)
         if fig.get_layout_engine() is not None:  # leave room for the note under the axes
-            fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
+            fig.get_layout_engine().set(rect=(0, 0.12, 1, 0.88))
 
         def update(delta: float, loss: str) -> None:
-            values, grads = _panel_curves(loss, e, delta)
+            spec = LOSSES[loss]
+            values, grads = spec.curve(e, delta)
             check_finite(values, grads, what=f"the {loss} curve")
             loss_line.set_ydata(values.numpy())
             grad_line.set_ydata(grads.numpy())
             if ax_loss.get_title() != loss:
                 ax_loss.set_title(loss)
-            uses_delta = loss in ("Huber", "Smooth L1")
             for mark, s in zip(marks, (-1, 1, -1, 1)):
                 mark.set_xdata([s * delta, s * delta])
-                mark.set_visible(uses_delta)
-            note.set_text(_PANEL_NOTES[loss])
+                mark.set_visible(spec.width is not None)
+            note.set_text(f"{spec.formula}\n{spec.note}")
 
         return update
 
-    uses_delta = {"Huber", "Smooth L1"}
-    return Panel(controls, setup, figsize=(7.6, 3.1), enabled_when={"delta": lambda v: v["loss"] in uses_delta})
+    return Panel(controls, setup, figsize=(7.6, 3.4),
+                 enabled_when={"delta": lambda v: LOSSES[v["loss"]].width is not None})
 
 
 @register

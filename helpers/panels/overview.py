@@ -12,9 +12,9 @@ from ..plotting import COLORS, new_figure
 from .base import Panel, dropdown, register
 from .pieces import HeatMap
 
-__all__ = ["MODEL_COLORS", "learning_curve_figure", "logistic_weights_figure", "learning_curve_panel"]
+__all__ = ["learning_curve_figure", "logistic_weights_figure", "learning_curve_panel"]
 
-MODEL_COLORS = {
+_MODEL_COLORS = {
     "logistic regression": COLORS["main"], "k-NN": COLORS["alt"], "decision tree": COLORS["muted"],
     "random forest": COLORS["purple"], "MLP": COLORS["accent"], "CNN": COLORS["grad"],
 }
@@ -22,7 +22,7 @@ MODEL_COLORS = {
 
 def _style(model_name: str) -> dict:
     """Networks dashed, classical models solid, one colour per model."""
-    return {"color": MODEL_COLORS.get(model_name, "black"), "ls": "--" if model_name in NETWORKS else "-"}
+    return {"color": _MODEL_COLORS.get(model_name, "black"), "ls": "--" if model_name in NETWORKS else "-"}
 
 
 def _accuracy_axes(ax, curves: LearningCurves, *, lw: float = 1.6) -> None:
@@ -41,26 +41,26 @@ def _log_size_axis(ax, sizes) -> None:
 
 
 def learning_curve_figure(curves: LearningCurves | None = None):
-    """Three plots from the grid of runs against the training-set size: validation accuracy, error rate (log) and fit time."""
+    """Three plots from the grid of runs against the training-set size: validation accuracy, error rate (log), training accuracy."""
     curves = learning_curves() if curves is None else curves
     if not isinstance(curves, LearningCurves):
         raise TypeError(f"curves must be a LearningCurves (helpers.overview.learning_curves()), got {type(curves).__name__}")
-    fig, (ax_acc, ax_err, ax_time) = new_figure((12.0, 3.4), ncols=3)
+    fig, (ax_acc, ax_err, ax_train) = new_figure((12.0, 3.4), ncols=3)
     _accuracy_axes(ax_acc, curves)
     ax_acc.set_title("validation accuracy")
     ax_acc.legend(fontsize=8, loc="lower right")
     for name in curves.models:
         error = 1.0 - np.asarray(curves.accuracy(name))
         ax_err.plot(curves.sizes, np.maximum(error, 1e-3), marker="o", ms=3, label=name, **_style(name))
-        ax_time.plot(curves.sizes, np.maximum(curves.seconds(name), 1e-3), marker="o", ms=3, label=name, **_style(name))
-    for ax in (ax_err, ax_time):
-        _log_size_axis(ax, curves.sizes)
-        ax.set_yscale("log")
+        ax_train.plot(curves.sizes, curves.train_accuracy(name), marker="o", ms=3, label=name, **_style(name))
+    _log_size_axis(ax_err, curves.sizes)
+    ax_err.set_yscale("log")
+    _log_size_axis(ax_train, curves.sizes)
     ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
     ax_err.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax_err.minorticks_off()
     ax_err.set(ylabel="validation error rate (log scale)", title="error rate = 1 - accuracy")
-    ax_time.set(ylabel="fit time (s, log scale)", title="training time (this machine, one thread)")
+    ax_train.set(ylabel="training accuracy", ylim=(0.8, 1.01), title="accuracy on the training images")
     return fig
 
 
@@ -135,7 +135,7 @@ def learning_curve_panel(curves: LearningCurves | None = None, *, model: str = "
             point.set_markeredgecolor(color)
             heat.set_data(fractions[(model, n_train)])
             return (f"<b>{model}</b>, {n_train} training images: validation accuracy <b>{run.val_acc:.3f}</b> "
-                    f"(training {run.train_acc:.3f}), fit {run.seconds:.2f} s<br>"
+                    f"(training {run.train_acc:.3f})<br>"
                     f"{_most_confused(run.confusion.numpy())}")
 
         return update

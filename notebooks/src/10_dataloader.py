@@ -24,7 +24,8 @@ from torch.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset
 from helpers import dataloader, show_source
 from helpers.data import digits
 from helpers.exercises import dataloader as exercises
-from helpers.panels.dataloader import batch_map_panel, batch_noise_panel, imbalance_panel, line_data
+from helpers.dataloader import line_data
+from helpers.panels.dataloader import batch_map_panel, batch_noise_panel, imbalance_panel
 from helpers.plotting import show
 from helpers.training import accuracy, fit, plot_histories
 
@@ -53,7 +54,7 @@ xb, yb = next(iter(loader))
 print("one batch:", tuple(xb.shape), tuple(yb.shape))
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E65）**
+# > **⚠ 笔记勘误：迭代器还是可迭代对象**
 # >
 # > **笔记的写法**：DataLoader 是 PyTorch 里用来分批、打乱、并行读取数据的"迭代器"。
 # >
@@ -75,7 +76,7 @@ print("next(iter(loader)) -> shapes", [tuple(t.shape) for t in next(first)])
 # %% [markdown]
 # ## 2. DataLoader 的参数
 #
-# 笔记列出了最常用的五个参数。完整的签名还有十几个，下面把它打印出来，并标出几个常用的：
+# 笔记列出了最常用的五个参数。完整的签名在 `dataset` 之后还有十几个，本节末尾的代码格把它们全部打印出来，每个配一句用途。最常用的是这几个：
 #
 # | 参数 | 作用 |
 # |---|---|
@@ -87,23 +88,25 @@ print("next(iter(loader)) -> shapes", [tuple(t.shape) for t in next(first)])
 # | `num_workers` | 读数据的子进程数，0 表示在主进程里读（第 9 节） |
 # | `generator` | 打乱用的随机数生成器，用来复现顺序（第 8 节） |
 #
-# > **⚠ 笔记勘误（E66，轻微）** 笔记的参数示例先 `from torch.utils.data import DataLoader`，再写 `torch.utils.data.DataLoader(dataset, ...)`：`torch` 没有导入，`dataset` 也没有定义，原样运行是 `NameError`。直接写 `DataLoader(dataset, ...)`，并先定义好 dataset。
+# > **⚠ 笔记勘误（轻微）：示例跑不起来** 笔记的参数示例先 `from torch.utils.data import DataLoader`，再写 `torch.utils.data.DataLoader(dataset, ...)`：`torch` 没有导入，`dataset` 也没有定义，原样运行是 `NameError`。直接写 `DataLoader(dataset, ...)`，并先定义好 dataset。
 #
-# > **⚠ 笔记勘误（E67）**
+# > **⚠ 笔记勘误：`shuffle` 的默认值**
 # >
 # > **笔记的写法**：参数示例里写 `shuffle=False`，当作默认值。
 # >
 # > **正确的说法**：真实的默认值是 `shuffle=None`，效果与 `False` 相同（按 0, 1, 2, … 的顺序）。这个差别无害，但写自己的封装函数时要知道 `None` 也是合法值。
 # >
-# > 证据见下一格：签名里的默认值，以及不同 `shuffle` 下 DataLoader 内部用的采样器。
+# > 证据见下一格：签名里的每个参数、它的默认值和用途，以及不同 `shuffle` 下 DataLoader 内部用的采样器。
 
 # %%
-# NBVAL_CHECK_OUTPUT
-defaults = {name: p.default for name, p in inspect.signature(DataLoader).parameters.items() if name != "dataset"}
-print({k: defaults[k] for k in ("batch_size", "shuffle", "sampler", "num_workers", "collate_fn", "drop_last", "generator")})
-print("number of parameters after dataset:", len(defaults))
-for shuffle in (None, False, True):
-    print(f"shuffle={shuffle!s:5}: sampler = {type(DataLoader(dataset, shuffle=shuffle).sampler).__name__}")
+signature = {name: p.default for name, p in inspect.signature(DataLoader).parameters.items() if name != "dataset"}
+for name, default in signature.items():
+    print(f"{name:24s} default {default!r:6}  {dataloader.LOADER_PARAMETERS[name]}")
+print(f"{len(signature)} parameters after dataset, all printed above")
+assert set(signature) <= set(dataloader.LOADER_PARAMETERS) and signature["shuffle"] is None
+samplers = {shuffle: type(DataLoader(dataset, shuffle=shuffle).sampler).__name__ for shuffle in (None, False, True)}
+print("sampler per shuffle value:", samplers)
+assert samplers[None] == samplers[False] == "SequentialSampler" and samplers[True] == "RandomSampler"
 
 # %% [markdown]
 # ## 3. epoch、batch、iteration
@@ -123,14 +126,14 @@ for shuffle in (None, False, True):
 show_source(dataloader.batch_indices)
 
 # %% [markdown]
-# 面板把这件事画成一张图：横轴是样本编号，每一行是一个 epoch，颜色表示这个样本落在第几批（黑色是被 `drop_last` 丢掉的）。
+# 面板把这件事画成一张图：横轴是样本编号（共 $N$ 个），每一行是一个 epoch，格子里的数字是这个样本落在第几批（从 0 数起；颜色帮助看出同一批的样本，10 种颜色轮流用），黑色是被 `drop_last` 丢掉的。
 # 关掉 `shuffle`，每个 epoch 都是同样的连续分组；打开它，每个 epoch 换一个排列。右边是 `len(loader)` 随批大小的变化，圆圈是当前设置。
 
 # %%
 batch_map_panel()
 
 # %% [markdown]
-# **验证**：对若干 $(N, B)$，`num_batches` 等于 `len(loader)`；`batch_indices` 与 DataLoader 实际给出的下标相同；打乱时每个 epoch 每个样本恰好出现一次；不打乱时顺序是 $0, 1, 2, \dots$（C51）。
+# **验证**：对若干 $(N, B)$，`num_batches` 等于 `len(loader)`；`batch_indices` 与 DataLoader 实际给出的下标相同；打乱时每个 epoch 每个样本恰好出现一次；不打乱时顺序是 $0, 1, 2, \dots$。
 
 # %%
 for n, bs in [(1000, 32), (10, 3), (7, 7), (5, 8)]:
@@ -152,12 +155,12 @@ print("shuffle=True: every sample exactly once per epoch, in a new order; shuffl
 #
 # 笔记的例子：1000 个随机样本，`batch_size=32`、`shuffle=True`，一个 `nn.Linear(3, 2)` 用带动量的 SGD 训练，每 20 步打印一次，每个 epoch 结束时打印平均损失。循环本身写得对，但有一条注释错了：
 #
-# > **⚠ 笔记勘误（E68）**
+# > **⚠ 笔记勘误：`len(loader)` 是什么**
 # >
 # > **笔记的写法**：打印 `Step {step}/{len(loader)}` 时注释说 "`len(loader)` 表示一个 batch 里一共几个 batch"。
 # >
 # > **正确的说法**：`len(loader)` 是**一个 epoch 里的批次数** $\lceil N/B \rceil = \lceil 1000/32 \rceil = 32$（`drop_last=True` 时是 31）。
-# > 前 31 批各 32 个样本，最后一批只有 $1000 - 31 \times 32 = 8$ 个——这正是笔记按 `batch_n` 加权求 epoch 平均损失的原因（C50）。
+# > 前 31 批各 32 个样本，最后一批只有 $1000 - 31 \times 32 = 8$ 个——这正是笔记按 `batch_n` 加权求 epoch 平均损失的原因。
 # >
 # > 证据见下一格。
 
@@ -169,7 +172,7 @@ print("len(loader) =", len(loader), "| batches seen =", len(sizes), "| last batc
 print("drop_last=True: len =", len(DataLoader(dataset, batch_size=32, shuffle=True, drop_last=True)))
 
 # %% [markdown]
-# > **⚠ 笔记勘误（E69，轻微）** 注释"负责按32组样本一组"应为"按 32 个样本一组"。
+# > **⚠ 笔记勘误（轻微）：注释的措辞** 注释"负责按32组样本一组"应为"按 32 个样本一组"。
 #
 # 下面是改好注释的循环（跑 3 个 epoch）。`loss` 是**这一批的平均**损失，乘以批大小就是这一批的损失总和；一个 epoch 的总和除以样本数，才是每个样本的平均：
 #
@@ -190,17 +193,18 @@ for epoch in range(1, 4):
         batch_losses.append(loss.item()); batch_sizes.append(len(xb))
         if step % 20 == 0:
             print(f"epoch {epoch} | step {step}/{len(loader)} (batches per epoch) | batch loss {loss.item():.4f}")
-    print(f"epoch {epoch} done: mean over {seen} samples {loss_sum / seen:.4f} | "
-          f"plain mean of the {len(batch_losses)} batch means {sum(batch_losses) / len(batch_losses):.4f}")
+    plain_mean = sum(batch_losses) / len(batch_losses)
+    print(f"epoch {epoch} done: mean over {seen} samples {loss_sum / seen:.4f} | plain mean of the "
+          f"{len(batch_losses)} batch means {plain_mean:.4f}"); assert abs(loss_sum / seen / plain_mean - 1) < 0.01
 
 # %% [markdown]
-# 两个数只差在千分位上，因为 32 批里只有最后一批不满。批数越少、最后一批越"不满"，差别越大。`helpers.dataloader.epoch_mean_loss` 就是上面的加权公式：
+# 两个数相差不到 1%，因为 32 批里只有最后一批不满。批数越少、最后一批越"不满"，最后那批的权重就被放大得越多，差别也越大。`helpers.dataloader.epoch_mean_loss` 就是上面的加权公式：
 
 # %%
 show_source(dataloader.epoch_mean_loss)
 
 # %% [markdown]
-# **验证**：模型固定不动时（不更新参数），按批大小加权的批平均损失**严格等于**整份数据上的平均损失；不加权的平均则不等（C50）。
+# **验证**：模型固定不动时（不更新参数），按批大小加权的批平均损失**严格等于**整份数据上的平均损失；不加权的平均则不等。
 # 训练循环里的 epoch 平均则是"每个样本在被用到的那一刻的损失"的平均，所以只能和 `epoch_mean_loss` 比，不能和训练结束后的全数据损失比。
 
 # %%
@@ -298,7 +302,7 @@ except ValueError as err:
     print("sampler + shuffle ->", err)
 
 # %% [markdown]
-# **类别不平衡**：如果 95% 的样本属于类 0、5% 属于类 1，随机打乱后每批平均只有 1.6 个（32 × 5%）少数类样本，很多批一个都没有，模型很容易学会"全猜类 0"。
+# **类别不平衡**：如果 95% 的样本属于类 0、5% 属于类 1，随机打乱后每批平均只有 1.6 个（32 × 5%）少数类样本，大约五分之一的批一个都没有（$0.95^{32} \approx 0.19$），模型很容易学会"全猜类 0"。
 # `WeightedRandomSampler` 按给定的权重**有放回地**抽样。给每个样本权重 $w_i = 1/n_{y_i}$（$n_c$ 是类 $c$ 的样本数），每个类的权重总和都是 1，于是各类被抽到的机会相同：
 
 # %%
@@ -311,7 +315,7 @@ show_source(dataloader.balanced_sample_weights)
 imbalance_panel()
 
 # %% [markdown]
-# **验证**：95 : 5 的数据上，普通打乱抽到的少数类约占 5%，加权采样约占 50%；加权采样会重复抽到同一个少数类样本。
+# **验证**：95 : 5 的数据上，普通打乱抽到的少数类约占 5%，加权采样约占 50%；加权采样会重复抽到同一个少数类样本（平均每个抽到 5 次以上）；普通打乱时，32 个一批，没有少数类的批平均约占 0.19（20 个种子）。
 
 # %%
 labels_imb = torch.tensor([0] * 950 + [1] * 50)
@@ -324,7 +328,15 @@ share_w, share_p = labels_imb[drawn].float().mean().item(), labels_imb[plain_dra
 distinct = len(set(drawn[labels_imb[drawn] == 1].tolist()))
 print(f"plain shuffling: class-1 share {share_p:.3f} | weighted: {share_w:.3f}, "
       f"{int((labels_imb[drawn] == 1).sum())} class-1 draws of only {distinct} distinct samples")
-assert abs(share_p - 0.05) < 1e-9 and abs(share_w - 0.5) < 0.05 and distinct <= 50
+assert abs(share_p - 0.05) < 1e-9 and abs(share_w - 0.5) < 0.05
+assert int((labels_imb[drawn] == 1).sum()) > 5 * distinct     # each minority sample is drawn many times
+
+# %%
+empty = [(labels_imb[torch.randperm(1000, generator=g)][:992].view(31, 32).sum(1) == 0).float().mean().item()
+         for g in [torch.Generator().manual_seed(s) for s in range(20)]]
+print(f"plain shuffling, batches of 32: share of batches without class 1 {min(empty):.2f}-{max(empty):.2f} "
+      f"over 20 seeds, mean {sum(empty) / 20:.2f} (0.95^32 = {0.95 ** 32:.2f})")
+assert abs(sum(empty) / 20 - 0.95 ** 32) < 0.05
 
 # %% [markdown]
 # ## 8. 可复现的打乱：`generator=`
@@ -362,6 +374,7 @@ assert [order_a] + three == dataloader.loader_epochs(12, 4, seed=0, epochs=3)
 # %%
 net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
 data65 = TensorDataset(torch.randn(65, 4), torch.randn(65, 1))
+failed = {}
 for drop_last in (False, True):
     try:
         for xb, yb in DataLoader(data65, batch_size=32, drop_last=drop_last):
@@ -369,6 +382,8 @@ for drop_last in (False, True):
         print(f"drop_last={drop_last}: all {len(DataLoader(data65, batch_size=32, drop_last=drop_last))} batches trained")
     except ValueError as err:
         print(f"drop_last={drop_last}: batch of {len(xb)} sample ->", str(err).split(",")[0])
+    failed[drop_last] = len(xb) == 1
+assert failed == {False: True, True: False}
 
 # %% [markdown]
 # **`num_workers`**：大于 0 时，DataLoader 启动这么多个子进程，每个子进程拿到 Dataset 的一份拷贝，并行地执行 `__getitem__` 和 `collate_fn`，主进程只负责训练。
@@ -400,16 +415,19 @@ class NoisyLineStream(IterableDataset):
 # %%
 stream = NoisyLineStream(count=20)
 print("batch sizes:", [len(xb) for xb, _ in DataLoader(stream, batch_size=8)])
+refused = 0
 for attempt in (lambda: DataLoader(stream, shuffle=True), lambda: len(stream)):
     try:
         attempt()
     except (ValueError, TypeError) as err:
         print(type(err).__name__, "->", str(err)[:90])
+        refused += 1
+assert refused == 2
 
 # %% [markdown]
 # ## 10. 批大小与梯度噪声
 #
-# 一批样本的平均梯度 $g_B = \frac1B\sum_{i\in B}\nabla\ell_i$ 是整份数据梯度 $\bar g$ 的无偏估计。设单个样本梯度的方差为 $\sigma^2$，不放回地抽 $B$ 个（一个 epoch 之内正是这样），$g_B$ 的方差是
+# 一批样本的平均梯度 $g_B = \frac1B\sum_{i\in B}\nabla\ell_i$ 是整份数据梯度 $\bar g$ 的无偏估计。设 $N$ 个单样本梯度的**总体方差**（population variance，除以 $N$ 而不是 $N-1$）为 $\sigma^2 = \frac1N\sum_i(\nabla\ell_i - \bar g)^2$，不放回地抽 $B$ 个（一个 epoch 之内正是这样），$g_B$ 的方差是
 #
 # $$\operatorname{Var}[g_B] = \frac{\sigma^2}{B}\cdot\frac{N - B}{N - 1}$$
 #
@@ -453,11 +471,29 @@ for b in (1, 10, 50):
 #
 # - "compare after 3 epochs"：看同样多的数据。批大小 10 每个 epoch 更新 20 次，整批只更新 1 次，所以小批走得远得多；
 # - "compare after 60 steps"：看同样多的更新次数。整批的路径光滑地滑向最小值（星号），小批的路径在它周围抖动——那就是梯度噪声；批越小抖得越厉害，到了最小值附近也停不下来，除非降低学习率；
-# - 学习率太大、批又很小时，个别样本的梯度会把参数甩飞，面板会提示发散。
+# - 学习率大、批又很小时，个别样本的梯度会把参数甩得很远：最大学习率、批大小 1 时，路径会跳出图的范围。
 
 # %%
 batch_noise_panel()
 
+# %% [markdown]
+# **验证**：对 5 个种子，(1) 3 个 epoch 后批大小 10 的损失低于整批；(2) 整批走 60 步后离最小损失不到 0.001，而批大小 1 在第 10 个 epoch 里的损失平均仍高出最小值 0.02 以上（它在最小值附近来回跳，停不下来）；(3) 最大学习率、批大小 1 时参数会跳出图的范围（$|w|$ 或 $|b|$ 超过 3.5）。
+
+# %%
+line_loss = lambda wb: F.mse_loss(wb[0] * x_line + wb[1], y_line).item()
+least = torch.linalg.lstsq(torch.stack([x_line, torch.ones_like(x_line)], 1), y_line[:, None]).solution.squeeze()
+path = lambda b, epochs, seed, lr=0.05: dataloader.linear_sgd_path(
+    x_line, y_line, sum(dataloader.loader_epochs(200, b, seed, epochs), []), lr, -1.5, 2.5)
+assert line_loss(path(200, 60, 0)[-1]) - line_loss(least) < 1e-3          # full batch: 60 steps reach the minimum
+
+# %%
+for seed in range(5):
+    small, full_batch = line_loss(path(10, 3, seed)[-1]), line_loss(path(200, 3, seed)[-1])
+    jitter = sum(line_loss(wb) for wb in path(1, 10, seed)[-200:]) / 200 - line_loss(least)   # mean over epoch 10
+    far = path(1, 3, seed, lr=10 ** -0.5).abs().max().item()
+    print(f"seed {seed}: 3 epochs B=10 {small:.3f} vs B=200 {full_batch:.3f}; B=1 {jitter:.3f} above the minimum on average; "
+          f"largest |w| or |b| at lr 0.32: {far:.1f}")
+    assert small < full_batch and jitter > 0.02 and far > 3.5
 # %% [markdown]
 # ## 11. 用 `fit` 训练：自定义 Dataset + DataLoader
 #
@@ -474,7 +510,7 @@ history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, epochs=8, v
 show(plot_histories({"digits MLP": history}, keys=("train_loss", "val_loss", "val_acc")))
 
 # %% [markdown]
-# **验证**：每个 epoch 的更新次数等于 `len(train_loader)`；验证集准确率超过 90%。
+# **验证**：每个 epoch 的更新次数等于 `len(train_loader)`；验证集准确率超过 90%；`fit` 报告的 epoch 训练损失就是最后一个 epoch 各批损失按批大小加权的平均。
 
 # %%
 print(f"len(train_loader) = {len(train_loader)}, steps recorded = {len(history.step_loss)} over 8 epochs")
@@ -482,6 +518,9 @@ print(f"final train loss {history.train_loss[-1]:.3f}, val loss {history.val_los
       f"val acc {history.metrics['val_acc'][-1]:.3f}")
 assert len(history.step_loss) == 8 * len(train_loader)
 assert history.metrics["val_acc"][-1] > 0.9
+last_epoch = history.step_loss[-len(train_loader):]                  # batch means of the last epoch
+sizes_last = [len(b) for b in BatchSampler(range(len(train_set)), 64, False)]
+assert abs(dataloader.epoch_mean_loss(last_epoch, sizes_last) - history.train_loss[-1]) < 1e-6
 
 # %% [markdown]
 # ## 小结
@@ -491,7 +530,7 @@ assert history.metrics["val_acc"][-1] > 0.9
 # - `len(loader)` $= \lceil N/B\rceil$（`drop_last=True` 时 $\lfloor N/B\rfloor$）是每个 epoch 的迭代次数；一个 epoch 内每个样本恰好出现一次；epoch 平均损失要按批大小加权。
 # - 变长序列用自定义 `collate_fn` 补齐；类别不平衡用 `WeightedRandomSampler`（有放回，会重复少数类样本）。
 # - `generator=` 让打乱可复现；DataLoader 每个 epoch 会先从它取一个 int64 作为子进程的基础种子。notebook 里保持 `num_workers=0`。
-# - 批越小，梯度噪声越大（方差 $\propto 1/B$），但同样的数据量下更新次数越多。
+# - 批越小，梯度噪声越大（方差 $\frac{\sigma^2}{B}\cdot\frac{N-B}{N-1}$，大约与 $1/B$ 成正比），但同样的数据量下更新次数越多。
 #
 # ## 面试速答
 #
