@@ -5,7 +5,6 @@ import itertools
 import math
 import random
 
-import numpy as np
 import pytest
 import torch
 
