@@ -1,4 +1,7 @@
-"""Shared pytest setup: markers, the Colab timing summary, and a fixture that reads a module's code and imports."""
+"""Shared pytest setup: markers, the Colab timing summary, and a fixture that reads a module's code and imports.
+
+Plain helper functions the test files share (``close``, ``pixels``, the blit rule) are in ``support.py``.
+"""
 from __future__ import annotations
 
 import ast

@@ -9,13 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import cnn
+from support import close as _close
 
 ATOL = 1e-10
 DT = torch.float64
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float = ATOL) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
 
 
 def _torch_or_error(fn, *args, **kwargs):

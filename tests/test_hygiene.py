@@ -1,4 +1,4 @@
-"""Notebook hygiene (COURSE.md §6): one clean run committed, small, same setup cell, required sections."""
+"""Notebook hygiene (docs/design.md, section 4): one clean run committed, small, same setup cell, required sections."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,8 @@ import re
 import sys
 
 import pytest
+
+from helpers import CHAPTERS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -27,9 +29,10 @@ def _text(cell) -> str:
     return src if isinstance(src, str) else "".join(src)
 
 
-def test_every_source_has_its_notebook_and_back():
-    assert [p.stem for p in SOURCES] == [p.stem for p in NOTEBOOKS]
-    assert len(NOTEBOOKS) >= 1
+def test_every_chapter_has_its_source_and_notebook():
+    chapters = [chapter.notebook for chapter in CHAPTERS.values()]
+    assert [p.stem for p in SOURCES] == chapters
+    assert [p.stem for p in NOTEBOOKS] == chapters
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -112,7 +115,7 @@ def test_math_uses_dollar_delimiters_only(path):
             assert not re.search(r"\\\(|\\\[", _text(cell)), _text(cell)[:120]
 
 
-MAX_CODE_LINES = 15  # COURSE.md §3: a cell shows one idea; longer logic belongs in helpers
+MAX_CODE_LINES = 15  # a cell shows one idea; longer logic belongs in helpers (docs/design.md, section 5)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -122,3 +125,44 @@ def test_code_cells_are_short(path):
     long = [(i, len(_text(c).splitlines())) for i, c in enumerate(cells)
             if c["cell_type"] == "code" and len(_text(c).splitlines()) > MAX_CODE_LINES]
     assert not long, f"code cells over {MAX_CODE_LINES} lines (cell index, lines): {long}"
+
+
+QUICKEST = "01_tensors"  # the notebook that builds fastest (about 8 s): rebuilt twice below
+
+
+def test_a_rebuild_from_unchanged_sources_writes_the_same_bytes(tmp_path):
+    """Widget ids, the chunks of printed output and every printed number are the same on every run."""
+    src = ROOT / "notebooks" / "src" / f"{QUICKEST}.py"
+    built = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        path, _ = nbtool.build_one(src, tmp_path / run)
+        built.append(path.read_bytes())
+    assert built[0] == built[1], "two builds of the same source differ: an output carries a time, a path or a random id"
+
+
+def test_stable_outputs_fix_widget_ids_and_merge_streams():
+    import nbformat
+
+    view = "application/vnd.jupyter.widget-view+json"
+    first, second = "0f" * 16, "a1" * 16
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("y")])
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("display_data", data={view: {"model_id": second}, "text/plain": f"shows {second}"}),
+    ]
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={view: {"model_id": first}}),
+                           nbformat.v4.new_output("display_data", data={view: {"model_id": second}})]
+    nbtool.stable_outputs(nb, "99_demo")
+    outputs = nb.cells[0].outputs + nb.cells[1].outputs
+    assert [o.output_type for o in outputs] == ["stream", "display_data", "display_data", "display_data"]
+    assert outputs[0].text == "a\nb\n"
+    ids = [o.data[view]["model_id"] for o in outputs[1:]]
+    assert ids[0] == ids[2] != ids[1] and not {first, second} & set(ids)
+    assert outputs[1].data["text/plain"] == f"shows {ids[0]}"
+    again = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("z")])
+    again.cells[0].outputs = [nbformat.v4.new_output("display_data", data={view: {"model_id": "ff" * 16}})]
+    nbtool.stable_outputs(again, "99_demo")
+    assert again.cells[0].outputs[0].data[view]["model_id"] == ids[0]  # the first widget of a notebook, every build
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)  # shaped like the ids ipywidgets makes

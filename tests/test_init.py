@@ -2,20 +2,18 @@
 forward/backward against autograd, the panels, and the chapter's exercise checkers."""
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from helpers import init as hi
 from helpers.exercises import init as exercises
 from helpers.panels import init as hip
 from helpers.panels import PANELS
-from helpers.panels.testing import render_full, sample_values
+from helpers.panels.testing import sample_values
 
 SQRT2 = math.sqrt(2.0)
 
@@ -400,10 +398,6 @@ def test_one_thread_restores_threads():
 
 
 # ----------------------------------------------------------------------------- panels
-def _pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
 def test_panels_are_registered():
     assert PANELS["depth_panel"] is hip.depth_panel and PANELS["init_histogram_panel"] is hip.init_histogram_panel
 
@@ -415,20 +409,6 @@ def test_panel_renders_every_sampled_combination(builder):
         png = panel.render(**values)
         assert panel.last_error is None, (values, panel.last_error)
         assert png.startswith(b"\x89PNG")
-
-
-@pytest.mark.parametrize("builder,combos", [
-    (hip.depth_panel, [dict(depth=50, width=512, init="normal_1"), dict(depth=7, width=16, activation="tanh"),
-                      dict(depth=30, init="xavier_uniform", activation="linear")]),
-    (hip.init_histogram_panel, [dict(fan_in=8, fan_out=8, method="xavier_uniform"), dict(fan_in=256, method="normal_1"),
-                               dict(fan_in=64, fan_out=200, method="linear_default")]),
-])
-def test_blitted_image_equals_full_redraw(builder, combos):
-    panel = builder()
-    for values in combos:
-        fast = _pixels(panel.render(**values))
-        full = _pixels(render_full(panel, **values))
-        assert fast.shape == full.shape and np.array_equal(fast, full), values
 
 
 def _panel_texts(panel) -> str:

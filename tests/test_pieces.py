@@ -1,26 +1,15 @@
 """The shared drawing pieces: each inside a small panel follows the redraw rule and reacts to its controls."""
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from helpers import data
 from helpers import panels as P
 from helpers.panels import testing as T
-from helpers.panels.testing import render_full
 from helpers.panels.pieces import ContourPaths, HeatMap, ImageGrid
-
-
-def _pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-
-
-def _differs(a: bytes, b: bytes) -> float:
-    return float(np.mean(np.abs(_pixels(a) - _pixels(b)).sum(-1) > 30))
+from support import assert_matches_full_redraw, differing_pixels
 
 
 def _gd_path(surface, lr: float, steps: int = 40) -> np.ndarray:
@@ -90,10 +79,8 @@ def test_piece_follows_the_redraw_rule_and_reacts(build):
             images = set()
             for value in values:
                 panel.render(**state)
-                moved = {**state, control: value}
-                fast = panel.render(**moved)
+                fast = assert_matches_full_redraw(panel, **{**state, control: value})
                 assert panel.last_error is None, panel.last_error
-                assert _differs(fast, render_full(panel, **moved)) < 0.002, moved
                 images.add(fast)
             assert len(images) > 1, f"{control} changed nothing from {state}"
     assert panel.unexpected_redraws == 0
@@ -102,7 +89,7 @@ def test_piece_follows_the_redraw_rule_and_reacts(build):
 def test_contour_paths_hide_missing_paths_and_reject_bad_input():
     panel = contour_panel()
     with_second = panel.render(show=True)
-    assert _differs(with_second, panel.render(show=False)) > 0
+    assert differing_pixels(with_second, panel.render(show=False)) > 0
     piece = ContourPaths(panel.fig.axes[0], ["a"])
     with pytest.raises(ValueError, match="unknown path"):
         piece.set_paths({"b": np.zeros((3, 2))})

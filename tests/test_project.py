@@ -107,12 +107,13 @@ def test_setup_cell_clones_the_repository_in_colab(tmp_path):
         assert f"HELPERS_FROM {work / 'origin' / 'helpers' / '__init__.py'}" in out.stdout
 
 
-def test_setup_cell_does_nothing_outside_colab():
+def test_setup_cell_does_nothing_outside_colab(tmp_path):
+    """Outside Colab the setup cell clones nothing: the working directory stays empty."""
     cell = nbtool.setup_cell_source()
     out = subprocess.run([sys.executable, "-c", cell + "\nimport os; print(sorted(os.listdir('.')))"],
-                         cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=120)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "dl-notes-course" not in out.stdout
+    assert out.stdout.strip() == "[]" and not any(tmp_path.iterdir())
 
 
 def test_import_helpers_is_light():

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import regularization as R
+from support import close as _close
 
 N_UNITS = 1_000_000
 
@@ -129,10 +130,6 @@ def _bn_inputs(shape, gen):
     running_mean = torch.randn(c, dtype=torch.float64, generator=gen)
     running_var = torch.rand(c, dtype=torch.float64, generator=gen) + 0.5
     return x, gamma, beta, running_mean, running_var
-
-
-def _close(a, b, atol=1e-10):
-    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
 
 
 @pytest.mark.parametrize("shape", [(16, 4), (2, 3), (5, 3, 7), (4, 3, 5, 6), (2, 3, 1, 1), (1, 2, 3, 3)])

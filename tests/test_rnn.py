@@ -11,13 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import rnn
+from support import close as _close
 
-ATOL = 1e-10
 DT = torch.float64
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float = ATOL) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0))
 
 
 def _layer_weights(layer: nn.RNN) -> tuple[torch.Tensor, ...]:

@@ -3,7 +3,9 @@
 Each notebook is written as a plain-text source ``notebooks/src/NN_topic.py``
 (cells start with ``# %%``; markdown cells with ``# %% [markdown]`` and every line
 commented). ``build`` turns a source into ``notebooks/NN_topic.ipynb``, adds the
-Colab badge and the shared setup cell, and executes it top to bottom.
+Colab badge and the shared setup cell, and executes it top to bottom. A rebuild from
+unchanged sources writes the same bytes: consecutive stream outputs are merged and each
+widget gets a fixed id (see ``stable_outputs``).
 
     python tools/nb.py build                 # every notebook
     python tools/nb.py build 02 04           # the ones whose names start with 02 / 04
@@ -18,12 +20,14 @@ import re
 import sys
 import time
 import tomllib
+import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 SRC_DIR = NB_DIR / "src"
 BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 SETUP_TEMPLATE = '''\
 # 准备环境（每一章的第一个代码格都相同）：在 Colab 里自动下载课程代码，在本地什么也不做
@@ -104,19 +108,56 @@ def execute(nb, timeout: int = 300) -> float:
     return time.perf_counter() - start
 
 
-def build(prefixes: list[str]) -> None:
+def stable_outputs(nb, name: str) -> None:
+    """Make the executed ``nb`` the same on every run: merge consecutive stream outputs (how a print is cut
+    into chunks depends on flush timing), and replace each widget's random ``model_id`` with one made from
+    ``name`` and the order in which the widgets first appear. A saved widget view names a model of a kernel
+    that is gone anyway: the frontend shows the PNG beside it until the cell runs again."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    stable: dict[str, str] = {}
+    for out in outputs:
+        model_id = out.get("data", {}).get(WIDGET_VIEW, {}).get("model_id")
+        if model_id and model_id not in stable:
+            stable[model_id] = uuid.uuid5(uuid.NAMESPACE_URL, f"{name}#widget-{len(stable)}").hex
+    for out in outputs:
+        _replace_strings(out, stable)
+
+
+def _replace_strings(node, new: dict[str, str]) -> None:
+    """Replace, inside the dicts and lists of ``node``, every occurrence of each key of ``new`` in a string."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in list(items):
+        if isinstance(value, str):
+            for old, replacement in new.items():
+                value = value.replace(old, replacement)
+            node[key] = value
+        elif isinstance(value, (dict, list)):
+            _replace_strings(value, new)
+
+
+def build_one(src: pathlib.Path, out_dir: pathlib.Path = NB_DIR) -> tuple[pathlib.Path, float]:
+    """Build and execute the notebook of source ``src`` into ``out_dir``: (its path, seconds it ran)."""
     import nbformat
 
+    nb = make_notebook(src)
+    seconds = execute(nb)
+    stable_outputs(nb, src.stem)
+    out = out_dir / f"{src.stem}.ipynb"
+    nbformat.write(nb, out)
+    return out, seconds
+
+
+def build(prefixes: list[str]) -> None:
     sources = sorted(SRC_DIR.glob("*.py"))
     if prefixes:
         sources = [s for s in sources if any(s.stem.startswith(p) for p in prefixes)]
     if not sources:
         sys.exit(f"no notebook source matches {prefixes}")
     for src in sources:
-        nb = make_notebook(src)
-        seconds = execute(nb)
-        out = NB_DIR / f"{src.stem}.ipynb"
-        nbformat.write(nb, out)
+        out, seconds = build_one(src)
         print(f"{out.relative_to(ROOT)}: executed in {seconds:.1f} s, {out.stat().st_size / 1e3:.0f} kB")
 
 

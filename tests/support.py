@@ -1,0 +1,57 @@
+"""Helpers shared by the test files: ``from support import close, pixels, assert_matches_full_redraw``.
+
+pytest puts this folder on ``sys.path`` (``tests/`` has no ``__init__.py``), so the test files import this
+module by name; ``conftest.py`` holds only hooks and fixtures.
+"""
+from __future__ import annotations
+
+import io
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from PIL import Image
+
+from helpers.panels.testing import render_full
+
+
+def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-10, rtol: float = 0.0) -> bool:
+    """Same shape and ``|a - b| <= atol + rtol * |b|`` everywhere (float64 results agree to 1e-10 by default)."""
+    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol))
+
+
+def pixels(png: bytes) -> np.ndarray:
+    """The RGB pixels of a PNG as an ``(H, W, 3)`` int array (a panel's PNG has a palette: this expands it)."""
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def differing_pixels(a: bytes, b: bytes) -> float:
+    """Fraction of pixels whose RGB values differ at all between two PNGs of the same size."""
+    first, second = pixels(a), pixels(b)
+    if first.shape != second.shape:
+        raise ValueError(f"the pictures differ in size: {first.shape} vs {second.shape}")
+    return float(np.mean(np.any(first != second, axis=-1)))
+
+
+def assert_same_picture(fast: bytes, full: bytes, what) -> None:
+    """The redraw rule's one tolerance: the blitted picture equals a full redraw pixel for pixel."""
+    if fast != full:  # equal bytes are equal pictures; otherwise the encoder might still differ, so compare pixels
+        differing = differing_pixels(fast, full)
+        assert differing == 0, f"{what}: {differing:.3%} of pixels differ from a full redraw"
+
+
+def fresh_render(panel, **values) -> bytes:
+    """``panel.render(**values)`` on a newly drawn background (no cached one that could be stale); the
+    panel's cache of backgrounds is put back afterwards, for the moves that follow."""
+    cached, panel._backgrounds = panel._backgrounds, OrderedDict()
+    try:
+        return panel.render(**values)
+    finally:
+        panel._backgrounds = cached
+
+
+def assert_matches_full_redraw(panel, **values) -> bytes:
+    """Render ``panel`` at ``values`` on its fast path, check it against a full redraw; return the fast PNG."""
+    fast = panel.render(**values)
+    assert_same_picture(fast, render_full(panel, **values), values)
+    return fast
