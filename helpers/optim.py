@@ -492,7 +492,8 @@ def surface_gradient(fn: Callable, x: float, y: float, h: float = 1e-20) -> tupl
     r"""$f(x, y)$ and $\nabla f$ by the complex step $\partial_x f = \operatorname{Im} f(x + ih, y) / h$ (no subtraction, so no cancellation)."""
     fx = fn(complex(x, h), y)
     fy = fn(x, complex(y, h))
-    return fx.real, fx.imag / h, fy.imag / h
+    # f itself from real inputs: Re f(x + ih, y) = f - h^2 f_xx / 2 + ..., which can dip below the minimum
+    return float(fn(x, y)), fx.imag / h, fy.imag / h
 
 
 def lowest_value(surface: Surface) -> float:

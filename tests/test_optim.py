@@ -742,3 +742,19 @@ def test_exercise_checkers_accept_solutions_and_reject_shortcuts():
         assert not ex.check_rmsprop_first_step(wrong).ok
     for wrong in ("0.03, 0.67", (0.0331,), (0.1, 9 / 11), (1.0, 0.0)):
         assert not ex.check_optimal_momentum(wrong).ok
+
+
+def test_race_losses_never_dip_below_the_minimum():
+    """Re f(x + ih, y) = f - h^2 f_xx / 2: the race takes f from real inputs, so f - f* is never negative."""
+    surf = data.SURFACES["quadratic"]
+    assert O.surface_gradient(surf.fn, 0.0, 0.0) == (0.0, 0.0, 0.0)
+    _, losses = O.race_path("RMSProp", surf.fn, surf.start, 300, lr=0.1, beta2=0.99)
+    assert losses[-1] < 1e-100 and (losses - O.lowest_value(surf) >= 0).all()   # it ends at the minimum
+
+
+def test_adaptive_lr_readout_says_whether_rmsprop_recovers():
+    panel = OP.adaptive_lr_panel()
+    panel.render(quiet=0.01, alpha=0.9)
+    assert "(rises)" in panel.readout_text and "3.2 x eta" in panel.readout_text
+    panel.render(quiet=1.0, alpha=0.999)
+    assert "(does not rise)" in panel.readout_text and "(never rises)" in panel.readout_text

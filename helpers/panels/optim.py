@@ -209,7 +209,7 @@ def ema_panel() -> Panel:
             half.set_data([window], [0.02])
             lag = int(np.argmax(v[60:120]) - np.argmax(signal[60:120]))   # second crest of the signal
             return (f"v_1 = {v[0]:.3f} (x_1 = {x[0]:.3f}; without correction v_1 = (1-beta) x_1); "
-                    f"weights of the first 10 steps sum to 1 - beta^10 = {1 - beta ** 10:.3f}; "
+                    f"the 10 newest points carry weight 1 - beta^10 = {1 - beta ** 10:.3f}; "
                     f"average age of the data in v_t = beta/(1-beta) = {beta / (1 - beta):.1f} steps "
                     f"(orange tick: 1/(1-beta) = {window:.1f}); peak of v_t lags the signal's by {lag} steps")
 
@@ -357,9 +357,11 @@ def adaptive_lr_panel() -> Panel:
             for (eff_line, step_line), eff in zip(lines.values(), (ada, rms)):
                 eff_line.set_ydata(eff)
                 step_line.set_ydata(eff * g)
-            return (f"AdaGrad: {ada[59]:.2e} before the quiet phase, {ada[159]:.2e} at its end (never rises); "
-                    f"RMSProp: {rms[59]:.2e} -> {rms[159]:.2e} (recovers), "
-                    f"first step when the gradient returns: {rms[160] * g[160]:.3f} = {rms[160] * g[160] / lr:.0f} x eta")
+            trend = "rises" if rms[159] > rms[59] else "does not rise"
+            return (f"effective lr of AdaGrad: {ada[59]:.2e} before the quiet phase, {ada[159]:.2e} at its end "
+                    f"(never rises); of RMSProp: {rms[59]:.2e} -> {rms[159]:.2e} ({trend}); "
+                    f"RMSProp's first step when the gradient returns: {rms[160] * g[160]:.3f} = "
+                    f"{rms[160] * g[160] / lr:.1f} x eta")
 
         return update
 

@@ -6,7 +6,7 @@
 # - 分清 epoch、batch、iteration，并能在曲面上指出梯度下降会卡住的四种地形：局部极小、鞍点、平台、对起点敏感
 # - 从指数移动平均（EMA）出发理解动量、RMSProp 和 Adam，会推导并验证 Adam 的偏置修正
 # - 说清笔记的动量公式和 PyTorch `SGD(momentum=...)` 的区别，知道两者在什么设置下**完全相同**
-# - 在二次函数上找到 Goh（Distill, 2017）给出的最优步长与动量，并在交互面板里亲手验证
+# - 在二次函数上找到 Goh（Distill, 2017）给出的最优学习率与动量，并在交互面板里亲手验证
 # - 用 `torch.optim` 正确写出 SGD/动量、AdaGrad、RMSProp、Adam、AdamW 的训练循环，并在同一个网络上比较它们
 #
 # **预计用时**：90–120 分钟
@@ -78,11 +78,11 @@ print(f"replacement=True：取了 {len(drawn)} 次，只有 {len(drawn.unique())
 # 它只看**当前位置**的坡度，因此在下面四种地形上会吃亏：
 #
 # 1. **局部极小**（local minimum）：损失不是凸函数时，顺着坡走到的谷底**不一定**是全局最低点（笔记写成"并非全局最优"，说得太绝对了：有时恰好就是）。
-# 2. **鞍点**（saddle point）：梯度为 0，但某些方向向上、某些方向向下。从正好在"山脊"上的点出发，梯度下降会停在鞍点；稍微偏一点也要花不少步才能离开（下图从 $y = 0.01$ 出发，第 42 步 $|y|$ 才超过 0.5）。高维空间里鞍点远比局部极小多。
+# 2. **鞍点**（saddle point）：梯度为 0，但某些方向向上、某些方向向下。从正好在"山脊"上的点出发，梯度下降会停在鞍点；稍微偏一点也要花不少步才能离开（下图从 $y = 0.01$ 出发，第 42 步 $|y|$ 才超过 0.5）。一般认为在高维空间里鞍点远比局部极小多（这是优化研究里的结论，本章不演示）。
 # 3. **平台**（plateau）：坡度很小，每一步都挪得很少，看起来像"训练停了"。
-# 4. **对起点敏感**：从不同的点出发，走到的谷底和花的步数都不同。
+# 4. **对起点敏感**：从不同的点出发，可能走进不同的谷底（下图右边 4 个起点走进了 4 个不同的极小点）。
 #
-# 下图在四个二维曲面上用 `torch.optim.SGD`（学习率 0.05）各跑 120 步，圆点是起点，方块是终点，星号是极小点，X 是鞍点：
+# 下图在三个二维曲面上（四幅图，第一幅和第四幅是同一个曲面）用 `torch.optim.SGD` 的更新规则（学习率 0.05）各跑 120 步，圆点是起点，方块是终点，星号是极小点，X 是鞍点：
 
 # %%
 show(gd_limits_figure())
@@ -116,7 +116,7 @@ print(f"平台：从 (-2.6, 2.0) 出发 120 步只挪了 {moved:.3f}；从 (-0.9
 ends = [sgd_end(mm, s)[0] for s in [(-2.2, 2.2), (2.2, 2.2), (-2.2, -2.2), (2.2, -1.0)]]
 distinct = {tuple(e.round(decimals=2).tolist()) for e in ends}
 print(f"对起点敏感：4 个起点走到了 {len(distinct)} 个不同的极小点")
-assert moved < 0.1 and f_near < 1e-3 and len(distinct) >= 3
+assert moved < 0.1 and f_near < 1e-3 and len(distinct) == 4
 
 # %% [markdown]
 # ## 3. 指数移动加权平均（EMA）
@@ -159,7 +159,7 @@ print("偏置修正后       ：", [round(v, 4) for v in optim.ema(x, 0.9, bias_
 # - BatchNorm 的 `running_mean`/`running_var`（第7章）：每个 batch 做一次 $r \leftarrow (1-m)\,r + m\,\bar x$，`momentum` $m = 0.1$ 对应 $\beta = 0.9$；
 # - 本章的动量、RMSProp 和 Adam：对梯度或梯度平方做 EMA。
 #
-# 下一格验证前两条。对一串噪声很大的曲线（下面面板里的同一种数据，5 个随机种子），$\beta = 0.6$ 的 EMA 离真实曲线的平均距离只有原始数据的 0.5–0.6 倍；
+# 下一格验证前两条。对一串噪声很大的曲线（下面面板里的同一种数据，5 个随机种子），$\beta = 0.6$ 的 EMA 离真实曲线的平均距离只有原始数据的 0.52–0.61 倍；
 # 但 $\beta$ 不是越大越好：$\beta = 0.9$ 时 EMA 反而比原始数据**更远**，因为它滞后了，滞后带来的误差超过了去掉的噪声（这正是下面面板里噪声与滞后的取舍）。`nn.BatchNorm1d` 的 `running_mean` 正是 EMA 的一步。
 
 # %%
@@ -170,7 +170,7 @@ for seed in range(5):
     ratio = {beta: abs(optim.ema(torch.from_numpy(noisy), beta, bias_correction=True).numpy() - signal).mean() / raw_err
              for beta in (0.6, 0.9)}
     print(f"seed {seed}：EMA 离真实曲线的平均距离 / 原始数据的：beta=0.6 {ratio[0.6]:.2f}，beta=0.9 {ratio[0.9]:.2f}")
-    assert ratio[0.6] < 0.7 and ratio[0.9] > 1.0
+    assert 0.45 < ratio[0.6] < 0.65 and ratio[0.9] > 1.0
 bn = nn.BatchNorm1d(3)                        # momentum=0.1, running_mean starts at 0
 batch = torch.randn(16, 3, generator=torch.Generator().manual_seed(0))
 bn(batch)
@@ -179,29 +179,37 @@ print("BatchNorm 的 running_mean:", [round(v, 4) for v in bn.running_mean.tolis
       "= 0.1 * batch 均值:", [round(v, 4) for v in (0.1 * batch.mean(0)).tolist()])
 
 # %% [markdown]
-# 在面板里拖动 $\beta$：$\beta$ 越大，曲线越平滑，但**滞后**越多（波峰来得越晚；$\beta \le 0.7$ 时都只有约 3 步，$\beta = 0.99$ 时 45 步），开头被 $v_0 = 0$ 拉低的那一段也越长。
+# 在面板里拖动 $\beta$：$\beta$ 越大，曲线越平滑，但**滞后**越多（读数里第二个波峰的滞后：不勾选修正时，$\beta \le 0.7$ 都是 3 步，$\beta = 0.99$ 是 45 步；勾选修正后 $\beta = 0.99$ 只滞后 13 步：修正因子在这一段（$t = 61$ 到 $120$）从 2.2 降到 1.4，靠前的点被抬得更多，最高点就提前了），开头被 $v_0 = 0$ 拉低的那一段也越长。
 # 勾选 "bias correction" 后开头的凹陷消失；修正因子 $1/(1-\beta^t)$ 在 $t$ 比 $1/(1-\beta)$ 大很多以后才趋于 1，所以 $\beta = 0.9$ 时 50 步以后几乎不变，$\beta = 0.99$ 时整段 150 步都被明显抬高（第 150 步还乘了 1.28）。右边是权重 $(1-\beta)\beta^k$，橙色竖线标出 $1/(1-\beta)$。
 
 # %%
 ema_panel()
 
 # %% [markdown]
-# **验证**：面板上的几句话在滑块的整个范围（$\beta$ 从 0.5 到 0.99）上成立：越大越平滑、滞后越多；修正因子在上面说的位置的大小；$\beta^{1/(1-\beta)} \approx 1/e$。
+# **验证**：面板上的几句话在滑块的每一个值（$\beta$ 从 0.5 到 0.99，步长 0.01）上成立：越大越平滑、滞后越多（勾不勾选修正都是）；滞后的步数；修正因子在上面说的位置的大小；$\beta^{1/(1-\beta)} \approx 1/e$。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 signal, noisy = optim.noisy_wave()
-rough, lag = [], []
-for beta in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-    v = optim.ema(torch.from_numpy(noisy), beta).numpy()
-    rough.append(float(abs(v[1:] - v[:-1]).mean()))
-    lag.append(int(v[60:120].argmax() - signal[60:120].argmax()))
-print("平均每步跳动：", [round(r, 3) for r in rough], "；波峰滞后的步数：", lag)
-assert all(a > b for a, b in zip(rough, rough[1:])) and all(a <= b for a, b in zip(lag, lag[1:]))
-assert max(lag[:3]) <= 4 and lag[-1] > 30
-print(f"修正因子：beta=0.9 第 50 步 {1 / (1 - 0.9 ** 50):.4f}，beta=0.99 第 150 步 {1 / (1 - 0.99 ** 150):.2f}；"
+slider = [round(0.5 + 0.01 * k, 2) for k in range(50)]          # every value of the beta slider
+for correct in (False, True):
+    rough, lag = [], {}
+    for beta in slider:
+        v = optim.ema(torch.from_numpy(noisy), beta, bias_correction=correct).numpy()
+        rough.append(float(abs(v[1:] - v[:-1]).mean()))
+        lag[beta] = int(v[60:120].argmax() - signal[60:120].argmax())
+    print(f"修正 {correct}：平均每步跳动 {rough[0]:.3f} -> {rough[-1]:.3f}；波峰滞后（beta = 0.5, 0.7, 0.9, 0.99）：",
+          [lag[b] for b in (0.5, 0.7, 0.9, 0.99)])
+    assert all(a > b for a, b in zip(rough, rough[1:])) and all(a <= b for a, b in zip(lag.values(), list(lag.values())[1:]))
+    assert {lag[b] for b in slider if b <= 0.7} == {3} and lag[0.99] == (13 if correct else 45)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"修正因子：beta=0.9 第 50 步 {1 / (1 - 0.9 ** 50):.4f}，beta=0.99 第 61、120、150 步 "
+      f"{1 / (1 - 0.99 ** 61):.2f}、{1 / (1 - 0.99 ** 120):.2f}、{1 / (1 - 0.99 ** 150):.2f}；"
       f"0.9^10 = {0.9 ** 10:.3f}，0.99^100 = {0.99 ** 100:.3f}，1/e = {math.exp(-1):.3f}")
 assert 1 / (1 - 0.9 ** 50) < 1.01 and 1 / (1 - 0.99 ** 150) > 1.25
+assert round(1 / (1 - 0.99 ** 61), 1) == 2.2 and round(1 / (1 - 0.99 ** 120), 1) == 1.4
 assert abs(0.9 ** 10 - math.exp(-1)) < 0.02 and abs(0.99 ** 100 - math.exp(-1)) < 0.01
 
 # %% [markdown]
@@ -239,11 +247,11 @@ assert math.isclose(exp_avg, optim.ema(xs, beta)[-1].item(), rel_tol=1e-12)
 #
 # 从第一步起就完全相同。
 #
-# > **⚠ 笔记勘误（E30）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：动量法的更新是 $V_t = \beta V_{t-1} + (1-\beta)g_t$、$\omega_t = \omega_{t-1} - \eta V_t$，并用 `optim.SGD(lr=0.01, momentum=0.9)` 作为它的示例。
 # >
-# > **正确的说法**：PyTorch 的 `SGD(momentum=μ)` 没有 $(1-\mu)$ 这个因子，缓冲从 $v_1 = g_1$ 开始。所以 `SGD(lr=η, momentum=β)` 的第一步是 $\eta g_1$（笔记的公式是 $\eta(1-\beta)g_1$），梯度恒定时的稳态步长是 $\eta/(1-\beta)$——$\beta = 0.9$ 时是笔记公式的 **10 倍**。
+# > **正确的说法**：PyTorch 的 `SGD(momentum=μ)` 没有 $(1-\mu)$ 这个因子，缓冲从 $v_1 = g_1$ 开始。所以 `SGD(lr=η, momentum=β)` 的第一步是 $\eta g_1$（笔记的公式是 $\eta(1-\beta)g_1$），梯度恒定时的稳态有效学习率是 $\eta/(1-\beta)$（梯度恒为 $g$ 时每步走 $\eta g/(1-\beta)$）——$\beta = 0.9$ 时是笔记公式的 **10 倍**。
 # > 要得到笔记的公式，应写 `SGD(lr=η*(1-β), momentum=β)`。把 `dampening` 设成 $1-\beta$ 也不行：PyTorch 在第一步跳过 dampening，直接令 $v_1 = g_1$。
 # >
 # > 证据见下面两格：同一串梯度下四种写法的轨迹。
@@ -286,18 +294,15 @@ assert gap(notes, scaled) < 1e-12 and all(abs(a) > 5 * abs(b) for a, b in zip(fi
 assert abs(damped[0] + 0.1) < 1e-12 and gap(damped, notes) > 0.01
 
 # %% [markdown]
-# 第一行每一步都比第二行大得多；第二、三行完全相同；第四行（用了 dampening）的第一步仍然是 $-0.1$，和笔记不符。梯度一直是 1 时，PyTorch 的缓冲趋于 $1/(1-\beta) = 10$：
+# 第一行每一步都比第二行大得多；第二、三行完全相同；第四行（用了 dampening）的第一步仍然是 $-0.1$，和笔记不符。梯度一直是 1 时，PyTorch 的缓冲趋于 $1/(1-\beta) = 10$，每步位移从第一步的 $\eta$ 涨到 $\eta/(1-\beta)$：
 
 # %%
 # NBVAL_CHECK_OUTPUT
-w = torch.zeros(1, requires_grad=True)
-sgd = torch.optim.SGD([w], lr=lr, momentum=beta)
-for _ in range(200):
-    w.grad = torch.ones(1)
-    sgd.step()
-buffer = sgd.state[w]["momentum_buffer"].item()
-print(f"200 步后 PyTorch 的每步位移 lr * v = {lr * buffer:.4f} = lr / (1 - beta)；笔记公式的稳态位移 = {lr:.4f}")
-assert math.isclose(lr * buffer, lr / (1 - beta), rel_tol=1e-5)
+steady = path_of(lambda p: torch.optim.SGD(p, lr=lr, momentum=beta), [1.0] * 200)
+first_step, last_step = -steady[0], steady[-2] - steady[-1]
+print(f"梯度恒为 1：PyTorch 第一步位移 {first_step:.4f}，第 200 步位移 {last_step:.4f} = lr / (1 - beta)；"
+      f"笔记公式的稳态位移 = {lr:.4f}")
+assert math.isclose(last_step, lr / (1 - beta), rel_tol=1e-6) and math.isclose(first_step / last_step, 1 - beta, rel_tol=1e-6)
 
 # %% [markdown]
 # `helpers.optim.NotesMomentum` 照笔记的公式写，`helpers.optim.SGD` 照 PyTorch 的写法写（也包括 Nesterov 和 weight decay）：
@@ -308,7 +313,7 @@ show_source(optim.NotesMomentum)
 # %% [markdown]
 # 注意两者的学习率含义不同：笔记的 $\eta$ 乘的是梯度的**平均**，梯度恒定时每步位移就是 $\eta g$，所以 $\eta$ 就是有效学习率（effective learning rate，每步位移除以梯度）；PyTorch 的 `lr` 乘的是**累加**的梯度，稳态下有效学习率是 `lr` 的 $1/(1-\mu)$ 倍。换用 PyTorch 时，如果照搬笔记里调好的 $\eta$，相当于把有效学习率放大了 10 倍（$\mu = 0.9$）。
 #
-# **Nesterov 动量**（`nesterov=True`）先按动量"往前看一步"，再用那里的方向修正。PyTorch 的实现写成：$v_t = \mu v_{t-1} + g_t$，$\omega_t = \omega_{t-1} - \alpha\,(g_t + \mu v_t)$。它和普通动量哪个快，要看问题和学习率（在第 9 节的面板里可以并排比较），不是总比普通动量好。
+# **Nesterov 动量**（`nesterov=True`）先按动量"往前看一步"，再用那里的方向修正。PyTorch 的实现写成：$v_t = \mu v_{t-1} + g_t$，$\omega_t = \omega_{t-1} - \alpha\,(g_t + \mu v_t)$。它和普通动量哪个快，要看问题和学习率，不是总比普通动量好：在第 9 节的面板里打开 Nesterov，用默认设置和动量并排比较，`saddle` 上 Nesterov 300 步后的损失更低，`rosenbrock` 上反而更高（第 9 节的验证格检查）。
 #
 # **验证**：`helpers.optim.SGD` 的普通动量和 Nesterov 动量都与 `torch.optim.SGD` 逐步一致。
 
@@ -341,28 +346,35 @@ for momentum in (0.0, 0.9):
     end = f"{path[60, 0]:.4f}" if torch.isfinite(path[60, 0]) else "发散（w^3 没有下界）"
     print(f"w^3, momentum={momentum}：第 13 步 w = {path[13, 0]:.2f}，第 60 步 w = {end}，"
           + (f"第 {crossed[0].item()} 步越过 0" if len(crossed) else "没有越过 0"))
+
+# %%
+# NBVAL_CHECK_OUTPUT
 for momentum in (0.0, 0.9):
     path, _ = optim.optimize_path(lambda x, y: x ** 2 - y ** 2, (1.0, 1e-6),
                                   lambda p: torch.optim.SGD(p, lr=0.05, momentum=momentum), 100)
     print(f"x^2 - y^2, momentum={momentum}：100 步后 y = {path[-1, 1]:.3g}")
     escaped[momentum] = abs(path[-1, 1].item())
 assert len(crossings[0.0]) == 0 < len(crossings[0.9]) and escaped[0.9] > 100 * escaped[0.0]
+assert not torch.isfinite(optim.optimize_path(lambda x, y: x ** 3, (1.0, 0.0),
+                                              lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), 60)[0][60, 0])
 
 # %% [markdown]
 # - **逃出浅的局部极小**：一维的"双井" $f(x) = (x^2-1)^2 + 0.3x$（`helpers.optim.double_well`）有两个谷：$x \approx -1.04$ 处深、$x \approx 0.96$ 处浅，中间隔着 $x \approx 0.08$ 处的一个小坡。
-#   从浅谷右边的陡坡上 11 个不同的起点（$x_0 \in [1.5, 2.5]$）出发，各走 300 步（lr = 0.01）：普通 SGD 每一次都停在浅谷；动量 0.9 冲下陡坡时攒下的速度能把它带过小坡，但**不是每次**：能不能翻过去取决于到达谷底时的速度，起点稍变结果就变。所以动量只是**有机会**逃出浅的极小，不是保证。
+#   从浅谷右边的陡坡上 11 个不同的起点（$x_0 = 1.5, 1.6, \dots, 2.5$）出发，各走 300 步（lr = 0.01）：普通 SGD 每一次都停在浅谷；动量 0.9 冲下陡坡时攒下的速度能把它带过小坡，但**不是每次**，能不能留在深谷取决于速度：
+#   中间 7 个起点（1.7–2.3）翻过小坡、停在深谷；离得最近的两个（1.5、1.6）速度不够，翻不过去；离得最远的两个（2.4、2.5）速度太大，冲过深谷、爬上它左边的坡，又折回来翻回了浅谷。所以动量只是**有机会**逃出浅的极小，不是保证。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 def well_ends(starts, momentum, lr=0.01, steps=300):
-    """Where SGD ends on the double well from each start (one coordinate per start: they never interact)."""
+    """Where SGD ends on the double well from each start, and the leftmost x it reached (one coordinate per start)."""
     w = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=lr, momentum=momentum)
+    opt, leftmost = torch.optim.SGD([w], lr=lr, momentum=momentum), w.detach().clone()
     for _ in range(steps):
         opt.zero_grad()
         optim.double_well(w).sum().backward()
         opt.step()
-    return w.detach()
+        leftmost = torch.minimum(leftmost, w.detach())
+    return w.detach(), leftmost
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -374,10 +386,14 @@ assert all(abs(x - ref) < 0.01 for x, ref in zip(bottoms, (-1.04, 0.96, 0.08)))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-starts = [1.5 + 0.1 * k for k in range(11)]
-deep = {m: int((well_ends(starts, m) < 0).sum()) for m in (0.0, 0.9)}
-print(f"11 个起点中到达深谷（x < 0）的次数：SGD {deep[0.0]}，SGD + momentum 0.9 {deep[0.9]}")
-assert deep[0.0] == 0 and 5 <= deep[0.9] < 11
+starts = [round(1.5 + 0.1 * k, 1) for k in range(11)]
+(plain_end, _), (heavy_end, leftmost) = well_ends(starts, 0.0), well_ends(starts, 0.9)
+print("SGD 停在：", [round(x, 2) for x in plain_end.tolist()])
+print("SGD + momentum 0.9 停在：", [round(x, 2) for x in heavy_end.tolist()])
+print("SGD + momentum 0.9 到过的最左处：", [round(x, 2) for x in leftmost.tolist()])
+deep = [x0 for x0, x in zip(starts, heavy_end) if x < 0]
+assert (plain_end > 0).all() and deep == [1.7, 1.8, 1.9, 2.0, 2.1, 2.2, 2.3]
+assert (leftmost[:2] > 0).all() and (leftmost[-2:] < -1.5).all()   # too slow: never over; too fast: over and back
 
 # %% [markdown]
 # - **平均掉梯度里的噪声**：mini-batch 梯度 = 真梯度 + 噪声。动量的缓冲是梯度的 EMA，独立噪声在 EMA 里互相抵消：标准差为 $\sigma$ 的噪声经过 $\beta$ 的 EMA 后，稳态标准差是 $\sigma\sqrt{(1-\beta)/(1+\beta)}$，$\beta = 0.9$ 时约 $0.23\sigma$。所以更新的**方向**稳得多。
@@ -421,7 +437,7 @@ print(f"到达 |w| < 1e-3：SGD {plain} 步，SGD + momentum 0.9 {heavy} 步")
 assert heavy < plain / 2
 
 # %% [markdown]
-# ### 4.2 最优的步长和动量（Goh, "Why Momentum Really Works", Distill 2017）
+# ### 4.2 最优的学习率和动量（Goh, "Why Momentum Really Works", Distill 2017）
 #
 # 对二次函数可以把这件事算到底。设 Hessian 的特征值（各方向的曲率）落在 $[\lambda_1, \lambda_n]$，条件数 $\kappa = \lambda_n/\lambda_1$。
 # Goh 的文章用的正是 PyTorch 的写法（$v_t = \beta v_{t-1} + g_t$，$\omega_t = \omega_{t-1} - \alpha v_t$），他证明了：
@@ -429,12 +445,12 @@ assert heavy < plain / 2
 # - 普通梯度下降最好取 $\alpha = \frac{2}{\lambda_1 + \lambda_n}$，每步误差最多缩小到原来的 $\frac{\kappa - 1}{\kappa + 1}$ 倍；
 # - 动量法最好取 $\alpha = \Big(\frac{2}{\sqrt{\lambda_1} + \sqrt{\lambda_n}}\Big)^2$、$\beta = \Big(\frac{\sqrt{\kappa} - 1}{\sqrt{\kappa} + 1}\Big)^2$，速率是 $\frac{\sqrt{\kappa} - 1}{\sqrt{\kappa} + 1}$。
 #
-# $\kappa = 100$ 时，前者是 $0.980$（每步只去掉 2% 的误差），后者是 $0.818$：渐近地看，误差缩小同样倍数所需的步数之比是 $\ln 0.818 / \ln 0.980 \approx 10$——$\kappa$ 变成了 $\sqrt{\kappa}$。（有限精度下差得少一些：下面实测到 $10^{-6}$ 是 346 步对 58 步，约 6 倍。）
-# 速率（rate）来自每个特征方向上的二阶线性递推：它的特征方程是 $z^2 - (1 + \beta - \alpha\lambda)z + \beta = 0$，速率就是所有特征方向上根的最大模 $\max|z|$；$\max|z| \ge 1$ 就发散。
+# $\kappa = 100$ 时，前者是 $0.980$（每步只去掉 2% 的误差），后者是 $0.818$：渐近地看，误差缩小同样倍数所需的步数之比是 $\ln 0.818 / \ln 0.980 \approx 10$——$\kappa$ 变成了 $\sqrt{\kappa}$。（只要求降到某个有限的精度时，差得少一些：下面实测降到 $10^{-6} f(w_0)$ 是 346 步对 58 步，约 6 倍。）
+# 速率（rate）来自每个特征方向上的二阶线性递推：它的特征方程是 $z^2 - (1 + \beta - \alpha\lambda)z + \beta = 0$，速率就是所有特征方向上根的最大模 $\max|z|$；$\max|z| < 1$ 才收敛，大于 1 就发散。
 #
 # 面板里的曲面是 $f = \frac12(x^2/\kappa + y^2)$（曲率 $1/\kappa$ 和 $1$），从 $(-2, 1)$ 出发：
 #
-# - 左上：200 步的路径。$\beta = 0$ 时在陡的 $y$ 方向来回跳、在缓的 $x$ 方向爬；加大 $\beta$ 看路径怎样变成绕着极小点转的螺旋；
+# - 左上：200 步的路径。$\beta = 0$ 时每步 $y \leftarrow (1-\alpha)\,y$：学习率超过 1 就在陡的 $y$ 方向来回跳（默认的 0.5 不跳），同时在缓的 $x$ 方向每步只缩小 $\alpha/\kappa$，爬得很慢；加大 $\beta$ 看路径怎样变成绕着极小点转的螺旋；
 # - 右上：损失曲线，虚线是两个理论最优设置；
 # - 左下：**在你选的学习率下**，达到 $10^{-6} f(w_0)$ 需要的步数随 $\beta$ 变化（蓝点是实测，灰线是由速率算出的 $\ln 10^{-6} / (2\ln \max|z|)$），竖虚线是 Goh 的最优 $\beta^*$（它属于最优学习率 $\alpha^*$）；
 # - 右下：整张 (学习率, $\beta$) 平面上，误差每缩小 $e$ 倍要走的步数 $-1/\ln(\max|z|)$（由速率算出，越暗越快），金色星号是动量最优点，白色星号是梯度下降最优点，白色区域发散。
@@ -446,7 +462,7 @@ momentum_panel()
 
 # %% [markdown]
 # **验证**：取 $\kappa = 100$，用 `torch.optim.SGD` 实测达到 $10^{-6}f(w_0)$ 的步数：最优动量设置要比最优梯度下降快 5 倍以上。
-# 还有一个面板里能看到的细节：最优点紧贴着发散区的边界（右下图的金色星号在白色区域边上）。保持 $\alpha^*$ 把 $\beta$ 减小一点就会发散；增大一点仍然收敛，在有限的精度下甚至可能少几步——Goh 的结论说的是渐近速率最优，而不是到达某个精度的步数最少。
+# 还有一个面板里能看到的细节：最优点紧贴着发散区的边界（右下图的金色星号在白色区域边上）。保持 $\alpha^*$ 把 $\beta$ 减小 0.05 就会发散；增大 0.05 仍然收敛，而且到 $10^{-6}$ 的步数反而**更少**（43 步对 58 步）。所以面板左下图的最低点并不正好落在竖虚线上，而是在它右边一点（$\kappa = 100$、lr = 3.16 时，$\beta = 0.72$ 要 39 步，$\beta = 0.66$ 要 44 步）。Goh 的结论说的是渐近速率最优，而不是到达某个精度的步数最少。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -459,11 +475,22 @@ def torch_steps(lr, momentum, steps=400):
 (a_gd, r_gd), (a_hb, b_hb, r_hb) = optim.gd_optimal(*lam), optim.momentum_optimal(*lam)
 n_gd, n_hb = torch_steps(a_gd, 0.0), torch_steps(a_hb, b_hb)
 print(f"最优 GD：lr = {a_gd:.3f}，速率 {r_gd:.3f}，{n_gd} 步；最优动量：lr = {a_hb:.3f}，beta = {b_hb:.3f}，速率 {r_hb:.3f}，{n_hb} 步")
+print(f"ln(r_hb) / ln(r_gd) = {math.log(r_hb) / math.log(r_gd):.1f}，实测步数之比 {n_gd / n_hb:.1f}")
+assert 9.5 < math.log(r_hb) / math.log(r_gd) < 10.5 and (n_gd, n_hb) == (346, 58) and n_hb * 5 < n_gd
+
+# %%
+# NBVAL_CHECK_OUTPUT
 near = {round(b, 3): torch_steps(a_hb, b) for b in (b_hb - 0.05, b_hb + 0.05)}
-print(f"lr = lr* 时：beta = {list(near)[0]} 发散，beta = {list(near)[1]} 需要 {list(near.values())[1]} 步；"
-      f"ln(r_hb) / ln(r_gd) = {math.log(r_hb) / math.log(r_gd):.1f}，实测步数之比 {n_gd / n_hb:.1f}")
-assert 9.5 < math.log(r_hb) / math.log(r_gd) < 10.5 and (n_gd, n_hb) == (346, 58)
-assert n_hb * 5 < n_gd and list(near.values())[0] is None and list(near.values())[1] < 2 * n_hb
+print(f"lr = lr* 时：beta = {list(near)[0]} 发散，beta = {list(near)[1]} 需要 {list(near.values())[1]} 步")
+assert list(near.values())[0] is None and list(near.values())[1] == 43
+y_flips = {a: bool((optim.heavy_ball_run(lam, (-2.0, 1.0), a, 0.0, 20, 0.0)[0][:, 1] < 0).any()) for a in (0.5, 1.5)}
+print("beta = 0 时 y 是否变号（来回跳）：", y_flips)
+assert y_flips == {0.5: False, 1.5: True}
+beta_grid = [round(0.02 * k, 2) for k in range(50)]               # the beta values of the panel's lower-left plot
+curve = dict(zip(beta_grid, optim.heavy_ball_steps(lam, (-2.0, 1.0), 10 ** 0.5, beta_grid, 1e-6, 1500).tolist()))
+fastest = min((n, b) for b, n in curve.items() if n > 0)
+print(f"面板 kappa = 100、lr = 3.16：beta = 0.66 要 {curve[0.66]} 步，最少的是 beta = {fastest[1]}（{fastest[0]} 步）")
+assert curve[0.66] == 44 and fastest == (39, 0.72)
 
 # %% [markdown]
 # ## 5. AdaGrad
@@ -475,7 +502,7 @@ assert n_hb * 5 < n_gd and list(near.values())[0] is None and list(near.values()
 #
 # 平方、开方、除法都是逐元素的（$g^2 = g \odot g$）。$\eta/(\sqrt{G_{t,i}} + \varepsilon)$ 就是第 $i$ 个参数的**有效学习率**：历史梯度大的参数被除以一个大数，步子变小。
 #
-# > **⚠ 笔记勘误（E31）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：AdaGrad "让历史梯度大的参数降低学习率，让历史梯度小的参数**增大**学习率"。
 # >
@@ -525,7 +552,7 @@ assert gap(ours, theirs) < 1e-9 and torch.optim.Adagrad([torch.zeros(1, requires
 # $\sqrt{V_{t,i}}$ 是最近一段梯度的均方根（root mean square，RMS，名字由此而来）。EMA 会"遗忘"：梯度变小一段时间后 $V$ 跟着变小，有效学习率重新升回来。
 # 这样学习率不再单调下降，也能跟上 mini-batch 带来的梯度尺度变化（笔记称之为"非平稳"目标）。它只看梯度的大小，不看方向。
 #
-# > **⚠ 笔记勘误（E32）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：衰减系数 $\beta$ "常取 0.9"；示例写 `optim.RMSprop(..., alpha=0.9, eps=1e-10)`。
 # >
@@ -542,9 +569,10 @@ assert defaults["alpha"] == 0.99 and defaults["eps"] == 1e-8
 # %% [markdown]
 # 下面的面板给一个参数喂一串梯度：先是 1，在灰色区间里降到"安静"的值，然后恢复。中间是有效学习率，右边是每步实际的位移 $|\Delta\omega|$：
 #
-# - AdaGrad 的有效学习率**从不回升**：安静期里 $G$ 只再加上 $100\,g_{\text{quiet}}^2$，有效学习率几乎不变；
-# - RMSProp 的有效学习率在安静期**升回来**。$\alpha$ 不太接近 1 时它很快忘掉大梯度，安静期的位移回到 $\eta$ 量级（默认 $\alpha = 0.9$、安静梯度 0.01 时，安静期末是 $0.89\eta$）；$\alpha$ 越接近 1 忘得越慢，100 步的安静期不够它升回来（$\alpha = 0.99$ 时只有 $0.025\eta$）；
-# - 梯度恢复的那一刻，RMSProp 的 $V$ 还小，第一步位移会突然变大。尖峰的高度随 $\alpha$ 并不单调：$\alpha = 0.5$、$0.9$、$0.99$ 时分别约 $1.4\eta$、$3.2\eta$、$2.4\eta$（$\alpha$ 接近 1 时，$V$ 在开头 60 步里还没从 0 长起来，这份偏差也算在里面）。这是它"适应非平稳"的代价。
+# - AdaGrad 的有效学习率**从不回升**，两个滑块取什么值都一样：安静期里 $G$ 只再加上 $100\,g_{\text{quiet}}^2$。安静梯度不超过 0.1 时这几乎不算什么，有效学习率在安静期里降得不到 1%；安静梯度接近 1 时它继续明显下降（取 1 就等于没有安静期，降到原来的 0.61）；
+# - RMSProp 的有效学习率在安静期**升回来**（安静梯度不超过 0.1 时，$\alpha$ 取滑块上的任何值都是）。$\alpha$ 不太接近 1 时它很快忘掉大梯度，安静期的位移回到 $\eta$ 量级（默认 $\alpha = 0.9$、安静梯度 0.01 时，安静期末是 $0.89\eta$）；$\alpha$ 越接近 1 忘得越慢，100 步的安静期不够它升回来（$\alpha = 0.99$ 时只有 $0.025\eta$）；
+# - 梯度恢复的那一刻，RMSProp 的 $V$ 还小，第一步位移会突然变大（安静梯度 0.01 时，整个 $\alpha$ 范围里是 $1.4\eta$ 到 $4.3\eta$）。尖峰的高度随 $\alpha$ 并不单调：$\alpha = 0.5$、$0.9$、$0.95$、$0.99$、$0.999$ 时分别约 $1.4\eta$、$3.2\eta$、$4.2\eta$、$2.4\eta$、$4.3\eta$。
+#   $\alpha$ 小时 $V$ 在安静期里忘得干净，尖峰接近 $\eta/\sqrt{1-\alpha}$；$\alpha$ 大时 $V$ 还记着之前的大梯度，尖峰变矮；$\alpha$ 接近 1 时 $V$ 在开头 60 步里还没从 0 长起来，尖峰又变高。这是它"适应非平稳"的代价。
 
 # %%
 adaptive_lr_panel()
@@ -565,16 +593,40 @@ assert math.isclose(rms[249], 1.0, rel_tol=1e-3) and math.isclose(rms[49], 0.01,
 assert math.isclose(ada[249], 0.1 / math.sqrt(50 * 100 + 200 * 0.01), rel_tol=1e-6) and ada[249] < 0.0015
 
 # %% [markdown]
-# 面板上三条说法的数字（面板默认的梯度：安静期的梯度 0.01，$\eta = 0.01$）：
+# 面板上三条说法，在滑块的每一个值上检查（$\eta = 0.01$；RMSProp 的更新规则直接用在一整列 $\alpha$ 上，一次算完滑块上的 500 个值）：
 
 # %%
 # NBVAL_CHECK_OUTPUT
-quiet = optim.quiet_gradients(0.01)
-panel = {a: optim.effective_lr(optim.RMSprop, quiet, lr=0.01, alpha=a) * quiet / 0.01 for a in (0.5, 0.9, 0.99)}
-print("面板默认：安静期末位移 / eta：", {a: round(float(v[159]), 3) for a, v in panel.items()},
-      "；恢复后第一步 / eta：", {a: round(float(v[160]), 2) for a, v in panel.items()})
-assert panel[0.9][159] > 0.85 and panel[0.99][159] < 0.03
-assert panel[0.5][160] < panel[0.99][160] < panel[0.9][160] and abs(panel[0.9][160] - 3.16) < 0.01
+alphas = 0.5 + torch.arange(500, dtype=torch.float64) / 1000          # every value of the alpha slider
+def rms_steps(quiet):
+    """|Δw| / eta at every step, for every alpha at once (RMSprop.update works on a tensor of alphas)."""
+    state, w, steps = {}, torch.zeros_like(alphas), []
+    for g in optim.quiet_gradients(quiet).tolist():
+        new = optim.RMSprop.update(w, g, state, lr=0.01, alpha=alphas, eps=1e-8)
+        steps.append((new - w).abs() / 0.01)
+        w = new
+    return torch.stack(steps)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for quiet in [10 ** (-3 + 0.25 * k) for k in range(13)]:              # every value of the quiet slider
+    ada_q = optim.effective_lr(optim.Adagrad, optim.quiet_gradients(quiet), lr=0.01)
+    assert (ada_q[1:] <= ada_q[:-1]).all() and (quiet > 0.1 or ada_q[159] > 0.99 * ada_q[59])
+    rms = rms_steps(quiet)
+    assert quiet > 0.1 or (rms[159] / quiet > rms[59]).all()                 # effective lr rises in the quiet phase
+print(f"AdaGrad 安静梯度 = 1 时：有效学习率第 160 步 / 第 60 步 = {ada_q[159] / ada_q[59]:.2f}")
+assert abs(ada_q[159] / ada_q[59] - 0.61) < 0.01
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rms = rms_steps(0.01)
+at = lambda a: int(round((a - 0.5) * 1000))  # noqa: E731
+print("安静梯度 0.01：安静期末位移 / eta：", {a: round(rms[159, at(a)].item(), 3) for a in (0.5, 0.9, 0.99)},
+      "；恢复后第一步 / eta：", {a: round(rms[160, at(a)].item(), 2) for a in (0.5, 0.9, 0.95, 0.99, 0.999)},
+      f"，整个 alpha 范围 {rms[160].min():.2f}–{rms[160].max():.2f}")
+assert rms[159, at(0.9)] > 0.85 and rms[159, at(0.99)] < 0.03
+assert [round(rms[160, at(a)].item(), 1) for a in (0.5, 0.9, 0.95, 0.99, 0.999)] == [1.4, 3.2, 4.2, 2.4, 4.3]
+assert 1.4 < rms[160].min() and rms[160].max() < 4.35
 
 # %% [markdown]
 # ## 7. Adam
@@ -607,7 +659,9 @@ for g in (1e-3, 1.0, 1e3):
     print(f"g = {g:g}：Adam 第一步 Δw = {first:.6f}")
     assert math.isclose(first, -0.1, rel_tol=1e-4)
 b1, b2 = 0.9, 0.999
-print(f"不做偏置修正的第一步：lr * (1-b1)/sqrt(1-b2) = {0.1 * (1 - b1) / math.sqrt(1 - b2):.6f}")
+m1, v1 = (1 - b1) * 1.0, (1 - b2) * 1.0 ** 2                   # the first moments for g = 1, not corrected
+print(f"不做偏置修正的第一步：lr * m_1 / sqrt(v_1) = {0.1 * m1 / math.sqrt(v1):.6f} = {m1 / math.sqrt(v1):.2f} lr")
+assert round(m1 / math.sqrt(v1), 2) == 3.16
 adam_defaults = torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults
 assert (adam_defaults["lr"], adam_defaults["betas"], adam_defaults["eps"]) == (1e-3, (0.9, 0.999), 1e-8)
 t_99 = {b: next(t for t in range(1, 10**5) if 1 - b ** t > 0.99) for b in (b1, b2)}
@@ -620,15 +674,15 @@ print("梯度恒为 1 时的前五步：", rounded(path_of(lambda p: torch.optim
 #
 # 笔记给了两条理由。第一条要加个前提：
 #
-# - **Momentum**：笔记的 EMA 写法确实让开头几步的 $V_t$ 偏小（第一步只有 $(1-\beta)g_1$），这点偏差会被学习率吸收、很快衰减。但 PyTorch 的写法 $v_1 = g_1$ 根本没有这个偏差（勘误 E34，见第 4 节）。
+# - **Momentum**：笔记的 EMA 写法确实让开头几步的 $V_t$ 偏小（梯度恒为 $g$ 时 $V_t = (1-\beta^t)\,g$，第一步只有 $(1-\beta)g$），但这只让开头几步走得慢一点，偏差按 $\beta^t$ 很快衰减（$\beta = 0.9$ 时第 44 步起不到 1%），不会像 RMSProp 那样让步子变大。PyTorch 的写法也一样：$v_1 = g_1$ 看起来没有缩小，可是 $V_t = (1-\beta)\,v_t$（第 4 节），两者只差一个常数倍，开头相对于稳态的"偏小"完全相同：梯度恒定时 PyTorch 第一步的位移也只有稳态位移的 $1-\beta$（第 4 节那一格：0.1 对 1.0）。
 # - **RMSProp**：第二条的推理是反的，见下面的勘误。
 #
-# > **⚠ 笔记勘误（E33）**
+# > **⚠ 笔记勘误**
 # >
 # > **笔记的写法**：RMSProp 的 $v_t$ 开头偏小，"经过 $\sqrt{v_t}$ 平方根后被钝化"，可以靠调 $\eta$、$\varepsilon$、$\beta$ 覆盖。
 # >
 # > **正确的说法**：$v_t$ 在**分母**里，偏小的 $v_t$ 让开头的步子**变大**，而不是变得无关紧要。第一步 $V_1 = (1-\alpha)g_1^2$，所以 $|\Delta\omega_1| = \eta/\sqrt{1-\alpha}$，与梯度大小无关：默认 $\alpha = 0.99$ 时是 $10\eta$，$\alpha = 0.9$ 时是 $3.16\eta$。
-# > 平方根只是把 $1/(1-\alpha)$ 变成了 $1/\sqrt{1-\alpha}$，偏差依旧存在；之后要过大约 $1/(1-\alpha)$ 步才消失。实践中常靠较小的学习率或学习率预热（warm-up，第6章）来抵消。
+# > 平方根只是把 $1/(1-\alpha)$ 变成了 $1/\sqrt{1-\alpha}$，偏差依旧存在。它按 $\alpha^t$ 衰减，时间常数约 $1/(1-\alpha)$ 步，但消失得比这慢：梯度恒定时第 $t$ 步的位移是 $\eta/\sqrt{1-\alpha^t}$，$\alpha = 0.99$ 时第 10 步还是 $3.2\eta$，第 100 步 $1.26\eta$，第 391 步才降到 $1.01\eta$ 以内。实践中常靠较小的学习率或学习率预热（warm-up，第6章）来抵消。
 # >
 # > 证据见下一格（$\eta = 0.1$）。
 
@@ -639,9 +693,14 @@ for alpha in (0.9, 0.99):
         step = abs(path_of(lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=alpha), [g])[0])
         print(f"alpha = {alpha}, g = {g:g}：第一步 |Δw| = {step:.4f}，lr / sqrt(1 - alpha) = {0.1 / math.sqrt(1 - alpha):.4f}")
         assert math.isclose(step, 0.1 / math.sqrt(1 - alpha), rel_tol=1e-4)
+path = [0.0] + path_of(lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=0.99), [1.0] * 500)
+ratio = [(path[t - 1] - path[t]) / 0.1 for t in range(1, 501)]            # step t / eta, constant gradient
+within = next(t for t in range(1, 501) if ratio[t - 1] < 1.01)
+print(f"alpha = 0.99、梯度恒为 1：第 10、100 步的位移 / eta = {ratio[9]:.2f}、{ratio[99]:.2f}，第 {within} 步起不到 1.01")
+assert (round(ratio[9], 1), round(ratio[99], 2), within) == (3.2, 1.26, 391)
 
 # %% [markdown]
-# 笔记这一段还有一个笔误（E35）："Adam 中 Adam 同时……并且并经非线性 √ 结构放大"多写了"Adam 中"和一个"并"。
+# 笔记这一段还有一个笔误："Adam 中 Adam 同时……并且并经非线性 √ 结构放大"多写了"Adam 中"和一个"并"。
 #
 # **验证**：`helpers.optim.Adam` 照上面的公式写，与 `torch.optim.Adam` 逐步一致。
 
@@ -667,7 +726,7 @@ assert math.isclose(first_eps, -0.1 / 1.5, rel_tol=1e-9)
 # 例如数据梯度恒为 0、从 $\omega = 2$ 出发、`lr=0.1`、`weight_decay=0.5` 走 20 步：不带动量时两种写法都得到 $2 \cdot 0.95^{20} = 0.717$；`momentum=0.9` 时 L2 写法已经冲过 0，到了 $-0.242$（见下一格）。
 # 在 Adam 里两种写法更是完全不同：
 #
-# - `torch.optim.Adam(weight_decay=λ)` 把 $\lambda\omega$ **加进梯度** $g_t$，它随后也被 $\sqrt{\hat v_t}$ 除掉——梯度大的参数几乎不衰减，衰减的强弱取决于梯度尺度；
+# - `torch.optim.Adam(weight_decay=λ)` 把 $\lambda\omega$ **加进梯度** $g_t$，它随后也被 $\sqrt{\hat v_t}$ 除掉——梯度大的参数几乎不衰减，衰减的强弱取决于梯度尺度（本节后面会测：数据梯度恒为 100 时，`weight_decay=0.1` 50 步只让 $\omega$ 变了 $3\times10^{-5}$，AdamW 是 0.086）；
 # - `torch.optim.AdamW(weight_decay=λ)`（Loshchilov & Hutter, 2019）把衰减**解耦**（decoupled）：先 $\omega \leftarrow \omega(1 - \eta\lambda)$，再做不含 $\lambda$ 的 Adam 更新。
 #
 # 一个极端的例子最清楚：数据梯度恒为 0，只剩权重衰减。AdamW 让 $\omega$ 每步乘 $(1-\eta\lambda)$，指数衰减；Adam 里的 $\lambda\omega$ 经过 $\hat m/\sqrt{\hat v}$ 归一化后变成 $\pm1$，于是 $\omega$ 每步固定减少约 $\eta$，和 $\lambda$ 几乎无关。
@@ -699,7 +758,32 @@ for lam in (0.1, 1.0):
 
 # %% [markdown]
 # Adam(L2) 两次都从 2 减到约 1.5（每步约 $-\eta$），与 $\lambda$ 几乎无关；AdamW 严格按 $2(1-\eta\lambda)^{50}$ 衰减。
-#
+# 数据梯度不为 0 时也一样：AdamW 的衰减不管梯度多大都是同一个量，Adam 里的 L2 却几乎被梯度的尺度吞掉——梯度越大，它越不起作用（下一格）。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def decay_effect(make, g, steps=50):
+    """How far weight decay moves w in `steps` steps with a constant data gradient g: w without decay - w with it."""
+    def end(wd):
+        w = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+        opt = make([w], wd)
+        for _ in range(steps):
+            w.grad = torch.full_like(w, g)
+            opt.step()
+        return w.item()
+    return end(0.0) - end(0.1)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+l2 = {}
+for g in (100.0, 1.0, 0.01):
+    l2[g] = decay_effect(lambda p, wd: torch.optim.Adam(p, lr=0.01, weight_decay=wd), g)
+    dw = decay_effect(lambda p, wd: torch.optim.AdamW(p, lr=0.01, weight_decay=wd), g)
+    print(f"数据梯度恒为 {g:g}：weight_decay=0.1 让 w 变了 Adam(L2) {l2[g]:+.1e}，AdamW {dw:+.3f}")
+    assert math.isclose(dw, 0.0855, abs_tol=5e-4)
+assert abs(l2[100.0]) < 1e-3 * dw and abs(l2[100.0]) < abs(l2[1.0]) < abs(l2[0.01]) < dw
+
+# %% [markdown]
 # **验证**：`helpers.optim.Adam(decoupled=True)` 等于 `torch.optim.AdamW`，`decoupled=False` 等于 `torch.optim.Adam(weight_decay=...)`，两者轨迹不同。
 
 # %%
@@ -715,19 +799,19 @@ print("Adam (L2)   :", rounded(coupled[-3:], 5))
 # %% [markdown]
 # ## 9. 优化器赛跑
 #
-# 现在把所有优化器放到同一张地形图上。这个面板是 Distill "Why Momentum Really Works" 的延伸：除了二次函数，还有 Rosenbrock 香蕉谷（`rosenbrock`）、鞍点（`saddle`）、多个极小点（`multi_minima`）和平台（`plateau`）；除了动量，还有 AdaGrad、RMSProp、Adam 和 AdamW。
+# 现在把所有优化器放到同一张地形图上。这个面板是 Distill "Why Momentum Really Works"（也就是第 4.2 节）的延伸：除了二次函数，还有 Rosenbrock 香蕉谷（`rosenbrock`）、鞍点（`saddle`）、多个极小点（`multi_minima`）和平台（`plateau`）；除了动量，还有 AdaGrad、RMSProp、Adam 和 AdamW。
 #
-# - 勾选框打开/关闭每个优化器；两个学习率滑块分别属于 SGD 一族（学习率乘梯度本身）和自适应一族（学习率乘除以自身尺度后的梯度，每步位移与梯度的大小无关），二者的尺度本来就不同；
+# - 勾选框打开/关闭每个优化器；两个学习率滑块分别属于 SGD 一族（学习率乘梯度本身）和自适应一族（学习率乘的是除以自身尺度后的梯度：把梯度整体放大多少倍，每步位移都几乎不变），二者的尺度本来就不同；
 # - `beta / beta1` 是动量系数（Momentum、Nesterov）或 Adam 的 $\beta_1$；`beta2` 是 Adam 的 $\beta_2$，也是 RMSProp 的 $\alpha$；`weight decay` 对 Adam 是 L2、对 AdamW 是解耦衰减；
-# - 取消 "default start" 后可以用两个滑块移动起点（按视野宽度的比例）。右边是 $f(\omega) - f^*$ 随步数的变化（对数坐标），下方的表格给出每个优化器 300 步后的结果。
+# - 取消 "default start" 后可以用两个滑块移动起点（−1 和 1 是视野的两条边，0 是中间）。右边是 $f(\omega) - f^*$ 随步数的变化（对数坐标），下方的表格给出每个优化器 300 步后的结果。
 #
 # 可以试试：
 #
-# 1. `rosenbrock` 上，SGD 的学习率超过约 0.006 就发散（谷壁的曲率上千），而 Adam 用 0.1 也没问题：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
-# 2. `saddle` 上取消 default start，把 start y 放到 0：起点正好在山脊上，梯度的 $y$ 分量恒为 0，所有优化器都只能沿 $x$ 轴走，永远离不开 $y = 0$ 这条线。走得快的（动量、RMSProp、Adam）300 步内停到了鞍点上；SGD 用默认的 lr = 0.001 每步只把 $x$ 缩小 0.2%，300 步后还在半路（从 $x = -2$ 出发停在 $-1.10$）。稍微偏离一点（default start 的 $y = 0.01$），动量和 Adam 很快滑下去；
-# 3. `plateau` 上，SGD 几乎不动（300 步挪了不到 0.002）。自适应方法把梯度除以它自己的尺度，所以坡再缓也照样迈步：Adam 在平原上每步每个坐标移动约 $\eta$（$\hat m/\sqrt{\hat v} \approx \pm 1$）；RMSProp 的步子开头更大：$V$ 从 0 起步，第一步约是 $\eta/\sqrt{1-\alpha} = 10\eta$（$\alpha = 0.99$），两步就跳出了平原；
+# 1. `rosenbrock` 上，SGD 的学习率超过约 0.006 就发散（滑块上 0.005 及以下都不发散，0.0063 及以上都发散；起点处谷壁的曲率是 1330），而 Adam 在它整个学习率滑块上（0.001–1）都不发散：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
+# 2. `saddle` 上取消 default start，把 start x 调到 −0.8、start y 调到 0，起点就是 $(-2, 0)$，正好在山脊上：梯度的 $y$ 分量恒为 0，所有优化器都只能沿 $x$ 轴走，永远离不开 $y = 0$ 这条线。走得快的（动量、RMSProp、Adam）300 步内停到了鞍点上；SGD 用默认的 lr = 0.001 每步只把 $x$ 缩小 0.2%，300 步后还在半路（从 $x = -2$ 出发停在 $-1.10$）。稍微偏离一点（default start 的 $y = 0.01$），动量和 Adam 300 步内都滑下了山脊（$y$ 从 0.01 到了 1 以上）；
+# 3. `plateau` 上，SGD 几乎不动（300 步挪了不到 0.002）。自适应方法把梯度除以它自己的尺度，所以坡再缓也照样迈步：Adam 在平原上每步每个坐标移动约 $\eta$（$\hat m/\sqrt{\hat v} \approx \pm 1$）；RMSProp 的步子开头大得多：$V$ 从 0 起步，前两步每个坐标都移动约 $\eta/\sqrt{1-\alpha} = 10\eta$（$\alpha = 0.99$），两步就跳出了平原。之后它在坑里来回跳，不会停下：步子和梯度的大小无关，梯度变小时也不缩小，每步的位移长度 $|\Delta\omega|$ 前 20 步平均约 0.6（$6\eta$），300 步平均约 0.17（$1.7\eta$），300 步后 $f - f^*$ 还有约 0.015；Adam 的一阶矩把来回的方向平均掉，300 步后已降到 $10^{-12}$ 以下（把 `beta / beta1` 调到 0，Adam 也像 RMSProp 一样停不下来）；
 # 4. `multi_minima` 上换几个起点，看不同的优化器落进哪个坑；
-# 5. 打开 AdamW，把 weight decay 调到 0.5：它和 Adam（L2）的路径分开了。
+# 5. `rosenbrock` 上打开 AdamW，把 weight decay 调到 0.5：它和 Adam（L2）的路径分开了。
 #
 # 最后一个勾选框 NAdam 是 Adam 加上 Nesterov 式的"往前看一步"（`torch.optim.NAdam`）。它在 `helpers.optim` 里是一个类加 `OPTIMIZERS` 里的一条记录，面板的勾选框、颜色、图例和表格都从记录里生成，不用改面板的代码。
 
@@ -754,7 +838,7 @@ print(f"{len(optim.OPTIMIZERS)} 个优化器 x {len(SURFACES)} 个曲面 x 30 �
 assert worst < 1e-9
 
 # %% [markdown]
-# **验证**：上面"可以试试"里的每一条，都用面板的默认设置（SGD 一族 lr = 0.001，自适应一族 lr = 0.1，$\beta_1 = 0.9$，$\beta_2 = 0.99$）跑 300 步检查。
+# **验证**：上面"可以试试"里第 1、2、3、5 条说的结果（第 4 条留给你自己看），以及第 4 节关于 Nesterov 的那句话，都用面板的默认设置（SGD 一族 lr = 0.001，自适应一族 lr = 0.1，$\beta_1 = 0.9$，$\beta_2 = 0.99$）跑 300 步检查；说"滑块上"的，就把滑块上的每个值都跑一遍。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -767,9 +851,14 @@ def race(name, surface, start=None, steps=300, **changes):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-rb_ok, rb_bad = (bool(race("SGD", "rosenbrock", lr_sgd=lr)[1][-1] < 10) for lr in (0.006, 0.007))
-print(f"1. rosenbrock：SGD lr=0.006 收敛 {rb_ok}，lr=0.007 发散 {not rb_bad}；Adam lr=0.1 的 f - f* = {race('Adam', 'rosenbrock')[1][-1]:.3f}")
-assert rb_ok and not rb_bad and race("Adam", "rosenbrock")[1][-1] < 0.1
+rb = SURFACES["rosenbrock"]
+sgd_diverged = {lr: not math.isfinite(race("SGD", "rosenbrock", lr_sgd=lr)[1][-1]) for lr in [10 ** (-4 + 0.1 * k) for k in range(41)]}
+adam_finite = all(math.isfinite(race("Adam", "rosenbrock", lr_adaptive=10 ** (-3 + 0.1 * k))[1][-1]) for k in range(31))
+curvature = torch.autograd.functional.hessian(lambda w: rb.fn(w[0], w[1]), torch.tensor(rb.start, dtype=torch.float64))
+print(f"1. rosenbrock：SGD 不发散的最大 lr {max(lr for lr, bad in sgd_diverged.items() if not bad):.4f}，"
+      f"发散的最小 lr {min(lr for lr, bad in sgd_diverged.items() if bad):.4f}；起点处的曲率 {curvature.diag().tolist()}；"
+      f"Adam 整个滑块都不发散 {adam_finite}（lr = 0.1 时 300 步后 f - f* = {race('Adam', 'rosenbrock')[1][-1]:.3f}）")
+assert all(bad == (lr > 0.006) for lr, bad in sgd_diverged.items()) and adam_finite and round(curvature[0, 0].item()) == 1330
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -777,7 +866,10 @@ ends = {name: race(name, "saddle", start=(-2.0, 0.0))[0][-1] for name in optim.O
 print("2. saddle，从 (-2, 0) 出发 300 步后的 x：", {name: round(float(end[0]), 3) for name, end in ends.items()})
 assert all(end[1] == 0 for end in ends.values()) and abs(ends["SGD"][0] + 1.10) < 0.01
 assert all(abs(ends[name][0]) < 0.01 for name in ("Momentum", "Nesterov", "RMSProp", "Adam"))
-assert all(race(n, "saddle")[0][-1][1] > 1 for n in ("Momentum", "Adam"))   # from y = 0.01: slid into a minimum
+assert all(race(n, "saddle")[0][-1][1] > 1 for n in ("Momentum", "Adam"))   # from y = 0.01: slid off the ridge
+excess = {(n, s): race(n, s)[1][-1] - optim.lowest_value(SURFACES[s]) for n in ("Momentum", "Nesterov") for s in ("saddle", "rosenbrock")}
+print("Nesterov 与动量 300 步后的 f - f*：", {f"{n} {s}": f"{e:.3f}" for (n, s), e in excess.items()})
+assert excess["Nesterov", "saddle"] < excess["Momentum", "saddle"] and excess["Nesterov", "rosenbrock"] > excess["Momentum", "rosenbrock"]
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -788,9 +880,19 @@ moved = float(((path_sgd[-1] - path_sgd[0]) ** 2).sum() ** 0.5)
 adam_steps = abs(path_adam[1:] - path_adam[:-1]).max(axis=1)[f_adam[:-1] > 0.9]
 rms_steps = abs(path_rms[1:] - path_rms[:-1]).max(axis=1)[f_rms[:-1] > 0.9]
 print(f"3. plateau：SGD 300 步挪了 {moved:.4f}；Adam 在平原上（f > 0.9）走了 {len(adam_steps)} 步，每步每坐标最多移动 "
-      f"{adam_steps.min():.3f}–{adam_steps.max():.3f}；RMSProp 只在平原上走了 {len(rms_steps)} 步，第一步 {rms_steps[0]:.3f}")
-assert moved < 0.002 and all(0.09 < d < 0.11 for d in adam_steps) and len(rms_steps) <= 3
-assert math.isclose(rms_steps[0], 0.1 / math.sqrt(1 - 0.99), rel_tol=1e-3)   # up to eps
+      f"{adam_steps.min():.3f}–{adam_steps.max():.3f}；RMSProp 只在平原上走了 {len(rms_steps)} 步，"
+      f"前两步每个坐标移动 {abs(path_rms[1:3] - path_rms[:2]).round(3).tolist()}")
+assert moved < 0.002 and all(0.09 < d < 0.11 for d in adam_steps) and len(rms_steps) == 2
+assert (abs(abs(path_rms[1:3] - path_rms[:2]) - 0.1 / math.sqrt(1 - 0.99)) < 0.01).all()   # 10 eta, up to eps
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rms_length = (((path_rms[1:] - path_rms[:-1]) ** 2).sum(axis=1)) ** 0.5         # |Δw| of every step
+adam_no_momentum = race("Adam", "plateau", beta1=0.0)[1][-1]
+print(f"   RMSProp 的 |Δw|：前 20 步平均 {rms_length[:20].mean():.2f}，300 步平均 {rms_length.mean():.2f}；300 步后 f - f*："
+      f"RMSProp {f_rms[-1]:.3f}，Adam {f_adam[-1]:.0e}，beta1 = 0 的 Adam {adam_no_momentum:.3f}")
+assert 0.5 < rms_length[:20].mean() < 0.7 and 0.14 < rms_length.mean() < 0.2
+assert f_rms[-1] > 0.01 and adam_no_momentum > 0.01 and f_adam[-1] < 1e-12
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -804,7 +906,7 @@ assert split > 0.1
 # ### 10.1 笔记的四段示例代码
 #
 # 笔记给 SGD+动量、AdaGrad、RMSProp、Adam 各写了一段训练循环，结构都一样：`zero_grad` → 前向算损失 → `backward` → `step`。
-# 代码能跑，但有几处要改：没有固定随机种子（每次结果不同）；每一步打印一行（100 行输出）；动量那段和笔记自己的公式不一致（E30）；RMSProp 那段的 `alpha=0.9` 不是默认值（E32）。
+# 代码能跑，但有几处要改：没有固定随机种子（每次结果不同）；每一步打印一行（100 行输出）；动量那段和笔记自己的公式不一致（第 4 节的勘误）；RMSProp 那段的 `alpha=0.9` 不是默认值（第 6 节的勘误）。
 # 下面把共同的循环写成一个函数，固定数据，只记录损失：
 
 # %%
@@ -862,7 +964,7 @@ assert max(close) < 0.05 and min(far) > 4 * max(close)
 # %% [markdown]
 # ### 10.2 同一个网络、同一份数据，比较所有优化器
 #
-# 用手写数字训练一个小的多层感知机（64 → 64 → 10），每个优化器用同样的初始权重、同样的批次顺序、各自常用的学习率，训练 10 个 epoch，通过课程统一的 `helpers.training.fit` 完成（Nesterov 和动量几乎重合，这里省略）：
+# 用手写数字训练一个小的多层感知机（64 → 64 → 10），每个优化器用同样的初始权重、同样的批次顺序、各自常用的学习率，训练 10 个 epoch，通过课程统一的 `helpers.training.fit` 完成（Nesterov 和 NAdam 这里省略，可以在第 9 节的面板里比较）：
 
 # %%
 def make_mlp():
@@ -888,12 +990,12 @@ for name, make in choices.items():
 show(plot_histories(histories, keys=("train_loss", "val_loss", "val_acc"), logy=False))
 
 # %% [markdown]
-# **验证**：每个优化器都把训练损失降了一半以上，验证准确率都超过 90%；打印最后一个 epoch 的结果。
+# **验证**：每个优化器都把训练损失降了一半以上，验证准确率都远高于随机猜测的 0.1；打印最后一个 epoch 的结果。
 
 # %%
 for name, h in histories.items():
     print(f"{name:18s} 训练损失 {h.train_loss[0]:.2f} -> {h.train_loss[-1]:.2f}，验证准确率 {h.metrics['val_acc'][-1]:.2f}")
-    assert h.train_loss[-1] < h.train_loss[0] / 2 and h.metrics["val_acc"][-1] > 0.9
+    assert h.train_loss[-1] < h.train_loss[0] / 2 and h.metrics["val_acc"][-1] > 0.75
 adam, adamw = histories["Adam lr=1e-3"], histories["AdamW lr=1e-3"]
 shrink = 1 - (1 - 1e-3 * 0.01) ** (10 * len(loader))
 print(f"Adam 与 AdamW 的训练损失最多相差 {max(abs(a - b) for a, b in zip(adam.train_loss, adamw.train_loss)):.4f}；"
@@ -901,14 +1003,15 @@ print(f"Adam 与 AdamW 的训练损失最多相差 {max(abs(a - b) for a, b in z
 assert max(abs(a - b) for a, b in zip(adam.train_loss, adamw.train_loss)) < 0.01 and 0.0021 < shrink < 0.0023
 
 # %% [markdown]
-# 在这么小的问题上，调好学习率后各个优化器差别不大；Adam 和 AdamW 的曲线几乎重合，因为 10 个 epoch 里 `weight_decay=0.01` 只让权重缩小了约 $1-(1-10^{-3}\cdot 0.01)^{220} \approx 0.2\%$。真正的差别出现在更难的地形上（第 9 节的面板）和更深的网络里：Adam/AdamW 对学习率不那么敏感、上手快，是很多任务的默认选择；调得好的 SGD+动量在一些视觉任务上泛化更好。
+# 这些数字会随随机种子（初始权重和批次顺序）变：换 5 个种子，10 个 epoch 后的验证准确率 SGD 是 0.81–0.92，其他几个在 0.90–0.97 之间。训练损失的排序在这 5 个种子上倒是一样的（AdaGrad 最低，Adam 最高），但那是这几个学习率的排序，学习率没有为这个问题调过，不能据此说哪个优化器更好。
+# Adam 和 AdamW 的曲线几乎重合，因为 10 个 epoch 里 `weight_decay=0.01` 只让权重缩小了约 $1-(1-10^{-3}\cdot 0.01)^{220} \approx 0.2\%$。真正的差别出现在更难的地形上（第 9 节的面板：`rosenbrock` 上 SGD 的学习率超过 0.006 就发散，Adam 在整个学习率滑块上都不发散）和更深的网络里。实践中常见的经验（本章没有演示）：Adam/AdamW 对学习率不那么挑剔、上手快，是很多任务的默认选择；调得好的 SGD+动量在一些视觉任务上泛化更好。
 #
 # ## 小结
 #
 # - 一个 epoch 用完整个训练集，包含 $\lceil N/B \rceil$ 个 iteration（参数更新）；默认打乱方式下一个 epoch 不重复取样。
-# - 梯度下降只看当前坡度：会落入局部极小、停在鞍点、在平台上爬行，结果依赖起点。
+# - 梯度下降只看当前坡度：可能落入局部极小、在鞍点上停住或久久离不开、在平台上爬行，结果依赖起点。
 # - EMA $v_t = \beta v_{t-1} + (1-\beta)x_t$ 的权重是 $(1-\beta)\beta^k$，前 $t$ 步之和为 $1-\beta^t$，除以它就是偏置修正。
-# - 笔记的动量公式等于 `SGD(lr=η(1−β), momentum=β)`；PyTorch 的 `SGD(lr, momentum)` 第一步走 $\eta g_1$，稳态步长是 $\eta/(1-\beta)$。
+# - 笔记的动量公式等于 `SGD(lr=η(1−β), momentum=β)`；PyTorch 的 `SGD(lr, momentum)` 第一步走 $\eta g_1$，梯度恒定时稳态的有效学习率是 $\eta/(1-\beta)$。
 # - 二次函数上，最优梯度下降的速率是 $\frac{\kappa-1}{\kappa+1}$，最优动量是 $\frac{\sqrt\kappa-1}{\sqrt\kappa+1}$。
 # - AdaGrad 的有效学习率只降不升；RMSProp 用 EMA 让它可以回升（PyTorch 默认 `alpha=0.99`），但开头几步偏大（第一步 $\eta/\sqrt{1-\alpha}$）。
 # - Adam = 动量 + RMSProp + 偏置修正，第一步的位移是 $\eta$（忽略 $\varepsilon$）；AdamW 把权重衰减从梯度里解耦出来，和 `Adam(weight_decay=...)` 不同。
