@@ -1,4 +1,4 @@
-"""Notebook hygiene (docs/design.md, section 4): one clean run committed, small, same setup cell, required sections."""
+"""Notebook hygiene (docs/design.md, section 5): one clean run committed, small, same setup cell, required sections."""
 from __future__ import annotations
 
 import json
@@ -52,6 +52,25 @@ def test_markdown_has_no_control_characters(src):
         if kind == "markdown":
             found = CONTROL.search(text)
             assert not found, f"markdown cell {i}: control character {found.group()!r} in {text[max(found.start() - 30, 0):found.end() + 30]!r}"
+
+
+# An id of the errata/demo list ("E43", "C31") or a pointer to an internal document, in text a learner reads.
+INTERNAL_REFERENCE = re.compile(r"(?<![A-Za-z0-9_])[EC][0-9]{1,2}(?![0-9A-Za-z_])|checklist|seed-checklist|COURSE\.md")
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", re.S)   # formulas and code spans may say "C1" or "E2"
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_learner_text_cites_no_internal_ids(src):
+    for i, (kind, text) in enumerate(nbtool.parse_source(src.read_text(encoding="utf-8"))):
+        if kind == "markdown":
+            found = INTERNAL_REFERENCE.search(_MATH.sub(" ", text))
+            assert not found, f"markdown cell {i} cites {found.group()!r}: learners cannot look it up"
+
+
+def test_internal_id_pattern_catches_ids_and_spares_formulas():
+    hits = [bool(INTERNAL_REFERENCE.search(_MATH.sub(" ", t))) for t in
+            ("⚠ 笔记勘误（E30）", "见 checklist C31", "(E5)", "$C_1 = E2$", "`E2E`", "ResNet50", "E 步", "Conv2d")]
+    assert hits == [True, True, True, False, False, False, False, False]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -115,7 +134,7 @@ def test_math_uses_dollar_delimiters_only(path):
             assert not re.search(r"\\\(|\\\[", _text(cell)), _text(cell)[:120]
 
 
-MAX_CODE_LINES = 15  # a cell shows one idea; longer logic belongs in helpers (docs/design.md, section 5)
+MAX_CODE_LINES = 15  # a cell shows one idea; longer logic belongs in helpers (docs/design.md, section 6)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
