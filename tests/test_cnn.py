@@ -581,6 +581,20 @@ def test_shift_panel_reports_the_strip_and_the_positive_bias():
     assert "no shift" in panel.readout_text and "strip" not in panel.readout_text
 
 
+def test_shift_panel_equivariance_readout_is_float_error_everywhere():
+    """The chapter says the shifted-back map differs by less than 1e-6 away from the strip, for every control value."""
+    from helpers.panels.testing import sample_values
+
+    panel = CP.shift_panel()
+    seen = []
+    for values in sample_values(panel, max_combos=60):
+        panel.render(**values)
+        assert panel.last_error is None
+        if "max |diff| = " in panel.readout_text:
+            seen.append(float(panel.readout_text.split("max |diff| = ")[1].split(" ")[0]))
+    assert len(seen) > 20 and max(seen) < 1e-6, max(seen)
+
+
 def test_on_canvas_vacated_and_relative_change():
     x = torch.arange(1.0, 5.0).reshape(1, 1, 2, 2)
     canvas = cnn.on_canvas(x, 6)
