@@ -574,6 +574,22 @@ def test_shift_panel_reports_the_strip_and_the_positive_bias():
         assert "can reach the digit" not in text
     panel.render(dx=3, dy=0, pool=2, channel=negative)
     assert "at |shift| = 3 the strip can reach the digit" in panel.readout_text
+    panel.render(dx=0, dy=0, pool=2, channel=positive)                 # no shift, no strip: nothing to compare
+    assert "no shift" in panel.readout_text and "strip" not in panel.readout_text
+
+
+def test_shift_panel_equivariance_readout_is_float_error_everywhere():
+    """The chapter says the shifted-back map differs by less than 1e-6 away from the strip, for every control value."""
+    from helpers.panels.testing import sample_values
+
+    panel = CP.shift_panel()
+    seen = []
+    for values in sample_values(panel, max_combos=60):
+        panel.render(**values)
+        assert panel.last_error is None
+        if "max |diff| = " in panel.readout_text:
+            seen.append(float(panel.readout_text.split("max |diff| = ")[1].split(" ")[0]))
+    assert len(seen) > 20 and max(seen) < 1e-6, max(seen)
 
 
 def test_on_canvas_vacated_and_relative_change():
@@ -625,8 +641,12 @@ def test_train_digits_model_is_reproducible_and_leaves_the_random_stream():
 def test_conv_arithmetic_readout_tells_the_floor_from_the_stride():
     panel = CP.conv_arithmetic_panel()
     panel.render(size=8, kernel=3, stride=3, padding=0, dilation=1, scan=0.0)    # windows 0-2, 3-5; 6, 7 left over
-    assert "last 2 row(s) and column(s) never covered: too few for another window (the floor)" in panel.readout_text
+    assert ("last 2 row(s) and column(s) never covered: a window starting S = 3 further would run past the edge "
+            "(the floor)") in panel.readout_text
     assert "jumps over" not in panel.readout_text
+    panel.render(size=5, kernel=1, stride=3, padding=2, dilation=1, scan=0.0)    # taps 0, 3, 6 of 9: 7, 8 left over
+    assert "last 2 row(s) and column(s) never covered: a window starting S = 3 further" in panel.readout_text
+    assert "4 row(s) and column(s) between windows never covered" in panel.readout_text
     panel.render(size=7, kernel=1, stride=3, padding=0, dilation=1, scan=0.0)    # taps 0, 3, 6: 4 rows jumped over
     assert "4 row(s) and column(s) between windows never covered: the stride S = 3 jumps over them" in panel.readout_text
     assert "the floor" not in panel.readout_text

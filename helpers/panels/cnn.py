@@ -266,8 +266,8 @@ def conv_arithmetic_panel() -> Panel:
                     f"N = ⌊(W + 2P − D(F−1) − 1) / S⌋ + 1 = ⌊({size} + {2 * padding} − {span - 1} − 1) / {stride}⌋ + 1 "
                     f"= {out} &nbsp;·&nbsp; the notes' (W − F + 2P)/S + 1 = {notes:g}{'' if notes == out else ' ✗'}"
                     f" &nbsp;·&nbsp; current output cell ({i}, {j})"
-                    + (f" &nbsp;·&nbsp; last {left_over} row(s) and column(s) never covered: too few for another "
-                       "window (the floor)" if left_over else "")
+                    + (f" &nbsp;·&nbsp; last {left_over} row(s) and column(s) never covered: a window starting "
+                       f"S = {stride} further would run past the edge (the floor)" if left_over else "")
                     + (f" &nbsp;·&nbsp; {skipped} row(s) and column(s) between windows never covered: the stride "
                        f"S = {stride} jumps over them (S > D(F−1)+1 = {span})" if skipped else ""))
 
@@ -490,9 +490,12 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
                 line.set_ydata(curves[k])
                 line.set_linewidth(2.5 if k == pool else 1.0)
             marker.set_data([dx], [curves[pool][int(dx) + 3]])
-            return (f"shift (dy, dx) = ({dy}, {dx}), channel {channel} &nbsp;·&nbsp; conv map changed by "
+            head = (f"shift (dy, dx) = ({dy}, {dx}), channel {channel} &nbsp;·&nbsp; conv map changed by "
                     f"{curves['conv'][int(dx) + 3]:.0%}, {pool}×{pool}-pooled map {tuple(pooled.shape)} by "
-                    f"{curves[pool][int(dx) + 3]:.0%} &nbsp;·&nbsp; conv(shift(x)) shifted back vs conv(x): "
+                    f"{curves[pool][int(dx) + 3]:.0%} &nbsp;·&nbsp; ")
+            if dx == 0 and dy == 0:
+                return head + "no shift: move dx or dy to compare conv(shift(x)) with shift(conv(x))"
+            return (head + f"conv(shift(x)) shifted back vs conv(x): "
                     f"max |diff| = {back:.1e} (equivariance) except on the strip the shift back fills with 0, "
                     f"where it is {on_strip:.2f} (ReLU(bias) = {float(torch.relu(b[0].detach())):.2f}"
                     + (", and at |shift| = 3 the strip can reach the digit)" if max(abs(dx), abs(dy)) == 3 else ")"))

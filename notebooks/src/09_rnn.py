@@ -30,7 +30,7 @@ from helpers.training import accuracy, evaluate, fit
 # %% [markdown]
 # ## 1. 序列数据
 #
-# 前面几章的模型（MLP、CNN）默认样本之间**相互独立**：把训练集打乱顺序，学到的东西不变。可很多数据的意义就藏在**顺序**里：
+# 前面几章的模型（MLP、CNN）默认样本之间**相互独立**：训练集里样本的先后不携带任何信息，所以训练时可以（而且应该）打乱顺序。可很多数据的意义就藏在**顺序**里：
 #
 # - 时间序列（time series）：股价、传感器读数、气温；
 # - 语言和语音：一句话里的词、一段音频的采样点。
@@ -46,8 +46,8 @@ print("series", tuple(series.shape), "→ windows X", tuple(x_win.shape), " targ
 print("窗口 0 是 s[0:20]，目标是 s[20]：", torch.equal(x_win[0, :, 0], series[:20]), torch.equal(y_win[0], series[20:21]))
 
 # %% [markdown]
-# 一个窗口内部的 20 个值是有先后的。MLP 却把它们当成 20 个互不相干的输入：把 20 个位置按某个固定方式重新排列，再把第一层权重的列按同样方式排列，输出分毫不差。
-# 所以用重新排列过的窗口训练 MLP，它能学到的东西完全一样：对 MLP 来说，"哪个值在前"只是输入的编号，结构里没有"先后"。
+# 一个窗口内部的 20 个值是有先后的。MLP 却把它们当成 20 个互不相干的输入：把 20 个位置按某个固定方式重新排列，再把第一层权重的列按同样方式排列，输出完全相同（只差浮点舍入）。
+# 所以用重新排列过的窗口训练 MLP，它能表示的函数完全一样：对 MLP 来说，"哪个值在前"只是输入的编号，结构里没有"先后"。
 # RNN 按时间一步步读，同样的 20 个值换个顺序，最后的隐藏状态就不同（第 6 节还会验证这一点）。
 
 # %%
@@ -313,11 +313,12 @@ print("\n".join(f"{s:4.1f} | {linear:17.2e} | {tanh:.2e}" for s, (linear, tanh) 
 assert all(abs(linear / s**T - 1) < 1e-9 and tanh < linear for s, (linear, tanh) in table.items())
 assert table[1.0][1] < 1e-2 and table[1.5][1] < table[1.5][0] / 100
 print("only W_hh: exactly s^50；tanh RNN: smaller for every s, < 1e-2 at s = 1, < 1/100 of s^50 at s = 1.5")
-#
+
+# %% [markdown]
 # 下面的面板就是这张表的连续版（同样 $H = 32$、$W_{hh} = s\cdot Q$，输入是另一组固定的随机噪声乘以"input strength"）：横轴是梯度往回走的步数 $T - t$，纵轴（对数刻度）是 $\lVert\partial h_T/\partial h_t\rVert_F/\sqrt{H}$，
 # 即弗罗贝尼乌斯范数（所有元素平方和的平方根）除以 $\sqrt{H}$：$t = T$ 时雅可比是单位矩阵，值为 1；对纯乘积 $(sQ)^{T-t}$ 它正好是 $s^{T-t}$。上面的表用的是谱范数，两者最多差 $\sqrt{H}$ 倍（$\lVert A\rVert_2 \le \lVert A\rVert_F \le \sqrt{H}\,\lVert A\rVert_2$）。灰色虚线是笔记的说法（只乘 $W_{hh}$），橙线是 tanh RNN。
 #
-# - 把尺度拖过 1：虚线从下降变成上升；橙线却上升得晚得多：默认输入强度 0.5、$T = 50$ 时，尺度到 1.4 橙线的终点仍低于 1；输入强度 1 以上时，整个滑块范围内都低于 1；
+# - 把尺度拖过 1：虚线从下降变成上升；橙线却上升得晚得多：默认输入强度 0.5、$T = 50$ 时，尺度到 1.45 橙线的终点仍低于 1，1.5 时才超过 1；输入强度 1 以上时，整个滑块范围内都低于 1；
 # - 输入强度调大（0.1 → 0.5 → 1 → 2）：状态更常落进饱和区，$\tanh'$ 更小，$T = 50$ 时橙线的终点在每个尺度下都更低；调到 0 时 $h_t$ 一直是 0、$\tanh' = 1$，橙线与虚线重合；
 # - 序列越长，往回传的步数越多，乘的因子越多：默认设置下 $T = 20, 50, 100$ 时橙线的终点一个比一个低。这就是"长距离依赖难学"的来源。
 
@@ -353,11 +354,13 @@ Q, demo_noise = rnn.gradient_demo(32, 100)
 def end(s, strength, steps=50):                         # the orange line's end point: ||dh_T/dh_0||_F / sqrt(H)
     return rnn.tanh_rnn_jacobian_norms(s * Q, strength * demo_noise[:steps])[1][0] / 32**0.5
 scales = [round(0.5 + 0.05 * i, 2) for i in range(21)]  # the slider: 0.5 ... 1.5
-assert all(end(s, 0.5) < 1 for s in scales if s <= 1.4) and all(end(s, a) < 1 for s in scales for a in (1.0, 1.5, 2.0))
+strengths = [round(1.0 + 0.1 * i, 1) for i in range(11)]   # the input-strength slider from 1 up: 1.0 ... 2.0
+assert all(end(s, 0.5) < 1 for s in scales if s <= 1.45) and end(1.5, 0.5) > 1
+assert all(end(s, a) < 1 for s in scales for a in strengths)
 assert all(end(s, 2.0) < end(s, 1.0) < end(s, 0.5) < end(s, 0.1) for s in scales)
 assert all(abs(end(s, 0.0) / s**50 - 1) < 1e-9 for s in scales)                  # zero input: the lines coincide
 assert end(1.0, 0.5, 100) < end(1.0, 0.5, 50) < end(1.0, 0.5, 20)
-print("scale ≤ 1.4 at strength 0.5, any scale at strength ≥ 1: below 1；stronger input → lower；0 input = s^T；longer → lower")
+print("scale ≤ 1.45 at strength 0.5 (1.5: above 1), any scale at strength ≥ 1: below 1；stronger input → lower；0 input = s^T；longer → lower")
 
 # %% [markdown]
 # ### 7.2 梯度裁剪
@@ -372,40 +375,57 @@ print("scale ≤ 1.4 at strength 0.5, any scale at strength ≥ 1: below 1；str
 show_source(rnn.clip_grad_norm)
 
 # %% [markdown]
-# 下面故意造一个会爆炸的 RNN：ReLU 激活（它在正半轴的导数恒为 1，不会像 tanh 那样饱和）、$W_{hh}$ 的谱半径初始化为 1.5、窗口长 50，用 SGD 训练正弦预测。一次不裁剪（阈值设成 $10^9$，只为记录范数），一次裁剪到 1：
+# 下面故意造一个会爆炸的 RNN：ReLU 激活（它在正半轴的导数恒为 1，不会像 tanh 那样饱和）、$W_{hh}$ 的谱半径初始化为 1.5、窗口长 50，用 SGD（lr 0.01，4 个 epoch）训练正弦预测。一次不裁剪（阈值设成 $10^9$，只为记录范数），一次裁剪到 1；
+# 第三次作对照：同一个网络用默认初始化（不会爆炸）、同样的配方，不裁剪：
 
 # %%
 x50, y50 = data.sliding_windows(series, window=50)
-clip_runs = {}
-for label, clip in [("no clipping", 1e9), ("clip_grad_norm=1.0", 1.0)]:
-    torch.manual_seed(0)
+
+def clipping_run(seed, clip, radius=1.5, epochs=4):   # ReLU forecaster, SGD lr 0.01; radius None: default init
+    torch.manual_seed(seed)
     model = SineForecaster(hidden=16, nonlinearity="relu")
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.copy_(rnn.scaled_recurrent_matrix(16, 1.5, seed=0))
+    if radius is not None:
+        with torch.no_grad():
+            model.rnn.weight_hh_l0.copy_(rnn.scaled_recurrent_matrix(16, radius, seed=0))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    clip_runs[label] = fit(model, (x50, y50), nn.MSELoss(), optimizer, epochs=4, batch_size=32, clip_grad_norm=clip,
-                           progress=False)
-    h = clip_runs[label]
-    print(f"{label:20s} final loss {h.train_loss[-1]:.4f}, largest grad norm {max(h.grad_norm):.3g}")
+    return fit(model, (x50, y50), nn.MSELoss(), optimizer, epochs=epochs, batch_size=32, clip_grad_norm=clip,
+               progress=False)
+
+# %%
+clip_runs = {"no clipping": clipping_run(0, 1e9), "clip_grad_norm=1.0": clipping_run(0, 1.0),
+             "default init, no clipping": clipping_run(0, 1e9, radius=None)}
+for label, h in clip_runs.items():
+    print(f"{label:26s} final loss {h.train_loss[-1]:.4f}, largest grad norm {max(h.grad_norm):.3g}")
 show(clipping_figure(clip_runs))
 
 # %% [markdown]
 # 不裁剪时，第一批数据的梯度范数就上万，一步 SGD 把参数推得很远，**第二步**的梯度已经是 NaN，之后全是 NaN，模型报废。
 # 裁剪后每一步最多移动 $\text{lr}\times c$，训练不再发散：梯度范数从上万降到最后几步的 10 以下，4 个 epoch 后的训练损失也低于"永远预测 0"的 MSE（约 0.52）。
 #
-# 但裁剪只保证"不炸"，不保证"学得好"：这个 ReLU 网络 4 个 epoch 后的损失仍在 0.3 以上，比第 8 节的 tanh 模型差一个数量级以上（第 8 节的验证里比较）。
-# 它也治不了"消失"：梯度太小时把它放大并没有意义，那需要改变结构，比如下面的 LSTM 和 GRU。
+# 裁剪的好处就在这里：一次本来会报废的训练，变回一次正常的训练。它不会让训练比正常的更好：裁剪后的损失和默认初始化那次在同一水平（都在 0.3 与 0.52 之间）。
+# 两者都只走了 44 步 SGD（350 个窗口、批大小 32，4 个 epoch），离第 8 节用 Adam 训练 30 个 epoch 的 tanh 模型还差一个数量级以上（第 8 节的验证里比较）：学得好不好，要看模型和训练配方，裁剪管不了。
+# 它也治不了"消失"：裁剪只会把过长的梯度缩短，不会把过短的梯度变长；那需要改变结构，比如下面的 LSTM 和 GRU。
 #
-# **验证**：不裁剪时第 1 步的梯度范数上万、第 2 步起是 NaN；裁剪后全程有限，最后 5 步的梯度范数都小于 10，最终损失在 0.3 和"预测 0"的 MSE 之间；我们照公式写的 `clip_grad_norm` 与 `torch.nn.utils.clip_grad_norm_` 的结果相同，裁剪后的范数不超过阈值。
+# 会不会爆炸还取决于其余参数的随机初始化：谱半径同样是 1.5，换几个种子（0–5），只有一部分种子在第一步梯度就上万（个数见下面的验证），其余的根本不炸。上面种子 0 的那次是一个会炸的例子，不是必然结果。
+#
+# **验证**：种子 0 不裁剪时第 1 步的梯度范数上万、第 2 步起是 NaN；裁剪后全程有限，最后 5 步的梯度范数都小于 10；裁剪后和默认初始化的最终损失都在 0.3 和"预测 0"的 MSE 之间；种子 0–5 里爆炸的是一部分而不是全部，裁剪后的 6 次训练都有限、都低于"预测 0"；我们照公式写的 `clip_grad_norm` 与 `torch.nn.utils.clip_grad_norm_` 的结果相同，裁剪后的范数不超过阈值。
 
 # %%
 # NBVAL_CHECK_OUTPUT
 wild, tame = (torch.tensor(clip_runs[k].grad_norm) for k in ("no clipping", "clip_grad_norm=1.0"))
 predict_zero = (y50 ** 2).mean().item()                # MSE of always answering 0
-assert wild[0] > 1e4 and wild[1:].isnan().all() and tame.isfinite().all() and (tame[-5:] < 10).all()
-assert 0.3 < clip_runs["clip_grad_norm=1.0"].train_loss[-1] < predict_zero
-print(f"no clipping: ||g|| > 1e4 at step 1, NaN from step 2；clipped: finite, last ||g|| < 10, "
-      f"0.3 < final loss < {predict_zero:.2f} (predicting 0)")
+assert wild[0] > 1e4 and wild[1:].isnan().all() and tame.isfinite().all() and (tame[-5:] < 10).all() and len(tame) == 44
+assert all(0.3 < clip_runs[k].train_loss[-1] < predict_zero for k in ("clip_grad_norm=1.0", "default init, no clipping"))
+first_epoch = {seed: clipping_run(seed, 1e9, epochs=1) for seed in range(6)}      # unclipped: does it explode?
+exploded = [seed for seed, h in first_epoch.items() if h.grad_norm[0] > 1e4]
+assert 0 < len(exploded) < 6 and all(torch.isnan(torch.tensor(first_epoch[seed].train_loss[0])) for seed in exploded)
+clipped_losses = [clip_runs["clip_grad_norm=1.0"].train_loss[-1]] + [clipping_run(seed, 1.0).train_loss[-1]
+                                                                     for seed in range(1, 6)]
+assert all(0 < loss < predict_zero for loss in clipped_losses)
+print(f"seed 0 — no clipping: ||g|| > 1e4 at step 1, NaN from step 2；clipped: finite, last ||g|| < 10；"
+      f"clipped and default init: 0.3 < final loss < {predict_zero:.2f} (predicting 0)")
+print(f"seeds 0–5: {len(exploded)} of 6 explode at step 1 (seeds {exploded})；clipped final loss "
+      f"{min(clipped_losses):.2f}–{max(clipped_losses):.2f}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -435,30 +455,38 @@ print(f"裁剪前 ||g|| 与 PyTorch 一致：True；裁剪后 ||g|| = {after:.4f
 # %%
 x_train, y_train = recall_data(192, length=40, seed=0)
 x_val, y_val = recall_data(256, length=40, seed=1)
-recall_acc, reach_norm = {}, {}
-for cell in ("RNN", "GRU", "LSTM"):
-    torch.manual_seed(0)
-    model = RecallNet(cell, tokens=2, hidden=16, gate_bias=2.0)
-    x0 = x_val[:64].clone().requires_grad_()
-    (reach,) = torch.autograd.grad(model(x0).abs().sum(), x0)       # before training: does x_1 reach the output?
-    history = fit(model, (x_train, y_train), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-2),
-                  epochs=10, batch_size=32, val_data=(x_val, y_val), metrics={"acc": accuracy}, progress=False)
-    recall_acc[cell], reach_norm[cell] = history.metrics["val_acc"][-1], reach[:, 0].norm().item()
-    params = sum(p.numel() for p in model.parameters())
-    print(f"{cell:4s} params {params:5d}  gradient reaching x_1 at init {reach[:, 0].norm():.1e}  "
-          f"val acc {recall_acc[cell]:.2f}")
+cells, recall_seeds = ("RNN", "GRU", "LSTM"), range(5)
+recall_acc, reach_norm = {c: [] for c in cells}, {c: [] for c in cells}      # one entry per seed
+for seed in recall_seeds:
+    for cell in cells:
+        torch.manual_seed(seed)
+        model = RecallNet(cell, tokens=2, hidden=16, gate_bias=2.0)
+        x0 = x_val[:64].clone().requires_grad_()
+        (reach,) = torch.autograd.grad(model(x0).abs().sum(), x0)   # before training: does x_1 reach the output?
+        history = fit(model, (x_train, y_train), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-2),
+                      epochs=10, batch_size=32, val_data=(x_val, y_val), metrics={"acc": accuracy}, progress=False)
+        recall_acc[cell].append(history.metrics["val_acc"][-1])
+        reach_norm[cell].append(reach[:, 0].norm().item())
+
+# %%
+for cell in cells:
+    params = sum(p.numel() for p in RecallNet(cell, tokens=2, hidden=16).parameters())
+    print(f"{cell:4s} params {params:5d}  gradient reaching x_1 at init {min(reach_norm[cell]):.0e}–"
+          f"{max(reach_norm[cell]):.0e}  val acc, seeds 0–4: " + " ".join(f"{a:.2f}" for a in recall_acc[cell]))
 
 # %% [markdown]
-# 普通 RNN 停在 50% 左右（两个符号，等于瞎猜）：训练开始时从输出回到 $x_1$ 的梯度比门控网络小好几个数量级，它几乎"看不到"第一个输入和答案之间的关系。
-# LSTM 和 GRU 一开始就有可观的梯度到达 $x_1$，10 个 epoch 就学会了。这就是门控解决的问题。这里每种网络只训练了一个种子；门控网络的训练同样有随机性，不要把一次运行当成保证。
+# 每种网络用 5 个种子各训练一次。普通 RNN 每次都停在 50% 左右（两个符号，等于瞎猜）：训练开始时从输出回到 $x_1$ 的梯度比门控网络小好几个数量级，它几乎"看不到"第一个输入和答案之间的关系。
+# 门控网络一开始就有可观的梯度到达 $x_1$。GRU 每个种子都在 10 个 epoch 内学会了；LSTM 却只在一部分种子上学会，其余的也停在瞎猜，尽管它们开始时到达 $x_1$ 的梯度同样比 RNN 大上千倍。
+# 所以门控给了梯度一条到达 $x_1$ 的路，这是学会的前提，却不保证这么短的训练一定学会：这类结果随种子变化很大，要看多个种子，不能只看一次运行。
 #
-# **验证**：RNN 接近随机猜测，两种门控网络都在 0.9 以上；训练开始时到达 $x_1$ 的梯度，RNN 不到门控网络的 1/1000。
+# **验证**：5 个种子上 RNN 都接近随机猜测（< 0.6），GRU 都在 0.9 以上；LSTM 在一部分（不是全部）种子上超过 0.9；每个种子上，训练开始时到达 $x_1$ 的梯度，RNN 都不到两种门控网络的 1/1000。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-assert recall_acc["RNN"] < 0.6 and recall_acc["LSTM"] > 0.9 and recall_acc["GRU"] > 0.9
-assert reach_norm["RNN"] < min(reach_norm["GRU"], reach_norm["LSTM"]) / 1000
-print({cell: "≈ chance" if acc < 0.6 else "> 0.9" for cell, acc in recall_acc.items()}, "; RNN's gradient at x_1 < 1/1000")
+learned = {cell: sum(acc > 0.9 for acc in recall_acc[cell]) for cell in cells}
+assert all(acc < 0.6 for acc in recall_acc["RNN"]) and learned["GRU"] == 5 and 0 < learned["LSTM"] < 5
+assert all(r < min(g, l) / 1000 for r, g, l in zip(*(reach_norm[c] for c in cells)))
+print("seeds above 0.9 (of 5):", learned, "; RNN's gradient at x_1 < 1/1000 of the gated ones' on every seed")
 
 # %% [markdown]
 # ## 8. 训练：正弦预测
@@ -484,28 +512,44 @@ show(forecast_figure(forecaster.eval(), series, window=20, train_windows=280))
 #
 # 它是怎么做到的？下面的面板（参照 Karpathy 的 char-RNN 可视化）把 16 个隐藏单元在一个 60 步窗口里的值画成热图（红正蓝负），上面是输入和模型的一步预测。
 #
-# - 拖动窗口起点：隐藏单元随着正弦的相位有规律地变色，有的单元在上升沿亮，有的在波峰亮；线性输出层正是从这 16 个数里读出下一个值；
-# - 换成没见过的输入（周期 20 的正弦、方波、阶跃），看隐藏状态和预测怎样出错。方波跳变时隐藏状态一下子变化很大（相邻两步的平均变化明显大于正弦输入时），
+# - 拖动窗口起点：隐藏单元随着正弦周期性地变色，但各有各的相位（不同的单元在不同的时刻达到最大值）；线性输出层正是从这 16 个数里读出下一个值；
+# - 换成没见过的输入（周期 20 的正弦、方波、阶跃），看隐藏状态和预测怎样出错：周期 20 的正弦和方波上，一步预测的误差是周期 40 的干净正弦上的十倍以上（看读数里的 MSE）。方波跳变时隐藏状态一下子变化很大（相邻两步的平均变化明显大于正弦输入时），
 #   但没有单元进入饱和：五种输入下 $|h|$ 都小于 0.95，读数里的饱和比例都是 0%。
 
 # %%
 hidden_state_panel(forecaster)
 
 # %% [markdown]
-# **验证**：RNN 的验证误差不到"重复上一个值"基线的 70%，且不到噪声方差的 3 倍；五种输入下 $|h| < 0.95$，方波时相邻两步隐藏状态的最大平均变化是带噪正弦时的 1.5 倍以上；7.2 节裁剪后的 ReLU 网络，最终训练损失是这个 tanh 模型的 10 倍以上。
+# **验证**：RNN 的验证误差不到"重复上一个值"基线的 70%，且不到噪声方差的 3 倍；在干净的正弦上，至少 12 个单元几乎就是一条同周期的正弦（拟合的 $R^2 > 0.9$），它们的相位并不一致（有的相差 90° 以上）；周期 20 的正弦和方波上一步预测的 MSE 是干净正弦上的 10 倍以上；
+# 五种输入下 $|h| < 0.95$，面板上任何一个窗口起点也是如此（面板每个窗口从 $h_0 = 0$ 重新读）；方波时相邻两步隐藏状态的最大平均变化是带噪正弦时的 1.5 倍以上；7.2 节裁剪后和默认初始化的 ReLU 网络，最终训练损失都是这个 tanh 模型的 10 倍以上。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-val_mse = evaluate(forecaster, (x_va, y_va), nn.MSELoss())
-assert val_mse < 0.7 * naive and val_mse < 0.03
-with torch.no_grad():
+assert (val_mse := evaluate(forecaster, (x_va, y_va), nn.MSELoss())) < 0.7 * naive and val_mse < 0.03
+with torch.no_grad():                                  # windows: every window start of the panel, read from h_0 = 0
     states = {name: forecaster.rnn(sig.reshape(1, -1, 1))[0][0] for name, sig in rnn.probe_signals().items()}
+    windows = {n: forecaster.rnn(sig.unfold(0, 60, 1)[:340, :, None])[0] for n, sig in rnn.probe_signals().items()}
+    one_step = {name: ((forecaster.head(h)[:-1, 0] - sig[1:]) ** 2).mean().item()
+                for (name, h), sig in zip(states.items(), rnn.probe_signals().values())}
 jump = {name: (h[1:] - h[:-1]).abs().mean(1).max().item() for name, h in states.items()}
-assert all(h.abs().max() < 0.95 for h in states.values())
+assert min(one_step["clean sine, period 20"], one_step["square wave, period 40"]) > 10 * one_step["clean sine, period 40"]
+assert all(h.abs().max() < 0.95 for h in states.values()) and all(h.abs().max() < 0.95 for h in windows.values())
 assert jump["square wave, period 40"] > 1.5 * jump["noisy sine (training data)"]
-assert clip_runs["clip_grad_norm=1.0"].train_loss[-1] > 10 * sine_history.train_loss[-1]
-print(f"validation MSE < 0.7 × baseline, < 0.03；|h| < 0.95 for every input；square-wave jumps > 1.5 × sine's；"
-      f"clipped ReLU net's loss > 10 × this model's")
+assert all(clip_runs[k].train_loss[-1] > 10 * sine_history.train_loss[-1] for k in list(clip_runs)[1:])  # 7.2's
+print("validation MSE < 0.7 × baseline, < 0.03；period-20 sine, square wave: one-step MSE > 10 × the clean sine's；"
+      "|h| < 0.95 for every input and every panel window；square-wave jumps > 1.5 × sine's；"
+      "7.2's ReLU nets (clipped, default init): loss > 10 × this model's")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+t = torch.arange(100, 400, dtype=torch.float64)           # after a warm-up: h_t against sin / cos of period 40
+basis = torch.stack([torch.sin(2 * torch.pi * t / 40), torch.cos(2 * torch.pi * t / 40), torch.ones_like(t)], 1)
+units = states["clean sine, period 40"][100:].double()
+coef = torch.linalg.lstsq(basis, units).solution
+r2 = 1 - ((units - basis @ coef) ** 2).sum(0) / ((units - units.mean(0)) ** 2).sum(0)
+phase = torch.atan2(coef[1], coef[0])[r2 > 0.9]
+assert (r2 > 0.9).sum() >= 12 and (phase[:, None] - phase[None, :]).cos().min() < 0     # some pairs > 90° apart
+print("clean sine, period 40: at least 12 of 16 units are period-40 sines (R² > 0.9), some of them > 90° out of phase")
 
 # %% [markdown]
 # ## 9. 词嵌入层 `nn.Embedding`
@@ -587,11 +631,11 @@ print("padding_idx / scale_grad_by_freq 的梯度、max_norm 的原地缩放：�
 # %% [markdown]
 # ## 10. 训练：下一个词预测与学到的词向量
 #
-# 语料来自一个小的玩具语法（`helpers.data.toy_corpus`）：比如 "the small cat eats the bread"、"the farmer drives the red truck to the market"。
+# 语料来自一个小的玩具语法（`helpers.data.toy_corpus`）：比如 "the small cat eats the bread"、"the farmer drives the truck to the market"。
 # 同一类的词（动物、食物、交通工具……）在句子里可以互换，也就是**用法相同**。每个训练样本是前 3 个词的 id（句首不足时用 `<pad>` = 0 补齐），目标是下一个词的 id。
 #
 # 模型（`NextWordModel`）：`nn.Embedding(V, 16, padding_idx=0)` → `nn.RNN(16, 32)` → 线性层输出 $V$ 个 logits（见第 5 节的勘误：不加 softmax）。
-# 嵌入矩阵用较小的标准差 0.1 初始化（默认是 1）：这样训练学到的结构不会被初始的随机噪声淹没。
+# 嵌入矩阵用较小的标准差 0.1 初始化（默认是 1）：训练只有 8 个 epoch，词向量被推动的距离有限；初始的随机部分小，学到的结构才不会被它淹没（本节最后的验证把它和默认初始化比较）。
 
 # %%
 word_to_id, id_to_word, (w_train, t_train), (w_val, t_val) = word_data(sentences=2000, context=3)
@@ -609,7 +653,7 @@ same_class = sum(word_class(id_to_word[p]) == word_class(id_to_word[t]) for p, t
 print(f"validation accuracy {word_history.metrics['val_acc'][-1]:.3f}; right class of word {same_class:.3f}")
 
 # %% [markdown]
-# 准确率只有一半左右并不奇怪：语法允许同一类里的任何词出现（"the ___" 后面可以是 4 种动物里的任一种），下一个词本来就猜不准。
+# 准确率只有一半左右并不奇怪：语法允许同一类里的任何词出现（比如 "the big" 后面可以是 4 种人、4 种动物里的任何一个），下一个词本来就猜不准。
 # 能猜准多少有一个上限：对每一种"前 3 个词"，都猜验证集里它后面最常出现的答案，这是只看前 3 个词的规则在验证集上能做到的最好（`rnn.best_possible_accuracy`）。
 # 下一格算出：猜具体的词，上限约 0.57；猜**词的类别**，上限约 0.81。模型的两项都不超过上限，猜类别的比例离上限只差几个百分点，接近只看 3 个词所能做到的最好：它学到了语法结构。
 
@@ -632,13 +676,13 @@ for word in ("cat", "truck", "red", "eats", "drives", "walks", "bread", "market"
     order, sims = rnn.cosine_neighbours(weight, word_to_id[word], k=3)
     print(f"{word:7s} → " + ", ".join(f"{id_to_word[j]} ({s:.2f})" for j, s in zip(order.tolist(), sims.tolist())))
     tidy[word] = all(word_class(id_to_word[j]) == word_class(word) for j in order.tolist())
-assert all(tidy[w] for w in ("cat", "truck", "red", "eats", "drives", "walks")) and not (tidy["bread"] or tidy["market"])
+assert sum(tidy[w] for w in ("cat", "truck", "red", "eats", "drives", "walks")) >= 5 and not (tidy["bread"] or tidy["market"])
 
 # %% [markdown]
-# 前六个词的邻居整整齐齐：每个词的 3 个最近邻都和它同属一类（猫的邻居都是动物，"eats" 的邻居都是和它用法相同的动词）。最后两个却是乱的（上一格的 assert 检查了这两点），为什么？
+# 前六个词的邻居很整齐：这次运行里每个词的 3 个最近邻都和它同属一类（猫的邻居都是动物，"eats" 的邻居都是和它用法相同的动词）。换一个训练种子，偶尔会有一个词混进一个别类的邻居，所以上一格只要求六个里至少五个全部同类。最后两个却是乱的，为什么？
 #
 # 词向量只能从"这个词被当作**输入**"的样本里得到梯度。在这个语法里，食物、地点和 "sleeps / sits / waits / rests" 永远出现在句末，后面没有词可预测，所以它们从来不是上下文的一部分：
-# 这些行的梯度始终为 0，Adam 也就从不更新它们，它们还是初始化时的随机向量（第 9 节的 `padding_idx` 行也是同样的道理）。
+# 这些行的梯度始终为 0，Adam 也就从不更新它们，它们还是初始化时的随机向量。结果和第 9 节的 `padding_idx` 行一样（梯度为 0，行就不变），只是那一行的梯度是被 `padding_idx` 强制清零的，`<pad>` 本身常常是输入。
 # 这正说明了词向量的"意义"来自上下文：一个词的用法模型从没见过，它的向量就什么也没学到。
 #
 # 把 16 维的词向量用主成分分析（PCA，`helpers.rnn.pca_2d`，即对中心化后的矩阵做 SVD）投影到 2 维，按语法类别上色。在面板里选一个词，橙色圈出它在 16 维空间里的 $k$ 个最近邻：
@@ -650,7 +694,7 @@ assert all(tidy[w] for w in ("cat", "truck", "red", "eats", "drives", "walks")) 
 embedding_space_panel(word_model, id_to_word, train_ids=w_train)
 
 # %% [markdown]
-# **验证**：`<pad>` 行和从没当过输入的词的行，训练后与初始值完全相同；在当过输入的内容词中，最近的 3 个邻居来自同一语法类别的比例远高于随机（随机约为 3/46）；`pca_2d` 与 `torch.pca_lowrank` 一致（每个轴只差一个符号）。
+# **验证**：`<pad>` 行和从没当过输入的词的行，训练后与初始值完全相同；在当过输入的内容词中，最近的 3 个邻居来自同一语法类别的比例远高于随机（随机约为 6%：同类的另外 3 个词在其余 47 个词里），而嵌入用默认的 $\mathcal{N}(0, 1)$ 初始化、其他一切照旧时，这个比例明显更低；`pca_2d` 与 `torch.pca_lowrank` 一致（每个轴只差一个符号）。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -663,11 +707,24 @@ content = [w for w in id_to_word if word_class(w) not in ("special", "function")
 hits = sum(word_class(id_to_word[j]) == word_class(w) for w in content
            for j in rnn.cosine_neighbours(weight, word_to_id[w], 3)[0].tolist())
 z, ratio = rnn.pca_2d(weight[2:])
-_, _, v = torch.pca_lowrank(weight[2:], q=16, center=True)
-assert torch.allclose(z.abs(), ((weight[2:] - weight[2:].mean(0)) @ v[:, :2]).abs(), atol=1e-4)
+theirs = (weight[2:] - weight[2:].mean(0)) @ torch.pca_lowrank(weight[2:], q=16, center=True)[2][:, :2]
+assert torch.allclose(z, theirs * torch.sign((z * theirs).sum(0)), atol=1e-4)    # one sign per axis
 assert hits / (3 * len(content)) > 0.8
-print("never used as input:", ", ".join(id_to_word[i] for i in never))
-print(f"unchanged since init: True；same-class neighbours among {len(content)} used words > 80%: True；pca_2d == pca_lowrank: True")
+print("never used as input: " + ", ".join(id_to_word[i] for i in never) + f"\nunchanged since init: True；same-class "
+      f"neighbours among {len(content)} used words > 80%: True；pca_2d == pca_lowrank up to one sign per axis: True")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+wide = NextWordModel(len(id_to_word), dim=16, hidden=32)
+with torch.no_grad():
+    wide.embed.weight[1:].normal_(0.0, 1.0)           # the default N(0, 1) start instead of std 0.1
+fit(wide, (w_train, t_train), nn.CrossEntropyLoss(), torch.optim.Adam(wide.parameters(), lr=1e-2), epochs=8,
+    batch_size=128, progress=False)
+wide_hits = sum(word_class(id_to_word[j]) == word_class(w) for w in content
+                for j in rnn.cosine_neighbours(wide.embed.weight.detach(), word_to_id[w], 3)[0].tolist())
+assert wide_hits / (3 * len(content)) < 0.6
+print(f"embedding started from N(0, 1), everything else the same: same-class neighbours < 60% (std 0.1: > 80%)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -691,7 +748,7 @@ print("never-used words: the farthest from the centre is < half the median dista
 # ## 面试速答
 #
 # **问：RNN 为什么会梯度消失 / 爆炸？**
-# 答：BPTT 中 $\partial h_t/\partial h_k$ 是 $t-k$ 个 $\mathrm{diag}(\phi'(z_j))W_{hh}$ 的乘积，它的范数**不超过** $(\gamma\sigma_{\max})^{t-k}$（$\gamma = \max|\phi'|$，$\sigma_{\max}$ 是 $W_{hh}$ 的最大奇异值）。这是上界，不是近似，实际值可以小得多：$\gamma\sigma_{\max} < 1$ 时一定指数消失；$W_{hh}$ 的谱半径大于 1 且激活没有饱和时才可能爆炸。tanh 的导数不超过 1、饱和时更小，所以 tanh RNN 更常见的是消失。
+# 答：BPTT 中 $\partial h_t/\partial h_k$ 是 $t-k$ 个 $\mathrm{diag}(\phi'(z_j))W_{hh}$ 的乘积，它的范数**不超过** $(\gamma\sigma_{\max})^{t-k}$（$\gamma = \max|\phi'|$，$\sigma_{\max}$ 是 $W_{hh}$ 的最大奇异值）。这是上界，不是近似，实际值可以小得多：$\gamma\sigma_{\max} < 1$ 时一定指数消失；要爆炸，至少要 $\gamma\sigma_{\max} > 1$，典型的情形是 $W_{hh}$ 的谱半径大于 1、激活又没有饱和。tanh 的导数不超过 1、饱和时更小，所以 tanh RNN 更常见的是消失。
 #
 # **问：梯度裁剪怎么做？能解决梯度消失吗？**
 # 答：在 backward 之后、step 之前，计算所有参数梯度拼成的向量的范数，超过阈值 $c$ 就整体缩放到 $c$（方向不变）。它只限制步长、防止爆炸；梯度消失要靠 LSTM/GRU、残差连接、合适的初始化等。
