@@ -153,7 +153,7 @@ show(learning_curve_figure(curves))
 # %% [markdown]
 # **怎么读这张图**（中间一张把错误率画在对数坐标上，挤在一起的曲线就分开了）：
 #
-# - **数据少的时候**（每类 5 张），逻辑回归和两个网络并列第一，准确率都在 0.88 左右；k 近邻和随机森林明显低一些（约 0.77–0.80，比逻辑回归低 5 个百分点以上），单棵决策树只有 0.44 左右。
+# - **数据少的时候**（每类 5 张），逻辑回归和两个网络领先，准确率在 0.88–0.92 之间；k 近邻（0.77）和随机森林（0.80–0.85）低一些，单棵决策树只有 0.44–0.54。网络、决策树和随机森林的结果随随机种子变化，这里给的是 5 个种子的范围（见下面的验证格），图里画的是种子 0；逻辑回归和 k 近邻没有随机性。
 # - **数据多一些**（200 张以上），除了单棵决策树，所有模型都超过 0.92，彼此相差不到 4 个百分点。用全部数据时，k 近邻、逻辑回归、随机森林和 CNN 都在 0.98 附近（±0.01）；验证集只有 450 张，一张图就是 0.002，相差一两个千分点谈不上谁更强。
 # - **曲线不一定处处平滑**：数据多了，某个模型的验证准确率也可能略降。每个点只训练了一次、只用一个随机种子，网络又只走约 100 步，这种不到 3 个百分点的起伏属于噪声，换一个种子就会变。
 # - **右图是训练集上的准确率**：单棵决策树和随机森林在每个大小上都把训练图全部判对（背下来了）；k 近邻在 50 张图时训练准确率也不到 1：它看最近的 5 个邻居投票，自己只占一票。
@@ -170,7 +170,7 @@ show(learning_curve_figure(curves))
 learning_curve_panel(curves)
 
 # %% [markdown]
-# **验证**：下一格用 `assert` 检查上面读图得出的几条结论——用全部数据比只用 50 张准；数据少时最好的经典模型不输给网络；数据充足时网络和经典模型相差不超过两个百分点；单棵决策树在每个大小上都是最差的；以及列表和面板说明里的每个数字。
+# **验证**：下面几格用 `assert` 检查上面读图得出的几条结论——用全部数据比只用 50 张准；数据少时逻辑回归和最好的网络相差不到 4 个百分点；数据充足时网络和经典模型相差不超过两个百分点；单棵决策树在每个大小上都是最差的；以及列表和面板说明里的每个数字。
 
 # %%
 best = lambda names, n: max(curves.run(name, n).val_acc for name in names)
@@ -179,7 +179,7 @@ for name in curves.models:
     assert curves.run(name, full).val_acc > curves.run(name, small).val_acc, name
 print(f"n = {small}:  best classical {best(overview.CLASSICAL, small):.3f}, best network {best(overview.NETWORKS, small):.3f}")
 print(f"n = {full}: best classical {best(overview.CLASSICAL, full):.3f}, best network {best(overview.NETWORKS, full):.3f}")
-assert best(overview.CLASSICAL, small) >= best(overview.NETWORKS, small) - 0.02
+assert abs(best(overview.CLASSICAL, small) - best(overview.NETWORKS, small)) < 0.04
 assert abs(best(overview.CLASSICAL, full) - best(overview.NETWORKS, full)) <= 0.02
 others = [name for name in curves.models if name != "decision tree"]
 assert all(curves.run("decision tree", n).val_acc < min(curves.run(o, n).val_acc for o in others) for n in curves.sizes)
@@ -188,9 +188,6 @@ print("decision tree is the weakest model at every training-set size")
 # %%
 acc = {name: dict(zip(curves.sizes, curves.accuracy(name))) for name in curves.models}
 train = {name: dict(zip(curves.sizes, curves.train_accuracy(name))) for name in curves.models}
-assert all(abs(acc[m][small] - 0.88) <= 0.03 for m in ("logistic regression", "MLP", "CNN"))
-assert all(0.74 <= acc[m][small] <= acc["logistic regression"][small] - 0.05 for m in ("k-NN", "random forest"))
-assert acc["decision tree"][small] < 0.55
 large = [n for n in curves.sizes if n >= 200]
 spread = max(max(acc[m][n] for m in others) - min(acc[m][n] for m in others) for n in large)
 print(f"n >= 200: lowest accuracy {min(acc[m][n] for m in others for n in large):.3f}, largest spread {spread:.3f}")
@@ -209,6 +206,21 @@ for m in others:                                     # the panel at 1347 images:
     print(f"{m:20s} {int(off.sum()):2d} validation errors in {int((off > 0).sum()):2d} (true, predicted) pairs, "
           f"at most {int(off.max())} in one pair")
     assert off.sum() < 20 and off.max() <= 4 and (off > 0).sum() >= off.sum() / 2
+
+# %%
+seeded = ("decision tree", "random forest", "MLP", "CNN")   # logistic regression and k-NN involve no randomness
+at50 = {m: [overview.run_model(m, small, seed=s).val_acc for s in range(5)] for m in seeded}
+at50 |= {m: [acc[m][small]] for m in ("logistic regression", "k-NN")}
+for m in curves.models:
+    print(f"n = {small}, {m:20s} validation accuracy {min(at50[m]):.3f}-{max(at50[m]):.3f}",
+          "(seeds 0-4)" if m in seeded else "(no randomness)")
+leaders = at50["logistic regression"] + at50["MLP"] + at50["CNN"]
+assert 0.86 <= min(leaders) and max(leaders) <= 0.93 and max(at50["decision tree"]) < 0.6
+assert 0.75 <= min(at50["k-NN"] + at50["random forest"]) < max(at50["k-NN"] + at50["random forest"]) < min(leaders)
+assert all(abs(acc["logistic regression"][small] - max(a, b)) < 0.04 for a, b in zip(at50["MLP"], at50["CNN"]))
+trees = [overview.run_model("decision tree", full, seed=s).val_acc for s in range(5)]
+print(f"n = {full}, decision tree validation accuracy {min(trees):.3f}-{max(trees):.3f} (seeds 0-4)")
+assert 0.8 < min(trees) and max(trees) < 0.88
 
 # %% [markdown]
 # > **⚠ 笔记勘误：可解释性与过拟合**
@@ -234,7 +246,7 @@ assert zero_weights[3:5, 3:5].mean() < 0          # the hole in the middle of a 
 show(logistic_weights_figure(curves.run("logistic regression", full).model))
 
 # %% [markdown]
-# 单棵树把 1347 张训练图全部判对，验证集上却只有 0.85：这就是过拟合。随机森林同样把训练集背下来了，但它平均了 50 棵在不同子样本上长出来的树，验证准确率回到 0.97 以上；代价是再也没有一条"从根到叶"的规则可以读。
+# 单棵树把 1347 张训练图全部判对，验证集上却只有 0.85（换随机种子在 0.82–0.86 之间）：这就是过拟合。随机森林同样把训练集背下来了，但它平均了 50 棵在不同子样本上长出来的树，验证准确率回到 0.97 以上；代价是再也没有一条"从根到叶"的规则可以读。
 # 逻辑回归的权重图则一眼可读：红色像素是"支持这个数字"的证据，蓝色是反对的证据，比如 0 的中间是蓝的（0 的中间是空的）。
 #
 # > **⚠ 笔记勘误：参数规模**
@@ -304,7 +316,7 @@ assert nodes > 10_000 > overview.count_parameters(overview.small_cnn())
 #
 # - 深度学习是机器学习的子集：它用"数据 + 损失 + 优化"训练多层网络，区别在于特征由人设计还是由网络从原始输入中学出来；k 近邻这类经典方法甚至不优化任何损失。
 # - 对比表里的每一条都是经验趋势：特征工程减少但没有消失，参数规模只是量级印象，"可解释""不易过拟合"只对线性模型和浅树成立。
-# - 在 8×8 手写数字上，有 200 张或更多训练图时，逻辑回归、k 近邻、随机森林和小网络的验证准确率相差不到 4 个百分点；数据很少时差别明显（50 张图时逻辑回归和网络约 0.88，k 近邻约 0.77）。单棵不剪枝的决策树在每个大小上都最差，而且严重过拟合。
+# - 在 8×8 手写数字上，有 200 张或更多训练图时，逻辑回归、k 近邻、随机森林和小网络的验证准确率相差不到 4 个百分点；数据很少时差别明显（50 张图时逻辑回归和网络在 0.88–0.92 之间，k 近邻 0.77，随机森林 0.80–0.85）。单棵不剪枝的决策树在每个大小上都最差，而且严重过拟合。
 # - 这个实验不能推广到大图像、语音、文本和海量数据——那才是深度学习的主场。先用经典模型建立基线，是任何时候都划算的习惯。
 # - 风控偏爱经典模型，主要是为了可解释、稳定、合规和低成本，而不是因为网络不够准。
 
