@@ -198,7 +198,7 @@ for epoch in range(1, 4):
           f"{len(batch_losses)} batch means {plain_mean:.4f}"); assert abs(loss_sum / seen / plain_mean - 1) < 0.01
 
 # %% [markdown]
-# 这一次三个 epoch 里两个数都相差不到 1%，因为 32 批里只有最后一批不满：两种平均只在这一批的权重上不同（加权时是 8/1000，不加权时是 1/32），差值正好是 $\left(\frac{1}{32} - \frac{8}{1000}\right)\times$（其余 31 批的平均损失 − 最后一批的损失）。
+# 这一次三个 epoch 里两个数都相差不到 1%，因为 32 批里只有最后一批不满：两种平均只在这一批的权重上不同（加权时是 8/1000，不加权时是 1/32），加权平均减去不加权平均正好是 $\left(\frac{1}{32} - \frac{8}{1000}\right)\times$（其余 31 批的平均损失 − 最后一批的损失）。
 # 所以差多少要看最后那 8 个样本碰巧是难是易，是随机的：换随机种子重跑这一格，我们看到的差别在 0.4% 到 2% 之间。批数越少、最后一批越"不满"，它的权重被放大得越多，差别通常也越大。`helpers.dataloader.epoch_mean_loss` 就是上面的加权公式：
 
 # %%
@@ -295,7 +295,7 @@ assert lengths.tolist() == [len(s) for s in sequences[:4]] and batch_labels.toli
 # - `SequentialSampler`：$0, 1, \dots, N-1$（`shuffle=False`）；
 # - `RandomSampler`：每个 epoch 一个新的随机排列（`shuffle=True`）。
 #
-# 也可以把自己的采样器传给 `sampler=`，这时就不能再设 `shuffle`。
+# 也可以把自己的采样器传给 `sampler=`，这时就不能再设 `shuffle=True`（顺序已经由采样器决定了）。
 
 # %%
 g = torch.Generator().manual_seed(0)
