@@ -222,7 +222,7 @@ with torch.no_grad():
         assert abs(dataloader.epoch_mean_loss([l for l, _ in pieces], [n for _, n in pieces]) - full) < 1e-6
         gaps.append(abs(sum(l for l, _ in pieces) / len(pieces) / full - 1))
 print(f"full data {full:.6f} = weighted mean for all 20 orders | unweighted off by {min(gaps):.2%} to {max(gaps):.2%}")
-assert min(gaps) > 0 and max(gaps) > 1e-3
+assert 0 < min(gaps) < max(gaps) / 2 and max(gaps) > 1e-3                 # it changes with the order
 
 # %% [markdown]
 # ## 5. 自定义 Dataset：手写数字
@@ -485,7 +485,7 @@ for b in (1, 10, 50):
 batch_noise_panel()
 
 # %% [markdown]
-# **验证**：(1) 对 5 个种子，学习率 0.05 时，3 个 epoch 后每个小于 200 的批大小的损失都低于整批；最大学习率时批大小 1 的损失反而高于整批；(2) 整批走 60 步后离最小损失不到 0.001，而批大小 1 在第 10 个 epoch 里的损失平均仍高出最小值 0.02 以上（它在最小值附近来回跳，停不下来）；同样走 60 步，最后 20 步的平均损失随批大小从 50 减到 1 一路升高（5 个种子平均）；(3) 最大学习率、批大小 1 时，面板提供的 21 个种子在前 60 步里都会跳出图的范围。
+# **验证**：(1) 对 5 个种子，学习率 0.05 时，3 个 epoch 后每个小于 200 的批大小的损失都低于整批；最大学习率时批大小 1 的损失反而高于整批；(2) 整批走 60 步后离最小损失不到 0.001，而批大小 1 在第 10 个 epoch 里的损失平均仍高出最小值 0.02 以上（它在最小值附近来回跳，停不下来）；同样走 60 步，最后 20 步的平均损失随批大小从 50 减到 1 一路升高（5 个种子平均），而最小学习率下整批 60 步后离最小值还很远；(3) 最大学习率、批大小 1 时，面板提供的 21 个种子在前 60 步里都会跳出图的范围。
 
 # %%
 line_loss = lambda wb: F.mse_loss(wb[0] * x_line + wb[1], y_line).item()
@@ -512,6 +512,7 @@ shake = [sum(sum(line_loss(wb) for wb in steps60(b, s)[-20:]) / 20 for s in rang
 print("60 steps, lr 0.05: mean loss above the minimum over steps 41-60 (5 seeds):",
       ", ".join(f"B={b} {v:.4f}" for b, v in zip(sizes60, shake)))
 assert all(a > b for a, b in zip(shake, shake[1:]))
+assert line_loss(steps60(200, 0, 10 ** -2.5)[-1]) - line_loss(least) > 1    # smallest lr: 60 steps fall short
 outside = lambda p: bool(((p[:, 0] < -2) | (p[:, 0] > 3.5) | (p[:, 1] < -2.5) | (p[:, 1] > 3)).any())  # the panel's axes
 escaped = sum(outside(steps60(1, s, 10 ** -0.5)) for s in range(21))
 print(f"largest lr, batch_size 1: the path leaves the picture within 60 steps for {escaped} of 21 seeds")
