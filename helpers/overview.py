@@ -144,7 +144,7 @@ def non_default_settings(model_name: str, seed: int = 0) -> dict[str, tuple[Any,
 
 
 def network_steps(n_train: int, steps: int = 100, batch_size: int = 128) -> int:
-    r"""Optimizer steps a network takes in ``fit_model``: whole epochs of $\lceil n/B ceil$ batches, at least ``steps`` in all."""
+    r"""Optimizer steps a network takes in ``fit_model``: whole epochs of $\lceil n/B \rceil$ batches, at least ``steps`` in all."""
     batches = math.ceil(integer(n_train, "n_train", 1) / integer(batch_size, "batch_size", 1))
     return math.ceil(integer(steps, "steps", 1) / batches) * batches
 

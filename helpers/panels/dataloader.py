@@ -80,6 +80,12 @@ def _number_layer(batch: np.ndarray, width: int, height: int, dpi: float, uprigh
     return layer
 
 
+def _plural(count: int, noun: str, with_count: bool = False) -> str:
+    """``noun`` or ``nouns`` to agree with ``count`` (with the count in front if asked)."""
+    word = noun if count == 1 else noun + "s"
+    return f"{count} {word}" if with_count else word
+
+
 @register
 def batch_map_panel() -> Panel:
     """Samples x epochs coloured by the batch each sample lands in, with len(loader) against the batch size."""
@@ -110,7 +116,7 @@ def batch_map_panel() -> Panel:
         ax_map.set(xlim=(-0.5, _MAX_N - 0.5), ylim=(_MAP_EPOCHS - 0.5, -0.5))
         gaps = [(x, e + 0.5) for e in range(_MAP_EPOCHS - 1) for x in (-0.5, _MAX_N - 0.5, np.nan)]
         ax_map.plot(*np.array(gaps).T, color="white", lw=3, animated=True)   # white gaps between the epochs
-        ax_len.set(xlim=(0.5, 16.5), xlabel="batch_size", ylabel="len(loader)",
+        ax_len.set(xlim=(0.3, 16.7), xlabel="batch_size", ylabel="len(loader)",
                    title="iterations per epoch")
         ceil_line, = ax_len.plot([], [], lw=1.5, color=COLORS["main"], label="ceil(N/B)", drawstyle="steps-mid",
                                  animated=True)
@@ -123,13 +129,14 @@ def batch_map_panel() -> Panel:
             n, b = int(n), int(batch_size)
             if ax_map.get_xlim() != (-0.5, n - 0.5):           # both axes fit N
                 ax_map.set_xlim(-0.5, n - 0.5)
-                ax_len.set_ylim(0, n + 1)
+                ax_len.set_ylim(0, 1.1 * n + 1)                # room for the circle at len = N
             ids = np.full((_MAP_EPOCHS, _MAX_N), np.nan)
             batch = batch_map(n, b, bool(shuffle), bool(drop_last), int(seed)).numpy()
             ids[:, :n] = np.where(batch < 0, -1.0, batch % 10)          # 10 colours in turn; -1: dropped (black)
             cells.set_array(np.ma.masked_invalid(ids))
             box = ax_map.get_window_extent()
-            upright = box.width / n >= 15 * fig.dpi / 80          # room for two digits side by side
+            widest = _number_glyph(max(int(batch.max()), 0), fig.dpi, True).shape[1]
+            upright = box.width / n >= widest + 3                  # the largest number fits across its cell
             numbers.set_data(_number_layer(batch, int(box.width), int(box.height), fig.dpi, upright))
             numbers.set_extent((-0.5, n - 0.5, _MAP_EPOCHS - 0.5, -0.5))
             ceil_line.set_data(sizes, [num_batches(n, s) for s in sizes])
@@ -139,9 +146,10 @@ def batch_map_panel() -> Panel:
             first = loader_epochs(n, b, int(seed), 1, shuffle=bool(shuffle), drop_last=bool(drop_last))[0]
             shown = ", ".join(str(batch) for batch in first[:6]) + (" ..." if len(first) > 6 else "")
             last = len(first[-1]) if first else 0
-            return (f"N = {n}, batch_size = {b}: len(loader) = <b>{per_epoch}</b> iterations per epoch, "
-                    f"{per_epoch * _MAP_EPOCHS} in {_MAP_EPOCHS} epochs; last batch has {last} samples"
-                    f"{f'; {n % b} dropped per epoch' if drop_last and n % b else ''}.<br>epoch 1: {shown}")
+            return (f"N = {n}, batch_size = {b}: len(loader) = <b>{per_epoch}</b> {_plural(per_epoch, 'iteration')} "
+                    f"per epoch, {per_epoch * _MAP_EPOCHS} in {_MAP_EPOCHS} epochs; last batch has "
+                    f"{_plural(last, 'sample', True)}{f'; {n % b} dropped per epoch' if drop_last and n % b else ''}."
+                    f"<br>epoch 1: {shown or 'no batch'}")
 
         return update
 
@@ -206,7 +214,7 @@ def imbalance_panel() -> Panel:
             empty = int((shares == 0).sum())
             return (f"{m} of {_IMB_N} samples are class 1. One epoch ({_IMB_N} draws): class 1 share "
                     f"<b>{drawn_labels.mean():.1%}</b>; {len(minority_drawn)} class-1 draws of {distinct} distinct "
-                    f"samples; the most drawn sample appears {most} times; {empty} of {len(shares)} batches "
+                    f"samples; the most drawn sample appears {_plural(most, 'time', True)}; {empty} of {len(shares)} batches "
                     f"of {b} hold no class-1 sample")
 
         return update
@@ -288,7 +296,7 @@ def batch_noise_panel() -> Panel:
             g0 = 2 * (_W0 * x + _B0 - y) * x                   # per-sample dL/dw at the start
             spread = g0.std() / np.sqrt(b) * np.sqrt((_LINE_N - b) / (_LINE_N - 1))
             final = float(_full_loss(paths[b][-1:], x, y)[0])
-            return (f"batch_size {b}: {num_batches(_LINE_N, b)} steps per epoch, {len(paths[b]) - 1} steps "
+            return (f"batch_size {b}: {_plural(num_batches(_LINE_N, b), 'step', True)} per epoch, {len(paths[b]) - 1} steps "
                     f"({(len(paths[b]) - 1) * b / _LINE_N:g} epochs); final loss <b>{final:.3f}</b> "
                     f"(full batch {float(_full_loss(paths[_LINE_N][-1:], x, y)[0]):.3f}, minimum {best_loss:.3f}). "
                     f"At the start, the batch gradient dL/dw scatters with std {spread:.2f} around the full "

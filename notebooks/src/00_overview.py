@@ -57,7 +57,7 @@ exercises.check_count_parameters(None)
 # - **经典机器学习**：人先把原始数据加工成**特征**（feature），比如贷款申请里的"负债收入比"、手写数字里"每一行有多少黑像素"；模型（线性模型、决策树……）只负责给这些特征分配权重或切分阈值。
 # - **深度学习**：把许多层简单的变换（线性变换 + 非线性激活函数）叠在一起，直接吃原始输入。前面的层自己学出有用的中间表示，后面的层在这些表示上做判断，这叫**表示学习**（representation learning）。"深"指的就是层数多。
 #
-# 所以深度学习是机器学习的一个分支：它沿用"数据 + 损失 + 优化"这种训练方式（经典方法里的逻辑回归也是这样训练的，k 近邻、决策树则不是），区别在模型的形状和"特征从哪里来"。下表按笔记的 16 个维度逐行比较，最后一列是每条说法需要打的折扣：它们是**经验趋势**，不是定律。
+# 所以深度学习是机器学习的一个分支：它沿用"数据 + 损失 + 优化"这种训练方式（经典方法里的逻辑回归也是这样训练的；决策树是一步步贪心地挑切分点，k 近邻干脆只存数据，都不是用优化算法去调一组参数），区别在模型的形状和"特征从哪里来"。下表按笔记的 16 个维度逐行比较，最后一列是每条说法需要打的折扣：它们是**经验趋势**，不是定律。
 #
 # | 维度 | 经典机器学习 | 深度学习 | 要打的折扣 |
 # |---|---|---|---|
@@ -107,7 +107,7 @@ assert max(a for a, _ in runs[16.0]) + 0.3 < min(a for a, _ in runs[1.0])      #
 assert min(d for _, d in runs[16.0]) > 0.5 > 0.3 > max(d for _, d in runs[1.0])
 
 # %% [markdown]
-# 原始像素大 16 倍，第一层的输出和梯度也跟着放大，学习率 0.1 的 SGD 一步就迈得太远，大多数 ReLU 单元被推到对所有训练图都输出 0 的区域（第 2 章的"神经元死亡"，即上面的 dead hidden units）。这个结果很不稳定，对随机种子很敏感：换一个种子，准确率可能停在随机猜测（10 个类别，0.1）附近，也可能好一些，我们试过的种子最高只到 0.4 左右；但每个种子都远不如缩放后的输入。把输入缩放好这件小事，就是深度学习里仍然要做的"特征工程"。
+# 原始像素大 16 倍，第一层的输出和梯度也跟着放大，学习率 0.1 的 SGD 一步就迈得太远，大多数 ReLU 单元被推到对所有训练图都输出 0 的区域（第 2 章的"神经元死亡"，即上面的 dead hidden units）。这个结果很不稳定：换一个随机种子，甚至只是换一个线程数，准确率都会变，可能停在随机猜测（10 个类别，0.1）附近，也可能好一些。我们在 10 个种子、1 个和 2 个线程下都试过：原始像素的准确率在 0.10–0.38 之间，缩放后的输入在 0.88–0.96 之间，每一次都差得很远。把输入缩放好这件小事，就是深度学习里仍然要做的"特征工程"。
 #
 # ## 3. 实验：手写数字上的学习曲线
 #
@@ -153,7 +153,7 @@ show(learning_curve_figure(curves))
 # %% [markdown]
 # **怎么读这张图**（中间一张把错误率画在对数坐标上，挤在一起的曲线就分开了）：
 #
-# - **数据少的时候**（每类 5 张），逻辑回归和两个网络并列第一，准确率都在 0.88 左右；k 近邻和随机森林明显低一些（约 0.77–0.80，比逻辑回归低 5 个百分点以上），单棵决策树只有 0.44 左右。
+# - **数据少的时候**（每类 5 张），逻辑回归和两个网络领先，准确率在 0.88–0.92 之间；k 近邻（0.77）和随机森林（0.80–0.85）低一些，单棵决策树只有 0.44–0.54。网络、决策树和随机森林的结果随随机种子变化，这里给的是 5 个种子的范围（见下面的验证格），图里画的是种子 0；逻辑回归和 k 近邻没有随机性。
 # - **数据多一些**（200 张以上），除了单棵决策树，所有模型都超过 0.92，彼此相差不到 4 个百分点。用全部数据时，k 近邻、逻辑回归、随机森林和 CNN 都在 0.98 附近（±0.01）；验证集只有 450 张，一张图就是 0.002，相差一两个千分点谈不上谁更强。
 # - **曲线不一定处处平滑**：数据多了，某个模型的验证准确率也可能略降。每个点只训练了一次、只用一个随机种子，网络又只走约 100 步，这种不到 3 个百分点的起伏属于噪声，换一个种子就会变。
 # - **右图是训练集上的准确率**：单棵决策树和随机森林在每个大小上都把训练图全部判对（背下来了）；k 近邻在 50 张图时训练准确率也不到 1：它看最近的 5 个邻居投票，自己只占一票。
@@ -163,14 +163,14 @@ show(learning_curve_figure(curves))
 # 面板把同一组结果做成可以拖动的样子：选一个训练集大小和一个模型，左边加粗显示它的学习曲线，右边是它在验证集上的混淆矩阵（confusion matrix）：第 $i$ 行第 $j$ 列是"真实为 $i$、被判成 $j$"的图片占第 $i$ 类的比例，对角线是判对的部分。颜色在 0.2 处封顶，所以一类里只错一张图（约 0.02）也看得出来。试试：
 #
 # - 决策树在 50 张图时：训练准确率 1.000、验证只有 0.44，混淆矩阵里到处是错；
-# - 任意模型从 50 拖到 1347：对角线以外的格子一点点变淡，最常见的错误（读数的第二行）也在变；
-# - 在 1347 张图时切换几个模型：剩下的错误常常集中在少数几对长得像的数字上。
+# - 任意模型从 50 拖到 1347：对角线以外的格子总体上越来越淡（中间偶尔有一步反而多错几张），最常见的错误（读数的第二行）也在变；
+# - 在 1347 张图时切换几个模型：除了决策树，每个模型只剩不到 20 张错图，而且分散在许多对数字上，读数里"最常见的错误"也只有一到四张，从这么少的错误里看不出哪两个数字特别容易混。
 
 # %%
 learning_curve_panel(curves)
 
 # %% [markdown]
-# **验证**：下一格用 `assert` 检查上面读图得出的几条结论——数据越多越准；数据少时最好的经典模型不输给网络；数据充足时网络和经典模型相差不超过两个百分点；单棵决策树在每个大小上都是最差的；以及列表里的每个数字。
+# **验证**：下面几格用 `assert` 检查上面读图得出的几条结论——用全部数据比只用 50 张准；数据少时逻辑回归和最好的网络相差不到 4 个百分点；数据充足时网络和经典模型相差不超过两个百分点；单棵决策树在每个大小上都是最差的；以及列表和面板说明里的每个数字。
 
 # %%
 best = lambda names, n: max(curves.run(name, n).val_acc for name in names)
@@ -179,7 +179,7 @@ for name in curves.models:
     assert curves.run(name, full).val_acc > curves.run(name, small).val_acc, name
 print(f"n = {small}:  best classical {best(overview.CLASSICAL, small):.3f}, best network {best(overview.NETWORKS, small):.3f}")
 print(f"n = {full}: best classical {best(overview.CLASSICAL, full):.3f}, best network {best(overview.NETWORKS, full):.3f}")
-assert best(overview.CLASSICAL, small) >= best(overview.NETWORKS, small) - 0.02
+assert abs(best(overview.CLASSICAL, small) - best(overview.NETWORKS, small)) < 0.04
 assert abs(best(overview.CLASSICAL, full) - best(overview.NETWORKS, full)) <= 0.02
 others = [name for name in curves.models if name != "decision tree"]
 assert all(curves.run("decision tree", n).val_acc < min(curves.run(o, n).val_acc for o in others) for n in curves.sizes)
@@ -188,9 +188,6 @@ print("decision tree is the weakest model at every training-set size")
 # %%
 acc = {name: dict(zip(curves.sizes, curves.accuracy(name))) for name in curves.models}
 train = {name: dict(zip(curves.sizes, curves.train_accuracy(name))) for name in curves.models}
-assert all(abs(acc[m][small] - 0.88) <= 0.03 for m in ("logistic regression", "MLP", "CNN"))
-assert all(0.74 <= acc[m][small] <= acc["logistic regression"][small] - 0.05 for m in ("k-NN", "random forest"))
-assert acc["decision tree"][small] < 0.55
 large = [n for n in curves.sizes if n >= 200]
 spread = max(max(acc[m][n] for m in others) - min(acc[m][n] for m in others) for n in large)
 print(f"n >= 200: lowest accuracy {min(acc[m][n] for m in others for n in large):.3f}, largest spread {spread:.3f}")
@@ -204,6 +201,26 @@ assert drop < 0.03
 assert all(train[m][n] == 1.0 for m in ("decision tree", "random forest") for n in curves.sizes)
 assert train["k-NN"][small] < 1.0 and curves.run("k-NN", small).model.n_neighbors == 5
 assert abs(acc["CNN"][200] - 0.96) <= 0.015          # the table's "about 96% with 200 images"
+for m in others:                                     # the panel at 1347 images: few errors, scattered
+    off = curves.run(m, full).confusion.clone().fill_diagonal_(0)
+    print(f"{m:20s} {int(off.sum()):2d} validation errors in {int((off > 0).sum()):2d} (true, predicted) pairs, "
+          f"at most {int(off.max())} in one pair")
+    assert off.sum() < 20 and off.max() <= 4 and (off > 0).sum() >= off.sum() / 2
+
+# %%
+seeded = ("decision tree", "random forest", "MLP", "CNN")   # logistic regression and k-NN involve no randomness
+at50 = {m: [overview.run_model(m, small, seed=s).val_acc for s in range(5)] for m in seeded}
+at50 |= {m: [acc[m][small]] for m in ("logistic regression", "k-NN")}
+for m in curves.models:
+    print(f"n = {small}, {m:20s} validation accuracy {min(at50[m]):.3f}-{max(at50[m]):.3f}",
+          "(seeds 0-4)" if m in seeded else "(no randomness)")
+leaders = at50["logistic regression"] + at50["MLP"] + at50["CNN"]
+assert 0.86 <= min(leaders) and max(leaders) <= 0.93 and max(at50["decision tree"]) < 0.6
+assert 0.75 <= min(at50["k-NN"] + at50["random forest"]) < max(at50["k-NN"] + at50["random forest"]) < min(leaders)
+assert all(abs(acc["logistic regression"][small] - max(a, b)) < 0.04 for a, b in zip(at50["MLP"], at50["CNN"]))
+trees = [overview.run_model("decision tree", full, seed=s).val_acc for s in range(5)]
+print(f"n = {full}, decision tree validation accuracy {min(trees):.3f}-{max(trees):.3f} (seeds 0-4)")
+assert 0.8 < min(trees) and max(trees) < 0.88
 
 # %% [markdown]
 # > **⚠ 笔记勘误：可解释性与过拟合**
@@ -229,7 +246,7 @@ assert zero_weights[3:5, 3:5].mean() < 0          # the hole in the middle of a 
 show(logistic_weights_figure(curves.run("logistic regression", full).model))
 
 # %% [markdown]
-# 单棵树把 1347 张训练图全部判对，验证集上却只有 0.85：这就是过拟合。随机森林同样把训练集背下来了，但它平均了 50 棵在不同子样本上长出来的树，验证准确率回到 0.97 以上；代价是再也没有一条"从根到叶"的规则可以读。
+# 单棵树把 1347 张训练图全部判对，验证集上却只有 0.85（换随机种子在 0.82–0.86 之间）：这就是过拟合。随机森林同样把训练集背下来了，但它平均了 50 棵在不同子样本上长出来的树，验证准确率回到 0.97 以上；代价是再也没有一条"从根到叶"的规则可以读。
 # 逻辑回归的权重图则一眼可读：红色像素是"支持这个数字"的证据，蓝色是反对的证据，比如 0 的中间是蓝的（0 的中间是空的）。
 #
 # > **⚠ 笔记勘误：参数规模**
@@ -287,19 +304,19 @@ assert nodes > 10_000 > overview.count_parameters(overview.small_cnn())
 # | 4 | [04_losses.ipynb](04_losses.ipynb) | 交叉熵、二元交叉熵、MAE、MSE、Huber 与 SmoothL1 | 损失与梯度随误差变化（δ 滑块）；带离群点的直线拟合 | 第 1、2 章 |
 # | 5 | [05_optimizers.ipynb](05_optimizers.ipynb) | 梯度下降、动量、AdaGrad、RMSProp、Adam 与指数移动平均 | 二维曲面上的优化器赛跑 | 第 1、4 章 |
 # | 6 | [06_lr_schedules.ipynb](06_lr_schedules.ipynb) | StepLR、MultiStepLR、指数衰减、余弦退火、ReduceLROnPlateau | 学习率调度浏览器 + 学习率范围测试 | 第 5 章 |
-# | 7 | [07_regularization.ipynb](07_regularization.ipynb) | Dropout、权重衰减、批归一化 | 过拟合游乐场（数据、噪声、正则化强度、结构） | 第 2、5 章 |
+# | 7 | [07_regularization.ipynb](07_regularization.ipynb) | Dropout、权重衰减、批归一化 | 过拟合游乐场（数据、噪声、正则化强度、结构） | 第 2、4、5 章 |
 # | 8 | [08_cnn.ipynb](08_cnn.ipynb) | 卷积层与池化层的计算和 API、输出尺寸、特征图 | 卷积算术网格 + 真实照片上的滤波器游乐场 | 第 2、4、5 章 |
-# | 9 | [09_rnn.ipynb](09_rnn.ipynb) | 循环神经网络、时间上的梯度、词嵌入 | 时间上的梯度范数 + 隐状态热图 + 嵌入空间 | 第 2、5 章 |
-# | 10 | [10_dataloader.ipynb](10_dataloader.ipynb) | Dataset 与 DataLoader：batch_size、shuffle、drop_last，按批大小加权的 epoch 损失 | batch 地图（哪个样本落在哪一批） | 第 5 章 |
+# | 9 | [09_rnn.ipynb](09_rnn.ipynb) | 循环神经网络、时间上的梯度、词嵌入 | 时间上的梯度范数 + 隐状态热图 + 嵌入空间 | 第 2、4、5、8 章 |
+# | 10 | [10_dataloader.ipynb](10_dataloader.ipynb) | Dataset 与 DataLoader：batch_size、shuffle、drop_last，按批大小加权的 epoch 损失 | batch 地图（哪个样本落在哪一批） | 第 5 章（第 7、9 章的 BatchNorm 和变长序列在几个例子里用到） |
 #
-# 第 1–7 章是一条主线：张量 → 激活函数 → 初始化 → 损失 → 优化器 → 学习率 → 正则化，每章都用到前面的内容。第 8、9 章是两类网络结构，建立在第 2–5 章之上；第 10 章讲数据怎样一批批送进模型，学完第 5 章随时可以读。每章末尾都有上一章、下一章的链接。
+# 第 1–7 章是一条主线：张量 → 激活函数 → 初始化 → 损失 → 优化器 → 学习率 → 正则化，每章都用到前面的内容。第 8、9 章是两类网络结构，建立在第 2–5 章之上；第 10 章讲数据怎样一批批送进模型，学完第 5 章就能读懂主体，最好再读过第 7、9 章。每章末尾都有上一章、下一章的链接。
 
 # %% [markdown]
 # ## 小结
 #
 # - 深度学习是机器学习的子集：它用"数据 + 损失 + 优化"训练多层网络，区别在于特征由人设计还是由网络从原始输入中学出来；k 近邻这类经典方法甚至不优化任何损失。
 # - 对比表里的每一条都是经验趋势：特征工程减少但没有消失，参数规模只是量级印象，"可解释""不易过拟合"只对线性模型和浅树成立。
-# - 在 8×8 手写数字上，数据多于 200 张时，逻辑回归、k 近邻、随机森林和小网络的验证准确率相差不到 4 个百分点；数据很少时差别明显（50 张图时逻辑回归和网络约 0.88，k 近邻约 0.77）。单棵不剪枝的决策树在每个大小上都最差，而且严重过拟合。
+# - 在 8×8 手写数字上，有 200 张或更多训练图时，逻辑回归、k 近邻、随机森林和小网络的验证准确率相差不到 4 个百分点；数据很少时差别明显（50 张图时逻辑回归和网络在 0.88–0.92 之间，k 近邻 0.77，随机森林 0.80–0.85）。单棵不剪枝的决策树在每个大小上都最差，而且严重过拟合。
 # - 这个实验不能推广到大图像、语音、文本和海量数据——那才是深度学习的主场。先用经典模型建立基线，是任何时候都划算的习惯。
 # - 风控偏爱经典模型，主要是为了可解释、稳定、合规和低成本，而不是因为网络不够准。
 
