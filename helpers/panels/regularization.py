@@ -273,7 +273,7 @@ def bn_stats_panel() -> Panel:
             band.set_data(np.concatenate([steps, [np.nan], steps]), np.concatenate([mu + sem, [np.nan], mu - sem]))
             half = BN_STEPS // 2
             measured = float(batch_mean[:half].std())
-            memory = f"about {1 / momentum:.0f} batches"
+            memory = f"about {1 / momentum:.0f} batch" + ("es" if round(1 / momentum) != 1 else "")
             return (f"B = {b}: spread of the batch means over the first {half} steps <b>{measured:.3f}</b>, "
                     f"theory sigma/sqrt(B) = {2 / np.sqrt(b):.3f} (dotted band). Momentum {momentum:.2f}: "
                     f"a batch k steps old has weight {momentum:.2f} x {1 - momentum:.2f}^k, memory {memory}; "

@@ -362,6 +362,7 @@ bn_stats_panel()
 
 # %% [markdown]
 # **验证**：`helpers.regularization.running_average` 写的是展开后的公式 $\hat\mu_t = (1-m)^t\hat\mu_0 + \sum_{s\le t} m(1-m)^{t-s}\mu_{B,s}$，它和 `nn.BatchNorm1d` 在 20 个批次里每一步的缓冲区都相同。
+# 面板上的两条说法也在这里核对：batch size 取滑块上的每个值（2–128），前 75 步批均值的标准差与 $\sigma/\sqrt{B}$ 相差都不到 25%；momentum 越大，running_mean 每一步跳得越多，分布变化后也越快追上新的均值（momentum 0.01 时 75 步内都追不上）。
 
 # %%
 torch.manual_seed(2)
@@ -375,6 +376,18 @@ for momentum in (0.1, 0.5, None):
     ours = regularization.running_average(batches.var(1), momentum, init=1.0)   # unbiased batch variances
     assert torch.allclose(ours, torch.stack(buffers), atol=1e-5)
     print(f"momentum={momentum}: running_var after 20 batches {bn.running_var.numpy().round(3)}, ours {ours[-1].numpy().round(3)}")
+
+# %%
+spread = {b: regularization.simulate_bn_statistics(b, 0.1).batch_mean[:75].std() / (2 / math.sqrt(b)) for b in range(2, 129)}
+print(f"batch sizes 2-128: spread of the batch means / (sigma / sqrt(B)) between {min(spread.values()):.2f} and {max(spread.values()):.2f}")
+assert all(abs(r - 1) < 0.25 for r in spread.values())
+jitter, catch_up = [], []
+for m in (0.01, 0.03, 0.1, 0.3, 1.0):                      # the distribution changes at step 75: mean 1 -> 3
+    running_mean = regularization.simulate_bn_statistics(16, m, shift=True).running_mean
+    jitter.append(round(float(abs(running_mean[26:75] - running_mean[25:74]).mean()), 4))
+    catch_up.append(next((t - 75 for t in range(75, 150) if abs(running_mean[t] - 3) < 0.3), math.inf))
+print("momentum 0.01, 0.03, 0.1, 0.3, 1: mean step of running_mean", jitter, "| steps to catch up", catch_up)
+assert all(b > a for a, b in zip(jitter, jitter[1:])) and all(b < a for a, b in zip(catch_up, catch_up[1:])) and catch_up[0] == math.inf
 
 # %% [markdown]
 # ### 2.3 BN 前面的线性层为什么去掉 bias
