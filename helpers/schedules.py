@@ -487,10 +487,15 @@ def final_excess(lr: float, seed: int = 0) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=1)
 def least_squares_loss() -> float:
-    r"""The smallest full-data MSE of a linear model with bias on ``regression_task()``: $\min_{w,b} \mathrm{MSE}$."""
-    X, y = (t.double() for t in regression_task())          # in float64, like train_with_schedule
-    X1 = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
-    return torch.nn.functional.mse_loss(X1 @ torch.linalg.lstsq(X1, y).solution, y).item()
+    r"""The smallest full-data MSE of a linear model with bias on ``regression_task()``: $\min_{w,b} \mathrm{MSE}$, from $X^\top X\,w = X^\top y$.
+
+    In float64 NumPy, like ``train_with_schedule``, and bit-for-bit the same in every process: ``torch.linalg.lstsq``
+    (MKL) changed its last bits from one process to the next, and in float32 that moved the panel's curves.
+    """
+    X, y = (t.double().numpy() for t in regression_task())
+    X1, y = np.hstack([X, np.ones((len(X), 1))]), y[:, 0]
+    w = np.linalg.solve(X1.T @ X1, X1.T @ y)                # the normal equations (9 x 9, well conditioned)
+    return float(np.mean((X1 @ w - y) ** 2))
 
 
 # ----------------------------------------------------------------------------- learning-rate range test

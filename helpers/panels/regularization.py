@@ -165,7 +165,7 @@ def dropout_mask_panel() -> Panel:
         ax_u.legend(loc="upper left", fontsize=8, ncols=3)
         y = np.arange(len(labels))[::-1]
         ax_m.set(xlim=(0, 2.0), ylim=(-0.6, len(labels) - 0.4), yticks=y, yticklabels=labels,
-                 xlabel="mean output of the layer", title="layer mean: bar = this mask, | = average")
+                 xlabel="mean output of the layer", title="layer mean\nbar: this mask, |: 500 masks")
         ax_m.axvline(float(h.mean()), color="black", lw=0.8, ls="--")
         ax_m.tick_params(axis="y", labelsize=8)
         means = LineCollection([], linewidths=16, capstyle="butt", animated=True,
@@ -273,7 +273,7 @@ def bn_stats_panel() -> Panel:
             band.set_data(np.concatenate([steps, [np.nan], steps]), np.concatenate([mu + sem, [np.nan], mu - sem]))
             half = BN_STEPS // 2
             measured = float(batch_mean[:half].std())
-            memory = f"about {1 / momentum:.0f} batches"
+            memory = f"about {1 / momentum:.0f} batch" + ("es" if round(1 / momentum) != 1 else "")
             return (f"B = {b}: spread of the batch means over the first {half} steps <b>{measured:.3f}</b>, "
                     f"theory sigma/sqrt(B) = {2 / np.sqrt(b):.3f} (dotted band). Momentum {momentum:.2f}: "
                     f"a batch k steps old has weight {momentum:.2f} x {1 - momentum:.2f}^k, memory {memory}; "

@@ -91,13 +91,19 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: ReduceLROnPlateau
-def _vlines(xs, lo: float, hi: float) -> tuple[list, list]:
-    """x and y data of one Line2D that draws a vertical segment at every x (NaN between them)."""
+def _vlines(xs, lo: float, his) -> tuple[list, list]:
+    """x and y data of one Line2D that draws a vertical segment from ``lo`` to ``his[i]`` at every ``xs[i]`` (NaN between)."""
     x, y = [], []
-    for v in xs:
+    for v, hi in zip(xs, his):
         x += [v, v, np.nan]
         y += [lo, hi, np.nan]
     return x, y
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 @register
@@ -122,7 +128,7 @@ def plateau_panel() -> Panel:
     def setup(fig):
         ax_loss, ax_bad, ax_lr = fig.subplots(3, 1, sharex=True, height_ratios=[2.2, 1, 1.2])
         ax_loss.plot(epochs, losses, "o", ms=3, color=COLORS["muted"], label="val loss (scheduler.step(loss))")
-        ax_loss.set(ylim=(0.3, 1.05), ylabel="val loss")
+        ax_loss.set(ylim=(0.25, 1.05), ylabel="val loss")    # room for best - 0.1 (abs mode)
         (best,) = ax_loss.plot(epochs, losses, drawstyle="steps-post", color=COLORS["main"], lw=1.5,
                                label="best so far", animated=True)
         (must,) = ax_loss.plot(epochs, losses, drawstyle="steps-post", color=COLORS["alt"], lw=1, ls="--",
@@ -147,7 +153,7 @@ def plateau_panel() -> Panel:
             b = np.array(trace.best)
             best.set_ydata(b)
             must.set_ydata(b * (1 - threshold) if threshold_mode == "rel" else b - threshold)
-            cuts.set_data(*_vlines(epochs[trace.events], 0.3, 1.05))
+            cuts.set_data(*_vlines(epochs[trace.events], 0.25, losses[trace.events] + 0.1))   # below the legend
             bad.set_ydata(trace.bad_epochs)
             limit.set_ydata([patience + 0.5, patience + 0.5])
             cooling = epochs[np.array(trace.cooldown)]
@@ -161,9 +167,11 @@ def plateau_panel() -> Panel:
                 return last + (f"no cut: the loss never goes {int(patience) + 1} epochs in a row without a new best "
                         f"(so factor and cooldown have nothing to act on). Lower patience or raise threshold.")
             where = ", ".join(str(e + 1) for e in trace.events)
-            return last + (f"cuts after epochs {where}: each one when the bad-epoch count (orange) goes above patience "
-                    f"= {int(patience)} (dotted line), i.e. on the {int(patience) + 1}th bad epoch in a row; "
-                    f"purple squares: cooldown epochs (not counted). Dots on the lr: torch's ReduceLROnPlateau.")
+            cut = f"cut after epoch {where}: " if len(trace.events) == 1 else f"cuts after epochs {where}: each one "
+            cooling_note = "; purple squares: cooldown epochs (not counted)" if int(cooldown) else ""
+            return last + (f"{cut}when the bad-epoch count (orange) goes above patience "
+                    f"= {int(patience)} (dotted line), i.e. on the {_ordinal(int(patience) + 1)} bad epoch in a row"
+                    f"{cooling_note}. Dots on the lr: torch's ReduceLROnPlateau.")
 
         return update
 
@@ -221,15 +229,19 @@ def schedule_training_panel() -> Panel:
                 ax_lr.set_xlim(0, len(lrs))
             ours, const = float(np.mean(losses[-10:])), float(np.mean(losses_c[-10:]))
             if schedule == "constant":
-                verdict = ("A small constant lr is still far from the minimum after 320 steps; with a large one, "
-                           "mini-batch noise keeps the loss above it, by more than in proportion to the lr")
+                verdict = ("The loss is still falling (the last 40 steps are lower than the 40 before): at this lr, "
+                           "320 steps do not reach the noise floor" if const < float(np.mean(losses_c[-20:-10])) else
+                           "The loss has stopped falling: mini-batch noise keeps it on a floor above the minimum, "
+                           "and a larger lr gives a higher floor")
             elif np.array_equal(lrs, lrs_c):
                 verdict = "The lr was never cut: the loss kept falling, so this run is the constant-lr run"
-            elif ours < const:
+            elif const >= 2 * ours:
                 verdict = f"The schedule ends {const / ours:.0f}x closer: a decaying lr lets the loss settle below the noise floor"
-            else:
+            elif ours >= 2 * const:
                 verdict = (f"Here the constant lr ends {ours / const:.0f}x closer: at this small peak lr, decaying it "
                            f"slows training before it reaches the minimum")
+            else:
+                verdict = f"About even: the two end within a factor of 2 (constant / schedule = {const / ours:.2f})"
             return (f"loss above the minimum, mean of the last 40 steps: constant lr {const:.2e}, "
                     f"{TRAINING_SCHEDULES[schedule]} {ours:.2e}. {verdict}.")
 
