@@ -1,4 +1,4 @@
-"""Chapter 2: the activation formulas against PyTorch, the experiments, the checkers and the panels."""
+"""Chapter 2: the activation formulas against PyTorch, the experiments and the panels."""
 from __future__ import annotations
 
 import math
@@ -7,11 +7,9 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 import helpers.activations as act
 import helpers.panels.activations as actp
-from helpers.exercises import activations as exercises
 from helpers.panels.testing import sample_values
 
 DTYPES = [torch.float32, torch.float64]
@@ -285,96 +283,6 @@ def test_decision_boundary_figure():
         actp.decision_boundary_figure({}, x, y)
     with pytest.raises(ValueError, match="shape"):
         actp.decision_boundary_figure({"a": nn.Linear(3, 2)}, torch.zeros(4, 3), y[:4])
-
-
-# ----------------------------------------------------------------------------- exercise checkers
-def reference_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    e = torch.exp(z - z.amax(dim=dim, keepdim=True))
-    return e / e.sum(dim=dim, keepdim=True)
-
-
-def naive_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    e = torch.exp(z)
-    return e / e.sum(dim=dim, keepdim=True)
-
-
-def reference_log_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    m = z.amax(dim=dim, keepdim=True)
-    return z - m - torch.log(torch.exp(z - m).sum(dim=dim, keepdim=True))
-
-
-@pytest.mark.parametrize("checker, right, wrongs", [
-    (lambda a: exercises.check_log_softmax(a), reference_log_softmax,
-     [None, naive_softmax, reference_softmax, lambda z, dim=-1: torch.log(naive_softmax(z, dim)),
-      lambda z, dim=-1: torch.exp(z), lambda z, dim=-1: 1 / 0, "softmax"]),
-    (lambda a: exercises.check_tanh_from_sigmoid(a), lambda x: 2 * torch.sigmoid(2 * x) - 1,
-     [None, lambda x: 2 * torch.sigmoid(x) - 1, torch.sigmoid, 3.0]),
-])
-def test_function_checkers(checker, right, wrongs):
-    assert checker(right).ok
-    for wrong in wrongs:
-        feedback = checker(wrong)
-        assert not feedback.ok and feedback.message
-
-
-@pytest.mark.parametrize("answer", [
-    torch.log_softmax,
-    F.log_softmax,
-    lambda z, dim=-1: torch.log(torch.softmax(z, dim=dim)),
-    lambda z, dim=-1: F.log_softmax(z, dim=dim),
-    lambda z, dim=-1: z.log_softmax(dim),
-    lambda z, dim=-1: nn.LogSoftmax(dim=dim)(z),
-    lambda z, dim=-1: torch.special.log_softmax(z, dim),
-    lambda z, dim=-1: z - torch.logsumexp(z, dim, keepdim=True),
-    lambda z, dim=-1: torch.log(act.softmax(z, dim)),
-])
-def test_log_softmax_checker_refuses_the_builtin(answer):
-    feedback = exercises.check_log_softmax(answer)
-    assert not feedback.ok and feedback.answered
-    assert "softmax" in feedback.message or "logsumexp" in feedback.message
-    assert torch.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]  # nothing was switched off or left patched
-    assert torch.zeros(2).softmax(0).tolist() == [0.5, 0.5] and F.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]
-
-
-@pytest.mark.parametrize("answer", [
-    torch.tanh,
-    F.tanh,
-    nn.Tanh(),
-    lambda x: torch.tanh(x),
-    lambda x: x.tanh(),
-    lambda x: 2 * torch.sigmoid(2 * x) - 1 + 0 * torch.tanh(x),
-    act.tanh,
-    lambda x: act.tanh(x),
-])
-def test_tanh_checker_refuses_the_builtin(answer):
-    feedback = exercises.check_tanh_from_sigmoid(answer)
-    assert not feedback.ok and feedback.answered
-    assert "tanh" in feedback.message
-    assert torch.tanh(torch.zeros(1)).item() == 0.0 and torch.zeros(1).tanh().item() == 0.0
-
-
-def test_dead_fraction_checker():
-    torch.manual_seed(2)
-    layer = nn.Linear(4, 100)
-    nn.init.constant_(layer.bias, -2.0)
-    x = torch.randn(500, 4)
-    with torch.no_grad():
-        z = layer(x)
-    answer = ((z > 0).sum(0) == 0).float().mean().item()
-    assert exercises.check_dead_fraction(answer).ok
-    for wrong in (None, 1.0 - answer, "0.5", [answer, answer], float("nan")):
-        feedback = exercises.check_dead_fraction(wrong)
-        assert not feedback.ok and feedback.message
-
-
-def test_checkers_do_not_change_the_global_rng():
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    exercises.check_dead_fraction(0.5)
-    exercises.check_log_softmax(reference_log_softmax)
-    exercises.check_tanh_from_sigmoid(lambda x: 2 * torch.sigmoid(2 * x) - 1)
-    assert torch.equal(torch.rand(3), expected)
 
 
 # ----------------------------------------------------------------------------- panels

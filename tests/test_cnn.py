@@ -430,56 +430,6 @@ def test_preset_kernels_sum_as_documented():
         cnn.preset_kernel("gabor")
 
 
-# ----------------------------------------------------------------------------- exercises
-from helpers.exercises import cnn as ex  # noqa: E402
-
-
-def _loop_conv(x, w):
-    c_out, _, k, _ = w.shape
-    h, wd = x.shape[1] - k + 1, x.shape[2] - k + 1
-    out = torch.zeros(c_out, h, wd, dtype=x.dtype)
-    for o in range(c_out):
-        for i in range(h):
-            for j in range(wd):
-                out[o, i, j] = (x[:, i:i + k, j:j + k] * w[o]).sum()
-    return out
-
-
-def test_exercise_conv_output_shape():
-    truth = tuple(nn.Conv2d(3, 16, 5, stride=2, padding=1)(torch.zeros(4, 3, 32, 32)).shape)
-    assert ex.check_conv_output_shape(truth).ok
-    assert ex.check_conv_output_shape(list(truth)).ok and ex.check_conv_output_shape(torch.Size(truth)).ok
-    assert not ex.check_conv_output_shape(None).answered
-    for wrong in ["(4, 16, 15, 15)", (16, 15, 15), (4, 3, 15, 15), (4, 16, 16, 16), (4, 16, 13, 13), (4, 16, 15.0, 15),
-                  15]:
-        fb = ex.check_conv_output_shape(wrong)
-        assert not fb.ok and fb.answered and fb.message, wrong
-
-
-def test_exercise_my_conv2d():
-    assert ex.check_my_conv2d(_loop_conv).ok
-    assert not ex.check_my_conv2d(None).answered
-    wrong = [F.conv2d, lambda x, w: F.conv2d(x.unsqueeze(0), w)[0],                  # the built-in itself
-             lambda x, w: nn.functional.conv2d(x[None], w)[0],
-             lambda x, w: _loop_conv(x, w.flip(-1, -2)),                             # a flipped kernel
-             lambda x, w: _loop_conv(x[:1], w[:, :1]),                               # first channel only
-             lambda x, w: x, lambda x, w: 1 / 0, "conv"]
-    for fn in wrong:
-        fb = ex.check_my_conv2d(fn)
-        assert not fb.ok and fb.message, fn
-    assert F.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 1, 1)).shape == (1, 1, 3, 3)  # patches were undone
-
-
-def test_exercise_param_count():
-    model = eval(ex.PARAM_MODEL_TEXT)  # noqa: S307 - the fixed model text shown in the notebook
-    truth = sum(p.numel() for p in model.parameters())
-    assert ex.check_param_count(truth).ok
-    assert not ex.check_param_count(None).answered
-    for wrong in [truth + 16, truth - 8, truth - 10, str(truth), float(truth), True, 8 * 3 * 3 + 8 + 16 * 3 * 3 + 170]:
-        fb = ex.check_param_count(wrong)
-        assert not fb.ok and fb.message, wrong
-
-
 # ----------------------------------------------------------------------------- models and panels
 from helpers.panels import cnn as CP  # noqa: E402
 from helpers import panels as P  # noqa: E402

@@ -292,66 +292,6 @@ def test_batch_map_marks_each_sample_with_its_loader_batch():
         assert (grid[epoch] == -1).sum() == n % bs                # the dropped tail
 
 
-# ----------------------------------------------------------------------------- exercises
-from helpers.exercises import dataloader as ex  # noqa: E402
-from torch.utils.data import Dataset  # noqa: E402
-
-
-class _Squares(Dataset):
-    def __init__(self, n):
-        self.n = n
-
-    def __len__(self):
-        return self.n
-
-    def __getitem__(self, i):
-        return torch.tensor([float(i)]), torch.tensor([float(i * i)])
-
-
-def _my_collate(batch):
-    lengths = torch.tensor([len(s) for s, _ in batch])
-    padded = torch.zeros(len(batch), int(lengths.max()), dtype=torch.int64)
-    for i, (s, _) in enumerate(batch):
-        padded[i, :len(s)] = s
-    return (padded, lengths), torch.tensor([label for _, label in batch])
-
-
-def test_dataloader_exercises_accept_right_answers_and_reject_wrong_ones():
-    assert ex.check_iteration_counts((8, 7, 24)).ok
-    assert not ex.check_iteration_counts("(8, 7, 24)").ok and not ex.check_iteration_counts((7, 7, 21)).ok
-    assert not ex.check_iteration_counts((8.0, 7, 24)).ok and not ex.check_iteration_counts(None).answered
-    assert ex.check_squares_dataset(_Squares).ok
-    assert not ex.check_squares_dataset(_Squares(10)).ok and not ex.check_squares_dataset(None).answered
-
-    class Off(_Squares):
-        def __len__(self):
-            return self.n - 1
-    assert "__len__" in ex.check_squares_dataset(Off).message
-    assert ex.check_pad_collate(_my_collate).ok
-    uses_builtin = ex.check_pad_collate(lambda b: ((pad_sequence([s for s, _ in b], batch_first=True),
-                                                     torch.tensor([len(s) for s, _ in b])), torch.tensor([y for _, y in b])))
-    assert not uses_builtin.ok and "pad_sequence" in uses_builtin.message
-    assert not ex.check_pad_collate(lambda b: D.pad_collate(b)).ok
-    assert not ex.check_pad_collate(lambda b: 1 / 0).ok
-
-
-def test_balanced_weights_exercise():
-    assert ex.check_balanced_weights(lambda y: 1.0 / torch.bincount(y)[y]).ok
-    assert ex.check_balanced_weights(lambda y: 5.0 / torch.bincount(y)[y]).ok          # any common scale
-    assert "倒数" in ex.check_balanced_weights(lambda y: torch.bincount(y)[y].double()).message
-    assert "没加权" in ex.check_balanced_weights(lambda y: torch.ones(len(y))).message
-    assert "每个样本" in ex.check_balanced_weights(lambda y: 1.0 / torch.bincount(y)).message
-    assert not ex.check_balanced_weights(lambda y: D.balanced_sample_weights(y)).ok
-    assert not ex.check_balanced_weights(None).answered
-
-
-def test_pad_collate_exercise_rejects_the_course_helper_even_as_a_bound_name():
-    from helpers.dataloader import pad_collate
-
-    assert not ex.check_pad_collate(pad_collate).ok
-    assert not ex.check_pad_collate(lambda b: pad_collate(b)).ok
-
-
 # ----------------------------------------------------------------------------- the batch map panel
 def test_batch_map_panel_writes_each_batch_number_and_fits_the_axes_to_n():
     """Colours repeat after 10 batches, so every kept cell carries its number; dropped cells stay blank; x fits N."""

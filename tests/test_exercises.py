@@ -13,7 +13,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import helpers.exercises as core
-from helpers import activations as act, cnn, dataloader as D, losses as L, overview as O, regularization as R, rnn
+from helpers import activations as act, cnn, dataloader as D, losses as L, optim as O, overview as OV
+from helpers import regularization as R, rnn, schedules as S
 from helpers.exercises import (activations as ex_act, cnn as ex_cnn, dataloader as ex_dl, init as ex_init,
                                losses as ex_loss, optim as ex_optim, overview as ex_ov, regularization as ex_reg,
                                rnn as ex_rnn, schedules as ex_sched, tensors as ex_tensors)
@@ -124,17 +125,32 @@ def _log_softmax(z, dim=-1):
     return z - m - torch.log(torch.exp(z - m).sum(dim=dim, keepdim=True))
 
 
+def _softmax(z, dim=-1):
+    e = torch.exp(z - z.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim, keepdim=True)
+
+
 def test_log_softmax():
     check = ex_act.check_log_softmax
     assert check(_log_softmax).ok
     for bypass in (F.log_softmax, log_softmax_alias, torch.log_softmax, lambda z, dim=-1: z.log_softmax(dim),
+                   lambda z, dim=-1: F.log_softmax(z, dim=dim), lambda z, dim=-1: nn.LogSoftmax(dim=dim)(z),
                    lambda z, dim=-1: torch.special.log_softmax(z, dim), lambda z, dim=-1: torch._VF.log_softmax(z, dim),
                    lambda z, dim=-1: torch.ops.aten._log_softmax(z, dim % z.dim(), False),
                    lambda z, dim=-1: z - z.logsumexp(dim, keepdim=True),
                    lambda z, dim=-1: torch.log(F.softmax(z, dim)),
+                   lambda z, dim=-1: torch.log(torch.softmax(z, dim=dim)),
                    lambda z, dim=-1, f=L.log_softmax: f(z, dim),
                    lambda z, dim=-1: torch.log(act.softmax(z, dim))):
-        assert not check(bypass).ok
+        feedback = check(bypass)
+        _refused(feedback)
+        assert "softmax" in feedback.message or "logsumexp" in feedback.message, feedback.message
+    # nothing was switched off or left patched
+    assert torch.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]
+    assert torch.zeros(2).softmax(0).tolist() == [0.5, 0.5] and F.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]
+    for wrong in (_softmax, lambda z, dim=-1: torch.exp(z) / torch.exp(z).sum(dim, keepdim=True),
+                  lambda z, dim=-1: torch.exp(z)):
+        _refused(check(wrong))
     _refused(check(lambda z, dim=-1: torch.from_numpy(np.asarray(_log_softmax(z.detach(), dim)))), "梯度")
     _refused(check(lambda z, dim=-1: torch.log(torch.exp(z) / torch.exp(z).sum(dim, keepdim=True))), "inf")
     _refused(check(lambda z, dim=-1: torch.exp(_log_softmax(z, dim))), "softmax 本身")
@@ -146,20 +162,44 @@ def test_log_softmax():
 def test_tanh_from_sigmoid():
     check = ex_act.check_tanh_from_sigmoid
     assert check(lambda x: 2 * torch.sigmoid(2 * x) - 1).ok
-    for bypass in (torch.tanh, tanh_alias, F.tanh, lambda x: x.tanh(), nn.Tanh(), lambda x: torch._VF.tanh(x),
-                   lambda x: torch.ops.aten.tanh(x), act.tanh, lambda x, f=act.tanh: f(x)):
-        _refused(check(bypass))
+    for bypass in (torch.tanh, tanh_alias, F.tanh, lambda x: torch.tanh(x), lambda x: x.tanh(), nn.Tanh(),
+                   lambda x: torch._VF.tanh(x), lambda x: torch.ops.aten.tanh(x),
+                   lambda x: 2 * torch.sigmoid(2 * x) - 1 + 0 * torch.tanh(x),
+                   act.tanh, lambda x: act.tanh(x), lambda x, f=act.tanh: f(x)):
+        _refused(check(bypass), "tanh")
+    assert torch.tanh(torch.zeros(1)).item() == 0.0 and torch.zeros(1).tanh().item() == 0.0
+    for wrong in (lambda x: 2 * torch.sigmoid(x) - 1, torch.sigmoid):
+        _refused(check(wrong))
     _refused(check(lambda x: torch.from_numpy(np.tanh(x.detach().numpy()))), "梯度")
     for junk in GARBAGE:
         _refused(check(junk))
 
 
 def test_dead_fraction_takes_any_number_form():
-    expected = ex_act._dead_fraction_exercise()
+    torch.manual_seed(2)                                   # the exercise's setup, recomputed here
+    layer = nn.Linear(4, 100)
+    nn.init.constant_(layer.bias, -2.0)
+    x = torch.randn(500, 4)
+    with torch.no_grad():
+        z = layer(x)
+    expected = ((z > 0).sum(0) == 0).float().mean().item()
+    assert math.isclose(expected, ex_act._dead_fraction_exercise(), abs_tol=1e-6)
     for form in (expected, np.float64(expected), torch.tensor(expected)):
         assert ex_act.check_dead_fraction(form).ok
-    for junk in ([expected], str(expected), True):
+    for junk in ([expected], [expected, expected], str(expected), "0.5", True):
         _refused(ex_act.check_dead_fraction(junk), "数")
+    for wrong in (1.0 - expected, float("nan")):
+        _refused(ex_act.check_dead_fraction(wrong))
+
+
+def test_checkers_do_not_change_the_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ex_act.check_dead_fraction(0.5)
+    ex_act.check_log_softmax(_log_softmax)
+    ex_act.check_tanh_from_sigmoid(lambda x: 2 * torch.sigmoid(2 * x) - 1)
+    assert torch.equal(torch.rand(3), expected)
 
 
 # ----------------------------------------------------------------------------- 04 losses
@@ -170,8 +210,14 @@ def _pseudo_huber(y_hat, y, delta):
 def test_pseudo_huber():
     check = ex_loss.check_pseudo_huber
     assert check(_pseudo_huber).ok
-    _refused(check(lambda a, b, d: F.huber_loss(a, b, delta=d)), "huber")
+    for bypass in (lambda a, b, d: F.huber_loss(a, b, delta=d), lambda a, b, d: nn.HuberLoss(delta=d)(a, b),
+                   lambda a, b, d: d * F.smooth_l1_loss(a, b, beta=d), L.huber, lambda a, b, d: L.huber(a, b, d)):
+        feedback = check(bypass)
+        _refused(feedback)
+        assert "huber" in feedback.message.lower() or "smooth_l1" in feedback.message, feedback.message
     _refused(check(lambda a, b, d, f=L.huber: f(a, b, d)), "helpers.losses.huber")
+    for wrong in (lambda a, b, d: F.smooth_l1_loss(a, b, beta=d), lambda a, b, d: F.mse_loss(a, b)):
+        _refused(check(wrong))
     _refused(check(lambda a, b, d: torch.tensor(float(_pseudo_huber(a.detach(), b, d)))), "梯度")
     _refused(check(lambda a, b, d: (d ** 2 * (torch.sqrt(1 + ((a - b) / d) ** 2) - 1)).sum()), "平均")
     _refused(check(lambda a, b, d: (torch.sqrt(1 + ((a - b) / d) ** 2) - 1).mean()), "δ²")
@@ -200,9 +246,25 @@ def test_stable_bce_with_logits():
 def test_loss_numbers_take_any_number_form():
     for form in (0.25, np.float64(0.25), torch.tensor(0.25)):
         assert ex_loss.check_mse_critical_lr(form).ok
+    for wrong in (0.5, 0.125, "0.25x"):
+        _refused(ex_loss.check_mse_critical_lr(wrong))
     for junk in ([0.25], "0.25"):
         _refused(ex_loss.check_mse_critical_lr(junk), "数")
         _refused(ex_loss.check_cross_entropy_by_hand(junk), "数")
+
+
+def test_cross_entropy_by_hand():
+    check = ex_loss.check_cross_entropy_by_hand
+    logits = torch.tensor([[0.5, 1.5, -1.0], [2.0, 0.0, 0.5], [-0.5, 1.0, 1.5], [1.0, 0.5, 0.0]])
+    target = torch.tensor([1, 0, 2, 2])
+    right = F.cross_entropy(logits, target).item()
+    assert abs(right - 0.7283) < 1e-4                                    # the value quoted in the notebook
+    assert check(right).ok
+    chapter2_demo = F.cross_entropy(torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]]),
+                                    torch.tensor([0, 1, 2])).item()
+    for wrong in (F.cross_entropy(logits, target, reduction="sum").item(),
+                  F.cross_entropy(torch.softmax(logits, 1), target).item(), chapter2_demo):
+        _refused(check(wrong))
 
 
 # ----------------------------------------------------------------------------- 05 optimizers
@@ -256,9 +318,27 @@ def test_notes_momentum():
     check = ex_optim.check_notes_momentum
     assert check(_notes_momentum).ok
     assert check(lambda g, lr, b: np.array(_notes_momentum(g, lr, b))).ok
-    for bypass in (_via_sgd, _via_functional_sgd, _via_foreach):
+    for bypass in (_via_sgd, _via_functional_sgd, _via_foreach, torch.optim.SGD):
         _refused(check(bypass))
+    _refused(check(_via_sgd), "torch.optim")
+
+    def via_course(grads, lr, beta):
+        w = torch.zeros(1, requires_grad=True)
+        opt = O.NotesMomentum([w], lr=lr, beta=beta)
+        return [(setattr(w, "grad", torch.tensor([g])), opt.step(), w.item())[2] for g in grads]
+
+    def pytorch_momentum(grads, lr, beta):                  # PyTorch's v = βv + g, not the notes' (1 − β) g
+        w, v, out = 0.0, 0.0, []
+        for g in grads:
+            v = beta * v + g
+            w -= lr * v
+            out.append(w)
+        return out
+
+    _refused(check(via_course), "helpers.optim")
+    _refused(check(pytorch_momentum))
     _refused(check(lambda g, lr, b: _notes_momentum(g, lr * (1 - b) / (1 - b) / (1 - b), b)))
+    assert torch.optim.SGD.__name__ == "SGD"                 # patches were undone
     for junk in GARBAGE:
         _refused(check(junk))
 
@@ -297,8 +377,19 @@ def test_adam_step():
     assert check(lambda *a: tuple(torch.tensor(x) for x in _adam_step(*a))).ok
     _refused(check(_adam_eps_inside), "eps")
     _refused(check(lambda w, g, m, v, t, lr, b1, b2, eps: _adam_step(w, g, m, v, t, lr, 0.9, 0.999, 1e-8)), "beta1")
-    for bypass in (_adam_via_torch, _adam_functional, _adam_fused):
+    _refused(check(lambda w, g, m, v, t, lr, b1, b2, eps: (
+        w - lr * (b1 * m + (1 - b1) * g) / (math.sqrt(b2 * v + (1 - b2) * g * g) + eps),
+        b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g)), "偏置修正")
+    for bypass in (_adam_via_torch, _adam_functional, _adam_fused, torch.optim.Adam):
         _refused(check(bypass))
+
+    def builds_adam_but_returns_w(w, g, m, v, t, lr, beta1, beta2, eps):
+        p = torch.tensor([w], requires_grad=True)
+        torch.optim.Adam([p], lr=lr)
+        return w, m, v
+
+    _refused(check(builds_adam_but_returns_w))
+    assert torch.optim.Adam.__name__ == "Adam"               # patches were undone
     for junk in GARBAGE:
         _refused(check(junk))
 
@@ -307,9 +398,16 @@ def test_optimizer_numbers_take_any_number_form():
     for form in (0.1, np.float64(0.1), torch.tensor(0.1)):
         assert ex_optim.check_rmsprop_first_step(form).ok
     _refused(ex_optim.check_rmsprop_first_step([0.1]), "数")
+    for wrong in (0.0316, 0.01, "0.1", [0.1, 0.1], 1.0):
+        _refused(ex_optim.check_rmsprop_first_step(wrong))
     lr, beta = (2 / 11) ** 2, (9 / 11) ** 2
     assert ex_optim.check_optimal_momentum((np.float64(lr), torch.tensor(beta))).ok
+    lr_helper, beta_helper, _ = O.momentum_optimal(1.0, 100.0)
+    assert math.isclose(lr_helper, lr) and math.isclose(beta_helper, beta)
+    assert ex_optim.check_optimal_momentum((lr_helper, beta_helper)).ok
     _refused(ex_optim.check_optimal_momentum("0.03, 0.67"), "二元组")
+    for wrong in ((0.0331,), (0.1, 9 / 11), (1.0, 0.0)):
+        _refused(ex_optim.check_optimal_momentum(wrong))
 
 
 # ----------------------------------------------------------------------------- 06 schedules
@@ -332,21 +430,39 @@ def test_warmup_cosine():
     assert check(_warmup_cosine).ok
     assert check(lambda t: torch.tensor(_warmup_cosine(t))).ok
     _refused(check(_via_scheduler), "torch.optim")
-    from helpers import schedules as S
     _refused(check(lambda t, f=S.warmup_cosine_lr: f(t, 0.1, 10, 90, 0.1) if False else S.cosine_lr(t, 0.1, 90)),
              "helpers.schedules")
     _refused(check(lambda t: [_warmup_cosine(t)]), "一个数")
+    LS = torch.optim.lr_scheduler
+    for wrong in (lambda t: S.warmup_cosine_lr(t, 0.1, 10, 90, 0.0, 0.1),
+                  lambda t: S.lr_curve(lambda o: LS.StepLR(o, 10), 1)[0],
+                  lambda t: LS.LambdaLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lambda k: 1.0),
+                  lambda t: 0.1 * t / 10 if t < 10 else 0.05 * (1 + math.cos(math.pi * (t - 10) / 90)),  # no floor
+                  lambda t: 0.1, LS.CosineAnnealingLR):
+        _refused(check(wrong))
+    assert LS.CosineAnnealingLR.__name__ == "CosineAnnealingLR" and S.cosine_lr(0, 0.1, 10) == 0.1  # patches undone
     for junk in GARBAGE:
         _refused(check(junk))
 
 
 def test_schedule_numbers_take_any_integer_form():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)     # the first cut really is at call 4
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=2)
+    cuts = []
+    for value in ex_sched.PLATEAU_LOSSES:
+        plateau.step(value)
+        cuts.append(opt.param_groups[0]["lr"] < 1.0)
+    assert cuts.index(True) + 1 == 4
     for form in (4, np.int64(4), torch.tensor(4)):
         assert ex_sched.check_plateau_first_cut(form).ok
     for junk in ([4], "4", True, 4.5, 4.0):
         _refused(ex_sched.check_plateau_first_cut(junk), "整数")
+    for wrong in (3, 5):
+        _refused(ex_sched.check_plateau_first_cut(wrong))
     assert ex_sched.check_get_last_lr((np.float64(0.1), torch.tensor(0.01))).ok
     _refused(ex_sched.check_get_last_lr("0.1, 0.01"), "二元组")
+    for wrong in ((0.1, 0.1), (0.01, 0.1), (0.1,), 0.01):
+        _refused(ex_sched.check_get_last_lr(wrong))
 
 
 # ----------------------------------------------------------------------------- 07 regularization
@@ -372,8 +488,10 @@ def test_inverted_dropout():
 
     _refused(check(fixed_mask), "相同")
     _refused(check(whole_rows), "整行")
-    _refused(check(lambda x, p: x * (torch.rand(x.shape) >= p) / p), "1 − p")
-    _refused(check(lambda x, p: x * (torch.rand(x.shape) < p) / p), "1 − p")
+    _refused(check(lambda x, p: x * (torch.rand(x.shape) >= p) / p), "1 − p", "除以了 p")
+    _refused(check(lambda x, p: x * (torch.rand(x.shape) < p) / p), "1 − p", "保留概率")
+    _refused(check(lambda x, p: x * (torch.rand(x.shape) >= p)), "没有放大")
+    _refused(check(lambda x, p: F.dropout(x, p, training=True)), "现成")
     _refused(check(lambda x, p: torch.from_numpy(x.detach().numpy() * (np.random.rand(*x.shape) >= p) / (1 - p))),
              "梯度")
     _refused(check(lambda x, p: _dropout(x.flatten(), p)), "形状")
@@ -400,6 +518,10 @@ def test_batch_norm_train():
                    lambda x, g, b, e, f=R.batch_norm: f(x, g, b, e)):
         _refused(check(bypass))
     _refused(check(lambda x, g, b, e: g * (x - x.mean(0)) / torch.sqrt(x.var(0) + e) + b), "有偏方差")
+    _refused(check(lambda x, g, b, e: F.batch_norm(x, None, None, g, b, training=True, eps=e)), "现成")
+    _refused(check(lambda x, g, b, e: g * x + b), "笔记里的 y = γz + β")
+    for wrong in (F.batch_norm, lambda x, g, b, e: x.sum()):
+        _refused(check(wrong))
     _refused(check(lambda x, g, b, e: torch.from_numpy(_batch_norm(x.detach(), g.detach(), b.detach(), e).numpy())), "梯度")
     for junk in GARBAGE:
         _refused(check(junk))
@@ -408,7 +530,15 @@ def test_batch_norm_train():
 def test_regularization_numbers_take_any_number_form():
     for form in (0.9 + 0.1 * 14 / 3, np.float64(0.9 + 0.1 * 14 / 3), torch.tensor(0.9 + 0.1 * 14 / 3)):
         assert ex_reg.check_running_var(form).ok
-    assert ex_reg.check_l2_weight_decay(np.float32(0.01)).ok
+    bn = nn.BatchNorm1d(1)
+    bn(torch.tensor([[1.0], [2.0], [3.0], [6.0]]))
+    assert math.isclose(bn.running_var.item(), 0.9 + 0.1 * 14 / 3, rel_tol=1e-6)
+    assert ex_reg.check_running_var(bn.running_var.item()).ok
+    _refused(ex_reg.check_running_var(0.9 + 0.1 * 3.5), "无偏")
+    _refused(ex_reg.check_running_var(0.1 + 0.9 * 14 / 3), "权重反了")
+    assert ex_reg.check_l2_weight_decay(np.float32(0.01)).ok and ex_reg.check_l2_weight_decay(0.01).ok
+    _refused(ex_reg.check_l2_weight_decay(0.005), "2 倍")
+    _refused(ex_reg.check_l2_weight_decay(0.1))
     for junk in ([0.01], "0.01"):
         _refused(ex_reg.check_l2_weight_decay(junk), "数")
         _refused(ex_reg.check_running_var(junk), "数")
@@ -428,10 +558,22 @@ def _conv_unfold(x, w):
     return (w.reshape(c_out, -1) @ cols).reshape(c_out, x.shape[1] - k + 1, x.shape[2] - k + 1)
 
 
+def _conv_into_zeros(x, w):
+    c_out, _, k, _ = w.shape
+    h, wd = x.shape[1] - k + 1, x.shape[2] - k + 1
+    out = torch.zeros(c_out, h, wd, dtype=x.dtype)
+    for o in range(c_out):
+        for i in range(h):
+            for j in range(wd):
+                out[o, i, j] = (x[:, i:i + k, j:j + k] * w[o]).sum()
+    return out
+
+
 def test_my_conv2d():
     check = ex_cnn.check_my_conv2d
     assert check(_conv_loops).ok
     assert check(_conv_unfold).ok
+    assert check(_conv_into_zeros).ok                      # writing into a fresh tensor is not editing the inputs
     assert check(lambda x, w: torch.einsum("chwuv,ocuv->ohw", x.unfold(1, w.shape[-1], 1).unfold(2, w.shape[-1], 1), w)).ok
     for bypass in (lambda x, w: F.conv2d(x[None], w)[0], lambda x, w: conv_alias(x[None], w)[0],
                    lambda x, w: torch.conv2d(x[None], w)[0], lambda x, w: torch.ops.aten.conv2d(x[None], w)[0],
@@ -452,17 +594,30 @@ def test_my_conv2d():
     _refused(check(via_scipy), "scipy")
     _refused(check(lambda x, w: torch.from_numpy(_conv_loops(x.detach(), w.detach()).numpy())), "梯度")
     _refused(check(lambda x, w: _conv_loops(x, w.flip(-1, -2))), "翻转")
+    for wrong in (F.conv2d, lambda x, w: _conv_loops(x[:1], w[:, :1]), lambda x, w: x):   # first channel only; x back
+        _refused(check(wrong))
+    assert F.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 1, 1)).shape == (1, 1, 3, 3)  # patches were undone
     for junk in GARBAGE:
         _refused(check(junk))
 
 
 def test_cnn_numbers_take_any_integer_form():
+    model = eval(ex_cnn.PARAM_MODEL_TEXT)  # noqa: S307 - the fixed model text shown in the notebook
+    truth = sum(p.numel() for p in model.parameters())
+    assert truth == 1546
     for form in (1546, np.int64(1546), torch.tensor(1546)):
         assert ex_cnn.check_param_count(form).ok
     for junk in ([1546], "1546", 1546.5, 1546.0, True):
         _refused(ex_cnn.check_param_count(junk), "整数")
-    assert ex_cnn.check_conv_output_shape((np.int64(4), 16, torch.tensor(15), 15)).ok
+    for wrong in (truth + 16, truth - 8, truth - 10, 8 * 3 * 3 + 8 + 16 * 3 * 3 + 170):
+        _refused(ex_cnn.check_param_count(wrong))
+    shape = tuple(nn.Conv2d(3, 16, 5, stride=2, padding=1)(torch.zeros(4, 3, 32, 32)).shape)
+    assert shape == (4, 16, 15, 15)
+    for form in (shape, list(shape), torch.Size(shape), (np.int64(4), 16, torch.tensor(15), 15)):
+        assert ex_cnn.check_conv_output_shape(form).ok
     _refused(ex_cnn.check_conv_output_shape("(4, 16, 15, 15)"), "元组")
+    for wrong in ((16, 15, 15), (4, 3, 15, 15), (4, 16, 16, 16), (4, 16, 13, 13), (4, 16, 15.0, 15), 15):
+        _refused(ex_cnn.check_conv_output_shape(wrong))
 
 
 # ----------------------------------------------------------------------------- 09 RNN
@@ -496,8 +651,13 @@ def test_my_rnn():
     for bypass in (_via_cell, _via_module,
                    lambda x, *w: torch.rnn_tanh(x[:, None], torch.zeros(1, 1, w[1].shape[0], dtype=x.dtype), list(w),
                                                 True, 1, 0.0, False, False, False)[0][:, 0],
-                   lambda *a, f=rnn.rnn_forward: f(*a)):
+                   lambda *a, f=rnn.rnn_forward: f(*a), nn.RNN(3, 5),
+                   lambda x, w_ih, w_hh, b_ih, b_hh: rnn.rnn_forward(x, None, w_ih, w_hh, b_ih, b_hh)[0]):
         _refused(check(bypass))
+    assert nn.RNN(2, 3)(torch.zeros(4, 2))[0].shape == (4, 3)           # the patches were undone
+    for wrong in (lambda x, w_ih, w_hh, b_ih, b_hh: _my_rnn(x, w_ih, w_hh, b_ih, 0 * b_hh),    # one bias only
+                  lambda x, w_ih, w_hh, b_ih, b_hh: _my_rnn(x, w_ih, w_hh, b_ih, b_hh)[-1:]):  # h_n only
+        _refused(check(wrong))
     _refused(check(lambda *a: torch.from_numpy(_my_rnn(*(t.detach() for t in a)).numpy())), "梯度")
     _refused(check(lambda x, w_ih, w_hh, b_ih, b_hh: torch.tanh(x @ w_ih.T + b_ih)), "上一步")
     for junk in GARBAGE:
@@ -505,11 +665,23 @@ def test_my_rnn():
 
 
 def test_rnn_answers_take_any_form():
-    assert ex_rnn.check_rnn_shapes((torch.Size([3, 5, 8]), (np.int64(1), 3, 8))).ok
-    for form in (3, np.int64(3), torch.tensor(3.0), [3.0, 3.0, 3.0], torch.tensor([3.0, 3.0, 3.0])):
+    out, h_n = nn.RNN(4, 8, batch_first=True)(torch.zeros(3, 5, 4))
+    assert (tuple(out.shape), tuple(h_n.shape)) == ((3, 5, 8), (1, 3, 8))
+    for form in ((torch.Size([3, 5, 8]), (np.int64(1), 3, 8)), (tuple(out.shape), tuple(h_n.shape)),
+                 [out.shape, h_n.shape]):
+        assert ex_rnn.check_rnn_shapes(form).ok
+    for wrong in [((5, 3, 8), (1, 3, 8)), ((3, 5, 8), (3, 1, 8)), ((3, 5, 8), (1, 5, 8)), ((3, 5, 4), (1, 3, 4)),
+                  ("(3, 5, 8)", "(1, 3, 8)"), (3, 5, 8), "shapes", ((3, 5, 8.0), (1, 3, 8))]:
+        _refused(ex_rnn.check_rnn_shapes(wrong))
+    emb = nn.Embedding(6, 3)
+    emb(torch.tensor([2, 5, 2, 2])).sum().backward()
+    for form in (3, np.int64(3), torch.tensor(3.0), [3.0, 3.0, 3.0], torch.tensor([3.0, 3.0, 3.0]),
+                 emb.weight.grad[2, 0].item(), emb.weight.grad[2].tolist()):
         assert ex_rnn.check_embedding_grad(form).ok
     for junk in ([3], "3"):
         _refused(ex_rnn.check_embedding_grad(junk), "数")
+    for wrong in (1.0, 0.0, 4.0, True, [3.0, 3.0]):
+        _refused(ex_rnn.check_embedding_grad(wrong))
 
 
 # ----------------------------------------------------------------------------- 10 DataLoader
@@ -540,7 +712,12 @@ def test_squares_dataset():
         def __getitem__(self, i):
             raise IndexError("oops")
 
+    class OneShort(Squares):
+        def __len__(self):
+            return self.n - 1
+
     _refused(check(AlwaysTen), "__len__")
+    _refused(check(OneShort), "__len__")
     _refused(check(Doubles), "float32")
     _refused(check(Broken), "IndexError")
     _refused(check(Squares(3)), "类")
@@ -559,11 +736,14 @@ def test_pad_collate():
     check = ex_dl.check_pad_collate
     assert check(_collate).ok
     from torch.nn.utils.rnn import pad_sequence
-    for bypass in (lambda b: ((pad_sequence([s for s, _ in b], batch_first=True), torch.tensor([len(s) for s, _ in b])),
+    from helpers.dataloader import pad_collate
+    _refused(check(lambda b: ((pad_sequence([s for s, _ in b], batch_first=True), torch.tensor([len(s) for s, _ in b])),
+                              torch.tensor([y for _, y in b]))), "pad_sequence")
+    for bypass in (lambda b: ((torch._C._nn.pad_sequence([s for s, _ in b], True),
+                               torch.tensor([len(s) for s, _ in b])),
                               torch.tensor([y for _, y in b])),
-                   lambda b: ((torch._C._nn.pad_sequence([s for s, _ in b], True), torch.tensor([len(s) for s, _ in b])),
-                              torch.tensor([y for _, y in b])),
-                   D.pad_collate, lambda b, f=D.pad_collate: f(b)):
+                   D.pad_collate, lambda b, f=D.pad_collate: f(b), lambda b: D.pad_collate(b),
+                   lambda b: pad_collate(b)):
         _refused(check(bypass))
     for junk in GARBAGE:
         _refused(check(junk))
@@ -572,6 +752,8 @@ def test_pad_collate():
 def test_balanced_weights():
     check = ex_dl.check_balanced_weights
     assert check(lambda y: 1.0 / torch.bincount(y)[y].double()).ok
+    assert check(lambda y: 1.0 / torch.bincount(y)[y]).ok
+    assert check(lambda y: 5.0 / torch.bincount(y)[y]).ok                   # any common scale
     assert check(lambda y: 7 / np.bincount(y.numpy())[y.numpy()]).ok
 
     def one_per_class(labels):
@@ -587,6 +769,8 @@ def test_balanced_weights():
     _refused(check(lambda y: torch.bincount(y)[y].double()), "倒数")
     _refused(check(lambda y: compute_sample_weight("balanced", y.numpy())), "sklearn")
     _refused(check(D.balanced_sample_weights), "helpers.dataloader")
+    _refused(check(lambda y: D.balanced_sample_weights(y)), "helpers.dataloader")
+    _refused(check(lambda y: torch.ones(len(y))), "没加权")
     for junk in GARBAGE:
         _refused(check(junk))
 
@@ -594,8 +778,9 @@ def test_balanced_weights():
 def test_iteration_counts_take_any_integer_form():
     for form in ((8, 7, 24), (np.int64(8), torch.tensor(7), 24), np.array([8, 7, 24]), [8, 7, np.int32(24)]):
         assert ex_dl.check_iteration_counts(form).ok
-    for junk in ("8, 7, 24", (8, 7), (8, 7, 24.5), (8.0, 7, 24), 8):
+    for junk in ("8, 7, 24", "(8, 7, 24)", (8, 7), (8, 7, 24.5), (8.0, 7, 24), 8):
         _refused(ex_dl.check_iteration_counts(junk), "整数")
+    _refused(ex_dl.check_iteration_counts((7, 7, 21)))
 
 
 # ----------------------------------------------------------------------------- 00 overview
@@ -607,10 +792,16 @@ def test_count_parameters():
 
     for form in (count, lambda m: np.int64(count(m)), lambda m: torch.tensor(count(m))):
         assert check(form).ok
-    _refused(check(O.count_parameters), "helpers.overview.count_parameters")
-    _refused(check(lambda m, f=O.count_parameters: f(m)), "helpers.overview.count_parameters")
+    _refused(check(OV.count_parameters), "helpers.overview.count_parameters")
+    _refused(check(lambda m, f=OV.count_parameters: f(m)), "helpers.overview.count_parameters")
     _refused(check(lambda m: sum(t.numel() for t in m.state_dict().values())), "缓冲区")
     _refused(check(lambda m: sum(p.numel() for n, p in m.named_parameters() if "bias" not in n)), "偏置")
+
+    def per_layer(model):                                  # a layer shared twice in a Sequential counted per use
+        return sum(p.numel() for layer in (model if isinstance(model, nn.Sequential) else [model])
+                   for p in layer.parameters())
+
+    _refused(check(per_layer), "两次")
     _refused(check(lambda m: [count(m)]), "整数")
     _refused(check(lambda m: str(count(m))), "整数")
     for junk in GARBAGE:
@@ -629,8 +820,13 @@ def test_confusion_matrix():
     assert check(_confusion).ok
     assert check(lambda t, p, c: np.bincount(t.numpy() * c + p.numpy(), minlength=c * c).reshape(c, c)).ok
     from sklearn.metrics import confusion_matrix
-    _refused(check(lambda t, p, c: confusion_matrix(t, p, labels=list(range(c)))), "sklearn")
-    _refused(check(O.confusion_matrix), "helpers.overview.confusion_matrix")
+    for via_sklearn in (lambda t, p, c: confusion_matrix(t, p, labels=list(range(c))), confusion_matrix,
+                        lambda t, p, c: torch.as_tensor(confusion_matrix(t, p, labels=list(range(c))))):
+        _refused(check(via_sklearn), "sklearn")
+    _refused(check(OV.confusion_matrix), "helpers.overview.confusion_matrix")
+    _refused(check(lambda t, p, c: OV.confusion_matrix(t, p, c)), "helpers.overview.confusion_matrix")
+    _refused(check(lambda t, p, c: _confusion(t, p, 3)))     # ignores num_classes
+    _refused(check(lambda t, p, c: "[[2, 0]]"))
     _refused(check(lambda t, p, c: _confusion(t, p, c).T), "反了")
     _refused(check(lambda t, p, c: _confusion(t, p, int(max(t.max(), p.max())) + 1)), "num_classes")
     for junk in GARBAGE:
@@ -640,7 +836,9 @@ def test_confusion_matrix():
 def test_per_class_recall():
     check = ex_ov.check_per_class_recall
     assert check(lambda cm: cm.diagonal() / cm.sum(dim=1)).ok
-    _refused(check(lambda cm: cm.diagonal() / cm.sum(dim=0)), "精确率")
+    _refused(check(lambda cm: cm.diagonal() / cm.sum(dim=0)), "精确率", "precision")
+    _refused(check(lambda cm: cm.diagonal().sum() / cm.sum()), "准确率")
+    _refused(check(lambda cm: "0.9"))
     _refused(check(lambda cm: torch.stack([cm[i, i] / cm[i].sum() for i in range(3)])), "4 个类")
     from sklearn.metrics import recall_score
     _refused(check(lambda cm: torch.tensor(recall_score([0, 1], [0, 1], average=None))), "sklearn")
@@ -650,13 +848,29 @@ def test_per_class_recall():
 
 # ----------------------------------------------------------------------------- 01 tensors, 03 init
 def test_tensor_exercises_take_any_form():
-    assert ex_tensors.check_broadcast_result((np.int64(2), torch.tensor(4), 3)).ok
-    _refused(ex_tensors.check_broadcast_result("243"), "字符串")
+    assert (torch.ones(2, 1, 3) + torch.ones(4, 1)).shape == (2, 4, 3)
+    for form in ((2, 4, 3), [2, 4, 3], torch.Size([2, 4, 3]), (np.int64(2), torch.tensor(4), 3)):
+        assert ex_tensors.check_broadcast_result(form).ok
+    _refused(ex_tensors.check_broadcast_result("243"), "字符串")     # its digits spell the right shape
+    for wrong in ((4, 3), (2, 1, 3), (2, 3, 4), 5, "(2, 4, 3)", b"243", (2.0, 4.0, 3.0), (2, 4, True)):
+        _refused(ex_tensors.check_broadcast_result(wrong))
     assert ex_tensors.check_center_rows(lambda x: x - x.mean(dim=1, keepdim=True)).ok
     _refused(ex_tensors.check_center_rows(lambda x: x - x.mean(dim=1)), "方阵")
-    for form in (3 * math.e, np.float64(3 * math.e), torch.tensor(3 * math.e)):
+
+    def no_keepdim_unless_it_fails(x):                     # right on every shape but the square one
+        m = x.mean(dim=1)
+        return x - (m if x.shape[0] == x.shape[1] else m[:, None])
+
+    for wrong in (no_keepdim_unless_it_fails, lambda x: x - x.mean(dim=0), lambda x: x - x.mean()):
+        _refused(ex_tensors.check_center_rows(wrong))
+    x = torch.tensor(1.0, requires_grad=True)
+    (x ** 2 * torch.exp(x)).backward()
+    for form in (3 * math.e, np.float64(3 * math.e), torch.tensor(3 * math.e), x.grad):
         assert ex_tensors.check_grad_value(form).ok
     _refused(ex_tensors.check_grad_value([3 * math.e]), "数")
+    _refused(ex_tensors.check_grad_value(math.e), "函数值")
+    for wrong in (2 * math.e, "8.15", [8.15, 1.0]):
+        _refused(ex_tensors.check_grad_value(wrong))
     for junk in GARBAGE:
         _refused(ex_tensors.check_center_rows(junk))
 
@@ -683,15 +897,31 @@ def test_tanh_init_wants_random_uniform_weights():
         nn.init.xavier_normal_(layer.weight, gain=gain)
         layer.bias.zero_()
 
+    def no_gain(layer):
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+
+    def keeps_bias(layer):
+        nn.init.xavier_uniform_(layer.weight, gain=5 / 3)
+
     assert check(right).ok
+    for wrong in (no_gain, keeps_bias, lambda layer: None, 3):
+        _refused(check(wrong))
     _refused(check(evenly_spaced), "随机")
     _refused(check(seeded), "相同")
     _refused(check(normal))
     for junk in GARBAGE:
         _refused(check(junk))
-    assert ex_init.check_conv_fans((np.int64(240), torch.tensor(480))).ok
+    for form in ((240, 480), [240, 480], (np.int64(240), torch.tensor(480))):
+        assert ex_init.check_conv_fans(form).ok
     _refused(ex_init.check_conv_fans("240, 480"), "二元组")
+    for wrong in ((480, 240), (16, 32), 240):
+        _refused(ex_init.check_conv_fans(wrong))
+    for form in (math.sqrt(2 / ((1 + 0.2 ** 2) * 128)), 0.12257):
+        assert ex_init.check_leaky_kaiming_std(form).ok
     _refused(ex_init.check_leaky_kaiming_std([0.12257]), "数")
+    for wrong in (math.sqrt(2 / 128), 0.5, "0.12", [0.12257, 1.0]):
+        _refused(ex_init.check_leaky_kaiming_std(wrong))
 
 
 # ----------------------------------------------------------------------------- more routes around the watch
@@ -794,7 +1024,8 @@ class _Weird:
 
 @pytest.mark.parametrize("check", _ALL_CHECKS, ids=lambda c: f"{c.__module__.rpartition('.')[2]}.{c.__name__}")
 def test_every_checker_answers_garbage_with_feedback(check):
-    assert not check(None).answered
+    none = check(None)
+    assert not none.answered and not none.ok and none.message and "还没有作答" in repr(none)
     for junk in ("abc", b"abc", [1], (1, 2, 3), {}, _Weird(), float("nan"), True, object, _raises,
                  lambda *a, **k: None, lambda *a, **k: _Weird(), torch.zeros(2, 2), np.ones(3)):
         feedback = check(junk)

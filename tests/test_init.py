@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from helpers import init as hi
-from helpers.exercises import init as exercises
 from helpers.panels import init as hip
 from helpers.panels import PANELS
 from helpers.panels.testing import sample_values
@@ -443,41 +442,3 @@ def test_static_figures_build():
 
     assert isinstance(hip.init_gallery_figure(64, 32), Figure)
     assert isinstance(hip.layer_std_figure({"a": [1.0, 0.5, float("nan")], "b": [1.0, 1.0, 1.0]}, "t"), Figure)
-
-
-# ----------------------------------------------------------------------------- exercises
-def test_check_conv_fans():
-    assert exercises.check_conv_fans((240, 480)).ok
-    assert exercises.check_conv_fans([240, 480]).ok
-    for wrong in (None, (480, 240), (16, 32), 240, "240, 480", object()):
-        fb = exercises.check_conv_fans(wrong)
-        assert not fb.ok and fb.message
-
-
-def test_check_leaky_kaiming_std():
-    assert exercises.check_leaky_kaiming_std(math.sqrt(2 / ((1 + 0.2**2) * 128))).ok
-    assert exercises.check_leaky_kaiming_std(0.12257).ok
-    for wrong in (None, math.sqrt(2 / 128), 0.5, "0.12", [0.12257, 1.0]):
-        fb = exercises.check_leaky_kaiming_std(wrong)
-        assert not fb.ok and fb.message
-
-
-def test_check_tanh_init():
-    def right(layer):
-        nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain("tanh"))
-        nn.init.zeros_(layer.bias)
-
-    def no_gain(layer):
-        nn.init.xavier_uniform_(layer.weight)
-        nn.init.zeros_(layer.bias)
-
-    def keeps_bias(layer):
-        nn.init.xavier_uniform_(layer.weight, gain=5 / 3)
-
-    def crashes(layer):
-        raise RuntimeError("boom")
-
-    assert exercises.check_tanh_init(right).ok
-    for wrong in (None, 3, no_gain, keeps_bias, crashes, lambda layer: None):
-        fb = exercises.check_tanh_init(wrong)
-        assert not fb.ok and fb.message

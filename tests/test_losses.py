@@ -1,4 +1,4 @@
-"""helpers.losses: every formula against PyTorch, bad input, the 1-D descent, line fits, exercises, panels."""
+"""helpers.losses: every formula against PyTorch, bad input, the 1-D descent, line fits, panels."""
 from __future__ import annotations
 
 import functools
@@ -8,10 +8,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from helpers import losses as L
-from helpers.exercises import losses as ex
 from helpers.panels import losses as LP
 from helpers import panels as P
 from helpers.panels import testing as T
@@ -259,45 +257,6 @@ def test_fit_line_rejects_bad_input():
         L.fit_line([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
 
 
-# ----------------------------------------------------------------------------- exercises
-def _my_pseudo_huber(y_hat, y, delta):
-    return (delta**2 * (torch.sqrt(1 + ((y_hat - y) / delta) ** 2) - 1)).mean()
-
-
-def _stable_bce(z, y):
-    return (torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
-
-
-def test_exercise_checkers():
-    logits = torch.tensor([[0.5, 1.5, -1.0], [2.0, 0.0, 0.5], [-0.5, 1.0, 1.5], [1.0, 0.5, 0.0]])
-    target = torch.tensor([1, 0, 2, 2])
-    right = {
-        ex.check_cross_entropy_by_hand: F.cross_entropy(logits, target).item(),
-        ex.check_pseudo_huber: _my_pseudo_huber,
-        ex.check_mse_critical_lr: 0.25,
-        ex.check_stable_bce_with_logits: _stable_bce,
-    }
-    wrong = {
-        ex.check_cross_entropy_by_hand: [F.cross_entropy(logits, target, reduction="sum").item(),
-                                         F.cross_entropy(torch.softmax(logits, 1), target).item()],
-        ex.check_pseudo_huber: [lambda a, b, d: F.smooth_l1_loss(a, b, beta=d), lambda a, b, d: F.mse_loss(a, b)],
-        ex.check_mse_critical_lr: [0.5, 0.125, "0.25x"],
-        ex.check_stable_bce_with_logits: [lambda z, y: F.binary_cross_entropy(torch.sigmoid(z), y),
-                                          lambda z, y: 1 / 0],
-    }
-    ch2_demo = F.cross_entropy(torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 3.0]]),
-                               torch.tensor([0, 1, 2])).item()
-    assert not ex.check_cross_entropy_by_hand(ch2_demo).ok  # differs from the chapter-2 E22 demo
-    assert abs(F.cross_entropy(logits, target).item() - 0.7283) < 1e-4  # value quoted in the notebook
-    for check, answer in right.items():
-        fb = check(answer)
-        assert fb.ok, (check.__name__, fb.message)
-        assert not check(None).ok
-        for bad in wrong[check]:
-            fb = check(bad)
-            assert not fb.ok and fb.message, (check.__name__, bad)
-
-
 # ----------------------------------------------------------------------------- panels
 LOSS_PANELS = [LP.loss_panel, LP.robust_regression_panel, LP.gd_1d_panel]
 
@@ -377,16 +336,3 @@ def test_gd_panel_warns_when_mse_diverges():
     panel.render(lr=1.0, decay=True)
     assert shown() == ["MSE blows up: its first steps are too large"]
     assert panel.last_error is None
-
-
-@pytest.mark.parametrize("answer", [
-    lambda a, b, d: F.huber_loss(a, b, delta=d),
-    lambda a, b, d: nn.HuberLoss(delta=d)(a, b),
-    lambda a, b, d: d * F.smooth_l1_loss(a, b, beta=d),
-    L.huber,
-    lambda a, b, d: L.huber(a, b, d),
-])
-def test_pseudo_huber_checker_refuses_the_builtin(answer):
-    feedback = ex.check_pseudo_huber(answer)
-    assert not feedback.ok and feedback.answered
-    assert "huber" in feedback.message.lower() or "smooth_l1" in feedback.message

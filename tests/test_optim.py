@@ -1,6 +1,6 @@
 """helpers.optim: every optimizer's trajectory against torch.optim (every OPTIMIZERS record too), the notes'
 momentum (E30), the EMA, Goh's optimal rates measured on a quadratic, the race engine, optimize_path, the double
-well, and bad input; then the chapter's panels (which only draw) and its exercises."""
+well, and bad input; then the chapter's panels (which only draw)."""
 from __future__ import annotations
 
 import importlib
@@ -521,7 +521,6 @@ def test_type_errors_name_the_argument(make, name):
 
 
 # ----------------------------------------------------------------------------- the chapter's panels
-from helpers.exercises import optim as ex  # noqa: E402
 from helpers.panels import optim as OP  # noqa: E402
 
 def _race_hp(name: str) -> dict:
@@ -672,76 +671,6 @@ def test_the_panel_module_only_draws():
     assert [n for n in O.OPTIMIZERS if n in panel.controls] == list(O.OPTIMIZERS)
     assert {h.key for spec in O.OPTIMIZERS.values() for h in spec.hypers} <= set(panel.controls)
     assert len(set(OP._COLORS.values())) == len(O.OPTIMIZERS)
-
-
-# ----------------------------------------------------------------------------- exercises
-def _notes_momentum(grads, lr, beta):
-    w = V = 0.0
-    out = []
-    for g in grads:
-        V = beta * V + (1 - beta) * g
-        w -= lr * V
-        out.append(w)
-    return out
-
-
-def _adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
-    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
-    return w - lr * (m / (1 - beta1 ** t)) / (math.sqrt(v / (1 - beta2 ** t)) + eps), m, v
-
-
-def test_exercise_checkers_accept_solutions_and_reject_shortcuts():
-    assert ex.check_notes_momentum(_notes_momentum).ok
-    assert ex.check_adam_step(_adam_step).ok
-    assert ex.check_rmsprop_first_step(0.1).ok
-    lr, beta, _ = O.momentum_optimal(1.0, 100.0)
-    assert ex.check_optimal_momentum((lr, beta)).ok
-
-    def pytorch_momentum(grads, lr, beta):
-        w, v, out = 0.0, 0.0, []
-        for g in grads:
-            v = beta * v + g
-            w -= lr * v
-            out.append(w)
-        return out
-
-    def via_torch(grads, lr, beta):
-        w = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.SGD([w], lr=lr * (1 - beta), momentum=beta)
-        out = []
-        for g in grads:
-            w.grad = torch.tensor([g])
-            opt.step()
-            out.append(w.item())
-        return out
-
-    def via_course(grads, lr, beta):
-        w = torch.zeros(1, requires_grad=True)
-        opt = O.NotesMomentum([w], lr=lr, beta=beta)
-        return [(setattr(w, "grad", torch.tensor([g])), opt.step(), w.item())[2] for g in grads]
-
-    def via_torch_adam(w, g, m, v, t, lr, beta1, beta2, eps):
-        p = torch.tensor([w], requires_grad=True)
-        torch.optim.Adam([p], lr=lr)
-        return w, m, v
-
-    for wrong in (pytorch_momentum, via_torch, via_course, torch.optim.SGD, 0.5, "f"):
-        feedback = ex.check_notes_momentum(wrong)
-        assert not feedback.ok and feedback.answered, wrong
-    assert "torch.optim" in ex.check_notes_momentum(via_torch).message
-    assert "helpers.optim" in ex.check_notes_momentum(via_course).message
-    assert "偏置修正" in ex.check_adam_step(lambda w, g, m, v, t, lr, b1, b2, eps: (
-        w - lr * (b1 * m + (1 - b1) * g) / (math.sqrt(b2 * v + (1 - b2) * g * g) + eps),
-        b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g)).message
-    for wrong in (via_torch_adam, lambda *a: 1 / 0, lambda *a: "w", torch.optim.Adam, None):
-        feedback = ex.check_adam_step(wrong)
-        assert not feedback.ok
-    assert not ex.check_adam_step(None).answered
-    assert torch.optim.SGD.__name__ == "SGD" and torch.optim.Adam.__name__ == "Adam"  # patches were undone
-    for wrong in (0.0316, 0.01, "0.1", [0.1, 0.1], 1.0):
-        assert not ex.check_rmsprop_first_step(wrong).ok
-    for wrong in ("0.03, 0.67", (0.0331,), (0.1, 9 / 11), (1.0, 0.0)):
-        assert not ex.check_optimal_momentum(wrong).ok
 
 
 def test_race_losses_never_dip_below_the_minimum():

@@ -1,4 +1,4 @@
-"""Chapter 0: the environment self-check, the learning-curve experiment, its figures, panel and exercises."""
+"""Chapter 0: the environment self-check, the learning-curve experiment, its figures and panel."""
 from __future__ import annotations
 
 import io
@@ -16,7 +16,6 @@ import helpers
 from helpers import doctor as doctor_module_attr  # noqa: F401  (the function, as exposed by the package)
 from helpers import data
 from helpers import overview as O
-from helpers.exercises import overview as ex
 from helpers.panels import overview as OP
 
 doctor_mod = sys.modules["helpers.doctor"]
@@ -265,59 +264,6 @@ def test_most_confused_names_the_largest_mistake():
     cm = np.array([[5, 0, 1], [3, 4, 0], [0, 0, 6]])
     assert OP._most_confused(cm) == "most frequent mistake: true 1 predicted as 0 (3 of 7)"
     assert OP._most_confused(np.eye(3, dtype=int)) == "no mistakes"
-
-
-# ----------------------------------------------------------------------------- exercises
-def test_check_count_parameters():
-    assert not ex.check_count_parameters(None).answered
-    assert ex.check_count_parameters(lambda m: sum(p.numel() for p in m.parameters()))
-    weights_only = ex.check_count_parameters(lambda m: sum(p.numel() for n, p in m.named_parameters() if "bias" not in n))
-    assert not weights_only and "偏置" in weights_only.message
-    per_layer = lambda m: sum(p.numel() for layer in (m if isinstance(m, nn.Sequential) else [m])
-                              for p in layer.parameters())  # a shared layer counted once per use
-    per_module = ex.check_count_parameters(per_layer)
-    assert not per_module and "两次" in per_module.message
-    assert not ex.check_count_parameters(O.count_parameters)
-    assert not ex.check_count_parameters(lambda m: "8")
-    assert not ex.check_count_parameters(8)
-    assert not ex.check_count_parameters(lambda m: 1 / 0)
-
-
-def _loop_confusion(y_true, y_pred, num_classes):
-    cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    for t, p in zip(y_true.tolist(), y_pred.tolist()):
-        cm[t, p] += 1
-    return cm
-
-
-def test_check_confusion_matrix():
-    import sklearn.metrics
-
-    assert not ex.check_confusion_matrix(None).answered
-    assert ex.check_confusion_matrix(_loop_confusion)
-    transposed = ex.check_confusion_matrix(lambda t, p, c: _loop_confusion(t, p, c).T)
-    assert not transposed and "反了" in transposed.message
-    assert not ex.check_confusion_matrix(sklearn.metrics.confusion_matrix)
-    assert not ex.check_confusion_matrix(O.confusion_matrix)
-    via_module = ex.check_confusion_matrix(
-        lambda t, p, c: torch.as_tensor(sklearn.metrics.confusion_matrix(t, p, labels=list(range(c)))))
-    assert not via_module
-    assert not ex.check_confusion_matrix(lambda t, p, c: O.confusion_matrix(t, p, c))
-    fixed_shape = ex.check_confusion_matrix(lambda t, p, c: _loop_confusion(t, p, 3))
-    assert not fixed_shape  # ignores num_classes
-    assert not ex.check_confusion_matrix(lambda t, p, c: "[[2, 0]]")
-    assert not ex.check_confusion_matrix("cm")
-
-
-def test_check_per_class_recall():
-    assert not ex.check_per_class_recall(None).answered
-    assert ex.check_per_class_recall(lambda cm: cm.diagonal() / cm.sum(dim=1))
-    precision = ex.check_per_class_recall(lambda cm: cm.diagonal() / cm.sum(dim=0))
-    assert not precision and "precision" in precision.message
-    overall = ex.check_per_class_recall(lambda cm: cm.diagonal().sum() / cm.sum())
-    assert not overall and "准确率" in overall.message
-    assert not ex.check_per_class_recall(lambda cm: "0.9")
-    assert not ex.check_per_class_recall(0.9)
 
 
 @pytest.mark.parametrize("n", [50, 200, 800, 1347])

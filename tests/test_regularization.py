@@ -457,59 +457,6 @@ def test_random_shift_moves_each_feature_in_training_and_is_identity_in_eval(gen
         R.RandomShift(-1.0)
 
 
-# ----------------------------------------------------------------------------- exercises
-from helpers.exercises import regularization as ex  # noqa: E402
-
-
-def _my_dropout(x, p):
-    return x * (torch.rand(x.shape) >= p) / (1 - p)
-
-
-def _my_batch_norm(x, gamma, beta, eps):
-    mean = x.mean(0)
-    var = ((x - mean) ** 2).mean(0)
-    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
-
-
-def test_dropout_exercise_accepts_the_formula_and_names_each_mistake():
-    assert ex.check_inverted_dropout(_my_dropout).ok
-    assert not ex.check_inverted_dropout(None).answered
-    assert not ex.check_inverted_dropout(3.0).ok
-    assert not ex.check_inverted_dropout(F.dropout).ok
-    assert "除以了 p" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p) / p).message
-    assert "没有放大" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) >= p)).message
-    assert "保留概率" in ex.check_inverted_dropout(lambda x, p: x * (torch.rand(x.shape) < p) / p).message
-    calls_builtin = ex.check_inverted_dropout(lambda x, p: F.dropout(x, p, training=True))
-    assert not calls_builtin.ok and "现成" in calls_builtin.message
-    assert not ex.check_inverted_dropout(lambda x, p: nn.Dropout(p)(x)).ok
-    assert not ex.check_inverted_dropout(lambda x, p: 1 / 0).ok          # an error is a hint, not a traceback
-
-
-def test_batch_norm_exercise_accepts_the_formula_and_names_each_mistake():
-    assert ex.check_batch_norm_train(_my_batch_norm).ok
-    assert not ex.check_batch_norm_train(None).answered
-    assert not ex.check_batch_norm_train(F.batch_norm).ok
-    unbiased = lambda x, g, b, eps: g * (x - x.mean(0)) / torch.sqrt(x.var(0) + eps) + b  # noqa: E731
-    assert "有偏" in ex.check_batch_norm_train(unbiased).message
-    assert "笔记里的 y = γz + β" in ex.check_batch_norm_train(lambda x, g, b, eps: g * x + b).message
-    builtin = ex.check_batch_norm_train(lambda x, g, b, eps: F.batch_norm(x, None, None, g, b, training=True, eps=eps))
-    assert not builtin.ok and "现成" in builtin.message
-    assert not ex.check_batch_norm_train(lambda x, g, b, eps: x.sum()).ok
-
-
-def test_running_var_and_weight_decay_exercises():
-    bn = nn.BatchNorm1d(1)
-    bn(torch.tensor([[1.0], [2.0], [3.0], [6.0]]))
-    assert ex.check_running_var(bn.running_var.item()).ok
-    assert ex.check_running_var(0.9 + 0.1 * 14 / 3).ok
-    assert "无偏" in ex.check_running_var(0.9 + 0.1 * 3.5).message
-    assert "权重反了" in ex.check_running_var(0.1 + 0.9 * 14 / 3).message
-    assert not ex.check_running_var("1.3667").ok and not ex.check_running_var(None).answered
-    assert ex.check_l2_weight_decay(0.01).ok
-    assert "2 倍" in ex.check_l2_weight_decay(0.005).message
-    assert not ex.check_l2_weight_decay("0.01").ok and not ex.check_l2_weight_decay(0.1).ok
-
-
 # ----------------------------------------------------------------------------- the playground's stacked training
 @pytest.mark.parametrize("width, batch_norm", [(16, False), (8, True)])
 def test_stacked_training_equals_nn_sequential_with_adam_for_each_setting(width, batch_norm):

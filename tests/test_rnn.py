@@ -369,64 +369,6 @@ def test_pca_2d_matches_svd_and_pca_lowrank():
         rnn.pca_2d(torch.ones(1, 3))
 
 
-# ----------------------------------------------------------------------------- exercises
-from helpers.exercises import rnn as ex  # noqa: E402
-
-
-def _loop_rnn(x, w_ih, w_hh, b_ih, b_hh):
-    h = torch.zeros(w_hh.shape[0], dtype=x.dtype)
-    states = []
-    for x_t in x:
-        h = torch.tanh(w_ih @ x_t + b_ih + w_hh @ h + b_hh)
-        states.append(h)
-    return torch.stack(states)
-
-
-def test_exercise_rnn_shapes():
-    out, h_n = nn.RNN(4, 8, batch_first=True)(torch.zeros(3, 5, 4))
-    assert ex.check_rnn_shapes((tuple(out.shape), tuple(h_n.shape))).ok
-    assert ex.check_rnn_shapes([out.shape, h_n.shape]).ok
-    assert not ex.check_rnn_shapes(None).answered
-    for wrong in [((5, 3, 8), (1, 3, 8)), ((3, 5, 8), (3, 1, 8)), ((3, 5, 8), (1, 5, 8)), ((3, 5, 4), (1, 3, 4)),
-                  ("(3, 5, 8)", "(1, 3, 8)"), (3, 5, 8), "shapes", ((3, 5, 8.0), (1, 3, 8))]:
-        fb = ex.check_rnn_shapes(wrong)
-        assert not fb.ok and fb.answered and fb.message, wrong
-
-
-def test_exercise_my_rnn():
-    assert ex.check_my_rnn(_loop_rnn).ok
-    assert not ex.check_my_rnn(None).answered
-
-    def with_layer(x, w_ih, w_hh, b_ih, b_hh):
-        layer = nn.RNN(x.shape[1], w_hh.shape[0]).double()
-        with torch.no_grad():
-            layer.weight_ih_l0.copy_(w_ih), layer.weight_hh_l0.copy_(w_hh)
-            layer.bias_ih_l0.copy_(b_ih), layer.bias_hh_l0.copy_(b_hh)
-        return layer(x)[0]
-
-    wrong = [with_layer, nn.RNN(3, 5),
-             lambda x, w_ih, w_hh, b_ih, b_hh: rnn.rnn_forward(x, None, w_ih, w_hh, b_ih, b_hh)[0],
-             lambda x, w_ih, w_hh, b_ih, b_hh: torch.tanh(x @ w_ih.T + b_ih),              # forgets h_{t-1}
-             lambda x, w_ih, w_hh, b_ih, b_hh: _loop_rnn(x, w_ih, w_hh, b_ih, 0 * b_hh),   # one bias only
-             lambda x, w_ih, w_hh, b_ih, b_hh: _loop_rnn(x, w_ih, w_hh, b_ih, b_hh)[-1:],  # h_n only
-             lambda *args: 1 / 0, "rnn"]
-    for fn in wrong:
-        fb = ex.check_my_rnn(fn)
-        assert not fb.ok and fb.message, fn
-    assert nn.RNN(2, 3)(torch.zeros(4, 2))[0].shape == (4, 3)           # the patches were undone
-
-
-def test_exercise_embedding_grad():
-    emb = nn.Embedding(6, 3)
-    emb(torch.tensor([2, 5, 2, 2])).sum().backward()
-    assert ex.check_embedding_grad(emb.weight.grad[2, 0].item()).ok
-    assert ex.check_embedding_grad(emb.weight.grad[2].tolist()).ok
-    assert not ex.check_embedding_grad(None).answered
-    for wrong in [1.0, 0.0, 4.0, "3", True, [3.0, 3.0]]:
-        fb = ex.check_embedding_grad(wrong)
-        assert not fb.ok and fb.message, wrong
-
-
 # ----------------------------------------------------------------------------- models, data and panels
 from helpers import panels as P  # noqa: E402
 from helpers.panels import rnn as RP  # noqa: E402

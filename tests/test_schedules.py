@@ -489,8 +489,7 @@ def test_plateau_series_has_a_plateau_that_the_default_rule_cuts_on():
     assert S.torch_plateau_lrs(losses, 1.0, factor=0.5, patience=3) == trace.lrs
 
 
-# ----------------------------------------------------------------------------- the chapter's figures and exercises
-from helpers.exercises import schedules as ex  # noqa: E402
+# ----------------------------------------------------------------------------- the chapter's figures
 from helpers.panels import schedules as SP  # noqa: E402
 
 
@@ -500,35 +499,6 @@ def test_lr_range_figure_marks_both_suggestions():
                                   lr_min=1e-4, lr_max=10.0, steps=60, batch_size=20)
     fig = SP.lr_range_figure(lrs, losses)
     assert len(fig.axes[0].lines) == 4
-
-
-def test_exercise_checkers():
-    assert ex.check_warmup_cosine(lambda t: 0.1 * (0.1 + 0.9 * t / 10) if t < 10
-                                  else 0.05 * (1 + math.cos(math.pi * (t - 10) / 90))).ok
-    assert ex.check_plateau_first_cut(4).ok
-    assert ex.check_get_last_lr((0.1, 0.01)).ok
-    # the first cut really is at call 4
-    w = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=1.0)
-    sched = LS.ReduceLROnPlateau(opt, patience=2)
-    cuts = []
-    for i, value in enumerate(ex.PLATEAU_LOSSES, start=1):
-        sched.step(value)
-        cuts.append(opt.param_groups[0]["lr"] < 1.0)
-    assert cuts.index(True) + 1 == 4
-    shortcuts = [lambda t: S.warmup_cosine_lr(t, 0.1, 10, 90, 0.0, 0.1),
-                 lambda t: S.lr_curve(lambda o: LS.StepLR(o, 10), 1)[0],
-                 lambda t: LS.LambdaLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lambda k: 1.0)]
-    for wrong in shortcuts + [lambda t: 0.1 * t / 10 if t < 10 else 0.05 * (1 + math.cos(math.pi * (t - 10) / 90)),
-                              lambda t: 0.1, LS.CosineAnnealingLR, "f", 0.1]:
-        feedback = ex.check_warmup_cosine(wrong)
-        assert not feedback.ok and feedback.answered
-    for wrong in (3, 5, "4", 4.0, True, [4]):
-        assert not ex.check_plateau_first_cut(wrong).ok
-    for wrong in ((0.1, 0.1), (0.01, 0.1), "0.1, 0.01", (0.1,), 0.01):
-        assert not ex.check_get_last_lr(wrong).ok
-    assert not ex.check_warmup_cosine(None).answered
-    assert LS.CosineAnnealingLR.__name__ == "CosineAnnealingLR" and S.cosine_lr(0, 0.1, 10) == 0.1  # patches undone
 
 
 _PEAKS = [round(10 ** (-2.5 + 0.25 * k), 8) for k in range(9)]          # the training panel's lr slider

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from helpers import tensors as T
-from helpers.exercises import tensors as ex
 from helpers.panels import tensors as TP
 from helpers.panels.testing import sample_values
 
@@ -265,60 +264,6 @@ def test_parameter_counts():
     assert sum(p.numel() for p in torch.nn.Linear(3, 2).parameters()) == 3 * 2 + 2 == 8
     assert sum(p.numel() for p in torch.nn.Conv2d(3, 8, 3).parameters()) == 8 * 3 * 3 * 3 + 8 == 224
     assert sum(p.numel() for p in torch.nn.RNN(3, 5).parameters()) == 5 * 3 + 5 * 5 + 5 + 5 == 50
-
-
-# ----------------------------------------------------------------------------- exercises
-
-
-def test_check_broadcast_result():
-    assert ex.check_broadcast_result((2, 4, 3)).ok
-    assert ex.check_broadcast_result(torch.Size([2, 4, 3])).ok
-    assert ex.check_broadcast_result([2, 4, 3]).ok
-    for wrong in [None, (4, 3), (2, 1, 3), (2, 3, 4), "abc", 5, object()]:
-        fb = ex.check_broadcast_result(wrong)
-        assert not fb.ok and fb.message
-    assert "还没有作答" in repr(ex.check_broadcast_result(None))
-    assert not ex.check_broadcast_result(None).answered
-
-
-def test_check_broadcast_result_rejects_strings_and_non_integers():
-    # "243" iterates as "2", "4", "3": a string is not a shape, even when its digits spell the right one
-    for wrong in ["243", "(2, 4, 3)", b"243", (2.0, 4.0, 3.0), (2, 4, True)]:
-        fb = ex.check_broadcast_result(wrong)
-        assert not fb.ok and fb.answered, wrong
-    assert "字符串" in ex.check_broadcast_result("243").message
-
-
-def test_check_center_rows():
-    assert ex.check_center_rows(lambda x: x - x.mean(dim=1, keepdim=True)).ok
-
-    def crash(x):
-        raise ZeroDivisionError("boom")
-
-    wrong = [None, 3, lambda x: x - x.mean(dim=1), lambda x: x - x.mean(dim=0), lambda x: x - x.mean(),
-             lambda x: None, crash]
-    for fn in wrong:
-        fb = ex.check_center_rows(fn)
-        assert not fb.ok and fb.message
-
-
-def test_check_center_rows_catches_the_silent_square_case():
-    def no_keepdim_unless_it_fails(x):
-        m = x.mean(dim=1)
-        return x - (m if x.shape[0] == x.shape[1] else m[:, None])
-
-    assert not ex.check_center_rows(no_keepdim_unless_it_fails).ok
-
-
-def test_check_grad_value():
-    x = torch.tensor(1.0, requires_grad=True)
-    (x ** 2 * torch.exp(x)).backward()
-    assert ex.check_grad_value(x.grad).ok
-    assert ex.check_grad_value(3 * math.e).ok
-    for wrong in [None, math.e, 2 * math.e, "8.15", [8.15, 1.0]]:
-        fb = ex.check_grad_value(wrong)
-        assert not fb.ok and fb.message
-    assert "函数值" in ex.check_grad_value(math.e).message
 
 
 # ----------------------------------------------------------------------------- figures
