@@ -446,11 +446,17 @@ class NotebookPage:
         return res
 
     def _moves(self, panel):
-        """(description, action) for each control of the panel: sliders first, then dropdowns, checkboxes."""
+        """(description, action) for each enabled control of the panel: sliders first, then dropdowns, checkboxes.
+
+        A disabled control is skipped: a learner cannot move it (the panel disables a control that has no
+        effect in the current state), so trying it would only wait out the timeout.
+        """
         page = self.page
         for i in range(panel.locator(".widget-slider .noUi-handle").count()):
             handle = panel.locator(".widget-slider .noUi-handle").nth(i)
             label = panel.locator(".widget-slider").nth(i).locator(".widget-label").first.inner_text().strip()
+            if handle.evaluate("h => h.closest('[disabled]') !== null"):  # ipywidgets marks the slider's track
+                continue
 
             def move(handle=handle):
                 now = float(handle.get_attribute("aria-valuenow") or 0)
@@ -468,12 +474,13 @@ class NotebookPage:
                 values = sel.locator("option").evaluate_all("os => os.map(o => o.value)")
                 current = sel.input_value()
                 sel.select_option(next(v for v in values if v != current))
-            if sel.locator("option").count() > 1:
+            if sel.locator("option").count() > 1 and not sel.is_disabled():
                 yield f"dropdown {label!r}", move
         for i in range(panel.locator("input[type=checkbox]").count()):
             box = panel.locator("input[type=checkbox]").nth(i)
             label = panel.locator(".widget-checkbox").nth(i).inner_text().strip()
-            yield f"checkbox {label!r}", box.click
+            if not box.is_disabled():
+                yield f"checkbox {label!r}", box.click
 
     def screenshot(self, path: str | os.PathLike, max_height: int = 15000) -> None:
         """Screenshot of the whole notebook: the window is made as tall as the notebook first."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 
 import numpy as np
 import pytest
@@ -12,6 +13,14 @@ from helpers.panels.testing import render_full
 from support import assert_matches_full_redraw, assert_same_picture, fresh_render, pixels
 
 PANELS = P.all_panels()
+
+
+@functools.cache
+def _built(name: str) -> P.Panel:
+    """One instance of each registered panel, shared by the tests below (building one can train a model).
+    ``render(**values)`` does not move the panel's controls, so a test starts from the defaults all the same;
+    what a panel counts (``unexpected_redraws``) then adds up over every test, which only makes the check stricter."""
+    return PANELS[name]()
 
 
 def _demo_panel():
@@ -72,7 +81,7 @@ def test_sample_values_covers_extremes():
 
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_panel_renders_every_sampled_combination(name):
-    panel = PANELS[name]()
+    panel = _built(name)
     assert panel.image.value[:4] == b"\x89PNG", "the panel shows an image as soon as it is built"
     first = pixels(panel.image.value)
     for values in T.sample_values(panel):
@@ -103,7 +112,7 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
     earlier one. A long dropdown (the 46 words of the embedding map) is tried at 5 of its options, both
     ends included: its options all take the same drawing path.
     """
-    panel = PANELS[name]()
+    panel = _built(name)
     for state in T.sample_values(panel, max_combos=2, seed=2):
         assert_same_picture(fresh_render(panel, **state), render_full(panel, **state), state)
         for control, w in panel.controls.items():
@@ -120,7 +129,7 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_no_dead_controls(name):
     """In every sampled state, each enabled control changes the picture (or the readout) when moved."""
-    panel = PANELS[name]()
+    panel = _built(name)
     for state in T.sample_values(panel, max_combos=4, seed=5):
         for control, on in panel.enabled(state).items():
             if not on:
@@ -133,7 +142,7 @@ def test_no_dead_controls(name):
 
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_panel_controls_change_the_image(name):
-    panel = PANELS[name]()
+    panel = _built(name)
     name0, values = T.sweep_values(panel, steps=5)
     images = {panel.render(**{name0: v}) for v in values}
     assert len(images) > 1, f"moving {name0} never changed the image"
