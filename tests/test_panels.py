@@ -238,4 +238,132 @@ def test_display_bundle_carries_the_widget_view_and_a_png_fallback():
     expected = getattr(panel.widget, "_repr_mimebundle_", None)
     if expected is not None:  # ipywidgets 8 writes the same widget-view entry
         assert expected()["application/vnd.jupyter.widget-view+json"] == view
-    assert base64.b64decode(bundle["image/png"]) == panel.image.value
+    # the fallback is the current picture under a one-line hint (a pale strip) that running the cell brings the controls
+    saved, live = pixels(base64.b64decode(bundle["image/png"])), pixels(panel.image.value)
+    strip = saved.shape[0] - live.shape[0]
+    assert saved.shape[1] == live.shape[1] and 0.25 * panel.fig.dpi < strip < live.shape[0] / 2
+    assert np.array_equal(saved[strip:], live)
+    assert (np.abs(saved[: strip // 2, : live.shape[1] // 2] - [0xFF, 0xF8, 0xE1]).sum(axis=-1) < 8).mean() > 0.8  # the strip
+    assert (np.abs(saved[:strip] - [0xFF, 0xF8, 0xE1]).sum(axis=-1) > 200).any()  # carries text
+    assert "Run this cell" in P.base.SAVED_HINT
+
+
+# ----------------------------------------------------------------------------- legibility (2x pictures, legends, layout)
+def _moving_and_legend_artists(panel):
+    """(the artists the fast path redraws, the legends with their pads): what a legend must never show."""
+    overlays = set(panel._pads) | set(panel._pads.values()) | {panel._veil, panel._message}
+    moving = [a for a in panel.fig.findobj(lambda a: a.get_animated()) if a not in overlays and a.get_visible()]
+    return moving, panel._pads
+
+
+def _full_rgba(panel) -> np.ndarray:
+    """The figure's pixels from a full redraw (every artist drawn by z-order, no blitting)."""
+    animated = panel.fig.findobj(lambda a: a.get_animated())
+    for artist in animated:
+        artist.set_animated(False)
+    try:
+        panel.fig.canvas.draw()
+        return np.asarray(panel.fig.canvas.buffer_rgba())[..., :3].astype(int)
+    finally:
+        for artist in animated:
+            artist.set_animated(True)
+        panel._backgrounds.clear()
+
+
+@pytest.mark.parametrize("name", sorted(PANELS))
+def test_a_legend_looks_the_same_with_the_moving_artists_shown_and_hidden(name):
+    panel = _built(name)
+    panel.render()
+    moving, pads = _moving_and_legend_artists(panel)
+    shown = _full_rgba(panel)
+    for artist in moving:
+        artist.set_visible(False)
+    try:
+        hidden = _full_rgba(panel)
+    finally:
+        for artist in moving:
+            artist.set_visible(True)
+    height = shown.shape[0]
+    for legend, pad in pads.items():
+        if not legend.get_visible() or (legend.axes is not None and not legend.axes.get_visible()):
+            continue
+        box = pad.get_bbox()
+        rows = slice(height - int(box.y1), height - int(box.y0))
+        cols = slice(int(box.x0), int(box.x1))
+        assert box.width > 0 and box.height > 0, f"{name}: a legend without a pad"
+        assert np.array_equal(shown[rows, cols], hidden[rows, cols]), \
+            f"{name}: something the fast path draws shows through the legend {[t.get_text() for t in legend.get_texts()]}"
+
+
+@pytest.mark.parametrize("name", sorted(PANELS))
+def test_pictures_are_drawn_at_twice_their_css_size_with_legible_text(name):
+    panel = _built(name)
+    picture = pixels(panel.image.value)
+    assert panel.image.layout.width == f"{panel.css_width}px"
+    assert abs(picture.shape[1] - P.PIXEL_RATIO * panel.css_width) <= 1, (picture.shape, panel.css_width)
+    css_px_per_point = panel.fig.dpi / P.PIXEL_RATIO / 72
+    texts = [t for ax in panel.fig.axes if ax.get_visible()
+             for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_visible() and t.get_text()]
+    texts += [t for legend in panel._pads if legend.get_visible() for t in legend.get_texts()]
+    small = sorted({(round(t.get_fontsize() * css_px_per_point, 1), t.get_text()) for t in texts
+                    if t.get_fontsize() * css_px_per_point < 10 - 1e-9})
+    assert not small, f"{name}: tick or legend text under 10 CSS px: {small[:6]}"
+
+
+def test_groups_lay_controls_out_as_labelled_grids():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        return lambda a, b, c, d: line.set_ydata([a, b])
+    controls = {n: P.float_slider(n, 0, 1, 0.1, 0.5) for n in "abc"} | {"d": P.checkbox("d")}
+    panel = P.Panel(controls, setup, groups=[("first", [["a", "b"], ["c"]])])
+    loose, group = panel.widget.children[0].children
+    assert list(loose.children) == [controls["d"]]
+    title, grid = group.children
+    assert "first" in title.value and grid.layout.grid_template_columns == "repeat(2, max-content)"
+    assert list(grid.children[:3]) == [controls["a"], controls["b"], controls["c"]] and len(grid.children) == 4
+    with pytest.raises(ValueError, match="groups"):
+        P.Panel(dict(controls), setup, groups=[("x", [["a", "zz"]])])
+    with pytest.raises(ValueError, match="more than once"):
+        P.Panel(dict(controls), setup, groups=[("x", [["a"]]), ("y", [["a"]])])
+
+
+def test_shown_when_hides_a_control_of_another_mode():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        return lambda mode, k: line.set_ydata([0, k if mode == "k" else 1])
+    panel = P.Panel({"mode": P.dropdown("mode", ["k", "flat"], "k"), "k": P.float_slider("k", 0, 1, 0.1, 0.5)},
+                    setup, shown_when={"k": lambda v: v["mode"] == "k"})
+    assert panel.controls["k"].layout.display is None
+    panel.controls["mode"].value = "flat"
+    assert panel.controls["k"].layout.display == "none" and panel.shown()["k"] is False
+    panel.controls["mode"].value = "k"
+    assert panel.controls["k"].layout.display is None
+
+
+def test_a_play_slider_gets_a_linked_play_button():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        return lambda t: line.set_ydata([0, t])
+    slider = P.play_slider("t", 0, 40, 5, step=2, interval=80)
+    panel = P.Panel({"t": slider}, setup)
+    cell = panel._cells["t"]
+    play = cell.children[0]
+    assert isinstance(play, P.base.widgets.Play) and cell.children[1] is slider
+    assert (play.min, play.max, play.step, play.value, play.interval) == (0, 40, 2, 5, 80)
+    [link] = panel.play_links
+    assert link.source == (play, "value") and link.target == (slider, "value")
+
+
+def test_controls_are_wide_enough_for_their_labels_and_options():
+    long = P.float_slider("learning rate η (SGD)", 0, 1, 0.1, 0.5)
+    short = P.float_slider("k", 0, 1, 0.1, 0.5)
+    label_px = lambda w: int(w.style.description_width.removesuffix("px"))  # noqa: E731
+    width_px = lambda w: int(w.layout.width.removesuffix("px"))  # noqa: E731
+    for slider in (long, short):  # the track keeps the same room whatever the label
+        assert width_px(slider) - label_px(slider) == width_px(short) - label_px(short) >= 160
+    assert label_px(long) >= 8 * len("learning rate η (SGD)")
+    dd = P.dropdown("schedule", ["Warm-up + cosine (SequentialLR)", "x"])
+    assert width_px(dd) - label_px(dd) >= 8 * len("Warm-up + cosine (SequentialLR)")

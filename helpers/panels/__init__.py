@@ -10,12 +10,13 @@ import importlib
 from typing import Callable
 
 from .. import TOPICS
-from .base import (PANELS, Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider, log_slider,
+from .base import (PANELS, PIXEL_RATIO, Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider,
+                   log_slider, play_slider,
                    one_thread, register)
 
 __all__ = [
     "Panel", "PanelMessage", "register", "all_panels", "chapter_panels", "float_slider", "int_slider",
-    "log_slider", "dropdown", "checkbox", "check_finite", "one_thread", "PANELS",
+    "log_slider", "play_slider", "dropdown", "checkbox", "check_finite", "one_thread", "PANELS", "PIXEL_RATIO",
 ]
 
 

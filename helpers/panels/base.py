@@ -22,6 +22,14 @@ The redraw rule (when the cached background is redrawn) is explicit:
 
 Controls: a control that has no effect in the current state is disabled, never live and dead:
 ``enabled_when={"delta": lambda v: v["loss"] == "Huber"}`` maps a control to a rule on all values.
+A control that belongs to another mode altogether may be hidden instead (``shown_when``, same form).
+``groups=[("title", [["a", "b"], ["c"]]), ...]`` lays the controls out as labelled groups, one grid
+each (a row per inner list); controls in no group come first. A slider made by :func:`play_slider`
+gets a Play button beside it that steps it in the browser.
+
+Pictures: the figure is drawn at ``PIXEL_RATIO`` (2) pixels per CSS pixel and shown at its CSS size
+(``figsize * dpi``), so it is sharp on a 2x screen. Legends are drawn last, above every curve, with
+an opaque frame: nothing the fast path draws can paint over them.
 
 Robustness: ``update`` may raise :class:`PanelMessage` (or any exception); the
 panel then shows a readable message inside the image instead of a traceback.
@@ -39,6 +47,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
+from matplotlib.transforms import IdentityTransform
 import numpy as np
 from PIL import Image as PILImage
 import torch
@@ -47,14 +56,38 @@ from ..plotting import STYLE, new_canvas_figure
 
 __all__ = [
     "Panel", "PanelMessage", "register", "float_slider", "int_slider",
-    "log_slider", "dropdown", "checkbox", "check_finite", "one_thread",
+    "log_slider", "play_slider", "dropdown", "checkbox", "check_finite", "one_thread", "PIXEL_RATIO",
 ]
 
 PANELS: dict[str, Callable[[], "Panel"]] = {}
+PIXEL_RATIO = 2  # picture pixels per CSS pixel: sharp on a 2x (retina) screen
 _BACKGROUND_CACHE_SIZE = 32
-_DESCRIPTION_STYLE = {"description_width": "initial"}
 _ANIMATED_LIFT = 10
+_LEGEND_Z = 900  # legends above every curve (animated ones included), below the error veil (1000)
+_MIN_FONT = 9.0  # points: 10 CSS px at the panels' 80 dpi
 _FAST_TEXT = {"text.hinting": "no_hinting"}  # about half the cost of drawing text in a panel
+# Panels differ from the static figures in one way: a legend has an opaque frame, because it is drawn
+# above the curves (a curve passing under it is hidden, not drawn through the text).
+PANEL_STYLE = {**STYLE, "legend.frameon": True, "legend.framealpha": 1.0, "legend.edgecolor": "#cccccc",
+               "legend.fancybox": False, "legend.fontsize": 9.5}
+SAVED_HINT = "\u25b6 Run this cell to bring the controls (until then this is a saved picture)."
+
+# Control sizes, in CSS pixels, from the widget font (13 px): a label never cut, a slider track >= 160 px.
+_TRACK = 170
+_READOUT = 70
+
+
+def _text_px(text: str) -> int:
+    """A generous estimate of ``text``'s width in the 13 px widget font (CJK glyphs are full width)."""
+    return int(sum(14 if ord(ch) >= 0x2E80 else 8 for ch in str(text))) + 10
+
+
+def _label_style(description: str) -> dict:
+    return {"description_width": f"{_text_px(description)}px" if description else "0px"}
+
+
+def _slider_layout(description: str) -> widgets.Layout:
+    return widgets.Layout(width=f"{_text_px(description) + _TRACK + _READOUT}px")
 
 
 class PanelMessage(Exception):
@@ -72,16 +105,24 @@ def float_slider(description: str, min: float, max: float, step: float, value: f
                  continuous_update: bool = True) -> widgets.FloatSlider:
     """A float slider; it updates while dragged, or on release with ``continuous_update=False``."""
     return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
-                               continuous_update=continuous_update, style=_DESCRIPTION_STYLE,
-                               layout=widgets.Layout(width="320px"))
+                               continuous_update=continuous_update, style=_label_style(description),
+                               layout=_slider_layout(description))
 
 
 def int_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
                continuous_update: bool = True) -> widgets.IntSlider:
     """An integer slider; it updates while dragged, or on release with ``continuous_update=False``."""
     return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
-                             continuous_update=continuous_update, style=_DESCRIPTION_STYLE,
-                             layout=widgets.Layout(width="320px"))
+                             continuous_update=continuous_update, style=_label_style(description),
+                             layout=_slider_layout(description))
+
+
+def play_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
+                interval: int = 100) -> widgets.IntSlider:
+    """An integer slider with a Play button beside it: Play steps it every ``interval`` ms (loops)."""
+    slider = int_slider(description, min, max, value, step)
+    slider.play_interval = int(interval)  # the Panel adds the Play button and links it in the browser
+    return slider
 
 
 def log_slider(description: str, min_exp: float, max_exp: float, value: float, step: float = 0.1, *,
@@ -89,13 +130,15 @@ def log_slider(description: str, min_exp: float, max_exp: float, value: float, s
     """A slider over ``10**min_exp .. 10**max_exp`` on a log scale (``continuous_update`` as for the others)."""
     return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=step,
                                   description=description, continuous_update=continuous_update,
-                                  style=_DESCRIPTION_STYLE, layout=widgets.Layout(width="320px"))
+                                  style=_label_style(description), layout=_slider_layout(description))
 
 
 def dropdown(description: str, options, value=None) -> widgets.Dropdown:
     """A dropdown; ``options`` is a list of values or of ``(label, value)`` pairs."""
-    dd = widgets.Dropdown(options=options, description=description, style=_DESCRIPTION_STYLE,
-                          layout=widgets.Layout(width="240px"))
+    labels = [o[0] if isinstance(o, tuple) else o for o in options]
+    widest = max((_text_px(label) for label in labels), default=40)
+    dd = widgets.Dropdown(options=options, description=description, style=_label_style(description),
+                          layout=widgets.Layout(width=f"{_text_px(description) + widest + 40}px"))
     if value is not None:
         dd.value = value
     return dd
@@ -143,30 +186,42 @@ class Panel:
         dpi: int = 80,
         redraw_on: Sequence[str] = (),
         enabled_when: dict[str, Callable[[dict], bool]] | None = None,
+        shown_when: dict[str, Callable[[dict], bool]] | None = None,
+        groups: Sequence[tuple[str, Sequence[Sequence[str]]]] = (),
     ) -> None:
         if not controls:
             raise ValueError("controls must name at least one widget")
         enabled_when = dict(enabled_when or {})
-        for what, names in (("redraw_on", list(redraw_on)), ("enabled_when", list(enabled_when))):
+        shown_when = dict(shown_when or {})
+        grouped = [name for _, rows in groups for row in rows for name in row]
+        for what, names in (("redraw_on", list(redraw_on)), ("enabled_when", list(enabled_when)),
+                            ("shown_when", list(shown_when)), ("groups", grouped)):
             unknown = sorted(set(names) - set(controls))
             if unknown:
                 raise ValueError(f"{what} names unknown control(s) {unknown}; the controls are {sorted(controls)}")
+        twice = sorted({name for name in grouped if grouped.count(name) > 1})
+        if twice:
+            raise ValueError(f"groups list control(s) {twice} more than once")
         self.controls = dict(controls)
         self.redraw_on = tuple(redraw_on)
         self.enabled_when = enabled_when
+        self.shown_when = shown_when
+        self.css_width = int(round(figsize[0] * dpi))
         self._setup = setup
         self.last_error: str | None = None
         self.unexpected_redraws = 0  # static changes the background key missed (see the module docstring)
         self._redraw_values: tuple = ()
         self._last_key: tuple | None = None
-        self.fig = new_canvas_figure(figsize, dpi)
-        with matplotlib.rc_context(STYLE):
+        self.fig = new_canvas_figure(figsize, dpi * PIXEL_RATIO)
+        with matplotlib.rc_context(PANEL_STYLE):
             self._update = setup(self.fig)
         # The fast path draws animated artists after the whole background; lifting them above every
-        # static artist (legends are at 5) makes a full redraw stack them the same way.
+        # static artist makes a full redraw stack them the same way.
         for artist in self._shallow_artists():
             if artist.get_animated():
                 artist.set_zorder(artist.get_zorder() + _ANIMATED_LIFT)
+        self._pads: dict = {}  # legend -> the opaque pad under it (see _lift_legends)
+        self._lift_legends()
         self._veil = Rectangle((0, 0), 1, 1, transform=self.fig.transFigure, facecolor="white",
                                alpha=0.88, animated=True, visible=False, zorder=1000)
         self.fig.add_artist(self._veil)
@@ -174,9 +229,10 @@ class Panel:
                                       color="#b00020", animated=True, visible=False, zorder=1001)
         self._backgrounds: OrderedDict = OrderedDict()
         self._layout_frozen = False
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(figsize[0] * dpi)}px"))
-        box = widgets.Box(list(self.controls.values()),
-                          layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{self.css_width}px"))
+        self.play_links: list = []
+        self._cells = {name: self._cell(w) for name, w in self.controls.items()}
+        box = self._control_box(groups)
         # Text that changes on every update (numbers, verdicts) is cheaper as HTML than drawn in the figure:
         # ``update`` may return a string, shown here under the image.
         self.readout = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
@@ -192,6 +248,12 @@ class Panel:
         return {name: bool(self.enabled_when[name](values)) if name in self.enabled_when else True
                 for name in self.controls}
 
+    def shown(self, values: dict | None = None) -> dict[str, bool]:
+        """Which controls are shown for ``values`` (the current ones by default), by name."""
+        values = self.values() if values is None else values
+        return {name: bool(self.shown_when[name](values)) if name in self.shown_when else True
+                for name in self.controls}
+
     # -- public API ------------------------------------------------------------------
     def values(self) -> dict:
         """The current value of every control, by name."""
@@ -202,8 +264,11 @@ class Panel:
         disable the controls that have no effect in the new state."""
         self.image.value = self.render()
         self.readout.value = self.readout_text
-        for name, on in self.enabled().items():
+        values = self.values()
+        for name, on in self.enabled(values).items():
             self.controls[name].disabled = not on
+        for name, shown in self.shown(values).items():
+            self._cells[name].layout.display = None if shown else "none"
 
     def render(self, **overrides) -> bytes:
         """Run the update for the current values (with ``overrides``) and return PNG bytes."""
@@ -236,17 +301,62 @@ class Panel:
 
         for listener in Panel.display_listeners:
             listener(self)
-        display(self._mimebundle(), raw=True)
+        display(self._mimebundle(), raw=True, metadata={"image/png": {"width": self.css_width}})
 
     def _mimebundle(self) -> dict:
-        """The display bundle: the widget view, a PNG fallback and a plain-text line."""
+        """The display bundle: the widget view, a PNG fallback (with a hint to run the cell) and a text line."""
         return {
             "application/vnd.jupyter.widget-view+json": {
                 "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id,
             },
-            "image/png": base64.b64encode(self.image.value).decode("ascii"),
+            "image/png": base64.b64encode(self.saved_picture()).decode("ascii"),
             "text/plain": "Interactive panel: run this cell in Jupyter to use its controls.",
         }
+
+    def saved_picture(self) -> bytes:
+        """PNG of the current picture under a one-line hint that running the cell brings the controls."""
+        picture = np.asarray(PILImage.open(io.BytesIO(self.image.value)).convert("RGBA"))
+        width_in = self.fig.get_size_inches()[0]
+        with matplotlib.rc_context(PANEL_STYLE):
+            banner = new_canvas_figure((width_in, 0.3), self.fig.dpi)
+            banner.set_layout_engine("none")
+            banner.patch.set_facecolor("#fff8e1")
+            banner.text(0.01, 0.5, SAVED_HINT, ha="left", va="center", fontsize=9.5, color="#5d4037")
+            banner.canvas.draw()
+        strip = np.asarray(banner.canvas.buffer_rgba())
+        if strip.shape[1] != picture.shape[1]:  # rounding of inches to pixels
+            strip = np.asarray(PILImage.fromarray(strip).resize((picture.shape[1], strip.shape[0])))
+        return self._encode(np.concatenate([strip, picture], axis=0))
+
+    def _cell(self, control: widgets.ValueWidget) -> widgets.Widget:
+        """What sits in the layout for one control: the control, or a Play button and its slider."""
+        interval = getattr(control, "play_interval", None)
+        if interval is None:
+            return control
+        play = widgets.Play(value=control.value, min=control.min, max=control.max, step=control.step,
+                            interval=interval, description=f"play {control.description}",
+                            layout=widgets.Layout(width="auto"))
+        self.play_links.append(widgets.jslink((play, "value"), (control, "value")))  # moves in the browser only
+        return widgets.HBox([play, control], layout=widgets.Layout(align_items="center"))
+
+    def _control_box(self, groups) -> widgets.Box:
+        """Ungrouped controls in a wrapping row, then one labelled grid per group."""
+        grouped = {name for _, rows in groups for row in rows for name in row}
+        loose = [self._cells[name] for name in self.controls if name not in grouped]
+        parts = []
+        if loose:
+            parts.append(widgets.Box(loose, layout=widgets.Layout(flex_flow="row wrap", align_items="center")))
+        for title, rows in groups:
+            columns = max(len(row) for row in rows)
+            cells = []
+            for row in rows:
+                cells += [self._cells[name] for name in row]
+                cells += [widgets.Box() for _ in range(columns - len(row))]
+            grid = widgets.GridBox(cells, layout=widgets.Layout(
+                grid_template_columns=f"repeat({columns}, max-content)", grid_gap="2px 14px", align_items="center"))
+            parts.append(widgets.VBox([widgets.HTML(f"<b>{title}</b>"), grid], layout=widgets.Layout(
+                border="1px solid #e0e0e0", padding="2px 8px 4px 8px", margin="2px 8px 2px 0")))
+        return widgets.Box(parts, layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
 
     # -- internals --------------------------------------------------------------------
     def _on_change(self, change) -> None:
@@ -277,42 +387,107 @@ class Panel:
         key.append(self._redraw_values)
         return tuple(key)
 
+    def _legends(self) -> list:
+        return [leg for leg in list(self.fig.legends) + [ax.get_legend() for ax in self.fig.axes] if leg is not None]
+
+    def _lift_legends(self) -> bool:
+        """Make every legend (also one ``update`` just made) an overlay: drawn last, above the curves, on an
+        opaque pad, with text of at least ``_MIN_FONT`` points. True if anything changed."""
+        changed = False
+        legends = self._legends()
+        for legend in legends:
+            if legend in self._pads:
+                continue
+            legend.set_animated(True)
+            legend.set_zorder(_LEGEND_Z)
+            for text in legend.get_texts():
+                text.set_fontsize(max(text.get_fontsize(), _MIN_FONT))
+            pad = Rectangle((0, 0), 0, 0, transform=IdentityTransform(), facecolor="white", edgecolor="none",
+                            antialiased=False, animated=True, zorder=_LEGEND_Z - 1)
+            # the pad lives where its legend is drawn (an axes draws its own legend), just under it
+            (legend.axes or self.fig).add_artist(pad)
+            pad.set_clip_on(False)
+            self._pads[legend] = pad
+            changed = True
+        for legend in [leg for leg in self._pads if leg not in legends]:  # replaced by a new legend
+            self._pads.pop(legend).remove()
+            changed = True
+        return changed
+
+    def _place_pads(self, renderer) -> None:
+        """Put each legend's pad on the whole pixels under it (2 px margin for the frame's edge)."""
+        for legend, pad in self._pads.items():
+            box = legend.get_window_extent(renderer)
+            width, height = self.fig.canvas.get_width_height(physical=True)
+            x0, y0 = max(np.floor(box.x0) - 2, 0), max(np.floor(box.y0) - 2, 0)
+            x1, y1 = min(np.ceil(box.x1) + 2, width), min(np.ceil(box.y1) + 2, height)
+            pad.set_bounds(x0, y0, x1 - x0, y1 - y0)
+
     def _draw(self) -> np.ndarray:
         canvas = self.fig.canvas
+        lifted = self._lift_legends()  # legends made by ``update`` too
         with matplotlib.rc_context(_FAST_TEXT):
             if not self._layout_frozen:
-                canvas.draw()  # lets the layout engine place the axes once
+                canvas.draw()  # lets the layout engine place the axes (and "best" legends) once
                 self.fig.set_layout_engine("none")
+                for legend in self._pads:
+                    if legend._loc == 0:  # "best" depends on the curves: keep the place it found
+                        legend.set_loc(self._fixed_loc(legend))
                 self._layout_frozen = True
             artists = self._shallow_artists()
             key = self._background_key(artists)
-            background = self._backgrounds.get(key)
-            if background is not None and self.fig.stale and key == self._last_key:
+            cached = self._backgrounds.get(key)
+            if cached is not None and self.fig.stale and key == self._last_key and not lifted:
                 # a static artist changed although the key did not: that background is out of date
                 self.unexpected_redraws += 1
-                background = None
+                cached = None
+            if lifted:
+                cached = None
             self._last_key = key
-            if background is None:
+            if cached is None:
                 canvas.draw()  # draws everything that is not animated
                 background = canvas.copy_from_bbox(self.fig.bbox)
-                self._backgrounds[key] = background
-                if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
-                    self._backgrounds.popitem(last=False)
+                self._place_pads(canvas.get_renderer())
             else:
                 self._backgrounds.move_to_end(key)
+                background, patches = cached
                 canvas.restore_region(background)
             animated = [a for a in artists if a.get_animated() and a.get_visible()
                         and (a.axes is None or a.axes.get_visible())]
+            overlays = set(self._pads) | set(self._pads.values())
+            done_overlays = False
             for artist in sorted(animated, key=lambda a: a.get_zorder()):
+                if artist in overlays and cached is not None:
+                    if not done_overlays:  # the legends as drawn with this background: pixels, not text
+                        for patch in patches:
+                            canvas.restore_region(patch)
+                        done_overlays = True
+                    continue
                 self.fig.draw_artist(artist)
+            if cached is None:
+                patches = [canvas.copy_from_bbox(pad.get_bbox())  # display pixels (the pad's transform is the identity)
+                           for legend, pad in self._pads.items()
+                           if legend.get_visible() and (legend.axes is None or legend.axes.get_visible())]
+                self._backgrounds[key] = (background, patches)
+                if len(self._backgrounds) > _BACKGROUND_CACHE_SIZE:
+                    self._backgrounds.popitem(last=False)
         self.fig.stale = False  # from here on, stale means: a static artist changed in the next update
         return np.asarray(canvas.buffer_rgba())
+
+    @staticmethod
+    def _fixed_loc(legend) -> tuple[float, float]:
+        """A "best" legend's lower-left corner, in its parent's (axes or figure) fraction coordinates."""
+        box = legend.get_window_extent()
+        parent = legend.axes.transAxes if legend.axes is not None else legend.figure.transFigure
+        return tuple(parent.inverted().transform((box.x0, box.y0)))
 
     @staticmethod
     def _encode(rgba: np.ndarray) -> bytes:
         # A 255-colour palette (no dithering) looks the same for line plots, encodes about twice as
         # fast as RGB and makes the PNG about 2.5x smaller (less to send to the browser).
-        image = PILImage.fromarray(rgba[..., :3]).quantize(
+        height, width = rgba.shape[:2]  # (from the buffer: slicing off alpha in NumPy costs more than the rest)
+        rgb = PILImage.frombuffer("RGBA", (width, height), np.ascontiguousarray(rgba), "raw", "RGBA", 0, 1).convert("RGB")
+        image = rgb.quantize(
             colors=255, method=PILImage.Quantize.FASTOCTREE, dither=PILImage.Dither.NONE)
         buf = io.BytesIO()
         image.save(buf, format="png", compress_level=1)

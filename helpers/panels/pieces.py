@@ -7,6 +7,14 @@ panel puts the control behind that change into ``redraw_on`` (see ``helpers.pane
 - :class:`ContourPaths`: the contour lines of a 2-D loss surface with optimizer paths on top.
 - :class:`ImageGrid`: a grid of small images (kernels, feature maps, a batch of digits).
 - :class:`HeatMap`: one matrix as a colour image with a fixed colour bar (hidden states, batch maps).
+
+The course's colour convention, the same in every chapter (a colour keeps one meaning throughout):
+
+- ``SIGNED_CMAP`` for values with a sign (weights, kernels, gradients, feature maps, differences): a diverging
+  map centred at 0, so white is 0, red positive, blue negative; its limits are symmetric (``signed_limits``);
+- ``MAGNITUDE_CMAP`` for sizes that start at 0 or only grow (losses, counts, probabilities, |values|): sequential;
+- ``IMAGE_CMAP`` for pictures a learner would recognise (digits, input images): one greyscale, black = 0;
+- curves and paths use ``PATH_COLORS`` in a fixed order, at most 10 distinguishable colours.
 """
 from __future__ import annotations
 
@@ -19,10 +27,21 @@ from matplotlib.figure import Figure
 
 from ..plotting import COLORS
 
-__all__ = ["ContourPaths", "ImageGrid", "HeatMap", "PATH_COLORS"]
+__all__ = ["ContourPaths", "ImageGrid", "HeatMap", "PATH_COLORS", "SIGNED_CMAP", "MAGNITUDE_CMAP", "IMAGE_CMAP",
+           "signed_limits"]
+
+SIGNED_CMAP = "RdBu_r"
+MAGNITUDE_CMAP = "viridis"
+IMAGE_CMAP = "gray"
 
 PATH_COLORS = (COLORS["main"], COLORS["grad"], COLORS["alt"], COLORS["accent"], COLORS["purple"], "#8c564b",
                "#e377c2", "#17becf")
+
+
+def signed_limits(*arrays, floor: float = 1e-12) -> tuple[float, float]:
+    """``(-m, m)`` with ``m`` the largest ``|value|`` in ``arrays``: a diverging map then puts 0 at white."""
+    m = max((float(np.nanmax(np.abs(np.asarray(a, dtype=float)))) for a in arrays if np.size(a)), default=0.0)
+    return -max(m, floor), max(m, floor)
 
 
 def _check_2d(array, name: str) -> np.ndarray:
@@ -101,7 +120,7 @@ class ImageGrid:
     Its static part is the grid and, when ``titles`` are given, their texts (they enter the background key).
     """
 
-    def __init__(self, fig: Figure, rows: int, cols: int, *, cmap: str = "gray", spec=None,
+    def __init__(self, fig: Figure, rows: int, cols: int, *, cmap: str = IMAGE_CMAP, spec=None,
                  shape: tuple[int, int] = (8, 8)) -> None:
         """``spec``: a SubplotSpec to place the grid in (e.g. ``fig.add_gridspec(1, 2)[0, 1]``); the whole figure by default."""
         for name, value in (("rows", rows), ("cols", cols)):
@@ -146,7 +165,7 @@ class ImageGrid:
                 ax.set_xlim(extent[0], extent[1])
                 ax.set_ylim(extent[2], extent[3])
             if titles is not None and ax.get_title() != titles[i]:
-                ax.set_title(titles[i], fontsize=8)
+                ax.set_title(titles[i], fontsize=9)
 
 
 class HeatMap:
@@ -156,7 +175,7 @@ class HeatMap:
     so into ``redraw_on``.
     """
 
-    def __init__(self, ax: Axes, shape: tuple[int, int], *, cmap: str = "RdBu_r", vmin: float = -1.0,
+    def __init__(self, ax: Axes, shape: tuple[int, int], *, cmap: str = SIGNED_CMAP, vmin: float = -1.0,
                  vmax: float = 1.0, colorbar: bool = True, label: str = "") -> None:
         if len(shape) != 2 or min(shape) < 1:
             raise ValueError(f"shape must be (rows, cols) with both >= 1, got {shape}")

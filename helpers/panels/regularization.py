@@ -167,7 +167,7 @@ def dropout_mask_panel() -> Panel:
         ax_m.set(xlim=(0, 2.0), ylim=(-0.6, len(labels) - 0.4), yticks=y, yticklabels=labels,
                  xlabel="mean output of the layer", title="layer mean\nbar: this mask, |: 500 masks")
         ax_m.axvline(float(h.mean()), color="black", lw=0.8, ls="--")
-        ax_m.tick_params(axis="y", labelsize=8)
+        ax_m.tick_params(axis="y", labelsize=9)
         means = LineCollection([], linewidths=16, capstyle="butt", animated=True,
                                colors=[COLORS["muted"], COLORS["main"], COLORS["alt"], COLORS["grad"]])
         ax_m.add_collection(means)

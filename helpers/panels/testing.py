@@ -16,8 +16,7 @@ import ipywidgets as widgets
 import matplotlib
 import numpy as np
 
-from ..plotting import STYLE
-from .base import _FAST_TEXT, Panel
+from .base import _FAST_TEXT, PANEL_STYLE, Panel
 
 __all__ = ["render_full", "naive_render", "control_samples", "sample_values", "sweep_values", "time_updates"]
 
@@ -45,7 +44,7 @@ def naive_render(panel: Panel, **values) -> bytes:
     from IPython.core.pylabtools import print_figure
 
     values = {**panel.values(), **values}
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(PANEL_STYLE):
         fig = plt.figure(figsize=panel.fig.get_size_inches(), dpi=panel.fig.dpi)
         try:
             update = panel._setup(fig)
