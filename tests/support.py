@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from helpers.panels.testing import render_full
+from helpers.panels.testing import render_full_pixels, render_pixels
 
 
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-10, rtol: float = 0.0) -> bool:
@@ -33,25 +33,32 @@ def differing_pixels(a: bytes, b: bytes) -> float:
     return float(np.mean(np.any(first != second, axis=-1)))
 
 
-def assert_same_picture(fast: bytes, full: bytes, what) -> None:
-    """The redraw rule's one tolerance: the blitted picture equals a full redraw pixel for pixel."""
-    if fast != full:  # equal bytes are equal pictures; otherwise the encoder might still differ, so compare pixels
-        differing = differing_pixels(fast, full)
-        assert differing == 0, f"{what}: {differing:.3%} of pixels differ from a full redraw"
+def assert_same_picture(fast, full, what) -> None:
+    """The redraw rule's one tolerance: the blitted picture equals a full redraw pixel for pixel.
+
+    ``fast`` and ``full`` are PNG bytes or pixel arrays (``render_pixels``: exact, before the palette)."""
+    if isinstance(fast, bytes) and isinstance(full, bytes):
+        if fast != full:  # equal bytes are equal pictures; otherwise the encoder might still differ, so compare pixels
+            differing = differing_pixels(fast, full)
+            assert differing == 0, f"{what}: {differing:.3%} of pixels differ from a full redraw"
+        return
+    assert fast.shape == full.shape, f"{what}: the pictures differ in size: {fast.shape} vs {full.shape}"
+    differing = float(np.mean(np.any(fast != full, axis=-1)))
+    assert differing == 0, f"{what}: {differing:.3%} of pixels differ from a full redraw"
 
 
-def fresh_render(panel, **values) -> bytes:
-    """``panel.render(**values)`` on a newly drawn background (no cached one that could be stale); the
-    panel's cache of backgrounds is put back afterwards, for the moves that follow."""
+def fresh_render(panel, **values) -> np.ndarray:
+    """The pixels of ``panel`` at ``values`` drawn on a new background (no cached one that could be stale);
+    the panel's cache of backgrounds is put back afterwards, for the moves that follow."""
     cached, panel._backgrounds = panel._backgrounds, OrderedDict()
     try:
-        return panel.render(**values)
+        return render_pixels(panel, **values)
     finally:
         panel._backgrounds = cached
 
 
-def assert_matches_full_redraw(panel, **values) -> bytes:
-    """Render ``panel`` at ``values`` on its fast path, check it against a full redraw; return the fast PNG."""
-    fast = panel.render(**values)
-    assert_same_picture(fast, render_full(panel, **values), values)
+def assert_matches_full_redraw(panel, **values) -> np.ndarray:
+    """Render ``panel`` at ``values`` on its fast path, check it against a full redraw; return the fast pixels."""
+    fast = render_pixels(panel, **values)
+    assert_same_picture(fast, render_full_pixels(panel, **values), values)
     return fast

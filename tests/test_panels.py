@@ -9,7 +9,7 @@ import pytest
 
 from helpers import panels as P
 from helpers.panels import testing as T
-from helpers.panels.testing import render_full
+from helpers.panels.testing import render_full, render_full_pixels, render_pixels
 from support import assert_matches_full_redraw, assert_same_picture, fresh_render, pixels
 
 PANELS = P.all_panels()
@@ -85,8 +85,7 @@ def test_panel_renders_every_sampled_combination(name):
     assert panel.image.value[:4] == b"\x89PNG", "the panel shows an image as soon as it is built"
     first = pixels(panel.image.value)
     for values in T.sample_values(panel):
-        png = panel.render(**values)
-        img = pixels(png)
+        img = render_pixels(panel, **values)
         assert img.shape == first.shape
         assert img.std() > 1.0, f"{values}: blank image"
         if panel.last_error is not None:
@@ -114,14 +113,14 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
     """
     panel = _built(name)
     for state in T.sample_values(panel, max_combos=2, seed=2):
-        assert_same_picture(fresh_render(panel, **state), render_full(panel, **state), state)
+        assert_same_picture(fresh_render(panel, **state), render_full_pixels(panel, **state), state)
         for control, w in panel.controls.items():
             for value in _at_most(T.control_samples(w), 5):
                 if value == state[control]:
                     continue  # not a move
-                panel.render(**state)  # back to the starting state, from its cached background
+                render_pixels(panel, **state)  # back to the starting state, from its cached background
                 moved = {**state, control: value}
-                fast = panel.render(**moved)
+                fast = render_pixels(panel, **moved)
                 assert_same_picture(fast, fresh_render(panel, **moved), moved)
     assert panel.unexpected_redraws == 0, "update() changed a static artist that the background key does not capture"
 
@@ -136,7 +135,7 @@ def test_no_dead_controls(name):
                 continue
             seen = set()
             for value in T.control_samples(panel.controls[control]):
-                seen.add((panel.render(**{**state, control: value}), panel.readout_text))
+                seen.add((render_pixels(panel, **{**state, control: value}).tobytes(), panel.readout_text))
             assert len(seen) > 1, f"{control} does nothing in state {state}: disable it there (enabled_when)"
 
 

@@ -272,6 +272,10 @@ class Panel:
 
     def render(self, **overrides) -> bytes:
         """Run the update for the current values (with ``overrides``) and return PNG bytes."""
+        return self._encode(self._render_rgba(**overrides))
+
+    def _render_rgba(self, **overrides) -> np.ndarray:
+        """``render`` without the PNG: the canvas' RGBA pixels (a view, valid until the next draw)."""
         unknown = set(overrides) - set(self.controls)
         if unknown:
             raise ValueError(f"unknown control(s) {sorted(unknown)}; this panel has {sorted(self.controls)}")
@@ -288,7 +292,7 @@ class Panel:
         except Exception as exc:  # any failure becomes a readable message, never a traceback
             self.last_error = f"Cannot draw this setting ({type(exc).__name__}: {exc})"
         self._show_message(self.last_error)
-        return self._encode(self._draw())
+        return self._draw()
 
     def _ipython_display_(self) -> None:
         """Show the live widget; the bundle also carries a PNG of the current picture, which

@@ -1,6 +1,8 @@
 """Tools for tests, benchmarks and the static-site builder: not part of what a notebook uses.
 
 - ``render_full(panel)``: a full redraw without blitting, to check the fast path against;
+  ``render_pixels`` / ``render_full_pixels``: the same two pictures as arrays, before the PNG palette
+  (what the tests compare: exact, and without encoding and decoding);
 - ``naive_render(panel)``: what ``ipywidgets.interact`` does per change (a fresh pyplot figure);
 - ``control_samples``, ``sample_values``, ``sweep_values``: control values to try;
 - ``time_updates``: seconds from a control change to new PNG bytes.
@@ -18,12 +20,26 @@ import numpy as np
 
 from .base import _FAST_TEXT, PANEL_STYLE, Panel
 
-__all__ = ["render_full", "naive_render", "control_samples", "sample_values", "sweep_values", "time_updates"]
+__all__ = ["render_full", "render_pixels", "render_full_pixels", "naive_render", "control_samples", "sample_values", "sweep_values", "time_updates"]
 
 
 def render_full(panel: Panel, **overrides) -> bytes:
     """Render ``panel`` with a full redraw (no blitting): the picture the fast path must match."""
-    panel.render(**overrides)
+    return panel._encode(_full_rgba(panel, **overrides))
+
+
+def render_pixels(panel: Panel, **overrides) -> np.ndarray:
+    """The fast path's picture as an ``(H, W, 3)`` uint8 array: what ``render`` encodes, before the palette."""
+    return panel._render_rgba(**overrides)[..., :3].copy()
+
+
+def render_full_pixels(panel: Panel, **overrides) -> np.ndarray:
+    """A full redraw's picture as an ``(H, W, 3)`` uint8 array (compare with :func:`render_pixels`)."""
+    return _full_rgba(panel, **overrides)[..., :3].copy()
+
+
+def _full_rgba(panel: Panel, **overrides) -> np.ndarray:
+    panel._render_rgba(**overrides)
     fig = panel.fig
     animated = [a for a in fig.findobj(lambda a: a.get_animated()) if a.get_visible()]
     for a in animated:
@@ -31,7 +47,7 @@ def render_full(panel: Panel, **overrides) -> bytes:
     try:
         with matplotlib.rc_context(_FAST_TEXT):
             fig.canvas.draw()
-        return panel._encode(np.asarray(fig.canvas.buffer_rgba()))
+        return np.asarray(fig.canvas.buffer_rgba())
     finally:
         for a in animated:
             a.set_animated(True)
