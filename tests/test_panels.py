@@ -43,13 +43,13 @@ def _demo_panel():
 
 def test_panel_machinery_shows_messages_instead_of_tracebacks():
     panel = _demo_panel()
-    normal = panel.render(k=1.0)
+    normal = render_pixels(panel, k=1.0)
     assert panel.last_error is None
     panel.render(k=4.5)
     assert panel.last_error == "k is too large"
     panel.render(k=0.1)
     assert panel.last_error.startswith("Cannot draw this setting (RuntimeError: unexpected")
-    assert panel.render(k=1.0) == normal and panel.last_error is None
+    assert np.array_equal(render_pixels(panel, k=1.0), normal) and panel.last_error is None
     with pytest.raises(ValueError, match="unknown control"):
         panel.render(speed=3)
 
@@ -366,3 +366,24 @@ def test_controls_are_wide_enough_for_their_labels_and_options():
     assert label_px(long) >= 8 * len("learning rate η (SGD)")
     dd = P.dropdown("schedule", ["Warm-up + cosine (SequentialLR)", "x"])
     assert width_px(dd) - label_px(dd) >= 8 * len("Warm-up + cosine (SequentialLR)")
+
+
+def test_a_reused_palette_never_shows_a_colour_it_lacks():
+    """A frame reuses the last palette found on its background only if that fits: a line that turns from
+    blue to purple (same background) is shown purple, not the nearest blue the old palette has."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0.5, 0.5], lw=6, animated=True)
+        ax.set_ylim(0, 1)
+        return lambda colour: line.set_color(colour)
+    panel = P.Panel({"colour": P.dropdown("colour", ["#1f77b4", "#9467bd", "#2ca02c"], "#1f77b4")}, setup)
+    for colour in ["#9467bd", "#2ca02c", "#1f77b4", "#9467bd"]:
+        png = panel.render(colour=colour)
+        exact = render_pixels(panel, colour=colour)
+        assert np.abs(pixels(png) - exact).max() <= P.base._PALETTE_TOLERANCE, colour
+        x, y = panel.fig.axes[0].transData.transform((0.5, 0.5))
+        row, col = exact.shape[0] - int(y), int(x)
+        middle = pixels(png)[row - 2: row + 2, col]
+        target = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        assert np.abs(middle - target).max() <= 8, (colour, middle[0])
+    assert len(panel._palettes) == 1  # one background, its palette replaced when a colour did not fit
