@@ -10,7 +10,7 @@ import numpy as np
 from ..overview import NETWORKS, LearningCurves, learning_curves
 from ..plotting import COLORS, new_figure
 from .base import Panel, dropdown, register
-from .pieces import HeatMap
+from .pieces import MAGNITUDE_CMAP, SIGNED_CMAP, HeatMap
 
 __all__ = ["learning_curve_figure", "logistic_weights_figure", "learning_curve_panel"]
 
@@ -74,7 +74,7 @@ def logistic_weights_figure(estimator):
     fig, axes = new_figure((10.0, 1.45), ncols=len(coef), constrained=False)  # fixed margins: faster than a layout engine
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.72, wspace=0.08)
     for digit, (ax, weights) in enumerate(zip(np.atleast_1d(axes), coef)):
-        ax.imshow(weights.reshape(8, 8), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.imshow(weights.reshape(8, 8), cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_title(f"class {digit}", fontsize=9)
         ax.set_axis_off()
     fig.suptitle("logistic regression: weight of each pixel per class (red = evidence for, blue = against)", fontsize=10)
@@ -121,7 +121,7 @@ def learning_curve_panel(curves: LearningCurves | None = None, *, model: str = "
         (chosen,) = ax_acc.plot(curves.sizes, curves.accuracy(curves.models[0]), lw=3.2, animated=True)
         (point,) = ax_acc.plot([curves.sizes[0]], [0.5], "o", ms=9, mfc="white", mew=2.5, animated=True)
         # a scale that ends at 0.2 keeps single mistakes (1 of ~45 images = 0.02) visible next to the diagonal
-        heat = HeatMap(ax_cm, (10, 10), cmap="Blues", vmin=0.0, vmax=0.2, label="fraction of true class (cap 0.2)")
+        heat = HeatMap(ax_cm, (10, 10), cmap=MAGNITUDE_CMAP, vmin=0.0, vmax=0.2, label="fraction of true class (cap 0.2)")
         ax_cm.set_xticks(range(10))
         ax_cm.set_yticks(range(10))
         ax_cm.set(xlabel="predicted digit", ylabel="true digit", title="confusion matrix (validation)")
