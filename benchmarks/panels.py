@@ -8,7 +8,8 @@ Image widget (kernel side). The naive way is what `ipywidgets.interact` does wit
 a fresh inline figure per change: build a pyplot figure, draw it, encode it with
 `bbox_inches="tight"` (IPython's `print_figure`). Both run in this one process,
 one after the other, so their ratio is meaningful even on a noisy machine.
-Also times `import helpers` after `import torch` (fresh interpreters, median of 5).
+Also times `import helpers` after `import torch` (fresh interpreters, median of 5), and for every control
+with a Play button, the frames per second the kernel can give it (each step of its whole range timed).
 ``--fit-times`` also prints how long each model of chapter 0's learning curves took to fit (notebooks
 print no timings, so that a rebuild does not change them).
 """
@@ -29,6 +30,7 @@ from helpers.panels import testing as T  # noqa: E402
 from helpers.panels.testing import naive_render  # noqa: E402
 
 BUDGET_MS = {"curve": 20.0, "training": 60.0}
+PLAY_FPS = 10.0  # a Play button must animate at least this fast in the kernel
 # Panels that run an optimisation or a short training on every change get the larger budget; the rest draw curves.
 TRAINING_PANELS = {"dying_relu_panel", "depth_panel", "robust_regression_panel", "optimizer_race_panel", "momentum_panel",
                    "schedule_training_panel", "overfitting_panel", "batch_noise_panel"}
@@ -61,6 +63,23 @@ def bench_panel(name: str, steps: int, naive_count: int) -> dict:
         "naive_ms": naive_ms, "ratio": naive_ms / fast_ms,
         "ok": fast_ms <= BUDGET_MS[kind] and naive_ms / fast_ms >= 4.0,
     }
+
+
+def bench_play(name: str) -> list[dict]:
+    """Frames per second a Play button gets from the kernel: every control with a Play button stepped once
+    through its whole range (from the panel's default state), each step timed to new PNG bytes."""
+    panel = P.all_panels()[name]()
+    rows = []
+    for control, w in panel.controls.items():
+        if getattr(w, "play_interval", None) is None:
+            continue
+        values = list(range(w.min, w.max + 1, w.step))
+        seconds = T.time_updates(panel, control, values)
+        median = statistics.median(seconds)
+        rows.append({"panel": name, "control": control, "n": len(values), "median_ms": median * 1e3,
+                     "p90_ms": sorted(seconds)[int(0.9 * (len(seconds) - 1))] * 1e3, "fps": 1 / median,
+                     "interval_ms": w.play_interval, "ok": 1 / median >= PLAY_FPS})
+    return rows
 
 
 def print_fit_times() -> None:
@@ -99,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         budget = f"<= {BUDGET_MS[r['kind']]:.0f} ms, >= 4x: {'ok' if r['ok'] else 'MISSED'}"
         print(f"{r['panel']:28} {r['kind']:9} {r['control']:12} {r['n']:3d} {r['fast_ms']:9.1f} {r['p90_ms']:7.1f} "
               f"{r['naive_ms']:9.1f} {r['ratio']:5.1f}x  {budget}")
+
+    plays = [row for n in names for row in bench_play(n)]
+    if plays:
+        header = f"\n{'Play':28} {'control':12} {'n':>4} {'median ms':>9} {'p90 ms':>7} {'fps':>6}  budget"
+        print(header)
+        print("-" * len(header))
+        for r in plays:
+            print(f"{r['panel']:28} {r['control']:12} {r['n']:4d} {r['median_ms']:9.1f} {r['p90_ms']:7.1f} {r['fps']:6.1f}"
+                  f"  >= {PLAY_FPS:.0f} fps (button steps every {r['interval_ms']} ms): {'ok' if r['ok'] else 'MISSED'}")
 
     torch_s = _import_seconds("pass", "import torch")
     helpers_s = _import_seconds("import torch", "import helpers")
