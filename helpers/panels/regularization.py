@@ -119,7 +119,7 @@ def overfitting_panel() -> Panel:
               ("regularization", [["p"], ["weight_decay"], ["batch_norm"]])]
 
     def setup(fig):
-        grid = fig.add_gridspec(1, 4, width_ratios=[0.85, 0.04, 0.34, 1.6])
+        grid = fig.add_gridspec(1, 4, width_ratios=[0.8, 0.035, 0.27, 1.5])
         ax_map, ax_bar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
         ax_key, ax_loss = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[0, 3])
         _map_axes(ax_map, "P(class 1) in eval mode")
@@ -176,7 +176,7 @@ def overfitting_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(12.0, 4.3), groups=groups)
+    return Panel(controls, setup, figsize=(11.25, 4.0), groups=groups)
 
 
 # ----------------------------------------------------------------------------- dropout mask
@@ -205,14 +205,14 @@ def dropout_mask_panel() -> Panel:
 
     def setup(fig):
         ax_u, ax_m = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1.0]})
-        ax_u.bar(units, h.numpy(), width=0.8, color=COLORS["muted"], alpha=0.35, label="input h (= eval output)")
+        ax_u.bar(units, h.numpy(), width=0.8, color=COLORS["muted"], alpha=0.35, label="input h = eval output")
         ax_u.set(xlim=(-1, _N_UNITS), ylim=(0, 6.5), xlabel="hidden unit", ylabel="activation",
                  title="one dropout mask: output of each unit")
         bars = LineCollection([], linewidths=5.5, colors=COLORS["main"], capstyle="butt", label="train output",
                               animated=True)        # one artist for the 40 bars: cheaper to redraw than 40 patches
         ax_u.add_collection(bars)
         dropped, = ax_u.plot([], [], "x", ms=6, mew=1.5, color=COLORS["grad"], label="dropped", animated=True)
-        ax_u.legend(loc="upper left", fontsize=8, ncols=3)
+        ax_u.legend(loc="upper left", ncols=2)
         y = np.arange(len(labels))[::-1]
         ax_m.set(xlim=(0, 2.0), ylim=(-0.6, len(labels) - 0.4), yticks=y, yticklabels=labels,
                  xlabel="mean output of the layer", title="layer mean\nbar: this mask, |: 500 masks")
@@ -276,6 +276,7 @@ def subnetworks_figure(p: float = 0.5, seeds: tuple[int, ...] = (0, 1, 2), sizes
                 if not k:
                     ax.plot(layer, yi, "x", color=COLORS["grad"], ms=9, mew=2, zorder=3)
         ax.set(xticks=[], yticks=[], title=f"step with mask seed {seed}")
+        ax.margins(x=0.08, y=0.1)                   # whole circles at the edges
         ax.grid(False)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
