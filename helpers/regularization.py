@@ -3,10 +3,10 @@ r"""Chapter 7: regularization written from the formulas: dropout, batch norm, L2
 Also the small pieces the chapter builds its experiments from: ``running_average`` (batch norm's
 running statistics over many steps), ``mlp`` (a network with optional batch norm and dropout),
 ``RandomShift`` (a layer that moves each feature's distribution at every step, for the
-internal-covariate-shift experiment), the over-fitting playground (``playground_data``; ``train_family``
-trains a grid of dropout and weight-decay settings at once as stacked tensors; ``playground_run`` and
-``playground_boundary`` read its cached results) and ``simulate_bn_statistics`` (batch statistics and
-running estimates of one feature over many steps).
+internal-covariate-shift experiment), the over-fitting playground (``playground_points`` makes the five
+data sets; ``train_playground`` trains one setting full batch with backprop and Adam written out, keeping the
+weights every 2 epochs; ``playground_run`` and ``playground_map`` cache runs and decision maps) and
+``simulate_bn_statistics`` (batch statistics and running estimates of one feature over many steps).
 
 Nothing here calls PyTorch's own dropout or batch-norm functions; the tests compare
 these functions with ``nn.Dropout`` statistics and with ``F.batch_norm`` numbers.

@@ -1,10 +1,11 @@
 """Chapter 7 (regularization): the chapter's panels and figures. The math lives in ``helpers.regularization``.
 
-- ``overfitting_panel``: a small two-moons training set, a network whose width, dropout, weight decay and
-  batch norm are set by the controls; the decision boundary and the train / validation loss over the epochs.
-  For one width and BN switch, all 16 (dropout p, weight decay) settings are trained together as stacked
-  tensors (``helpers.regularization.train_family``: 200 full-batch Adam steps) and cached; moving p, the
-  weight decay or the epoch then only looks results up.
+- ``overfitting_panel``: a playground in the manner of TensorFlow Playground. Data (five sets, noise, training-set
+  size), network (activation, width, Adam's learning rate) and regularization (dropout, weight decay, batch norm)
+  are set by grouped controls; the decision map shows training points filled and validation points hollow, the
+  right plot the train-mode and eval-mode training losses and the validation loss. Each new setting is trained
+  once (``helpers.regularization.train_playground``: 200 full-batch epochs, the weights kept every 2 epochs) and
+  cached; the epoch slider and its Play button only swap the stored map and move the marker.
 - ``dropout_mask_panel``: which units one dropout mask drops, and the mean of the layer's output under
   PyTorch's scaling 1/(1-p), no scaling and the notes' 1/p.
 - ``bn_stats_panel``: batch means and variances against the batch size, and the running estimates
