@@ -667,7 +667,8 @@ def test_playground_panel_at_epoch_e_shows_a_fresh_training_stopped_at_e():
     grid = torch.stack(torch.meshgrid(R.MAP_GRID, R.MAP_GRID, indexing="xy"), -1).reshape(-1, 2)
     with torch.no_grad():
         prob = torch.softmax(R.playground_logits(fresh.states[-1:], grid, fresh.setting)[0], 1)[:, 1]
-    assert np.allclose(np.asarray(shown), prob.reshape(len(R.MAP_GRID), -1).numpy(), atol=1e-7)
+    shown = np.asarray(shown)[::2, ::2]                    # drawn twice as fine: every 2nd pixel is a node of the map
+    assert np.allclose(shown, prob.reshape(len(R.MAP_GRID), -1).numpy(), atol=1e-6)
     assert "epoch 36:" in panel.readout_text and f"{fresh.val_loss[-1]:.3f}" in panel.readout_text
 
 
