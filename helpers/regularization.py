@@ -392,7 +392,8 @@ def playground_logits(state: torch.Tensor, x: torch.Tensor, setting: PlaygroundS
             weight, bias = weight * s, w[f"beta{i}"] - w[f"mean{i}"] * s
         else:
             bias = w[f"b{i}"]
-        h = _activate(setting.activation, torch.baddbmm(bias, h, weight))
+        z = torch.baddbmm(bias, h, weight)                              # a fresh tensor: activated in place
+        h = z.relu_() if setting.activation == "ReLU" else z.tanh_() if setting.activation == "tanh" else z
     return torch.baddbmm(w["b2"], h, w["W2"])
 
 
