@@ -320,7 +320,7 @@ def bn_stats_panel() -> Panel:
                 ax.plot([], [], color="black", lw=1, ls="--", label="true value", animated=True)[0],
             )
         band, = ax_m.plot([], [], color=COLORS["accent"], lw=0.9, ls=":", animated=True)   # mu +- sigma/sqrt(B)
-        ax_m.legend(loc="upper left", fontsize=8, ncols=3)
+        ax_m.legend(loc="upper left", ncols=2)
 
         def update(batch_size, momentum, shift):
             b = int(batch_size)
