@@ -3,10 +3,10 @@ r"""Chapter 7: regularization written from the formulas: dropout, batch norm, L2
 Also the small pieces the chapter builds its experiments from: ``running_average`` (batch norm's
 running statistics over many steps), ``mlp`` (a network with optional batch norm and dropout),
 ``RandomShift`` (a layer that moves each feature's distribution at every step, for the
-internal-covariate-shift experiment), the over-fitting playground (``playground_data``; ``train_family``
-trains a grid of dropout and weight-decay settings at once as stacked tensors; ``playground_run`` and
-``playground_boundary`` read its cached results) and ``simulate_bn_statistics`` (batch statistics and
-running estimates of one feature over many steps).
+internal-covariate-shift experiment), the over-fitting playground (``playground_points`` makes the five
+data sets; ``train_playground`` trains one setting full batch with backprop and Adam written out, keeping the
+weights every 2 epochs; ``playground_run`` and ``playground_map`` cache runs and decision maps) and
+``simulate_bn_statistics`` (batch statistics and running estimates of one feature over many steps).
 
 Nothing here calls PyTorch's own dropout or batch-norm functions; the tests compare
 these functions with ``nn.Dropout`` statistics and with ``F.batch_norm`` numbers.
@@ -30,12 +30,13 @@ import torch
 from torch import nn
 
 from .checks import (flag as _flag, float_tensor as _tensor, fraction as _fraction, integer as _count,
-                     non_negative as _non_negative, positive as _positive)
+                     non_negative as _non_negative, one_of as _one_of, positive as _positive)
 
 __all__ = ["dropout", "dropout_scalings", "batch_norm", "running_average", "l2_penalty", "early_stopping_epoch", "mlp", "RandomShift",
-           "PLAYGROUND_EPOCHS", "SNAPSHOT_EVERY", "LOSS_EVERY", "PLAYGROUND_PATIENCE", "P_GRID", "WD_GRID", "WIDTHS",
-           "BOUNDARY_X", "BOUNDARY_Y", "playground_data", "train_reference", "train_family", "playground_run",
-           "playground_boundary", "BN_STEPS", "BN_MAX_BATCH", "BNSimulation", "simulate_bn_statistics"]
+           "PLAYGROUND_SETS", "ACTIVATIONS", "PLAYGROUND_EPOCHS", "SNAPSHOT_EVERY", "PLAYGROUND_PATIENCE", "TRAIN_MAX",
+           "VAL_POINTS", "VIEW", "MAP_GRID", "playground_points", "playground_data", "PlaygroundSetting",
+           "playground_setting", "playground_logits", "PlaygroundRun", "train_playground", "playground_run",
+           "playground_map", "train_reference", "BN_STEPS", "BN_MAX_BATCH", "BNSimulation", "simulate_bn_statistics"]
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -186,18 +187,19 @@ def early_stopping_epoch(val_losses: Sequence[float], patience: int,
 
 
 # ----------------------------------------------------------------------------- building blocks
-def mlp(sizes: Sequence[int], *, dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
-    r"""Per hidden layer $h = \mathrm{Dropout}_p(\mathrm{ReLU}(\mathrm{BN}(W h_{\text{prev}} [+ b])))$, then a last Linear; with BN the Linear has no bias (BN's $\beta$ replaces it)."""
+def mlp(sizes: Sequence[int], *, dropout: float = 0.0, batch_norm: bool = False, activation: str = "ReLU") -> nn.Sequential:
+    r"""Per hidden layer $h = \mathrm{Dropout}_p(\phi(\mathrm{BN}(W h_{\text{prev}} [+ b])))$, $\phi$ = ReLU, tanh or linear, then a last Linear; with BN the Linear has no bias (BN's $\beta$ replaces it)."""
     sizes = [_count(n, f"sizes[{i}]", minimum=1) for i, n in enumerate(sizes)]
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least 2 ints >= 1 (inputs, hidden..., outputs), got {sizes}")
     p, batch_norm = _fraction(dropout, "dropout"), _flag(batch_norm, "batch_norm")
+    act = {"ReLU": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity}[_one_of(activation, ACTIVATIONS, "activation")]
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
         layers.append(nn.Linear(n_in, n_out, bias=not batch_norm))   # a bias before BN is subtracted away
         if batch_norm:
             layers.append(nn.BatchNorm1d(n_out))
-        layers.append(nn.ReLU())
+        layers.append(act())
         if p > 0:
             layers.append(nn.Dropout(p))
     layers.append(nn.Linear(sizes[-2], sizes[-1]))
@@ -229,182 +231,319 @@ class RandomShift(nn.Module):
 
 
 # ----------------------------------------------------------------------------- the over-fitting playground
+PLAYGROUND_SETS = ("moons", "circles", "XOR", "blobs", "spiral")
+ACTIVATIONS = ("ReLU", "tanh", "linear")
 PLAYGROUND_EPOCHS = 200
-SNAPSHOT_EVERY = 20          # weights kept every 20 epochs (for the decision boundary)
-LOSS_EVERY = 5               # train / validation loss measured every 5 epochs
-PLAYGROUND_PATIENCE = 4      # early stopping: 4 measurements (20 epochs) without improvement
-P_GRID = (0.0, 0.2, 0.4, 0.6)
-WD_GRID = (0.0, 1e-3, 1e-2, 1e-1)
-WIDTHS = (4, 16, 64)
-BOUNDARY_X = torch.linspace(-1.5, 3.1, 40)      # the grid on which the decision boundary is computed:
-BOUNDARY_Y = torch.linspace(-1.45, 1.95, 28)    # it covers every training and validation point
+SNAPSHOT_EVERY = 2           # weights, BN statistics and the eval-mode losses are kept every 2 epochs
+PLAYGROUND_PATIENCE = 10     # early stopping: 10 measurements (20 epochs) without improvement
+TRAIN_MAX = 200              # the training set is the first n_train of 200 points (a bigger set adds points)
+VAL_POINTS = 200
+VIEW = 2.5                   # the decision map covers [-VIEW, VIEW]^2, where every clean shape lies
+MAP_GRID = torch.linspace(-VIEW, VIEW, 49)
 _BN_EPS, _BN_MOMENTUM = 1e-5, 0.1               # BatchNorm1d's defaults
+_ADAM_BETAS, _ADAM_EPS = (0.9, 0.999), 1e-8     # torch.optim.Adam's defaults
 
 
-@functools.lru_cache(maxsize=1)
-def playground_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Two moons with noise 0.3: 40 training points and 200 validation points (fixed seed)."""
-    from .data import two_moons
-
-    x, y = two_moons(240, noise=0.3, seed=3)
-    return x[:40], y[:40], x[40:], y[40:]
+def _moons(y, u, z):
+    """Two interleaved half circles, centred: class 1 is class 0 turned by 180 degrees."""
+    a = math.pi * u[:, 0]
+    return (1 - 2 * y)[:, None] * torch.stack([torch.cos(a) - 0.5, torch.sin(a) - 0.25], 1)
 
 
-def train_reference(p: float, weight_decay: float, width: int, batch_norm: bool,
-                    epochs: int = PLAYGROUND_EPOCHS) -> list[float]:
-    """One playground setting the plain way: ``mlp([2, width, width, 2])`` + ``Adam(lr=0.01, weight_decay)``, full batch.
+def _circles(y, u, z):
+    """Class 0 on a circle of radius 0.6, class 1 on a ring of radius 1.5."""
+    a = 2 * math.pi * u[:, 0]
+    return (0.6 + 0.9 * y)[:, None] * torch.stack([torch.cos(a), torch.sin(a)], 1)
 
-    Returns the train-mode loss of every step. ``train_family`` trains a whole grid of (p, weight decay) at
-    once; for p = 0 both give the same numbers (checked in the tests and the notebook).
-    """
-    xtr, ytr, _, _ = playground_data()
+
+def _xor(y, u, z):
+    r"""Uniform in the four quadrants (0.1 from the axes): class 0 where $x_1 x_2 > 0$, class 1 where $x_1 x_2 < 0$."""
+    s1 = torch.where(u[:, 2] < 0.5, -1.0, 1.0)
+    s2 = s1 * (1 - 2 * y)
+    return torch.stack([s1 * (0.1 + 1.4 * u[:, 0]), s2 * (0.1 + 1.4 * u[:, 1])], 1)
+
+
+def _blobs(y, u, z):
+    """Two Gaussian blobs (std 0.35) centred at (-0.8, -0.8) and (0.8, 0.8)."""
+    return (2 * y - 1)[:, None] * 0.8 + 0.35 * z
+
+
+def _spiral(y, u, z):
+    r"""Two spiral arms $r = 0.1 + 1.5t$, angle $2.5\pi t + \pi y$ (one and a quarter turns)."""
+    r, a = 0.1 + 1.5 * u[:, 0], 2.5 * math.pi * u[:, 0] + math.pi * y
+    return r[:, None] * torch.stack([torch.cos(a), torch.sin(a)], 1)
+
+
+_SHAPES = {"moons": _moons, "circles": _circles, "XOR": _xor, "blobs": _blobs, "spiral": _spiral}
+
+
+def playground_points(name: str, n: int, noise: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""``n`` points of data set ``name``, labels $y_i = i \bmod 2$ (balanced), plus jitter: $x = x_{\text{clean}} + \text{noise}\cdot\varepsilon$, $\varepsilon \sim N(0, I)$."""
+    _one_of(name, PLAYGROUND_SETS, "name")
+    n, noise, seed = _count(n, "n", minimum=2), _non_negative(noise, "noise"), _count(seed, "seed")
+    g = torch.Generator().manual_seed(seed)
+    u, z, jitter = torch.rand(n, 3, generator=g), torch.randn(n, 2, generator=g), torch.randn(n, 2, generator=g)
+    y = torch.arange(n) % 2
+    return _SHAPES[name](y.float(), u, z) + noise * jitter, y
+
+
+@functools.lru_cache(maxsize=64)
+def playground_data(name: str = "circles", n_train: int = 40, noise: float = 0.3,
+                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training set (the first ``n_train`` of 200 points, seed ``seed``) and 200 validation points (seed ``seed + 1``)."""
+    n_train = _count(n_train, "n_train", minimum=2, maximum=TRAIN_MAX)
+    xtr, ytr = playground_points(name, TRAIN_MAX, noise, seed)
+    xva, yva = playground_points(name, VAL_POINTS, noise, seed + 1)
+    return xtr[:n_train], ytr[:n_train], xva, yva
+
+
+class PlaygroundSetting(NamedTuple):
+    """One playground setting: the data, the network and its training (the controls of the panel)."""
+
+    data: str = "circles"
+    noise: float = 0.3
+    n_train: int = 40
+    activation: str = "ReLU"
+    lr: float = 0.01
+    width: int = 64
+    p: float = 0.0
+    weight_decay: float = 0.0
+    batch_norm: bool = False
+
+
+def playground_setting(**kwargs) -> PlaygroundSetting:
+    """A checked ``PlaygroundSetting`` (noise and p rounded to 2 decimals: what a slider gives)."""
+    s = PlaygroundSetting(**kwargs)
+    _one_of(s.data, PLAYGROUND_SETS, "data"), _one_of(s.activation, ACTIVATIONS, "activation")
+    return s._replace(noise=round(_non_negative(s.noise, "noise"), 2),
+                      n_train=_count(s.n_train, "n_train", minimum=2, maximum=TRAIN_MAX),
+                      lr=_positive(s.lr, "lr"), width=_count(s.width, "width", minimum=1),
+                      p=round(_fraction(s.p, "p", open_high=True), 2),
+                      weight_decay=_non_negative(s.weight_decay, "weight_decay"),
+                      batch_norm=_flag(s.batch_norm, "batch_norm"))
+
+
+def _layout(width: int, batch_norm: bool) -> list[tuple[str, tuple[int, ...]]]:
+    """Names and shapes of the flat state: parameters first (what Adam updates), then BN's running statistics."""
+    hidden = [("gamma", (1, width)), ("beta", (1, width))] if batch_norm else [("b", (1, width))]
+    shapes = []
+    for i, n_in in enumerate((2, width)):
+        shapes += [(f"W{i}", (n_in, width))] + [(f"{name}{i}", shape) for name, shape in hidden]
+    shapes += [("W2", (width, 2)), ("b2", (1, 2))]
+    if batch_norm:
+        shapes += [(f"{name}{i}", (1, width)) for i in range(2) for name in ("mean", "var")]
+    return shapes
+
+
+def _n_parameters(width: int, batch_norm: bool) -> int:
+    return sum(math.prod(shape) for name, shape in _layout(width, batch_norm) if not name.startswith(("mean", "var")))
+
+
+def _unpack(state: torch.Tensor, width: int, batch_norm: bool) -> dict[str, torch.Tensor]:
+    """Views into ``state`` of shape (..., size), one per name of ``_layout`` (leading dims kept)."""
+    views, start = {}, 0
+    for name, shape in _layout(width, batch_norm):
+        size = math.prod(shape)
+        views[name] = state[..., start:start + size].unflatten(-1, shape)
+        start += size
+    return views
+
+
+def _initial_state(setting: PlaygroundSetting, seed: int, dtype: torch.dtype) -> torch.Tensor:
+    """The flat state of ``mlp([2, width, width, 2])`` as PyTorch initialises it under ``torch.manual_seed(seed)``."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = mlp([2, width, width, 2], dropout=p, batch_norm=batch_norm)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=weight_decay)
+        torch.manual_seed(seed)
+        net = mlp([2, setting.width, setting.width, 2], batch_norm=setting.batch_norm, activation=setting.activation)
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    norms = [m for m in net if isinstance(m, nn.BatchNorm1d)]
+    state = torch.zeros(sum(math.prod(s) for _, s in _layout(setting.width, setting.batch_norm)), dtype=dtype)
+    views = _unpack(state, setting.width, setting.batch_norm)
+    for i, linear in enumerate(linears):
+        views[f"W{i}"].copy_(linear.weight.detach().T)          # (in, out): x @ W
+        if linear.bias is not None:
+            views[f"b{i}"].copy_(linear.bias.detach())
+    for i, bn in enumerate(norms):
+        for name, t in (("gamma", bn.weight), ("beta", bn.bias), ("mean", bn.running_mean), ("var", bn.running_var)):
+            views[f"{name}{i}"].copy_(t.detach())
+    return state
+
+
+def _activate(kind: str, u: torch.Tensor) -> torch.Tensor:
+    return torch.relu(u) if kind == "ReLU" else torch.tanh(u) if kind == "tanh" else u
+
+
+def _slope(kind: str, u: torch.Tensor, a: torch.Tensor):
+    """The activation's derivative at u (a = activation(u)); 1.0 for linear."""
+    return (u > 0) if kind == "ReLU" else 1 - a * a if kind == "tanh" else 1.0
+
+
+def playground_logits(state: torch.Tensor, x: torch.Tensor, setting: PlaygroundSetting) -> torch.Tensor:
+    r"""Eval mode for S stacked states (S, size) on x (N, 2): $h \leftarrow \phi(h W' + b')$ twice, then $h W_2 + b_2$: (S, N, 2).
+
+    Without BN, $W' = W$, $b' = b$; with BN, $\gamma\frac{hW - \mu_{run}}{\sqrt{\sigma^2_{run}+\epsilon}} + \beta$ is folded
+    into $W' = W \cdot s$, $b' = \beta - \mu_{run} s$ with $s = \gamma / \sqrt{\sigma^2_{run}+\epsilon}$ (the same affine map).
+    """
+    w = _unpack(state, setting.width, setting.batch_norm)            # vectors (S, 1, n), matrices (S, n_in, n_out)
+    h = x.to(state.dtype).expand(len(state), -1, -1)
+    for i in range(2):
+        weight = w[f"W{i}"]
+        if setting.batch_norm:
+            s = w[f"gamma{i}"] * torch.rsqrt(w[f"var{i}"] + _BN_EPS)
+            weight, bias = weight * s, w[f"beta{i}"] - w[f"mean{i}"] * s
+        else:
+            bias = w[f"b{i}"]
+        z = torch.baddbmm(bias, h, weight)                              # a fresh tensor: activated in place
+        h = z.relu_() if setting.activation == "ReLU" else z.tanh_() if setting.activation == "tanh" else z
+    return torch.baddbmm(w["b2"], h, w["W2"])
+
+
+def _forward_backward(w: dict, g: dict, x: torch.Tensor, onehot: torch.Tensor, setting: PlaygroundSetting,
+                      keep: float, generator: torch.Generator) -> torch.Tensor:
+    """One train-mode step's loss; writes the gradient of the mean cross-entropy into the views ``g`` (backprop by hand)."""
+    n, h, saved = len(x), x, []
+    for i in range(2):                                                # forward: Linear -> [BN] -> act -> [dropout]
+        z = h @ w[f"W{i}"]
+        if setting.batch_norm:                                        # batch statistics; running ones updated
+            mean = z.mean(0, keepdim=True)
+            zc = z - mean
+            var = (zc * zc).mean(0, keepdim=True)                     # biased batch variance
+            inv = torch.rsqrt(var + _BN_EPS)
+            z_hat = zc * inv
+            u = w[f"gamma{i}"] * z_hat + w[f"beta{i}"]
+            w[f"mean{i}"].mul_(1 - _BN_MOMENTUM).add_(mean, alpha=_BN_MOMENTUM)
+            w[f"var{i}"].mul_(1 - _BN_MOMENTUM).add_(var, alpha=_BN_MOMENTUM * n / (n - 1))   # unbiased
+        else:
+            u, z_hat, inv = z + w[f"b{i}"], None, None
+        a = _activate(setting.activation, u)
+        scale = (torch.rand(a.shape, generator=generator, dtype=a.dtype) < keep).to(a.dtype) / keep if keep < 1 else None
+        saved.append((h, u, a, z_hat, inv, scale))
+        h = a if scale is None else a * scale                          # inverted dropout: kept units x 1/(1-p)
+    logp = torch.log_softmax(h @ w["W2"] + w["b2"], 1)
+    delta = (logp.exp() - onehot) / n                                 # d(mean CE)/d(logits) = (softmax - onehot)/N
+    torch.mm(h.T, delta, out=g["W2"])
+    torch.sum(delta, 0, keepdim=True, out=g["b2"])
+    dh = delta @ w["W2"].T
+    for i in (1, 0):                                                  # backward, layer by layer
+        h_in, u, a, z_hat, inv, scale = saved[i]
+        du = (dh if scale is None else dh * scale) * _slope(setting.activation, u, a)
+        if setting.batch_norm:                                        # dz = inv (du' - mean(du') - z_hat mean(du' z_hat))
+            torch.sum(du * z_hat, 0, keepdim=True, out=g[f"gamma{i}"])
+            torch.sum(du, 0, keepdim=True, out=g[f"beta{i}"])
+            dz_hat = du * w[f"gamma{i}"]
+            dz = inv * (dz_hat - dz_hat.mean(0, keepdim=True) - z_hat * (dz_hat * z_hat).mean(0, keepdim=True))
+        else:
+            torch.sum(du, 0, keepdim=True, out=g[f"b{i}"])
+            dz = du
+        torch.mm(h_in.T, dz, out=g[f"W{i}"])
+        if i:
+            dh = dz @ w[f"W{i}"].T
+    return -(logp * onehot).sum() / n
+
+
+class PlaygroundRun(NamedTuple):
+    """One trained setting: the state every ``SNAPSHOT_EVERY`` epochs and what was measured there."""
+
+    setting: PlaygroundSetting
+    epochs: np.ndarray         # 0, 2, ..., 200: the epochs of the snapshots
+    states: torch.Tensor       # (snapshots, size): parameters and BN's running statistics at those epochs
+    step_loss: np.ndarray      # (epochs,): the train-mode loss that each step reported (with dropout)
+    train_loss: np.ndarray     # eval-mode cross-entropy on the training set, per snapshot
+    val_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+
+
+def train_playground(setting: PlaygroundSetting, epochs: int = PLAYGROUND_EPOCHS, seed: int = 0,
+                     dtype: torch.dtype = torch.float32) -> PlaygroundRun:
+    r"""Full-batch training of ``mlp([2, width, width, 2])`` by hand: backprop, then Adam $w \leftarrow w - \frac{\eta\,\hat m}{\sqrt{\hat v}+\epsilon}$ on $g + \lambda w$.
+
+    The same numbers as ``mlp(...)`` + ``torch.optim.Adam(lr, weight_decay)`` (checked in the tests); written out
+    so that one setting trains in a fraction of the time autograd and ``nn.Module`` take on such small tensors.
+    """
+    setting, epochs = playground_setting(**setting._asdict()), _count(epochs, "epochs")
+    xtr, ytr, xva, yva = playground_data(setting.data, setting.n_train, setting.noise)
+    x, onehot = xtr.to(dtype), nn.functional.one_hot(ytr, 2).to(dtype)
+    state = _initial_state(setting, seed, dtype)
+    n_params = _n_parameters(setting.width, setting.batch_norm)
+    grad = torch.zeros_like(state)                                    # the BN buffers' slots stay 0
+    w, g = _unpack(state, setting.width, setting.batch_norm), _unpack(grad, setting.width, setting.batch_norm)
+    params, grads = state[:n_params], grad[:n_params]
+    m, v = torch.zeros_like(params), torch.zeros_like(params)
+    (beta1, beta2), generator = _ADAM_BETAS, torch.Generator().manual_seed(seed)
+    states = torch.empty(epochs // SNAPSHOT_EVERY + 1, len(state), dtype=dtype)
+    states[0] = state
+    step_loss = torch.empty(epochs, dtype=dtype)
+    for t in range(1, epochs + 1):
+        step_loss[t - 1] = _forward_backward(w, g, x, onehot, setting, 1.0 - setting.p, generator)
+        d = grads.add(params, alpha=setting.weight_decay) if setting.weight_decay else grads   # Adam's coupled decay
+        m.lerp_(d, 1 - beta1)
+        v.mul_(beta2).addcmul_(d, d, value=1 - beta2)
+        denom = (v.sqrt() / math.sqrt(1 - beta2 ** t)).add_(_ADAM_EPS)
+        params.addcdiv_(m, denom, value=-setting.lr / (1 - beta1 ** t))
+        if t % SNAPSHOT_EVERY == 0:
+            states[t // SNAPSHOT_EVERY] = state
+    return _measure(setting, states, step_loss.numpy(), (xtr, ytr, xva, yva))
+
+
+def _measure(setting, states, step_loss, data) -> PlaygroundRun:
+    """Eval-mode loss and accuracy of every snapshot on the training and the validation set."""
+    xtr, ytr, xva, yva = data
+    with torch.no_grad():
+        logits = playground_logits(states, torch.cat([xtr, xva]), setting)      # (S, N_train + N_val, 2)
+        y = torch.cat([ytr, yva]).expand(len(states), -1)
+        losses = nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+        right = (logits.argmax(-1) == y).to(states.dtype)
+    n = len(xtr)
+    return PlaygroundRun(setting, np.arange(len(states)) * SNAPSHOT_EVERY, states, step_loss,
+                         losses[:, :n].mean(1).numpy(), losses[:, n:].mean(1).numpy(),
+                         right[:, :n].mean(1).numpy(), right[:, n:].mean(1).numpy())
+
+
+@functools.lru_cache(maxsize=24)
+def _cached_run(setting: PlaygroundSetting) -> PlaygroundRun:
+    return train_playground(setting)
+
+
+def playground_run(**kwargs) -> PlaygroundRun:
+    """The run of one setting (keywords of ``PlaygroundSetting``), trained once and cached."""
+    with torch.no_grad():
+        return _cached_run(playground_setting(**kwargs))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_map(setting: PlaygroundSetting, index: int) -> np.ndarray:
+    run = _cached_run(setting)
+    grid = torch.stack(torch.meshgrid(MAP_GRID, MAP_GRID, indexing="xy"), -1).reshape(-1, 2)
+    with torch.no_grad():
+        logits = playground_logits(run.states[index:index + 1], grid, setting)[0]
+    return torch.softmax(logits, -1)[:, 1].reshape(len(MAP_GRID), len(MAP_GRID)).numpy()
+
+
+def playground_map(epoch: int, **kwargs) -> np.ndarray:
+    """P(class 1) in eval mode on the grid ``MAP_GRID x MAP_GRID`` (rows: x2) after ``epoch`` epochs (a multiple of 2)."""
+    epoch = _count(epoch, "epoch", maximum=PLAYGROUND_EPOCHS)
+    if epoch % SNAPSHOT_EVERY:
+        raise ValueError(f"epoch must be a multiple of {SNAPSHOT_EVERY} (a snapshot), got {epoch}")
+    return _cached_map(playground_setting(**kwargs), epoch // SNAPSHOT_EVERY)
+
+
+def train_reference(setting: PlaygroundSetting, epochs: int, seed: int = 0,
+                    dtype: torch.dtype = torch.float32) -> tuple[list[float], nn.Sequential]:
+    """The same training the plain way: ``mlp(...)`` + ``torch.optim.Adam``, full batch; the step losses and the model."""
+    xtr, ytr, _, _ = playground_data(setting.data, setting.n_train, setting.noise)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = mlp([2, setting.width, setting.width, 2], dropout=setting.p, batch_norm=setting.batch_norm,
+                    activation=setting.activation).to(dtype)
+        optimizer = torch.optim.Adam(model.parameters(), lr=setting.lr, weight_decay=setting.weight_decay)
         losses = []
         for _ in range(epochs):
-            loss = nn.functional.cross_entropy(model(xtr), ytr)
+            loss = nn.functional.cross_entropy(model(xtr.to(dtype)), ytr)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-    return losses
-
-
-def _stacked_parameters(width: int, batch_norm: bool, copies: int) -> dict[str, torch.Tensor]:
-    """The initial weights of ``mlp([2, width, width, 2])`` (seed 0), one copy per setting: shapes (S, in, out)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = mlp([2, width, width, 2], batch_norm=batch_norm)
-    params = {}
-    for i, k in enumerate((0, 3 if batch_norm else 2, -1)):                # the three Linear layers
-        params[f"W{i}"] = net[k].weight.detach().T
-        if net[k].bias is not None:
-            params[f"b{i}"] = net[k].bias.detach()[None, :]
-    if batch_norm:
-        for i, k in enumerate((1, 4)):
-            params[f"gamma{i}"] = net[k].weight.detach()[None, :]
-            params[f"beta{i}"] = net[k].bias.detach()[None, :]
-    return {name: t.expand(copies, *t.shape).clone().requires_grad_() for name, t in params.items()}
-
-
-def _forward(params: dict, x: torch.Tensor, *, train: bool, keep: torch.Tensor, stats: list | None,
-             generator: torch.Generator | None) -> torch.Tensor:
-    """Logits (S, N, 2) of S stacked networks: Linear -> [BN] -> ReLU -> [Dropout] twice, then Linear."""
-    h = x
-    for i in range(2):
-        h = torch.matmul(h, params[f"W{i}"])                              # (S, N, width)
-        if stats is not None:                                             # batch norm over the N samples
-            if train:
-                mean = h.mean(1, keepdim=True)
-                h = h - mean
-                var = (h * h).mean(1, keepdim=True)                       # biased batch variance
-                n = h.shape[1]
-                with torch.no_grad():                                     # running = (1 - m) running + m batch
-                    stats[i][0].mul_(1 - _BN_MOMENTUM).add_(_BN_MOMENTUM * mean)
-                    stats[i][1].mul_(1 - _BN_MOMENTUM).add_(var * (_BN_MOMENTUM * n / (n - 1)))   # unbiased variance
-            else:
-                mean, var = stats[i]
-                h = h - mean
-            h = params[f"gamma{i}"] * h * torch.rsqrt(var + _BN_EPS) + params[f"beta{i}"]
-        else:
-            h = h + params[f"b{i}"]
-        h = torch.relu(h)
-        if train:                                                         # inverted dropout, one p per network
-            mask = torch.rand(h.shape, generator=generator) < keep
-            h = h * mask / keep
-    return torch.matmul(h, params["W2"]) + params["b2"]
-
-
-def train_family(width: int, batch_norm: bool, epochs: int = PLAYGROUND_EPOCHS,
-                 settings: tuple[tuple[float, float], ...] | None = None) -> dict:
-    r"""Train one network per (p, weight decay) setting at once, as stacked tensors (S networks, one Adam).
-
-    Adam is elementwise, so one Adam over tensors of shape (S, ...) is S independent Adams; Adam's coupled
-    weight decay adds $\lambda_s w$ to network s's gradient, written out here. Returns per-setting losses
-    (train and validation in eval mode every 5 epochs, train mode every step), accuracies, and the weights
-    every 20 epochs for the decision boundary.
-    """
-    settings = settings or tuple((p, wd) for p in P_GRID for wd in WD_GRID)
-    xtr, ytr, xva, yva = playground_data()
-    count = len(settings)
-    keep = torch.tensor([1.0 - p for p, _ in settings]).view(-1, 1, 1)
-    params = _stacked_parameters(width, batch_norm, count)
-    decay = {name: torch.tensor([wd for _, wd in settings]).view(-1, *[1] * (t.ndim - 1)) for name, t in params.items()}
-    stats = [[torch.zeros(count, 1, width), torch.ones(count, 1, width)] for _ in range(2)] if batch_norm else None
-    optimizer = torch.optim.Adam(params.values(), lr=0.01)
-    generator = torch.Generator().manual_seed(0)
-    out = {"loss_epochs": [], "train": [], "val": [], "train_acc": [], "val_acc": [], "step": [], "snapshots": []}
-
-    def per_network_loss(logits, y):                       # (S,) mean cross-entropy of each network
-        flat = nn.functional.cross_entropy(logits.reshape(-1, 2), y.repeat(count), reduction="none")
-        return flat.view(count, -1).mean(1)
-
-    def measure(epoch):
-        with torch.no_grad():
-            for name, x, y in (("train", xtr, ytr), ("val", xva, yva)):
-                logits = _forward(params, x, train=False, keep=keep, stats=stats, generator=None)
-                out[name].append(per_network_loss(logits, y))
-                out[f"{name}_acc"].append((logits.argmax(-1) == y).float().mean(1))
-        out["loss_epochs"].append(epoch)
-        if epoch % SNAPSHOT_EVERY == 0:
-            copy = {name: t.detach().clone() for name, t in params.items()}
-            out["snapshots"].append((copy, None if stats is None else [[s.clone() for s in pair] for pair in stats]))
-
-    measure(0)
-    for epoch in range(1, epochs + 1):
-        losses = per_network_loss(_forward(params, xtr, train=True, keep=keep, stats=stats, generator=generator), ytr)
-        optimizer.zero_grad()
-        losses.sum().backward()                            # network s gets the gradient of its own loss only
-        with torch.no_grad():
-            for name, t in params.items():                 # Adam(weight_decay=wd): grad + wd * w
-                t.grad.add_(decay[name] * t)
-        optimizer.step()
-        out["step"].append(losses.detach())
-        if epoch % LOSS_EVERY == 0:
-            measure(epoch)
-    result = {k: torch.stack(v, 1).numpy() for k, v in out.items() if k not in ("loss_epochs", "snapshots")}
-    result.update(loss_epochs=np.asarray(out["loss_epochs"]), snapshots=out["snapshots"], settings=settings,
-                  keep=keep, width=width, batch_norm=batch_norm)
-    return result
-
-
-@functools.lru_cache(maxsize=8)
-def _family(width: int, batch_norm: bool) -> dict:
-    with torch.random.fork_rng(devices=[]):
-        return train_family(width, batch_norm)
-
-
-def _nearest(value: float, grid: tuple[float, ...]) -> float:
-    return min(grid, key=lambda g: abs(g - float(value)))
-
-
-def _setting(p: float, weight_decay: float, width: int, batch_norm: bool) -> tuple[dict, int]:
-    """The cached family of (width, batch_norm) and the index of (p, weight_decay) in it (nearest grid values)."""
-    family = _family(int(width), bool(batch_norm))
-    return family, family["settings"].index((_nearest(p, P_GRID), _nearest(weight_decay, WD_GRID)))
-
-
-def playground_run(p: float, weight_decay: float, width: int, batch_norm: bool) -> dict[str, np.ndarray]:
-    """The cached run of one setting (p in P_GRID, weight_decay in WD_GRID, width in WIDTHS; nearest values)."""
-    family, s = _setting(p, weight_decay, width, batch_norm)
-    run = {k: family[k][s] for k in ("train", "val", "train_acc", "val_acc", "step")}
-    run["loss_epochs"] = family["loss_epochs"]
-    return run
-
-
-@functools.lru_cache(maxsize=512)
-def playground_boundary(p: float, weight_decay: float, width: int, batch_norm: bool, epoch: int) -> np.ndarray:
-    """P(class 1) on the grid ``BOUNDARY_Y x BOUNDARY_X``, in eval mode, after ``epoch`` epochs (a multiple of 20)."""
-    family, s = _setting(p, weight_decay, width, batch_norm)
-    params, stats = family["snapshots"][int(epoch) // SNAPSHOT_EVERY]
-    one = {name: t[s:s + 1] for name, t in params.items()}
-    one_stats = None if stats is None else [[t[s:s + 1] for t in pair] for pair in stats]
-    grid = torch.stack(torch.meshgrid(BOUNDARY_X, BOUNDARY_Y, indexing="xy"), -1).reshape(-1, 2)
-    with torch.no_grad():
-        logits = _forward(one, grid, train=False, keep=family["keep"][s:s + 1], stats=one_stats, generator=None)
-    return torch.softmax(logits[0], -1)[:, 1].reshape(len(BOUNDARY_Y), len(BOUNDARY_X)).numpy()
+    return losses, model
 
 
 # ----------------------------------------------------------------------------- batch-norm statistics over steps

@@ -431,11 +431,14 @@ def test_mlp_layers_in_order_and_bias_dropped_before_batch_norm():
     assert [type(m).__name__ for m in full] == ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
     assert full[0].bias is None and full[-1].bias is not None and full[3].p == 0.25
     assert full(torch.randn(5, 2)).shape == (5, 3)
+    assert [type(m).__name__ for m in R.mlp([2, 4, 2], activation="tanh")] == ["Linear", "Tanh", "Linear"]
+    assert [type(m).__name__ for m in R.mlp([2, 4, 2], activation="linear")] == ["Linear", "Identity", "Linear"]
 
 
 @pytest.mark.parametrize("kwargs, exc", [(dict(sizes=[4]), ValueError), (dict(sizes=[4, 0, 2]), ValueError),
                                          (dict(sizes=[4, 2.5, 2]), TypeError), (dict(sizes=[4, 2], dropout=1.5), ValueError),
-                                         (dict(sizes=[4, 2], batch_norm=1), TypeError)])
+                                         (dict(sizes=[4, 2], batch_norm=1), TypeError),
+                                         (dict(sizes=[4, 2], activation="relu"), ValueError)])
 def test_mlp_rejects_bad_arguments(kwargs, exc):
     with pytest.raises(exc):
         R.mlp(**kwargs)
@@ -457,32 +460,226 @@ def test_random_shift_moves_each_feature_in_training_and_is_identity_in_eval(gen
         R.RandomShift(-1.0)
 
 
-# ----------------------------------------------------------------------------- the playground's stacked training
-@pytest.mark.parametrize("width, batch_norm", [(16, False), (8, True)])
-def test_stacked_training_equals_nn_sequential_with_adam_for_each_setting(width, batch_norm):
-    """Adam over (S, ...) tensors is S independent Adams: each p = 0 slice follows mlp() + Adam(weight_decay)."""
-    settings = ((0.0, 0.0), (0.0, 1e-2), (0.4, 0.0))
-    family = R.train_family(width, batch_norm, epochs=25, settings=settings)
-    for s, (p, wd) in enumerate(settings[:2]):
-        reference = R.train_reference(p, wd, width, batch_norm, epochs=25)
-        assert np.allclose(family["step"][s], reference, atol=1e-5), (p, wd)
-    assert not np.allclose(family["step"][2], family["step"][0], atol=1e-3)   # dropout changes the run
-    assert family["train"].shape == (3, 25 // R.LOSS_EVERY + 1)
-    assert np.allclose(family["train"][:, 0], family["train"][0, 0])          # same start for every setting
+# ----------------------------------------------------------------------------- the playground's data
+@pytest.mark.parametrize("name", R.PLAYGROUND_SETS)
+@pytest.mark.parametrize("n", [2, 7, 200])
+def test_playground_points_have_shapes_and_balanced_labels(name, n):
+    x, y = R.playground_points(name, n, noise=0.2, seed=1)
+    assert x.shape == (n, 2) and x.dtype == torch.float32 and y.shape == (n,) and y.dtype == torch.int64
+    assert set(y.tolist()) == {0, 1} and int((y == 0).sum()) - int((y == 1).sum()) in (0, 1)   # balanced
+    assert torch.equal(y[:n // 2 * 2].view(-1, 2), torch.tensor([[0, 1]]).expand(n // 2, 2))   # any prefix is too
 
 
-def test_playground_boundary_is_a_probability_map_and_eval_mode_is_deterministic():
-    a = R.playground_boundary(0.4, 1e-3, 4, True, 40)
-    b = R.playground_boundary(0.41, 1e-3, 4, True, 40)                        # the nearest grid value: 0.4
-    assert a.shape == (len(R.BOUNDARY_Y), len(R.BOUNDARY_X)) and np.array_equal(a, b)
-    assert a.min() >= 0 and a.max() <= 1
-    run = R.playground_run(0.4, 1e-3, 4, True)
-    assert len(run["step"]) == R.PLAYGROUND_EPOCHS and len(run["val"]) == len(run["loss_epochs"])
-    xtr, ytr, xva, yva = R.playground_data()
-    grid_x, grid_y = R.BOUNDARY_X, R.BOUNDARY_Y
-    for x in (xtr, xva):                                                      # the grid covers every point
-        assert grid_x[0] <= x[:, 0].min() and x[:, 0].max() <= grid_x[-1]
-        assert grid_y[0] <= x[:, 1].min() and x[:, 1].max() <= grid_y[-1]
+def _angle(x):
+    return torch.atan2(x[:, 1], x[:, 0])
+
+
+def test_playground_points_at_noise_0_lie_on_the_clean_shapes():
+    sign = lambda y: (1 - 2 * y)[:, None]  # noqa: E731
+    x, y = R.playground_points("moons", 500, 0.0, seed=2)            # half circles of radius 1 around (-0.5, -0.25)
+    upper = sign(y.double()) * x.double() + torch.tensor([0.5, 0.25], dtype=torch.float64)  # class 1 turned back
+    assert torch.allclose(upper.norm(dim=1), torch.ones(500, dtype=torch.float64), atol=1e-6) and (upper[:, 1] >= -1e-6).all()
+    x, y = R.playground_points("circles", 500, 0.0, seed=2)
+    assert torch.allclose(x.norm(dim=1), torch.where(y == 0, 0.6, 1.5), atol=1e-6)
+    x, y = R.playground_points("XOR", 500, 0.0, seed=2)
+    assert ((x.abs() >= 0.1 - 1e-6) & (x.abs() <= 1.5 + 1e-6)).all()
+    assert torch.equal(x[:, 0] * x[:, 1] > 0, y == 0)                # class 0 where x1 x2 > 0
+    x, y = R.playground_points("spiral", 500, 0.0, seed=2)
+    r = x.double().norm(dim=1)
+    assert (r >= 0.1 - 1e-6).all() and (r <= 1.6 + 1e-6).all()
+    expected = 2.5 * math.pi * (r - 0.1) / 1.5 + math.pi * y          # angle of the arm at this radius
+    wrapped = torch.remainder(_angle(x.double()) - expected + math.pi, 2 * math.pi) - math.pi
+    assert wrapped.abs().max() < 1e-4
+    x, y = R.playground_points("blobs", 20000, 0.0, seed=2)          # Gaussian blobs of std 0.35 at -+(0.8, 0.8)
+    for c, centre in ((0, -0.8), (1, 0.8)):
+        assert torch.allclose(x[y == c].mean(0), torch.full((2,), centre), atol=0.02)
+        assert torch.allclose(x[y == c].std(0), torch.full((2,), 0.35), atol=0.02)
+
+
+def test_playground_noise_moves_each_point_along_one_fixed_gaussian_jitter():
+    clean, y = R.playground_points("moons", 4000, 0.0, seed=5)
+    a, ya = R.playground_points("moons", 4000, 0.1, seed=5)
+    b, _ = R.playground_points("moons", 4000, 0.4, seed=5)
+    assert torch.equal(y, ya)
+    assert torch.allclose((a - clean) / 0.1, (b - clean) / 0.4, atol=1e-4)   # the same jitter, scaled
+    jitter = (b - clean) / 0.4
+    assert abs(float(jitter.mean())) < 0.05 and abs(float(jitter.std()) - 1) < 0.05   # N(0, 1)
+
+
+def test_playground_points_are_seeded():
+    assert torch.equal(R.playground_points("XOR", 50, 0.3, 4)[0], R.playground_points("XOR", 50, 0.3, 4)[0])
+    assert not torch.equal(R.playground_points("XOR", 50, 0.3, 4)[0], R.playground_points("XOR", 50, 0.3, 5)[0])
+
+
+def test_playground_data_nests_training_sets_and_keeps_validation_apart():
+    small, large = R.playground_data("spiral", 20, 0.2), R.playground_data("spiral", 60, 0.2)
+    assert torch.equal(small[0], large[0][:20]) and torch.equal(small[1], large[1][:20])   # more points add points
+    assert torch.equal(small[2], large[2]) and small[2].shape == (R.VAL_POINTS, 2)
+    assert not torch.isin(small[2][:, 0], large[0][:, 0]).any()                           # validation never trained on
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: R.playground_points("rings", 10), ValueError, "name must be one of"),
+    (lambda: R.playground_points("moons", 1), ValueError, "n must be an int >= 2"),
+    (lambda: R.playground_points("moons", 10, noise=-0.1), ValueError, "noise must be a finite number >= 0"),
+    (lambda: R.playground_points("moons", 10, seed=1.5), TypeError, "seed must be an int"),
+    (lambda: R.playground_data("moons", 201), ValueError, "n_train must be an int in"),
+    (lambda: R.playground_setting(activation="gelu"), ValueError, "activation must be one of"),
+    (lambda: R.playground_setting(p=1.0), ValueError, "p must be in"),
+    (lambda: R.playground_setting(lr=0), ValueError, "lr must be a finite number > 0"),
+    (lambda: R.playground_map(3), ValueError, "epoch must be a multiple of 2"),
+    (lambda: R.playground_map(202), ValueError, "epoch must be an int"),
+])
+def test_playground_rejects_bad_arguments(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+# ----------------------------------------------------------------------------- the playground's training
+def _reference_parameters(model) -> torch.Tensor:
+    """``model``'s parameters in the playground's flat order (Linear weights as (in, out))."""
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    norms = [m for m in model if isinstance(m, nn.BatchNorm1d)]
+    parts = []
+    for i in range(2):
+        parts.append(linears[i].weight.detach().T.flatten())
+        parts += [norms[i].weight.detach(), norms[i].bias.detach()] if norms else [linears[i].bias.detach()]
+    parts += [linears[2].weight.detach().T.flatten(), linears[2].bias.detach()]
+    for bn in norms:
+        parts += [bn.running_mean, bn.running_var]
+    return torch.cat(parts)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(activation="tanh", weight_decay=1e-2), dict(batch_norm=True),
+                                    dict(batch_norm=True, activation="linear", lr=0.03, data="XOR", n_train=30)])
+def test_hand_written_training_follows_mlp_with_torch_optim_adam(kwargs):
+    """Without dropout the run is deterministic: the same step losses and weights as nn.Sequential + Adam (float64)."""
+    setting = R.playground_setting(width=8, **kwargs)
+    run = R.train_playground(setting, epochs=24, dtype=torch.float64)
+    losses, model = R.train_reference(setting, epochs=24, dtype=torch.float64)
+    assert np.allclose(run.step_loss, losses, rtol=1e-9, atol=1e-12)
+    assert torch.allclose(run.states[-1], _reference_parameters(model), rtol=1e-8, atol=1e-8)
+    xtr, ytr, xva, yva = R.playground_data(setting.data, setting.n_train, setting.noise)
+    model.eval()
+    with torch.no_grad():                                  # eval mode (BN's running statistics) on both sets
+        assert math.isclose(run.train_loss[-1], F.cross_entropy(model(xtr.double()), ytr).item(), rel_tol=1e-9)
+        assert math.isclose(run.val_loss[-1], F.cross_entropy(model(xva.double()), yva).item(), rel_tol=1e-9)
+        assert math.isclose(run.val_acc[-1], (model(xva.double()).argmax(1) == yva).double().mean().item())
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_hand_written_gradient_with_dropout_equals_autograd(batch_norm):
+    """One step with dropout: the masks drawn from the generator, applied in an nn.Sequential, give the same gradient."""
+    setting = R.playground_setting(width=6, p=0.4, batch_norm=batch_norm, activation="tanh", data="moons")
+    xtr, ytr, _, _ = R.playground_data(setting.data, setting.n_train, setting.noise)
+    x = xtr.double()
+    state = R._initial_state(setting, 3, torch.float64)
+    grad = torch.zeros_like(state)
+    w, g = R._unpack(state, 6, batch_norm), R._unpack(grad, 6, batch_norm)
+    loss = R._forward_backward(w, g, x, F.one_hot(ytr, 2).double(), setting, 0.6, torch.Generator().manual_seed(9))
+    masks = torch.Generator().manual_seed(9)                 # the same draws, in the same order (layer 0, layer 1)
+    drawn = [torch.rand(len(x), 6, generator=masks, dtype=torch.float64) < 0.6 for _ in range(2)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        model = R.mlp([2, 6, 6, 2], batch_norm=batch_norm, activation="tanh").double()
+    acts = [m for m in model if isinstance(m, nn.Tanh)]
+    for act, keep in zip(acts, drawn):
+        act.register_forward_hook(lambda module, inputs, out, keep=keep: out * keep / 0.6)
+    reference = F.cross_entropy(model(x), ytr)
+    reference.backward()
+    n_params = R._n_parameters(6, batch_norm)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    norms = [m for m in model if isinstance(m, nn.BatchNorm1d)]
+    expected = []
+    for i in range(2):
+        expected.append(linears[i].weight.grad.T.flatten())
+        expected += [norms[i].weight.grad, norms[i].bias.grad] if batch_norm else [linears[i].bias.grad]
+    expected += [linears[2].weight.grad.T.flatten(), linears[2].bias.grad]
+    assert math.isclose(loss.item(), reference.item(), rel_tol=1e-12)
+    assert torch.allclose(grad[:n_params], torch.cat(expected), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [dict(p=0.3), dict(p=0.2, batch_norm=True, weight_decay=1e-3)])
+def test_a_snapshot_is_a_fresh_training_stopped_at_that_epoch(kwargs):
+    setting = R.playground_setting(width=8, data="XOR", **kwargs)
+    full = R.train_playground(setting, epochs=40)
+    for epoch in (0, 2, 18, 40):
+        short = R.train_playground(setting, epochs=epoch)
+        assert torch.equal(full.states[epoch // R.SNAPSHOT_EVERY], short.states[-1]), epoch
+        assert full.val_loss[epoch // R.SNAPSHOT_EVERY] == short.val_loss[-1]
+    assert list(full.epochs) == list(range(0, 41, R.SNAPSHOT_EVERY)) and len(full.step_loss) == 40
+
+
+def test_playground_map_is_the_eval_mode_probability_of_the_stored_snapshot():
+    kwargs = dict(data="circles", width=16, p=0.2, batch_norm=True)
+    run = R.playground_run(**kwargs)
+    fresh = R.train_playground(R.playground_setting(**kwargs), epochs=60)
+    prob = R.playground_map(60, **kwargs)
+    gx, gy = torch.meshgrid(R.MAP_GRID, R.MAP_GRID, indexing="xy")
+    with torch.no_grad():
+        logits = R.playground_logits(fresh.states[-1:], torch.stack([gx, gy], -1).reshape(-1, 2), fresh.setting)[0]
+    assert torch.equal(run.states[30], fresh.states[-1])
+    assert np.allclose(prob, torch.softmax(logits, 1)[:, 1].reshape(gx.shape).numpy(), atol=1e-7)
+    assert prob.shape == (len(R.MAP_GRID), len(R.MAP_GRID)) and 0 <= prob.min() and prob.max() <= 1
+    xtr, _, xva, _ = R.playground_data("circles", 40, 0.3)
+    for x in (xtr, xva):                                            # the map covers every point of the default set
+        assert x.abs().max() <= R.VIEW
+
+
+def test_playground_run_is_cached_and_rounds_slider_values():
+    a = R.playground_run(data="moons", p=0.30000000000000004, width=4)
+    assert a is R.playground_run(data="moons", p=0.3, width=4) and a.setting.p == 0.3
+
+
+# ----------------------------------------------------------------------------- the playground panel
+def _map_artists(panel):
+    ax = panel.fig.axes[0]
+    lines = [line for line in ax.get_lines() if len(line.get_xdata())]
+    hollow = [line for line in lines if line.get_markerfacecolor() == "none"]
+    filled = [line for line in lines if line.get_markerfacecolor() != "none"]
+    return ax, hollow, filled
+
+
+def test_playground_panel_draws_validation_hollow_training_filled_with_a_class_legend():
+    from helpers.panels.regularization import overfitting_panel
+    panel = overfitting_panel()
+    panel.render(data="XOR", n_train=30, noise=0.2, epoch=20)
+    ax, hollow, filled = _map_artists(panel)
+    xtr, ytr, xva, yva = R.playground_data("XOR", 30, 0.2)
+    points = lambda lines: sorted(zip(*[np.concatenate([line.get_xdata() for line in lines]),  # noqa: E731
+                                        np.concatenate([line.get_ydata() for line in lines])]))
+    assert points(hollow) == sorted(map(tuple, xva.numpy().tolist())) and len(hollow) == 2
+    assert points(filled) == sorted(map(tuple, xtr.numpy().tolist())) and len(filled) == 2
+    assert hollow[0].get_markeredgecolor() != hollow[1].get_markeredgecolor()          # one colour per class
+    labels = [t.get_text() for legend in panel._pads for t in legend.get_texts()]
+    assert {"class 0", "class 1", "training (filled)", "validation (hollow)"} <= set(labels)
+    assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$" and len(ax.get_xticks()) >= 3
+
+
+def test_playground_panel_at_epoch_e_shows_a_fresh_training_stopped_at_e():
+    from helpers.panels.regularization import overfitting_panel
+    panel = overfitting_panel()
+    kwargs = dict(data="moons", noise=0.2, n_train=30, activation="tanh", lr=0.03, width=16, p=0.2,
+                  weight_decay=1e-3, batch_norm=False)
+    panel.render(epoch=36, **kwargs)
+    shown = panel.fig.axes[0].get_images()[0].get_array()
+    fresh = R.train_playground(R.playground_setting(**kwargs), epochs=36)
+    grid = torch.stack(torch.meshgrid(R.MAP_GRID, R.MAP_GRID, indexing="xy"), -1).reshape(-1, 2)
+    with torch.no_grad():
+        prob = torch.softmax(R.playground_logits(fresh.states[-1:], grid, fresh.setting)[0], 1)[:, 1]
+    shown = np.asarray(shown)[::2, ::2]                    # drawn twice as fine: every 2nd pixel is a node of the map
+    assert np.allclose(shown, prob.reshape(len(R.MAP_GRID), -1).numpy(), atol=1e-6)
+    assert "epoch 36:" in panel.readout_text and f"{fresh.val_loss[-1]:.3f}" in panel.readout_text
+
+
+def test_playground_panel_groups_its_controls_and_plays_the_epochs():
+    from helpers.panels.regularization import overfitting_panel
+    panel = overfitting_panel()
+    titles = [part.children[0].value for part in panel.widget.children[0].children]
+    assert titles == ["<b>data</b>", "<b>model and training</b>", "<b>regularization</b>"]
+    [link] = panel.play_links
+    assert link.target == (panel.controls["epoch"], "value") and panel.controls["epoch"].step == R.SNAPSHOT_EVERY
+    assert panel.css_width >= 900
 
 
 @pytest.mark.parametrize("batch_size, momentum, shift", [(2, 0.01, False), (16, 0.1, True), (128, 1.0, True)])

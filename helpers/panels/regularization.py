@@ -1,10 +1,11 @@
 """Chapter 7 (regularization): the chapter's panels and figures. The math lives in ``helpers.regularization``.
 
-- ``overfitting_panel``: a small two-moons training set, a network whose width, dropout, weight decay and
-  batch norm are set by the controls; the decision boundary and the train / validation loss over the epochs.
-  For one width and BN switch, all 16 (dropout p, weight decay) settings are trained together as stacked
-  tensors (``helpers.regularization.train_family``: 200 full-batch Adam steps) and cached; moving p, the
-  weight decay or the epoch then only looks results up.
+- ``overfitting_panel``: a playground in the manner of TensorFlow Playground. Data (five sets, noise, training-set
+  size), network (activation, width, Adam's learning rate) and regularization (dropout, weight decay, batch norm)
+  are set by grouped controls; the decision map shows training points filled and validation points hollow, the
+  right plot the train-mode and eval-mode training losses and the validation loss. Each new setting is trained
+  once (``helpers.regularization.train_playground``: 200 full-batch epochs, the weights kept every 2 epochs) and
+  cached; the epoch slider and its Play button only swap the stored map and move the marker.
 - ``dropout_mask_panel``: which units one dropout mask drops, and the mean of the layer's output under
   PyTorch's scaling 1/(1-p), no scaling and the notes' 1/p.
 - ``bn_stats_panel``: batch means and variances against the batch size, and the running estimates
@@ -14,119 +15,179 @@ from __future__ import annotations
 
 import functools
 
-import ipywidgets as widgets
+import contourpy
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 import numpy as np
 import torch
 
 from ..plotting import COLORS, new_figure
-from ..regularization import (BN_STEPS, BN_MAX_BATCH, BOUNDARY_X, BOUNDARY_Y, LOSS_EVERY, PLAYGROUND_EPOCHS,
-                              PLAYGROUND_PATIENCE, SNAPSHOT_EVERY, WD_GRID, WIDTHS, dropout, dropout_scalings,
-                              early_stopping_epoch, playground_boundary, playground_data, playground_run,
+from ..regularization import (ACTIVATIONS, BN_STEPS, BN_MAX_BATCH, MAP_GRID, PLAYGROUND_EPOCHS, PLAYGROUND_PATIENCE,
+                              PLAYGROUND_SETS, SNAPSHOT_EVERY, TRAIN_MAX, VIEW, dropout, dropout_scalings,
+                              early_stopping_epoch, playground_data, playground_map, playground_run,
                               simulate_bn_statistics)
-from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
+from .base import Panel, check_finite, checkbox, dropdown, float_slider, int_slider, one_thread, play_slider, register
+from .pieces import PATH_COLORS, SIGNED_CMAP
 
 __all__ = ["overfitting_panel", "dropout_mask_panel", "bn_stats_panel", "subnetworks_figure",
            "decision_boundary_figure"]
 
-_STYLE = {"description_width": "initial"}
-
-
-def _selection_slider(description: str, options: list, value) -> widgets.SelectionSlider:
-    """A slider over a few fixed values (a coarse grid: each value is one cached training run)."""
-    return widgets.SelectionSlider(options=options, value=value, description=description, continuous_update=False,
-                                   style=_STYLE, layout=widgets.Layout(width="320px"))
-
-
 # ----------------------------------------------------------------------------- the playground
-_EXTENT = (float(BOUNDARY_X[0]), float(BOUNDARY_X[-1]), float(BOUNDARY_Y[0]), float(BOUNDARY_Y[-1]))
+_CLASS_COLORS = (PATH_COLORS[0], PATH_COLORS[1])     # class 0 blue, class 1 red: the ends of the map below
+_MAP_CMAP = SIGNED_CMAP      # diverging, centred at P = 0.5 (white): blue = class 0, red = class 1
+_MAP_NORM = dict(vmin=-0.8, vmax=1.8)   # symmetric about 0.5; P in [0, 1] uses the lighter middle of the map
+_EXTENT = (-VIEW, VIEW, -VIEW, VIEW)
+_FINE = 2 * len(MAP_GRID) - 1        # the map drawn on a grid twice as fine: nodes of MAP_GRID are every 2nd node
+_CELL = 2 * VIEW / (_FINE - 1)
+_IMAGE_EXTENT = (-VIEW - _CELL / 2, VIEW + _CELL / 2, -VIEW - _CELL / 2, VIEW + _CELL / 2)   # pixel centres on the nodes
+_TICKS = [-2, -1, 0, 1, 2]
+_LOSS_FLOOR = 1e-4
+_LR_OPTIONS = [("0.001", 0.001), ("0.003", 0.003), ("0.01", 0.01), ("0.03", 0.03), ("0.1", 0.1)]
+_WD_OPTIONS = [("0", 0.0), ("1e-4", 1e-4), ("1e-3", 1e-3), ("0.01", 1e-2), ("0.1", 1e-1)]
+
+
+def _boundary_segments(prob: np.ndarray) -> list[np.ndarray]:
+    """The P = 0.5 contour of a map on ``MAP_GRID x MAP_GRID``, as line segments (contourpy, no figure needed)."""
+    grid = MAP_GRID.numpy()
+    return contourpy.contour_generator(grid, grid, prob).lines(0.5)
+
+
+def _fine(prob: np.ndarray) -> np.ndarray:
+    """The map bilinearly refined onto a grid twice as fine (drawn with nearest pixels: cheaper than matplotlib's bilinear)."""
+    t = torch.as_tensor(prob, dtype=torch.float32)[None, None]
+    return torch.nn.functional.interpolate(t, size=(_FINE, _FINE), mode="bilinear", align_corners=True)[0, 0].numpy()
+
+
+def _map_axes(ax, title: str) -> None:
+    ax.set(xlim=_EXTENT[:2], ylim=_EXTENT[2:], xticks=_TICKS, yticks=_TICKS, xlabel="$x_1$", ylabel="$x_2$", title=title)
+    ax.set_aspect("equal")
+    ax.grid(False)
+
+
+def _point_artists(ax, animated: bool) -> dict:
+    """Per class: training points filled, validation points hollow (in the class colour)."""
+    artists = {}
+    for c, color in enumerate(_CLASS_COLORS):
+        artists["val", c] = ax.plot([], [], "o", ms=4.5, mfc="none", mec=color, mew=1.0, alpha=0.85, animated=animated)[0]
+        artists["train", c] = ax.plot([], [], "o", ms=5.5, color=color, mec="black", mew=0.7, animated=animated)[0]
+    return artists
+
+
+def _set_points(artists: dict, data) -> None:
+    xtr, ytr, xva, yva = data
+    for c in (0, 1):
+        artists["train", c].set_data(*xtr[ytr == c].T.numpy())
+        artists["val", c].set_data(*xva[yva == c].T.numpy())
+
+
+def _class_legend_handles() -> list:
+    handles = [Line2D([], [], ls="", marker="s", ms=8, color=color, label=f"class {c}") for c, color in enumerate(_CLASS_COLORS)]
+    handles += [Line2D([], [], ls="", marker="o", ms=5.5, color="#999999", mec="black", mew=0.7, label="training (filled)"),
+                Line2D([], [], ls="", marker="o", ms=4.5, mfc="none", mec="black", mew=1.0, label="validation (hollow)"),
+                Line2D([], [], color="black", lw=1.2, label="boundary P = 0.5")]
+    return handles
 
 
 def decision_boundary_figure(settings: dict[str, dict]):
-    """Playground decision boundaries, one axes per ``{title: dict(p=, weight_decay=, width=, batch_norm=, epoch=)}``."""
-    xtr, ytr, _, _ = playground_data()
-    fig, axes = new_figure((2.5 * len(settings) + 0.9, 3.1), ncols=len(settings), squeeze=False)
+    """Playground decision maps, one axes per ``{title: dict(epoch=, **PlaygroundSetting keywords)}``."""
+    fig, axes = new_figure((3.1 * len(settings) + 2.2, 3.4), ncols=len(settings), squeeze=False)
     for ax, (title, kwargs) in zip(axes[0], settings.items()):
         kwargs = dict(kwargs)
-        epoch = int(kwargs.pop("epoch", PLAYGROUND_EPOCHS)) // SNAPSHOT_EVERY * SNAPSHOT_EVERY
+        epoch = int(kwargs.pop("epoch", PLAYGROUND_EPOCHS))
         with one_thread():
-            prob = playground_boundary(**kwargs, epoch=epoch)
             run = playground_run(**kwargs)
-        image = ax.imshow(prob, origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.5, aspect="auto", extent=_EXTENT,
-                          interpolation="bilinear")
-        ax.contour(BOUNDARY_X.numpy(), BOUNDARY_Y.numpy(), prob, levels=[0.5], colors="black", linewidths=1)
-        for c, color in ((0, COLORS["grad"]), (1, COLORS["main"])):
-            ax.plot(*xtr[ytr == c].T.numpy(), "o", ms=4, color=color, mec="black", mew=0.5, label=f"class {c} (training)")
-        i = epoch // LOSS_EVERY
-        ax.set(xlim=_EXTENT[:2], ylim=_EXTENT[2:], xticks=[], yticks=[],
-               title=f"{title}\ntrain {run['train'][i]:.3f} | val {run['val'][i]:.2f}")
-        ax.grid(False)
-    bar = fig.colorbar(image, ax=list(axes[0]), fraction=0.04, pad=0.02, ticks=[0, 0.5, 1])
-    bar.set_label("model's P(class 1)", fontsize=8)
-    bar.ax.tick_params(labelsize=8)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    handles.append(Line2D([], [], color="black", lw=1))
-    fig.legend(handles, labels + ["boundary: P = 0.5"], loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+            prob = playground_map(epoch, **kwargs)
+        s = run.setting
+        image = ax.imshow(_fine(prob), origin="lower", cmap=_MAP_CMAP, **_MAP_NORM, extent=_IMAGE_EXTENT,
+                          interpolation="nearest")
+        ax.add_collection(LineCollection(_boundary_segments(prob), colors="black", linewidths=1.2))
+        _set_points(_point_artists(ax, animated=False), playground_data(s.data, s.n_train, s.noise))
+        i = epoch // SNAPSHOT_EVERY
+        _map_axes(ax, f"{title}\ntrain {run.train_loss[i]:.3f} | val {run.val_loss[i]:.2f}")
+    bar = fig.colorbar(image, ax=list(axes[0]), fraction=0.04, pad=0.02, ticks=[0, 0.5, 1], boundaries=np.linspace(0, 1, 101))
+    bar.set_label("P(class 1), eval mode")
+    fig.legend(handles=_class_legend_handles(), loc="outside right center", fontsize=9)
     return fig
 
 
 @register
 def overfitting_panel() -> Panel:
-    """Decision boundary and train / validation loss of a small network on 40 two-moons points, per setting."""
+    """A TensorFlow-Playground-like panel: data, network, regularization; the decision map and the losses over the epochs."""
     controls = {
-        "epoch": int_slider("epoch", 0, PLAYGROUND_EPOCHS, PLAYGROUND_EPOCHS, step=SNAPSHOT_EVERY),
-        "p": float_slider("dropout p", 0.0, 0.6, 0.2, 0.0, continuous_update=False),
-        "weight_decay": _selection_slider("weight decay", list(WD_GRID), 0.0),
-        "width": _selection_slider("width", list(WIDTHS), 64),
+        "epoch": play_slider("epoch", 0, PLAYGROUND_EPOCHS, PLAYGROUND_EPOCHS, step=SNAPSHOT_EVERY, interval=100),
+        "data": dropdown("data set", list(PLAYGROUND_SETS), "circles"),
+        "noise": float_slider("noise", 0.0, 0.5, 0.05, 0.3, continuous_update=False),
+        "n_train": int_slider("training points", 10, TRAIN_MAX, 40, step=10, continuous_update=False),
+        "activation": dropdown("activation", list(ACTIVATIONS), "ReLU"),
+        "lr": dropdown("learning rate (Adam)", _LR_OPTIONS, 0.01),
+        "width": dropdown("width", [4, 16, 64], 64),
+        "p": float_slider("dropout p", 0.0, 0.6, 0.1, 0.0, continuous_update=False),
+        "weight_decay": dropdown("weight decay", _WD_OPTIONS, 0.0),
         "batch_norm": checkbox("batch norm", False),
     }
-    xtr, ytr, _, _ = playground_data()
-    extent = _EXTENT
+    groups = [("data", [["data", "noise"], ["n_train"]]),
+              ("model and training", [["activation", "width"], ["lr"], ["epoch"]]),
+              ("regularization", [["p"], ["weight_decay"], ["batch_norm"]])]
 
     def setup(fig):
-        ax_b, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.25]})
-        ax_b.set(xlim=extent[:2], ylim=extent[2:], xticks=[], yticks=[], title="P(class 1) in eval mode: red 0, blue 1")
-        ax_b.grid(False)
-        image = ax_b.imshow(np.zeros((len(BOUNDARY_Y), len(BOUNDARY_X))), origin="lower", cmap="RdBu", vmin=0, vmax=1,
-                            alpha=0.5, extent=extent, aspect="auto", interpolation="bilinear", animated=True)
-        for c, color in ((0, COLORS["grad"]), (1, COLORS["main"])):
-            ax_b.plot(*xtr[ytr == c].T.numpy(), "o", ms=4.5, color=color, mec="black", mew=0.6, animated=True)
-        ax_l.set(xlim=(0, PLAYGROUND_EPOCHS), ylim=(1e-3, 8), yscale="log", xlabel="epoch", ylabel="cross-entropy",
-                 title="loss (40 training points, 200 validation)")
-        step_line, = ax_l.plot([], [], color=COLORS["main"], lw=0.8, alpha=0.4, label="train, train mode",
-                               animated=True)
-        train_line, = ax_l.plot([], [], color=COLORS["main"], label="train, eval mode", animated=True)
-        val_line, = ax_l.plot([], [], color=COLORS["accent"], label="validation", animated=True)
-        now = ax_l.axvline(0, color="black", lw=1, ls=":", animated=True)
-        best, = ax_l.plot([], [], "v", ms=8, color=COLORS["alt"], label="kept by early stopping", animated=True)
-        ax_l.legend(loc="lower left", fontsize=8, ncols=2)
+        grid = fig.add_gridspec(1, 4, width_ratios=[0.8, 0.035, 0.27, 1.5])
+        ax_map, ax_bar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+        ax_key, ax_loss = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[0, 3])
+        _map_axes(ax_map, "P(class 1) in eval mode")
+        image = ax_map.imshow(np.full((_FINE, _FINE), 0.5), origin="lower", cmap=_MAP_CMAP, **_MAP_NORM,
+                              extent=_IMAGE_EXTENT, interpolation="nearest", animated=True)
+        boundary = LineCollection([], colors="black", linewidths=1.2, animated=True)
+        ax_map.add_collection(boundary)
+        points = _point_artists(ax_map, animated=True)
+        stamp = ax_map.text(0.03, 0.97, "", transform=ax_map.transAxes, ha="left", va="top", fontsize=10,
+                            bbox=dict(facecolor="white", edgecolor="#cccccc", pad=2), animated=True)
+        bar = fig.colorbar(image, cax=ax_bar, ticks=[0, 0.5, 1], boundaries=np.linspace(0, 1, 101))
+        bar.set_label("P(class 1)")
+        ax_key.axis("off")
+        ax_key.legend(handles=_class_legend_handles(), loc="center left", borderaxespad=0, handlelength=1.4)
+        ax_loss.set(xlim=(0, PLAYGROUND_EPOCHS), ylim=(_LOSS_FLOOR, 20), yscale="log", xlabel="epoch",
+                    ylabel="cross-entropy", title="loss: training set and 200 validation points")
+        step_line, = ax_loss.plot([], [], color=COLORS["main"], lw=0.8, alpha=0.4, label="train, train mode",
+                                  animated=True)
+        train_line, = ax_loss.plot([], [], color=COLORS["main"], label="train, eval mode", animated=True)
+        val_line, = ax_loss.plot([], [], color=COLORS["accent"], label="validation", animated=True)
+        now = ax_loss.axvline(0, color="black", lw=1, ls=":", animated=True)
+        now_dots, = ax_loss.plot([], [], "o", ms=5, color="black", animated=True)
+        best, = ax_loss.plot([], [], "v", ms=9, color=COLORS["alt"], label="kept by early stopping", animated=True)
+        ax_loss.legend(loc="upper right", ncols=2)
         steps = np.arange(1, PLAYGROUND_EPOCHS + 1)
 
-        def update(epoch, p, weight_decay, width, batch_norm):
+        def update(epoch, data, noise, n_train, activation, lr, width, p, weight_decay, batch_norm):
             epoch = min(int(epoch), PLAYGROUND_EPOCHS) // SNAPSHOT_EVERY * SNAPSHOT_EVERY
-            setting = (float(p), float(weight_decay), int(width), bool(batch_norm))
+            kwargs = dict(data=data, noise=float(noise), n_train=int(n_train), activation=activation, lr=float(lr),
+                          width=int(width), p=float(p), weight_decay=float(weight_decay), batch_norm=bool(batch_norm))
             with one_thread():
-                run = playground_run(*setting)
-                image.set_data(playground_boundary(*setting, epoch))
-            epochs = run["loss_epochs"]
-            step_line.set_data(steps, np.clip(run["step"], 1e-3, None))
-            train_line.set_data(epochs, np.clip(run["train"], 1e-3, None))
-            val_line.set_data(epochs, np.clip(run["val"], 1e-3, None))
+                run = playground_run(**kwargs)
+                prob = playground_map(epoch, **kwargs)
+            s = run.setting
+            check_finite(run.train_loss, run.val_loss, prob, what="this training run")
+            image.set_data(_fine(prob))
+            boundary.set_segments(_boundary_segments(prob))
+            _set_points(points, playground_data(s.data, s.n_train, s.noise))
+            stamp.set_text(f"epoch {epoch}")
+            floor = lambda a: np.clip(a, _LOSS_FLOOR, None)  # noqa: E731  (log axis)
+            step_line.set_data(steps, floor(run.step_loss))
+            train_line.set_data(run.epochs, floor(run.train_loss))
+            val_line.set_data(run.epochs, floor(run.val_loss))
+            i = epoch // SNAPSHOT_EVERY
             now.set_xdata([epoch, epoch])
-            i_stop, i_best = early_stopping_epoch(run["val"], patience=PLAYGROUND_PATIENCE)
-            best.set_data([epochs[i_best]], [max(run["val"][i_best], 1e-3)])
-            i = epoch // LOSS_EVERY
-            return (f"epoch {epoch}: train loss <b>{run['train'][i]:.3f}</b> (acc {run['train_acc'][i]:.0%}), "
-                    f"validation loss <b>{run['val'][i]:.3f}</b> (acc {run['val_acc'][i]:.0%}). "
-                    f"Early stopping (patience {PLAYGROUND_PATIENCE * LOSS_EVERY} epochs) stops at epoch {epochs[i_stop]} "
-                    f"and keeps epoch {epochs[i_best]} (validation loss {run['val'][i_best]:.3f})")
+            now_dots.set_data([epoch, epoch], floor([run.train_loss[i], run.val_loss[i]]))
+            i_stop, i_best = early_stopping_epoch(run.val_loss, patience=PLAYGROUND_PATIENCE)
+            best.set_data([run.epochs[i_best]], floor([run.val_loss[i_best]]))
+            return (f"epoch {epoch}: training loss <b>{run.train_loss[i]:.3f}</b> (accuracy {run.train_acc[i]:.0%}), "
+                    f"validation loss <b>{run.val_loss[i]:.3f}</b> (accuracy {run.val_acc[i]:.0%}), "
+                    f"gap {run.val_loss[i] - run.train_loss[i]:+.3f}. Early stopping (patience "
+                    f"{PLAYGROUND_PATIENCE * SNAPSHOT_EVERY} epochs) stops at epoch {run.epochs[i_stop]} and keeps epoch "
+                    f"{run.epochs[i_best]} (validation loss {run.val_loss[i_best]:.3f}).")
 
         return update
 
-    trained = lambda v: v["epoch"] >= SNAPSHOT_EVERY  # noqa: E731  (before training only width and BN matter)
-    return Panel(controls, setup, figsize=(8.0, 3.2),
-                 enabled_when={"p": trained, "weight_decay": trained})
+    return Panel(controls, setup, figsize=(11.25, 4.0), groups=groups)
 
 
 # ----------------------------------------------------------------------------- dropout mask
@@ -155,14 +216,14 @@ def dropout_mask_panel() -> Panel:
 
     def setup(fig):
         ax_u, ax_m = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1.0]})
-        ax_u.bar(units, h.numpy(), width=0.8, color=COLORS["muted"], alpha=0.35, label="input h (= eval output)")
+        ax_u.bar(units, h.numpy(), width=0.8, color=COLORS["muted"], alpha=0.35, label="input h = eval output")
         ax_u.set(xlim=(-1, _N_UNITS), ylim=(0, 6.5), xlabel="hidden unit", ylabel="activation",
                  title="one dropout mask: output of each unit")
         bars = LineCollection([], linewidths=5.5, colors=COLORS["main"], capstyle="butt", label="train output",
                               animated=True)        # one artist for the 40 bars: cheaper to redraw than 40 patches
         ax_u.add_collection(bars)
         dropped, = ax_u.plot([], [], "x", ms=6, mew=1.5, color=COLORS["grad"], label="dropped", animated=True)
-        ax_u.legend(loc="upper left", fontsize=8, ncols=3)
+        ax_u.legend(loc="upper left", ncols=2)
         y = np.arange(len(labels))[::-1]
         ax_m.set(xlim=(0, 2.0), ylim=(-0.6, len(labels) - 0.4), yticks=y, yticklabels=labels,
                  xlabel="mean output of the layer", title="layer mean\nbar: this mask, |: 500 masks")
@@ -226,6 +287,7 @@ def subnetworks_figure(p: float = 0.5, seeds: tuple[int, ...] = (0, 1, 2), sizes
                 if not k:
                     ax.plot(layer, yi, "x", color=COLORS["grad"], ms=9, mew=2, zorder=3)
         ax.set(xticks=[], yticks=[], title=f"step with mask seed {seed}")
+        ax.margins(x=0.08, y=0.1)                   # whole circles at the edges
         ax.grid(False)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
@@ -258,7 +320,7 @@ def bn_stats_panel() -> Panel:
                 ax.plot([], [], color="black", lw=1, ls="--", label="true value", animated=True)[0],
             )
         band, = ax_m.plot([], [], color=COLORS["accent"], lw=0.9, ls=":", animated=True)   # mu +- sigma/sqrt(B)
-        ax_m.legend(loc="upper left", fontsize=8, ncols=3)
+        ax_m.legend(loc="upper left", ncols=2)
 
         def update(batch_size, momentum, shift):
             b = int(batch_size)
