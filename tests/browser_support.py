@@ -494,8 +494,9 @@ class LabPage:
     """One browser page with JupyterLab loaded once; notebooks open in it one after the other.
 
     Opening a notebook through ``window.jupyterapp`` takes a fraction of a page load (JupyterLab's
-    scripts, settings and extensions are loaded once). Each notebook is closed, and its kernel shut
-    down, before the next one opens, so every notebook starts from a fresh kernel as before.
+    scripts, settings and extensions are loaded once). Each notebook is closed (its kernel shut down
+    in the background) before the next one opens, and every notebook gets a fresh kernel as before:
+    :meth:`prestart` only starts that kernel a little earlier.
     """
 
     def __init__(self, page, server: LabServer) -> None:
