@@ -8,7 +8,7 @@ Each cell shows the panel and, under it, a *floor* widget: a plain ``IntSlider``
 kernel sets a 1x1 ``Image`` (and then an ``HTML``) widget, nothing else: the bare widget round trip.
 
 For each panel, ``--moves`` times (after two warm-up moves), alternately:
-- the floor: focus the floor slider, press an arrow key, time from the ``keydown`` event to the 1x1
+- the floor: focus the floor slider, press an arrow key (the kernel idle), time from the ``keydown`` event to the 1x1
   image's new ``src`` decoded (``img.decode()``) and the next animation frame (the HTML too);
 - the panel: the same key press on the panel's slider, timed to its new picture decoded, next frame.
 Floor and panel moves alternate, so both see the same load of a shared machine. The kernel-side time
@@ -221,15 +221,24 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def measure_moves(page, tag: str, moves: int, warmup: int = 2, timeout_ms: int = 5000) -> dict:
-    """Alternate floor and panel key presses; return the latencies (ms) of each."""
+def measure_moves(page, nb_id: str, tag: str, moves: int, warmup: int = 2, timeout_ms: int = 5000) -> dict:
+    """Alternate floor and panel key presses; return the latencies (ms) of each.
+
+    Each press waits until the kernel is idle: a panel's update goes on after its picture is sent (its
+    readout, which controls are enabled), and a press queued behind that would time it too."""
+    def idle() -> None:
+        page.wait_for_function(bs._KERNEL_STATE_JS, arg=nb_id, polling=10, timeout=60_000)
+        page.wait_for_timeout(20)
+
     floor_img, floor_html, panel_ms, misses = [], [], [], 0
     floor_sel, panel_sel = f".bench-floor-slider-{tag}", f".bench-slider-{tag}"
     page.locator(f".bench-panel-{tag}").scroll_into_view_if_needed()
     for i in range(warmup + moves):
+        idle()
         page.evaluate(_ARM_JS, [[f".bench-floor-img-{tag}", f".bench-floor-html-{tag}"], timeout_ms])
         page.keyboard.press(page.evaluate(_FOCUS_JS, floor_sel))
         img_ms, html_ms = page.evaluate("() => window.__bench")
+        idle()
         page.evaluate(_ARM_JS, [[f".bench-img-{tag}"], timeout_ms])
         page.keyboard.press(page.evaluate(_FOCUS_JS, panel_sel))
         (p_ms,) = page.evaluate("() => window.__bench")
@@ -243,7 +252,6 @@ def measure_moves(page, tag: str, moves: int, warmup: int = 2, timeout_ms: int =
             misses += 1
         else:
             panel_ms.append(p_ms)
-        page.wait_for_timeout(30)
     return {"floor_img": floor_img, "floor_html": floor_html, "ms": panel_ms, "misses": misses}
 
 
@@ -291,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                 if name == DEMO_PLAY:
                     continue
                 label = page.locator(f".bench-slider-{tag} .widget-label").first.inner_text().strip()
-                r = measure_moves(page, tag, args.moves)
+                r = measure_moves(page, nbp.id, tag, args.moves)
                 rows.append({"panel": name, "control": label, **r})
                 print(f"  {name}: {_median(r['ms']):.0f} ms (floor {_median(r['floor_img']):.0f} ms)",
                       file=sys.stderr)
