@@ -43,8 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         browser = bs.launch_browser(pw)
         try:
             page = browser.new_page(viewport={"width": args.width, "height": 900})
-            nbp = bs.NotebookPage(page, server, args.notebook.name)
-            nbp.open()
+            nbp = bs.LabPage(page, server).start().open(args.notebook.name)
             state = nbp.run_all(timeout=args.timeout)
             if state["pending"]:
                 problems.append(f"{state['pending']} code cell(s) did not run")
@@ -56,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"panel #{res.index + 1}: moved {res.control or 'nothing'}"
                       + (f", new image after {res.ms:.0f} ms" if res.changed else ""))
                 problems += res.notes if not res.changed else []
+                problems += [f"panel #{res.index + 1} layout: {p}" for p in res.layout]
                 nbp.wait_idle()
                 nbp.panels().nth(res.index).scroll_into_view_if_needed()
             nbp.screenshot(args.output)
