@@ -120,7 +120,8 @@ def int_slider(description: str, min: int, max: int, value: int, step: int = 1, 
 
 def play_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
                 interval: int = 100) -> widgets.IntSlider:
-    """An integer slider with a Play button beside it: Play steps it every ``interval`` ms (loops)."""
+    """An integer slider with a Play button beside it: Play steps it every ``interval`` ms up to its end
+    (the button's repeat toggle makes it loop)."""
     slider = int_slider(description, min, max, value, step)
     slider.play_interval = int(interval)  # the Panel adds the Play button and links it in the browser
     return slider
