@@ -68,11 +68,11 @@ def image_types_figure(rgb: torch.Tensor, threshold: float = 0.5) -> Figure:
     h, w = gray.shape
     panels = [
         (rgb.permute(1, 2, 0).numpy(), None, f"RGB (3, {h}, {w})\nfloat in [0, 1]"),
-        (rgb[0].numpy(), "Reds_r", "channel 0 = R"),
-        (rgb[1].numpy(), "Greens_r", "channel 1 = G"),
-        (rgb[2].numpy(), "Blues_r", "channel 2 = B"),
-        (gray.numpy(), "gray", f"grayscale (1, {h}, {w})\n0 = black, 1 (255) = white"),
-        (binary.numpy(), "gray", f"binary (1, {h}, {w})\npixels 0 or 1"),
+        (rgb[0].numpy(), IMAGE_CMAP, "channel 0 = R\n(how much red)"),
+        (rgb[1].numpy(), IMAGE_CMAP, "channel 1 = G\n(how much green)"),
+        (rgb[2].numpy(), IMAGE_CMAP, "channel 2 = B\n(how much blue)"),
+        (gray.numpy(), IMAGE_CMAP, f"grayscale (1, {h}, {w})\n0 = black, 1 (255) = white"),
+        (binary.numpy(), IMAGE_CMAP, f"binary (1, {h}, {w})\npixels 0 or 1"),
     ]
     fig, axes = new_figure((11.0, 2.3), ncols=len(panels))
     for ax, (img, cmap, title) in zip(axes, panels):
@@ -91,9 +91,11 @@ def padding_modes_figure(x: torch.Tensor, padding: int = 2) -> Figure:
     h, w = x.shape
     for ax, mode in zip(axes, modes):
         xp = pad2d(x, padding, mode)
-        ax.imshow(xp.numpy(), cmap="Blues", vmin=float(x.min()) - 2, vmax=float(x.max()) + 2)
+        lo, hi = min(float(x.min()), 0.0), float(x.max())
+        ax.imshow(xp.numpy(), cmap=IMAGE_CMAP, vmin=lo, vmax=hi)
         for (i, j), v in np.ndenumerate(xp.numpy()):
-            ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=8)
+            dark = (v - lo) / max(hi - lo, 1e-12) < 0.5
+            ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
         ax.add_patch(Rectangle((padding - 0.5, padding - 0.5), w, h, fill=False, lw=2, color=COLORS["grad"]))
         ax.set_title(f"padding_mode='{mode}'", fontsize=10)
         _bare(ax)
@@ -107,7 +109,7 @@ def kernels_figure(weight: torch.Tensor, cols: int = 8) -> Figure:
     maps = weight.detach()[:, 0].numpy()
     limit = float(np.abs(maps).max())
     fig, ax = new_figure((1.0 * cols, 1.1 * -(-len(maps) // cols) + 0.4))
-    ax.imshow(_mosaic(maps, cols), cmap=_cmap("RdBu_r"), vmin=-limit, vmax=limit)
+    ax.imshow(_mosaic(maps, cols), cmap=_cmap(SIGNED_CMAP), vmin=-limit, vmax=limit)
     k = maps.shape[-1]
     for idx in range(len(maps)):
         r, c = divmod(idx, cols)
@@ -129,14 +131,14 @@ def feature_maps_figure(model: nn.Sequential, image: torch.Tensor) -> Figure:
     grid = fig.add_gridspec(len(rows), 2, width_ratios=(1, 8), left=0.02, right=0.99, top=0.9, bottom=0.03,
                             wspace=0.05, hspace=0.35)
     ax_in = fig.add_subplot(grid[1:3, 0])
-    ax_in.imshow(image[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
+    ax_in.imshow(image[0].numpy(), cmap=IMAGE_CMAP, vmin=0, vmax=1)
     ax_in.set_title(f"input {tuple(image.shape)}", fontsize=9)
     _bare(ax_in)
     for r, name in enumerate(rows):
         maps = outs[name][0].numpy()
         limit = float(np.abs(maps).max()) or 1.0
         ax = fig.add_subplot(grid[r, 1])
-        ax.imshow(_mosaic(maps, len(maps)), cmap=_cmap("RdBu_r"), vmin=-limit, vmax=limit, aspect="equal")
+        ax.imshow(_mosaic(maps, len(maps)), cmap=_cmap(SIGNED_CMAP), vmin=-limit, vmax=limit, aspect="equal")
         ax.set_title(f"{name}: {tuple(outs[name].shape[1:])}", fontsize=9, loc="left")
         ax.axis("off")
     probs = torch.softmax(outs["logits"][0], 0)
@@ -146,7 +148,7 @@ def feature_maps_figure(model: nn.Sequential, image: torch.Tensor) -> Figure:
 
 
 # ----------------------------------------------------------------------------- panel pieces
-def _mesh(ax, rows: int, cols: int, cmap="RdBu_r", *, x0: float = 0.0, y0: float = 0.0, edges: str | None = None,
+def _mesh(ax, rows: int, cols: int, cmap=SIGNED_CMAP, *, x0: float = 0.0, y0: float = 0.0, edges: str | None = None,
           scale: float = 1.0):
     """An animated grid of ``rows`` x ``cols`` square cells of side ``scale``, top-left corner at (x0, y0), y pointing down.
 
@@ -173,6 +175,38 @@ def _image_axes(ax, rows: float, cols: float) -> None:
     """Bare axes showing [0, cols] x [0, rows] with y pointing down and square cells."""
     _bare(ax)
     ax.set(xlim=(0, cols), ylim=(rows, 0), aspect="equal")
+
+
+def _linked_panel(controls: dict, setup, follow, **kwargs) -> Panel:
+    """A :class:`Panel` in which some controls follow others (a slider's range, the weights a preset shows).
+
+    ``follow(controls, changed)`` runs before each redraw a control change causes (``changed`` is the control's
+    name, None at the start). The values it sets start no redraw of their own: one change, one picture, no loop.
+    """
+    follow(controls, None)
+    names = {id(w): name for name, w in controls.items()}
+
+    class Linked(Panel):
+        _following = False
+
+        def _on_change(self, change) -> None:
+            if self._following:
+                return
+            self._following = True
+            try:
+                follow(self.controls, names[id(change["owner"])])
+            finally:
+                self._following = False
+            self.refresh()
+
+    return Linked(controls, setup, **kwargs)
+
+
+def _set_max(slider, top: int) -> None:
+    """Give an integer slider a new maximum; its value is clamped into the new range."""
+    if slider.value > top:
+        slider.value = top
+    slider.max = top
 
 
 # ----------------------------------------------------------------------------- panel: conv arithmetic
@@ -211,8 +245,14 @@ def conv_arithmetic_panel() -> Panel:
         "stride": int_slider("stride S", 1, 3, 1),
         "padding": int_slider("padding P", 0, 2, 1),
         "dilation": int_slider("dilation D", 1, 3, 1),
-        "scan": float_slider("kernel position", 0.0, 1.0, 0.01, 0.0),
+        "position": int_slider("kernel position (output cell)", 0, 24, 0),
     }
+
+    def follow(c: dict, changed: str | None) -> None:
+        """The position slider runs over the output cells, 0 .. N*N - 1, for the current geometry."""
+        values = {name: w.value for name, w in c.items()}
+        _set_max(c["position"], max(_arith_outputs(values) ** 2 - 1, 0))
+
     code = {name: float(i) for i, name in enumerate(_CATEGORIES)}
     cmap = ListedColormap([_CELL[name] for name in _CATEGORIES])
     labels = {"input": "input pixel", "pad": "padding (0)", "tap": "kernel tap / current output",
@@ -234,9 +274,9 @@ def conv_arithmetic_panel() -> Panel:
         cell = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.2, color=COLORS["grad"], animated=True))
         (link,) = ax.plot([0, 1], [0, 1], ls="--", lw=1.2, color=COLORS["grad"], animated=True)
 
-        def update(size: int, kernel: int, stride: int, padding: int, dilation: int, scan: float) -> str:
+        def update(size: int, kernel: int, stride: int, padding: int, dilation: int, position: int) -> str:
             span, padded, out = _arith_geometry(size, kernel, stride, padding, dilation)
-            index = int(round(scan * (out * out - 1)))
+            index = min(position, out * out - 1)                 # the slider's range follows N
             i, j = divmod(index, out)
             # input grid: padding, pixels, cells no window reaches, then the current window's taps
             grid = np.full((padded, padded), code["pad"])
@@ -276,10 +316,10 @@ def conv_arithmetic_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(7.6, 3.3), enabled_when={
+    return _linked_panel(controls, setup, follow, figsize=(7.6, 3.3), enabled_when={
         "stride": lambda v: _arith_valid(v) and v["size"] + 2 * v["padding"] > v["dilation"] * (v["kernel"] - 1) + 1,
         "dilation": lambda v: v["kernel"] > 1,
-        "scan": lambda v: _arith_outputs(v) > 1,
+        "position": lambda v: _arith_outputs(v) > 1,
     })
 
 
@@ -423,38 +463,6 @@ class _Pixels(Artist):
         renderer.draw_image(gc, self.ox, self.oy, np.ascontiguousarray(self.data[::-1]))  # Agg's rows go up
         gc.restore()
         self.stale = False
-
-
-def _linked_panel(controls: dict, setup, follow, **kwargs) -> Panel:
-    """A :class:`Panel` in which some controls follow others (a slider's range, the weights a preset shows).
-
-    ``follow(controls, changed)`` runs before each redraw a control change causes (``changed`` is the control's
-    name, None at the start). The values it sets start no redraw of their own: one change, one picture, no loop.
-    """
-    follow(controls, None)
-    names = {id(w): name for name, w in controls.items()}
-
-    class Linked(Panel):
-        _following = False
-
-        def _on_change(self, change) -> None:
-            if self._following:
-                return
-            self._following = True
-            try:
-                follow(self.controls, names[id(change["owner"])])
-            finally:
-                self._following = False
-            self.refresh()
-
-    return Linked(controls, setup, **kwargs)
-
-
-def _set_max(slider, top: int) -> None:
-    """Give an integer slider a new maximum; its value is clamped into the new range."""
-    if slider.value > top:
-        slider.value = top
-    slider.max = top
 
 
 def _filter_kernel(kernel: str, weights: dict) -> torch.Tensor:
@@ -657,10 +665,10 @@ def feature_maps_panel(model: nn.Sequential | None = None) -> Panel:
         _image_axes(ax_in, 8, 8)
         _image_axes(ax_maps, rows * tile - 1, cols * tile - 1)
         _image_axes(ax_big, 8, 8)
-        mesh_in = _mesh(ax_in, 8, 8, "gray_r")
+        mesh_in = _mesh(ax_in, 8, 8, IMAGE_CMAP)
         mesh_in.set_clim(0, 1)
-        mesh_maps = _mesh(ax_maps, rows * tile - 1, cols * tile - 1, "RdBu_r")
-        mesh_big = _mesh(ax_big, 8, 8, "RdBu_r")
+        mesh_maps = _mesh(ax_maps, rows * tile - 1, cols * tile - 1, SIGNED_CMAP)
+        mesh_big = _mesh(ax_big, 8, 8, SIGNED_CMAP)
         box = ax_maps.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2, color=COLORS["accent"], animated=True,
                                           clip_on=False))
 
@@ -712,6 +720,9 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
         controls["channel"].value = _busiest_channel(torch.relu(conv(x_val)))
     pools = (2, 4, 14)
     colors = {2: COLORS["main"], 4: COLORS["purple"], 14: COLORS["alt"]}
+    with one_thread():                                        # the largest change any setting can show: the y range
+        study = shift_study(conv, canvas, max_shift=3, pools=pools[:2] + (14,))
+    highest = max(float(r["change"][k].max()) for r in study.values() for k in (1, *pools))
 
     def change(a: torch.Tensor, b: torch.Tensor) -> float:
         return float(relative_change(a, b))
@@ -721,21 +732,21 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
         for ax, title in ((ax_in, "shifted input 14x14"), (ax_conv, "conv + ReLU 14x14"), (ax_pool, "max-pooled")):
             _image_axes(ax, _CANVAS, _CANVAS)
             ax.set_title(title, fontsize=9)
-        ax_plot.set(xlim=(-3.3, 3.3), ylim=(-0.05, 1.6), xlabel="horizontal shift dx", xticks=_SHIFTS)
+        ax_plot.set(xlim=(-3.3, 3.3), ylim=(-0.05, 1.06 * highest), xlabel="horizontal shift dx", xticks=_SHIFTS)
         ax_plot.set_title("relative change vs no shift", fontsize=9)
-        mesh_in = _mesh(ax_in, _CANVAS, _CANVAS, "gray_r")
+        mesh_in = _mesh(ax_in, _CANVAS, _CANVAS, IMAGE_CMAP)
         mesh_in.set_clim(0, 1)
         home = ax_in.add_patch(Rectangle((_OFFSET, _OFFSET), 8, 8, fill=False, ls="--", lw=1.2,
                                          color=COLORS["grad"], animated=True))
-        mesh_conv = _mesh(ax_conv, _CANVAS, _CANVAS, "magma")
-        mesh_pool = _mesh(ax_pool, _CANVAS, _CANVAS, "magma")
+        mesh_conv = _mesh(ax_conv, _CANVAS, _CANVAS, SIGNED_CMAP)       # >= 0 after ReLU: white to red
+        mesh_pool = _mesh(ax_pool, _CANVAS, _CANVAS, SIGNED_CMAP)
         (line_conv,) = ax_plot.plot(_SHIFTS, _SHIFTS * 0.0, "o-", ms=3, color=COLORS["grad"], label="conv map",
                                     animated=True)
         lines_pool = {k: ax_plot.plot(_SHIFTS, _SHIFTS * 0.0, "o-", ms=3, lw=1.5, color=colors[k],
                                       label=f"max-pool {'global' if k == 14 else f'{k}x{k}'}", animated=True)[0]
                       for k in pools}
         (marker,) = ax_plot.plot([0], [0], "s", ms=9, mfc="none", color="black", animated=True)
-        ax_plot.legend(loc="upper center", fontsize=7, ncols=2)
+        ax_plot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=9, ncols=2)   # below: never over a curve
         del home
 
         def update(dx: int, dy: int, pool: int, digit: int, channel: int) -> str:
@@ -758,9 +769,9 @@ def shift_panel(model: nn.Sequential | None = None) -> Panel:
             top = max(float(conv0.max()), 1e-6)
             mesh_in.set_array(shifted[int(dx) + 3, 0].numpy())
             mesh_conv.set_array(here[0, 0].numpy())
-            mesh_conv.set_clim(0, top)
+            mesh_conv.set_clim(-top, top)
             mesh_pool.set_array(_blocks(pooled.numpy(), _CANVAS))
-            mesh_pool.set_clim(0, top)
+            mesh_pool.set_clim(-top, top)
             line_conv.set_ydata(curves["conv"])
             for k, line in lines_pool.items():
                 line.set_ydata(curves[k])
