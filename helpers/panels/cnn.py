@@ -1,20 +1,27 @@
 """Chapter 8 (CNN): the chapter's figures and its panels. The math, the digit models and their training live in ``helpers.cnn``.
 
 - figures: image types, padding modes, learned kernels, feature maps of one digit.
-- panels: conv arithmetic drawn on a grid, a filter playground on the photo, the trained CNN's
-  feature maps, and shifting the input (equivariance of the conv, near-invariance after pooling).
+- panels: conv arithmetic drawn on a grid; a 3x3 kernel on a grey photo or an RGB picture with one output
+  pixel explained (its window, window x kernel, the sum plus bias); the trained CNN's feature maps; and
+  shifting the input (equivariance of the conv, near-invariance after pooling).
+
+Colours follow the course convention (``helpers.panels.pieces``): pictures in ``IMAGE_CMAP``, kernels,
+products and feature maps in ``SIGNED_CMAP`` with limits symmetric about 0.
 """
 from __future__ import annotations
 
 import functools
 
+import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib import font_manager
 from matplotlib.artist import Artist
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from ..cnn import (LAYER_NAMES, PRESET_KERNELS, colour_shapes, conv_output_size, explain_pixel, layer_outputs,
@@ -53,8 +60,6 @@ def _bare(ax) -> None:
 
 def _cmap(name: str):
     """A copy of a colormap that paints NaN (the gaps of a mosaic) white."""
-    import matplotlib
-
     return matplotlib.colormaps[name].with_extremes(bad="white")
 
 
@@ -358,9 +363,6 @@ def _number(v: float, digits: int = 2) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _mono_font():
-    from matplotlib import font_manager
-    from PIL import ImageFont
-
     path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans Mono"))
     return ImageFont.truetype(path, _CELL_FONT_PX)
 
@@ -368,8 +370,6 @@ def _mono_font():
 @functools.lru_cache(maxsize=4096)
 def _glyphs(text: str) -> np.ndarray:
     """Coverage (h, w) in [0, 1] of ``text`` in DejaVu Sans Mono, from the ascender line down (cached)."""
-    from PIL import Image, ImageDraw
-
     font = _mono_font()
     ascent, descent = font.getmetrics()
     img = Image.new("L", (max(int(font.getlength(text)) + 2, 1), ascent + descent), 0)
@@ -392,8 +392,6 @@ def _stamp(canvas: np.ndarray, text: str, x: float, y: float, color, align: str 
 
 def _cell_colors(values: np.ndarray, cmap: str, lo: float, hi: float) -> np.ndarray:
     """RGBA bytes (3, 3, 4) of ``values`` on ``cmap`` between ``lo`` and ``hi``."""
-    import matplotlib
-
     return matplotlib.colormaps[cmap]((values - lo) / (hi - lo), bytes=True)
 
 
@@ -427,8 +425,6 @@ def _table_picture(ex, weight: torch.Tensor, k_lim: float, p_lim: float) -> tupl
 def _map_picture(y: np.ndarray, side: int, row: int, col: int) -> np.ndarray:
     """The feature map as RGBA bytes, each value a block of whole pixels (at most ``side`` across), on
     ``SIGNED_CMAP`` with symmetric limits; the explained value ringed in orange and black in a margin around it."""
-    import matplotlib
-
     lo, hi = signed_limits(y)
     rgba = matplotlib.colormaps[SIGNED_CMAP]((y - lo) / (hi - lo), bytes=True)
     t = 2                                                   # ring width, pixels
