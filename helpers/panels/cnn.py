@@ -390,9 +390,15 @@ def _stamp(canvas: np.ndarray, text: str, x: float, y: float, color, align: str 
     region[..., 3] = np.maximum(region[..., 3], (a[..., 0] * 255).astype(np.uint8))
 
 
+@functools.lru_cache(maxsize=4)
+def _colormap(name: str):
+    """A colormap, kept (``matplotlib.colormaps[name]`` hands out a new copy that builds its lookup table anew)."""
+    return matplotlib.colormaps[name]
+
+
 def _cell_colors(values: np.ndarray, cmap: str, lo: float, hi: float) -> np.ndarray:
     """RGBA bytes (3, 3, 4) of ``values`` on ``cmap`` between ``lo`` and ``hi``."""
-    return matplotlib.colormaps[cmap]((values - lo) / (hi - lo), bytes=True)
+    return _colormap(cmap)((values - lo) / (hi - lo), bytes=True)
 
 
 def _table_picture(ex, weight: torch.Tensor, k_lim: float, p_lim: float) -> tuple[np.ndarray, dict]:
@@ -423,17 +429,19 @@ def _table_picture(ex, weight: torch.Tensor, k_lim: float, p_lim: float) -> tupl
 
 
 def _map_picture(y: np.ndarray, side: int, row: int, col: int) -> np.ndarray:
-    """The feature map as RGBA bytes, each value a block of whole pixels (at most ``side`` across), on
-    ``SIGNED_CMAP`` with symmetric limits; the explained value ringed in orange and black in a margin around it."""
+    """The feature map as RGBA bytes ``side`` pixels across, each value a block of whole pixels, on ``SIGNED_CMAP``
+    with symmetric limits; the explained value ringed in orange and black in a margin around it."""
     lo, hi = signed_limits(y)
-    rgba = matplotlib.colormaps[SIGNED_CMAP]((y - lo) / (hi - lo), bytes=True)
+    rgba = _colormap(SIGNED_CMAP)((y - lo) / (hi - lo), bytes=True)
     t = 2                                                   # ring width, pixels
-    f = max((side - 4 * t) // y.shape[0], 1)
-    out = np.zeros((y.shape[0] * f + 4 * t, y.shape[1] * f + 4 * t, 4), dtype=np.uint8)
-    out[2 * t:-2 * t, 2 * t:-2 * t] = np.repeat(np.repeat(rgba, f, axis=0), f, axis=1)
-    top, left = 2 * t + row * f, 2 * t + col * f
+    inner = side - 4 * t
+    edges = -(-np.arange(y.shape[0] + 1) * inner // y.shape[0])       # block k covers pixels edges[k] .. edges[k+1]
+    index = np.searchsorted(edges, np.arange(inner), side="right") - 1
+    out = np.zeros((side, side, 4), dtype=np.uint8)
+    out[2 * t:-2 * t, 2 * t:-2 * t] = rgba[index][:, index]
+    (top, bottom), (left, right) = (2 * t + edges[[row, row + 1]]), (2 * t + edges[[col, col + 1]])
     for width, color in ((2 * t, (0, 0, 0, 255)), (t, _MARK_BYTES)):
-        cell = out[top - width:top + f + width, left - width:left + f + width]
+        cell = out[top - width:bottom + width, left - width:right + width]
         keep = cell[width:-width, width:-width].copy()
         cell[:] = color
         cell[width:-width, width:-width] = keep
@@ -472,7 +480,7 @@ def _short_slider(description: str, low: float, high: float, step: float, value:
     """A float slider with a shorter track (>= 120 px), for controls laid out three to a row."""
     slider = float_slider(description, low, high, step, value)
     slider.readout_format = ".2f"
-    slider.layout.width = f"{int(slider.style.description_width.removesuffix('px')) + track + 56}px"
+    slider.layout.width = f"{int(slider.style.description_width.removesuffix('px')) + track + 70}px"  # label, track, readout (as in base)
     return slider
 
 
@@ -512,9 +520,10 @@ def filter_panel() -> Panel:
 
     def setup(fig):
         fig.set_layout_engine("none")                          # the grid below places the axes: known pixels
-        grid = fig.add_gridspec(1, 3, width_ratios=(1, 1, 2.75), left=0.008, right=0.995, top=0.86, bottom=0.03,
+        grid = fig.add_gridspec(1, 3, width_ratios=(1, 1, 2.75), left=0.008, right=0.995, top=0.83, bottom=0.02,
                                 wspace=0.06)
         ax_in, ax_map, ax_ar = (fig.add_subplot(grid[0, n]) for n in range(3))
+        ax_ar.set_position(ax_ar.get_position().from_extents(ax_ar.get_position().x0, 0.01, 0.995, 0.99))
         # input: the picture over a black ground (zero padding is 0, drawn black as in the picture), the image
         # edge dashed, the explained window outlined
         _bare(ax_in)
@@ -625,7 +634,7 @@ def filter_panel() -> Panel:
     ]
     rgb = {name: (lambda v: v["input"] == "rgb") for name in _MIX_NAMES}
     custom = {name: (lambda v: v["kernel"] == "custom") for name in _WEIGHT_NAMES}
-    return _linked_panel(controls, setup, follow, figsize=(11.5, 4.3), redraw_on=("input",),
+    return _linked_panel(controls, setup, follow, figsize=(11.25, 3.7), redraw_on=("input",),
                          enabled_when={**custom, **rgb}, shown_when=rgb, groups=groups)
 
 

@@ -180,11 +180,11 @@ assert torch.equal(kernel("sharpen"), kernel("identity") + kernel("edges (Laplac
 k_custom = kernel("vertical edges (Sobel x)").clone()
 k_custom[:, 1] = 1.0                                    # the middle column set to 1: the weights sum to 3
 flat_out = F.conv2d(flat, k_custom[None, None], torch.tensor([0.2]))
-assert torch.allclose(flat_out, torch.full_like(flat_out, k_custom.sum().item() * 0.7 + 0.2))
+assert torch.allclose(flat_out, torch.full_like(flat_out, k_custom.sum().item() * 0.7 + 0.2), atol=1e-6)
 photo48 = data.photo(gray=True, size=48)                # the panel's grey input
 k = kernel("edges (Laplacian)")
 no_bias, with_bias = F.conv2d(photo48[None], k[None, None]), F.conv2d(photo48[None], k[None, None], torch.tensor([0.3]))
-assert torch.allclose(with_bias, no_bias + 0.3)
+assert torch.allclose(with_bias, no_bias + 0.3, atol=1e-6)
 for stride, padding in [(1, 0), (2, 2), (3, 1)]:
     y = F.conv2d(photo48[None], k[None, None], stride=stride, padding=padding)[0, 0]
     for i, j in [(0, 0), (y.shape[0] - 1, 3), (7, y.shape[1] - 1)]:
