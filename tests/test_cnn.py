@@ -592,6 +592,22 @@ def test_filter_panel_explained_pixel_equals_f_conv2d(values):
     assert f"input rows {i * s - p}…{i * s - p + 2}, columns {j * s - p}…{j * s - p + 2}" in panel.readout_text
 
 
+def test_filter_panel_readout_states_the_flat_patch_rule():
+    """The readout's rule for a flat patch holds: S·v + b (grey), S·(m_R R + m_G G + m_B B) + b (RGB)."""
+    panel = CP.filter_panel()
+    mix, colour, bias = (1.0, 0.5, -1.0), torch.tensor([0.2, 0.6, 0.9]), 0.3
+    panel.render(input="rgb", kernel="emboss", mix_r=mix[0], mix_g=mix[1], mix_b=mix[2], bias=bias)
+    k = cnn.preset_kernel("emboss")
+    assert f"kernel sum S = {k.sum().item():g}" in panel.readout_text
+    assert "a flat patch of colour (R, G, B) gives S·(1·R + 0.50·G − 1·B) + b" in panel.readout_text
+    flat = colour.reshape(3, 1, 1).expand(3, 6, 6)
+    y = F.conv2d(flat[None], torch.stack([m * k for m in mix])[None], torch.tensor([bias]))
+    expected = k.sum().item() * sum(m * c for m, c in zip(mix, colour.tolist())) + bias
+    assert torch.allclose(y, torch.full_like(y, expected), atol=1e-6)
+    panel.render(input="grey", kernel="blur (box)")
+    assert "kernel sum S = 1: a flat patch of brightness v gives S·v + b" in panel.readout_text
+
+
 def test_filter_panel_weight_sliders_show_the_preset_and_custom_starts_from_it():
     panel = CP.filter_panel()
     weights = [panel.controls[n] for n in CP._WEIGHT_NAMES]

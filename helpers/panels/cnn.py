@@ -361,8 +361,15 @@ def _number(v: float, digits: int = 2) -> str:
     return text.replace("-", "\u2212")
 
 
+def _signed_sum(factors, names) -> str:
+    """``1·R + 0.50·G − 1·B``: a weighted sum written with its signs."""
+    terms = [f"{'−' if m < 0 else '+'} {_number(abs(m))}·{n}" for m, n in zip(factors, names)]
+    return " ".join(terms).removeprefix("+ ").replace("− ", "−", 1 if terms[0].startswith("−") else 0)
+
+
 @functools.lru_cache(maxsize=1)
 def _mono_font():
+    """DejaVu Sans Mono (shipped with matplotlib) at the cells' size, for PIL."""
     path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans Mono"))
     return ImageFont.truetype(path, _CELL_FONT_PX)
 
@@ -622,8 +629,9 @@ def filter_panel() -> Panel:
                     f"{_number(float(y[i, j]), 4)} &nbsp;·&nbsp; "
                     + (f"weight (1, 3, 3, 3): the kernel × ({', '.join(_number(m) for m in mix)}) on R, G, B, "
                        "summed over the channels" if channels == 3 else "weight (1, 1, 3, 3)")
-                    + f" &nbsp;·&nbsp; kernel sum {_number(float(k.sum()), 3)}: a flat patch of brightness v gives "
-                    f"{_number(float(k.sum()), 3)}·v + b")
+                    + f" &nbsp;·&nbsp; kernel sum S = {_number(float(k.sum()), 3)}: a flat patch "
+                    + ("of brightness v gives S·v + b" if channels == 1 else
+                       "of colour (R, G, B) gives S·(" + _signed_sum(mix, _CHANNEL_NAMES) + ") + b"))
 
         return update
 
