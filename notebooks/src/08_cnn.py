@@ -181,6 +181,11 @@ k_custom = kernel("vertical edges (Sobel x)").clone()
 k_custom[:, 1] = 1.0                                    # the middle column set to 1: the weights sum to 3
 flat_out = F.conv2d(flat, k_custom[None, None], torch.tensor([0.2]))
 assert torch.allclose(flat_out, torch.full_like(flat_out, k_custom.sum().item() * 0.7 + 0.2), atol=1e-6)
+print("edge kernels sum to 0 (flat patch -> 0); blur kernels positive, sum 1; sharpen = identity + Laplacian; "
+      "flat patch -> (sum of weights) × brightness + b")
+
+# %%
+# NBVAL_CHECK_OUTPUT
 photo48 = data.photo(gray=True, size=48)                # the panel's grey input
 k = kernel("edges (Laplacian)")
 no_bias, with_bias = F.conv2d(photo48[None], k[None, None]), F.conv2d(photo48[None], k[None, None], torch.tensor([0.3]))
@@ -193,6 +198,10 @@ for stride, padding in [(1, 0), (2, 2), (3, 1)]:
 corner = cnn.explain_pixel(photo48, k[None], stride=1, padding=2, row=0, col=0)
 assert corner.window[0, 2, 2] == photo48[0, 0, 0] and (corner.window[0].flatten()[:-1] == 0).all()
 assert [cnn.conv_output_size(48, 3, s) for s in (1, 2, 3)] == [46, 23, 16]
+print("explained pixel == F.conv2d (also in the zero padding); bias adds b everywhere; output 46, 23, 16")
+
+# %%
+# NBVAL_CHECK_OUTPUT
 panel = filter_panel()                                  # the panel's controls, without showing it
 panel.controls["kernel"].value = "sharpen"
 weights = [panel.controls[f"w{r}{c}"] for r in range(3) for c in range(3)]
@@ -201,8 +210,7 @@ shown = panel.image.value
 panel.controls["kernel"].value = "custom"
 assert [w.value for w in weights] == kernel("sharpen").flatten().tolist() and not any(w.disabled for w in weights)
 assert panel.image.value == shown
-print("flat patch -> (sum of weights) × brightness + b; explained pixel == F.conv2d (also in the zero padding); "
-      "output 46, 23, 16; preset shown in the weight sliders, custom starts from it")
+print("the weight sliders show the preset (disabled); custom starts from it, same picture")
 
 # %% [markdown]
 # ### 3.2 多个通道：对通道也求和
@@ -248,6 +256,10 @@ y_rgb = F.conv2d(shapes[None], w_rgb[None], torch.tensor([b_rgb]), stride=2, pad
 for i, j in [(0, 0), (10, 12), (23, 23)]:
     ex = cnn.explain_pixel(shapes, w_rgb, b_rgb, stride=2, padding=1, row=i, col=j)
     assert abs(ex.channel_sums.sum().item() + b_rgb - y_rgb[i, j].item()) < 1e-5 and abs(ex.output - y_rgb[i, j].item()) < 1e-5
+print("RGB: explained pixel = ΣR + ΣG + ΣB + b = F.conv2d with in_channels=3")
+
+# %%
+# NBVAL_CHECK_OUTPUT
 regions = {"disc": (slice(0, 26), slice(0, 26)), "square": (slice(26, 46), slice(2, 22)),
            "triangle": (slice(2, 25), slice(25, 47)), "bar": (slice(29, 40), slice(25, 46))}
 def response(mix):
@@ -256,7 +268,7 @@ def response(mix):
 red_only, blue_only = response((1, 0, 0)), response((0, 0, 1))
 assert red_only["square"] < 0.1 * min(red_only["disc"], red_only["bar"])
 assert max(blue_only, key=blue_only.get) == "triangle"
-print("RGB: explained pixel = ΣR + ΣG + ΣB + b = F.conv2d; red only: square edge", f"{red_only['square']:.2f}",
+print("red only: square edge", f"{red_only['square']:.2f}",
       "vs disc", f"{red_only['disc']:.2f}", "and bar", f"{red_only['bar']:.2f}; blue only: the triangle is brightest")
 
 # %% [markdown]
