@@ -642,7 +642,7 @@ def filter_panel() -> Panel:
     ]
     rgb = {name: (lambda v: v["input"] == "rgb") for name in _MIX_NAMES}
     custom = {name: (lambda v: v["kernel"] == "custom") for name in _WEIGHT_NAMES}
-    return _linked_panel(controls, setup, follow, figsize=(11.25, 3.7), redraw_on=("input",),
+    return _linked_panel(controls, setup, follow, figsize=(11.25, 3.45), redraw_on=("input",),
                          enabled_when={**custom, **rgb}, shown_when=rgb, groups=groups)
 
 
