@@ -435,19 +435,27 @@ def _table_picture(ex, weight: torch.Tensor, k_lim: float, p_lim: float) -> tupl
     return canvas, shown
 
 
-def _map_picture(y: np.ndarray, side: int, row: int, col: int) -> np.ndarray:
+_RING = 2                       # width in pixels of each of the two rings around the explained value
+
+
+def _map_blocks(y: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
     """The feature map as RGBA bytes ``side`` pixels across, each value a block of whole pixels, on ``SIGNED_CMAP``
-    with symmetric limits; the explained value ringed in orange and black in a margin around it."""
+    with symmetric limits, in a margin for the rings; and the blocks' edges (block k spans edges[k] .. edges[k+1])."""
     lo, hi = signed_limits(y)
     rgba = _colormap(SIGNED_CMAP)((y - lo) / (hi - lo), bytes=True)
-    t = 2                                                   # ring width, pixels
-    inner = side - 4 * t
-    edges = -(-np.arange(y.shape[0] + 1) * inner // y.shape[0])       # block k covers pixels edges[k] .. edges[k+1]
+    inner = side - 4 * _RING
+    edges = -(-np.arange(y.shape[0] + 1) * inner // y.shape[0])
     index = np.searchsorted(edges, np.arange(inner), side="right") - 1
     out = np.zeros((side, side, 4), dtype=np.uint8)
-    out[2 * t:-2 * t, 2 * t:-2 * t] = rgba[index][:, index]
-    (top, bottom), (left, right) = (2 * t + edges[[row, row + 1]]), (2 * t + edges[[col, col + 1]])
-    for width, color in ((2 * t, (0, 0, 0, 255)), (t, _MARK_BYTES)):
+    out[2 * _RING:-2 * _RING, 2 * _RING:-2 * _RING] = rgba[index][:, index]
+    return out, edges + 2 * _RING
+
+
+def _ringed(blocks: np.ndarray, edges: np.ndarray, row: int, col: int) -> np.ndarray:
+    """A copy of ``blocks`` with the value at (row, col) ringed in black and orange."""
+    out = blocks.copy()
+    (top, bottom), (left, right) = edges[[row, row + 1]], edges[[col, col + 1]]
+    for width, color in ((2 * _RING, (0, 0, 0, 255)), (_RING, _MARK_BYTES)):
         cell = out[top - width:bottom + width, left - width:right + width]
         keep = cell[width:-width, width:-width].copy()
         cell[:] = color
@@ -568,6 +576,7 @@ def filter_panel() -> Panel:
         heads.append(ax_ar.text(_SUM_X, -8, "(cells rounded)", ha="left", va="bottom", fontsize=9, color="#555555"))
         total = ax_ar.text(0, 0, "", ha="left", va="center", fontsize=10.5, animated=True, gid="total")
         shown_input = [None]                                    # which input the static picture shows
+        map_cache: dict = {}                                    # the feature map's blocks for the last settings
 
         def set_static(input: str, x: torch.Tensor, padding: int) -> None:
             """The static artists for this input and padding, touched only when they change."""
@@ -607,7 +616,10 @@ def filter_panel() -> Panel:
             set_static(input, x, padding)
             for box in (halo, window):
                 box.set_bounds(ex.left - 0.5, ex.top - 0.5, 3, 3)
-            big = _map_picture(y.numpy(), side, i, j)
+            key = (input, stride, padding, bias, tuple(weight.flatten().tolist()))
+            if map_cache.get("key") != key:                     # moving row or column keeps the map: ring it anew
+                map_cache.update(key=key, blocks=_map_blocks(y.numpy(), side))
+            big = _ringed(*map_cache["blocks"], i, j)
             fmap.data = big
             fmap.ox, fmap.oy = mx + (mw - big.shape[1]) // 2, my + mh - big.shape[0] - (mh - big.shape[0]) // 2
             first = 0 if channels == 3 else 1
