@@ -147,13 +147,13 @@ print("与 F.conv2d 相同：", torch.equal(ours, theirs), "；与翻转核的�
 # - 中图是整张特征图，橙框是选中的那个输出；
 # - 右边把公式摊开：窗口里的 9 个数 × 卷积核的 9 个权重 = 9 个乘积，乘积相加得 Σ，再加偏置 $b$，就是这个输出的值。格子里的数四舍五入到两位，Σ 和最后的结果是按没有舍入的数算的。
 #
-# **颜色的含义**（本章所有图都一样）：图片用灰度，0 是黑、1 是白；有正负的量（卷积核、乘积、特征图）用红白蓝：白色是 0，红色为正，蓝色为负，颜色范围对 0 对称（$[-m, m]$，$m$ 是这张图里绝对值最大的数），所以同样深的红和蓝大小相同。
+# **颜色的含义**（本章所有图都一样）：图片用灰度，0 是黑、1 是白（RGB 图按它本来的颜色画）；有正负的量（卷积核、乘积、特征图）用红白蓝：白色是 0，红色为正，蓝色为负，颜色范围对 0 对称（$[-m, m]$，$m$ 是这一组数里绝对值最大的那个，核、乘积、特征图各用各的 $m$），所以同一组里同样深的红和蓝大小相同。
 #
 # 选一个预设核时，下面 3×3 排列的九个权重滑块显示这个核的数值（灰着，因为预设时它们不起作用）；选 "custom" 后它们启用，从刚才显示的核开始改。
 #
 # 可以试试：
 #
-# - 把窗口移到一条边上，再移到一片平坦的地方：平坦处 9 个乘积正负抵消，Σ 是 0（边缘核的权重和为 0）；
+# - 把窗口移到一条边上，再移到一片平坦的地方：边上的 Σ 可以大到 1 以上，平坦处 9 个乘积正负几乎抵消，Σ 接近 0（边缘核的权重和为 0，完全平坦的一块输出正好是 0）；
 # - 把 zero padding P 调到 2、row 和 column 都调到 0：窗口落在左上角补的 0 上，9 个数里只有右下角一个来自图片，所以乘积里只有它可能不是 0；
 # - 把 stride 调到 2、3：输出从 $46\times46$ 变成 $23\times23$、$16\times16$，row、column 滑块的范围跟着变小；
 # - 先选 Sobel x，再切到 "custom"，把中间一列改成 1：权重和不再是 0，平坦区域的输出变成"权重和 × 亮度"；
@@ -165,7 +165,7 @@ filter_panel()
 # %% [markdown]
 # **验证**：边缘核的权重和为 0，所以平坦的一块（处处同一亮度）经过它们输出 0；两个模糊核的权重都为正、和为 1；锐化核 = 恒等核 + Laplacian。
 # 任意核作用在亮度为 $v$ 的平坦块上得到"权重和 × $v$ + $b$"；偏置让每个输出加上同一个 $b$。
-# 面板拆开的那个输出（`helpers.cnn.explain_pixel`：窗口、逐元素乘积、和加偏置）等于 `F.conv2d` 在同一位置的输出，补 0 的角上也一样；`P = 2` 时左上角输出的窗口里只有右下角是图片的像素；输出大小 46、23、16 与公式一致。
+# 面板拆开的那个输出（`helpers.cnn.explain_pixel`：窗口、逐元素乘积、和加偏置）等于 `F.conv2d` 在同一位置的输出，补 0 的角上也一样；`P = 2` 时左上角输出的窗口里只有右下角是图片的像素；输出大小 46、23、16 与公式一致；Laplacian 作用在照片上，最大的输出超过 1，又有一成以上的输出绝对值小于 0.02。
 # 面板本身：选预设核后九个权重滑块显示它的数值并禁用；切到 "custom" 后滑块不动、画面不变（同一个核），滑块启用。
 
 # %%
@@ -188,8 +188,6 @@ print("edge kernels sum to 0 (flat patch -> 0); blur kernels positive, sum 1; sh
 # NBVAL_CHECK_OUTPUT
 photo48 = data.photo(gray=True, size=48)                # the panel's grey input
 k = kernel("edges (Laplacian)")
-no_bias, with_bias = F.conv2d(photo48[None], k[None, None]), F.conv2d(photo48[None], k[None, None], torch.tensor([0.3]))
-assert torch.allclose(with_bias, no_bias + 0.3, atol=1e-6)
 for stride, padding in [(1, 0), (2, 2), (3, 1)]:
     y = F.conv2d(photo48[None], k[None, None], stride=stride, padding=padding)[0, 0]
     for i, j in [(0, 0), (y.shape[0] - 1, 3), (7, y.shape[1] - 1)]:
@@ -198,7 +196,16 @@ for stride, padding in [(1, 0), (2, 2), (3, 1)]:
 corner = cnn.explain_pixel(photo48, k[None], stride=1, padding=2, row=0, col=0)
 assert corner.window[0, 2, 2] == photo48[0, 0, 0] and (corner.window[0].flatten()[:-1] == 0).all()
 assert [cnn.conv_output_size(48, 3, s) for s in (1, 2, 3)] == [46, 23, 16]
-print("explained pixel == F.conv2d (also in the zero padding); bias adds b everywhere; output 46, 23, 16")
+print("explained pixel == F.conv2d (also in the zero padding); output 46, 23, 16")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+no_bias, with_bias = F.conv2d(photo48[None], k[None, None]), F.conv2d(photo48[None], k[None, None], torch.tensor([0.3]))
+assert torch.allclose(with_bias, no_bias + 0.3, atol=1e-6)   # the bias adds b to every output
+edges_out = no_bias[0].abs()                            # Laplacian on the photo: large on edges, near 0 where flat
+assert edges_out.max() > 1 and (edges_out < 0.02).float().mean() > 0.1
+print(f"bias adds b everywhere; Laplacian on the photo: max |y| {edges_out.max():.2f}, "
+      f"{(edges_out < 0.02).float().mean():.0%} of outputs below 0.02")
 
 # %%
 # NBVAL_CHECK_OUTPUT
