@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -678,6 +679,27 @@ def test_chapter_colours_follow_the_convention():
         for m in maps:
             lo, hi = m.get_clim()
             assert m.get_cmap().name == IMAGE_CMAP or lo == -hi, (name, lo, hi)
+
+
+def test_filter_panel_feature_map_is_drawn_on_the_signed_map_with_symmetric_limits():
+    import matplotlib
+
+    from helpers.panels.pieces import SIGNED_CMAP
+
+    panel = CP.filter_panel()
+    panel.render(input="rgb", kernel="emboss", stride=2, padding=1, row=3, col=5, bias=0.4)
+    weight = torch.stack([cnn.preset_kernel("emboss")] * 3)
+    y = F.conv2d(cnn.colour_shapes(48)[None], weight[None], torch.tensor([0.4]), stride=2, padding=1)[0, 0].numpy()
+    m = abs(y).max()
+    expected = matplotlib.colormaps[SIGNED_CMAP]((y + m) / (2 * m), bytes=True)
+    [picture] = panel.fig.findobj(lambda a: a.get_gid() == "feature map")
+    n, side = y.shape[0], picture.data.shape[0] - 8                  # 4 px of margin each side for the ring
+    centres = 4 + ((np.arange(n) + 0.5) * side / n).astype(int)
+    shown = picture.data[centres][:, centres]
+    far = np.ones((n, n), dtype=bool)
+    far[2:5, 4:7] = False                                             # the ring around (3, 5) covers its neighbours' edges
+    assert np.array_equal(shown[far], expected[far])
+    assert tuple(shown[3, 5]) == tuple(expected[3, 5])
 
 
 def test_shift_panel_y_range_holds_every_curve():
