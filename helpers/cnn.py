@@ -13,7 +13,9 @@ Read top to bottom:
    with PyTorch's ``ceil_mode`` and ``count_include_pad`` rules.
 6. ``conv2d_params``: $C_{out} \cdot \frac{C_{in}}{g} \cdot k_h k_w + C_{out}$ (the bias is not divided by g).
 7. ``shift2d``: move an image by whole pixels with zeros coming in, to test translation
-   equivariance; ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen).
+   equivariance; ``PRESET_KERNELS``: classic 3x3 filters (edges, blur, sharpen); ``explain_pixel``:
+   one output value as its window, the element-wise products and their sum (plus bias);
+   ``colour_shapes``: a small RGB picture made in code, to convolve three channels.
 8. The chapter's digit models: ``digits_cnn`` (two conv blocks + a linear head), the MLP baseline
    ``digits_mlp``, ``trained_digits_cnn`` (trained once per process with ``CNN_RECIPE``) and
    ``layer_outputs`` (every layer's output, for the feature-map pictures).
@@ -27,7 +29,7 @@ Images are ``(N, C, H, W)``; a single image ``(C, H, W)`` is accepted too.
 from __future__ import annotations
 
 import functools
-from typing import Sequence, Union
+from typing import NamedTuple, Sequence, Union
 
 import torch
 from torch import nn
@@ -39,6 +41,7 @@ from .training import fit
 __all__ = [
     "conv_output_size", "pad2d", "im2col", "conv2d", "conv2d_single_channel",
     "max_pool2d", "avg_pool2d", "conv2d_params", "shift2d", "preset_kernel", "PADDING_MODES", "PRESET_KERNELS",
+    "PixelExplained", "explain_pixel", "colour_shapes",
     "digits_cnn", "digits_mlp", "CNN_RECIPE", "train_digits_model", "trained_digits_cnn", "LAYER_NAMES", "layer_outputs",
     "validation_digits", "on_canvas", "vacated", "relative_change", "shift_study",
 ]
@@ -371,6 +374,64 @@ def preset_kernel(name: str, *, dtype: torch.dtype = torch.float32) -> torch.Ten
     if name not in PRESET_KERNELS:
         raise ValueError(f"name must be one of {list(PRESET_KERNELS)}, got {name!r}")
     return torch.tensor(PRESET_KERNELS[name], dtype=dtype)
+
+
+class PixelExplained(NamedTuple):
+    """One output value of a convolution, taken apart (see :func:`explain_pixel`)."""
+
+    window: torch.Tensor        # (C, k, k): the padded input under the kernel
+    products: torch.Tensor      # (C, k, k): window * weight, element by element
+    channel_sums: torch.Tensor  # (C,): the products summed over each channel's window
+    bias: float
+    output: float               # channel_sums.sum() + bias
+    top: int                    # the window's first row and column in input coordinates (< 0 in the padding)
+    left: int
+
+
+def explain_pixel(x: torch.Tensor, weight: torch.Tensor, bias: float = 0.0, *, stride: int = 1, padding: int = 0,
+                  row: int = 0, col: int = 0) -> PixelExplained:
+    r"""$y[i, j] = b + \sum_c \sum_{u,v} w[c,u,v]\; x_{pad}[c,\ i s + u,\ j s + v]$ for one output position $(i, j)$, term by term.
+
+    ``x`` (C, H, W); ``weight`` (C, k, k), one kernel per input channel; zero padding. The window starts at
+    row ``i s - p``, column ``j s - p`` of the unpadded input.
+    """
+    if _float_tensor(x, "x").ndim != 3:
+        raise ValueError(f"x must have shape (C, H, W), got {tuple(x.shape)}")
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 3 or weight.shape[0] != x.shape[0] \
+            or weight.shape[1] != weight.shape[2]:
+        raise ValueError(f"weight must have shape (C, k, k) with C = {x.shape[0]} (one kernel per input channel), "
+                         f"got {tuple(getattr(weight, 'shape', ()))}")
+    k = weight.shape[-1]
+    stride, padding = _int(stride, "stride", 1), _int(padding, "padding", 0)
+    rows, cols = (conv_output_size(n, k, stride, padding) for n in x.shape[1:])
+    row, col = _int(row, "row", 0, rows - 1), _int(col, "col", 0, cols - 1)
+    top, left = row * stride, col * stride                      # in padded coordinates
+    window = pad2d(x, padding)[:, top:top + k, left:left + k]
+    products = window * weight.to(x.dtype)
+    channel_sums = products.sum(dim=(1, 2))
+    bias = float(bias)
+    return PixelExplained(window, products, channel_sums, bias, float(channel_sums.sum()) + bias,
+                          top - padding, left - padding)
+
+
+def colour_shapes(size: int = 48) -> torch.Tensor:
+    """A small colourful picture made in code, (3, size, size) in [0, 1]: a red disc, a green square, a blue
+    triangle and a yellow bar on a flat dark blue ground."""
+    size = _int(size, "size", 8)
+    t = torch.linspace(0.0, 1.0, size)
+    y, x = torch.meshgrid(t, t, indexing="ij")                  # y down, x right, both in [0, 1]
+    image = torch.stack([torch.full_like(x, 0.12), torch.full_like(x, 0.14), torch.full_like(x, 0.32)])
+    shapes = [
+        ((x - 0.30) ** 2 + (y - 0.28) ** 2 < 0.20 ** 2, (0.92, 0.16, 0.12)),            # red disc
+        ((x > 0.08) & (x < 0.42) & (y > 0.58) & (y < 0.92), (0.15, 0.78, 0.25)),        # green square
+        ((y > 0.08) & (y < 0.48) & (x > 0.55) & (x < 0.95) & ((x - 0.75).abs() < 0.5 * (y - 0.08)),
+         (0.20, 0.35, 0.95)),                                                            # blue triangle
+        ((x > 0.55) & (x < 0.92) & (y > 0.64) & (y < 0.80), (0.98, 0.86, 0.10)),        # yellow bar
+    ]
+    for mask, rgb in shapes:
+        for c in range(3):
+            image[c][mask] = rgb[c]
+    return image
 
 
 # ----------------------------------------------------------------------------- the digit models

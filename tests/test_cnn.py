@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from helpers import cnn
-from support import close as _close
+from support import assert_matches_full_redraw, close as _close
 
 ATOL = 1e-10
 DT = torch.float64
@@ -475,7 +476,7 @@ def test_cnn_panels_are_registered():
                          [(5, 3, 1, 1, 1), (8, 3, 3, 1, 2), (7, 2, 2, 0, 1), (3, 1, 1, 2, 3), (8, 5, 2, 2, 2)])
 def test_conv_arithmetic_panel_reports_pytorch_output_size(size, kernel, stride, padding, dilation):
     panel = CP.conv_arithmetic_panel()
-    panel.render(size=size, kernel=kernel, stride=stride, padding=padding, dilation=dilation, scan=1.0)
+    panel.render(size=size, kernel=kernel, stride=stride, padding=padding, dilation=dilation, position=99)
     out = nn.Conv2d(1, 1, kernel, stride, padding, dilation)(torch.zeros(1, 1, size, size)).shape[-1]
     assert panel.last_error is None
     assert f"output <b>{out}×{out}</b>" in panel.readout_text
@@ -484,21 +485,233 @@ def test_conv_arithmetic_panel_reports_pytorch_output_size(size, kernel, stride,
 
 def test_conv_arithmetic_panel_explains_an_impossible_setting():
     panel = CP.conv_arithmetic_panel()
-    bad = dict(size=3, kernel=5, stride=1, padding=0, dilation=3, scan=0.0)
+    bad = dict(size=3, kernel=5, stride=1, padding=0, dilation=3, position=0)
     panel.render(**bad)
     assert panel.last_error.startswith("Impossible") and "13" in panel.last_error and "W+2P = 3" in panel.last_error
     with pytest.raises(RuntimeError):
         nn.Conv2d(1, 1, 5, dilation=3)(torch.zeros(1, 1, 3, 3))
     assert panel.enabled(bad) == {"size": True, "kernel": True, "stride": False, "padding": True,
-                                             "dilation": True, "scan": False}
+                                             "dilation": True, "position": False}
 
 
 def test_filter_panel_uses_the_sliders_only_for_a_custom_kernel():
     panel = CP.filter_panel()
     assert not any(panel.enabled({**panel.values(), "kernel": "sharpen"})[n] for n in CP._WEIGHT_NAMES)
     assert all(panel.enabled({**panel.values(), "kernel": "custom"})[n] for n in CP._WEIGHT_NAMES)
-    panel.render(kernel="identity", stride=2)
-    assert "output (1, 63, 63)" in panel.readout_text and "values in [0.00, 1.00]" in panel.readout_text
+    assert not any(panel.enabled({**panel.values(), "input": "grey"})[n] for n in CP._MIX_NAMES)
+    assert not any(panel.shown({**panel.values(), "input": "grey"})[n] for n in CP._MIX_NAMES)
+    assert all(panel.shown({**panel.values(), "input": "rgb"})[n] for n in CP._MIX_NAMES)
+    panel.render(kernel="identity", stride=2, row=30, col=30)           # 23 x 23 outputs: clamped to the last
+    assert "output pixel (22, 22) of 23×23" in panel.readout_text
+
+
+# ----------------------------------------------------------------------------- the filter panel explains one pixel
+def _reference_input(kind: str) -> torch.Tensor:
+    from helpers import data
+
+    return data.photo(gray=True, size=48) if kind == "grey" else cnn.colour_shapes(48)
+
+
+def _shown(panel) -> tuple[dict, str]:
+    """What the filter panel's arithmetic shows: the cell strings by (part, channel) and the total line."""
+    [table] = panel.fig.findobj(lambda a: a.get_gid() == "table")
+    [total] = panel.fig.findobj(lambda a: a.get_gid() == "total")
+    return table.shown, total.get_text()
+
+
+def _value(text: str) -> float:
+    return float(text.replace("\u2212", "-"))
+
+
+def test_explain_pixel_matches_f_conv2d_on_random_settings():
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(60):
+        c, h, w = (int(torch.randint(lo, hi, (1,), generator=gen)) for lo, hi in ((1, 4), (3, 9), (3, 9)))
+        k, s, p = (int(torch.randint(lo, hi, (1,), generator=gen)) for lo, hi in ((1, 4), (1, 4), (0, 3)))
+        if k > min(h, w) + 2 * p:
+            continue
+        x, weight, bias = torch.randn(c, h, w, generator=gen), torch.randn(c, k, k, generator=gen), float(torch.randn(1, generator=gen))
+        y = F.conv2d(x[None], weight[None], torch.tensor([bias]), stride=s, padding=p)[0, 0]
+        for i in range(y.shape[0]):
+            for j in range(y.shape[1]):
+                ex = cnn.explain_pixel(x, weight, bias, stride=s, padding=p, row=i, col=j)
+                assert abs(ex.output - float(y[i, j])) < 1e-5
+                assert torch.allclose(ex.products, ex.window * weight) and ex.top == i * s - p and ex.left == j * s - p
+                assert torch.equal(ex.window, F.pad(x, (p, p, p, p))[:, i * s:i * s + k, j * s:j * s + k])
+    with pytest.raises(ValueError, match="row"):
+        cnn.explain_pixel(torch.zeros(1, 5, 5), torch.zeros(1, 3, 3), row=3)
+    with pytest.raises(ValueError, match="one kernel per input channel"):
+        cnn.explain_pixel(torch.zeros(3, 5, 5), torch.zeros(1, 3, 3))
+
+
+def test_colour_shapes_is_a_colourful_rgb_picture():
+    x = cnn.colour_shapes(48)
+    assert x.shape == (3, 48, 48) and 0 <= float(x.min()) and float(x.max()) <= 1
+    reds = (x[0] > 0.8) & (x[1] < 0.3) & (x[2] < 0.3)
+    greens, blues = (x[1] > 0.7) & (x[0] < 0.3), (x[2] > 0.9) & (x[0] < 0.3)
+    assert min(int(reds.sum()), int(greens.sum()), int(blues.sum())) > 50       # three colours, each a real shape
+
+
+@pytest.mark.parametrize("values", [
+    dict(input="grey", stride=1, padding=0, row=17, col=21, kernel="edges (Laplacian)", bias=0.0),
+    dict(input="grey", stride=2, padding=2, row=0, col=0, kernel="vertical edges (Sobel x)", bias=0.3),  # corner, in the padding
+    dict(input="grey", stride=3, padding=1, row=15, col=5, kernel="blur (box)", bias=-0.25),              # last row
+    dict(input="rgb", stride=1, padding=0, row=10, col=12, kernel="sharpen", bias=0.1, mix_r=1.0, mix_g=-0.5, mix_b=0.25),
+    dict(input="rgb", stride=2, padding=1, row=23, col=0, kernel="emboss", bias=-0.6, mix_r=0.0, mix_g=1.0, mix_b=-1.0),
+    dict(input="rgb", stride=3, padding=2, row=0, col=16, kernel="custom", bias=0.0, mix_r=-1.0, mix_g=0.75, mix_b=0.5,
+         **{f"w{r}{c}": 0.5 * r - 0.25 * c + (1.0 if r == c else 0.0) for r in range(3) for c in range(3)}),
+])
+def test_filter_panel_explained_pixel_equals_f_conv2d(values):
+    """The drawn arithmetic is F.conv2d's value: window numbers from the padded input, products = window x kernel,
+    per-channel sums, and sum + bias = the output at that position; the marked window is that window."""
+    panel = CP.filter_panel()
+    panel.render(**values)
+    assert panel.last_error is None
+    v = {**panel.values(), **values}
+    x = _reference_input(v["input"])
+    kernel = (torch.tensor([[v[f"w{r}{c}"] for c in range(3)] for r in range(3)]) if v["kernel"] == "custom"
+              else torch.tensor(cnn.PRESET_KERNELS[v["kernel"]]))
+    mix = [v["mix_r"], v["mix_g"], v["mix_b"]] if v["input"] == "rgb" else [1.0]
+    weight = torch.stack([m * kernel for m in mix]).float()
+    s, p, i, j = v["stride"], v["padding"], v["row"], v["col"]
+    y = F.conv2d(x[None], weight[None], torch.tensor([v["bias"]]), stride=s, padding=p)[0, 0]
+    assert 0 <= i < y.shape[0] and 0 <= j < y.shape[1]
+    cells, total = _shown(panel)
+    assert abs(_value(total.split("=")[-1]) - float(y[i, j])) <= 5e-4 + 1e-6, (total, float(y[i, j]))
+    assert total.startswith(f"y[{i}, {j}] = ")
+    window = F.pad(x, (p, p, p, p))[:, i * s:i * s + 3, j * s:j * s + 3]
+    for c in range(len(mix)):
+        shown_window = torch.tensor([[_value(t) for t in row] for row in cells["window", c]])
+        shown_kernel = torch.tensor([[_value(t) for t in row] for row in cells["kernel", c]])
+        shown_products = torch.tensor([[_value(t) for t in row] for row in cells["products", c]])
+        assert (shown_window - window[c]).abs().max() <= 5e-3 + 1e-6
+        assert (shown_kernel - weight[c]).abs().max() <= 5e-3 + 1e-6
+        assert (shown_products - window[c] * weight[c]).abs().max() <= 5e-3 + 1e-6
+        assert abs(_value(cells["sum", c]) - float((window[c] * weight[c]).sum())) <= 5e-4 + 1e-6
+    [box] = panel.fig.findobj(lambda a: a.get_gid() == "window")
+    assert (box.get_x(), box.get_y(), box.get_width(), box.get_height()) == (j * s - p - 0.5, i * s - p - 0.5, 3, 3)
+    assert f"input rows {i * s - p}…{i * s - p + 2}, columns {j * s - p}…{j * s - p + 2}" in panel.readout_text
+
+
+def test_filter_panel_readout_states_the_flat_patch_rule():
+    """The readout's rule for a flat patch holds: S·v + b (grey), S·(m_R R + m_G G + m_B B) + b (RGB)."""
+    panel = CP.filter_panel()
+    mix, colour, bias = (1.0, 0.5, -1.0), torch.tensor([0.2, 0.6, 0.9]), 0.3
+    panel.render(input="rgb", kernel="emboss", mix_r=mix[0], mix_g=mix[1], mix_b=mix[2], bias=bias)
+    k = cnn.preset_kernel("emboss")
+    assert f"kernel sum S = {k.sum().item():g}" in panel.readout_text
+    assert "a flat patch of colour (R, G, B) gives S·(1·R + 0.50·G − 1·B) + b" in panel.readout_text
+    flat = colour.reshape(3, 1, 1).expand(3, 6, 6)
+    y = F.conv2d(flat[None], torch.stack([m * k for m in mix])[None], torch.tensor([bias]))
+    expected = k.sum().item() * sum(m * c for m, c in zip(mix, colour.tolist())) + bias
+    assert torch.allclose(y, torch.full_like(y, expected), atol=1e-6)
+    panel.render(input="grey", kernel="blur (box)")
+    assert "kernel sum S = 1: a flat patch of brightness v gives S·v + b" in panel.readout_text
+
+
+def test_filter_panel_weight_sliders_show_the_preset_and_custom_starts_from_it():
+    panel = CP.filter_panel()
+    weights = [panel.controls[n] for n in CP._WEIGHT_NAMES]
+    assert [w.value for w in weights] == sum(cnn.PRESET_KERNELS["edges (Laplacian)"], [])   # the default kernel
+    redraws = []
+    panel.refresh = (lambda original: lambda: (redraws.append(1), original())[1])(panel.refresh)
+    panel.controls["kernel"].value = "sharpen"
+    assert len(redraws) == 1, "moving nine sliders to the preset's values must not redraw nine more times"
+    assert [w.value for w in weights] == sum(cnn.PRESET_KERNELS["sharpen"], []) and all(w.disabled for w in weights)
+    preset = panel.image.value
+    panel.controls["kernel"].value = "custom"                            # starts from the kernel that was shown
+    assert len(redraws) == 2 and not any(w.disabled for w in weights)
+    assert [w.value for w in weights] == sum(cnn.PRESET_KERNELS["sharpen"], [])
+    assert panel.image.value == preset                                   # the same kernel: the same picture
+    cells, _ = _shown(panel)
+    assert cells["kernel", 0] == [["0", "−1", "0"], ["−1", "5", "−1"], ["0", "−1", "0"]]
+    weights[4].value = 2.0                                               # now the sliders are the kernel
+    assert _shown(panel)[0]["kernel", 0][1][1] == "2" and panel.image.value != preset
+    panel.controls["kernel"].value = "blur (box)"
+    assert all(abs(w.value - 1 / 9) < 1e-7 for w in weights)
+    assert_matches_full_redraw(panel)
+
+
+def test_filter_panel_row_and_column_run_over_the_output_positions():
+    panel = CP.filter_panel()
+    row, col = panel.controls["row"], panel.controls["col"]
+    assert (row.min, row.max, col.max) == (0, 45, 45)                    # 48 - 3 + 1 = 46 outputs
+    row.value, col.value = 45, 40
+    for stride, padding in ((3, 0), (3, 2), (2, 1), (1, 2), (1, 0)):
+        panel.controls["stride"].value, panel.controls["padding"].value = stride, padding
+        n = F.conv2d(torch.zeros(1, 1, 48, 48), torch.zeros(1, 1, 3, 3), stride=stride, padding=padding).shape[-1]
+        assert row.max == col.max == n - 1 and row.value <= n - 1 and col.value <= n - 1
+        assert f"of {n}×{n}" in panel.readout_text and f"output pixel ({row.value}, {col.value})" in panel.readout_text
+    assert_matches_full_redraw(panel)
+
+
+def test_conv_arithmetic_position_is_an_integer_over_the_output_cells():
+    panel = CP.conv_arithmetic_panel()
+    position = panel.controls["position"]
+    for size, kernel, stride, padding, dilation in [(5, 3, 1, 1, 1), (8, 3, 3, 1, 2), (7, 2, 2, 0, 1), (8, 5, 2, 2, 2),
+                                                    (3, 1, 1, 2, 3)]:
+        position.value = position.max
+        for name, v in zip(("size", "kernel", "stride", "padding", "dilation"), (size, kernel, stride, padding, dilation)):
+            panel.controls[name].value = v
+        out = nn.Conv2d(1, 1, kernel, stride, padding, dilation)(torch.zeros(1, 1, size, size)).shape[-1]
+        assert position.max == out * out - 1 and 0 <= position.value <= position.max
+        cells = []
+        for k in range(position.max + 1):                               # every key press moves to a new cell
+            position.value = k
+            cells.append(panel.readout_text.split("current output cell ")[1].split(")")[0] + ")")
+        assert cells == [f"({i}, {j})" for i in range(out) for j in range(out)]
+    bad = dict(size=3, kernel=5, padding=0, dilation=3)                 # no window fits: one position, disabled
+    for name, v in bad.items():
+        panel.controls[name].value = v
+    assert position.max == 0 and position.value == 0 and position.disabled
+
+
+def test_chapter_colours_follow_the_convention():
+    """Kernels, feature maps and products on the signed map with symmetric limits, inputs on the image grey."""
+    from helpers.panels.pieces import IMAGE_CMAP, SIGNED_CMAP
+
+    allowed = {IMAGE_CMAP, SIGNED_CMAP}
+    for name in ("filter_panel", "feature_maps_panel", "shift_panel"):
+        panel = getattr(CP, name)()
+        panel.render()
+        maps = [a for a in panel.fig.findobj(lambda a: hasattr(a, "get_cmap") and a.get_array() is not None)]
+        assert maps and {m.get_cmap().name for m in maps} <= allowed, (name, {m.get_cmap().name for m in maps})
+        for m in maps:
+            lo, hi = m.get_clim()
+            assert m.get_cmap().name == IMAGE_CMAP or lo == -hi, (name, lo, hi)
+
+
+def test_filter_panel_feature_map_is_drawn_on_the_signed_map_with_symmetric_limits():
+    import matplotlib
+
+    from helpers.panels.pieces import SIGNED_CMAP
+
+    panel = CP.filter_panel()
+    panel.render(input="rgb", kernel="emboss", stride=2, padding=1, row=3, col=5, bias=0.4)
+    weight = torch.stack([cnn.preset_kernel("emboss")] * 3)
+    y = F.conv2d(cnn.colour_shapes(48)[None], weight[None], torch.tensor([0.4]), stride=2, padding=1)[0, 0].numpy()
+    m = abs(y).max()
+    expected = matplotlib.colormaps[SIGNED_CMAP]((y + m) / (2 * m), bytes=True)
+    [picture] = panel.fig.findobj(lambda a: a.get_gid() == "feature map")
+    n, side = y.shape[0], picture.data.shape[0] - 8                  # 4 px of margin each side for the ring
+    centres = 4 + ((np.arange(n) + 0.5) * side / n).astype(int)
+    shown = picture.data[centres][:, centres]
+    far = np.ones((n, n), dtype=bool)
+    far[2:5, 4:7] = False                                             # the ring around (3, 5) covers its neighbours' edges
+    assert np.array_equal(shown[far], expected[far])
+    assert tuple(shown[3, 5]) == tuple(expected[3, 5])
+
+
+def test_shift_panel_y_range_holds_every_curve():
+    """The relative-change axis covers the largest change any digit, channel and shift can show."""
+    model = cnn.trained_digits_cnn()
+    x_val, _ = cnn.validation_digits()
+    study = cnn.shift_study(model[0], cnn.on_canvas(x_val, 14), max_shift=3, pools=(2, 4, 14))
+    highest = max(float(r["change"][k].max()) for r in study.values() for k in (1, 2, 4, 14))
+    panel = CP.shift_panel()
+    top = panel.fig.axes[3].get_ylim()[1]
+    assert highest < top < 1.2 * highest
+    assert panel.fig.axes[3].get_legend().get_bbox_to_anchor().y1 < panel.fig.axes[3].get_window_extent().y0
 
 
 def test_shift_panel_shows_equivariance_and_a_global_pool_that_ignores_the_shift():
@@ -590,14 +803,14 @@ def test_train_digits_model_is_reproducible_and_leaves_the_random_stream():
 
 def test_conv_arithmetic_readout_tells_the_floor_from_the_stride():
     panel = CP.conv_arithmetic_panel()
-    panel.render(size=8, kernel=3, stride=3, padding=0, dilation=1, scan=0.0)    # windows 0-2, 3-5; 6, 7 left over
+    panel.render(size=8, kernel=3, stride=3, padding=0, dilation=1, position=0)    # windows 0-2, 3-5; 6, 7 left over
     assert ("last 2 row(s) and column(s) never covered: a window starting S = 3 further would run past the edge "
             "(the floor)") in panel.readout_text
     assert "jumps over" not in panel.readout_text
-    panel.render(size=5, kernel=1, stride=3, padding=2, dilation=1, scan=0.0)    # taps 0, 3, 6 of 9: 7, 8 left over
+    panel.render(size=5, kernel=1, stride=3, padding=2, dilation=1, position=0)    # taps 0, 3, 6 of 9: 7, 8 left over
     assert "last 2 row(s) and column(s) never covered: a window starting S = 3 further" in panel.readout_text
     assert "4 row(s) and column(s) between windows never covered" in panel.readout_text
-    panel.render(size=7, kernel=1, stride=3, padding=0, dilation=1, scan=0.0)    # taps 0, 3, 6: 4 rows jumped over
+    panel.render(size=7, kernel=1, stride=3, padding=0, dilation=1, position=0)    # taps 0, 3, 6: 4 rows jumped over
     assert "4 row(s) and column(s) between windows never covered: the stride S = 3 jumps over them" in panel.readout_text
     assert "the floor" not in panel.readout_text
 

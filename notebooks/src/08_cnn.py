@@ -56,7 +56,7 @@ from helpers.training import accuracy, evaluate, fit, plot_histories
 # >
 # > **正确的说法**：通道顺序是 **RGB**（红、绿、蓝）。顺序确实要紧：OpenCV 读图默认是 BGR，和 PyTorch / PIL 的 RGB 混用时红蓝会对调。
 #
-# 下面用 matplotlib 自带的一张照片（`helpers.data.photo`，不需要下载）看三种表示：
+# 下面用 matplotlib 自带的一张照片（`helpers.data.photo`，不需要下载）看三种表示。每个通道本身就是一张灰度图（越亮，这种颜色的光越多），所以下图把 R、G、B 三个通道都画成灰度：
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -135,19 +135,38 @@ assert torch.equal(ours, theirs) and not torch.equal(ours, flipped)
 print("与 F.conv2d 相同：", torch.equal(ours, theirs), "；与翻转核的真卷积相同：", torch.equal(ours, flipped))
 
 # %% [markdown]
-# 卷积核决定了"找什么"。下面的面板把几个经典的 $3\times3$ 核作用在照片上（核的数值显示在图下方）：
+# 卷积核决定了"找什么"。几个经典的 $3\times3$ 核：
 #
 # - **边缘**（Laplacian、Sobel）：权重之和为 0，平坦区域输出 0，只有亮度变化处有响应；Sobel x 找竖直边，Sobel y 找水平边；
 # - **模糊**（box、Gaussian）：权重都为正、和为 1，相当于邻域加权平均；
 # - **锐化**（sharpen）= 恒等核 + Laplacian：在原图上叠加边缘。
 #
-# 选 "custom" 后下面九个滑块才会启用，可以自己拼一个核；把 stride 调大，看输出怎样变小、变粗糙。
+# 下面的面板**拆开一个输出像素**（参照 CNN Explainer）。用 output row i、output column j 选输出的一个位置：
+#
+# - 左图是输入（$48\times48$ 的灰度照片），橙框是这个输出用到的 $3\times3$ 窗口；
+# - 中图是整张特征图，橙框是选中的那个输出；
+# - 右边把公式摊开：窗口里的 9 个数 × 卷积核的 9 个权重 = 9 个乘积，乘积相加得 Σ，再加偏置 $b$，就是这个输出的值。格子里的数四舍五入到两位，Σ 和最后的结果是按没有舍入的数算的。
+#
+# **颜色的含义**（本章所有图都一样）：图片用灰度，0 是黑、1 是白（RGB 图按它本来的颜色画）；有正负的量（卷积核、乘积、特征图）用红白蓝：白色是 0，红色为正，蓝色为负，颜色范围对 0 对称（$[-m, m]$，$m$ 是这一组数里绝对值最大的那个，核、乘积、特征图各用各的 $m$），所以同一组里同样深的红和蓝大小相同。
+#
+# 选一个预设核时，下面 3×3 排列的九个权重滑块显示这个核的数值（灰着，因为预设时它们不起作用）；选 "custom" 后它们启用，从刚才显示的核开始改。
+#
+# 可以试试：
+#
+# - 把窗口移到一条边上，再移到一片平坦的地方：边上的 Σ 可以大到 1 以上，平坦处 9 个乘积正负几乎抵消，Σ 接近 0（边缘核的权重和为 0，完全平坦的一块输出正好是 0）；
+# - 把 zero padding P 调到 2、row 和 column 都调到 0：窗口落在左上角补的 0 上，9 个数里只有右下角一个来自图片，所以乘积里只有它可能不是 0；
+# - 把 stride 调到 2、3：输出从 $46\times46$ 变成 $23\times23$、$16\times16$，row、column 滑块的范围跟着变小；
+# - 先选 Sobel x，再切到 "custom"，把中间一列改成 1：权重和不再是 0，平坦区域的输出变成"权重和 × 亮度"；
+# - 拖动 bias $b$：每个输出都加上同一个 $b$，整张特征图一起变。
 
 # %%
 filter_panel()
 
 # %% [markdown]
 # **验证**：边缘核的权重和为 0，所以平坦的一块（处处同一亮度）经过它们输出 0；两个模糊核的权重都为正、和为 1；锐化核 = 恒等核 + Laplacian。
+# 任意核作用在亮度为 $v$ 的平坦块上得到"权重和 × $v$ + $b$"；偏置让每个输出加上同一个 $b$。
+# 面板拆开的那个输出（`helpers.cnn.explain_pixel`：窗口、逐元素乘积、和加偏置）等于 `F.conv2d` 在同一位置的输出，补 0 的角上也一样；`P = 2` 时左上角输出的窗口里只有右下角是图片的像素；输出大小 46、23、16 与公式一致；Laplacian 作用在照片上，最大的输出超过 1，又有一成以上的输出绝对值小于 0.02。
+# 面板本身：选预设核后九个权重滑块显示它的数值并禁用；切到 "custom" 后滑块不动、画面不变（同一个核），滑块启用。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -158,7 +177,47 @@ for name in ("edges (Laplacian)", "vertical edges (Sobel x)", "horizontal edges 
 for name in ("blur (box)", "blur (Gaussian)"):
     assert (kernel(name) > 0).all() and abs(kernel(name).sum().item() - 1) < 1e-6, name
 assert torch.equal(kernel("sharpen"), kernel("identity") + kernel("edges (Laplacian)"))
-print("edge kernels sum to 0 (flat patch -> 0); blur kernels positive, sum 1; sharpen = identity + Laplacian")
+k_custom = kernel("vertical edges (Sobel x)").clone()
+k_custom[:, 1] = 1.0                                    # the middle column set to 1: the weights sum to 3
+flat_out = F.conv2d(flat, k_custom[None, None], torch.tensor([0.2]))
+assert torch.allclose(flat_out, torch.full_like(flat_out, k_custom.sum().item() * 0.7 + 0.2), atol=1e-6)
+print("edge kernels sum to 0 (flat patch -> 0); blur kernels positive, sum 1; sharpen = identity + Laplacian; "
+      "flat patch -> (sum of weights) × brightness + b")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+photo48 = data.photo(gray=True, size=48)                # the panel's grey input
+k = kernel("edges (Laplacian)")
+for stride, padding in [(1, 0), (2, 2), (3, 1)]:
+    y = F.conv2d(photo48[None], k[None, None], stride=stride, padding=padding)[0, 0]
+    for i, j in [(0, 0), (y.shape[0] - 1, 3), (7, y.shape[1] - 1)]:
+        ex = cnn.explain_pixel(photo48, k[None], 0.0, stride=stride, padding=padding, row=i, col=j)
+        assert abs(ex.output - y[i, j].item()) < 1e-5 and torch.allclose(ex.products, ex.window * k)
+corner = cnn.explain_pixel(photo48, k[None], stride=1, padding=2, row=0, col=0)
+assert corner.window[0, 2, 2] == photo48[0, 0, 0] and (corner.window[0].flatten()[:-1] == 0).all()
+assert [cnn.conv_output_size(48, 3, s) for s in (1, 2, 3)] == [46, 23, 16]
+print("explained pixel == F.conv2d (also in the zero padding); output 46, 23, 16")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+no_bias, with_bias = F.conv2d(photo48[None], k[None, None]), F.conv2d(photo48[None], k[None, None], torch.tensor([0.3]))
+assert torch.allclose(with_bias, no_bias + 0.3, atol=1e-6)   # the bias adds b to every output
+edges_out = no_bias[0].abs()                            # Laplacian on the photo: large on edges, near 0 where flat
+assert edges_out.max() > 1 and (edges_out < 0.02).float().mean() > 0.1
+print(f"bias adds b everywhere; Laplacian on the photo: max |y| {edges_out.max():.2f}, "
+      f"{(edges_out < 0.02).float().mean():.0%} of outputs below 0.02")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+panel = filter_panel()                                  # the panel's controls, without showing it
+panel.controls["kernel"].value = "sharpen"
+weights = [panel.controls[f"w{r}{c}"] for r in range(3) for c in range(3)]
+assert [w.value for w in weights] == kernel("sharpen").flatten().tolist() and all(w.disabled for w in weights)
+shown = panel.image.value
+panel.controls["kernel"].value = "custom"
+assert [w.value for w in weights] == kernel("sharpen").flatten().tolist() and not any(w.disabled for w in weights)
+assert panel.image.value == shown
+print("the weight sliders show the preset (disabled); custom starts from it, same picture")
 
 # %% [markdown]
 # ### 3.2 多个通道：对通道也求和
@@ -185,6 +244,39 @@ print("weight", tuple(conv.weight.shape), " bias", tuple(conv.bias.shape), " out
 print(f"y[0, 0, 0, 0] = {y[0, 0, 0, 0].item():.5f}，手算（三个通道的乘积全部相加 + 偏置）= {by_hand.item():.5f}")
 per_channel = [(conv.weight[0, c] * x[0, c, 0:3, 0:3]).sum().item() for c in range(3)]
 print("三个通道各自的和：", [round(v, 4) for v in per_channel])
+
+# %% [markdown]
+# 回到 3.1 的面板，把 input 换成 "RGB shapes"（一张用代码画的 $48\times48$ 彩色小图）。权重变成 $(1, 3, 3, 3)$：每个通道一个核，这里是同一个 $3\times3$ 核分别乘上 "× on R"、"× on G"、"× on B"。右边拆成三行：每个通道各自"窗口 × 核"再求和得到 $\Sigma_R, \Sigma_G, \Sigma_B$，最后一行把三个通道的和相加、再加偏置，得到**一个**输出。
+#
+# 可以试试：选 Laplacian，把 × on G 和 × on B 设为 0，只留红色通道。红色圆和黄色条（黄 = 红 + 绿）的边缘很亮，绿色方块的边几乎看不见：它的红色分量（0.15）和背景（0.12）差不多。只留蓝色通道时，最亮的是蓝色三角的边。
+#
+# **验证**：面板的 RGB 输出等于 `F.conv2d`（`in_channels=3`）；拆开的一个输出等于三个通道的和加偏置；只留红色通道时，绿色方块周围的最大响应不到红色圆、黄色条周围的 10%；只留蓝色通道时，蓝色三角周围的响应最大。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+shapes = cnn.colour_shapes(48)                          # (3, 48, 48)
+lap = cnn.preset_kernel("edges (Laplacian)")
+def channel_kernels(mix):                               # one kernel per channel: the kernel × (r, g, b)
+    return torch.stack([m * lap for m in mix])
+w_rgb, b_rgb = channel_kernels((1.0, -0.5, 0.25)), 0.1
+y_rgb = F.conv2d(shapes[None], w_rgb[None], torch.tensor([b_rgb]), stride=2, padding=1)[0, 0]
+for i, j in [(0, 0), (10, 12), (23, 23)]:
+    ex = cnn.explain_pixel(shapes, w_rgb, b_rgb, stride=2, padding=1, row=i, col=j)
+    assert abs(ex.channel_sums.sum().item() + b_rgb - y_rgb[i, j].item()) < 1e-5 and abs(ex.output - y_rgb[i, j].item()) < 1e-5
+print("RGB: explained pixel = ΣR + ΣG + ΣB + b = F.conv2d with in_channels=3")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+regions = {"disc": (slice(0, 26), slice(0, 26)), "square": (slice(26, 46), slice(2, 22)),
+           "triangle": (slice(2, 25), slice(25, 47)), "bar": (slice(29, 40), slice(25, 46))}
+def response(mix):
+    y = F.conv2d(shapes[None], channel_kernels(mix)[None], padding=1)[0, 0]
+    return {name: y[r, c].abs().max().item() for name, (r, c) in regions.items()}
+red_only, blue_only = response((1, 0, 0)), response((0, 0, 1))
+assert red_only["square"] < 0.1 * min(red_only["disc"], red_only["bar"])
+assert max(blue_only, key=blue_only.get) == "triangle"
+print("red only: square edge", f"{red_only['square']:.2f}",
+      "vs disc", f"{red_only['disc']:.2f}", "and bar", f"{red_only['bar']:.2f}; blue only: the triangle is brightest")
 
 # %% [markdown]
 # `helpers.cnn.conv2d` 把这个三重求和写成一次矩阵乘法：先用 `im2col` 把每个窗口展开成一列（形状 $(C_{in}k^2,\ H'W')$），再用形状 $(C_{out},\ C_{in}k^2)$ 的权重矩阵乘它，每一行正好是一个卷积核和所有窗口的点积。
@@ -316,9 +408,9 @@ for W, Fk, P, S, D in [(32, 3, 1, 1, 1), (32, 5, 0, 1, 1), (6, 3, 0, 2, 1), (7, 
     assert real == formula
 
 # %% [markdown]
-# 下面是本章的主面板（参照 CNN Explainer）：左边是补过边的输入（灰色是填充），橙色是卷积核当前的抽头，右边是输出网格，虚线连着"这个窗口算出了哪个输出"。
+# 下面的面板把输出大小画出来：左边是补过边的输入（灰色是填充），橙色是卷积核当前的抽头，右边是输出网格，虚线连着"这个窗口算出了哪个输出"。这里的格子颜色只表示类别（见图例），不表示数值。
 #
-# - 拖动 "kernel position"，看卷积核按行扫过输入、输出一格一格填满；
+# - 拖动 "kernel position (output cell)"：它是输出格子的编号，按行数，从 0 到 $N^2 - 1$，每按一次方向键走一格；看卷积核按行扫过输入、输出一格一格填满。改变 W、F、S、P、D 时，它的范围跟着输出的格子数变；
 # - 把 stride 调到 2、3：卷积核跳着走；如果最后剩下的像素不够卷积核再走一步（下一个窗口会越过边界），它们就**从来没被覆盖**（粉色），这就是公式里的向下取整；
 #   步长比卷积核覆盖的范围还大时（比如 F = 1、S = 3），窗口**之间**的行和列也会被跳过（同样是粉色），那是步长造成的，和取整无关，读数会分开说明；
 # - 把 dilation 调大：抽头之间出现空隙（浅橙），覆盖范围变大；
