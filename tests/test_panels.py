@@ -387,3 +387,23 @@ def test_a_reused_palette_never_shows_a_colour_it_lacks():
         target = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
         assert np.abs(middle - target).max() <= 8, (colour, middle[0])
     assert len(panel._palettes) == 1  # one background, its palette replaced when a colour did not fit
+
+
+def test_follow_sets_other_controls_before_one_redraw():
+    """``follow`` keeps a slider's range valid for another control; its own changes start no redraw."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        return lambda n, i: line.set_ydata([0, i / max(n, 1)])
+    seen = []
+
+    def follow(controls, changed):
+        seen.append(changed)
+        controls["i"].max = controls["n"].value
+    panel = P.Panel({"n": P.int_slider("n", 1, 9, 9), "i": P.int_slider("i", 0, 9, 7)}, setup, follow=follow)
+    assert seen == [None] and panel.controls["i"].max == 9
+    renders = []
+    panel.refresh = lambda: renders.append(panel.values())  # count the redraws a change causes
+    panel.controls["n"].value = 3  # clamps i from 7 to 3 inside follow: one redraw, not two
+    assert panel.controls["i"].max == 3 and panel.controls["i"].value == 3
+    assert renders == [{"n": 3, "i": 3}] and seen == [None, "n"]

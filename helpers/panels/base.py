@@ -23,6 +23,9 @@ The redraw rule (when the cached background is redrawn) is explicit:
 Controls: a control that has no effect in the current state is disabled, never live and dead:
 ``enabled_when={"delta": lambda v: v["loss"] == "Huber"}`` maps a control to a rule on all values.
 A control that belongs to another mode altogether may be hidden instead (``shown_when``, same form).
+``follow(controls, changed)`` runs before the redraw a control change causes (``changed`` is its name, None
+at the start) and may set other controls (a slider's range, the weights a preset shows); the values it sets
+start no redraw of their own: one change, one picture.
 ``groups=[("title", [["a", "b"], ["c"]]), ...]`` lays the controls out as labelled groups, one grid
 each (a row per inner list); controls in no group come first. A slider made by :func:`play_slider`
 gets a Play button beside it that steps it in the browser.
@@ -197,6 +200,7 @@ class Panel:
         enabled_when: dict[str, Callable[[dict], bool]] | None = None,
         shown_when: dict[str, Callable[[dict], bool]] | None = None,
         groups: Sequence[tuple[str, Sequence[Sequence[str]]]] = (),
+        follow: Callable[[dict, str | None], None] | None = None,
     ) -> None:
         if not controls:
             raise ValueError("controls must name at least one widget")
@@ -212,6 +216,10 @@ class Panel:
         if twice:
             raise ValueError(f"groups list control(s) {twice} more than once")
         self.controls = dict(controls)
+        self._follow = follow
+        self._following = False
+        if follow is not None:
+            follow(self.controls, None)
         self.redraw_on = tuple(redraw_on)
         self.enabled_when = enabled_when
         self.shown_when = shown_when
@@ -374,6 +382,15 @@ class Panel:
 
     # -- internals --------------------------------------------------------------------
     def _on_change(self, change) -> None:
+        if self._following:  # a value ``follow`` set: the change that called it redraws once for all
+            return
+        if self._follow is not None:
+            name = next(n for n, w in self.controls.items() if w is change["owner"])
+            self._following = True
+            try:
+                self._follow(self.controls, name)
+            finally:
+                self._following = False
         self.refresh()
 
     def _show_message(self, text: str | None) -> None:

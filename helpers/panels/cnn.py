@@ -182,31 +182,6 @@ def _image_axes(ax, rows: float, cols: float) -> None:
     ax.set(xlim=(0, cols), ylim=(rows, 0), aspect="equal")
 
 
-def _linked_panel(controls: dict, setup, follow, **kwargs) -> Panel:
-    """A :class:`Panel` in which some controls follow others (a slider's range, the weights a preset shows).
-
-    ``follow(controls, changed)`` runs before each redraw a control change causes (``changed`` is the control's
-    name, None at the start). The values it sets start no redraw of their own: one change, one picture, no loop.
-    """
-    follow(controls, None)
-    names = {id(w): name for name, w in controls.items()}
-
-    class Linked(Panel):
-        _following = False
-
-        def _on_change(self, change) -> None:
-            if self._following:
-                return
-            self._following = True
-            try:
-                follow(self.controls, names[id(change["owner"])])
-            finally:
-                self._following = False
-            self.refresh()
-
-    return Linked(controls, setup, **kwargs)
-
-
 def _set_max(slider, top: int) -> None:
     """Give an integer slider a new maximum; its value is clamped into the new range."""
     if slider.value > top:
@@ -321,7 +296,7 @@ def conv_arithmetic_panel() -> Panel:
 
         return update
 
-    return _linked_panel(controls, setup, follow, figsize=(7.6, 3.3), enabled_when={
+    return Panel(controls, setup, follow=follow, figsize=(7.6, 3.3), enabled_when={
         "stride": lambda v: _arith_valid(v) and v["size"] + 2 * v["padding"] > v["dilation"] * (v["kernel"] - 1) + 1,
         "dilation": lambda v: v["kernel"] > 1,
         "position": lambda v: _arith_outputs(v) > 1,
@@ -654,7 +629,7 @@ def filter_panel() -> Panel:
     ]
     rgb = {name: (lambda v: v["input"] == "rgb") for name in _MIX_NAMES}
     custom = {name: (lambda v: v["kernel"] == "custom") for name in _WEIGHT_NAMES}
-    return _linked_panel(controls, setup, follow, figsize=(11.25, 3.45), redraw_on=("input",),
+    return Panel(controls, setup, follow=follow, figsize=(11.25, 3.45), redraw_on=("input",),
                          enabled_when={**custom, **rgb}, shown_when=rgb, groups=groups)
 
 
