@@ -17,6 +17,7 @@ from ..plotting import COLORS, new_figure
 from ..rnn import (WORD_RECIPE, NextWordModel, SineForecaster, cosine_neighbours, gradient_demo, pca_2d,
                    probe_signals, tanh_rnn_jacobian_norms, trained_next_word_model, trained_sine_forecaster,
                    word_class, word_data)
+from .pieces import PATH_COLORS, SIGNED_CMAP
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
 
 __all__ = [
@@ -164,21 +165,61 @@ def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: embedding space
-_CLASS_COLORS = {
-    "people": "#1f77b4", "animals": "#ff7f0e", "foods": "#2ca02c", "vehicles": "#d62728", "places": "#9467bd",
-    "colors": "#8c564b", "traits": "#e377c2", "eat_verbs": "#7f7f7f", "drive_verbs": "#bcbd22",
-    "move_verbs": "#17becf", "rest_verbs": "#393b79", "function": "#000000",
+# At most 10 colours: the seven noun and adjective classes, the verbs (one colour, a marker per verb class),
+# and grey for "the" and "to".
+_GROUPS = {  # grammar class -> (legend label, colour, marker)
+    "people": ("people", PATH_COLORS[0], "o"), "animals": ("animals", PATH_COLORS[1], "o"),
+    "foods": ("foods", PATH_COLORS[2], "o"), "vehicles": ("vehicles", PATH_COLORS[3], "o"),
+    "places": ("places", PATH_COLORS[4], "o"), "colors": ("colours", PATH_COLORS[5], "o"),
+    "traits": ("traits", PATH_COLORS[6], "o"), "eat_verbs": ("verbs: eat", PATH_COLORS[7], "s"),
+    "drive_verbs": ("verbs: drive", PATH_COLORS[7], "^"), "move_verbs": ("verbs: move", PATH_COLORS[7], "D"),
+    "rest_verbs": ("verbs: rest", PATH_COLORS[7], "v"), "function": ("the, to", COLORS["muted"], "o"),
 }
+_LABEL_PT = 9.5                      # label size (points)
+_DIRECTIONS = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
 
 
 def _scatter_words(ax, z: np.ndarray, words: list[str]) -> None:
-    """Static points and labels, one colour per grammar class, with a legend outside the axes."""
-    for name, color in _CLASS_COLORS.items():
+    """Static points, one colour per group (a marker per verb class), with the legend outside the axes."""
+    for name, (label, color, marker) in _GROUPS.items():
         members = [i for i, w in enumerate(words) if word_class(w) == name]
-        ax.scatter(z[members, 0], z[members, 1], s=14, color=color, label=name)
-        for i in members:
-            ax.annotate(words[i], z[i], xytext=(3, 2), textcoords="offset points", fontsize=7, color=color)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+        ax.scatter(z[members, 0], z[members, 1], s=22, color=color, marker=marker, label=label, zorder=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+
+
+def _boxes_overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _place_labels(points: np.ndarray, sizes: list[tuple[float, float]], area: tuple, gap: float,
+                  others: np.ndarray, dot: float) -> list[tuple]:
+    """Greedy places for labels of ``sizes`` (w, h) next to ``points`` (display pixels), in order: for each, the
+    first of 8 directions x growing distances whose box stays in ``area`` and meets no placed label, no marked
+    point (a square of half-side ``gap``) and no other point (half-side ``dot``).
+    Returns ``(x, y, ha, va, box)`` per label (``box`` = x0, y0, x1, y1)."""
+    placed, out = [], []
+    dots = ([(x - gap, y - gap, x + gap, y + gap) for x, y in points]
+            + [(x - dot, y - dot, x + dot, y + dot) for x, y in others])
+    for n, ((px, py), (w, h)) in enumerate(zip(points, sizes)):
+        best = None
+        for reach in (1.0, 1.6, 2.4, 3.4, 4.6, 6.0, 8.0, 10.5):
+            for dx, dy in _DIRECTIONS:
+                x, y = px + dx * gap * reach, py + dy * gap * reach * 0.8
+                x0 = x if dx > 0 else x - w if dx < 0 else x - w / 2
+                y0 = y if dy > 0 else y - h if dy < 0 else y - h / 2
+                box = (x0, y0, x0 + w, y0 + h)
+                inside = area[0] <= box[0] and box[2] <= area[2] and area[1] <= box[1] and box[3] <= area[3]
+                if inside and not any(_boxes_overlap(box, other) for other in placed + dots):
+                    best = (x, y, {1: "left", -1: "right", 0: "center"}[dx],
+                            {1: "bottom", -1: "top", 0: "center"}[dy], box)
+                    break
+            if best is not None:
+                break
+        if best is None:  # nowhere free (not met on this map): to the right, on top of whatever is there
+            best = (px + gap, py, "left", "center", (px + gap, py - h / 2, px + gap + w, py + h / 2))
+        placed.append(best[4])
+        out.append(best)
+    return out
 
 
 @register
@@ -199,20 +240,38 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
     weight = model.embed.weight.detach()[rows]
     z, ratio = pca_2d(weight)
     z = z.numpy()
-    by_class = sorted(words, key=lambda w: (list(_CLASS_COLORS).index(word_class(w)), w))
+    by_class = sorted(words, key=lambda w: (list(_GROUPS).index(word_class(w)), w))
+    k_max = 8
     controls = {
-        "k": int_slider("neighbours k", 1, 8, 3),
+        "k": int_slider("neighbours k", 1, k_max, 3),
         "word": dropdown("word", by_class, "cat" if "cat" in words else by_class[0]),
         "lines": checkbox("draw lines to the neighbours", True),
     }
+    sizes: dict[tuple[str, bool], tuple[float, float]] = {}      # (word, bold) -> label size in display pixels
 
     def setup(fig):
         ax = fig.subplots()
         _scatter_words(ax, z, words)
         ax.set(xlabel=f"PC 1 ({ratio[0]:.0%} of the variance)", ylabel=f"PC 2 ({ratio[1]:.0%})")
+        pad_x, pad_y = 0.06 * np.ptp(z[:, 0]), 0.08 * np.ptp(z[:, 1])   # room for labels at the edges
+        ax.set_xlim(z[:, 0].min() - pad_x, z[:, 0].max() + pad_x)
+        ax.set_ylim(z[:, 1].min() - pad_y, z[:, 1].max() + pad_y)
         (links,) = ax.plot([], [], color=COLORS["accent"], lw=1.2, animated=True)
+        (leaders,) = ax.plot([], [], color=COLORS["muted"], lw=0.7, animated=True)
         (ring,) = ax.plot([], [], "o", ms=13, mfc="none", mec="black", mew=2, animated=True)
         (near,) = ax.plot([], [], "o", ms=10, mfc="none", mec=COLORS["accent"], mew=2, animated=True)
+        labels = [ax.text(0, 0, "", fontsize=_LABEL_PT, animated=True, zorder=5,
+                          bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.85))
+                  for _ in range(k_max + 1)]
+
+        def size(word: str, bold: bool, text) -> tuple[float, float]:
+            if (word, bold) not in sizes:
+                text.set_text(word)
+                text.set_fontweight("bold" if bold else "normal")
+                text.set_visible(True)                                  # a hidden text has no extent
+                box = text.get_window_extent(fig.canvas.get_renderer())
+                sizes[word, bold] = (box.width + 3, box.height + 2)    # + the white pad behind the text
+            return sizes[word, bold]
 
         def update(k: int, word: str, lines: bool) -> str:
             i = words.index(word)
@@ -224,6 +283,31 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             ys = np.ravel([[z[i, 1], z[j, 1], np.nan] for j in idx])
             links.set_data(xs, ys)
             links.set_visible(bool(lines))
+            marked = [i] + idx
+            to_pixels = ax.transData
+            points = to_pixels.transform(z[marked])
+            shapes = [size(words[j], n == 0, labels[n]) for n, j in enumerate(marked)]
+            gap = 7.0 * fig.dpi / 72                                   # about a ring's radius
+            rest = np.delete(z, marked, axis=0)
+            places = _place_labels(points, shapes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap)
+            back = to_pixels.inverted()
+            lead_x, lead_y = [], []
+            for n, text in enumerate(labels):
+                text.set_visible(n < len(marked))
+                if n >= len(marked):
+                    continue
+                x, y, ha, va, _ = places[n]
+                text.set_text(words[marked[n]])
+                text.set_fontweight("bold" if n == 0 else "normal")
+                text.set_color(_GROUPS[word_class(words[marked[n]])][1])
+                text.set_position(back.transform((x, y)))
+                text.set_horizontalalignment(ha)
+                text.set_verticalalignment(va)
+                if np.hypot(x - points[n][0], y - points[n][1]) > 2.5 * gap:     # far from its point: a leader
+                    (ex, ey), (px, py) = back.transform((x, y)), z[marked[n]]
+                    lead_x += [px, ex, np.nan]
+                    lead_y += [py, ey, np.nan]
+            leaders.set_data(lead_x, lead_y)
             same = sum(word_class(words[j]) == word_class(word) for j in idx)
             listed = ", ".join(f"{words[j]} ({s:.2f})" for j, s in zip(idx, sims.tolist()))
             note = ("" if int(rows[i]) in used else
@@ -234,4 +318,4 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
 
         return update
 
-    return Panel(controls, setup, figsize=(7.6, 4.4))
+    return Panel(controls, setup, figsize=(8.6, 4.6))
