@@ -135,7 +135,7 @@ def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
         ax_x.tick_params(labelbottom=False)
         # a QuadMesh of fixed shape: several times cheaper to redraw than an image of the same matrix
         heat = ax_h.pcolormesh(np.arange(_HS_WINDOW + 1) - 0.5, np.arange(hidden + 1) - 0.5,
-                               np.zeros((hidden, _HS_WINDOW)), cmap="RdBu_r", vmin=-1.0, vmax=1.0, animated=True)
+                               np.zeros((hidden, _HS_WINDOW)), cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0, animated=True)
         fig.colorbar(heat, ax=ax_h, label="h_t (tanh)")
         ax_h.set(xlabel="step in the window", ylabel="hidden unit", ylim=(hidden - 0.5, -0.5))
         ax_h.grid(False)
@@ -143,7 +143,7 @@ def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
                               animated=True)
         (line_p,) = ax_x.plot(steps, steps * 0.0, color=COLORS["main"], lw=1.6,
                               label="forecast of x_t made at t-1", animated=True)
-        ax_x.legend(loc="upper right", ncols=2, fontsize=7)
+        ax_x.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=9)   # above the axes, off the curves
 
         def update(start: int, signal: str) -> str:
             x = signals[signal][start:start + _HS_WINDOW + 1]
@@ -260,17 +260,15 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
         (leaders,) = ax.plot([], [], color=COLORS["muted"], lw=0.7, animated=True)
         (ring,) = ax.plot([], [], "o", ms=13, mfc="none", mec="black", mew=2, animated=True)
         (near,) = ax.plot([], [], "o", ms=10, mfc="none", mec=COLORS["accent"], mew=2, animated=True)
-        labels = [ax.text(0, 0, "", fontsize=_LABEL_PT, animated=True, zorder=5,
-                          bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.85))
-                  for _ in range(k_max + 1)]
+        labels = [ax.text(0, 0, "", fontsize=_LABEL_PT, fontweight="bold" if n == 0 else "normal", animated=True,
+                          zorder=5) for n in range(k_max + 1)]                 # labels[0]: the chosen word
 
         def size(word: str, bold: bool, text) -> tuple[float, float]:
             if (word, bold) not in sizes:
                 text.set_text(word)
-                text.set_fontweight("bold" if bold else "normal")
                 text.set_visible(True)                                  # a hidden text has no extent
                 box = text.get_window_extent(fig.canvas.get_renderer())
-                sizes[word, bold] = (box.width + 3, box.height + 2)    # + the white pad behind the text
+                sizes[word, bold] = (box.width + 3, box.height + 2)    # + a little air
             return sizes[word, bold]
 
         def update(k: int, word: str, lines: bool) -> str:
@@ -287,7 +285,7 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             to_pixels = ax.transData
             points = to_pixels.transform(z[marked])
             shapes = [size(words[j], n == 0, labels[n]) for n, j in enumerate(marked)]
-            gap = 7.0 * fig.dpi / 72                                   # about a ring's radius
+            gap = 8.5 * fig.dpi / 72                                   # just outside a ring
             rest = np.delete(z, marked, axis=0)
             places = _place_labels(points, shapes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap)
             back = to_pixels.inverted()
@@ -298,12 +296,11 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
                     continue
                 x, y, ha, va, _ = places[n]
                 text.set_text(words[marked[n]])
-                text.set_fontweight("bold" if n == 0 else "normal")
                 text.set_color(_GROUPS[word_class(words[marked[n]])][1])
                 text.set_position(back.transform((x, y)))
                 text.set_horizontalalignment(ha)
                 text.set_verticalalignment(va)
-                if np.hypot(x - points[n][0], y - points[n][1]) > 2.5 * gap:     # far from its point: a leader
+                if np.hypot(x - points[n][0], y - points[n][1]) > 1.5 * gap:     # not right at its point: a leader
                     (ex, ey), (px, py) = back.transform((x, y)), z[marked[n]]
                     lead_x += [px, ex, np.nan]
                     lead_y += [py, ey, np.nan]
@@ -318,4 +315,4 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
 
         return update
 
-    return Panel(controls, setup, figsize=(8.6, 4.6))
+    return Panel(controls, setup, figsize=(8.0, 4.2))
