@@ -157,8 +157,9 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
     rules = {name: uses(name) for name in params}
     rules.update({name: comparing for name in ticks})
     rules["schedule"] = lambda v: v["view"] == "single"
-    groups = [("what to draw", [["view", "log_y"], *_in_rows(list(ticks), 4), ["schedule"]]),
-              ("settings", _in_rows(list(params), 3))]
+    # a hidden control frees its grid cell and the later cells move up: hidden ones come in whole rows or last
+    groups = [("what to draw", [["view"], *_in_rows(list(ticks), 4), ["schedule", "log_y"]]),
+              ("settings", _in_rows(list(params), 2))]
     return Panel(controls, setup, figsize=(10.5, 3.6), enabled_when=rules, shown_when=rules, groups=groups)
 
 
