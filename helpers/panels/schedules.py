@@ -262,7 +262,10 @@ def plateau_panel() -> Panel:
         """factor and cooldown only act after a cut: without one they are disabled."""
         return cuts_at_all(int(v["patience"]), float(v["threshold"]), v["threshold_mode"])
 
-    return Panel(controls, setup, figsize=(7.4, 4.3), enabled_when={"factor": has_cuts, "cooldown": has_cuts})
+    groups = [("what counts as a new best", [["threshold"], ["threshold_mode"]]),
+              ("when and how much to cut", [["patience"], ["factor"], ["cooldown"]])]
+    return Panel(controls, setup, figsize=(7.4, 4.3), enabled_when={"factor": has_cuts, "cooldown": has_cuts},
+                 groups=groups)
 
 
 # ----------------------------------------------------------------------------- panel: training with a schedule
