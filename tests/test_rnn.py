@@ -524,10 +524,12 @@ def _map_words() -> tuple[list[str], torch.Tensor]:
 
 
 def _drawn_labels(panel) -> list:
-    """The word labels the embedding map shows now, with their boxes in display pixels (as last drawn)."""
+    """The word labels the embedding map shows now (glyph outlines), with their ink boxes in picture pixels."""
     renderer = panel.fig.canvas.get_renderer()
     ax = panel.fig.axes[0]
-    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_visible() and t.get_text()]
+    labels = [p for p in ax.patches if p.get_gid() == "word label" and p.get_visible()]
+    assert not [t for t in ax.texts if t.get_visible() and t.get_text()]              # no other words on the map
+    return [(p.get_label(), p.get_window_extent(renderer)) for p in labels]
 
 
 @pytest.mark.parametrize("word", ["cat", "man", "city", "sleeps", "bread", "the", "eats", "red", "runs", "young"])

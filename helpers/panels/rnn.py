@@ -11,6 +11,10 @@ import math
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import PathPatch
+from matplotlib.text import TextPath
+from matplotlib.transforms import Affine2D, IdentityTransform
 
 from ..data import sliding_windows
 from ..plotting import COLORS, new_figure
@@ -247,7 +251,7 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
         "word": dropdown("word", by_class, "cat" if "cat" in words else by_class[0]),
         "lines": checkbox("draw lines to the neighbours", True),
     }
-    sizes: dict[tuple[str, bool], tuple[float, float]] = {}      # (word, bold) -> label size in display pixels
+    outlines: dict[tuple[str, bool], tuple] = {}                  # (word, bold) -> (glyph outline, its ink box)
 
     def setup(fig):
         ax = fig.subplots()
@@ -260,16 +264,19 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
         (leaders,) = ax.plot([], [], color=COLORS["muted"], lw=0.7, animated=True)
         (ring,) = ax.plot([], [], "o", ms=13, mfc="none", mec="black", mew=2, animated=True)
         (near,) = ax.plot([], [], "o", ms=10, mfc="none", mec=COLORS["accent"], mew=2, animated=True)
-        labels = [ax.text(0, 0, "", fontsize=_LABEL_PT, fontweight="bold" if n == 0 else "normal", animated=True,
-                          zorder=5) for n in range(k_max + 1)]                 # labels[0]: the chosen word
+        # Labels are glyph outlines (TextPath), laid out once per word: a frame then fills a few paths instead of
+        # laying out text, about 4x cheaper. labels[0] is the chosen word (bold).
+        scale = fig.dpi / 72                                          # points -> picture pixels
+        labels = [ax.add_patch(PathPatch(TextPath((0, 0), "x"), transform=IdentityTransform(), lw=0, zorder=5,
+                                         gid="word label", animated=True)) for _ in range(k_max + 1)]
 
-        def size(word: str, bold: bool, text) -> tuple[float, float]:
-            if (word, bold) not in sizes:
-                text.set_text(word)
-                text.set_visible(True)                                  # a hidden text has no extent
-                box = text.get_window_extent(fig.canvas.get_renderer())
-                sizes[word, bold] = (box.width + 3, box.height + 2)    # + a little air
-            return sizes[word, bold]
+        def outline(word: str, bold: bool):
+            """The word's glyph outline in points and its ink box (x0, y0, x1, y1)."""
+            if (word, bold) not in outlines:
+                path = TextPath((0, 0), word, size=_LABEL_PT,
+                                prop=FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"))
+                outlines[word, bold] = (path, path.get_extents().extents)
+            return outlines[word, bold]
 
         def update(k: int, word: str, lines: bool) -> str:
             i = words.index(word)
@@ -284,22 +291,25 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             marked = [i] + idx
             to_pixels = ax.transData
             points = to_pixels.transform(z[marked])
-            shapes = [size(words[j], n == 0, labels[n]) for n, j in enumerate(marked)]
-            gap = 8.5 * fig.dpi / 72                                   # just outside a ring
+            shapes = [outline(words[j], n == 0) for n, j in enumerate(marked)]
+            air = 2.0 * scale                                          # around the ink, so labels never touch
+            sizes = [((b[2] - b[0]) * scale + 2 * air, (b[3] - b[1]) * scale + 2 * air) for _, b in shapes]
+            gap = 8.5 * scale                                          # just outside a ring
             rest = np.delete(z, marked, axis=0)
-            places = _place_labels(points, shapes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap)
+            places = _place_labels(points, sizes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap)
             back = to_pixels.inverted()
             lead_x, lead_y = [], []
-            for n, text in enumerate(labels):
-                text.set_visible(n < len(marked))
+            for n, patch in enumerate(labels):
+                patch.set_visible(n < len(marked))
                 if n >= len(marked):
                     continue
-                x, y, ha, va, _ = places[n]
-                text.set_text(words[marked[n]])
-                text.set_color(_GROUPS[word_class(words[marked[n]])][1])
-                text.set_position(back.transform((x, y)))
-                text.set_horizontalalignment(ha)
-                text.set_verticalalignment(va)
+                x, y, _, _, box = places[n]
+                path, ink = shapes[n]
+                patch.set_path(path)
+                patch.set_label(words[marked[n]])
+                patch.set_facecolor(_GROUPS[word_class(words[marked[n]])][1])
+                patch.set_transform(Affine2D().scale(scale).translate(box[0] + air - ink[0] * scale,
+                                                                      box[1] + air - ink[1] * scale))
                 if np.hypot(x - points[n][0], y - points[n][1]) > 1.5 * gap:     # not right at its point: a leader
                     (ex, ey), (px, py) = back.transform((x, y)), z[marked[n]]
                     lead_x += [px, ex, np.nan]
