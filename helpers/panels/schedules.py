@@ -160,7 +160,7 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
     # a hidden control frees its grid cell and the later cells move up: hidden ones come in whole rows or last
     groups = [("what to draw", [["view"], *_in_rows(list(ticks), 4), ["schedule", "log_y"]]),
               ("settings", _in_rows(list(params), 2))]
-    return Panel(controls, setup, figsize=(10.5, 3.6), enabled_when=rules, shown_when=rules, groups=groups)
+    return Panel(controls, setup, figsize=(10.0, 3.3), enabled_when=rules, shown_when=rules, groups=groups)
 
 
 # ----------------------------------------------------------------------------- panel: ReduceLROnPlateau
