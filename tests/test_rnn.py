@@ -558,3 +558,16 @@ def test_embedding_map_uses_at_most_ten_colours():
     assert 2 <= len(colours) <= 10, colours
     points = sum(len(coll.get_offsets()) for coll in ax.collections)
     assert points == len(_map_words()[0]) == 46                    # every word is a point, none left out
+
+
+def test_embedding_map_first_picture_places_labels_like_any_later_one():
+    """The picture shown as soon as the panel is built (the one a saved notebook keeps) has its labels where a
+    later redraw of the same setting puts them: placing them needs the final layout of the axes."""
+    from helpers.panels.testing import render_full
+    from support import pixels
+
+    panel = RP.embedding_space_panel()
+    first = pixels(panel.image.value)
+    assert np.array_equal(first, pixels(render_full(panel))), "the first picture's labels are out of place"
+    labels = _drawn_labels(panel)
+    assert [text for text, _ in labels][0] == panel.controls["word"].value

@@ -323,6 +323,10 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             return (f"<b>{word}</b> ({word_class(word)}): nearest by cosine similarity in {weight.shape[1]}-D: {listed} "
                     f"&nbsp;·&nbsp; {same}/{k} from the same class{note}")
 
+        # Labels are placed in picture pixels, so the axes must already sit where the layout puts them: lay the
+        # figure out now (the panel keeps that layout) rather than at the first drawing, after the first update.
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
         return update
 
     return Panel(controls, setup, figsize=(8.0, 4.2))
