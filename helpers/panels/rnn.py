@@ -195,27 +195,41 @@ def _boxes_overlap(a: tuple, b: tuple) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _free(box: tuple, area: tuple, boxes: list, line_points: np.ndarray) -> bool:
+    """``box`` lies in ``area`` and meets none of ``boxes`` and none of ``line_points`` (an (n, 2) array)."""
+    if not (area[0] <= box[0] and box[2] <= area[2] and area[1] <= box[1] and box[3] <= area[3]):
+        return False
+    if any(_boxes_overlap(box, other) for other in boxes):
+        return False
+    xs, ys = line_points[:, 0], line_points[:, 1]
+    return not np.any((xs > box[0]) & (xs < box[2]) & (ys > box[1]) & (ys < box[3]))
+
+
 def _place_labels(points: np.ndarray, sizes: list[tuple[float, float]], area: tuple, gap: float,
-                  others: np.ndarray, dot: float) -> list[tuple]:
+                  others: np.ndarray, dot: float, lines: np.ndarray | None = None) -> list[tuple]:
     """Greedy places for labels of ``sizes`` (w, h) next to ``points`` (display pixels), in order: for each, the
     first of 8 directions x growing distances whose box stays in ``area`` and meets no placed label, no marked
-    point (a square of half-side ``gap``) and no other point (half-side ``dot``).
+    point (a square of half-side ``gap``) and no other point (half-side ``dot``); a place that also keeps off
+    ``lines`` (points along the drawn lines, (n, 2)) is taken if there is one.
     Returns ``(x, y, ha, va, box)`` per label (``box`` = x0, y0, x1, y1)."""
     placed, out = [], []
     dots = ([(x - gap, y - gap, x + gap, y + gap) for x, y in points]
             + [(x - dot, y - dot, x + dot, y + dot) for x, y in others])
-    for n, ((px, py), (w, h)) in enumerate(zip(points, sizes)):
+    no_lines = np.zeros((0, 2))
+    for (px, py), (w, h) in zip(points, sizes):
         best = None
-        for reach in (1.0, 1.6, 2.4, 3.4, 4.6, 6.0, 8.0, 10.5):
-            for dx, dy in _DIRECTIONS:
-                x, y = px + dx * gap * reach, py + dy * gap * reach * 0.8
-                x0 = x if dx > 0 else x - w if dx < 0 else x - w / 2
-                y0 = y if dy > 0 else y - h if dy < 0 else y - h / 2
-                box = (x0, y0, x0 + w, y0 + h)
-                inside = area[0] <= box[0] and box[2] <= area[2] and area[1] <= box[1] and box[3] <= area[3]
-                if inside and not any(_boxes_overlap(box, other) for other in placed + dots):
-                    best = (x, y, {1: "left", -1: "right", 0: "center"}[dx],
-                            {1: "bottom", -1: "top", 0: "center"}[dy], box)
+        for avoid in ((no_lines if lines is None else lines), no_lines):    # off the lines if possible
+            for reach in (1.0, 1.6, 2.4, 3.4, 4.6, 6.0, 8.0, 10.5):
+                for dx, dy in _DIRECTIONS:
+                    x, y = px + dx * gap * reach, py + dy * gap * reach * 0.8
+                    x0 = x if dx > 0 else x - w if dx < 0 else x - w / 2
+                    y0 = y if dy > 0 else y - h if dy < 0 else y - h / 2
+                    box = (x0, y0, x0 + w, y0 + h)
+                    if _free(box, area, placed + dots, avoid):
+                        best = (x, y, {1: "left", -1: "right", 0: "center"}[dx],
+                                {1: "bottom", -1: "top", 0: "center"}[dy], box)
+                        break
+                if best is not None:
                     break
             if best is not None:
                 break
@@ -296,7 +310,11 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             sizes = [((b[2] - b[0]) * scale + 2 * air, (b[3] - b[1]) * scale + 2 * air) for _, b in shapes]
             gap = 8.5 * scale                                          # just outside a ring
             rest = np.delete(z, marked, axis=0)
-            places = _place_labels(points, sizes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap)
+            steps = np.linspace(0.0, 1.0, 24)[:, None]
+            along = (np.concatenate([points[0] + steps * (q - points[0]) for q in points[1:]]) if lines
+                     else None)                                        # points along the drawn lines
+            places = _place_labels(points, sizes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap,
+                                   along)
             back = to_pixels.inverted()
             lead_x, lead_y = [], []
             for n, patch in enumerate(labels):
