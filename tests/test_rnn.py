@@ -1,6 +1,7 @@
 """helpers.rnn: the recurrent layer against nn.RNN, BPTT Jacobians against autograd, embeddings against nn.Embedding."""
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -507,3 +508,66 @@ def test_bptt_panel_labels_the_norm_it_plots():
     panel.render(length=30, radius=1.0, input_scale=0.0)
     assert panel.readout_text.startswith("‖∂h_T/∂h_0‖_F / √H after T = 30 steps")
     assert panel.fig.axes[0].get_ylabel() == "||dh_T / dh_t||_F / sqrt(H)"
+
+
+@functools.cache
+def _embedding_panel():
+    return RP.embedding_space_panel()
+
+
+@functools.cache
+def _map_words() -> tuple[list[str], torch.Tensor]:
+    """The words on the map (all but <pad> and <unk>) and their embedding rows, as the panel takes them."""
+    model, id_to_word = rnn.trained_next_word_model()
+    words = [w for w in id_to_word if rnn.word_class(w) != "special"]
+    return words, model.embed.weight.detach()[[id_to_word.index(w) for w in words]]
+
+
+def _drawn_labels(panel) -> list:
+    """The word labels the embedding map shows now (glyph outlines), with their ink boxes in picture pixels."""
+    renderer = panel.fig.canvas.get_renderer()
+    ax = panel.fig.axes[0]
+    labels = [p for p in ax.patches if p.get_gid() == "word label" and p.get_visible()]
+    assert not [t for t in ax.texts if t.get_visible() and t.get_text()]              # no other words on the map
+    return [(p.get_label(), p.get_window_extent(renderer)) for p in labels]
+
+
+@pytest.mark.parametrize("word", ["cat", "man", "city", "sleeps", "bread", "the", "eats", "red", "runs", "young"])
+def test_embedding_map_labels_never_overlap(word):
+    """The chosen word and its k nearest neighbours are labelled (and only they), with no two label boxes meeting."""
+    panel = _embedding_panel()
+    for k in (1, 8):
+        panel.render(word=word, k=k)
+        labels = _drawn_labels(panel)
+        words, weight = _map_words()
+        order, _ = rnn.cosine_neighbours(weight, words.index(word), k)
+        assert [text for text, _ in labels] == [word] + [words[j] for j in order.tolist()]
+        inside = panel.fig.axes[0].bbox
+        for n, (text, box) in enumerate(labels):
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1, text
+            for other, box2 in labels[n + 1:]:
+                assert not box.overlaps(box2), f"{word}, k={k}: labels {text!r} and {other!r} overlap"
+
+
+def test_embedding_map_uses_at_most_ten_colours():
+    from matplotlib.colors import to_hex
+
+    panel = _embedding_panel()
+    ax = panel.fig.axes[0]
+    colours = {to_hex(c) for coll in ax.collections for c in coll.get_facecolors()}
+    assert 2 <= len(colours) <= 10, colours
+    points = sum(len(coll.get_offsets()) for coll in ax.collections)
+    assert points == len(_map_words()[0]) == 46                    # every word is a point, none left out
+
+
+def test_embedding_map_first_picture_places_labels_like_any_later_one():
+    """The picture shown as soon as the panel is built (the one a saved notebook keeps) has its labels where a
+    later redraw of the same setting puts them: placing them needs the final layout of the axes."""
+    from helpers.panels.testing import render_full
+    from support import pixels
+
+    panel = RP.embedding_space_panel()
+    first = pixels(panel.image.value)
+    assert np.array_equal(first, pixels(render_full(panel))), "the first picture's labels are out of place"
+    labels = _drawn_labels(panel)
+    assert [text for text, _ in labels][0] == panel.controls["word"].value

@@ -2,9 +2,12 @@
 schedulers, the ReduceLROnPlateau rule against torch's, and bad input."""
 from __future__ import annotations
 
+import io
+
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -585,6 +588,102 @@ def test_a_new_record_is_all_the_explorer_needs(monkeypatch):
         gap = float(re.search(r"max \|formula - torch\| = ([0-9.e+-]+)", panel.readout_text).group(1))
         assert gap < 1e-12 and "LinearLR(optimizer" in panel.readout_text, panel.readout_text
     assert panel.enabled({**panel.values(), "schedule": "step"})["start_factor"] is False
+
+
+def _explorer():
+    return SP.schedule_explorer_panel()
+
+
+def test_the_explorer_shows_only_the_settings_of_the_schedule_drawn():
+    """One schedule: exactly its own settings are shown (and on); compare: the settings of every ticked schedule."""
+    panel = _explorer()
+    settings = {p.name for spec in S.SCHEDULES.values() for p in spec.params}
+    ticks = {f"show_{key}" for key in S.SCHEDULES}
+    for key, spec in S.SCHEDULES.items():
+        values = {**panel.values(), "view": "single", "schedule": key}
+        own = {p.name for p in spec.params}
+        shown, enabled = panel.shown(values), panel.enabled(values)
+        assert {name for name in settings if shown[name]} == own, key
+        assert {name for name in settings if enabled[name]} == own, key
+        assert not any(shown[name] for name in ticks) and shown["schedule"]
+    values = {**panel.values(), "view": "compare", **{name: False for name in ticks},
+              "show_step": True, "show_cosine": True}
+    shown = panel.shown(values)
+    assert {name for name in settings if shown[name]} == {"gamma", "step_size", "T_max", "eta_min"}
+    assert all(shown[name] for name in ticks) and not shown["schedule"]
+    panel.controls["view"].value = "compare"                    # what the browser sees: the cells are hidden
+    try:
+        assert panel._cells["schedule"].layout.display == "none" and panel._cells["show_step"].layout.display is None
+    finally:
+        panel.controls["view"].value = "single"
+    assert panel._cells["schedule"].layout.display is None and panel._cells["show_step"].layout.display == "none"
+
+
+@pytest.mark.parametrize("ticked", [("step", "cosine"), tuple(S.SCHEDULES), ("warm_restarts",), ("one_cycle", "polynomial",
+                                    "warmup_cosine")])
+def test_the_compare_view_overlays_torchs_lrs_of_the_ticked_schedules(ticked):
+    """Each curve drawn in compare mode is PyTorch's scheduler (``scheduler_lrs``) with the sliders' settings, in its
+    own colour; the legend lists exactly the schedules drawn."""
+    from matplotlib.colors import to_hex
+
+    from helpers.panels.testing import render_full
+
+    panel = _explorer()
+    values = {"view": "compare", **{f"show_{key}": key in ticked for key in S.SCHEDULES},
+              "T_max": 60, "eta_min": 0.1, "gamma": 0.5, "T_0": 20, "T_mult": 2}
+    render_full(panel, **values)
+    ax, ax_key = panel.fig.axes
+    drawn = [line for line in ax.get_lines() if line.get_visible() and line.get_label() in
+             {spec.label for spec in S.SCHEDULES.values()}]
+    assert [line.get_label() for line in drawn] == [S.SCHEDULES[key].label for key in S.SCHEDULES if key in ticked]
+    for line in drawn:
+        key = next(k for k, spec in S.SCHEDULES.items() if spec.label == line.get_label())
+        settings = {p.name: {**panel.values(), **values}[p.name] for p in S.SCHEDULES[key].params}
+        expected = S.scheduler_lrs(key, settings, 200, 0.1)
+        assert np.array_equal(line.get_ydata(), np.array(expected)), key
+        assert np.allclose(expected, [S.schedule_formula(key, t, 0.1, settings, 200) for t in range(200)],
+                           rtol=1e-12, atol=1e-15), key
+    assert len({to_hex(line.get_color()) for line in drawn}) == len(drawn)          # a colour each
+    assert [t.get_text() for t in ax_key.get_legend().get_texts()] == [line.get_label() for line in drawn]
+
+
+def test_the_legend_follows_what_is_drawn_in_both_views():
+    from helpers.panels.testing import render_full
+
+    panel = _explorer()
+    render_full(panel, view="single", schedule="cosine")
+    texts = [t.get_text() for t in panel.fig.axes[1].get_legend().get_texts()]
+    assert texts == ["formula (helpers.schedules)", "torch.optim.lr_scheduler", "end of the cosine"]
+    render_full(panel, view="single", schedule="step")
+    texts = [t.get_text() for t in panel.fig.axes[1].get_legend().get_texts()]
+    assert texts == ["formula (helpers.schedules)", "torch.optim.lr_scheduler"]
+
+
+def test_the_explorer_dropdowns_fit_their_longest_option():
+    """The widths base.dropdown gives: the longest labels, "Warm-up + cosine (SequentialLR)" and
+    "CosineAnnealingWarmRestarts", fit with their description (the browser test checks the rendered controls)."""
+    from helpers.panels.base import _text_px
+
+    panel = _explorer()
+    dd = panel.controls["schedule"]
+    width = int(dd.layout.width.rstrip("px"))
+    for label in ("Warm-up + cosine (SequentialLR)", "CosineAnnealingWarmRestarts"):
+        assert (label, next(k for k, s in S.SCHEDULES.items() if s.label == label)) in dd.options
+        assert width >= _text_px(dd.description) + _text_px(label) + 20
+
+
+def test_the_plateau_panel_tells_best_from_the_threshold_line():
+    """At the default threshold (1e-4) the two lines are a hair apart: both colours must still show in the picture."""
+    from helpers.panels.testing import render_full
+    from PIL import Image
+
+    panel = SP.plateau_panel()
+    picture = np.asarray(Image.open(io.BytesIO(render_full(panel))).convert("RGB")).reshape(-1, 3)
+    for colour in (SP._BEST_COLOR, SP._MUST_COLOR):
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(picture - rgb).max(axis=1) <= 8).sum() > 300, colour
+    best, must = [line for line in panel.fig.axes[0].get_lines() if line.get_label().startswith(("best", "must"))]
+    assert best.get_linewidth() >= 3 * must.get_linewidth() and must.get_linestyle() != best.get_linestyle()
 
 
 _RENDER_IN_A_FRESH_PROCESS = """

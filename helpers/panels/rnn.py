@@ -11,12 +11,17 @@ import math
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import PathPatch
+from matplotlib.text import TextPath
+from matplotlib.transforms import Affine2D, IdentityTransform
 
 from ..data import sliding_windows
 from ..plotting import COLORS, new_figure
 from ..rnn import (WORD_RECIPE, NextWordModel, SineForecaster, cosine_neighbours, gradient_demo, pca_2d,
                    probe_signals, tanh_rnn_jacobian_norms, trained_next_word_model, trained_sine_forecaster,
                    word_class, word_data)
+from .pieces import PATH_COLORS, SIGNED_CMAP
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, one_thread, register
 
 __all__ = [
@@ -134,7 +139,7 @@ def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
         ax_x.tick_params(labelbottom=False)
         # a QuadMesh of fixed shape: several times cheaper to redraw than an image of the same matrix
         heat = ax_h.pcolormesh(np.arange(_HS_WINDOW + 1) - 0.5, np.arange(hidden + 1) - 0.5,
-                               np.zeros((hidden, _HS_WINDOW)), cmap="RdBu_r", vmin=-1.0, vmax=1.0, animated=True)
+                               np.zeros((hidden, _HS_WINDOW)), cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0, animated=True)
         fig.colorbar(heat, ax=ax_h, label="h_t (tanh)")
         ax_h.set(xlabel="step in the window", ylabel="hidden unit", ylim=(hidden - 0.5, -0.5))
         ax_h.grid(False)
@@ -142,7 +147,7 @@ def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
                               animated=True)
         (line_p,) = ax_x.plot(steps, steps * 0.0, color=COLORS["main"], lw=1.6,
                               label="forecast of x_t made at t-1", animated=True)
-        ax_x.legend(loc="upper right", ncols=2, fontsize=7)
+        ax_x.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=9)   # above the axes, off the curves
 
         def update(start: int, signal: str) -> str:
             x = signals[signal][start:start + _HS_WINDOW + 1]
@@ -164,21 +169,75 @@ def hidden_state_panel(model: SineForecaster | None = None) -> Panel:
 
 
 # ----------------------------------------------------------------------------- panel: embedding space
-_CLASS_COLORS = {
-    "people": "#1f77b4", "animals": "#ff7f0e", "foods": "#2ca02c", "vehicles": "#d62728", "places": "#9467bd",
-    "colors": "#8c564b", "traits": "#e377c2", "eat_verbs": "#7f7f7f", "drive_verbs": "#bcbd22",
-    "move_verbs": "#17becf", "rest_verbs": "#393b79", "function": "#000000",
+# At most 10 colours: the seven noun and adjective classes, the verbs (one colour, a marker per verb class),
+# and grey for "the" and "to".
+_GROUPS = {  # grammar class -> (legend label, colour, marker)
+    "people": ("people", PATH_COLORS[0], "o"), "animals": ("animals", PATH_COLORS[1], "o"),
+    "foods": ("foods", PATH_COLORS[2], "o"), "vehicles": ("vehicles", PATH_COLORS[3], "o"),
+    "places": ("places", PATH_COLORS[4], "o"), "colors": ("colours", PATH_COLORS[5], "o"),
+    "traits": ("traits", PATH_COLORS[6], "o"), "eat_verbs": ("verbs: eat", PATH_COLORS[7], "s"),
+    "drive_verbs": ("verbs: drive", PATH_COLORS[7], "^"), "move_verbs": ("verbs: move", PATH_COLORS[7], "D"),
+    "rest_verbs": ("verbs: rest", PATH_COLORS[7], "v"), "function": ("the, to", COLORS["muted"], "o"),
 }
+_LABEL_PT = 9.5                      # label size (points)
+_DIRECTIONS = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
 
 
 def _scatter_words(ax, z: np.ndarray, words: list[str]) -> None:
-    """Static points and labels, one colour per grammar class, with a legend outside the axes."""
-    for name, color in _CLASS_COLORS.items():
+    """Static points, one colour per group (a marker per verb class), with the legend outside the axes."""
+    for name, (label, color, marker) in _GROUPS.items():
         members = [i for i, w in enumerate(words) if word_class(w) == name]
-        ax.scatter(z[members, 0], z[members, 1], s=14, color=color, label=name)
-        for i in members:
-            ax.annotate(words[i], z[i], xytext=(3, 2), textcoords="offset points", fontsize=7, color=color)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+        ax.scatter(z[members, 0], z[members, 1], s=22, color=color, marker=marker, label=label, zorder=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+
+
+def _boxes_overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _free(box: tuple, area: tuple, boxes: list, line_points: np.ndarray) -> bool:
+    """``box`` lies in ``area`` and meets none of ``boxes`` and none of ``line_points`` (an (n, 2) array)."""
+    if not (area[0] <= box[0] and box[2] <= area[2] and area[1] <= box[1] and box[3] <= area[3]):
+        return False
+    if any(_boxes_overlap(box, other) for other in boxes):
+        return False
+    xs, ys = line_points[:, 0], line_points[:, 1]
+    return not np.any((xs > box[0]) & (xs < box[2]) & (ys > box[1]) & (ys < box[3]))
+
+
+def _place_labels(points: np.ndarray, sizes: list[tuple[float, float]], area: tuple, gap: float,
+                  others: np.ndarray, dot: float, lines: np.ndarray | None = None) -> list[tuple]:
+    """Greedy places for labels of ``sizes`` (w, h) next to ``points`` (display pixels), in order: for each, the
+    first of 8 directions x growing distances whose box stays in ``area`` and meets no placed label, no marked
+    point (a square of half-side ``gap``) and no other point (half-side ``dot``); a place that also keeps off
+    ``lines`` (points along the drawn lines, (n, 2)) is taken if there is one.
+    Returns ``(x, y, ha, va, box)`` per label (``box`` = x0, y0, x1, y1)."""
+    placed, out = [], []
+    dots = ([(x - gap, y - gap, x + gap, y + gap) for x, y in points]
+            + [(x - dot, y - dot, x + dot, y + dot) for x, y in others])
+    no_lines = np.zeros((0, 2))
+    for (px, py), (w, h) in zip(points, sizes):
+        best = None
+        for avoid in ((no_lines if lines is None else lines), no_lines):    # off the lines if possible
+            for reach in (1.0, 1.6, 2.4, 3.4, 4.6, 6.0, 8.0, 10.5):
+                for dx, dy in _DIRECTIONS:
+                    x, y = px + dx * gap * reach, py + dy * gap * reach * 0.8
+                    x0 = x if dx > 0 else x - w if dx < 0 else x - w / 2
+                    y0 = y if dy > 0 else y - h if dy < 0 else y - h / 2
+                    box = (x0, y0, x0 + w, y0 + h)
+                    if _free(box, area, placed + dots, avoid):
+                        best = (x, y, {1: "left", -1: "right", 0: "center"}[dx],
+                                {1: "bottom", -1: "top", 0: "center"}[dy], box)
+                        break
+                if best is not None:
+                    break
+            if best is not None:
+                break
+        if best is None:  # nowhere free (not met on this map): to the right, on top of whatever is there
+            best = (px + gap, py, "left", "center", (px + gap, py - h / 2, px + gap + w, py + h / 2))
+        placed.append(best[4])
+        out.append(best)
+    return out
 
 
 @register
@@ -199,20 +258,39 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
     weight = model.embed.weight.detach()[rows]
     z, ratio = pca_2d(weight)
     z = z.numpy()
-    by_class = sorted(words, key=lambda w: (list(_CLASS_COLORS).index(word_class(w)), w))
+    by_class = sorted(words, key=lambda w: (list(_GROUPS).index(word_class(w)), w))
+    k_max = 8
     controls = {
-        "k": int_slider("neighbours k", 1, 8, 3),
+        "k": int_slider("neighbours k", 1, k_max, 3),
         "word": dropdown("word", by_class, "cat" if "cat" in words else by_class[0]),
         "lines": checkbox("draw lines to the neighbours", True),
     }
+    outlines: dict[tuple[str, bool], tuple] = {}                  # (word, bold) -> (glyph outline, its ink box)
 
     def setup(fig):
         ax = fig.subplots()
         _scatter_words(ax, z, words)
         ax.set(xlabel=f"PC 1 ({ratio[0]:.0%} of the variance)", ylabel=f"PC 2 ({ratio[1]:.0%})")
+        pad_x, pad_y = 0.06 * np.ptp(z[:, 0]), 0.08 * np.ptp(z[:, 1])   # room for labels at the edges
+        ax.set_xlim(z[:, 0].min() - pad_x, z[:, 0].max() + pad_x)
+        ax.set_ylim(z[:, 1].min() - pad_y, z[:, 1].max() + pad_y)
         (links,) = ax.plot([], [], color=COLORS["accent"], lw=1.2, animated=True)
+        (leaders,) = ax.plot([], [], color=COLORS["muted"], lw=0.7, animated=True)
         (ring,) = ax.plot([], [], "o", ms=13, mfc="none", mec="black", mew=2, animated=True)
         (near,) = ax.plot([], [], "o", ms=10, mfc="none", mec=COLORS["accent"], mew=2, animated=True)
+        # Labels are glyph outlines (TextPath), laid out once per word: a frame then fills a few paths instead of
+        # laying out text, about 4x cheaper. labels[0] is the chosen word (bold).
+        scale = fig.dpi / 72                                          # points -> picture pixels
+        labels = [ax.add_patch(PathPatch(TextPath((0, 0), "x"), transform=IdentityTransform(), lw=0, zorder=5,
+                                         gid="word label", animated=True)) for _ in range(k_max + 1)]
+
+        def outline(word: str, bold: bool):
+            """The word's glyph outline in points and its ink box (x0, y0, x1, y1)."""
+            if (word, bold) not in outlines:
+                path = TextPath((0, 0), word, size=_LABEL_PT,
+                                prop=FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"))
+                outlines[word, bold] = (path, path.get_extents().extents)
+            return outlines[word, bold]
 
         def update(k: int, word: str, lines: bool) -> str:
             i = words.index(word)
@@ -224,6 +302,37 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             ys = np.ravel([[z[i, 1], z[j, 1], np.nan] for j in idx])
             links.set_data(xs, ys)
             links.set_visible(bool(lines))
+            marked = [i] + idx
+            to_pixels = ax.transData
+            points = to_pixels.transform(z[marked])
+            shapes = [outline(words[j], n == 0) for n, j in enumerate(marked)]
+            air = 2.0 * scale                                          # around the ink, so labels never touch
+            sizes = [((b[2] - b[0]) * scale + 2 * air, (b[3] - b[1]) * scale + 2 * air) for _, b in shapes]
+            gap = 8.5 * scale                                          # just outside a ring
+            rest = np.delete(z, marked, axis=0)
+            steps = np.linspace(0.0, 1.0, 24)[:, None]
+            along = (np.concatenate([points[0] + steps * (q - points[0]) for q in points[1:]]) if lines
+                     else None)                                        # points along the drawn lines
+            places = _place_labels(points, sizes, tuple(ax.bbox.extents), gap, to_pixels.transform(rest), 0.45 * gap,
+                                   along)
+            back = to_pixels.inverted()
+            lead_x, lead_y = [], []
+            for n, patch in enumerate(labels):
+                patch.set_visible(n < len(marked))
+                if n >= len(marked):
+                    continue
+                x, y, _, _, box = places[n]
+                path, ink = shapes[n]
+                patch.set_path(path)
+                patch.set_label(words[marked[n]])
+                patch.set_facecolor(_GROUPS[word_class(words[marked[n]])][1])
+                patch.set_transform(Affine2D().scale(scale).translate(box[0] + air - ink[0] * scale,
+                                                                      box[1] + air - ink[1] * scale))
+                if np.hypot(x - points[n][0], y - points[n][1]) > 1.5 * gap:     # not right at its point: a leader
+                    (ex, ey), (px, py) = back.transform((x, y)), z[marked[n]]
+                    lead_x += [px, ex, np.nan]
+                    lead_y += [py, ey, np.nan]
+            leaders.set_data(lead_x, lead_y)
             same = sum(word_class(words[j]) == word_class(word) for j in idx)
             listed = ", ".join(f"{words[j]} ({s:.2f})" for j, s in zip(idx, sims.tolist()))
             note = ("" if int(rows[i]) in used else
@@ -232,6 +341,10 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
             return (f"<b>{word}</b> ({word_class(word)}): nearest by cosine similarity in {weight.shape[1]}-D: {listed} "
                     f"&nbsp;·&nbsp; {same}/{k} from the same class{note}")
 
+        # Labels are placed in picture pixels, so the axes must already sit where the layout puts them: lay the
+        # figure out now (the panel keeps that layout) rather than at the first drawing, after the first update.
+        fig.canvas.draw()
+        fig.set_layout_engine("none")
         return update
 
-    return Panel(controls, setup, figsize=(7.6, 4.4))
+    return Panel(controls, setup, figsize=(8.0, 4.2))

@@ -12,6 +12,7 @@ from ..plotting import COLORS, new_figure
 from ..schedules import (SCHEDULES, TRAINING_SCHEDULES, Param, least_squares_loss, lr_range_suggestions,
                          plateau_series, plateau_trace, schedule_formula, scheduler_class, scheduler_lrs, torch_plateau_lrs,
                          train_with_schedule)
+from .pieces import PATH_COLORS
 from .base import Panel, checkbox, dropdown, float_slider, int_slider, log_slider, one_thread, register
 
 __all__ = ["lr_range_figure", "schedule_explorer_panel", "plateau_panel", "schedule_training_panel"]
@@ -33,61 +34,133 @@ def _signature(cls: type) -> str:
 
 
 # ----------------------------------------------------------------------------- panel: schedule explorer
+_COMPARED = ("step", "cosine", "warmup_cosine", "one_cycle")   # ticked when compare mode opens
+_TOTAL, _LR0 = 200, 0.1
+
+
+def _shown_label(key: str) -> str:
+    return f"show_{key}"
+
+
+def _uses(values: dict, name: str) -> bool:
+    """Whether the setting ``name`` shapes a curve on the picture: the picked schedule's (single view) or a ticked one's."""
+    if values["view"] == "single":
+        return any(p.name == name for p in SCHEDULES[values["schedule"]].params)
+    return any(values[_shown_label(key)] and any(p.name == name for p in spec.params)
+               for key, spec in SCHEDULES.items())
+
+
+def _in_rows(names: list[str], width: int) -> list[list[str]]:
+    return [names[i:i + width] for i in range(0, len(names), width)]
+
+
 @register
 def schedule_explorer_panel(schedule: str = "step") -> Panel:
-    """Pick a scheduler and its parameters: the formula as a line, the real PyTorch scheduler's lrs as dots."""
+    """One scheduler with its settings (the formula as a line, PyTorch's lrs as dots), or any subset of them overlaid."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
-    total, lr0 = 200, 0.1
     params = {p.name: p for spec in SCHEDULES.values() for p in spec.params}      # each setting once, in order
-    controls = {"schedule": dropdown("scheduler", [(spec.label, key) for key, spec in SCHEDULES.items()], schedule),
-                **{name: _control(p) for name, p in params.items()}, "log_y": checkbox("log y", False)}
-    t = np.arange(total)
-
+    colors = {key: PATH_COLORS[i % len(PATH_COLORS)] for i, key in enumerate(SCHEDULES)}
+    styles = {key: "-" if i < len(PATH_COLORS) else "--" for i, key in enumerate(SCHEDULES)}
+    ticks = {_shown_label(key): checkbox(spec.label, key in _COMPARED) for key, spec in SCHEDULES.items()}
+    controls = {"view": dropdown("view", [("one schedule", "single"), ("compare", "compare")], "single"),
+                "schedule": dropdown("scheduler", [(spec.label, key) for key, spec in SCHEDULES.items()], schedule),
+                "log_y": checkbox("log y", False), **ticks,
+                **{name: _control(p) for name, p in params.items()}}
+    t = np.arange(_TOTAL)
     signatures = {name: _signature(scheduler_class(name)) for name in SCHEDULES}
 
     @functools.lru_cache(maxsize=256)
     def torch_lrs(name: str, settings: tuple) -> np.ndarray:
         with one_thread():
-            return np.array(scheduler_lrs(name, dict(settings), total, lr0))
+            return np.array(scheduler_lrs(name, dict(settings), _TOTAL, _LR0))
+
+    @functools.lru_cache(maxsize=256)
+    def formula_lrs(name: str, settings: tuple) -> np.ndarray:
+        return np.array([schedule_formula(name, k, _LR0, dict(settings), _TOTAL) for k in t])
 
     def setup(fig):
-        ax = fig.subplots()
-        ax.set(xlim=(-2, total + 1), xlabel="t = scheduler.step() calls so far (= optimizer step t uses this lr)",
+        ax, ax_key = fig.subplots(1, 2, width_ratios=[2.5, 1.0])
+        ax.set(xlim=(-2, _TOTAL + 1), xlabel="t = scheduler.step() calls so far (= optimizer step t uses this lr)",
                ylabel="learning rate")
         ax.set_ylim(-0.003, 0.107)
         ax.yaxis.set_minor_locator(NullLocator())
+        ax_key.axis("off")                                    # the legend's place: never under a curve
         (line,) = ax.plot(t, t * 0.0, color=COLORS["main"], lw=2, label="formula (helpers.schedules)", animated=True)
         (dots,) = ax.plot(t, t * 0.0, "o", ms=2.6, color=COLORS["grad"], label="torch.optim.lr_scheduler",
                           animated=True)
-        (tmax,) = ax.plot([], [], color=COLORS["muted"], ls="--", lw=1, animated=True)
-        ax.legend(loc="upper right", fontsize=8)
+        (tmax,) = ax.plot([], [], color=COLORS["muted"], ls="--", lw=1, label="end of the cosine", animated=True)
+        curves = {key: ax.plot(t, t * 0.0, color=colors[key], ls=styles[key], lw=1.8, label=spec.label,
+                               animated=True)[0] for key, spec in SCHEDULES.items()}
+        listed: list = [None]                                 # the artists the legend lists now
 
-        def update(schedule, log_y, **values) -> str:
-            spec = SCHEDULES[schedule]
+        def show_legend(handles: list) -> None:
+            """A legend of only what is drawn; rebuilt when that changes (its label texts then change too)."""
+            if handles != listed[0]:
+                ax_key.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.02, 1.0), fontsize=9)
+                listed[0] = handles
+
+        def single(key: str, values: dict) -> str:
+            spec = SCHEDULES[key]
             p = {param.name: values[param.name] for param in spec.params}
-            ours = np.array([schedule_formula(schedule, k, lr0, p, total) for k in t])
-            theirs = torch_lrs(schedule, tuple(sorted(p.items())))
+            ours, theirs = formula_lrs(key, tuple(sorted(p.items()))), torch_lrs(key, tuple(sorted(p.items())))
             line.set_ydata(ours)
             dots.set_ydata(theirs)
             end = spec.cycle_end(p) if spec.cycle_end else None
             tmax.set_data(([end, end], [1e-7, 1.0]) if end is not None else ([], []))
-            scale = "log" if log_y else "linear"
-            if ax.get_yscale() != scale:
-                ax.set_yscale(scale)
-                ax.set_ylim((2e-7, 0.3) if log_y else (-0.003, 0.107))
+            show_legend([line, dots] + ([tmax] if end is not None else []))
             if ax.get_title() != spec.label:
                 ax.set_title(spec.label)
             gap = float(np.max(np.abs(ours - theirs)))
             after = f"; dashed line: end of the cosine (t = {end}), after it the lr rises again" if end else ""
-            return (f"<code>{spec.text}</code>{after}<br>PyTorch: <code>{signatures[schedule]}</code>"
+            return (f"<code>{spec.text}</code>{after}<br>PyTorch: <code>{signatures[key]}</code>"
                     f"<br>settings {p}; max |formula - torch| = {gap:.1e}")
+
+        def compare(values: dict) -> str:
+            shown = [key for key in SCHEDULES if values[_shown_label(key)]]
+            rows = []
+            for key, curve in curves.items():
+                if key in shown:
+                    p = {param.name: values[param.name] for param in SCHEDULES[key].params}
+                    lrs = torch_lrs(key, tuple(sorted(p.items())))
+                    curve.set_ydata(lrs)
+                    gap = float(np.max(np.abs(formula_lrs(key, tuple(sorted(p.items()))) - lrs)))
+                    rows.append(f"<span style='color:{colors[key]}'>■</span> {SCHEDULES[key].label} {p}: "
+                                f"lr at t = 199 {lrs[-1]:.2g}, max |formula - torch| = {gap:.1e}")
+            show_legend([curves[key] for key in shown])
+            title = "compare: PyTorch's schedulers, each with its settings from the sliders"
+            if ax.get_title() != title:
+                ax.set_title(title)
+            if not shown:
+                return "Tick at least one schedule to draw it."
+            return "Settings shared by name (T_max, eta_min, gamma) move every curve that uses them.<br>" + "<br>".join(rows)
+
+        def update(view, schedule, log_y, **values) -> str:
+            for artist in (line, dots, tmax):
+                artist.set_visible(view == "single")
+            for key, curve in curves.items():
+                curve.set_visible(view == "compare" and values[_shown_label(key)])
+            scale = "log" if log_y else "linear"
+            if ax.get_yscale() != scale:
+                ax.set_yscale(scale)
+                ax.set_ylim((2e-7, 0.3) if log_y else (-0.003, 0.107))
+            return single(schedule, values) if view == "single" else compare(values)
 
         return update
 
-    enabled = {name: (lambda v, name=name: any(p.name == name for p in SCHEDULES[v["schedule"]].params))
-               for name in params}
-    return Panel(controls, setup, figsize=(8.0, 3.3), enabled_when=enabled)
+    def uses(name: str):
+        return lambda v: _uses(v, name)
+
+    def comparing(v: dict) -> bool:
+        return v["view"] == "compare"
+
+    rules = {name: uses(name) for name in params}
+    rules.update({name: comparing for name in ticks})
+    rules["schedule"] = lambda v: v["view"] == "single"
+    # a hidden control frees its grid cell and the later cells move up: hidden ones come in whole rows or last
+    groups = [("what to draw", [["view"], *_in_rows(list(ticks), 4), ["schedule", "log_y"]]),
+              ("settings", _in_rows(list(params), 2))]
+    return Panel(controls, setup, figsize=(10.0, 3.3), enabled_when=rules, shown_when=rules, groups=groups)
 
 
 # ----------------------------------------------------------------------------- panel: ReduceLROnPlateau
@@ -104,6 +177,9 @@ def _ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
     suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+_BEST_COLOR, _MUST_COLOR = "#9ecae1", "#00441b"      # pale blue band, dark green dashes: apart even when on top
 
 
 @register
@@ -127,12 +203,14 @@ def plateau_panel() -> Panel:
 
     def setup(fig):
         ax_loss, ax_bad, ax_lr = fig.subplots(3, 1, sharex=True, height_ratios=[2.2, 1, 1.2])
-        ax_loss.plot(epochs, losses, "o", ms=3, color=COLORS["muted"], label="val loss (scheduler.step(loss))")
+        ax_loss.plot(epochs, losses, "o", ms=3, color=COLORS["muted"], label="val loss (scheduler.step(loss))",
+                     zorder=3, animated=True)                 # on top of the band of "best so far"
         ax_loss.set(ylim=(0.25, 1.05), ylabel="val loss")    # room for best - 0.1 (abs mode)
-        (best,) = ax_loss.plot(epochs, losses, drawstyle="steps-post", color=COLORS["main"], lw=1.5,
-                               label="best so far", animated=True)
-        (must,) = ax_loss.plot(epochs, losses, drawstyle="steps-post", color=COLORS["alt"], lw=1, ls="--",
-                               label="must get below this to count as better", animated=True)
+        # the two lines are often a hair apart (threshold 1e-4): a wide pale band with a thin dark dashed line on it
+        (best,) = ax_loss.plot(epochs, losses, drawstyle="steps-post", color=_BEST_COLOR, lw=5, solid_capstyle="butt",
+                               label="best so far (wide band)", animated=True)
+        (must,) = ax_loss.plot(epochs, losses, drawstyle="steps-post", color=_MUST_COLOR, lw=1.3, dashes=(3, 2),
+                               label="must get below this to count as better (dashed)", animated=True)
         (cuts,) = ax_loss.plot([], [], color=COLORS["grad"], lw=1.5, label="lr cut", animated=True)
         ax_loss.legend(loc="upper right", fontsize=7, ncol=2)
         ax_bad.set(ylim=(-0.5, 17), ylabel="bad epochs")
@@ -184,7 +262,10 @@ def plateau_panel() -> Panel:
         """factor and cooldown only act after a cut: without one they are disabled."""
         return cuts_at_all(int(v["patience"]), float(v["threshold"]), v["threshold_mode"])
 
-    return Panel(controls, setup, figsize=(7.4, 4.3), enabled_when={"factor": has_cuts, "cooldown": has_cuts})
+    groups = [("what counts as a new best", [["threshold"], ["threshold_mode"]]),
+              ("when and how much to cut", [["patience"], ["factor"], ["cooldown"]])]
+    return Panel(controls, setup, figsize=(7.4, 4.3), enabled_when={"factor": has_cuts, "cooldown": has_cuts},
+                 groups=groups)
 
 
 # ----------------------------------------------------------------------------- panel: training with a schedule

@@ -237,18 +237,23 @@ assert worst < 1e-15
 # %% [markdown]
 # ## 6. 调度器浏览器
 #
-# 在面板里选一个调度器、调它的参数：蓝线是 `helpers.schedules` 里的公式，红点是真正的 `torch.optim.lr_scheduler` 给出的学习率（总共 200 步，初始学习率 0.1）。当前调度器用不到的滑块会变灰。
-# 下方给出公式、PyTorch 的真实签名和两者的最大差值。下拉框里除了笔记的四种，还有笔记之外的几种：预热 + 余弦、`OneCycleLR`、带重启的余弦（第 8 节），以及多项式衰减 `PolynomialLR`：$\eta_t = \eta_0\,(1 - \min(t, T)/T)^{p}$，$T$ 是 `total_iters`，$p = 1$ 时就是线性降到 0。
+# 面板有两种视图（"view"）。**one schedule**：选一个调度器、调它的参数，蓝线是 `helpers.schedules` 里的公式，红点是真正的 `torch.optim.lr_scheduler` 给出的学习率（总共 200 步，初始学习率 0.1）；"settings" 里只出现这个调度器用到的参数。下方给出公式、PyTorch 的真实签名和两者的最大差值。
+# **compare**：勾选任意几种调度器，把它们画在同一张图上，每种一个颜色，图例只列出画出来的那几种；每条曲线都是 PyTorch 调度器的输出（读数里仍给出它和公式的最大差值）。"settings" 里出现所有勾选的调度器用到的参数，名字相同的参数（`T_max`、`eta_min`、`gamma`）同时作用于用到它的每一条曲线。
+# 下拉框里除了笔记的四种，还有笔记之外的几种：预热 + 余弦、`OneCycleLR`、带重启的余弦（第 8 节），以及多项式衰减 `PolynomialLR`：$\eta_t = \eta_0\,(1 - \min(t, T)/T)^{p}$，$T$ 是 `total_iters`，$p = 1$ 时就是线性降到 0。
+#
+# 可以试试：
 #
 # - `CosineAnnealingLR`：把 `T_max` 调到 100 以下，看竖虚线之后学习率怎样升回去（第 5 节的勘误）；
-# - `ExponentialLR`：勾选 "log y"，指数衰减变成直线；
-# - `StepLR` 与 `MultiStepLR`：调 `gamma`，看台阶的高度。
+# - `ExponentialLR`：勾选 "log y"，指数衰减变成直线；`StepLR` 与 `MultiStepLR`：调 `gamma`，看台阶的高度；
+# - compare，只勾 `CosineAnnealingLR` 和 `Warm-up + cosine`：两条曲线共用 `T_max` 和 `eta_min`，预热之后的那一段正是余弦曲线向右平移了 warm-up 步数；
+# - compare，只勾 `CosineAnnealingLR` 和 `PolynomialLR`，把 `T_max` 和 `total_iters` 都调到 200（`power` 保持 1）：余弦在前 100 步一直高于线性衰减，后 100 步一直低于它，两者在第 100 步相交；
+# - compare，勾 `OneCycleLR`：它从 0.1/25 = 0.004 起步，在第 `pct_start`·200 − 1 步（默认第 59 步）到达峰值 0.1，之前一直上升，之后一直下降，最后一步不到 1e-6。
 
 # %%
 schedule_explorer_panel()
 
 # %% [markdown]
-# **验证**：面板里的每一种调度器，公式与 PyTorch 的调度器在 200 步内逐点一致（用面板的默认参数）。`helpers.schedules.SCHEDULES` 给每种调度器一条记录：名字、用到的参数和范围、PyTorch 调度器、公式，面板和这一格都从它生成。
+# **验证**：面板里的每一种调度器，公式与 PyTorch 的调度器在 200 步内逐点一致（用面板的默认参数）；上面 compare 视图的三条建议：预热 + 余弦在预热之后等于平移了 10 步的余弦，`T_max = total_iters = 200` 时余弦在第 100 步之前高于线性衰减、之后低于它，`OneCycleLR` 从 0.004 升到第 59 步的 0.1 再降到 1e-6 以下。`helpers.schedules.SCHEDULES` 给每种调度器一条记录：名字、用到的参数和范围、PyTorch 调度器、公式，面板和这一格都从它生成。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -257,6 +262,20 @@ for name, spec in schedules.SCHEDULES.items():
     gap = max(abs(theirs[t] - spec.formula(t, 0.1, spec.defaults, 200)) for t in range(200))
     print(f"{spec.label:32s} max |formula - torch| < 1e-12：{gap < 1e-12}")
     assert gap < 1e-12
+
+# what the compare view shows (each curve is the torch scheduler's lrs, as in the panel)
+cos = lambda T_max: schedules.scheduler_lrs("cosine", {"T_max": T_max, "eta_min": 0.0}, 200, 0.1)
+warm = schedules.scheduler_lrs("warmup_cosine", {"warmup": 10, "T_max": 100, "eta_min": 0.0}, 200, 0.1)
+assert max(abs(warm[t] - cos(100)[t - 10]) for t in range(10, 200)) < 1e-12          # shifted by the warm-up
+poly = schedules.scheduler_lrs("polynomial", {"total_iters": 200, "power": 1.0}, 200, 0.1)
+c200 = cos(200)
+assert all(c200[t] > poly[t] for t in range(1, 100)) and all(c200[t] < poly[t] for t in range(101, 200))
+assert abs(c200[100] - poly[100]) < 1e-12
+one = schedules.scheduler_lrs("one_cycle", {"pct_start": 0.3}, 200, 0.1)
+assert abs(one[0] - 0.004) < 1e-12 and one.index(max(one)) == 59 and abs(max(one) - 0.1) < 1e-12
+assert all(a < b for a, b in zip(one[:59], one[1:60])) and all(a > b for a, b in zip(one[59:], one[60:])) and one[-1] < 1e-6
+print("compare view: warm-up + cosine = the cosine shifted by 10 steps; cosine above the linear decay before step 100, "
+      "below after it; OneCycleLR 0.004 -> 0.1 at step 59 -> < 1e-6")
 
 # %% [markdown]
 # ## 7. 按指标衰减：ReduceLROnPlateau
@@ -346,7 +365,7 @@ print("默认值：", {k: v.default for k, v in inspect.signature(lr_scheduler.R
 show_source(schedules.plateau_trace)
 
 # %% [markdown]
-# 面板里是一条合成的验证损失：先快速下降，再进入一段缓慢下沉、带噪声的平台。上图灰点是每个 epoch 的验证损失，蓝线是历史最好值，绿色虚线是"必须低于它才算改进"的门槛，红色竖线是学习率下降的位置；中图是坏 epoch 计数（点线是 patience），紫色方块是冷却期；下图是学习率（红点是 PyTorch 的 `ReduceLROnPlateau` 给出的值）。
+# 面板里是一条合成的验证损失：先快速下降，再进入一段缓慢下沉、带噪声的平台。上图灰点是每个 epoch 的验证损失，浅蓝宽带是历史最好值，深绿虚线是"必须低于它才算改进"的门槛（threshold 很小时两者几乎重合，虚线就落在宽带中间），红色竖线是学习率下降的位置；中图是坏 epoch 计数（点线是 patience），紫色方块是冷却期；下图是学习率（红点是 PyTorch 的 `ReduceLROnPlateau` 给出的值）。
 #
 # - 调大 threshold：平台上缓慢的下沉不再算改进，第一次下降总体上提前（patience 3、rel 模式：threshold 从 1e-4 调到 0.1，从第 42 次调用提前到第 18 次）。但它不是逐档单调的：best 更新得少了，后面某个值反而可能算作改进，于是 threshold 调大一档，第一次下降有时反而更晚。patience 3 时最多晚 1 次调用，patience 4–6 时可能晚 8 到 21 次；
 # - 调大 patience：第一次下降来得更晚（或一样晚）；
