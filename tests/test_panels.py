@@ -333,12 +333,14 @@ def test_shown_when_hides_a_control_of_another_mode():
         line, = ax.plot([0, 1], [0, 1], animated=True)
         return lambda mode, k: line.set_ydata([0, k if mode == "k" else 1])
     panel = P.Panel({"mode": P.dropdown("mode", ["k", "flat"], "k"), "k": P.float_slider("k", 0, 1, 0.1, 0.5)},
-                    setup, shown_when={"k": lambda v: v["mode"] == "k"})
-    assert panel.controls["k"].layout.display is None
+                    setup, shown_when={"k": lambda v: v["mode"] == "k"}, groups=[("k's group", [["k"]])])
+    group = panel.widget.children[0].children[1]
+    assert panel.controls["k"].layout.display is None and group.layout.display is None
     panel.controls["mode"].value = "flat"
     assert panel.controls["k"].layout.display == "none" and panel.shown()["k"] is False
+    assert group.layout.display == "none"  # a group with nothing shown is hidden too, title and all
     panel.controls["mode"].value = "k"
-    assert panel.controls["k"].layout.display is None
+    assert panel.controls["k"].layout.display is None and group.layout.display is None
 
 
 def test_a_play_slider_gets_a_linked_play_button():

@@ -249,6 +249,7 @@ class Panel:
         self._layout_frozen = False
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{self.css_width}px"))
         self.play_links: list = []
+        self._groups: list = []  # (group box, its control names): a group whose controls are all hidden is hidden
         self._cells = {name: self._cell(w) for name, w in self.controls.items()}
         box = self._control_box(groups)
         # Text that changes on every update (numbers, verdicts) is cheaper as HTML than drawn in the figure:
@@ -285,8 +286,11 @@ class Panel:
         values = self.values()
         for name, on in self.enabled(values).items():
             self.controls[name].disabled = not on
-        for name, shown in self.shown(values).items():
-            self._cells[name].layout.display = None if shown else "none"
+        shown = self.shown(values)
+        for name, on in shown.items():
+            self._cells[name].layout.display = None if on else "none"
+        for group, names in self._groups:
+            group.layout.display = None if any(shown[name] for name in names) else "none"
 
     def render(self, **overrides) -> bytes:
         """Run the update for the current values (with ``overrides``) and return PNG bytes."""
@@ -376,8 +380,10 @@ class Panel:
                 cells += [widgets.Box() for _ in range(columns - len(row))]
             grid = widgets.GridBox(cells, layout=widgets.Layout(
                 grid_template_columns=f"repeat({columns}, max-content)", grid_gap="2px 14px", align_items="center"))
-            parts.append(widgets.VBox([widgets.HTML(f"<b>{title}</b>"), grid], layout=widgets.Layout(
-                border="1px solid #e0e0e0", padding="2px 8px 4px 8px", margin="2px 8px 2px 0")))
+            group = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), grid], layout=widgets.Layout(
+                border="1px solid #e0e0e0", padding="2px 8px 4px 8px", margin="2px 8px 2px 0"))
+            self._groups.append((group, [name for row in rows for name in row]))
+            parts.append(group)
         return widgets.Box(parts, layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
 
     # -- internals --------------------------------------------------------------------
