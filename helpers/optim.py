@@ -543,7 +543,7 @@ NAMED_STARTS: dict[str, dict[str, tuple[float, float]]] = {
     "quadratic": {"default": (-3.5, 2.0), "on the shallow eigenvector": (-3.5, 0.0),
                   "on the steep eigenvector": (0.0, 2.5), "far corner": (3.8, -2.8)},
     "rosenbrock": {"default": (-1.2, 1.0), "far end of the valley": (-1.5, 2.25),
-                   "across the valley": (0.0, 2.5), "near the minimum": (0.8, 0.5)},
+                   "across the valley": (0.0, 2.5), "near the minimum": (0.7, 0.8)},
     "saddle": {"default (just off the ridge)": (-2.0, 0.01), "saddle ridge": (-2.0, 0.0),
                "beside the saddle": (-0.3, 0.3), "near a minimum": (0.4, 1.2)},
     "multi_minima": {"default": (0.3, 2.2), "near the second minimum": (-1.6, 0.6),

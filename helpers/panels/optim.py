@@ -205,7 +205,8 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
                 comp[ax, "best", i] = ax.plot([], [], lw=1.4, ls=style, color=COLORS["muted"], alpha=0.8,
                                               animated=True)[0]
         ax_hb.set_xlabel("step")
-        t_lines = [ax.axvline(0, color="black", lw=0.8, ls=":", animated=True) for ax in (ax_loss, ax_gd, ax_hb)]
+        t_lines = [ax.axvline(0, color="black", lw=0.8, ls=":", animated=True, zorder=1.5)   # under the dots
+                   for ax in (ax_loss, ax_gd, ax_hb)]
         drawn = {"surface": None, "legend": None, "eigen": None}
 
         def show_surface(surf: Surface):
@@ -349,7 +350,7 @@ def _follow_steps(panel: Panel) -> None:
     """The step slider t (and its Play button) runs over 0..steps; t at the end stays at the end."""
     t, steps = panel.controls["t"], panel.controls["steps"]
     play = panel.play_links[0].source[0]
-    widgets.jsdlink((t, "max"), (play, "max"))
+    panel.play_links.append(widgets.jsdlink((t, "max"), (play, "max")))
 
     def follow(change):
         at_end = t.value >= change.old
