@@ -43,7 +43,7 @@ __all__ = [
     "gd_optimal", "momentum_optimal", "heavy_ball_rate", "heavy_ball_run", "heavy_ball_steps",
     "effective_lr", "quiet_gradients", "noisy_wave",
     "optimize_path", "steps_to_tolerance", "surface_gradient", "lowest_value", "race_path", "double_well",
-    "NAMED_STARTS", "race_chaotic", "surface_hessian", "eigen_errors", "component_rates",
+    "NAMED_STARTS", "outcomes_differ", "race_chaotic", "surface_hessian", "eigen_errors", "component_rates",
 ]
 
 
@@ -260,7 +260,8 @@ class NAdam(_FormulaOptimizer):
 # ----------------------------------------------------------------------------- one record per optimizer
 @dataclasses.dataclass(frozen=True)
 class Hyper:
-    """A hyper-parameter control of the race: its keyword ``name``, its control ``key``, label, range and default."""
+    """A hyper-parameter of the race: its keyword ``name``, the ``key`` of its range (records that share a range share
+    the key), label, range and default. The race panel gives each optimizer its own control of it."""
     name: str
     key: str
     label: str
@@ -554,17 +555,20 @@ NAMED_STARTS: dict[str, dict[str, tuple[float, float]]] = {
 """Named starting points of the race, per surface (the first is the surface's default start)."""
 
 
+def outcomes_differ(gap: float, other: float, rtol: float = 1e-3) -> bool:
+    r"""True if two runs' $\max(f - f^*, 10^{-12})$ differ by more than ``rtol`` relatively, or only one of them diverged (NaN)."""
+    if not (math.isfinite(gap) and math.isfinite(other)):
+        return math.isfinite(gap) != math.isfinite(other)
+    gap, other = max(gap, 1e-12), max(other, 1e-12)
+    return abs(gap - other) > rtol * max(gap, other)
+
+
 def race_chaotic(optimizer: OptimizerSpec | str, fn: Callable, start: Sequence[float], steps: int, f_min: float, *,
                  nudge: float = 1e-9, rtol: float = 1e-3, **hp) -> bool:
-    r"""True if moving the start by ``nudge`` in $x$ and $y$ changes the final $\max(f - f^*, 10^{-12})$ by more than ``rtol`` (relatively), or changes whether the run diverges."""
-    finals = []
-    for shift in (0.0, nudge):
-        _, losses = race_path(optimizer, fn, (start[0] + shift, start[1] + shift), steps, **hp)
-        finals.append(max(float(losses[-1]) - f_min, 1e-12) if math.isfinite(losses[-1]) else math.nan)
-    a, b = finals
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) != math.isnan(b)
-    return abs(a - b) > rtol * max(a, b)
+    r"""True if moving the start by ``nudge`` in $x$ and $y$ changes the final $f - f^*$ (``outcomes_differ``): a chaotic result."""
+    finals = [float(race_path(optimizer, fn, (start[0] + shift, start[1] + shift), steps, **hp)[1][-1]) - f_min
+              for shift in (0.0, nudge)]
+    return outcomes_differ(*finals, rtol=rtol)
 
 
 def surface_hessian(fn: Callable, x: float, y: float, h: float = 1e-4) -> np.ndarray:

@@ -140,7 +140,7 @@ def test_records_are_distinct_and_their_controls_are_consistent():
     for spec in O.OPTIMIZERS.values():
         assert len({h.name for h in spec.hypers}) == len(spec.hypers) and spec.hypers[0].name == "lr"
         for h in spec.hypers:
-            assert by_key.setdefault(h.key, h) is h        # one control per key, shared by its readers
+            assert by_key.setdefault(h.key, h) is h        # one range per key, shared by the records that use it
             value = h.default
             assert (h.low <= math.log10(value) <= h.high) if h.log else (h.low <= value <= h.high)
     # settings that differ between records give different paths: no record silently ignores a control
@@ -729,6 +729,9 @@ def test_race_chaotic_flags_rmsprop_on_rosenbrock_and_not_a_converging_run():
                               weight_decay=0.0)
     quad = data.SURFACES["quadratic"]
     assert not O.race_chaotic("Momentum", quad.fn, quad.start, 300, 0.0, lr=0.1, beta1=0.5)
+    assert not O.outcomes_differ(1.0, 1.0005) and O.outcomes_differ(1.0, 1.002)
+    assert not O.outcomes_differ(1e-13, 1e-15)                  # both below 1e-12: the same printed result
+    assert O.outcomes_differ(math.nan, 1.0) and not O.outcomes_differ(math.nan, math.nan)
 
 
 # ----------------------------------------------------------------------------- Distill's component view

@@ -15,7 +15,7 @@ from matplotlib.ticker import NullLocator
 from ..data import SURFACES, Surface
 from ..optim import (NAMED_STARTS, OPTIMIZERS, Adagrad, RMSprop, component_rates, effective_lr, eigen_errors, ema,
                      gd_optimal, heavy_ball_rate, heavy_ball_run, heavy_ball_steps, lowest_value, momentum_optimal,
-                     noisy_wave, quiet_gradients, race_path, surface_hessian)
+                     noisy_wave, outcomes_differ, quiet_gradients, race_path, surface_hessian)
 from ..plotting import COLORS, new_figure
 from .pieces import ContourPaths
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, play_slider, register
@@ -156,12 +156,8 @@ def _race_run(name: str, surf_name: str, start: tuple, settings: tuple):
 
 
 def _chaotic_at(gap: np.ndarray, nudged: np.ndarray, k: int) -> bool:
-    """``race_chaotic``'s rule at step k: the nudged run ends elsewhere (relative change of f - f* above 1e-3)."""
-    a, b = gap[k], nudged[k]
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return bool(np.isfinite(a) != np.isfinite(b))
-    a, b = max(a, 1e-12), max(b, 1e-12)
-    return bool(abs(a - b) > 1e-3 * max(a, b))
+    """``race_chaotic``'s rule at step k: the run from the nudged start ends elsewhere."""
+    return outcomes_differ(float(gap[k]), float(nudged[k]))
 
 
 def _quadratic_eigen(surf: Surface):
@@ -189,13 +185,13 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
         ax_path.set(xlabel="x", ylabel="y")
         (saddles,) = ax_path.plot([], [], "X", ms=8, color="white", mec="black", mew=0.6, ls="none")
         (start_mark,) = ax_path.plot([], [], "o", ms=7, mfc="white", mec="black", animated=True)
-        here = {n: ax_path.plot([], [], "o", ms=10, color=_COLORS[n], mec="black", mew=1.2, animated=True,
-                                clip_on=False)[0] for n in names}
+        here = {n: ax_path.plot([], [], "o", ms=10, color=_COLORS[n], mec="black", mew=1.2, animated=True)[0]
+                for n in names}
         ax_loss.set(yscale="log", xlabel="step", ylabel="f(w) - f*  (clamped at 1e-12)", title="loss against step")
         ax_loss.yaxis.set_minor_locator(NullLocator())
         loss_lines = {n: ax_loss.plot([], [], lw=1.6, color=_COLORS[n], label=n, animated=True)[0] for n in names}
-        loss_here = {n: ax_loss.plot([], [], "o", ms=7, color=_COLORS[n], mec="black", mew=1.0, animated=True,
-                                     clip_on=False)[0] for n in names}
+        loss_here = {n: ax_loss.plot([], [], "o", ms=7, color=_COLORS[n], mec="black", mew=1.0, animated=True)[0]
+                     for n in names}
         comp = {}   # (axes, setting, component) -> line
         for ax, optimizer in ((ax_gd, "SGD"), (ax_hb, "Momentum")):
             ax.set(yscale="log", ylim=(1e-12, 1e6), ylabel="|error| along\neigenvector")
@@ -274,9 +270,10 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
                 show_surface(surf)
             steps = int(steps)
             k = min(int(t), steps)
-            if ax_loss.get_xlim() != (0, steps):   # (set_xlim marks the figure stale even when nothing changes)
+            xlim = (-0.015 * steps, 1.015 * steps)   # room for a whole dot at step 0 and at the last step
+            if ax_loss.get_xlim() != xlim:           # (set_xlim marks the figure stale even when nothing changes)
                 for ax in (ax_loss, ax_gd, ax_hb):
-                    ax.set_xlim(0, steps)
+                    ax.set_xlim(*xlim)
             for line in t_lines:
                 line.set_xdata([k, k])
             start = tuple(float(c) for c in _start_of(surf, v))
