@@ -160,6 +160,12 @@ def _chaotic_at(gap: np.ndarray, nudged: np.ndarray, k: int) -> bool:
     return outcomes_differ(float(gap[k]), float(nudged[k]))
 
 
+@functools.lru_cache(maxsize=256)
+def _eigen_run(lams: tuple, e0: tuple, lr: float, beta: float) -> np.ndarray:
+    """|error| along each eigenvector over ``_MAX_STEPS`` steps, computed once per setting (t and steps slice it)."""
+    return np.abs(eigen_errors(lams, e0, lr, beta, _MAX_STEPS))
+
+
 def _quadratic_eigen(surf: Surface):
     """Curvatures (ascending) and eigenvectors (columns) of a quadratic surface's Hessian at its minimum."""
     lams, vectors = np.linalg.eigh(surface_hessian(surf.fn, *surf.minima[0]))
@@ -241,6 +247,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
             """The component view's curves, and its line of the readout."""
             lams, vectors, (a_gd, r_gd), (a_hb, b_hb, r_hb) = drawn["eigen"]
             e0 = vectors.T @ (np.asarray(start) - np.asarray(SURFACES["quadratic"].minima[0]))
+            key = (tuple(float(lam) for lam in lams), tuple(round(float(c), 12) for c in e0))
             runs = {(ax_gd, "best"): (a_gd, 0.0), (ax_hb, "best"): (a_hb, b_hb)}
             if v["SGD"]:
                 runs[ax_gd, "yours"] = (float(v["SGD_lr"]), 0.0)
@@ -250,7 +257,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
                 line.set_visible((ax, setting) in runs)
             rates = {}
             for (ax, setting), (lr, beta) in runs.items():
-                errors = np.abs(eigen_errors(lams, e0, lr, beta, steps))
+                errors = _eigen_run(*key, round(lr, 12), round(beta, 12))[:steps + 1]
                 for i in range(len(lams)):
                     comp[ax, setting, i].set_data(np.arange(steps + 1), np.clip(errors[:, i], 1e-15, 1e15))
                 rates[ax, setting] = float(np.max(component_rates(lams, lr, beta)))
