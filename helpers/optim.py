@@ -22,7 +22,10 @@ Below the optimizers: the exponential moving average behind all of them (``ema``
 size and momentum for a quadratic (Goh, "Why Momentum Really Works", Distill 2017) with the heavy
 ball's rate and step counts, the AdaGrad/RMSProp effective learning rate, a runner that records an
 optimizer's path on a 2-D surface (``optimize_path`` with autograd, ``race_path`` with floats), and
-a 1-D double well.
+a 1-D double well. Last, what the race panel shows besides the paths: its named starts (``NAMED_STARTS``),
+its rule for a chaotic result (``race_chaotic``), and Distill's component view: a surface's Hessian
+(``surface_hessian``), the error along each of its eigenvectors under GD or the heavy ball
+(``eigen_errors``) and each component's rate (``component_rates``).
 """
 from __future__ import annotations
 
