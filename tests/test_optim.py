@@ -909,9 +909,11 @@ def test_race_start_controls_follow_the_surface():
         values = {**panel.values(), "surface": surface}
         shown, enabled = panel.shown(values), panel.enabled(values)
         assert [s for s in O.NAMED_STARTS if shown[f"start_{s}"]] == [surface]
+        assert [s for s in O.NAMED_STARTS if enabled[f"start_{s}"]] == [surface]
         assert not shown["x0"] and not enabled["x0"]
-        values[f"start_{surface}"] = OP._FREE
+        values["free_start"] = True
         assert panel.shown(values)["x0"] and panel.enabled(values)["y0"]
+        assert panel.shown(values)[f"start_{surface}"] and not panel.enabled(values)[f"start_{surface}"]
     panel.render(surface="saddle", start_saddle="saddle ridge")
     assert "start = (-2.00, 0.00)" in panel.readout_text
 

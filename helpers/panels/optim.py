@@ -75,7 +75,6 @@ def gd_limits_figure(lr: float = 0.05, steps: int = 120):
 
 # ----------------------------------------------------------------------------- panel: the race
 _MAX_STEPS = 500           # every run is computed this long once per setting; `steps` and `t` only slice it
-_FREE = "free (sliders)"
 _TRACK = 130               # px of slider track in an optimizer's row (>= 120; the rows are long)
 _EIGEN_STYLES = ("-", "--")   # error along the eigenvector of lambda_min, lambda_max
 
@@ -126,7 +125,8 @@ def _race_controls(surface: str) -> dict:
             controls[f"{name}_{h.name}"] = _row_slider(spec, h)
     controls["surface"] = dropdown("surface", list(SURFACES), surface)
     for surf, starts in NAMED_STARTS.items():
-        controls[f"start_{surf}"] = dropdown("start", list(starts) + [_FREE], next(iter(starts)))
+        controls[f"start_{surf}"] = dropdown("start", list(starts), next(iter(starts)))
+    controls["free_start"] = checkbox("free start (sliders)", False)
     controls["x0"] = float_slider("start x (fraction of view)", -1.0, 1.0, 0.05, -0.5)
     controls["y0"] = float_slider("start y (fraction of view)", -1.0, 1.0, 0.05, 0.5)
     controls["steps"] = int_slider("steps", 50, _MAX_STEPS, 300, step=50)
@@ -136,9 +136,8 @@ def _race_controls(surface: str) -> dict:
 
 def _start_of(surf: Surface, v: dict) -> tuple[float, float]:
     """The start the controls pick: a named start of the surface, or the free sliders (fractions of the view)."""
-    choice = v[f"start_{surf.name}"]
-    if choice != _FREE:
-        return NAMED_STARTS[surf.name][choice]
+    if not v["free_start"]:
+        return NAMED_STARTS[surf.name][v[f"start_{surf.name}"]]
     (x_lo, x_hi), (y_lo, y_hi) = surf.xlim, surf.ylim
     return (round((x_lo + x_hi) / 2 + v["x0"] * (x_hi - x_lo) / 2, 10),
             round((y_lo + y_hi) / 2 + v["y0"] * (y_hi - y_lo) / 2, 10))
@@ -332,17 +331,23 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
         return lambda v: bool(v[name])
 
     def free_start(v):
-        return v[f"start_{v['surface']}"] == _FREE
+        return bool(v["free_start"])
+
+    def start_of_surface(surf):
+        return lambda v: v["surface"] == surf
+
+    def named_start_of_surface(surf):
+        return lambda v: v["surface"] == surf and not v["free_start"]
 
     enabled = {f"{n}_{h.name}": row_on(n) for n, spec in OPTIMIZERS.items() for h in spec.hypers}
-    shown = {"x0": free_start, "y0": free_start}
-    for surf in NAMED_STARTS:
-        shown[f"start_{surf}"] = (lambda s: lambda v: v["surface"] == s)(surf)
+    shown = {"x0": free_start, "y0": free_start, **{f"start_{s}": start_of_surface(s) for s in NAMED_STARTS}}
     enabled.update(shown)   # a hidden control has no effect either
+    enabled.update({f"start_{s}": named_start_of_surface(s) for s in NAMED_STARTS})   # shown, greyed when free
     rows = [[n] + [f"{n}_{h.name}" for h in spec.hypers] for n, spec in OPTIMIZERS.items()]
     groups = [("optimizers (lr: learning rate; β: momentum; β1, β2: Adam's EMAs; α: RMSProp's EMA; wd: weight decay)",
                rows),
-              ("surface and start", [["surface"]] + [[f"start_{s}"] for s in NAMED_STARTS] + [["x0"], ["y0"]]),
+              ("surface and start", [["surface"]] + [[f"start_{s}"] for s in NAMED_STARTS]
+               + [["free_start"], ["x0"], ["y0"]]),
               ("steps", [["steps"], ["t"]])]
     panel = Panel(controls, setup, figsize=(12.0, 4.6), redraw_on=("surface",), enabled_when=enabled,
                   shown_when=shown, groups=groups)
