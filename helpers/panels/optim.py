@@ -232,15 +232,18 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
                 drawn["eigen"] = (lams, vectors, (a_gd, r_gd), (a_hb, b_hb, r_hb))
             drawn["surface"] = surf.name
 
-        def show_legend(on: list[str]):
-            if drawn["legend"] == on:
+        def show_legend(on: list[str], surface: str):
+            """A legend of the optimizers switched on, where the curves seldom are: on the quadratic they all fall
+            to the floor early (upper right is empty), elsewhere they stay high (lower left is empty)."""
+            loc = "upper right" if surface == "quadratic" else "lower left"
+            if drawn["legend"] == (on, loc):
                 return
             old = ax_loss.get_legend()
             if old is not None:
                 old.remove()
             if on:
-                ax_loss.legend(handles=[loss_lines[n] for n in on], loc="lower left", ncol=2, fontsize=9.5)
-            drawn["legend"] = on
+                ax_loss.legend(handles=[loss_lines[n] for n in on], loc=loc, ncol=2, fontsize=9.5)
+            drawn["legend"] = (on, loc)
 
         def components(v: dict, start, steps: int, k: int) -> str:
             """The component view's curves, and its line of the readout."""
@@ -288,7 +291,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
             for n in names:
                 for artist in (loss_lines[n], loss_here[n], here[n]):
                     artist.set_visible(n in on)
-            show_legend(on)   # (after the visibility: a legend copies its handles' look)
+            show_legend(on, surface)   # (after the visibility: a legend copies its handles' look)
             rows, paths = [], {}
             for n in names:
                 if n not in on:
