@@ -22,7 +22,10 @@ Below the optimizers: the exponential moving average behind all of them (``ema``
 size and momentum for a quadratic (Goh, "Why Momentum Really Works", Distill 2017) with the heavy
 ball's rate and step counts, the AdaGrad/RMSProp effective learning rate, a runner that records an
 optimizer's path on a 2-D surface (``optimize_path`` with autograd, ``race_path`` with floats), and
-a 1-D double well.
+a 1-D double well. Last, what the race panel shows besides the paths: its named starts (``NAMED_STARTS``),
+its rule for a chaotic result (``race_chaotic``), and Distill's component view: a surface's Hessian
+(``surface_hessian``), the error along each of its eigenvectors under GD or the heavy ball
+(``eigen_errors``) and each component's rate (``component_rates``).
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ __all__ = [
     "gd_optimal", "momentum_optimal", "heavy_ball_rate", "heavy_ball_run", "heavy_ball_steps",
     "effective_lr", "quiet_gradients", "noisy_wave",
     "optimize_path", "steps_to_tolerance", "surface_gradient", "lowest_value", "race_path", "double_well",
+    "NAMED_STARTS", "outcomes_differ", "race_chaotic", "surface_hessian", "eigen_errors", "component_rates",
 ]
 
 
@@ -259,7 +263,8 @@ class NAdam(_FormulaOptimizer):
 # ----------------------------------------------------------------------------- one record per optimizer
 @dataclasses.dataclass(frozen=True)
 class Hyper:
-    """A hyper-parameter control of the race: its keyword ``name``, its control ``key``, label, range and default."""
+    """A hyper-parameter of the race: its keyword ``name``, the ``key`` of its range (records that share a range share
+    the key), label, range and default. The race panel gives each optimizer its own control of it."""
     name: str
     key: str
     label: str
@@ -535,3 +540,72 @@ def double_well(x, tilt: float = 0.3):
     r"""$f(x) = (x^2 - 1)^2 + c\,x$ with tilt $c$: a deep minimum near $x = -1$, a shallow one near $x = +1$ (for $0 < c < 1.5$)."""
     tilt = _real(tilt, "tilt")
     return (x * x - 1) ** 2 + tilt * x
+
+
+# ----------------------------------------------------------------------------- the race: starts, chaos, components
+NAMED_STARTS: dict[str, dict[str, tuple[float, float]]] = {
+    "quadratic": {"default": (-3.5, 2.0), "on the shallow eigenvector": (-3.5, 0.0),
+                  "on the steep eigenvector": (0.0, 2.5), "far corner": (3.8, -2.8)},
+    "rosenbrock": {"default": (-1.2, 1.0), "far end of the valley": (-1.5, 2.25),
+                   "across the valley": (0.0, 2.5), "near the minimum": (0.7, 0.8)},
+    "saddle": {"default (just off the ridge)": (-2.0, 0.01), "saddle ridge": (-2.0, 0.0),
+               "beside the saddle": (-0.3, 0.3), "near a minimum": (0.4, 1.2)},
+    "multi_minima": {"default": (0.3, 2.2), "near the second minimum": (-1.6, 0.6),
+                     "between the wells": (-0.3, 0.2), "far corner": (-2.3, -2.3)},
+    "plateau": {"default (on the plateau)": (-2.6, 2.0), "plateau far corner": (2.9, -2.9),
+                "on the rim": (0.9, 0.4), "near the minimum": (0.2, -0.1)},
+}
+"""Named starting points of the race, per surface (the first is the surface's default start)."""
+
+
+def outcomes_differ(gap: float, other: float, rtol: float = 1e-3) -> bool:
+    r"""True if two runs' $\max(f - f^*, 10^{-12})$ differ by more than ``rtol`` relatively, or only one of them diverged (NaN)."""
+    if not (math.isfinite(gap) and math.isfinite(other)):
+        return math.isfinite(gap) != math.isfinite(other)
+    gap, other = max(gap, 1e-12), max(other, 1e-12)
+    return abs(gap - other) > rtol * max(gap, other)
+
+
+def race_chaotic(optimizer: OptimizerSpec | str, fn: Callable, start: Sequence[float], steps: int, f_min: float, *,
+                 nudge: float = 1e-9, rtol: float = 1e-3, **hp) -> bool:
+    r"""True if moving the start by ``nudge`` in $x$ and $y$ changes the final $f - f^*$ (``outcomes_differ``): a chaotic result."""
+    finals = [float(race_path(optimizer, fn, (start[0] + shift, start[1] + shift), steps, **hp)[1][-1]) - f_min
+              for shift in (0.0, nudge)]
+    return outcomes_differ(*finals, rtol=rtol)
+
+
+def surface_hessian(fn: Callable, x: float, y: float, h: float = 1e-4) -> np.ndarray:
+    r"""$\nabla^2 f(x, y)$ by central differences of the complex-step gradient: $H_{:,j} = (\nabla f(p + h e_j) - \nabla f(p - h e_j)) / 2h$ (exact on a quadratic up to rounding)."""
+    columns = []
+    for dx, dy in ((h, 0.0), (0.0, h)):
+        plus, minus = surface_gradient(fn, x + dx, y + dy)[1:], surface_gradient(fn, x - dx, y - dy)[1:]
+        columns.append((np.array(plus) - np.array(minus)) / (2 * h))
+    H = np.array(columns).T
+    return (H + H.T) / 2
+
+
+def eigen_errors(lams: Sequence[float], error0: Sequence[float], lr: float, beta: float, steps: int) -> np.ndarray:
+    r"""Heavy ball on $f = \tfrac12\sum_i \lambda_i e_i^2$ (the error $e = Q^\top(w - w^*)$ along the Hessian's eigenvectors): $e_i^{k}$ for $k = 0..T$, shape (T+1, n).
+
+    Each component runs on its own: $e_i^{k+1} = e_i^k - \alpha\lambda_i e_i^k + \beta(e_i^k - e_i^{k-1})$, which is
+    ``SGD(lr=α, momentum=β)`` (``β = 0``: plain gradient descent, $e_i^k = (1-\alpha\lambda_i)^k e_i^0$). Entries after
+    an overflow are NaN.
+    """
+    steps, lr, beta = _integer(steps, "steps"), _non_negative(lr, "lr"), _decay(beta, "beta")
+    lams, e = np.asarray(lams, dtype=float), np.array(error0, dtype=float)
+    if lams.shape != e.shape or lams.ndim != 1:
+        raise ValueError(f"lams and error0 must be 1-D of the same length, got {lams.shape} and {e.shape}")
+    out, state = np.full((steps + 1, len(e)), np.nan), {}
+    out[0] = e
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, steps + 1):
+            e = _momentum_step(e, lams, lr, beta, state)    # the rule of SGD.update, on all components at once
+            if not np.all(np.abs(e) < 1e150):
+                break
+            out[k] = e
+    return out
+
+
+def component_rates(lams: Sequence[float], lr: float, beta: float) -> np.ndarray:
+    r"""Per-component rate: the spectral radius of $\begin{pmatrix}1+\beta-\alpha\lambda_i & -\beta\\ 1 & 0\end{pmatrix}$, one per $\lambda_i$ (GD: $|1-\alpha\lambda_i|$)."""
+    return np.array([float(heavy_ball_rate([lam], lr, beta)) for lam in lams])

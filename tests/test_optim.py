@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 
 import numpy as np
 import pytest
@@ -139,7 +140,7 @@ def test_records_are_distinct_and_their_controls_are_consistent():
     for spec in O.OPTIMIZERS.values():
         assert len({h.name for h in spec.hypers}) == len(spec.hypers) and spec.hypers[0].name == "lr"
         for h in spec.hypers:
-            assert by_key.setdefault(h.key, h) is h        # one control per key, shared by its readers
+            assert by_key.setdefault(h.key, h) is h        # one range per key, shared by the records that use it
             value = h.default
             assert (h.low <= math.log10(value) <= h.high) if h.log else (h.low <= value <= h.high)
     # settings that differ between records give different paths: no record silently ignores a control
@@ -669,7 +670,8 @@ def test_the_panel_module_only_draws():
     assert all(n.endswith(("_panel", "_figure")) for n in OP.__all__)
     panel = OP.optimizer_race_panel()
     assert [n for n in O.OPTIMIZERS if n in panel.controls] == list(O.OPTIMIZERS)
-    assert {h.key for spec in O.OPTIMIZERS.values() for h in spec.hypers} <= set(panel.controls)
+    # one row per optimizer: its checkbox and one control per setting its record lists
+    assert {f"{n}_{h.name}" for n, spec in O.OPTIMIZERS.items() for h in spec.hypers} <= set(panel.controls)
     assert len(set(OP._COLORS.values())) == len(O.OPTIMIZERS)
 
 
@@ -687,3 +689,250 @@ def test_adaptive_lr_readout_says_whether_rmsprop_recovers():
     assert "(rises)" in panel.readout_text and "3.2 x eta" in panel.readout_text
     panel.render(quiet=1.0, alpha=0.999)
     assert "(does not rise)" in panel.readout_text and "(never rises)" in panel.readout_text
+
+
+# ----------------------------------------------------------------------------- the race: named starts, chaos
+def test_named_starts_are_inside_the_view_and_are_what_their_names_say():
+    assert list(O.NAMED_STARTS) == list(data.SURFACES)
+    for name, starts in O.NAMED_STARTS.items():
+        surf = data.SURFACES[name]
+        assert next(iter(starts.values())) == surf.start          # the first one is the surface's default
+        assert len(starts) >= 3
+        for label, (x, y) in starts.items():
+            assert surf.xlim[0] < x < surf.xlim[1] and surf.ylim[0] < y < surf.ylim[1], (name, label)
+            assert math.isfinite(O.surface_gradient(surf.fn, x, y)[0])
+            distances = [math.dist((x, y), m) for m in surf.minima]
+            if "near the minimum" in label or "near a minimum" in label:
+                assert min(distances) < 0.5, (name, label)
+            if "second minimum" in label:
+                assert distances[1] < 0.5 and distances[1] == min(distances)
+            if "plateau" in label:
+                assert O.surface_gradient(surf.fn, x, y)[0] - O.lowest_value(surf) > 0.99
+    ridge = O.NAMED_STARTS["saddle"]["saddle ridge"]
+    assert O.surface_gradient(data.SURFACES["saddle"].fn, *ridge)[2] == 0.0      # no push off the ridge, ever
+    assert O.NAMED_STARTS["quadratic"]["on the shallow eigenvector"][1] == 0.0   # the eigenvectors are the axes
+    assert O.NAMED_STARTS["quadratic"]["on the steep eigenvector"][0] == 0.0
+    x, y = O.NAMED_STARTS["rosenbrock"]["far end of the valley"]
+    assert y == x * x                                                            # on the valley floor y = x^2
+
+
+def test_race_chaotic_flags_rmsprop_on_rosenbrock_and_not_a_converging_run():
+    """The issue's case: beta2 changed in its 16th digit moves RMSProp's Rosenbrock result by a factor of 2."""
+    surf = data.SURFACES["rosenbrock"]
+    f_min = O.lowest_value(surf)
+    finals = [O.race_path("RMSProp", surf.fn, surf.start, 300, lr=0.1, beta2=b)[1][-1] - f_min
+              for b in (0.99, float(np.nextafter(0.99, 1.0)))]
+    assert abs(finals[0] - finals[1]) > 0.2 * max(finals)
+    assert O.race_chaotic("RMSProp", surf.fn, surf.start, 300, f_min, lr=0.1, beta2=0.99)
+    assert not O.race_chaotic("SGD", surf.fn, surf.start, 300, f_min, lr=1e-3)
+    assert not O.race_chaotic("Adam", surf.fn, surf.start, 300, f_min, lr=0.1, beta1=0.9, beta2=0.99,
+                              weight_decay=0.0)
+    quad = data.SURFACES["quadratic"]
+    assert not O.race_chaotic("Momentum", quad.fn, quad.start, 300, 0.0, lr=0.1, beta1=0.5)
+    assert not O.outcomes_differ(1.0, 1.0005) and O.outcomes_differ(1.0, 1.002)
+    assert not O.outcomes_differ(1e-13, 1e-15)                  # both below 1e-12: the same printed result
+    assert O.outcomes_differ(math.nan, 1.0) and not O.outcomes_differ(math.nan, math.nan)
+
+
+# ----------------------------------------------------------------------------- Distill's component view
+def test_surface_hessian_of_the_quadratic_is_its_curvatures():
+    H = O.surface_hessian(data.SURFACES["quadratic"].fn, 0.7, -1.3)
+    assert np.allclose(H, np.diag([1.0, 10.0]), atol=1e-7)      # data.quadratic(1, 10): Hessian diag(1, 10)
+    w = torch.tensor([0.3, 0.8], dtype=F64)
+    exact = torch.autograd.functional.hessian(lambda v: data.SURFACES["rosenbrock"].fn(v[0], v[1]), w).numpy()
+    assert np.allclose(O.surface_hessian(data.SURFACES["rosenbrock"].fn, 0.3, 0.8), exact, rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.6])
+def test_eigen_errors_are_torch_sgd_on_a_diagonal_quadratic(beta, float64_default):
+    lams, start, lr = (1.0, 10.0), (-3.5, 2.0), 0.15
+    w = torch.tensor(start, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr, momentum=beta)
+    theirs = [w.detach().clone()]
+    for _ in range(40):
+        opt.zero_grad()
+        (0.5 * (lams[0] * w[0] ** 2 + lams[1] * w[1] ** 2)).backward()
+        opt.step()
+        theirs.append(w.detach().clone())
+    ours = O.eigen_errors(lams, start, lr, beta, 40)
+    assert ours.shape == (41, 2) and np.allclose(ours, torch.stack(theirs).numpy(), rtol=1e-12, atol=1e-300)
+    if beta == 0:   # plain GD, closed form: e_i^k = (1 - lr lambda_i)^k e_i^0
+        k = np.arange(41)[:, None]
+        assert np.allclose(ours, (1 - lr * np.array(lams)) ** k * np.array(start), rtol=1e-10)
+
+
+def _spectral_radius(lam: float, lr: float, beta: float) -> float:
+    """max |eigenvalue| of the heavy ball's 2x2 iteration (e_{k+1}, e_k) = M (e_k, e_{k-1}), by numpy."""
+    return float(np.abs(np.linalg.eigvals(np.array([[1 + beta - lr * lam, -beta], [1.0, 0.0]]))).max())
+
+
+@pytest.mark.parametrize("l_min, l_max", [(1.0, 10.0), (0.5, 20.0), (1.0, 100.0)])
+def test_component_rates_at_the_optimal_settings_match_the_closed_form(l_min, l_max):
+    kappa = l_max / l_min
+    gd_rate = (kappa - 1) / (kappa + 1)
+    hb_rate = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    lams = (l_min, l_max)
+    lr, rate = O.gd_optimal(l_min, l_max)
+    assert math.isclose(lr, 2 / (l_min + l_max)) and math.isclose(rate, gd_rate)
+    e = np.abs(O.eigen_errors(lams, (1.0, 1.0), lr, 0.0, 60))
+    assert np.allclose(e[1:] / e[:-1], gd_rate, rtol=1e-9)        # every step, both components: the same rate
+    lr, beta, rate = O.momentum_optimal(l_min, l_max)
+    assert math.isclose(lr, (2 / (math.sqrt(l_min) + math.sqrt(l_max))) ** 2)
+    assert math.isclose(beta, hb_rate ** 2) and math.isclose(rate, hb_rate)
+    # at beta* the 2x2 iteration has a repeated eigenvalue: e_k = (c1 + c2 k) r^k, so compare over K steps,
+    # from step K to 2K: the measured rate is r ((c1 + 2K c2)/(c1 + K c2))^(1/K) <= r 2^(1/K)
+    K = 300
+    e = np.abs(O.eigen_errors(lams, (1.0, 1.0), lr, beta, 2 * K))
+    measured = (e[2 * K] / e[K]) ** (1 / K)
+    assert np.allclose(measured, hb_rate, rtol=3e-3) and (measured >= hb_rate * (1 - 1e-9)).all()
+    for lam in lams:
+        assert math.isclose(_spectral_radius(lam, lr, beta), hb_rate, rel_tol=1e-6)
+    assert np.allclose(O.component_rates(lams, lr, beta), hb_rate, rtol=1e-6)
+    # away from the optimum the slowest component is slower
+    for lr_, beta_ in ((lr * 1.1, beta), (lr * 0.9, beta), (lr, beta * 1.2), (lr, beta * 0.8)):
+        assert O.component_rates(lams, lr_, beta_).max() > hb_rate
+
+
+def test_component_rates_are_the_spectral_radius_of_the_iteration():
+    gen = np.random.default_rng(0)
+    for lam, lr, beta in zip(gen.uniform(0.1, 10, 20), gen.uniform(0.01, 0.5, 20), gen.uniform(0, 0.99, 20)):
+        assert math.isclose(O.component_rates([lam], lr, beta)[0], _spectral_radius(lam, lr, beta), rel_tol=1e-6)
+    with pytest.raises(ValueError, match="same length"):
+        O.eigen_errors([1.0, 2.0], [1.0], 0.1, 0.0, 5)
+    with pytest.raises(ValueError, match="beta"):
+        O.eigen_errors([1.0], [1.0], 0.1, 1.0, 5)
+
+
+# ----------------------------------------------------------------------------- the race panel
+def _race_panel():
+    panel = OP.optimizer_race_panel()
+    return panel, {ax.get_title().split(";")[0]: ax for ax in panel.fig.axes}
+
+
+def _alone(name: str) -> dict:
+    return {n: n == name for n in O.OPTIMIZERS}
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    from PIL import Image
+    import io
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _disc_has_colour(img: np.ndarray, ax, xy, colour, radius: float) -> bool:
+    """Every pixel within ``radius`` picture pixels of data point ``xy`` (through the axes transform) is ``colour``."""
+    px, py = ax.transData.transform(xy)
+    row, col = img.shape[0] - py, px                         # display y counts from the bottom
+    rr, cc = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    inside = (rr + 0.5 - row) ** 2 + (cc + 0.5 - col) ** 2 <= radius ** 2
+    return bool(inside.sum() > 10 and (np.abs(img[inside] - colour).max(axis=1) <= 6).all())
+
+
+@pytest.mark.parametrize("name", list(O.OPTIMIZERS))
+def test_race_puts_each_iterate_at_step_t_where_the_optimizer_takes_it(name, float64_default):
+    """The iterate marked at step t is torch.optim's, after t steps from the panel's start, on the contour and
+    on the loss curve: the marker artist's data, and its colour on the rendered pixels at that place."""
+    from matplotlib.colors import to_rgb
+    panel, axes = _race_panel()
+    ax_path, ax_loss = axes["surface: rosenbrock  (o: start, dots: step t)"], axes["loss against step"]
+    spec, surf, t = O.OPTIMIZERS[name], data.SURFACES["rosenbrock"], 37
+    hp = {h.name: h.default for h in spec.hypers}
+    theirs, losses = O.optimize_path(surf.fn, surf.start, lambda p: spec.torch(p, **hp), t + 40)
+    img = _rgb(panel.render(**_alone(name), t=t, steps=300, surface="rosenbrock"))
+    colour = np.array(to_rgb(OP._COLORS[name])) * 255
+    dots = [line for line in ax_path.lines if line.get_visible() and line.get_marker() == "o"
+            and line.get_markersize() == 10]
+    assert len(dots) == 1
+    assert np.allclose(np.ravel(dots[0].get_data()), theirs[t].numpy(), rtol=0, atol=1e-9)
+    scale = panel.fig.dpi / 72                                # picture pixels per point
+    inner = (dots[0].get_markersize() / 2 - dots[0].get_markeredgewidth()) * scale
+    assert _disc_has_colour(img, ax_path, theirs[t].numpy(), colour, 0.7 * inner)
+    later = theirs[t + 40].numpy()                            # a control: the same disc where the dot is not
+    if math.dist(ax_path.transData.transform(later), ax_path.transData.transform(theirs[t].numpy())) > 3 * inner:
+        assert not _disc_has_colour(img, ax_path, later, colour, 0.7 * inner)
+    gap = losses[t].item() - O.lowest_value(surf)
+    (on_loss,) = [line for line in ax_loss.lines if line.get_visible() and line.get_marker() == "o"]
+    assert np.allclose(np.ravel(on_loss.get_data()), [t, gap], rtol=1e-9)
+    inner = (on_loss.get_markersize() / 2 - on_loss.get_markeredgewidth()) * scale
+    assert _disc_has_colour(img, ax_loss, (t, gap), colour, 0.7 * inner)
+
+
+def test_race_step_t_moves_only_markers():
+    """Moving t reuses the cached race (no new run) and the cached background (no full redraw)."""
+    panel, _ = _race_panel()
+    panel.render(t=10)
+    runs, backgrounds = OP._race_run.cache_info().misses, len(panel._backgrounds)
+    first = panel.render(t=11)
+    assert panel.render(t=12) != first
+    assert OP._race_run.cache_info().misses == runs and len(panel._backgrounds) == backgrounds
+    assert panel.unexpected_redraws == 0
+
+
+def test_race_steps_slider_carries_t_and_play_along():
+    panel, _ = _race_panel()
+    t, steps = panel.controls["t"], panel.controls["steps"]
+    assert t.value == t.max == steps.value                     # opens at the end of the run
+    steps.value = 100
+    assert t.max == 100 and t.value == 100                     # at the end it stays at the end
+    t.value = 40
+    steps.value = 200
+    assert t.max == 200 and t.value == 40
+    play = panel.play_links[0].source[0]                      # Play's max follows t's in the browser
+    assert any(link.source == (t, "max") and link.target == (play, "max") for link in panel.play_links)
+
+
+def test_race_legend_lists_exactly_the_optimizers_switched_on():
+    panel, axes = _race_panel()
+    ax_loss = axes["loss against step"]
+    for on in (["SGD", "Adam"], ["Momentum", "RMSProp", "AdamW", "NAdam"], list(O.OPTIMIZERS), ["Nesterov"]):
+        panel.render(**{n: n in on for n in O.OPTIMIZERS})
+        assert [t.get_text() for t in ax_loss.get_legend().get_texts()] == on
+    assert panel.unexpected_redraws == 0
+    panel.render(**{n: False for n in O.OPTIMIZERS})
+    assert panel.last_error == "Switch on at least one optimizer."
+
+
+def test_race_readout_clamps_f_minus_f_star_and_flags_chaos():
+    panel, _ = _race_panel()
+    panel.render(surface="quadratic", start_quadratic="default", **_alone("RMSProp"))
+    assert "&lt; 1e-12" in panel.readout_text                  # RMSProp reaches the minimum of the bowl exactly
+    assert not re.search(r"-\d\.\d\de", panel.readout_text)   # never a negative f - f*
+    panel.render(surface="rosenbrock", **{n: n in ("SGD", "RMSProp") for n in O.OPTIMIZERS})
+    rows = {row.split("</b>")[0].rsplit(">", 1)[1]: row for row in panel.readout_text.split("<tr>")[2:]}
+    assert "(chaotic)" in rows["RMSProp"] and "(chaotic)" not in rows["SGD"]
+    assert "3.10e+00" in rows["SGD"]          # a stable result keeps three figures (SGD on Rosenbrock, 300 steps)
+
+
+def test_race_start_controls_follow_the_surface():
+    panel, _ = _race_panel()
+    for surface in data.SURFACES:
+        values = {**panel.values(), "surface": surface}
+        shown, enabled = panel.shown(values), panel.enabled(values)
+        assert [s for s in O.NAMED_STARTS if shown[f"start_{s}"]] == [surface]
+        assert [s for s in O.NAMED_STARTS if enabled[f"start_{s}"]] == [surface]
+        assert not shown["x0"] and not enabled["x0"]
+        values["free_start"] = True
+        assert panel.shown(values)["x0"] and panel.enabled(values)["y0"]
+        assert panel.shown(values)[f"start_{surface}"] and not panel.enabled(values)[f"start_{surface}"]
+    panel.render(surface="saddle", start_saddle="saddle ridge")
+    assert "start = (-2.00, 0.00)" in panel.readout_text
+
+
+def test_race_component_view_shows_on_the_quadratic_at_the_closed_form_rates():
+    panel, axes = _race_panel()
+    gd_ax = [ax for ax in panel.fig.axes if ax.get_ylabel().startswith("|error|")][0]   # the upper one
+    assert not gd_ax.get_visible()
+    panel.render(surface="quadratic", start_quadratic="default", SGD=True, SGD_lr=0.1, steps=100)
+    assert gd_ax.get_visible() and "α* = 0.182" in gd_ax.get_title()          # 2/(1 + 10)
+    yours = [l for l in gd_ax.lines if l.get_visible() and l.get_color() == OP._COLORS["SGD"]]
+    best = [l for l in gd_ax.lines if l.get_visible() and l.get_color() == OP.COLORS["muted"]]
+    assert len(yours) == 2 and len(best) == 2
+    k = np.arange(101)
+    for line, lam, e0 in zip(yours, (1.0, 10.0), (3.5, 2.0)):   # solid: lambda = 1 (x), dashed: lambda = 10 (y)
+        assert np.allclose(line.get_ydata(), np.clip(np.abs(1 - 0.1 * lam) ** k * e0, 1e-15, None), rtol=1e-9)
+    for line in best:
+        y = np.asarray(line.get_ydata())
+        y = y[y > 1e-14]
+        assert np.allclose(y[1:] / y[:-1], 9 / 11, rtol=1e-9)          # (kappa - 1)/(kappa + 1), kappa = 10
+    assert "rate (kappa-1)/(kappa+1) = 0.8182" in panel.readout_text
+    assert "rate (sqrt(kappa)-1)/(sqrt(kappa)+1) = 0.5195" in panel.readout_text

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import functools
 
+import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import NullLocator
 
 from ..data import SURFACES, Surface
-from ..optim import (OPTIMIZERS, Adagrad, RMSprop, effective_lr, ema, gd_optimal, heavy_ball_rate, heavy_ball_run,
-                     heavy_ball_steps, lowest_value, momentum_optimal, noisy_wave, quiet_gradients, race_path)
+from ..optim import (NAMED_STARTS, OPTIMIZERS, Adagrad, RMSprop, component_rates, effective_lr, eigen_errors, ema,
+                     gd_optimal, heavy_ball_rate, heavy_ball_run, heavy_ball_steps, lowest_value, momentum_optimal,
+                     noisy_wave, outcomes_differ, quiet_gradients, race_path, surface_hessian)
 from ..plotting import COLORS, new_figure
 from .pieces import ContourPaths
-from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, log_slider, register
+from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, play_slider, register
 
 __all__ = ["gd_limits_figure", "optimizer_race_panel", "ema_panel", "momentum_panel", "adaptive_lr_panel"]
 
@@ -71,108 +74,303 @@ def gd_limits_figure(lr: float = 0.05, steps: int = 120):
 
 
 # ----------------------------------------------------------------------------- panel: the race
+_MAX_STEPS = 500           # every run is computed this long once per setting; `steps` and `t` only slice it
+_TRACK = 130               # px of slider track in an optimizer's row (>= 120; the rows are long)
+_EIGEN_STYLES = ("-", "--")   # error along the eigenvector of lambda_min, lambda_max
+
+
 def _html_table(rows: list[list[str]], header: list[str]) -> str:
     cells = "".join(f"<th style='padding:0 8px;text-align:left'>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td style='padding:0 8px'>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table style='font-size:12px;font-family:monospace'><tr>{cells}</tr>{body}</table>"
 
 
-def _slider(hyper):
-    """The race control of one ``Hyper`` record; its lr label names the optimizers that read it."""
-    label = hyper.label
-    if hyper.name == "lr":
-        label = f"lr ({', '.join(n for n, spec in OPTIMIZERS.items() if hyper in spec.hypers)})"
+def _row_label(spec, hyper) -> str:
+    """How an optimizer's row names one of its settings: lr, beta (momentum), beta1/beta2 (Adam), alpha (RMSProp), wd."""
+    names = {h.name for h in spec.hypers}
+    if hyper.name == "beta1":
+        return "β1" if "beta2" in names else "β"
+    if hyper.name == "beta2":
+        return "β2" if "beta1" in names else "α"
+    return {"lr": "lr", "weight_decay": "wd"}[hyper.name]
+
+
+def _row_slider(spec, hyper):
+    """The slider of one setting in an optimizer's row: a short label and a 130 px track, so a row fits."""
+    label = _row_label(spec, hyper)
     if hyper.log:
-        return log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step)
-    return float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default)
+        w = log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step)
+    else:
+        w = float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default)
+    label_px = int(w.style.description_width.rstrip("px"))
+    w.layout.width = f"{label_px + _TRACK + 70}px"
+    return w
+
+
+def _gap_text(gap: float, chaotic: bool = False) -> str:
+    """f - f* as printed: clamped at 0, '< 1e-12' below that, one digit and a warning when chaotic."""
+    if not np.isfinite(gap):
+        return "diverged"
+    gap = max(float(gap), 0.0)
+    if gap < 1e-12:
+        return "&lt; 1e-12"
+    return f"~{gap:.0e} (chaotic)" if chaotic else f"{gap:.2e}"
+
+
+def _race_controls(surface: str) -> dict:
+    controls = {}
+    for name, spec in OPTIMIZERS.items():
+        controls[name] = checkbox(name, spec.race_on)
+        for h in spec.hypers:
+            controls[f"{name}_{h.name}"] = _row_slider(spec, h)
+    controls["surface"] = dropdown("surface", list(SURFACES), surface)
+    for surf, starts in NAMED_STARTS.items():
+        controls[f"start_{surf}"] = dropdown("start", list(starts), next(iter(starts)))
+    controls["free_start"] = checkbox("free start (sliders)", False)
+    controls["x0"] = float_slider("start x (fraction of view)", -1.0, 1.0, 0.05, -0.5)
+    controls["y0"] = float_slider("start y (fraction of view)", -1.0, 1.0, 0.05, 0.5)
+    controls["steps"] = int_slider("steps", 50, _MAX_STEPS, 300, step=50)
+    controls["t"] = play_slider("step t", 0, 300, 300, interval=100)
+    return controls
+
+
+def _start_of(surf: Surface, v: dict) -> tuple[float, float]:
+    """The start the controls pick: a named start of the surface, or the free sliders (fractions of the view)."""
+    if not v["free_start"]:
+        return NAMED_STARTS[surf.name][v[f"start_{surf.name}"]]
+    (x_lo, x_hi), (y_lo, y_hi) = surf.xlim, surf.ylim
+    return (round((x_lo + x_hi) / 2 + v["x0"] * (x_hi - x_lo) / 2, 10),
+            round((y_lo + y_hi) / 2 + v["y0"] * (y_hi - y_lo) / 2, 10))
+
+
+@functools.lru_cache(maxsize=1024)
+def _race_run(name: str, surf_name: str, start: tuple, settings: tuple):
+    """One optimizer's race of ``_MAX_STEPS`` steps, computed once per setting: path, f - f*, and f - f* of the
+    same run from a start nudged by 1e-9 (``race_chaotic``'s rule, applied at any step by comparing the two)."""
+    surf, hp = SURFACES[surf_name], dict(settings)
+    f_min = lowest_value(surf)
+    path, losses = race_path(name, surf.fn, start, _MAX_STEPS, **hp)
+    _, nudged = race_path(name, surf.fn, (start[0] + 1e-9, start[1] + 1e-9), _MAX_STEPS, **hp)
+    return path, losses - f_min, nudged - f_min
+
+
+def _chaotic_at(gap: np.ndarray, nudged: np.ndarray, k: int) -> bool:
+    """``race_chaotic``'s rule at step k: the run from the nudged start ends elsewhere."""
+    return outcomes_differ(float(gap[k]), float(nudged[k]))
+
+
+@functools.lru_cache(maxsize=256)
+def _eigen_run(lams: tuple, e0: tuple, lr: float, beta: float) -> np.ndarray:
+    """|error| along each eigenvector over ``_MAX_STEPS`` steps, computed once per setting (t and steps slice it)."""
+    return np.abs(eigen_errors(lams, e0, lr, beta, _MAX_STEPS))
+
+
+def _quadratic_eigen(surf: Surface):
+    """Curvatures (ascending) and eigenvectors (columns) of a quadratic surface's Hessian at its minimum."""
+    lams, vectors = np.linalg.eigh(surface_hessian(surf.fn, *surf.minima[0]))
+    return lams, vectors
 
 
 @register
 def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
-    """Every optimizer of the chapter on a 2-D surface: paths on the contours and f - f* against the step."""
+    """Every optimizer of the chapter on a 2-D surface: paths, iterates at step t, f - f* against the step and,
+    on the quadratic, the error along each eigenvector of the Hessian for GD and momentum (Goh, Distill 2017)."""
     if surface not in SURFACES:
         raise ValueError(f"surface must be one of {list(SURFACES)}, got {surface!r}")
-    steps = 300
-    hypers = {h.key: h for spec in OPTIMIZERS.values() for h in spec.hypers}   # each shared control once
-    controls = {
-        **{key: _slider(h) for key, h in hypers.items()},
-        "surface": dropdown("surface", list(SURFACES), surface),
-        "default_start": checkbox("default start", True),
-        "x0": float_slider("start x (fraction of view)", -1.0, 1.0, 0.05, -0.5),
-        "y0": float_slider("start y (fraction of view)", -1.0, 1.0, 0.05, 0.5),
-        **{name: checkbox(name, spec.race_on) for name, spec in OPTIMIZERS.items()},
-    }
-
-    def start_of(surf: Surface, v: dict) -> tuple[float, float]:
-        if v["default_start"]:
-            return surf.start
-        (x_lo, x_hi), (y_lo, y_hi) = surf.xlim, surf.ylim
-        return ((x_lo + x_hi) / 2 + v["x0"] * (x_hi - x_lo) / 2, (y_lo + y_hi) / 2 + v["y0"] * (y_hi - y_lo) / 2)
-
-    @functools.lru_cache(maxsize=512)
-    def run(name: str, surf_name: str, start: tuple, settings: tuple):
-        surf = SURFACES[surf_name]
-        path, losses = race_path(name, surf.fn, start, steps, **dict(settings))
-        return path, losses - lowest_value(surf)
+    controls = _race_controls(surface)
+    names = list(OPTIMIZERS)
 
     def setup(fig):
-        ax_path, ax_loss = fig.subplots(1, 2, width_ratios=[1.0, 1.15])
-        contour = ContourPaths(ax_path, list(OPTIMIZERS), list(_COLORS.values()), resolution=120)
+        fig.set_layout_engine("none")   # fixed places: the loss axes widens when the component view is hidden
+        ax_path = fig.add_axes((0.06, 0.12, 0.26, 0.78))
+        ax_loss = fig.add_axes((0.385, 0.12, 0.285, 0.78))
+        ax_gd = fig.add_axes((0.735, 0.58, 0.255, 0.32))
+        ax_hb = fig.add_axes((0.735, 0.12, 0.255, 0.32))
+        contour = ContourPaths(ax_path, names, list(_COLORS.values()), resolution=120)
         ax_path.set(xlabel="x", ylabel="y")
         (saddles,) = ax_path.plot([], [], "X", ms=8, color="white", mec="black", mew=0.6, ls="none")
-        ax_loss.set(xlim=(0, steps), yscale="log", xlabel="step", ylabel="f(w) - f*", title="loss against step")
-        ax_loss.yaxis.set_minor_locator(NullLocator())
-        loss_lines = {name: ax_loss.plot([], [], lw=1.6, color=_COLORS[name], label=name, animated=True)[0]
-                      for name in OPTIMIZERS}
-        ax_loss.legend(fontsize=8, loc="lower left", ncol=2)
         (start_mark,) = ax_path.plot([], [], "o", ms=7, mfc="white", mec="black", animated=True)
-        drawn = {"surface": None}
+        here = {n: ax_path.plot([], [], "o", ms=10, color=_COLORS[n], mec="black", mew=1.2, animated=True)[0]
+                for n in names}
+        ax_loss.set(yscale="log", xlabel="step", ylabel="f(w) - f*  (clamped at 1e-12)", title="loss against step")
+        ax_loss.yaxis.set_minor_locator(NullLocator())
+        loss_lines = {n: ax_loss.plot([], [], lw=1.6, color=_COLORS[n], label=n, animated=True)[0] for n in names}
+        loss_here = {n: ax_loss.plot([], [], "o", ms=7, color=_COLORS[n], mec="black", mew=1.0, animated=True)[0]
+                     for n in names}
+        comp = {}   # (axes, setting, component) -> line
+        for ax, optimizer in ((ax_gd, "SGD"), (ax_hb, "Momentum")):
+            ax.set(yscale="log", ylim=(1e-12, 1e6), ylabel="|error| along\neigenvector")
+            ax.yaxis.set_minor_locator(NullLocator())
+            for i, style in enumerate(_EIGEN_STYLES):   # yours in the optimizer's colour, the best in grey
+                comp[ax, "yours", i] = ax.plot([], [], lw=1.6, ls=style, color=_COLORS[optimizer], animated=True)[0]
+                comp[ax, "best", i] = ax.plot([], [], lw=1.4, ls=style, color=COLORS["muted"], alpha=0.8,
+                                              animated=True)[0]
+        ax_hb.set_xlabel("step")
+        t_lines = [ax.axvline(0, color="black", lw=0.8, ls=":", animated=True, zorder=1.5)   # under the dots
+                   for ax in (ax_loss, ax_gd, ax_hb)]
+        drawn = {"surface": None, "legend": None, "eigen": None}
 
-        def update(surface, default_start, x0, y0, **values):
+        def show_surface(surf: Surface):
+            contour.set_surface(surf)
+            saddles.set_data([p[0] for p in surf.saddles], [p[1] for p in surf.saddles])
+            ax_path.set_title(f"surface: {surf.name}  (o: start, dots: step t)")
+            grid = np.meshgrid(np.linspace(*surf.xlim, 60), np.linspace(*surf.ylim, 60))
+            ax_loss.set_ylim(3e-13, 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf)))
+            quadratic = surf.name == "quadratic"
+            ax_gd.set_visible(quadratic)
+            ax_hb.set_visible(quadratic)
+            ax_loss.set_position((0.385, 0.12, 0.285 if quadratic else 0.6, 0.78))
+            if quadratic:
+                lams, vectors = _quadratic_eigen(surf)
+                a_gd, r_gd = gd_optimal(lams[0], lams[-1])
+                a_hb, b_hb, r_hb = momentum_optimal(lams[0], lams[-1])
+                ax_gd.set_title(f"GD (SGD row); grey: best, α* = {a_gd:.3f}", fontsize=10)
+                ax_hb.set_title(f"Momentum row; grey: α* = {a_hb:.3f}, β* = {b_hb:.3f}", fontsize=10)
+                handles = [Line2D([], [], color="black", lw=1.4, ls=style, label=f"λ = {lam:g}")
+                           for style, lam in zip(_EIGEN_STYLES, lams)]
+                ax_gd.legend(handles=handles, loc="upper right", ncol=2, fontsize=9.5)
+                drawn["eigen"] = (lams, vectors, (a_gd, r_gd), (a_hb, b_hb, r_hb))
+            drawn["surface"] = surf.name
+
+        def show_legend(on: list[str], surface: str):
+            """A legend of the optimizers switched on, where the curves seldom are: on the quadratic they all fall
+            to the floor early (upper right is empty), elsewhere they stay high (lower left is empty)."""
+            loc = "upper right" if surface == "quadratic" else "lower left"
+            if drawn["legend"] == (on, loc):
+                return
+            old = ax_loss.get_legend()
+            if old is not None:
+                old.remove()
+            if on:
+                ax_loss.legend(handles=[loss_lines[n] for n in on], loc=loc, ncol=2, fontsize=9.5)
+            drawn["legend"] = (on, loc)
+
+        def components(v: dict, start, steps: int, k: int) -> str:
+            """The component view's curves, and its line of the readout."""
+            lams, vectors, (a_gd, r_gd), (a_hb, b_hb, r_hb) = drawn["eigen"]
+            e0 = vectors.T @ (np.asarray(start) - np.asarray(SURFACES["quadratic"].minima[0]))
+            key = (tuple(float(lam) for lam in lams), tuple(round(float(c), 12) for c in e0))
+            runs = {(ax_gd, "best"): (a_gd, 0.0), (ax_hb, "best"): (a_hb, b_hb)}
+            if v["SGD"]:
+                runs[ax_gd, "yours"] = (float(v["SGD_lr"]), 0.0)
+            if v["Momentum"]:
+                runs[ax_hb, "yours"] = (float(v["Momentum_lr"]), float(v["Momentum_beta1"]))
+            for (ax, setting, i), line in comp.items():
+                line.set_visible((ax, setting) in runs)
+            rates = {}
+            for (ax, setting), (lr, beta) in runs.items():
+                errors = _eigen_run(*key, round(lr, 12), round(beta, 12))[:steps + 1]
+                for i in range(len(lams)):
+                    comp[ax, setting, i].set_data(np.arange(steps + 1), np.clip(errors[:, i], 1e-15, 1e15))
+                rates[ax, setting] = float(np.max(component_rates(lams, lr, beta)))
+            parts = [f"GD best: alpha* = 2/(l_min+l_max) = {a_gd:.4f}, rate (kappa-1)/(kappa+1) = {r_gd:.4f}",
+                     f"momentum best: alpha* = {a_hb:.4f}, beta* = {b_hb:.4f}, "
+                     f"rate (sqrt(kappa)-1)/(sqrt(kappa)+1) = {r_hb:.4f}"]
+            if (ax_gd, "yours") in rates:
+                parts.append(f"your GD rate {rates[ax_gd, 'yours']:.4f}")
+            if (ax_hb, "yours") in rates:
+                parts.append(f"your momentum rate {rates[ax_hb, 'yours']:.4f}")
+            return (f"<div>component view (lambda = {lams[0]:g}, {lams[-1]:g}; error at start along the eigenvectors "
+                    f"({e0[0]:.2f}, {e0[1]:.2f})): " + "; ".join(parts) + "</div>")
+
+        def update(surface, t, steps, **v):
             surf = SURFACES[surface]
-            if drawn["surface"] != surface:   # static contours change only with the surface (redraw_on)
-                contour.set_surface(surf)
-                saddles.set_data([p[0] for p in surf.saddles], [p[1] for p in surf.saddles])
-                ax_path.set_title(f"surface: {surface}")
-                grid = np.meshgrid(np.linspace(*surf.xlim, 60), np.linspace(*surf.ylim, 60))
-                ax_loss.set_ylim(1e-10, 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf)))
-                drawn["surface"] = surface
-            start = tuple(float(c) for c in start_of(surf, dict(default_start=default_start, x0=x0, y0=y0)))
+            if drawn["surface"] != surface:   # static contours and titles change only with the surface
+                show_surface(surf)
+            steps = int(steps)
+            k = min(int(t), steps)
+            xlim = (-0.015 * steps, 1.015 * steps)   # room for a whole dot at step 0 and at the last step
+            if ax_loss.get_xlim() != xlim:           # (set_xlim marks the figure stale even when nothing changes)
+                for ax in (ax_loss, ax_gd, ax_hb):
+                    ax.set_xlim(*xlim)
+            for line in t_lines:
+                line.set_xdata([k, k])
+            start = tuple(float(c) for c in _start_of(surf, v))
             start_mark.set_data([start[0]], [start[1]])
+            on = [n for n in names if v[n]]
+            for n in names:
+                for artist in (loss_lines[n], loss_here[n], here[n]):
+                    artist.set_visible(n in on)
+            show_legend(on, surface)   # (after the visibility: a legend copies its handles' look)
             rows, paths = [], {}
-            for name, spec in OPTIMIZERS.items():
-                on = bool(values[name])
-                loss_lines[name].set_visible(on)
-                if not on:
+            for n in names:
+                if n not in on:
                     continue
-                settings = tuple((h.name, round(float(values[h.key]), 12)) for h in spec.hypers)
-                path, gap = run(name, surface, start, settings)
-                paths[name] = path
-                loss_lines[name].set_data(np.arange(steps + 1), np.clip(gap, 1e-12, 1e12))
-                last = int(np.sum(np.isfinite(gap))) - 1
+                spec = OPTIMIZERS[n]
+                settings = tuple((h.name, round(float(v[f"{n}_{h.name}"]), 12)) for h in spec.hypers)
+                path, gap, nudged = _race_run(n, surface, start, settings)
+                path, gap = path[:steps + 1], gap[:steps + 1]
+                paths[n] = path
+                shown_gap = np.clip(gap, 1e-12, 1e15)
+                loss_lines[n].set_data(np.arange(steps + 1), shown_gap)
+                finite = np.isfinite(gap)
+                last = int(np.sum(finite)) - 1
+                j = min(k, last)                     # a diverged run keeps its last finite iterate
+                here[n].set_data([path[j, 0]], [path[j, 1]])
+                loss_here[n].set_data([j], [shown_gap[j]])
                 hit = np.nonzero(gap <= 1e-4)[0]
-                status = f"diverged at step {last + 1}" if last < steps else f"{gap[-1]:.2e}"
-                setting = ", ".join(f"{h.short or h.name}={value:{h.fmt if h.short else '.3g'}}"
+                setting = ", ".join(f"{_row_label(spec, h)}={value:{h.fmt if h.short else '.3g'}}"
                                     for h, (_, value) in zip(spec.hypers, settings))
-                rows.append([f"<b style='color:{_COLORS[name]}'>{name}</b>", setting, status,
-                             str(hit[0]) if len(hit) else "-",
-                             f"({path[last, 0]:.3f}, {path[last, 1]:.3f})"])
+                final = (f"diverged at step {last + 1}" if last < steps
+                         else _gap_text(gap[steps], _chaotic_at(gap, nudged, steps)))
+                at_t = "diverged" if k > last else _gap_text(gap[k], _chaotic_at(gap, nudged, k))
+                rows.append([f"<b style='color:{_COLORS[n]}'>{n}</b>", setting,
+                             f"({path[j, 0]:.3f}, {path[j, 1]:.3f})", at_t, final,
+                             str(hit[0]) if len(hit) else "-"])
             contour.set_paths(paths)
+            extra = components(v, start, steps, k) if surface == "quadratic" else ""
             if not rows:
                 raise PanelMessage("Switch on at least one optimizer.")
-            return (f"start = ({start[0]:.2f}, {start[1]:.2f})"
-                    + _html_table(rows, ["optimizer", "settings", f"f - f* after {steps}", "steps to 1e-4", "end point"]))
+            note = ("<div style='font-size:11px'>chaotic: a second run from a start moved by 1e-9 ends with an "
+                    "f - f* more than 0.1% different, so only the order of magnitude means something</div>"
+                    if any("chaotic" in c for row in rows for c in row) else "")
+            return (f"start = ({start[0]:.2f}, {start[1]:.2f}), step t = {k}"
+                    + _html_table(rows, ["optimizer", "settings", "w at step t", "f - f* at t",
+                                         f"f - f* after {steps}", "steps to 1e-4"]) + note + extra)
 
         return update
 
-    def read_by_one_on(key):
-        """``enabled_when`` rule: control ``key`` matters when an optimizer that reads it is switched on."""
-        readers = [name for name, spec in OPTIMIZERS.items() if any(h.key == key for h in spec.hypers)]
-        return lambda v: any(v[name] for name in readers)
+    def row_on(name):
+        return lambda v: bool(v[name])
 
-    enabled = {key: read_by_one_on(key) for key in hypers}
-    enabled.update(x0=lambda v: not v["default_start"], y0=lambda v: not v["default_start"])
-    return Panel(controls, setup, figsize=(8.6, 3.7), redraw_on=("surface",), enabled_when=enabled)
+    def free_start(v):
+        return bool(v["free_start"])
+
+    def start_of_surface(surf):
+        return lambda v: v["surface"] == surf
+
+    def named_start_of_surface(surf):
+        return lambda v: v["surface"] == surf and not v["free_start"]
+
+    enabled = {f"{n}_{h.name}": row_on(n) for n, spec in OPTIMIZERS.items() for h in spec.hypers}
+    shown = {"x0": free_start, "y0": free_start, **{f"start_{s}": start_of_surface(s) for s in NAMED_STARTS}}
+    enabled.update(shown)   # a hidden control has no effect either
+    enabled.update({f"start_{s}": named_start_of_surface(s) for s in NAMED_STARTS})   # shown, greyed when free
+    rows = [[n] + [f"{n}_{h.name}" for h in spec.hypers] for n, spec in OPTIMIZERS.items()]
+    groups = [("optimizers (lr: learning rate; β: momentum; β1, β2: Adam's EMAs; α: RMSProp's EMA; wd: weight decay)",
+               rows),
+              ("surface and start", [["surface"]] + [[f"start_{s}"] for s in NAMED_STARTS]
+               + [["free_start"], ["x0"], ["y0"]]),
+              ("steps", [["steps"], ["t"]])]
+    panel = Panel(controls, setup, figsize=(12.0, 4.6), redraw_on=("surface",), enabled_when=enabled,
+                  shown_when=shown, groups=groups)
+    _follow_steps(panel)
+    return panel
+
+
+def _follow_steps(panel: Panel) -> None:
+    """The step slider t (and its Play button) runs over 0..steps; t at the end stays at the end."""
+    t, steps = panel.controls["t"], panel.controls["steps"]
+    play = panel.play_links[0].source[0]
+    panel.play_links.append(widgets.jsdlink((t, "max"), (play, "max")))
+
+    def follow(change):
+        at_end = t.value >= change.old
+        t.max = change.new
+        if at_end:
+            t.value = change.new
+
+    steps.observe(follow, names="value")
 
 
 # ----------------------------------------------------------------------------- panel: EMA

@@ -801,19 +801,26 @@ print("Adam (L2)   :", rounded(coupled[-3:], 5))
 #
 # 现在把所有优化器放到同一张地形图上。这个面板是 Distill "Why Momentum Really Works"（也就是第 4.2 节）的延伸：除了二次函数，还有 Rosenbrock 香蕉谷（`rosenbrock`）、鞍点（`saddle`）、多个极小点（`multi_minima`）和平台（`plateau`）；除了动量，还有 AdaGrad、RMSProp、Adam 和 AdamW。
 #
-# - 勾选框打开/关闭每个优化器；两个学习率滑块分别属于 SGD 一族（学习率乘梯度本身）和自适应一族（学习率乘的是除以自身尺度后的梯度：把梯度整体放大多少倍，每步位移都几乎不变），二者的尺度本来就不同；
-# - `beta / beta1` 是动量系数（Momentum、Nesterov）或 Adam 的 $\beta_1$；`beta2` 是 Adam 的 $\beta_2$，也是 RMSProp 的 $\alpha$；`weight decay` 对 Adam 是 L2、对 AdamW 是解耦衰减；
-# - 取消 "default start" 后可以用两个滑块移动起点（−1 和 1 是视野的两条边，0 是中间）。右边是 $f(\omega) - f^*$ 随步数的变化（对数坐标），下方的表格给出每个优化器 300 步后的结果。
+# 面板上方是两组控件：
+#
+# - **optimizers**：每个优化器一行，勾选框打开/关闭它，后面是它自己的超参数（都从 `OPTIMIZERS` 的记录生成）：`lr` 是学习率（SGD 一族的滑块是 $10^{-4}$–$1$，自适应一族是 $10^{-3}$–$1$：自适应方法先把梯度除以它自己的尺度，学习率的尺度本来就不同）；`β` 是动量系数（Momentum、Nesterov），`β1`、`β2` 是 Adam 一族的两个 EMA 系数，`α` 是 RMSProp 的 $\alpha$；`wd` 是 weight decay（对 Adam、NAdam 是 L2，对 AdamW 是解耦衰减）。关掉的优化器，它那一行的滑块是灰的。
+# - **surface and start**：选曲面，再选起点。`start` 列出这个曲面上几个有名字的起点（第一个是默认起点，比如 `saddle` 上的 "saddle ridge" 正好在山脊上，`multi_minima` 上的 "near the second minimum" 在第二个极小点旁边）；勾选 "free start (sliders)"，才出现两个起点滑块，可以把起点放在任何地方（−1 和 1 是视野的两条边，0 是中间）。
+# - **steps**：`steps` 是跑多少步，`step t` 是看第几步。每个优化器在第 $t$ 步的位置在地形图上画成大圆点，在右边的 $f(\omega) - f^*$ 曲线上也有同色的点；点 `step t` 左边的 ▶（播放，Play）按钮，$t$ 就一步步往前走，能看到谁先冲过头、谁在谷底来回晃。每条路径只在设置改变时算一次，拖动 $t$ 只移动圆点。
+#
+# 下方的表格给出每个优化器在第 $t$ 步的位置和 $f - f^*$，以及 `steps` 步后的 $f - f^*$。$f - f^*$ 小于 $10^{-12}$ 时只写 "< 1e-12"（再往下已经是舍入误差）。有的结果是**混沌的**（chaotic）：把起点挪动 $10^{-9}$ 再跑一遍，结果就变了 0.1% 以上（比如 `rosenbrock` 上的 RMSProp：把 $\beta_2$ 在第 16 位有效数字上改一下，300 步后的 $f - f^*$ 就从 0.78 变成 0.40）。这种结果表格只给一位有效数字并注明 "(chaotic)"：它的数量级有意义，具体数字没有。
+#
+# 在 `quadratic` 上，右侧多出 Distill 文章里的**分量视图**：把误差 $\omega_k - \omega^*$ 沿 Hessian 的两个特征向量分解（这里就是 $x$ 和 $y$ 两个方向，曲率 $\lambda = 1$ 和 $10$），画出每个分量的绝对值随步数的变化（对数坐标，实线 $\lambda = 1$，虚线 $\lambda = 10$）。上图是 SGD 那一行的设置（普通梯度下降），下图是 Momentum 那一行（重球法）；灰线是第 4.2 节的最优设置：GD 取 $\alpha^* = 2/(\lambda_1 + \lambda_2) = 0.182$，两个分量都按 $(\kappa-1)/(\kappa+1) = 0.818$ 每步缩小；动量取 $\alpha^* = 0.231$、$\beta^* = 0.270$，按 $(\sqrt\kappa-1)/(\sqrt\kappa+1) = 0.519$ 缩小。对数坐标上，每步缩小的倍数就是直线的斜率。
 #
 # 可以试试：
 #
-# 1. `rosenbrock` 上，SGD 的学习率超过约 0.006 就发散（滑块上 0.005 及以下都不发散，0.0063 及以上都发散；起点处谷壁的曲率是 1330），而 Adam 在它整个学习率滑块上（0.001–1）都不发散：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
-# 2. `saddle` 上取消 default start，把 start x 调到 −0.8、start y 调到 0，起点就是 $(-2, 0)$，正好在山脊上：梯度的 $y$ 分量恒为 0，所有优化器都只能沿 $x$ 轴走，永远离不开 $y = 0$ 这条线。走得快的（动量、RMSProp、Adam）300 步内停到了鞍点上；SGD 用默认的 lr = 0.001 每步只把 $x$ 缩小 0.2%，300 步后还在半路（从 $x = -2$ 出发停在 $-1.10$）。稍微偏离一点（default start 的 $y = 0.01$），动量和 Adam 300 步内都滑下了山脊（$y$ 从 0.01 到了 1 以上）；
-# 3. `plateau` 上，SGD 几乎不动（300 步挪了不到 0.002）。自适应方法把梯度除以它自己的尺度，所以坡再缓也照样迈步：Adam 在平原上每步每个坐标移动约 $\eta$（$\hat m/\sqrt{\hat v} \approx \pm 1$）；RMSProp 的步子开头大得多：$V$ 从 0 起步，前两步每个坐标都移动约 $\eta/\sqrt{1-\alpha} = 10\eta$（$\alpha = 0.99$），两步就跳出了平原。之后它在坑里来回跳，不会停下：步子和梯度的大小无关，梯度变小时也不缩小，每步的位移长度 $|\Delta\omega|$ 前 20 步平均约 0.6（$6\eta$），300 步平均约 0.17（$1.7\eta$），300 步后 $f - f^*$ 还有约 0.015；Adam 的一阶矩把来回的方向平均掉，300 步后已降到 $10^{-12}$ 以下（把 `beta / beta1` 调到 0，Adam 也像 RMSProp 一样停不下来）；
-# 4. `multi_minima` 上换几个起点，看不同的优化器落进哪个坑；
-# 5. `rosenbrock` 上打开 AdamW，把 weight decay 调到 0.5：它和 Adam（L2）的路径分开了。
+# 1. `rosenbrock` 上，SGD 那一行的学习率超过约 0.006 就发散（滑块上 0.005 及以下都不发散，0.0063 及以上都发散；起点处谷壁的曲率是 1330），而 Adam 在它整个学习率滑块上（0.001–1）都不发散：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
+# 2. `saddle` 上把 `start` 选成 "saddle ridge"，起点就是 $(-2, 0)$，正好在山脊上：梯度的 $y$ 分量恒为 0，所有优化器都只能沿 $x$ 轴走，永远离不开 $y = 0$ 这条线。走得快的（动量、RMSProp、Adam）300 步内停到了鞍点上；SGD 用默认的 lr = 0.001 每步只把 $x$ 缩小 0.2%，300 步后还在半路（从 $x = -2$ 出发停在 $-1.10$）。换回默认起点 "default (just off the ridge)"（$y = 0.01$），按 ▶ 看：动量和 Adam 300 步内都滑下了山脊（$y$ 从 0.01 到了 1 以上）；
+# 3. `plateau` 上，SGD 几乎不动（300 步挪了不到 0.002）。自适应方法把梯度除以它自己的尺度，所以坡再缓也照样迈步：Adam 在平原上每步每个坐标移动约 $\eta$（$\hat m/\sqrt{\hat v} \approx \pm 1$）；RMSProp 的步子开头大得多：$V$ 从 0 起步，前两步每个坐标都移动约 $\eta/\sqrt{1-\alpha} = 10\eta$（$\alpha = 0.99$），两步就跳出了平原（把 `step t` 拖到 1、2 看它的圆点）。之后它在坑里来回跳，不会停下：步子和梯度的大小无关，梯度变小时也不缩小，每步的位移长度 $|\Delta\omega|$ 前 20 步平均约 0.6（$6\eta$），300 步平均约 0.17（$1.7\eta$），300 步后 $f - f^*$ 还有约 0.015；Adam 的一阶矩把来回的方向平均掉，300 步后已降到 $10^{-12}$ 以下（把 Adam 那一行的 `β1` 调到 0，Adam 也像 RMSProp 一样停不下来）；
+# 4. `multi_minima` 上把 `start` 换成 "near the second minimum"、"between the wells"，或者勾选 "free start (sliders)" 自己挑起点，看不同的优化器落进哪个坑；
+# 5. `rosenbrock` 上打开 AdamW，把 Adam 和 AdamW 两行的 `wd` 都调到 0.5：两条路径分开了（一个是 L2，一个是解耦衰减）；
+# 6. `quadratic` 上看分量视图。SGD 那一行的 lr 是 0.001 时两条实线几乎是平的；拖到 0.158（滑块上最接近 $\alpha^*$ 而不超过它的值），两个分量的最大缩小率是 0.842，接近最优的 0.818；再往右一格到 0.200（刚过 $\alpha^*$），$\lambda = 10$ 的分量每步变号、几乎不缩小（$|1 - 0.2 \times 10| \approx 0.995$），再一格到 0.251 就发散了。Momentum 那一行取 lr = 0.200、$\beta$ = 0.31，最大缩小率约 0.557，比 GD 在滑块上最好的 0.842 快得多；在下图里能看到 $\lambda = 10$ 的分量在 $\beta$ 大时来回震荡（特征根是复数，$|z| = \sqrt\beta$）。再把 `start` 选成 "on the shallow eigenvector"：误差只剩 $\lambda = 1$ 这一个分量，另一条线消失了（它是 0）。
 #
-# 最后一个勾选框 NAdam 是 Adam 加上 Nesterov 式的"往前看一步"（`torch.optim.NAdam`）。它在 `helpers.optim` 里是一个类加 `OPTIMIZERS` 里的一条记录，面板的勾选框、颜色、图例和表格都从记录里生成，不用改面板的代码。
+# 最后一行 NAdam 是 Adam 加上 Nesterov 式的"往前看一步"（`torch.optim.NAdam`）。它在 `helpers.optim` 里是一个类加 `OPTIMIZERS` 里的一条记录，面板的那一行控件、颜色、图例和表格都从记录里生成，不用改面板的代码。
 
 # %%
 optimizer_race_panel()
@@ -838,7 +845,7 @@ print(f"{len(optim.OPTIMIZERS)} 个优化器 x {len(SURFACES)} 个曲面 x 30 �
 assert worst < 1e-9
 
 # %% [markdown]
-# **验证**：上面"可以试试"里第 1、2、3、5 条说的结果（第 4 条留给你自己看），以及第 4 节关于 Nesterov 的那句话，都用面板的默认设置（SGD 一族 lr = 0.001，自适应一族 lr = 0.1，$\beta_1 = 0.9$，$\beta_2 = 0.99$）跑 300 步检查；说"滑块上"的，就把滑块上的每个值都跑一遍。
+# **验证**：上面"可以试试"里第 1、2、3、5 条说的结果（第 4 条留给你自己看，第 6 条在本节最后），以及第 4 节关于 Nesterov 的那句话，都用面板的默认设置（SGD 一族 lr = 0.001，自适应一族 lr = 0.1，$\beta_1 = 0.9$，$\beta_2 = 0.99$）跑 300 步检查；说"滑块上"的，就把滑块上的每个值都跑一遍。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -899,6 +906,54 @@ assert f_rms[-1] > 0.01 and adam_no_momentum > 0.01 and f_adam[-1] < 1e-12
 split = max(abs(race("Adam", "rosenbrock", weight_decay=0.5)[0] - race("AdamW", "rosenbrock", weight_decay=0.5)[0]).max(axis=1))
 print(f"5. weight decay 0.5：Adam(L2) 与 AdamW 的路径最远相差 {split:.2f}")
 assert split > 0.1
+
+# %% [markdown]
+# **验证**：表格里的"混沌"说的是什么。`rosenbrock` 上的 RMSProp，$\beta_2$ 只在第 16 位有效数字上不同，300 步后的 $f - f^*$ 就差了一倍；`helpers.optim.race_chaotic` 用表格的规则（起点挪动 $10^{-9}$，结果变了 0.1% 以上）也判它混沌，而同一曲面上的 SGD、Adam 不混沌：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+f_min = optim.lowest_value(rb)
+beta2_nudged = {b: race("RMSProp", "rosenbrock", beta2=b)[1][-1] - f_min for b in (0.99, 0.99 + 2 ** -53)}
+chaotic = {n: optim.race_chaotic(n, rb.fn, rb.start, 300, f_min, **{h.name: panel_hp[h.key] for h in optim.OPTIMIZERS[n].hypers})
+           for n in ("SGD", "RMSProp", "Adam")}
+print("RMSProp 300 步后的 f - f*：", {f"beta2 = {b!r}": f"{g:.2f}" for b, g in beta2_nudged.items()}, "；判为混沌：", chaotic)
+assert max(beta2_nudged.values()) > 1.5 * min(beta2_nudged.values()) and chaotic == {"SGD": False, "RMSProp": True, "Adam": False}
+
+# %% [markdown]
+# **验证**：分量视图。`helpers.optim.eigen_errors` 把误差沿特征向量的每个分量单独按 `SGD.update` 迭代（二次函数上各分量互不影响），它先要和 `torch.optim.SGD` 的路径一致；再在最优设置下量出最慢分量每步缩小的倍数，和闭式解 $(\kappa-1)/(\kappa+1)$、$(\sqrt\kappa-1)/(\sqrt\kappa+1)$ 比。动量在 $\beta^*$ 处特征根是重根，误差是 $(c_1 + c_2 k) r^k$，所以量第 300 到 600 步的几何平均：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lams, quad = (1.0, 10.0), SURFACES["quadratic"]
+kappa = lams[1] / lams[0]
+(a_gd, _), (a_hb, b_hb, _) = optim.gd_optimal(*lams), optim.momentum_optimal(*lams)
+theirs, _ = optim.optimize_path(quad.fn, quad.start, lambda p: torch.optim.SGD(p, lr=a_hb, momentum=b_hb), 50)
+assert (torch.from_numpy(optim.eigen_errors(lams, quad.start, a_hb, b_hb, 50)) - theirs).abs().max() < 1e-12
+e = abs(optim.eigen_errors(lams, quad.start, a_gd, 0.0, 60))
+gd_rate = (e[1:] / e[:-1]).max()
+e = abs(optim.eigen_errors(lams, quad.start, a_hb, b_hb, 600))
+hb_rate = ((e[600] / e[300]) ** (1 / 300)).max()
+print(f"GD: alpha* = {a_gd:.4f}，量得 {gd_rate:.4f}，闭式 (kappa-1)/(kappa+1) = {(kappa - 1) / (kappa + 1):.4f}")
+print(f"动量: alpha* = {a_hb:.4f}，beta* = {b_hb:.4f}，量得 {hb_rate:.4f}，闭式 = {(kappa ** 0.5 - 1) / (kappa ** 0.5 + 1):.4f}")
+assert math.isclose(gd_rate, (kappa - 1) / (kappa + 1), rel_tol=1e-9)
+assert math.isclose(hb_rate, (kappa ** 0.5 - 1) / (kappa ** 0.5 + 1), rel_tol=5e-3)
+
+# %% [markdown]
+# **验证**：第 6 条里说的滑块上的值（SGD 一族的 lr 滑块是 $10^{-4}$ 到 1、每格 $10^{0.1}$；$\beta$ 滑块每格 0.01）。缩小率用 `component_rates`（每个分量的 $2\times2$ 迭代矩阵的谱半径）：
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lr_grid, beta_grid = [10 ** (-4 + 0.1 * k) for k in range(41)], [k / 100 for k in range(100)]
+rate = lambda lr, beta=0.0: optim.component_rates(lams, lr, beta).max()
+below, above = max(lr for lr in lr_grid if lr <= a_gd), sorted(lr for lr in lr_grid if lr > a_gd)[:2]
+best = min((rate(lr, b), lr, b) for lr in lr_grid for b in beta_grid)
+print(f"6. GD: lr = {below:.3f} 缩小率 {rate(below):.3f}；{above[0]:.3f}：{rate(above[0]):.3f}；{above[1]:.3f}：{rate(above[1]):.3f}")
+print(f"   动量在滑块上最好：lr = {best[1]:.3f}，beta = {best[2]}，缩小率 {best[0]:.3f}")
+assert round(below, 3) == 0.158 and round(rate(below), 3) == 0.842 and 0.99 < rate(above[0]) < 1 < rate(above[1])
+assert (round(best[1], 3), best[2], round(best[0], 3)) == (0.2, 0.31, 0.557)
+assert (1 + 0.31 - best[1] * lams[1]) ** 2 < 4 * 0.31       # lambda = 10 at beta = 0.31: complex roots, it oscillates
+shallow = optim.eigen_errors(lams, optim.NAMED_STARTS["quadratic"]["on the shallow eigenvector"], below, 0.0, 300)
+assert (shallow[:, 1] == 0).all() and (shallow[:, 0] != 0).all()
 
 # %% [markdown]
 # ## 10. 训练循环
