@@ -356,6 +356,8 @@ def test_a_play_slider_gets_a_linked_play_button():
     assert (play.min, play.max, play.step, play.value, play.interval) == (0, 40, 2, 5, 80)
     [link] = panel.play_links
     assert link.source == (play, "value") and link.target == (slider, "value")
+    slider.max = 20  # a range that follows another control takes the Play button along
+    assert play.max == 20
 
 
 def test_controls_are_wide_enough_for_their_labels_and_options():

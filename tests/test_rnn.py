@@ -568,6 +568,10 @@ def test_embedding_map_first_picture_places_labels_like_any_later_one():
 
     panel = RP.embedding_space_panel()
     first = pixels(panel.image.value)
-    assert np.array_equal(first, pixels(render_full(panel))), "the first picture's labels are out of place"
+    from helpers.panels.base import _PALETTE_TOLERANCE
+
+    # the two PNGs may carry different palettes (a frame reuses one that fits): equal up to that tolerance,
+    # while a misplaced label differs by up to 255
+    assert np.abs(first - pixels(render_full(panel))).max() <= _PALETTE_TOLERANCE, "the first picture's labels are out of place"
     labels = _drawn_labels(panel)
     assert [text for text, _ in labels][0] == panel.controls["word"].value

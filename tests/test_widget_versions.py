@@ -41,7 +41,7 @@ def test_widget_view_entry_is_what_ipywidgets_8_gives():
     ours = panel._mimebundle()
     theirs = panel.widget._repr_mimebundle_()
     assert ours[cs.WIDGET_VIEW] == theirs[cs.WIDGET_VIEW]
-    assert base64.b64decode(ours["image/png"]) == panel.image.value
+    assert base64.b64decode(ours["image/png"]) == panel.saved_picture()  # the picture under a "run this cell" hint
 
 
 def test_ipython_display_shows_the_bundle_raw(monkeypatch):
@@ -49,7 +49,8 @@ def test_ipython_display_shows_the_bundle_raw(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append((objs, kw)))
     panel = _demo_panel()
     panel._ipython_display_()
-    assert shown == [((panel._mimebundle(),), {"raw": True})]
+    # shown at CSS size: the PNG has 2 pixels per CSS pixel
+    assert shown == [((panel._mimebundle(),), {"raw": True, "metadata": {"image/png": {"width": panel.css_width}}})]
 
 
 _UNDER_IPYWIDGETS_7 = r'''

@@ -363,6 +363,8 @@ class Panel:
                             interval=interval, description=f"play {control.description}",
                             layout=widgets.Layout(width="auto"))
         self.play_links.append(widgets.jslink((play, "value"), (control, "value")))  # moves in the browser only
+        for bound in ("min", "max", "step"):  # a slider whose range follows another control takes Play along
+            widgets.dlink((control, bound), (play, bound))
         return widgets.HBox([play, control], layout=widgets.Layout(align_items="center"))
 
     def _control_box(self, groups) -> widgets.Box:

@@ -353,24 +353,17 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
                + [["free_start"], ["x0"], ["y0"]]),
               ("steps", [["steps"], ["t"]])]
     panel = Panel(controls, setup, figsize=(12.0, 4.6), redraw_on=("surface",), enabled_when=enabled,
-                  shown_when=shown, groups=groups)
-    _follow_steps(panel)
+                  shown_when=shown, groups=groups, follow=_follow_steps)
     return panel
 
 
-def _follow_steps(panel: Panel) -> None:
+def _follow_steps(controls: dict, changed: str | None) -> None:
     """The step slider t (and its Play button) runs over 0..steps; t at the end stays at the end."""
-    t, steps = panel.controls["t"], panel.controls["steps"]
-    play = panel.play_links[0].source[0]
-    panel.play_links.append(widgets.jsdlink((t, "max"), (play, "max")))
-
-    def follow(change):
-        at_end = t.value >= change.old
-        t.max = change.new
-        if at_end:
-            t.value = change.new
-
-    steps.observe(follow, names="value")
+    t, steps = controls["t"], controls["steps"]
+    at_end = t.value >= t.max
+    t.max = steps.value
+    if at_end or changed is None and t.value > steps.value:
+        t.value = steps.value
 
 
 # ----------------------------------------------------------------------------- panel: EMA
