@@ -573,3 +573,23 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
     assert not errors, "errors in the browser console:\n" + "\n".join(errors)
     assert all(not u.startswith(server) for u in outside)
     print(f"moved {len(moved)} controls; {len(outside)} requests outside the local server answered empty")
+
+
+def test_a_panel_with_many_mode_controls_goes_all_solo_within_the_cap():
+    """Sixteen switches that each turn a slider on (2**16 mode combinations, over the 50,000 worth counting)
+    cannot be counted as a grid: every control then goes solo, and the frames fit the cap."""
+    from helpers.panels import Panel, checkbox, float_slider
+
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot(range(16), [0] * 16, animated=True)
+        return lambda **v: line.set_ydata([v[f"k{i}"] if v[f"on{i}"] else 0 for i in range(16)])
+    controls = {}
+    for i in range(16):
+        controls[f"on{i}"] = checkbox(f"on {i}", True)
+        controls[f"k{i}"] = float_slider(f"k {i}", 0, 1, 0.01, 0.5)
+    panel = Panel(controls, setup, enabled_when={f"k{i}": (lambda v, i=i: v[f"on{i}"]) for i in range(16)})
+    assert len(grid.mode_controls(panel)) == 16
+    axes = grid.choose_grid(panel, 60)
+    assert all(a.solo for a in axes)
+    assert grid.distinct_frames(panel, axes) <= 60

@@ -255,7 +255,8 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     both ends from three positions on). When even the full grid of those does not fit, controls that
     turn no other control on or off become *solo* (sliders first, then checkboxes, then dropdowns,
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
-    which costs a sum of positions instead of a product.
+    which costs a sum of positions instead of a product. If the controls that stay free still make a grid
+    too large to count (many controls that switch others on and off), every control goes solo.
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
@@ -265,13 +266,15 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
 
     def frames(c: dict[int, int], solo: set[int]) -> float:
         axes = _axes(specs, c, solo)
-        if not solo and math.prod(len(a.values) for a in axes) > DENSE_LIMIT:
+        if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
         return distinct_frames(panel, axes, cache, stop=max_frames)  # only whether it fits matters
 
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
         solo = _solo_controls(panel, specs, lambda s: frames(counts, s) <= max_frames)
+        if math.isinf(frames(counts, solo)):  # mode controls alone make a grid too large to count (the race's
+            solo = set(range(len(specs)))     # optimizer switches): every control goes solo
     grew = True
     while grew:  # one more position for each slider in turn, while the grid fits
         grew = False
