@@ -76,8 +76,10 @@ PANEL_STYLE = {**STYLE, "legend.frameon": True, "legend.framealpha": 1.0, "legen
                "legend.fancybox": False, "legend.fontsize": 9.5}
 SAVED_HINT = "\u25b6 Run this cell to bring the controls (until then this is a saved picture)."
 
-# Control sizes, in CSS pixels, from the widget font (13 px): a label never cut, a slider track >= 160 px.
-_TRACK = 170
+# Control sizes, in CSS pixels, from the widget font (13 px): a label never cut, a slider's visible track
+# ``track`` px long (the slider's own margins take ``_SLIDER_MARGINS`` more; the browser test checks >= 120).
+_TRACK = 144
+_SLIDER_MARGINS = 28
 _READOUT = 70
 
 
@@ -90,8 +92,10 @@ def _label_style(description: str) -> dict:
     return {"description_width": f"{_text_px(description)}px" if description else "0px"}
 
 
-def _slider_layout(description: str) -> widgets.Layout:
-    return widgets.Layout(width=f"{_text_px(description) + _TRACK + _READOUT}px")
+def _slider_layout(description: str, track: int = _TRACK) -> widgets.Layout:
+    if track < 120:
+        raise ValueError(f"a slider track must be at least 120 px long, got {track}")
+    return widgets.Layout(width=f"{_text_px(description) + track + _SLIDER_MARGINS + _READOUT}px")
 
 
 class PanelMessage(Exception):
@@ -106,19 +110,20 @@ def register(builder: Callable[[], "Panel"]) -> Callable[[], "Panel"]:
 
 # ----------------------------------------------------------------------------- controls
 def float_slider(description: str, min: float, max: float, step: float, value: float, *,
-                 continuous_update: bool = True) -> widgets.FloatSlider:
-    """A float slider; it updates while dragged, or on release with ``continuous_update=False``."""
+                 continuous_update: bool = True, track: int = _TRACK) -> widgets.FloatSlider:
+    """A float slider; it updates while dragged, or on release with ``continuous_update=False``.
+    ``track``: the visible track in CSS px (>= 120; shorter than the default for controls laid out in rows)."""
     return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
                                continuous_update=continuous_update, style=_label_style(description),
-                               layout=_slider_layout(description))
+                               layout=_slider_layout(description, track))
 
 
 def int_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
-               continuous_update: bool = True) -> widgets.IntSlider:
+               continuous_update: bool = True, track: int = _TRACK) -> widgets.IntSlider:
     """An integer slider; it updates while dragged, or on release with ``continuous_update=False``."""
     return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
                              continuous_update=continuous_update, style=_label_style(description),
-                             layout=_slider_layout(description))
+                             layout=_slider_layout(description, track))
 
 
 def play_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
@@ -131,11 +136,11 @@ def play_slider(description: str, min: int, max: int, value: int, step: int = 1,
 
 
 def log_slider(description: str, min_exp: float, max_exp: float, value: float, step: float = 0.1, *,
-               continuous_update: bool = True) -> widgets.FloatLogSlider:
+               continuous_update: bool = True, track: int = _TRACK) -> widgets.FloatLogSlider:
     """A slider over ``10**min_exp .. 10**max_exp`` on a log scale (``continuous_update`` as for the others)."""
     return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=step,
                                   description=description, continuous_update=continuous_update,
-                                  style=_label_style(description), layout=_slider_layout(description))
+                                  style=_label_style(description), layout=_slider_layout(description, track))
 
 
 def dropdown(description: str, options, value=None) -> widgets.Dropdown:
@@ -246,6 +251,8 @@ class Panel:
                                       color="#b00020", animated=True, visible=False, zorder=1001)
         self._backgrounds: OrderedDict = OrderedDict()
         self._palettes: dict = {}  # background key -> the palette image last found for a frame on it
+        # False: every frame gets its own palette, so its PNG bytes follow from its setting alone (the static site)
+        self.reuse_palettes = True
         self._layout_frozen = False
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{self.css_width}px"))
         self.play_links: list = []
@@ -530,7 +537,7 @@ class Panel:
         height, width = rgba.shape[:2]  # (from the buffer: slicing off alpha in NumPy costs more than the rest)
         rgb = PILImage.frombuffer("RGBA", (width, height), np.ascontiguousarray(rgba), "raw", "RGBA", 0, 1).convert("RGB")
         frame = (width, height) == self.fig.canvas.get_width_height(physical=True)
-        reused = self._palettes.get(self._last_key) if frame else None
+        reused = self._palettes.get(self._last_key) if frame and self.reuse_palettes else None
         image = None
         if reused is not None:
             image = rgb.quantize(palette=reused, dither=PILImage.Dither.NONE)

@@ -466,11 +466,10 @@ def _filter_kernel(kernel: str, weights: dict) -> torch.Tensor:
     return preset_kernel(kernel)
 
 
-def _short_slider(description: str, low: float, high: float, step: float, value: float, track: int = 130):
+def _short_slider(description: str, low: float, high: float, step: float, value: float, track: int = 124):
     """A float slider with a shorter track (>= 120 px), for controls laid out three to a row."""
-    slider = float_slider(description, low, high, step, value)
+    slider = float_slider(description, low, high, step, value, track=track)
     slider.readout_format = ".2f"
-    slider.layout.width = f"{int(slider.style.description_width.removesuffix('px')) + track + 70}px"  # label, track, readout (as in base)
     return slider
 
 

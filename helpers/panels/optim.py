@@ -75,7 +75,7 @@ def gd_limits_figure(lr: float = 0.05, steps: int = 120):
 
 # ----------------------------------------------------------------------------- panel: the race
 _MAX_STEPS = 500           # every run is computed this long once per setting; `steps` and `t` only slice it
-_TRACK = 130               # px of slider track in an optimizer's row (>= 120; the rows are long)
+_TRACK = 124               # px of slider track in an optimizer's row (>= 120; the rows are long)
 _EIGEN_STYLES = ("-", "--")   # error along the eigenvector of lambda_min, lambda_max
 
 
@@ -96,15 +96,11 @@ def _row_label(spec, hyper) -> str:
 
 
 def _row_slider(spec, hyper):
-    """The slider of one setting in an optimizer's row: a short label and a 130 px track, so a row fits."""
+    """The slider of one setting in an optimizer's row: a short label and a short track, so a row fits."""
     label = _row_label(spec, hyper)
     if hyper.log:
-        w = log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step)
-    else:
-        w = float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default)
-    label_px = int(w.style.description_width.rstrip("px"))
-    w.layout.width = f"{label_px + _TRACK + 70}px"
-    return w
+        return log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step, track=_TRACK)
+    return float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default, track=_TRACK)
 
 
 def _gap_text(gap: float, chaotic: bool = False) -> str:

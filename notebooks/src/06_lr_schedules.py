@@ -263,6 +263,7 @@ for name, spec in schedules.SCHEDULES.items():
     print(f"{spec.label:32s} max |formula - torch| < 1e-12：{gap < 1e-12}")
     assert gap < 1e-12
 
+# %%
 # what the compare view shows (each curve is the torch scheduler's lrs, as in the panel)
 cos = lambda T_max: schedules.scheduler_lrs("cosine", {"T_max": T_max, "eta_min": 0.0}, 200, 0.1)
 warm = schedules.scheduler_lrs("warmup_cosine", {"warmup": 10, "T_max": 100, "eta_min": 0.0}, 200, 0.1)

@@ -58,6 +58,7 @@ def frame_bytes(panel, png_level: int) -> float:
 def render_grid(panel, axes: list[Axis], png_level: int) -> dict:
     """Render every distinct frame of the grid ``axes``; the pictures (deduplicated) and the lookup tables."""
     table = frame_table(panel, axes)
+    panel.reuse_palettes = False  # each frame's bytes follow from its setting alone, whatever was drawn before
     pngs, by_digest, readouts, by_canon = [], {}, [], {}
     errors, render_s, encode_s = 0, 0.0, 0.0
     for canon, _ in table:
