@@ -490,6 +490,7 @@ class Panel:
             if lifted:
                 cached = None
             self._last_key = key
+            self.drew_background = cached is None  # (tests: a picture on a new background needs no second opinion)
             if cached is None:
                 canvas.draw()  # draws everything that is not animated
                 background = canvas.copy_from_bbox(self.fig.bbox)
