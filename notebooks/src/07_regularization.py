@@ -74,7 +74,7 @@ show(decision_boundary_figure({
 #
 # 左图底色是 eval 模式下的 P(类别 1)：蓝是类别 0、红是类别 1，白色（P = 0.5）处的黑线就是决策边界；实心点是训练点，空心圈是验证点。右图：深蓝实线是 eval 模式下训练集上的损失（诚实的训练损失），淡蓝线是训练时（train 模式，带 Dropout）每一步报告的损失，橙线是验证损失，黑点是当前 epoch，绿色三角是早停（第 4 节）会保留的 epoch。
 #
-# 每换一个设置，面板把这个网络从头训练 200 个 epoch（`helpers.regularization.train_playground`：手写的反向传播和 Adam，与 `nn.Sequential` + `torch.optim.Adam` 逐步相同，测试里核对），每 2 个 epoch 存一份权重；拖 `epoch` 或播放时只是换上存好的那一份。
+# 每换一个设置，面板把这个网络从头训练 200 个 epoch（`helpers.regularization.train_playground`：手写的反向传播和 Adam，与 `nn.Sequential` + `torch.optim.Adam` 逐步相同），每 2 个 epoch 存一份权重；拖 `epoch` 或播放时只是换上存好的那一份。
 #
 # **可以试试**（默认：circles，noise 0.3，40 个训练点，ReLU，宽度 64，无正则）：
 #
@@ -82,7 +82,7 @@ show(decision_boundary_figure({
 # 2. `training points` 从 40 调到 200：同样 200 个 epoch，最后的验证损失明显更低；但宽网络仍在慢慢过拟合（橙线仍从最低点涨起来）。
 # 3. `noise` 调到 0：两类不再重叠，没有噪声可背，训练到最后验证损失仍然很低（低于 0.1）。
 # 4. `weight decay` 调到 0.01：验证损失停在最低点附近；调到 0.1 就过了头：网络被压成常数，处处 P ≈ 0.5，两条损失都停在 $\ln 2 \approx 0.693$（欠拟合）。
-# 5. `dropout p` 调到 0.4：最后的验证损失降到无正则时的一半左右；淡蓝线（train 模式）高过深蓝线（eval 模式），因为训练时报告的损失带着随机丢弃的噪声。
+# 5. `dropout p` 调到 0.4：最后的验证损失降到无正则时的一半左右；淡蓝线（train 模式）高过深蓝线（eval 模式），因为训练时每一步用的是随机丢掉四成单元后变弱了的子网络，它的损失本来就更高，而且每步换一个子网络、上下跳动。
 # 6. `activation` 选 linear：隐藏层全是线性的，整个网络只是一个线性分类器，画不出圆，训练准确率停在五成左右。
 # 7. 换成 XOR 或 spiral 再调上面这些控件；换成 moons 时，Dropout 还有没有用？和 weight decay 比一比。
 
