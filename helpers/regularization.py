@@ -31,6 +31,7 @@ from torch import nn
 
 from .checks import (flag as _flag, float_tensor as _tensor, fraction as _fraction, integer as _count,
                      non_negative as _non_negative, one_of as _one_of, positive as _positive)
+from .optim import Adam
 
 __all__ = ["dropout", "dropout_scalings", "batch_norm", "running_average", "l2_penalty", "early_stopping_epoch", "mlp", "RandomShift",
            "PLAYGROUND_SETS", "ACTIVATIONS", "PLAYGROUND_EPOCHS", "SNAPSHOT_EVERY", "PLAYGROUND_PATIENCE", "TRAIN_MAX",
@@ -455,7 +456,7 @@ class PlaygroundRun(NamedTuple):
 
 def train_playground(setting: PlaygroundSetting, epochs: int = PLAYGROUND_EPOCHS, seed: int = 0,
                      dtype: torch.dtype = torch.float32) -> PlaygroundRun:
-    r"""Full-batch training of ``mlp([2, width, width, 2])`` by hand: backprop, then Adam $w \leftarrow w - \frac{\eta\,\hat m}{\sqrt{\hat v}+\epsilon}$ on $g + \lambda w$.
+    r"""Full-batch training of ``mlp([2, width, width, 2])``: backprop by hand, then Adam $w \leftarrow w - \frac{\eta\,\hat m}{\sqrt{\hat v}+\epsilon}$ on $g + \lambda w$ (``helpers.optim.Adam.update``).
 
     The same numbers as ``mlp(...)`` + ``torch.optim.Adam(lr, weight_decay)`` (checked in the tests); written out
     so that one setting trains in a fraction of the time autograd and ``nn.Module`` take on such small tensors.
@@ -468,18 +469,14 @@ def train_playground(setting: PlaygroundSetting, epochs: int = PLAYGROUND_EPOCHS
     grad = torch.zeros_like(state)                                    # the BN buffers' slots stay 0
     w, g = _unpack(state, setting.width, setting.batch_norm), _unpack(grad, setting.width, setting.batch_norm)
     params, grads = state[:n_params], grad[:n_params]
-    m, v = torch.zeros_like(params), torch.zeros_like(params)
-    (beta1, beta2), generator = _ADAM_BETAS, torch.Generator().manual_seed(seed)
+    adam, generator = {}, torch.Generator().manual_seed(seed)                # Adam's state: step, m, v
     states = torch.empty(epochs // SNAPSHOT_EVERY + 1, len(state), dtype=dtype)
     states[0] = state
     step_loss = torch.empty(epochs, dtype=dtype)
     for t in range(1, epochs + 1):
         step_loss[t - 1] = _forward_backward(w, g, x, onehot, setting, 1.0 - setting.p, generator)
-        d = grads.add(params, alpha=setting.weight_decay) if setting.weight_decay else grads   # Adam's coupled decay
-        m.lerp_(d, 1 - beta1)
-        v.mul_(beta2).addcmul_(d, d, value=1 - beta2)
-        denom = (v.sqrt() / math.sqrt(1 - beta2 ** t)).add_(_ADAM_EPS)
-        params.addcdiv_(m, denom, value=-setting.lr / (1 - beta1 ** t))
+        params.copy_(Adam.update(params, grads, adam, lr=setting.lr, betas=_ADAM_BETAS, eps=_ADAM_EPS,
+                                 weight_decay=setting.weight_decay, decoupled=False))   # the chapter-05 rule
         if t % SNAPSHOT_EVERY == 0:
             states[t // SNAPSHOT_EVERY] = state
     return _measure(setting, states, step_loss.numpy(), (xtr, ytr, xva, yva))

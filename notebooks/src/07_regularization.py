@@ -74,7 +74,7 @@ show(decision_boundary_figure({
 #
 # 左图底色是 eval 模式下的 P(类别 1)：蓝是类别 0、红是类别 1，白色（P = 0.5）处的黑线就是决策边界；实心点是训练点，空心圈是验证点。右图：深蓝实线是 eval 模式下训练集上的损失（诚实的训练损失），淡蓝线是训练时（train 模式，带 Dropout）每一步报告的损失，橙线是验证损失，黑点是当前 epoch，绿色三角是早停（第 4 节）会保留的 epoch。
 #
-# 每换一个设置，面板把这个网络从头训练 200 个 epoch（`helpers.regularization.train_playground`：手写的反向传播和 Adam，与 `nn.Sequential` + `torch.optim.Adam` 逐步相同），每 2 个 epoch 存一份权重；拖 `epoch` 或播放时只是换上存好的那一份。
+# 每换一个设置，面板把这个网络从头训练 200 个 epoch（`helpers.regularization.train_playground`：手写的反向传播，加上第 5 章 `helpers.optim.Adam` 的更新规则，与 `nn.Sequential` + `torch.optim.Adam` 逐步相同），每 2 个 epoch 存一份权重；拖 `epoch` 或播放时只是换上存好的那一份。
 #
 # **可以试试**（默认：circles，noise 0.3，40 个训练点，ReLU，宽度 64，无正则）：
 #
