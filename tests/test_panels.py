@@ -413,3 +413,72 @@ def test_follow_sets_other_controls_before_one_redraw():
     panel.controls["n"].value = 3  # clamps i from 7 to 3 inside follow: one redraw, not two
     assert panel.controls["i"].max == 3 and panel.controls["i"].value == 3
     assert renders == [{"n": 3, "i": 3}] and seen == [None, "n"]
+
+
+def _slider_reaches(w, value) -> bool:
+    """Whether a slider can be moved to ``value`` (a position of its step grid), or any other control takes it."""
+    if isinstance(w, P.base.widgets.FloatLogSlider):
+        position = (np.log(value) / np.log(w.base) - w.min) / w.step
+    elif isinstance(w, (P.base.widgets.FloatSlider, P.base.widgets.IntSlider)):
+        position = (value - w.min) / w.step
+    else:
+        return True
+    return abs(position - round(position)) < 1e-6 and w.min <= (value if not isinstance(
+        w, P.base.widgets.FloatLogSlider) else np.log(value) / np.log(w.base)) <= w.max + 1e-12
+
+
+def test_states_are_one_click_buttons_that_set_the_controls_with_one_redraw():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        return lambda n, i, mode: line.set_ydata([0, i / n if mode == "a" else 1])
+
+    def follow(controls, changed):
+        controls["i"].max = controls["n"].value
+    controls = {"n": P.int_slider("n", 1, 9, 9), "i": P.int_slider("i", 0, 9, 7), "mode": P.dropdown("mode", ["a", "b"])}
+    panel = P.Panel(controls, setup, follow=follow, states={"small n": {"n": 3, "i": 2}, "mode b": {"mode": "b"}})
+    presets = panel.widget.children[0]
+    labels = [w.description for w in presets.children[1:]]
+    assert labels == ["small n", "mode b", "↺ 默认"] and "试试" in presets.children[0].value
+    assert panel.state_values("small n") == {"n": 3, "i": 2, "mode": "a"}
+    assert panel.values() == {"n": 9, "i": 7, "mode": "a"}  # asking for a state's values moves nothing
+    renders = []
+    panel.refresh = lambda: renders.append(panel.values())
+    panel.state_buttons["small n"].click()
+    assert renders == [{"n": 3, "i": 2, "mode": "a"}] and controls["i"].max == 3
+    panel.state_buttons["mode b"].click()  # the controls a state does not name go back to their defaults
+    assert renders[-1] == {"n": 9, "i": 7, "mode": "b"} and len(renders) == 2
+    panel.apply_state(None)
+    assert renders[-1] == {"n": 9, "i": 7, "mode": "a"}
+
+
+def test_a_state_the_controls_cannot_take_is_rejected():
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        return lambda n, mode: line.set_ydata([0, n])
+    make = lambda states: P.Panel({"n": P.int_slider("n", 1, 9, 9), "mode": P.dropdown("mode", ["a", "b"])},  # noqa: E731
+                                  setup, states=states)
+    with pytest.raises(ValueError, match="must set some of the controls"):
+        make({"x": {"speed": 3}})
+    with pytest.raises(ValueError, match="mode"):
+        make({"x": {"mode": "c"}})
+    with pytest.raises(ValueError, match="cannot take"):
+        make({"x": {"n": 12}})  # a slider clamps to its range: the state would not be what it says
+    with pytest.raises(ValueError, match="unknown state"):
+        make({}).apply_state("x")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in PANELS if _built(n).states))
+def test_every_named_state_is_reachable_and_drawn_as_a_full_redraw(name):
+    """Each state a panel declares sets controls that can take it (a slider's own positions) and is drawn right."""
+    panel = _built(name)
+    for state, changes in panel.states.items():
+        for control, value in changes.items():
+            assert _slider_reaches(panel.controls[control], value), (state, control, value)
+        panel.apply_state(state)
+        assert {c: panel.values()[c] for c in changes} == changes
+        assert panel.values() == panel.state_values(state)
+        assert_same_picture(render_pixels(panel), render_full_pixels(panel), f"{name} in state {state!r}")
+    panel.apply_state(None)
+    assert panel.values() == panel.defaults

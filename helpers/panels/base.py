@@ -29,6 +29,10 @@ start no redraw of their own: one change, one picture.
 ``groups=[("title", [["a", "b"], ["c"]]), ...]`` lays the controls out as labelled groups, one grid
 each (a row per inner list); controls in no group come first. A slider made by :func:`play_slider`
 gets a Play button beside it that steps it in the browser.
+``states={"SGD 发散": {"SGD_lr": 0.008}, ...}`` names settings the chapter's text suggests: each is a
+dict of the controls it changes (the others keep their values at construction, ``Panel.defaults``).
+They show as one-click buttons ("试试：SGD 发散") above the controls, and ``apply_state(name)`` sets
+one with a single redraw; the static site renders every declared state exactly.
 
 Pictures: the figure is drawn at ``PIXEL_RATIO`` (2) pixels per CSS pixel and shown at its CSS size
 (``figsize * dpi``), so it is sharp on a 2x screen. Legends are drawn last, above every curve, with
@@ -206,6 +210,7 @@ class Panel:
         shown_when: dict[str, Callable[[dict], bool]] | None = None,
         groups: Sequence[tuple[str, Sequence[Sequence[str]]]] = (),
         follow: Callable[[dict, str | None], None] | None = None,
+        states: dict[str, dict] | None = None,
     ) -> None:
         if not controls:
             raise ValueError("controls must name at least one widget")
@@ -217,6 +222,10 @@ class Panel:
             unknown = sorted(set(names) - set(controls))
             if unknown:
                 raise ValueError(f"{what} names unknown control(s) {unknown}; the controls are {sorted(controls)}")
+        for state, changes in (states or {}).items():
+            unknown = sorted(set(changes) - set(controls))
+            if unknown or not changes:
+                raise ValueError(f"state {state!r} must set some of the controls {sorted(controls)}, got {sorted(changes)}")
         twice = sorted({name for name in grouped if grouped.count(name) > 1})
         if twice:
             raise ValueError(f"groups list control(s) {twice} more than once")
@@ -228,6 +237,10 @@ class Panel:
         self.redraw_on = tuple(redraw_on)
         self.enabled_when = enabled_when
         self.shown_when = shown_when
+        self.defaults = self.values()  # (after ``follow``) what a state does not set
+        self.states = {name: dict(changes) for name, changes in (states or {}).items()}
+        for name in self.states:
+            self.state_values(name)  # a state the controls cannot take fails here, with the controls named
         self.css_width = int(round(figsize[0] * dpi))
         self._setup = setup
         self.last_error: str | None = None
@@ -263,7 +276,13 @@ class Panel:
         # ``update`` may return a string, shown here under the image.
         self.readout = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
         self.readout_text = ""
-        self.widget = widgets.VBox([box, self.image, self.readout])
+        self.state_buttons = {name: self._state_button(name) for name in self.states}
+        presets = []
+        if self.state_buttons:
+            presets = [widgets.Box([widgets.HTML("<b>试试：</b>")] + list(self.state_buttons.values())
+                                   + [self._state_button(None)],
+                                   layout=widgets.Layout(flex_flow="row wrap", align_items="center"))]
+        self.widget = widgets.VBox(presets + [box, self.image, self.readout])
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
         self.refresh()
@@ -284,6 +303,48 @@ class Panel:
     def values(self) -> dict:
         """The current value of every control, by name."""
         return {name: w.value for name, w in self.controls.items()}
+
+    def state_values(self, name: str | None) -> dict:
+        """Every control's value in the named state (None: the defaults), as ``apply_state`` leaves them:
+        controls the state does not name are at their defaults, or where ``follow`` puts them."""
+        now = self.values()
+        try:
+            self._set_values(self._state_changes(name))
+            return self.values()
+        finally:
+            self._set_values(now)
+
+    def apply_state(self, name: str | None) -> None:
+        """Set the controls to the named state (None: the defaults), with one redraw.
+
+        Raises ValueError if a control cannot take the state's value (off its range or its options)."""
+        self._set_values(self._state_changes(name))
+        self.refresh()
+
+    def _state_changes(self, name: str | None) -> dict:
+        if name is not None and name not in self.states:
+            raise ValueError(f"unknown state {name!r}; this panel has {sorted(self.states)}")
+        return self.states[name] if name is not None else {}
+
+    def _set_values(self, changes: dict) -> None:
+        """The defaults with ``changes`` on top and ``follow`` (twice), then ``changes`` again; no redraw."""
+        self._following = True  # no redraw per control
+        try:
+            for _ in range(2):  # a range that follows another control (clamping a value) is right the second time
+                for control, value in {**self.defaults, **changes}.items():
+                    with contextlib.suppress(Exception):  # an option a followed list lacks yet: set again below
+                        self.controls[control].value = value
+                if self._follow is not None:
+                    self._follow(self.controls, None)
+            for control, value in changes.items():
+                self.controls[control].value = value
+        except Exception as exc:
+            raise ValueError(f"the controls cannot take the values {changes}: {exc}") from exc
+        finally:
+            self._following = False
+        off = {c: (self.controls[c].value, v) for c, v in changes.items() if self.controls[c].value != v}
+        if off:
+            raise ValueError(f"these controls cannot take their values (they have, were given): {off}")
 
     def refresh(self) -> None:
         """Redraw for the current control values, push the PNG (and readout) into the widgets and
@@ -360,6 +421,14 @@ class Panel:
         if strip.shape[1] != picture.shape[1]:  # rounding of inches to pixels
             strip = np.asarray(PILImage.fromarray(strip).resize((picture.shape[1], strip.shape[0])))
         return self._encode(np.concatenate([strip, picture], axis=0))
+
+    def _state_button(self, name: str | None) -> widgets.Button:
+        """A one-click button for a named state (None: back to the defaults)."""
+        label = name if name is not None else "↺ 默认"
+        button = widgets.Button(description=label, tooltip=label,
+                                layout=widgets.Layout(width=f"{_text_px(label) + 16}px"))
+        button.on_click(lambda _: self.apply_state(name))
+        return button
 
     def _cell(self, control: widgets.ValueWidget) -> widgets.Widget:
         """What sits in the layout for one control: the control, or a Play button and its slider."""
