@@ -293,6 +293,15 @@ def test_batch_map_marks_each_sample_with_its_loader_batch():
 
 
 # ----------------------------------------------------------------------------- the batch map panel
+def _numbers(panel) -> np.ndarray:
+    """The batch numbers' layer (RGBA bytes, top row first), which covers the map's axes pixel for pixel."""
+    [layer] = [a for a in panel.fig.get_children() if a.get_gid() == "batch numbers"]
+    ax = panel.fig.axes[0]
+    from helpers.panels.pieces import axes_pixels
+    assert (layer.ox, layer.oy, layer.data.shape[1], layer.data.shape[0]) == axes_pixels(panel.fig, ax)
+    return layer.data
+
+
 def test_batch_map_panel_writes_each_batch_number_and_fits_the_axes_to_n():
     """Colours repeat after 10 batches, so every kept cell carries its number; dropped cells stay blank; x fits N."""
     from helpers.panels import dataloader as DP
@@ -303,14 +312,14 @@ def test_batch_map_panel_writes_each_batch_number_and_fits_the_axes_to_n():
         assert panel.last_error is None
         ax = panel.fig.axes[0]
         assert ax.get_xlim() == (-0.5, n - 0.5) and panel.fig.axes[1].get_ylim()[1] >= 1.1 * n  # room for len = N
-        layer = ax.images[0].get_array()
+        layer = _numbers(panel)
         grid = D.batch_map(n, bs, True, drop_last, 2)
         epochs = grid.shape[0]
         h, w = layer.shape[:2]
         for e in range(epochs):
             for i in range(n):
                 cell = layer[int(e * h / epochs):int((e + 1) * h / epochs), int(i * w / n):int((i + 1) * w / n), 3]
-                assert (cell.max() > 0.5) == (grid[e, i] >= 0), (n, bs, e, i)
+                assert (cell.max() > 127) == (grid[e, i] >= 0), (n, bs, e, i)
     assert DP._number_glyph(12, 80.0, True).shape[1] > DP._number_glyph(1, 80.0, True).shape[1]
 
 
@@ -320,8 +329,8 @@ def test_batch_map_panel_writes_single_digits_upright_even_in_narrow_cells():
 
     panel = DP.batch_map_panel()
     panel.render(n=40, batch_size=16, drop_last=True, shuffle=False, seed=0)
-    layer = panel.fig.axes[0].images[0].get_array()
+    layer = _numbers(panel)
     h, w = layer.shape[:2]
     cell = np.asarray(layer[: h // 4, 17 * w // 40:18 * w // 40, 3])     # epoch 1, sample 17: batch 1
-    rows, cols = np.flatnonzero(cell.max(1) > 0.5), np.flatnonzero(cell.max(0) > 0.5)
+    rows, cols = np.flatnonzero(cell.max(1) > 127), np.flatnonzero(cell.max(0) > 127)
     assert rows[-1] - rows[0] > cols[-1] - cols[0]                         # an upright "1" is taller than wide

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib import font_manager
-from matplotlib.artist import Artist
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
@@ -29,7 +28,7 @@ from ..cnn import (LAYER_NAMES, PRESET_KERNELS, colour_shapes, conv_output_size,
                    validation_digits)
 from ..plotting import COLORS, new_canvas_figure, new_figure
 from .base import Panel, PanelMessage, dropdown, float_slider, int_slider, one_thread, register
-from .pieces import IMAGE_CMAP, SIGNED_CMAP, signed_limits
+from .pieces import IMAGE_CMAP, SIGNED_CMAP, PixelLayer, axes_pixels, signed_limits
 
 __all__ = [
     "image_types_figure", "padding_modes_figure", "kernels_figure", "feature_maps_figure",
@@ -438,27 +437,6 @@ def _ringed(blocks: np.ndarray, edges: np.ndarray, row: int, col: int) -> np.nda
     return out
 
 
-class _Pixels(Artist):
-    """RGBA bytes (h, w, 4) drawn as they are at a whole-pixel place of the figure (no resampling, ~1 ms).
-
-    ``ox``, ``oy``: the picture's lower-left corner in figure pixels from the bottom-left."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__()
-        self.data = np.zeros((1, 1, 4), dtype=np.uint8)
-        self.ox = self.oy = 0
-        self.shown: dict = {}                                   # what the picture says, for tests
-        self.set(**kwargs)
-
-    def draw(self, renderer) -> None:
-        if not self.get_visible():
-            return
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, self.ox, self.oy, np.ascontiguousarray(self.data[::-1]))  # Agg's rows go up
-        gc.restore()
-        self.stale = False
-
-
 def _filter_kernel(kernel: str, weights: dict) -> torch.Tensor:
     """The 3 x 3 kernel the controls choose: a preset, or the nine weights for "custom"."""
     if kernel == "custom":
@@ -471,13 +449,6 @@ def _short_slider(description: str, low: float, high: float, step: float, value:
     slider = float_slider(description, low, high, step, value, track=track)
     slider.readout_format = ".2f"
     return slider
-
-
-def _pixels(fig, ax) -> tuple[int, int, int, int]:
-    """The axes' box in figure pixels: (x0, y0 from the bottom, width, height)."""
-    box = ax.get_position()
-    w, h = fig.bbox.width, fig.bbox.height
-    return int(round(box.x0 * w)), int(round(box.y0 * h)), int(box.width * w), int(box.height * h)
 
 
 @register
@@ -530,14 +501,14 @@ def filter_panel() -> Panel:
         ax_map.set_position(ax_in.get_position())              # ... and the feature map the same one beside it
         ax_map.set_position(ax_map.get_position().translated(grid[0, 1].get_position(fig).x0 - grid[0, 0].get_position(fig).x0, 0))
         ax_map.set_title("output y: feature map\nred > 0, blue < 0, white = 0", fontsize=10)
-        mx, my, mw, mh = _pixels(fig, ax_map)
+        mx, my, mw, mh = axes_pixels(fig, ax_map)
         side = min(mw, mh)
-        fmap = fig.add_artist(_Pixels(animated=True, gid="feature map"))
+        fmap = fig.add_artist(PixelLayer(animated=True, gid="feature map"))
         # the arithmetic table: axes in picture pixels from its top-left corner; static labels, one picture on top
         _bare(ax_ar)
-        ax, ay, aw, ah = _pixels(fig, ax_ar)
+        ax, ay, aw, ah = axes_pixels(fig, ax_ar)
         ax_ar.set(xlim=(-50, aw - 50), ylim=(ah - 40, -40))
-        table = fig.add_artist(_Pixels(animated=True, gid="table"))
+        table = fig.add_artist(PixelLayer(animated=True, gid="table"))
         band_labels, symbols = [], []
         for c in range(3):
             middle = c * _BAND_H + 1.5 * _CELL_H

@@ -24,6 +24,7 @@ from ..dataloader import (BATCH_SIZES, balanced_sample_weights, batch_map, line_
                           num_batches)
 from ..plotting import COLORS
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, one_thread, register
+from .pieces import PixelLayer, axes_pixels
 
 __all__ = ["batch_map_panel", "imbalance_panel", "batch_noise_panel"]
 
@@ -56,7 +57,7 @@ def _digit_masks(dpi: float, upright: bool) -> tuple[np.ndarray, ...]:
 @functools.lru_cache(maxsize=256)
 def _number_glyph(number: int, dpi: float, upright: bool) -> np.ndarray:
     """The alpha mask of ``number``: digits side by side, or (not upright) stacked to read upwards."""
-    glyphs = [_digit_masks(dpi, upright)[int(d)] for d in str(number)]
+    glyphs = [np.round(_digit_masks(dpi, upright)[int(d)] * 255).astype(np.uint8) for d in str(number)]
     if upright:
         h = max(g.shape[0] for g in glyphs)
         return np.hstack([np.pad(g, ((h - g.shape[0], 0), (0, 1))) for g in glyphs])
@@ -65,18 +66,21 @@ def _number_glyph(number: int, dpi: float, upright: bool) -> np.ndarray:
 
 
 def _number_layer(batch: np.ndarray, width: int, height: int, dpi: float, upright: bool) -> np.ndarray:
-    """An RGBA image (height, width) of black batch numbers centred in the cells of ``batch`` (epochs, n); -1 left blank."""
-    layer = np.zeros((max(height, 1), max(width, 1), 4))
+    """An RGBA uint8 image (height, width) of black batch numbers centred in the cells of ``batch`` (epochs, n);
+    -1 left blank. (Bytes, not floats: matplotlib then draws it without normalising a float array every frame.)"""
+    alpha = np.zeros((max(height, 1), max(width, 1)), dtype=np.uint8)
     epochs, n = batch.shape
     for e in range(epochs):
         for i in range(n):
             if batch[e, i] < 0:
                 continue
             glyph = _number_glyph(int(batch[e, i]), dpi, upright)
-            top = int((e + 0.5) * layer.shape[0] / epochs - glyph.shape[0] / 2)
-            left = int((i + 0.5) * layer.shape[1] / n - glyph.shape[1] / 2)
-            region = layer[max(top, 0):top + glyph.shape[0], max(left, 0):left + glyph.shape[1], 3]
+            top = int((e + 0.5) * alpha.shape[0] / epochs - glyph.shape[0] / 2)
+            left = int((i + 0.5) * alpha.shape[1] / n - glyph.shape[1] / 2)
+            region = alpha[max(top, 0):top + glyph.shape[0], max(left, 0):left + glyph.shape[1]]
             region[...] = np.maximum(region, glyph[:region.shape[0], :region.shape[1]])
+    layer = np.zeros(alpha.shape + (4,), dtype=np.uint8)
+    layer[..., 3] = alpha
     return layer
 
 
@@ -111,8 +115,7 @@ def batch_map_panel() -> Panel:
                                   animated=True)     # a mesh of cells: much cheaper to redraw than an image
         # the batch number written in every cell (colours alone repeat after 10 batches): one image of digits,
         # composed with numpy, costs a fraction of 160 text artists
-        numbers = ax_map.imshow(np.zeros((1, 1, 4)), extent=(-0.5, _MAX_N - 0.5, _MAP_EPOCHS - 0.5, -0.5),
-                                aspect="auto", interpolation="nearest", zorder=3, animated=True)
+        numbers = fig.add_artist(PixelLayer(animated=True, zorder=3, gid="batch numbers"))  # pasted, not resampled
         ax_map.set(xlim=(-0.5, _MAX_N - 0.5), ylim=(_MAP_EPOCHS - 0.5, -0.5))
         gaps = [(x, e + 0.5) for e in range(_MAP_EPOCHS - 1) for x in (-0.5, _MAX_N - 0.5, np.nan)]
         ax_map.plot(*np.array(gaps).T, color="white", lw=3, animated=True)   # white gaps between the epochs
@@ -134,11 +137,10 @@ def batch_map_panel() -> Panel:
             batch = batch_map(n, b, bool(shuffle), bool(drop_last), int(seed)).numpy()
             ids[:, :n] = np.where(batch < 0, -1.0, batch % 10)          # 10 colours in turn; -1: dropped (black)
             cells.set_array(np.ma.masked_invalid(ids))
-            box = ax_map.get_window_extent()
+            numbers.ox, numbers.oy, width, height = axes_pixels(fig, ax_map)
             widest = _number_glyph(max(int(batch.max()), 0), fig.dpi, True).shape[1]
-            upright = box.width / n >= widest + 3                  # the largest number fits across its cell
-            numbers.set_data(_number_layer(batch, int(box.width), int(box.height), fig.dpi, upright))
-            numbers.set_extent((-0.5, n - 0.5, _MAP_EPOCHS - 0.5, -0.5))
+            upright = width / n >= widest + 3                      # the largest number fits across its cell
+            numbers.data = _number_layer(batch, width, height, fig.dpi, upright)
             ceil_line.set_data(sizes, [num_batches(n, s) for s in sizes])
             floor_line.set_data(sizes, [num_batches(n, s, drop_last=True) for s in sizes])
             per_epoch = num_batches(n, b, drop_last=bool(drop_last))
