@@ -23,9 +23,9 @@ size and momentum for a quadratic (Goh, "Why Momentum Really Works", Distill 201
 ball's rate and step counts, the AdaGrad/RMSProp effective learning rate, a runner that records an
 optimizer's path on a 2-D surface (``optimize_path`` with autograd, ``race_path`` with floats), and
 a 1-D double well. Last, what the race panel shows besides the paths: its named starts (``NAMED_STARTS``),
-its rule for a chaotic result (``race_chaotic``), and Distill's component view: a surface's Hessian
-(``surface_hessian``), the error along each of its eigenvectors under GD or the heavy ball
-(``eigen_errors``) and each component's rate (``component_rates``).
+its free start (``view_point``), its rule for a chaotic result (``race_chaotic``), and Distill's component
+view: a surface's Hessian (``surface_hessian``), the error along each of its eigenvectors under GD or the
+heavy ball (``eigen_errors``) and each component's rate (``component_rates``).
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ __all__ = [
     "gd_optimal", "momentum_optimal", "heavy_ball_rate", "heavy_ball_run", "heavy_ball_steps",
     "effective_lr", "quiet_gradients", "noisy_wave",
     "optimize_path", "steps_to_tolerance", "surface_gradient", "lowest_value", "race_path", "double_well",
-    "NAMED_STARTS", "outcomes_differ", "race_chaotic", "surface_hessian", "eigen_errors", "component_rates",
+    "NAMED_STARTS", "view_point", "outcomes_differ", "race_chaotic", "surface_hessian", "eigen_errors", "component_rates",
 ]
 
 
@@ -556,6 +556,15 @@ NAMED_STARTS: dict[str, dict[str, tuple[float, float]]] = {
                 "on the rim": (0.9, 0.4), "near the minimum": (0.2, -0.1)},
 }
 """Named starting points of the race, per surface (the first is the surface's default start)."""
+
+
+def view_point(surface: Surface, fx: float, fy: float) -> tuple[float, float]:
+    r"""The point at fractions $(f_x, f_y) \in [-1, 1]^2$ of ``surface``'s view: centre $+ f \cdot$ half-width (the race's free start)."""
+    fx, fy = _real(fx, "fx"), _real(fy, "fy")
+    if not (-1 <= fx <= 1 and -1 <= fy <= 1):
+        raise ValueError(f"fx and fy must be in [-1, 1] (the edges of the view), got {fx} and {fy}")
+    (x_lo, x_hi), (y_lo, y_hi) = surface.xlim, surface.ylim
+    return (round((x_lo + x_hi) / 2 + fx * (x_hi - x_lo) / 2, 10), round((y_lo + y_hi) / 2 + fy * (y_hi - y_lo) / 2, 10))
 
 
 def outcomes_differ(gap: float, other: float, rtol: float = 1e-3) -> bool:

@@ -716,6 +716,15 @@ def test_named_starts_are_inside_the_view_and_are_what_their_names_say():
     assert y == x * x                                                            # on the valley floor y = x^2
 
 
+def test_view_point_maps_fractions_of_the_view_to_the_surface():
+    surf = data.SURFACES["rosenbrock"]                                  # x in (-2, 2), y in (-1, 3)
+    assert O.view_point(surf, 0, 0) == (0.0, 1.0)
+    assert O.view_point(surf, -1, 1) == (-2.0, 3.0) and O.view_point(surf, 1, -1) == (2.0, -1.0)
+    assert O.view_point(data.SURFACES["multi_minima"], 0.5, 0.5) == (1.25, 1.25)
+    with pytest.raises(ValueError, match="edges of the view"):
+        O.view_point(surf, 1.5, 0)
+
+
 def test_race_chaotic_flags_rmsprop_on_rosenbrock_and_not_a_converging_run():
     """The issue's case: beta2 changed in its 16th digit moves RMSProp's Rosenbrock result by a factor of 2."""
     surf = data.SURFACES["rosenbrock"]
@@ -936,3 +945,43 @@ def test_race_component_view_shows_on_the_quadratic_at_the_closed_form_rates():
         assert np.allclose(y[1:] / y[:-1], 9 / 11, rtol=1e-9)          # (kappa - 1)/(kappa + 1), kappa = 10
     assert "rate (kappa-1)/(kappa+1) = 0.8182" in panel.readout_text
     assert "rate (sqrt(kappa)-1)/(sqrt(kappa)+1) = 0.5195" in panel.readout_text
+
+
+def _rows(readout: str) -> dict[str, str]:
+    """The race readout's table rows, by optimizer name."""
+    return {row.split("</b>")[0].rsplit(">", 1)[1]: row.split("</tr>")[0] for row in readout.split("<tr>")[2:]}
+
+
+def test_race_states_show_what_the_chapter_says_they_show():
+    """The one-click experiments of chapter 05's list, as the panel draws them (the notebook checks the runs)."""
+    panel, axes = _race_panel()
+    shown = lambda ax: [l for l in ax.lines if l.get_visible() and l.get_color() == OP._COLORS["SGD"]]  # noqa: E731
+    gd_ax = [ax for ax in panel.fig.axes if ax.get_ylabel().startswith("|error|")][0]
+    panel.apply_state("SGD 不发散")
+    assert "diverged" not in _rows(panel.readout_text)["SGD"] and "lr=0.00501" in _rows(panel.readout_text)["SGD"]
+    panel.apply_state("SGD 发散")
+    assert "diverged at step" in _rows(panel.readout_text)["SGD"] and "lr=0.00631" in _rows(panel.readout_text)["SGD"]
+    panel.apply_state("Adam lr=1")
+    assert "diverged" not in _rows(panel.readout_text)["Adam"] and "lr=1," in _rows(panel.readout_text)["Adam"]
+    panel.apply_state("鞍点山脊")
+    assert "start = (-2.00, 0.00)" in panel.readout_text
+    panel.apply_state("自选起点")
+    assert "start = (1.25, 1.25)" in panel.readout_text and panel.shown()["x0"]
+    panel.apply_state("wd=0")
+    rows = _rows(panel.readout_text)
+    assert rows["Adam"].split("</td>", 2)[2] == rows["AdamW"].split("</td>", 2)[2]   # the same run, to the digit
+    panel.apply_state("wd=0.5")
+    rows = _rows(panel.readout_text)
+    assert "wd=0.50" in rows["Adam"] and "wd=0.50" in rows["AdamW"]
+    assert rows["Adam"].split("</td>", 2)[2] != rows["AdamW"].split("</td>", 2)[2]
+    panel.apply_state("动量最快")
+    assert "your momentum rate 0.5568" in panel.readout_text   # the text: about 0.557
+    panel.apply_state("刚过 α*")
+    assert "your GD rate 0.9953" in panel.readout_text
+    panel.apply_state("浅特征向量")
+    assert "eigenvectors (-3.50, 0.00)" in panel.readout_text
+    solid, dashed = shown(gd_ax)                     # lambda = 10's error is 0: drawn at the floor, below the view
+    assert np.all(np.asarray(dashed.get_ydata()) < gd_ax.get_ylim()[0]) and solid.get_ydata()[0] == 3.5
+    panel.apply_state("平原 t=2")
+    assert panel.values()["t"] == 2 and "step t = 2" in panel.readout_text
+    assert panel.unexpected_redraws == 0

@@ -15,7 +15,7 @@ from matplotlib.ticker import NullLocator
 from ..data import SURFACES, Surface
 from ..optim import (NAMED_STARTS, OPTIMIZERS, Adagrad, RMSprop, component_rates, effective_lr, eigen_errors, ema,
                      gd_optimal, heavy_ball_rate, heavy_ball_run, heavy_ball_steps, lowest_value, momentum_optimal,
-                     noisy_wave, outcomes_differ, quiet_gradients, race_path, surface_hessian)
+                     noisy_wave, outcomes_differ, quiet_gradients, race_path, surface_hessian, view_point)
 from ..plotting import COLORS, new_figure
 from .pieces import ContourPaths
 from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, play_slider, register
@@ -134,9 +134,51 @@ def _start_of(surf: Surface, v: dict) -> tuple[float, float]:
     """The start the controls pick: a named start of the surface, or the free sliders (fractions of the view)."""
     if not v["free_start"]:
         return NAMED_STARTS[surf.name][v[f"start_{surf.name}"]]
-    (x_lo, x_hi), (y_lo, y_hi) = surf.xlim, surf.ylim
-    return (round((x_lo + x_hi) / 2 + v["x0"] * (x_hi - x_lo) / 2, 10),
-            round((y_lo + y_hi) / 2 + v["y0"] * (y_hi - y_lo) / 2, 10))
+    return view_point(surf, v["x0"], v["y0"])
+
+
+def _log_position(value: float, low: float, high: float, step: float) -> float:
+    """The position of a log slider over 10**low .. 10**high nearest ``value``, as the slider's grid computes it."""
+    k = round((np.log10(value) - low) / step)
+    return min(10 ** (low + k * step), 10.0 ** high)   # (the top end exactly: 10**(-3 + 30 * 0.1) > 1)
+
+
+def _lr(hyper, value: float) -> float:
+    """The position of an optimizer row's lr slider nearest ``value``."""
+    return _log_position(value, hyper.low, hyper.high, hyper.step)
+
+
+def _race_states() -> dict[str, dict]:
+    """The experiments the chapter's "可以试试" list suggests (one per setting it names), by button label."""
+    sgd, adaptive = OPTIMIZERS["SGD"].hypers[0], OPTIMIZERS["Adam"].hypers[0]   # the two lr sliders' grids
+    return {
+        # 1. rosenbrock: SGD diverges past lr ~ 0.006 (the slider: 0.00501 does not, 0.00631 does); Adam never
+        "SGD 不发散": {"surface": "rosenbrock", "SGD_lr": _lr(sgd, 0.005)},
+        "SGD 发散": {"surface": "rosenbrock", "SGD_lr": _lr(sgd, 0.0063)},
+        "Adam lr=1": {"surface": "rosenbrock", "Adam_lr": _lr(adaptive, 1.0)},
+        # 2. the saddle: on the ridge (y = 0) nothing leaves it; from y = 0.01 momentum and Adam slide off
+        "鞍点山脊": {"surface": "saddle", "start_saddle": "saddle ridge"},
+        "离开山脊": {"surface": "saddle", "start_saddle": "default (just off the ridge)"},
+        # 3. the plateau: SGD crawls, RMSProp jumps off in two steps, Adam with beta1 = 0 cannot settle
+        "平原": {"surface": "plateau"},
+        "平原 t=2": {"surface": "plateau", "t": 2},
+        "Adam β1=0": {"surface": "plateau", "Adam_beta1": 0.0},
+        # 4. multi_minima: which well each optimizer ends in
+        "第二个坑": {"surface": "multi_minima", "start_multi_minima": "near the second minimum"},
+        "两坑之间": {"surface": "multi_minima", "start_multi_minima": "between the wells"},
+        "自选起点": {"surface": "multi_minima", "free_start": True, "x0": 0.5, "y0": 0.5},
+        # 5. Adam's L2 against AdamW's decoupled decay: one path without decay, two with it
+        "wd=0": {"surface": "rosenbrock", "AdamW": True},
+        "wd=0.5": {"surface": "rosenbrock", "AdamW": True, "Adam_weight_decay": 0.5, "AdamW_weight_decay": 0.5},
+        # 6. the quadratic's component view: GD below alpha*, just past it, diverging; the slider's best momentum
+        "分量视图": {"surface": "quadratic"},
+        "GD 近 α*": {"surface": "quadratic", "SGD_lr": _lr(sgd, 0.158)},
+        "刚过 α*": {"surface": "quadratic", "SGD_lr": _lr(sgd, 0.1995)},
+        "GD 发散": {"surface": "quadratic", "SGD_lr": _lr(sgd, 0.251)},
+        "动量最快": {"surface": "quadratic", "Momentum_lr": _lr(sgd, 0.1995), "Momentum_beta1": 0.31},
+        "浅特征向量": {"surface": "quadratic", "start_quadratic": "on the shallow eigenvector",
+                      "SGD_lr": _lr(sgd, 0.158)},
+    }
 
 
 @functools.lru_cache(maxsize=1024)
@@ -179,7 +221,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
     def setup(fig):
         fig.set_layout_engine("none")   # fixed places: the loss axes widens when the component view is hidden
         ax_path = fig.add_axes((0.06, 0.12, 0.26, 0.78))
-        ax_loss = fig.add_axes((0.385, 0.12, 0.285, 0.78))
+        ax_loss = fig.add_axes((0.385, 0.12, 0.255, 0.78))
         ax_gd = fig.add_axes((0.735, 0.58, 0.255, 0.32))
         ax_hb = fig.add_axes((0.735, 0.12, 0.255, 0.32))
         contour = ContourPaths(ax_path, names, list(_COLORS.values()), resolution=120)
@@ -215,7 +257,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
             quadratic = surf.name == "quadratic"
             ax_gd.set_visible(quadratic)
             ax_hb.set_visible(quadratic)
-            ax_loss.set_position((0.385, 0.12, 0.285 if quadratic else 0.6, 0.78))
+            ax_loss.set_position((0.385, 0.12, 0.255 if quadratic else 0.6, 0.78))
             if quadratic:
                 lams, vectors = _quadratic_eigen(surf)
                 a_gd, r_gd = gd_optimal(lams[0], lams[-1])
@@ -349,7 +391,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
                + [["free_start"], ["x0"], ["y0"]]),
               ("steps", [["steps"], ["t"]])]
     panel = Panel(controls, setup, figsize=(12.0, 4.6), redraw_on=("surface",), enabled_when=enabled,
-                  shown_when=shown, groups=groups, follow=_follow_steps)
+                  shown_when=shown, groups=groups, follow=_follow_steps, states=_race_states())
     return panel
 
 
@@ -505,7 +547,14 @@ def momentum_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(8.2, 5.0), redraw_on=("kappa",))
+    lr_slider = controls["lr"]
+    lr_at = functools.partial(_log_position, low=lr_slider.min, high=lr_slider.max, step=lr_slider.step)
+    states = {   # the chapter's suggestions: near the optimum (kappa = 100), the fewest steps there, kappa = 10
+        "最优附近": {"lr": lr_at(3.31), "beta": 0.66},
+        "最少步数": {"lr": lr_at(3.31), "beta": 0.72},
+        "κ=10": {"kappa": 10, "lr": lr_at(2.31), "beta": 0.26},
+    }
+    return Panel(controls, setup, figsize=(8.2, 5.0), redraw_on=("kappa",), states=states)
 
 
 # ----------------------------------------------------------------------------- panel: AdaGrad vs RMSProp

@@ -455,10 +455,11 @@ assert heavy < plain / 2
 # - 左下：**在你选的学习率下**，达到 $10^{-6} f(w_0)$ 需要的步数随 $\beta$ 变化（蓝点是实测，灰线是由速率算出的 $\ln 10^{-6} / (2\ln \max|z|)$），竖虚线是 Goh 的最优 $\beta^*$（它属于最优学习率 $\alpha^*$）；
 # - 右下：整张 (学习率, $\beta$) 平面上，误差每缩小 $e$ 倍要走的步数 $-1/\ln(\max|z|)$（由速率算出，越暗越快），金色星号是动量最优点，白色星号是梯度下降最优点，白色区域发散。
 #
-# 试一试：把学习率调到右上图例里"best momentum"的学习率附近，再拖 $\beta$，看左下的最低点是否落在竖虚线上；换一个 $\kappa$，最优点怎样移动？
+# 可以试试（直角引号里的名字是面板上方"试试："那一行的按钮，点一下就设好）：「最优附近」把学习率放在滑块上离右上图例里 "best momentum" 最近的值 3.16（$\alpha^* = 3.31$），$\beta$ 放在离 $\beta^* = 0.67$ 最近的 0.66；再拖 $\beta$，看左下的最低点是否落在竖虚线上（「最少步数」：$\beta = 0.72$ 时步数最少，在竖虚线右边一点，原因见下面的验证）；「κ=10」换成 $\kappa = 10$（学习率 2.24、$\beta = 0.26$，同样是滑块上离新的最优点最近的值），最优点怎样移动？（移到 $\alpha^* = 2.31$、$\beta^* = 0.27$：条件数越小，需要的动量越小。）
 
 # %%
-momentum_panel()
+heavy_ball_panel = momentum_panel()
+heavy_ball_panel
 
 # %% [markdown]
 # **验证**：取 $\kappa = 100$，用 `torch.optim.SGD` 实测达到 $10^{-6}f(w_0)$ 的步数：最优动量设置要比最优梯度下降快 5 倍以上。
@@ -491,6 +492,22 @@ curve = dict(zip(beta_grid, optim.heavy_ball_steps(lam, (-2.0, 1.0), 10 ** 0.5, 
 fastest = min((n, b) for b, n in curve.items() if n > 0)
 print(f"面板 kappa = 100、lr = 3.16：beta = 0.66 要 {curve[0.66]} 步，最少的是 beta = {fastest[1]}（{fastest[0]} 步）")
 assert curve[0.66] == 44 and fastest == (39, 0.72)
+lr_slider = heavy_ball_panel.controls["lr"]                        # the buttons: the slider positions nearest the optimum
+lr_positions = [10 ** (lr_slider.min + k * lr_slider.step) for k in range(round((lr_slider.max - lr_slider.min) / lr_slider.step) + 1)]
+nearest_lr = lambda a: min(lr_positions, key=lambda lr: abs(math.log(lr / a)))  # noqa: E731
+nearest_beta = lambda b: min(beta_grid, key=lambda x: abs(x - b))              # noqa: E731
+buttons = {name: heavy_ball_panel.state_values(name) for name in ("最优附近", "最少步数", "κ=10")}
+(a_10, b_10, _), kappa_of = optim.momentum_optimal(0.1, 1.0), {10: (0.1, 1.0), 100: lam}
+print("按钮：", {name: (v["kappa"], round(v["lr"], 2), v["beta"]) for name, v in buttons.items()},
+      f"；kappa = 10 的最优点 lr = {a_10:.2f}，beta = {b_10:.2f}")
+assert beta_grid == [round(heavy_ball_panel.controls["beta"].min + 0.02 * k, 2) for k in range(50)] and lr_slider.step == 0.05
+assert (buttons["最优附近"]["kappa"], buttons["最优附近"]["lr"], buttons["最优附近"]["beta"]) == (100, 10 ** 0.5, 0.66)
+assert buttons["最优附近"]["lr"] == nearest_lr(a_hb) and buttons["最优附近"]["beta"] == nearest_beta(b_hb)
+assert (round(a_hb, 2), round(b_hb, 2)) == (3.31, 0.67) and (round(a_10, 2), round(b_10, 2)) == (2.31, 0.27)
+assert {**buttons["最少步数"], "beta": 0.66} == buttons["最优附近"] and buttons["最少步数"]["beta"] == fastest[1]
+v10 = buttons["κ=10"]
+assert v10["kappa"] == 10 and v10["lr"] == nearest_lr(a_10) and round(v10["lr"], 2) == 2.24 and v10["beta"] == nearest_beta(b_10) == 0.26
+assert optim.heavy_ball_rate(kappa_of[10], v10["lr"], v10["beta"]) < 1                     # it converges there
 
 # %% [markdown]
 # ## 5. AdaGrad
@@ -811,19 +828,20 @@ print("Adam (L2)   :", rounded(coupled[-3:], 5))
 #
 # 在 `quadratic` 上，右侧多出 Distill 文章里的**分量视图**：把误差 $\omega_k - \omega^*$ 沿 Hessian 的两个特征向量分解（这里就是 $x$ 和 $y$ 两个方向，曲率 $\lambda = 1$ 和 $10$），画出每个分量的绝对值随步数的变化（对数坐标，实线 $\lambda = 1$，虚线 $\lambda = 10$）。上图是 SGD 那一行的设置（普通梯度下降），下图是 Momentum 那一行（重球法）；灰线是第 4.2 节的最优设置：GD 取 $\alpha^* = 2/(\lambda_1 + \lambda_2) = 0.182$，两个分量都按 $(\kappa-1)/(\kappa+1) = 0.818$ 每步缩小；动量取 $\alpha^* = 0.231$、$\beta^* = 0.270$，按 $(\sqrt\kappa-1)/(\sqrt\kappa+1) = 0.519$ 缩小。对数坐标上，每步缩小的倍数就是直线的斜率。
 #
-# 可以试试：
+# 可以试试（和第 4.2 节一样，直角引号里的名字是面板上方"试试："那一行的按钮，点一下就把面板设成这个实验；按钮没提到的控件回到面板打开时的值，"↺ 默认"回到开头）：
 #
-# 1. `rosenbrock` 上，SGD 那一行的学习率超过约 0.006 就发散（滑块上 0.005 及以下都不发散，0.0063 及以上都发散；起点处谷壁的曲率是 1330），而 Adam 在它整个学习率滑块上（0.001–1）都不发散：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
-# 2. `saddle` 上把 `start` 选成 "saddle ridge"，起点就是 $(-2, 0)$，正好在山脊上：梯度的 $y$ 分量恒为 0，所有优化器都只能沿 $x$ 轴走，永远离不开 $y = 0$ 这条线。走得快的（动量、RMSProp、Adam）300 步内停到了鞍点上。表里 RMSProp 和 Adam 这时标着 "chaotic"：检验时起点被挪开 1e-9，离开了山脊，于是滑下去了；这说明停在鞍点上是一种不稳定的平衡，稍一扰动就保不住，并不是轨迹本身在乱跳；SGD 用默认的 lr = 0.001 每步只把 $x$ 缩小 0.2%，300 步后还在半路（从 $x = -2$ 出发停在 $-1.10$）。换回默认起点 "default (just off the ridge)"（$y = 0.01$），按 ▶ 看：动量和 Adam 300 步内都滑下了山脊（$y$ 从 0.01 到了 1 以上）；
-# 3. `plateau` 上，SGD 几乎不动（300 步挪了不到 0.002）。自适应方法把梯度除以它自己的尺度，所以坡再缓也照样迈步：Adam 在平原上每步每个坐标移动约 $\eta$（$\hat m/\sqrt{\hat v} \approx \pm 1$）；RMSProp 的步子开头大得多：$V$ 从 0 起步，前两步每个坐标都移动约 $\eta/\sqrt{1-\alpha} = 10\eta$（$\alpha = 0.99$），两步就跳出了平原（把 `step t` 拖到 1、2 看它的圆点）。之后它在坑里来回跳，不会停下：步子和梯度的大小无关，梯度变小时也不缩小，每步的位移长度 $|\Delta\omega|$ 前 20 步平均约 0.6（$6\eta$），300 步平均约 0.17（$1.7\eta$），300 步后 $f - f^*$ 还有约 0.015；Adam 的一阶矩把来回的方向平均掉，300 步后已降到 $10^{-12}$ 以下（把 Adam 那一行的 `β1` 调到 0，Adam 也像 RMSProp 一样停不下来）；
-# 4. `multi_minima` 上把 `start` 换成 "near the second minimum"、"between the wells"，或者勾选 "free start (sliders)" 自己挑起点，看不同的优化器落进哪个坑；
-# 5. `rosenbrock` 上打开 AdamW，把 Adam 和 AdamW 两行的 `wd` 都调到 0.5：两条路径分开了（一个是 L2，一个是解耦衰减）；
-# 6. `quadratic` 上看分量视图。SGD 那一行的 lr 是 0.001 时，上图里 SGD 颜色的两条线（实线 $\lambda = 1$、虚线 $\lambda = 10$）几乎是平的；拖到 0.158（滑块上最接近 $\alpha^*$ 而不超过它的值），两个分量的最大缩小率是 0.842，接近最优的 0.818；再往右一格到约 0.200（滑块上的值是 0.1995，刚过 $\alpha^*$），$\lambda = 10$ 的分量每步变号、几乎不缩小（$|1 - 0.1995 \times 10| = 0.995$），再一格到 0.251 就发散了。Momentum 那一行取 lr = 0.200、$\beta$ = 0.31，最大缩小率约 0.557，比 GD 在滑块上最好的 0.842 快得多；在下图里能看到 $\lambda = 10$ 的分量在 $\beta$ 大时来回震荡（特征根是复数，$|z| = \sqrt\beta$）。再把 `start` 选成 "on the shallow eigenvector"：误差只剩 $\lambda = 1$ 这一个分量，另一条线消失了（它是 0）。
+# 1. 「SGD 不发散」「SGD 发散」：`rosenbrock` 上，SGD 那一行的学习率超过约 0.006 就发散：滑块上 0.005（准确值 $10^{-2.3} \approx 0.00501$）及以下都不发散，往右一格 0.0063（$10^{-2.2} \approx 0.00631$）及以上都发散，表里写着 "diverged at step …"（起点处谷壁的曲率是 1330）。「Adam lr=1」：Adam 在它整个学习率滑块上（0.001–1）都不发散，这个按钮把它放在最右端：自适应方法把梯度除以它自己的尺度，对曲率的大小不敏感；
+# 2. 「鞍点山脊」：`saddle` 上把 `start` 选成 "saddle ridge"，起点就是 $(-2, 0)$，正好在山脊上：梯度的 $y$ 分量恒为 0，所有优化器都只能沿 $x$ 轴走，永远离不开 $y = 0$ 这条线。走得快的（动量、RMSProp、Adam）300 步内停到了鞍点上。表里 RMSProp 和 Adam 这时标着 "chaotic"：检验时起点被挪开 1e-9，离开了山脊，于是滑下去了；这说明停在鞍点上是一种不稳定的平衡，稍一扰动就保不住，并不是轨迹本身在乱跳；SGD 用默认的 lr = 0.001 每步只把 $x$ 缩小 0.2%，300 步后还在半路（从 $x = -2$ 出发停在 $-1.10$）。「离开山脊」：换回默认起点 "default (just off the ridge)"（$y = 0.01$），按 ▶ 看：动量和 Adam 300 步内都滑下了山脊（$y$ 从 0.01 到了 1 以上）；
+# 3. 「平原」：`plateau` 上，SGD 几乎不动（300 步挪了不到 0.002）。自适应方法把梯度除以它自己的尺度，所以坡再缓也照样迈步：Adam 在平原上每步每个坐标移动约 $\eta$（$\hat m/\sqrt{\hat v} \approx \pm 1$）；RMSProp 的步子开头大得多：$V$ 从 0 起步，前两步每个坐标都移动约 $\eta/\sqrt{1-\alpha} = 10\eta$（$\alpha = 0.99$），两步就跳出了平原（「平原 t=2」把 `step t` 放在 2：RMSProp 的圆点刚离开平原；再拖到 1 比一比）。之后它在坑里来回跳，不会停下：步子和梯度的大小无关，梯度变小时也不缩小，每步的位移长度 $|\Delta\omega|$ 前 20 步平均约 0.6（$6\eta$），300 步平均约 0.17（$1.7\eta$），300 步后 $f - f^*$ 还有约 0.015；Adam 的一阶矩把来回的方向平均掉，300 步后已降到 $10^{-12}$ 以下（「Adam β1=0」把 Adam 那一行的 `β1` 调到 0，Adam 也像 RMSProp 一样停不下来）；
+# 4. `multi_minima` 有四个极小点（星号）：最深的在左下 $(-0.80, -1.62)$；左边 $(-1.90, 0.29)$ 的高出约 0.18，右边的高出约 0.65，上面那个最浅，高出约 0.83，默认起点就在它旁边。「第二个坑」：起点 "near the second minimum" 在左边那个坑旁，四个优化器都停在（SGD 还在滑向）这个坑里，谁也不知道左下还有更深的；「两坑之间」：起点 "between the wells" 夹在两个坑之间，Momentum 滑进左边的坑，RMSProp 和 Adam 落进最深的坑，SGD 300 步只挪了约 0.1；「自选起点」：勾选了 "free start (sliders)"，两个起点滑块都在 0.5，起点是 $(1.25, 1.25)$：SGD、Momentum、Adam 都往上面那个最浅的坑走，RMSProp 第一步每个坐标就移动约 1（$10\eta$，见第 3 条），跨过了山脊，落进右边的坑。再拖这两个滑块，自己换几个起点看看；
+# 5. 「wd=0」「wd=0.5」：`rosenbrock` 上打开 AdamW。两行的 `wd` 都是 0 时，Adam 和 AdamW 是同一个算法，两条路径完全重合；把两行的 `wd` 都调到 0.5，两条路径就分开了（一个是 L2，一个是解耦衰减）；
+# 6. 「分量视图」：`quadratic` 上看分量视图。SGD 那一行的 lr 是 0.001 时，上图里 SGD 颜色的两条线（实线 $\lambda = 1$、虚线 $\lambda = 10$）几乎是平的；「GD 近 α*」拖到 0.158（滑块上最接近 $\alpha^*$ 而不超过它的值，准确值 $10^{-0.8} \approx 0.1585$），两个分量的最大缩小率是 0.842，接近最优的 0.818；「刚过 α*」再往右一格到约 0.200（滑块上的值是 $10^{-0.7} \approx 0.1995$，刚过 $\alpha^*$），$\lambda = 10$ 的分量每步变号、几乎不缩小（$|1 - 0.1995 \times 10| = 0.995$）；「GD 发散」再一格到 0.251 就发散了。「动量最快」：Momentum 那一行取 lr = 0.200（同样是滑块上的 0.1995）、$\beta$ = 0.31，这是滑块上缩小得最快的组合，最大缩小率约 0.557，比 GD 在滑块上最好的 0.842 快得多；在下图里能看到 $\lambda = 10$ 的分量（虚线）来回震荡：这时它的特征根是复数，$|z| = \sqrt\beta$。「浅特征向量」把 `start` 选成 "on the shallow eigenvector"（SGD 的 lr 放在 0.158）：误差只剩 $\lambda = 1$ 这一个分量，另一条线消失了（它是 0）。
 #
 # 最后一行 NAdam 是 Adam 加上 Nesterov 式的"往前看一步"（`torch.optim.NAdam`）。它在 `helpers.optim` 里是一个类加 `OPTIMIZERS` 里的一条记录，面板的那一行控件、颜色、图例和表格都从记录里生成，不用改面板的代码。
 
 # %%
-optimizer_race_panel()
+race_panel = optimizer_race_panel()
+race_panel
 
 # %% [markdown]
 # **验证**：面板为了速度，把每个优化器自己的 `update`（就是前面 `show_source` 显示的那几行）直接用在 Python 浮点数上，一次算一个坐标（`helpers.optim.race_path`，梯度用复数步长法精确求出）。
@@ -845,67 +863,131 @@ print(f"{len(optim.OPTIMIZERS)} 个优化器 x {len(SURFACES)} 个曲面 x 30 �
 assert worst < 1e-9
 
 # %% [markdown]
-# **验证**：上面"可以试试"里第 1、2、3、5 条说的结果（第 4 条留给你自己看，第 6 条在本节最后），以及第 4 节关于 Nesterov 的那句话，都用面板的默认设置（SGD 一族 lr = 0.001，自适应一族 lr = 0.1，$\beta_1 = 0.9$，$\beta_2 = 0.99$）跑 300 步检查；说"滑块上"的，就把滑块上的每个值都跑一遍。
+# **验证**：上面"可以试试"里第 1 到 5 条说的结果（第 6 条在本节最后），以及第 4 节关于 Nesterov 的那句话。每条的设置都从面板的按钮读出来，不在这里另抄一份：`race_panel.state_values("SGD 发散")` 是按下这个按钮后每个控件的值（按钮没提到的就是面板打开时的默认值：SGD 一族 lr = 0.001，自适应一族 lr = 0.1，$\beta_1 = 0.9$，$\beta_2 = 0.99$，300 步）。说"滑块上"的，就把滑块上的每个值都跑一遍。
 
 # %%
 # NBVAL_CHECK_OUTPUT
-panel_hp = {"lr_sgd": 1e-3, "lr_adaptive": 0.1, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0}
-def race(name, surface, start=None, steps=300, **changes):
-    spec, values = optim.OPTIMIZERS[name], {**panel_hp, **changes}
-    hp = {h.name: values[h.key] for h in spec.hypers}
-    surf = SURFACES[surface]
-    return optim.race_path(name, surf.fn, start or surf.start, steps, **hp)
+settings = {state: race_panel.state_values(state) for state in [None, *race_panel.states]}   # None: the defaults
+def race(name, state=None, **changes):
+    """Optimizer `name`'s run in the race panel with button `state` pressed (its surface, start, steps and that
+    optimizer's row), then `changes` to the row's sliders."""
+    v = settings[state]
+    surf = SURFACES[v["surface"]]
+    start = (optim.view_point(surf, v["x0"], v["y0"]) if v["free_start"]
+             else optim.NAMED_STARTS[surf.name][v[f"start_{surf.name}"]])
+    hp = {h.name: changes.get(h.name, v[f"{name}_{h.name}"]) for h in optim.OPTIMIZERS[name].hypers}
+    return optim.race_path(name, surf.fn, start, v["steps"], **hp)
+
+def positions(slider):
+    """Every position of one of the panel's log sliders: 10**(min + k*step), its top end exactly."""
+    return [min(10 ** (slider.min + k * slider.step), 10 ** slider.max)
+            for k in range(round((slider.max - slider.min) / slider.step) + 1)]
+
+print("按钮：", list(race_panel.states))
+assert all(v["steps"] == 300 for v in settings.values())
 
 # %%
 # NBVAL_CHECK_OUTPUT
 rb = SURFACES["rosenbrock"]
-sgd_diverged = {lr: not math.isfinite(race("SGD", "rosenbrock", lr_sgd=lr)[1][-1]) for lr in [10 ** (-4 + 0.1 * k) for k in range(41)]}
-adam_finite = all(math.isfinite(race("Adam", "rosenbrock", lr_adaptive=10 ** (-3 + 0.1 * k))[1][-1]) for k in range(31))
+sgd_diverged = {lr: not math.isfinite(race("SGD", "SGD 发散", lr=lr)[1][-1]) for lr in positions(race_panel.controls["SGD_lr"])}
+adam_lrs = positions(race_panel.controls["Adam_lr"])
+adam_finite = all(math.isfinite(race("Adam", "Adam lr=1", lr=lr)[1][-1]) for lr in adam_lrs)
 curvature = torch.autograd.functional.hessian(lambda w: rb.fn(w[0], w[1]), torch.tensor(rb.start, dtype=torch.float64))
-print(f"1. rosenbrock：SGD 不发散的最大 lr {max(lr for lr, bad in sgd_diverged.items() if not bad):.4f}，"
-      f"发散的最小 lr {min(lr for lr, bad in sgd_diverged.items() if bad):.4f}；起点处的曲率 {curvature.diag().tolist()}；"
-      f"Adam 整个滑块都不发散 {adam_finite}（lr = 0.1 时 300 步后 f - f* = {race('Adam', 'rosenbrock')[1][-1]:.3f}）")
+stable, unstable = settings["SGD 不发散"]["SGD_lr"], settings["SGD 发散"]["SGD_lr"]
+print(f"1. rosenbrock：SGD 不发散的最大 lr {max(lr for lr, bad in sgd_diverged.items() if not bad):.5f}，"
+      f"发散的最小 lr {min(lr for lr, bad in sgd_diverged.items() if bad):.5f}；起点处的曲率 {curvature.diag().tolist()}；"
+      f"Adam 整个滑块都不发散 {adam_finite}（lr = 1 时 300 步后 f - f* = {race('Adam', 'Adam lr=1')[1][-1]:.3f}）")
 assert all(bad == (lr > 0.006) for lr, bad in sgd_diverged.items()) and adam_finite and round(curvature[0, 0].item()) == 1330
+assert stable == max(lr for lr, bad in sgd_diverged.items() if not bad) and unstable == min(lr for lr, bad in sgd_diverged.items() if bad)
+assert (round(stable, 3), round(stable, 5), round(unstable, 4), round(unstable, 5)) == (0.005, 0.00501, 0.0063, 0.00631)
+assert settings["SGD 发散"]["surface"] == "rosenbrock" and settings["Adam lr=1"]["Adam_lr"] == max(adam_lrs) == 1
 
 # %%
 # NBVAL_CHECK_OUTPUT
-ends = {name: race(name, "saddle", start=(-2.0, 0.0))[0][-1] for name in optim.OPTIMIZERS}
+assert optim.NAMED_STARTS["saddle"][settings["鞍点山脊"]["start_saddle"]] == (-2.0, 0.0)
+assert optim.NAMED_STARTS["saddle"][settings["离开山脊"]["start_saddle"]] == (-2.0, 0.01)
+ends = {name: race(name, "鞍点山脊")[0][-1] for name in optim.OPTIMIZERS}
 print("2. saddle，从 (-2, 0) 出发 300 步后的 x：", {name: round(float(end[0]), 3) for name, end in ends.items()})
 assert all(end[1] == 0 for end in ends.values()) and abs(ends["SGD"][0] + 1.10) < 0.01
 assert all(abs(ends[name][0]) < 0.01 for name in ("Momentum", "Nesterov", "RMSProp", "Adam"))
-assert all(race(n, "saddle")[0][-1][1] > 1 for n in ("Momentum", "Adam"))   # from y = 0.01: slid off the ridge
-excess = {(n, s): race(n, s)[1][-1] - optim.lowest_value(SURFACES[s]) for n in ("Momentum", "Nesterov") for s in ("saddle", "rosenbrock")}
+assert all(race(n, "离开山脊")[0][-1][1] > 1 for n in ("Momentum", "Adam"))   # from y = 0.01: slid off the ridge
+excess = {(n, s): race(n, state)[1][-1] - optim.lowest_value(SURFACES[s])
+          for n in ("Momentum", "Nesterov") for s, state in (("saddle", "离开山脊"), ("rosenbrock", None))}
 print("Nesterov 与动量 300 步后的 f - f*：", {f"{n} {s}": f"{e:.3f}" for (n, s), e in excess.items()})
 assert excess["Nesterov", "saddle"] < excess["Momentum", "saddle"] and excess["Nesterov", "rosenbrock"] > excess["Momentum", "rosenbrock"]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-path_sgd, _ = race("SGD", "plateau")
-path_adam, f_adam = race("Adam", "plateau")
-path_rms, f_rms = race("RMSProp", "plateau")
+path_sgd, _ = race("SGD", "平原")
+path_adam, f_adam = race("Adam", "平原")
+path_rms, f_rms = race("RMSProp", "平原")
 moved = float(((path_sgd[-1] - path_sgd[0]) ** 2).sum() ** 0.5)
 adam_steps = abs(path_adam[1:] - path_adam[:-1]).max(axis=1)[f_adam[:-1] > 0.9]
 rms_steps = abs(path_rms[1:] - path_rms[:-1]).max(axis=1)[f_rms[:-1] > 0.9]
+t_left = settings["平原 t=2"]["t"]
 print(f"3. plateau：SGD 300 步挪了 {moved:.4f}；Adam 在平原上（f > 0.9）走了 {len(adam_steps)} 步，每步每坐标最多移动 "
       f"{adam_steps.min():.3f}–{adam_steps.max():.3f}；RMSProp 只在平原上走了 {len(rms_steps)} 步，"
-      f"前两步每个坐标移动 {abs(path_rms[1:3] - path_rms[:2]).round(3).tolist()}")
+      f"前两步每个坐标移动 {abs(path_rms[1:3] - path_rms[:2]).round(3).tolist()}；第 {t_left} 步的 f = {f_rms[t_left]:.3f}")
 assert moved < 0.002 and all(0.09 < d < 0.11 for d in adam_steps) and len(rms_steps) == 2
 assert (abs(abs(path_rms[1:3] - path_rms[:2]) - 0.1 / math.sqrt(1 - 0.99)) < 0.01).all()   # 10 eta, up to eps
+assert settings["平原"]["RMSProp_beta2"] == 0.99 and settings["平原"]["RMSProp_lr"] == 0.1
+assert t_left == 2 and (f_rms[:t_left] > 0.9).all() and f_rms[t_left] <= 0.9   # at t = 2 the dot has just left
 
 # %%
 # NBVAL_CHECK_OUTPUT
 rms_length = (((path_rms[1:] - path_rms[:-1]) ** 2).sum(axis=1)) ** 0.5         # |Δw| of every step
-adam_no_momentum = race("Adam", "plateau", beta1=0.0)[1][-1]
+adam_no_momentum = race("Adam", "Adam β1=0")[1][-1]
 print(f"   RMSProp 的 |Δw|：前 20 步平均 {rms_length[:20].mean():.2f}，300 步平均 {rms_length.mean():.2f}；300 步后 f - f*："
       f"RMSProp {f_rms[-1]:.3f}，Adam {f_adam[-1]:.0e}，beta1 = 0 的 Adam {adam_no_momentum:.3f}")
 assert 0.5 < rms_length[:20].mean() < 0.7 and 0.14 < rms_length.mean() < 0.2
 assert f_rms[-1] > 0.01 and adam_no_momentum > 0.01 and f_adam[-1] < 1e-12
+assert settings["Adam β1=0"]["Adam_beta1"] == 0 and settings["Adam β1=0"]["surface"] == "plateau"
+
+# %% [markdown]
+# 第 4 条：`multi_minima` 的四个极小点各高出最深的多少，每个优化器 300 步后离哪个最近（`helpers.optim.race_chaotic` 也确认这些结果都不是混沌的：起点挪动 $10^{-9}$，结果不变）：
 
 # %%
 # NBVAL_CHECK_OUTPUT
-split = max(abs(race("Adam", "rosenbrock", weight_decay=0.5)[0] - race("AdamW", "rosenbrock", weight_decay=0.5)[0]).max(axis=1))
-print(f"5. weight decay 0.5：Adam(L2) 与 AdamW 的路径最远相差 {split:.2f}")
-assert split > 0.1
+mm = SURFACES["multi_minima"]
+heights = [float(mm.fn(torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64))) - optim.lowest_value(mm)
+           for a, b in mm.minima]
+print("4. 极小点（最深的在前）：", [(round(a, 2), round(b, 2)) for a, b in mm.minima], "高出最深的：", [round(h, 2) for h in heights])
+assert [(round(a, 2), round(b, 2)) for a, b in mm.minima[:2]] == [(-0.8, -1.62), (-1.9, 0.29)]
+assert [round(h, 2) for h in heights] == [0.0, 0.18, 0.65, 0.83]
+assert mm.minima[3][1] > 1 and mm.minima[2][0] > 1 and mm.minima[1][0] < -1    # the top, right and left ones
+assert min(range(4), key=lambda i: math.dist(mm.minima[i], mm.start)) == 3      # the default start: by the shallowest
+def well(name, state):
+    """Which minimum (0: the deepest) optimizer `name` ends nearest to, in the race panel's state `state`."""
+    end = race(name, state)[0][-1]
+    return min(range(4), key=lambda i: math.dist(mm.minima[i], end))
+shown = [n for n in optim.OPTIMIZERS if settings["第二个坑"][n]]     # the four rows switched on in the panel
+wells = {state: {n: well(n, state) for n in shown} for state in ("第二个坑", "两坑之间", "自选起点")}
+print("   离谁最近：", wells)
+assert shown == ["SGD", "Momentum", "RMSProp", "Adam"]
+assert wells["第二个坑"] == dict.fromkeys(shown, 1)
+assert race("SGD", "第二个坑")[1][-1] - optim.lowest_value(mm) > heights[1] + 0.01   # SGD: still sliding in
+assert {n: wells["两坑之间"][n] for n in ("Momentum", "RMSProp", "Adam")} == {"Momentum": 1, "RMSProp": 0, "Adam": 0}
+sgd_between = race("SGD", "两坑之间")[0]
+assert round(math.dist(sgd_between[0], sgd_between[-1]), 1) == 0.1
+free = race("RMSProp", "自选起点")[0]
+assert tuple(free[0]) == (1.25, 1.25) and (settings["自选起点"]["x0"], settings["自选起点"]["y0"]) == (0.5, 0.5)
+assert wells["自选起点"] == {"SGD": 3, "Momentum": 3, "RMSProp": 2, "Adam": 3}
+assert (abs(abs(free[1] - free[0]) - 1.0) < 0.01).all()                        # first step: ~10 eta = 1 per coordinate
+for state in ("第二个坑", "两坑之间", "自选起点"):
+    v = settings[state]
+    start = optim.view_point(mm, v["x0"], v["y0"]) if v["free_start"] else optim.NAMED_STARTS[mm.name][v["start_multi_minima"]]
+    for n in shown:
+        hp = {h.name: v[f"{n}_{h.name}"] for h in optim.OPTIMIZERS[n].hypers}
+        assert not optim.race_chaotic(n, mm.fn, start, 300, optim.lowest_value(mm), **hp), (state, n)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+split = max(abs(race("Adam", "wd=0.5")[0] - race("AdamW", "wd=0.5")[0]).max(axis=1))
+same = bool((race("Adam", "wd=0")[0] == race("AdamW", "wd=0")[0]).all())
+print(f"5. weight decay 0.5：Adam(L2) 与 AdamW 的路径最远相差 {split:.2f}；weight decay 0 时两条路径完全相同：{same}")
+assert split > 0.1 and same
+assert settings["wd=0.5"]["Adam_weight_decay"] == settings["wd=0.5"]["AdamW_weight_decay"] == 0.5
+assert settings["wd=0"]["AdamW"] and settings["wd=0"]["Adam_weight_decay"] == settings["wd=0"]["AdamW_weight_decay"] == 0
 
 # %% [markdown]
 # **验证**：表格里的"混沌"说的是什么。`rosenbrock` 上的 RMSProp，$\beta_2$ 只在第 16 位有效数字上不同，300 步后的 $f - f^*$ 就差了一倍；`helpers.optim.race_chaotic` 用表格的规则（起点挪动 $10^{-9}$，结果变了 0.1% 以上）也判它混沌，而同一曲面上的 SGD、Adam 不混沌：
@@ -913,8 +995,8 @@ assert split > 0.1
 # %%
 # NBVAL_CHECK_OUTPUT
 f_min = optim.lowest_value(rb)
-beta2_nudged = {b: race("RMSProp", "rosenbrock", beta2=b)[1][-1] - f_min for b in (0.99, 0.99 + 2 ** -53)}
-chaotic = {n: optim.race_chaotic(n, rb.fn, rb.start, 300, f_min, **{h.name: panel_hp[h.key] for h in optim.OPTIMIZERS[n].hypers})
+beta2_nudged = {b: race("RMSProp", beta2=b)[1][-1] - f_min for b in (0.99, 0.99 + 2 ** -53)}
+chaotic = {n: optim.race_chaotic(n, rb.fn, rb.start, 300, f_min, **{h.name: settings[None][f"{n}_{h.name}"] for h in optim.OPTIMIZERS[n].hypers})
            for n in ("SGD", "RMSProp", "Adam")}
 print("RMSProp 300 步后的 f - f*：", {f"beta2 = {b!r}": f"{g:.2f}" for b, g in beta2_nudged.items()}, "；判为混沌：", chaotic)
 assert max(beta2_nudged.values()) > 1.5 * min(beta2_nudged.values()) and chaotic == {"SGD": False, "RMSProp": True, "Adam": False}
@@ -939,20 +1021,31 @@ assert math.isclose(gd_rate, (kappa - 1) / (kappa + 1), rel_tol=1e-9)
 assert math.isclose(hb_rate, (kappa ** 0.5 - 1) / (kappa ** 0.5 + 1), rel_tol=5e-3)
 
 # %% [markdown]
-# **验证**：第 6 条里说的滑块上的值（SGD 一族的 lr 滑块是 $10^{-4}$ 到 1、每格 $10^{0.1}$；$\beta$ 滑块每格 0.01）。缩小率用 `component_rates`（每个分量的 $2\times2$ 迭代矩阵的谱半径）：
+# **验证**：第 6 条里说的滑块上的值（SGD 一族的 lr 滑块是 $10^{-4}$ 到 1、每格 $10^{0.1}$；$\beta$ 滑块每格 0.01）和它那几个按钮的设置。缩小率用 `component_rates`（每个分量的 $2\times2$ 迭代矩阵的谱半径）：
 
 # %%
 # NBVAL_CHECK_OUTPUT
-lr_grid, beta_grid = [10 ** (-4 + 0.1 * k) for k in range(41)], [k / 100 for k in range(100)]
+lr_slider, beta_slider = race_panel.controls["Momentum_lr"], race_panel.controls["Momentum_beta1"]
+assert (lr_slider.min, lr_slider.max, lr_slider.step, beta_slider.step) == (-4, 0, 0.1, 0.01)
+lr_grid = positions(lr_slider)
+beta_grid = [round(beta_slider.min + k * beta_slider.step, 12) for k in range(round((beta_slider.max - beta_slider.min) / beta_slider.step) + 1)]
 rate = lambda lr, beta=0.0: optim.component_rates(lams, lr, beta).max()
 below, above = max(lr for lr in lr_grid if lr <= a_gd), sorted(lr for lr in lr_grid if lr > a_gd)[:2]
 best = min((rate(lr, b), lr, b) for lr in lr_grid for b in beta_grid)
-print(f"6. GD: lr = {below:.3f} 缩小率 {rate(below):.3f}；{above[0]:.3f}：{rate(above[0]):.3f}；{above[1]:.3f}：{rate(above[1]):.3f}")
-print(f"   动量在滑块上最好：lr = {best[1]:.3f}，beta = {best[2]}，缩小率 {best[0]:.3f}")
-assert round(below, 3) == 0.158 and round(rate(below), 3) == 0.842 and round(rate(above[0]), 3) == 0.995 < 1 < rate(above[1])
+print(f"6. GD: lr = {below:.4f} 缩小率 {rate(below):.3f}；{above[0]:.4f}：{rate(above[0]):.3f}；{above[1]:.3f}：{rate(above[1]):.3f}")
+print(f"   动量在滑块上最好：lr = {best[1]:.4f}，beta = {best[2]}，缩小率 {best[0]:.3f}")
+assert round(below, 3) == 0.158 and round(below, 4) == 0.1585 and round(rate(below), 3) == 0.842
+assert round(above[0], 4) == 0.1995 and round(rate(above[0]), 3) == 0.995 < 1 < rate(above[1]) and round(above[1], 3) == 0.251
 assert (round(best[1], 3), best[2], round(best[0], 3)) == (0.2, 0.31, 0.557)
 assert (1 + 0.31 - best[1] * lams[1]) ** 2 < 4 * 0.31       # lambda = 10 at beta = 0.31: complex roots, it oscillates
-shallow = optim.eigen_errors(lams, optim.NAMED_STARTS["quadratic"]["on the shallow eigenvector"], below, 0.0, 300)
+# the buttons of suggestion 6 are these settings
+assert all(settings[s]["surface"] == "quadratic" for s in ("分量视图", "GD 近 α*", "刚过 α*", "GD 发散", "动量最快", "浅特征向量"))
+assert settings["分量视图"]["SGD_lr"] == 0.001 and rate(0.001) > 0.99                    # the flat lines
+assert [settings[s]["SGD_lr"] for s in ("GD 近 α*", "刚过 α*", "GD 发散")] == [below, *above]
+assert (settings["动量最快"]["Momentum_lr"], settings["动量最快"]["Momentum_beta1"]) == best[1:]
+shallow_start = optim.NAMED_STARTS["quadratic"][settings["浅特征向量"]["start_quadratic"]]
+assert quad.minima[0] == (0.0, 0.0) and settings["浅特征向量"]["SGD_lr"] == below   # the error is the start itself
+shallow = optim.eigen_errors(lams, shallow_start, below, 0.0, 300)
 assert (shallow[:, 1] == 0).all() and (shallow[:, 0] != 0).all()
 
 # %% [markdown]
