@@ -81,7 +81,7 @@ show(decision_boundary_figure({
 #
 # 1. 「第 20 轮」「训练完」按 ▶ 看完整个训练（或者在这两个按钮之间来回点）：验证损失（橙线）在前 20 个 epoch 内到最低，之后掉头向上；左图的边界位置变化不大，发白的过渡带到最后却窄了很多（模型变得过分自信）。
 # 2. 「200 个点」`training points` 从 40 调到 200：同样 200 个 epoch，最后的验证损失明显更低；但宽网络仍在慢慢过拟合（橙线仍从最低点涨起来）。
-# 3. 「无噪声」`noise` 调到 0：两类不再重叠，没有噪声可背，训练到最后验证损失仍然很低：换 20 个训练种子（初始化不同），最后的验证损失都在 0.1 以下，一半以上低于 0.002。
+# 3. 「无噪声」`noise` 调到 0：两类不再重叠，没有噪声可背，训练到最后验证损失仍然很低：换 20 个训练种子（初始化不同），最后的验证损失都在 0.1 以下，至少一半低于 0.002。
 # 4. 「衰减 0.01」`weight decay` 调到 0.01：验证损失停在最低点附近；「衰减 0.1」调到 0.1 就过了头：网络被压成常数，处处 P ≈ 0.5，两条损失都停在 $\ln 2 \approx 0.693$（欠拟合）。
 # 5. 「Dropout 0.4」`dropout p` 调到 0.4：最后的验证损失降到无正则时的一半左右；淡蓝线（train 模式）高过深蓝线（eval 模式），因为训练时每一步用的是随机丢掉四成单元后变弱了的子网络，它的损失本来就更高，而且每步换一个子网络、上下跳动。
 # 6. 「线性激活」`activation` 选 linear：隐藏层全是线性的，整个网络只是一个线性分类器，画不出圆，训练准确率停在五成左右。
@@ -135,7 +135,7 @@ for seed in (0, 1, 2):
     assert band[1] < band[0] / 3 and run.val_acc[late] >= run.val_acc[early] - 0.02
 
 # %% [markdown]
-# 还有三条：noise 为 0 时，训练种子 0 到 19 最后的验证损失都低于 0.1、中位数低于 0.002，验证准确率都至少 97%；权重衰减 0.1 时两条损失都在 $\ln 2$ 的 0.01 以内，整张图上 $|P - 0.5| < 0.05$；linear 激活的训练准确率低于 70%。
+# 还有三条：noise 为 0 时，训练种子 0 到 19 最后的验证损失都低于 0.1、至少一半低于 0.002，验证准确率都至少 97%；权重衰减 0.1 时两条损失都在 $\ln 2$ 的 0.01 以内，整张图上 $|P - 0.5| < 0.05$；linear 激活的训练准确率低于 70%。
 
 # %%
 clean = [train_playground(state_setting("无噪声"), seed=seed) for seed in range(20)]
@@ -143,11 +143,11 @@ clean_val = np.array([run.val_loss[-1] for run in clean])
 too_much = train_playground(state_setting("衰减 0.1"))
 linear = train_playground(state_setting("线性激活"))
 flat = playground_map(200, **state_setting("衰减 0.1")._asdict())
-print(f"noise 0, 20 seeds: final val {clean_val.min():.4f} to {clean_val.max():.3f} (median {np.median(clean_val):.4f}), "
+print(f"noise 0, 20 seeds: final val {clean_val.min():.4f} to {clean_val.max():.3f}, {(clean_val < 0.002).sum()} below 0.002, "
       f"acc at least {min(run.val_acc[-1] for run in clean):.1%}; weight decay 0.1: train "
       f"{too_much.train_loss[-1]:.3f}, val {too_much.val_loss[-1]:.3f}, max |P - 0.5| {abs(flat - 0.5).max():.3f}; "
       f"linear: train acc {linear.train_acc[-1]:.0%}")
-assert clean_val.max() < 0.1 and np.median(clean_val) < 0.002 and min(run.val_acc[-1] for run in clean) >= 0.97
+assert clean_val.max() < 0.1 and (clean_val < 0.002).sum() >= 10 and min(run.val_acc[-1] for run in clean) >= 0.97
 assert abs(flat - 0.5).max() < 0.05
 assert abs(too_much.train_loss[-1] - math.log(2)) < 0.01 and abs(too_much.val_loss[-1] - math.log(2)) < 0.01
 assert linear.train_acc[-1] < 0.7
