@@ -675,7 +675,9 @@ def test_playground_panel_at_epoch_e_shows_a_fresh_training_stopped_at_e():
 def test_playground_panel_groups_its_controls_and_plays_the_epochs():
     from helpers.panels.regularization import overfitting_panel
     panel = overfitting_panel()
-    titles = [part.children[0].value for part in panel.widget.children[0].children]
+    parts = panel.widget.children
+    controls_box = parts[parts.index(panel.image) - 1]                     # under the "试试" buttons, above the picture
+    titles = [part.children[0].value for part in controls_box.children]
     assert titles == ["<b>data</b>", "<b>model and training</b>", "<b>regularization</b>"]
     [link] = panel.play_links
     assert link.target == (panel.controls["epoch"], "value") and panel.controls["epoch"].step == R.SNAPSHOT_EVERY

@@ -588,6 +588,8 @@ def test_a_new_record_is_all_the_explorer_needs(monkeypatch):
         gap = float(re.search(r"max \|formula - torch\| = ([0-9.e+-]+)", panel.readout_text).group(1))
         assert gap < 1e-12 and "LinearLR(optimizer" in panel.readout_text, panel.readout_text
     assert panel.enabled({**panel.values(), "schedule": "step"})["start_factor"] is False
+    # the new record gives total_iters the range 1..150: the state that sets it to 200 is left out, the others stay
+    assert set(panel.states) == set(SP._EXPLORER_STATES) - {"余弦对线性"}
 
 
 def _explorer():

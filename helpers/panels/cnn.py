@@ -600,7 +600,24 @@ def filter_panel() -> Panel:
     rgb = {name: (lambda v: v["input"] == "rgb") for name in _MIX_NAMES}
     custom = {name: (lambda v: v["kernel"] == "custom") for name in _WEIGHT_NAMES}
     return Panel(controls, setup, follow=follow, figsize=(11.25, 3.45), redraw_on=("input",),
-                         enabled_when={**custom, **rgb}, shown_when=rgb, groups=groups)
+                 enabled_when={**custom, **rgb}, shown_when=rgb, groups=groups, states=_filter_states())
+
+
+def _filter_states() -> dict[str, dict]:
+    """The experiments the chapter suggests for the filter panel (on top of its defaults: grey photo, Laplacian)."""
+    sobel = preset_kernel("vertical edges (Sobel x)").clone()
+    sobel[:, 1] = 1.0                                          # "custom" from Sobel x, its middle column set to 1
+    return {
+        "边缘处": {"row": 34, "col": 20},                      # the Laplacian gives 1.11 there
+        "平坦处": {"row": 21, "col": 36},                      # a window of 0.54 ... 0.56: the Laplacian gives -0.005
+        "补零角": {"kernel": "vertical edges (Sobel x)", "padding": 2, "row": 0, "col": 0},
+        "步长 2": {"stride": 2},
+        "步长 3": {"stride": 3},
+        "中列改 1": {"kernel": "custom", **dict(zip(_WEIGHT_NAMES, sobel.flatten().tolist()))},
+        "偏置 1": {"bias": 1.0},
+        "只留红": {"input": "rgb", "mix_g": 0.0, "mix_b": 0.0},
+        "只留蓝": {"input": "rgb", "mix_r": 0.0, "mix_g": 0.0},
+    }
 
 
 # ----------------------------------------------------------------------------- panel: feature maps

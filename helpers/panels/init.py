@@ -134,7 +134,8 @@ def depth_panel(depth: int = 30, width: int = 256, init: str = "kaiming_normal",
 
         return update
 
-    return Panel(controls, setup, figsize=(8.0, 3.4))
+    states = {"Xavier": {"init": "xavier_normal"}, "窄网络": {"width": 16}}  # the chapter's two suggestions
+    return Panel(controls, setup, figsize=(8.0, 3.4), states=states)
 
 
 _HIST_BINS, _FAN_MIN, _FAN_MAX = 52, 8, 256  # 52 bins: a uniform box spans bins 6..46 exactly

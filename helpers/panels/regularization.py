@@ -187,7 +187,25 @@ def overfitting_panel() -> Panel:
 
         return update
 
-    return Panel(controls, setup, figsize=(11.25, 4.0), groups=groups)
+    return Panel(controls, setup, figsize=(11.25, 4.0), groups=groups, states=_PLAYGROUND_STATES)
+
+
+# the experiments the chapter suggests (each on top of the defaults: circles, noise 0.3, 40 points, no regularization)
+_PLAYGROUND_STATES = {
+    "第 20 轮": {"epoch": 20},
+    "训练完": {"epoch": PLAYGROUND_EPOCHS},
+    "200 个点": {"n_train": 200},
+    "无噪声": {"noise": 0.0},
+    "衰减 0.01": {"weight_decay": 0.01},
+    "衰减 0.1": {"weight_decay": 0.1},
+    "Dropout 0.4": {"p": 0.4},
+    "线性激活": {"activation": "linear"},
+    "XOR": {"data": "XOR"},
+    "螺旋": {"data": "spiral"},
+    "moons": {"data": "moons"},
+    "moons+Dropout": {"data": "moons", "p": 0.4},
+    "moons+衰减": {"data": "moons", "weight_decay": 0.01},
+}
 
 
 # ----------------------------------------------------------------------------- dropout mask

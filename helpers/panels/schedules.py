@@ -160,7 +160,38 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
     # a hidden control frees its grid cell and the later cells move up: hidden ones come in whole rows or last
     groups = [("what to draw", [["view"], *_in_rows(list(ticks), 4), ["schedule", "log_y"]]),
               ("settings", _in_rows(list(params), 2))]
-    return Panel(controls, setup, figsize=(10.0, 3.3), enabled_when=rules, shown_when=rules, groups=groups)
+    # a record added later may give a shared setting another range: a state its sliders cannot take is left out
+    states = {name: state for name, state in _EXPLORER_STATES.items() if _fits(controls, state)}
+    return Panel(controls, setup, figsize=(10.0, 3.3), enabled_when=rules, shown_when=rules, groups=groups,
+                 states=states)
+
+
+def _fits(controls: dict, state: dict) -> bool:
+    """Whether every control ``state`` names exists and can take its value (a slider's range, a dropdown's options)."""
+    for name, value in state.items():
+        w = controls.get(name)
+        if w is None or (hasattr(w, "options") and value not in [o[1] if isinstance(o, tuple) else o for o in w.options]):
+            return False
+        if hasattr(w, "min") and not w.min <= value <= w.max:
+            return False
+    return True
+
+
+def _compare(*keys: str, **settings) -> dict:
+    """A compare-view state that ticks exactly ``keys`` (and sets ``settings``)."""
+    return {"view": "compare", **{_shown_label(key): key in keys for key in SCHEDULES}, **settings}
+
+
+# the experiments the chapter suggests: one schedule with a setting, or a set of curves compared
+_EXPLORER_STATES = {
+    "余弦回升": {"schedule": "cosine", "T_max": 50},
+    "指数变直线": {"schedule": "exponential", "log_y": True},
+    "StepLR 台阶": {"schedule": "step", "gamma": 0.5},
+    "MultiStep 台阶": {"schedule": "multistep", "gamma": 0.5},
+    "预热平移": _compare("cosine", "warmup_cosine"),
+    "余弦对线性": _compare("cosine", "polynomial", T_max=200, total_iters=200),
+    "OneCycle": _compare("one_cycle"),
+}
 
 
 # ----------------------------------------------------------------------------- panel: ReduceLROnPlateau

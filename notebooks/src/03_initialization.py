@@ -17,6 +17,7 @@
 import inspect
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -431,7 +432,7 @@ assert first_bad_std == 29 and first_bad_h - first_bad_std >= 2
 #
 # 纵轴是对数坐标，超出 $10^{\pm 12}$ 的值被截在边上，左下角的文字会告诉你从第几层开始越界或变成 `inf/nan`；黑色虚线是 2.8 节推导出的理论值（ReLU 和 linear 有闭式解）。
 #
-# 可以试试：把 init 换成 xavier_normal_。左图的曲线往右下降，右图的曲线却往右**上升**：从右往左读，梯度在传回输入的路上同样逐层变小（反向每层的方差乘以 $\tfrac12\,fan_{out}\,\mathrm{Var}(w) = \tfrac12$），两条曲线互为镜像。再把 width 拉到 16，看窄网络怎样在理论线附近随机起伏。
+# 可以试试（「」里的名字是面板上方"试试："一行里的按钮，点一下就设好这个实验，"↺ 默认"回到开始的设置）：「Xavier」把 init 换成 xavier_normal_。左图的曲线往右下降，右图的曲线却往右**上升**：从右往左读，梯度在传回输入的路上同样逐层变小（反向每层的方差乘以 $\tfrac12\,fan_{out}\,\mathrm{Var}(w) = \tfrac12$），两条曲线互为镜像。「窄网络」把 init 换回默认的 kaiming_normal_、width 拉到 16：理论线这时是水平的，窄网络的曲线却在它附近随机起伏，偏离可达好几倍，偏多少全看抽到的那组权重；width 256 时偏离不到 2.5 倍。
 
 # %%
 depth_panel()
@@ -454,6 +455,43 @@ assert 0.68 < xavier_factor < 0.73 and 15 < normal_factor < 17
 xavier_grad = relu_stats["xavier_normal_"][1]
 print(f"Xavier 的 std(dL/dz): 第 50 层 {xavier_grad[-1]:.1e} -> 第 1 层 {xavier_grad[0]:.1e}")
 assert xavier_grad[0] < 1e-6 * xavier_grad[-1]
+
+# %% [markdown]
+# **验证**（面板的两个按钮）：「Xavier」的前向标准差逐层变小、反向梯度的标准差从第 $L$ 层往第 1 层逐层变小（曲线一降一升）。「窄网络」（Kaiming，宽 16，30 层）偏离理论线的最大倍数：面板用的那组权重超过 5 倍；另换 10 组随机权重，中位数超过 5 倍、每组至少 2 倍；宽 256 时 10 组都不到 2.5 倍。
+
+# %%
+# NBVAL_CHECK_OUTPUT
+depth = depth_panel()                                   # the panel's states, without showing it
+xavier = depth.state_values("Xavier")
+act, grad = init_helpers.depth_stats(xavier["depth"], xavier["width"], xavier["init"], xavier["activation"])
+assert all(np.diff(act) < 0) and all(np.diff(grad) > 0)
+print(f"「Xavier」: std(h) layer 1 {act[0]:.1e} -> layer {xavier['depth']} {act[-1]:.1e}; "
+      f"std(dL/dz) layer {xavier['depth']} {grad[-1]:.1e} -> layer 1 {grad[0]:.1e}")
+
+
+def worst_gap(act: np.ndarray, grad: np.ndarray, width: int, init: str) -> float:
+    """The largest factor between a measured std and the mean-field line, forward or backward."""
+    theory = init_helpers.predicted_signal_std(len(act), width, init_helpers.init_std(init, width, width), "relu")
+    return float(10 ** max(np.abs(np.log10(m / t)).max() for m, t in zip((act, grad), theory)))
+
+
+def random_net_gap(width: int, depth: int, seed: int) -> float:
+    """``worst_gap`` for a fresh Kaiming-normal ReLU net drawn with ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    layers = [torch.randn(width, width, generator=g) * kaiming_std(width) for _ in range(depth)]
+    x, g_up = (torch.randn(init_helpers.DEPTH_BATCH, width, generator=g) for _ in range(2))
+    return worst_gap(*deep_signal_stats(x, layers, "relu", upstream=g_up), width, "kaiming_normal")
+
+
+narrow = depth.state_values("窄网络")
+panel_gap = worst_gap(*init_helpers.depth_stats(narrow["depth"], narrow["width"], narrow["init"], "relu"),
+                      narrow["width"], narrow["init"])
+gaps = {w: [random_net_gap(w, narrow["depth"], seed) for seed in range(10)] for w in (narrow["width"], 256)}
+print(f"「窄网络」 panel weights: {panel_gap:.1f}x off the theory line; 10 random nets, width 16: "
+      f"{min(gaps[16]):.1f}x to {max(gaps[16]):.0f}x (median {np.median(gaps[16]):.1f}x); width 256: "
+      f"{min(gaps[256]):.2f}x to {max(gaps[256]):.2f}x")
+assert narrow["init"] == "kaiming_normal" and panel_gap > 5
+assert np.median(gaps[16]) > 5 and min(gaps[16]) > 2 and max(gaps[256]) < 2.5
 
 # %% [markdown]
 # ### 2.8 Kaiming 的区间是怎么推出来的（更正版）

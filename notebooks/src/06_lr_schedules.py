@@ -241,19 +241,19 @@ assert worst < 1e-15
 # **compare**：勾选任意几种调度器，把它们画在同一张图上，每种一个颜色，图例只列出画出来的那几种；每条曲线都是 PyTorch 调度器的输出（读数里仍给出它和公式的最大差值）。"settings" 里出现所有勾选的调度器用到的参数，名字相同的参数（`T_max`、`eta_min`、`gamma`）同时作用于用到它的每一条曲线。
 # 下拉框里除了笔记的四种，还有笔记之外的几种：预热 + 余弦、`OneCycleLR`、带重启的余弦（第 8 节），以及多项式衰减 `PolynomialLR`：$\eta_t = \eta_0\,(1 - \min(t, T)/T)^{p}$，$T$ 是 `total_iters`，$p = 1$ 时就是线性降到 0。
 #
-# 可以试试：
+# 可以试试（「」里的名字是面板上方"试试："一行里的按钮，点一下就设好这个实验，没提到的控件回到默认值；"↺ 默认"回到开始的设置）：
 #
-# - `CosineAnnealingLR`：把 `T_max` 调到 100 以下，看竖虚线之后学习率怎样升回去（第 5 节的勘误）；
-# - `ExponentialLR`：勾选 "log y"，指数衰减变成直线；`StepLR` 与 `MultiStepLR`：调 `gamma`，看台阶的高度；
-# - compare，只勾 `CosineAnnealingLR` 和 `Warm-up + cosine`：两条曲线共用 `T_max` 和 `eta_min`，预热之后的那一段正是余弦曲线向右平移了 warm-up 步数；
-# - compare，只勾 `CosineAnnealingLR` 和 `PolynomialLR`，把 `T_max` 和 `total_iters` 都调到 200（`power` 保持 1）：余弦在前 100 步一直高于线性衰减，后 100 步一直低于它，两者在第 100 步相交；
-# - compare，勾 `OneCycleLR`：它从 0.1/25 = 0.004 起步，在第 `pct_start`·200 − 1 步（默认第 59 步）到达峰值 0.1，之前一直上升，之后一直下降，最后一步不到 1e-6。
+# - 「余弦回升」`CosineAnnealingLR`：把 `T_max` 调到 100 以下（按钮设为 50），看竖虚线之后学习率怎样升回去（第 5 节的勘误）：第 50 步降到 `eta_min`，第 100 步又回到 0.1；
+# - 「指数变直线」`ExponentialLR`：勾选 "log y"，指数衰减变成直线；「StepLR 台阶」「MultiStep 台阶」`StepLR` 与 `MultiStepLR`：调 `gamma`，看台阶的高度（按钮设为 0.5：每下一个台阶，学习率减半）；
+# - 「预热平移」compare，只勾 `CosineAnnealingLR` 和 `Warm-up + cosine`：两条曲线共用 `T_max` 和 `eta_min`，预热之后的那一段正是余弦曲线向右平移了 warm-up 步数；
+# - 「余弦对线性」compare，只勾 `CosineAnnealingLR` 和 `PolynomialLR`，把 `T_max` 和 `total_iters` 都调到 200（`power` 保持 1）：余弦在前 100 步一直高于线性衰减，后 100 步一直低于它，两者在第 100 步相交；
+# - 「OneCycle」compare，只勾 `OneCycleLR`：它从 0.1/25 = 0.004 起步，在第 `pct_start`·200 − 1 步（默认第 59 步）到达峰值 0.1，之前一直上升，之后一直下降，最后一步不到 1e-6。
 
 # %%
 schedule_explorer_panel()
 
 # %% [markdown]
-# **验证**：面板里的每一种调度器，公式与 PyTorch 的调度器在 200 步内逐点一致（用面板的默认参数）；上面 compare 视图的三条建议：预热 + 余弦在预热之后等于平移了 10 步的余弦，`T_max = total_iters = 200` 时余弦在第 100 步之前高于线性衰减、之后低于它，`OneCycleLR` 从 0.004 升到第 59 步的 0.1 再降到 1e-6 以下。`helpers.schedules.SCHEDULES` 给每种调度器一条记录：名字、用到的参数和范围、PyTorch 调度器、公式，面板和这一格都从它生成。
+# **验证**：面板里的每一种调度器，公式与 PyTorch 的调度器在 200 步内逐点一致（用面板的默认参数）；上面每个按钮的说法，设置都从面板的按钮读出：「余弦回升」在第 50 步降到 `eta_min`、之后一直上升、第 100 步回到 0.1；两个台阶按钮里每个台阶是上一个的一半；预热 + 余弦在预热之后等于平移了 10 步的余弦，`T_max = total_iters = 200` 时余弦在第 100 步之前高于线性衰减、之后低于它，`OneCycleLR` 从 0.004 升到第 59 步的 0.1 再降到 1e-6 以下。`helpers.schedules.SCHEDULES` 给每种调度器一条记录：名字、用到的参数和范围、PyTorch 调度器、公式，面板和这一格都从它生成。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -264,18 +264,46 @@ for name, spec in schedules.SCHEDULES.items():
     assert gap < 1e-12
 
 # %%
-# what the compare view shows (each curve is the torch scheduler's lrs, as in the panel)
-cos = lambda T_max: schedules.scheduler_lrs("cosine", {"T_max": T_max, "eta_min": 0.0}, 200, 0.1)
-warm = schedules.scheduler_lrs("warmup_cosine", {"warmup": 10, "T_max": 100, "eta_min": 0.0}, 200, 0.1)
-assert max(abs(warm[t] - cos(100)[t - 10]) for t in range(10, 200)) < 1e-12          # shifted by the warm-up
-poly = schedules.scheduler_lrs("polynomial", {"total_iters": 200, "power": 1.0}, 200, 0.1)
-c200 = cos(200)
+# what each button shows (each curve is the torch scheduler's lrs, as in the panel)
+explorer = schedule_explorer_panel()                    # the panel's states, without showing it
+
+
+def state_lrs(state: str, key: str) -> list[float]:
+    """The lrs the panel draws for schedule ``key`` in the named state."""
+    values = explorer.state_values(state)
+    return schedules.scheduler_lrs(key, {p.name: values[p.name] for p in schedules.SCHEDULES[key].params}, 200, 0.1)
+
+
+def ticked(state: str) -> set[str]:
+    values = explorer.state_values(state)
+    return {key for key in schedules.SCHEDULES if values[f"show_{key}"]}
+
+
+rise = explorer.state_values("余弦回升")
+up = state_lrs("余弦回升", "cosine")
+T = rise["T_max"]
+assert rise["schedule"] == "cosine" and T < 100 and abs(up[T] - 0.1 * rise["eta_min"]) < 1e-12 and abs(up[2 * T] - 0.1) < 1e-12
+assert all(a < b for a, b in zip(up[T:2 * T], up[T + 1:2 * T + 1]))
+for state, key in (("StepLR 台阶", "step"), ("MultiStep 台阶", "multistep")):
+    gamma, lrs = explorer.state_values(state)["gamma"], state_lrs(state, key)
+    levels = sorted(set(round(v, 15) for v in lrs), reverse=True)
+    assert explorer.state_values(state)["schedule"] == key and gamma == 0.5
+    assert all(abs(b - gamma * a) < 1e-12 for a, b in zip(levels, levels[1:])), state
+assert explorer.state_values("指数变直线")["log_y"] and explorer.state_values("指数变直线")["schedule"] == "exponential"
+assert ticked("预热平移") == {"cosine", "warmup_cosine"} and ticked("余弦对线性") == {"cosine", "polynomial"}
+warm, cos100 = state_lrs("预热平移", "warmup_cosine"), state_lrs("预热平移", "cosine")
+shift = explorer.state_values("预热平移")["warmup"]
+assert max(abs(warm[t] - cos100[t - shift]) for t in range(shift, 200)) < 1e-12          # shifted by the warm-up
+poly, c200 = state_lrs("余弦对线性", "polynomial"), state_lrs("余弦对线性", "cosine")
+assert explorer.state_values("余弦对线性")["power"] == 1.0
 assert all(c200[t] > poly[t] for t in range(1, 100)) and all(c200[t] < poly[t] for t in range(101, 200))
 assert abs(c200[100] - poly[100]) < 1e-12
-one = schedules.scheduler_lrs("one_cycle", {"pct_start": 0.3}, 200, 0.1)
+assert ticked("OneCycle") == {"one_cycle"}
+one = state_lrs("OneCycle", "one_cycle")
 assert abs(one[0] - 0.004) < 1e-12 and one.index(max(one)) == 59 and abs(max(one) - 0.1) < 1e-12
 assert all(a < b for a, b in zip(one[:59], one[1:60])) and all(a > b for a, b in zip(one[59:], one[60:])) and one[-1] < 1e-6
-print("compare view: warm-up + cosine = the cosine shifted by 10 steps; cosine above the linear decay before step 100, "
+print(f"余弦回升: T_max {T}, lr {up[T]:.2g} at step {T}, {up[2 * T]:.2g} at step {2 * T}; steps halve with gamma 0.5; "
+      f"warm-up + cosine = the cosine shifted by {shift} steps; cosine above the linear decay before step 100, "
       "below after it; OneCycleLR 0.004 -> 0.1 at step 59 -> < 1e-6")
 
 # %% [markdown]

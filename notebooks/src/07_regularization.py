@@ -16,6 +16,7 @@
 import inspect
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -76,15 +77,15 @@ show(decision_boundary_figure({
 #
 # 每换一个设置，面板把这个网络从头训练 200 个 epoch（`helpers.regularization.train_playground`：手写的反向传播，加上第 5 章 `helpers.optim.Adam` 的更新规则，与 `nn.Sequential` + `torch.optim.Adam` 逐步相同），每 2 个 epoch 存一份权重；拖 `epoch` 或播放时只是换上存好的那一份。
 #
-# **可以试试**（默认：circles，noise 0.3，40 个训练点，ReLU，宽度 64，无正则）：
+# **可以试试**（默认：circles，noise 0.3，40 个训练点，ReLU，宽度 64，无正则；「」里的名字是面板上方"试试："一行里的按钮，点一下就在默认设置上设好这个实验，"↺ 默认"回到默认）：
 #
-# 1. 按 ▶ 看完整个训练：验证损失（橙线）在前 20 个 epoch 内到最低，之后掉头向上；左图的边界位置变化不大，发白的过渡带到最后却窄了很多（模型变得过分自信）。
-# 2. `training points` 从 40 调到 200：同样 200 个 epoch，最后的验证损失明显更低；但宽网络仍在慢慢过拟合（橙线仍从最低点涨起来）。
-# 3. `noise` 调到 0：两类不再重叠，没有噪声可背，训练到最后验证损失仍然很低（低于 0.1）。
-# 4. `weight decay` 调到 0.01：验证损失停在最低点附近；调到 0.1 就过了头：网络被压成常数，处处 P ≈ 0.5，两条损失都停在 $\ln 2 \approx 0.693$（欠拟合）。
-# 5. `dropout p` 调到 0.4：最后的验证损失降到无正则时的一半左右；淡蓝线（train 模式）高过深蓝线（eval 模式），因为训练时每一步用的是随机丢掉四成单元后变弱了的子网络，它的损失本来就更高，而且每步换一个子网络、上下跳动。
-# 6. `activation` 选 linear：隐藏层全是线性的，整个网络只是一个线性分类器，画不出圆，训练准确率停在五成左右。
-# 7. 换成 XOR 或 spiral 再调上面这些控件；换成 moons 时，Dropout 还有没有用？和 weight decay 比一比。
+# 1. 「第 20 轮」「训练完」按 ▶ 看完整个训练（或者在这两个按钮之间来回点）：验证损失（橙线）在前 20 个 epoch 内到最低，之后掉头向上；左图的边界位置变化不大，发白的过渡带到最后却窄了很多（模型变得过分自信）。
+# 2. 「200 个点」`training points` 从 40 调到 200：同样 200 个 epoch，最后的验证损失明显更低；但宽网络仍在慢慢过拟合（橙线仍从最低点涨起来）。
+# 3. 「无噪声」`noise` 调到 0：两类不再重叠，没有噪声可背，训练到最后验证损失仍然很低：换 20 个训练种子（初始化不同），最后的验证损失都在 0.1 以下，至少一半低于 0.002。
+# 4. 「衰减 0.01」`weight decay` 调到 0.01：验证损失停在最低点附近；「衰减 0.1」调到 0.1 就过了头：网络被压成常数，处处 P ≈ 0.5，两条损失都停在 $\ln 2 \approx 0.693$（欠拟合）。
+# 5. 「Dropout 0.4」`dropout p` 调到 0.4：最后的验证损失降到无正则时的一半左右；淡蓝线（train 模式）高过深蓝线（eval 模式），因为训练时每一步用的是随机丢掉四成单元后变弱了的子网络，它的损失本来就更高，而且每步换一个子网络、上下跳动。
+# 6. 「线性激活」`activation` 选 linear：隐藏层全是线性的，整个网络只是一个线性分类器，画不出圆，训练准确率停在五成左右。
+# 7. 「XOR」「螺旋」换成 XOR 或 spiral 再调上面这些控件；「moons」「moons+Dropout」「moons+衰减」换成 moons 时，Dropout（p = 0.4）还有没有用？和 weight decay（0.01）比一比。
 
 # %%
 overfitting_panel()
@@ -94,9 +95,19 @@ overfitting_panel()
 
 # %%
 assert sum(p.numel() for p in regularization.mlp([2, 64, 64, 2]).parameters()) == 4482
-runs = {(name, seed): train_playground(playground_setting(**kwargs), seed=seed)
-        for name, kwargs in {"none": {}, "dropout 0.4": dict(p=0.4), "weight decay 0.01": dict(weight_decay=0.01),
-                             "200 points": dict(n_train=200)}.items() for seed in (0, 1, 2)}
+play = overfitting_panel()                               # the panel's states, without showing it
+
+
+def state_setting(state: str | None) -> regularization.PlaygroundSetting:
+    """The training setting of the panel's named state (None: the defaults): every control but the epoch."""
+    values = play.state_values(state)
+    values.pop("epoch")
+    return playground_setting(**values)
+
+
+runs = {(name, seed): train_playground(state_setting(state), seed=seed)
+        for name, state in {"none": None, "dropout 0.4": "Dropout 0.4", "weight decay 0.01": "衰减 0.01",
+                            "200 points": "200 个点"}.items() for seed in (0, 1, 2)}
 for (name, seed), run in runs.items():
     best = run.val_loss.argmin()
     print(f"{name:17s} seed {seed}: final train {run.train_loss[-1]:.4f}, val lowest {run.val_loss[best]:.2f} "
@@ -116,24 +127,28 @@ for seed in (0, 1, 2):
 grid = torch.stack(torch.meshgrid(regularization.MAP_GRID, regularization.MAP_GRID, indexing="xy"), -1).reshape(-1, 2)
 for seed in (0, 1, 2):
     run = runs["none", seed]
-    prob = torch.softmax(regularization.playground_logits(run.states[[10, 100]], grid, run.setting), -1)[..., 1]
+    early, late = (play.state_values(state)["epoch"] // regularization.SNAPSHOT_EVERY for state in ("第 20 轮", "训练完"))
+    prob = torch.softmax(regularization.playground_logits(run.states[[early, late]], grid, run.setting), -1)[..., 1]
     band = ((prob > 0.1) & (prob < 0.9)).float().mean(1)            # share of the map with 0.1 < P < 0.9
     print(f"seed {seed}: band {band[0]:.3f} at epoch 20, {band[1]:.3f} at epoch 200; "
-          f"validation accuracy {run.val_acc[10]:.3f} -> {run.val_acc[100]:.3f}")
-    assert band[1] < band[0] / 3 and run.val_acc[100] >= run.val_acc[10] - 0.02
+          f"validation accuracy {run.val_acc[early]:.3f} -> {run.val_acc[late]:.3f}")
+    assert band[1] < band[0] / 3 and run.val_acc[late] >= run.val_acc[early] - 0.02
 
 # %% [markdown]
-# 还有三条：noise 为 0 时最后的验证损失低于 0.1、验证准确率至少 97%；权重衰减 0.1 时两条损失都在 $\ln 2$ 的 0.01 以内，整张图上 $|P - 0.5| < 0.05$；linear 激活的训练准确率低于 70%。
+# 还有三条：noise 为 0 时，训练种子 0 到 19 最后的验证损失都低于 0.1、至少一半低于 0.002，验证准确率都至少 97%；权重衰减 0.1 时两条损失都在 $\ln 2$ 的 0.01 以内，整张图上 $|P - 0.5| < 0.05$；linear 激活的训练准确率低于 70%。
 
 # %%
-clean = playground_run(noise=0.0)
-too_much = playground_run(weight_decay=0.1)
-linear = playground_run(activation="linear")
-flat = playground_map(200, weight_decay=0.1)
-print(f"noise 0: final val {clean.val_loss[-1]:.3f} (acc {clean.val_acc[-1]:.0%}); weight decay 0.1: train "
+clean = [train_playground(state_setting("无噪声"), seed=seed) for seed in range(20)]
+clean_val = np.array([run.val_loss[-1] for run in clean])
+too_much = train_playground(state_setting("衰减 0.1"))
+linear = train_playground(state_setting("线性激活"))
+flat = playground_map(200, **state_setting("衰减 0.1")._asdict())
+print(f"noise 0, 20 seeds: final val {clean_val.min():.4f} to {clean_val.max():.3f}, {(clean_val < 0.002).sum()} below 0.002, "
+      f"acc at least {min(run.val_acc[-1] for run in clean):.1%}; weight decay 0.1: train "
       f"{too_much.train_loss[-1]:.3f}, val {too_much.val_loss[-1]:.3f}, max |P - 0.5| {abs(flat - 0.5).max():.3f}; "
       f"linear: train acc {linear.train_acc[-1]:.0%}")
-assert clean.val_loss[-1] < 0.1 and clean.val_acc[-1] >= 0.97 and abs(flat - 0.5).max() < 0.05
+assert clean_val.max() < 0.1 and (clean_val < 0.002).sum() >= 10 and min(run.val_acc[-1] for run in clean) >= 0.97
+assert abs(flat - 0.5).max() < 0.05
 assert abs(too_much.train_loss[-1] - math.log(2)) < 0.01 and abs(too_much.val_loss[-1] - math.log(2)) < 0.01
 assert linear.train_acc[-1] < 0.7
 

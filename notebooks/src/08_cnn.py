@@ -151,13 +151,13 @@ print("与 F.conv2d 相同：", torch.equal(ours, theirs), "；与翻转核的�
 #
 # 选一个预设核时，下面 3×3 排列的九个权重滑块显示这个核的数值（灰着，因为预设时它们不起作用）；选 "custom" 后它们启用，从刚才显示的核开始改。
 #
-# 可以试试：
+# 可以试试（「」里的名字是面板上方"试试："一行里的按钮，点一下就设好这个实验，没提到的控件回到默认值；"↺ 默认"回到开始的设置）：
 #
-# - 把窗口移到一条边上，再移到一片平坦的地方：边上的 Σ 可以大到 1 以上，平坦处 9 个乘积正负几乎抵消，Σ 接近 0（边缘核的权重和为 0，完全平坦的一块输出正好是 0）；
-# - 先把卷积核选成 Sobel x 或 blur（默认的 Laplacian 右下角的权重是 0，乘积会全是 0），再把 zero padding P 调到 2、row 和 column 都调到 0：窗口落在左上角补的 0 上，9 个数里只有右下角一个来自图片，所以乘积里只有它可能不是 0；
-# - 把 P 调回 0，再把 stride 调到 2、3：输出从 $46\times46$ 变成 $23\times23$、$16\times16$，row、column 滑块的范围跟着变小；
-# - 先选 Sobel x，再切到 "custom"，把中间一列改成 1：权重和不再是 0，平坦区域的输出变成"权重和 × 亮度"；
-# - 拖动 bias $b$：每个输出都加上同一个 $b$，整张特征图一起变。
+# - 「边缘处」把窗口移到一条边上（按钮选的是第 34 行、第 20 列），「平坦处」再移到一片平坦的地方（第 21 行、第 36 列）：边上的 Σ 可以大到 1 以上，平坦处 9 个乘积正负几乎抵消，Σ 接近 0（边缘核的权重和为 0，完全平坦的一块输出正好是 0）；
+# - 「补零角」先把卷积核选成 Sobel x 或 blur（默认的 Laplacian 右下角的权重是 0，乘积会全是 0；按钮选 Sobel x），再把 zero padding P 调到 2、row 和 column 都调到 0：窗口落在左上角补的 0 上，9 个数里只有右下角一个来自图片，所以乘积里只有它可能不是 0；
+# - 「步长 2」「步长 3」把 P 调回 0，再把 stride 调到 2、3：输出从 $46\times46$ 变成 $23\times23$、$16\times16$，row、column 滑块的范围跟着变小；
+# - 「中列改 1」先选 Sobel x，再切到 "custom"，把中间一列改成 1：权重和不再是 0（变成 3），平坦区域的输出变成"权重和 × 亮度"；
+# - 「偏置 1」拖动 bias $b$（按钮把它拖到最右边的 1）：每个输出都加上同一个 $b$，整张特征图一起变。
 
 # %%
 filter_panel()
@@ -167,6 +167,7 @@ filter_panel()
 # 任意核作用在亮度为 $v$ 的平坦块上得到"权重和 × $v$ + $b$"；偏置让每个输出加上同一个 $b$。
 # 面板拆开的那个输出（`helpers.cnn.explain_pixel`：窗口、逐元素乘积、和加偏置）等于 `F.conv2d` 在同一位置的输出，补 0 的角上也一样；`P = 2` 时左上角输出的窗口里只有右下角是图片的像素；输出大小 46、23、16 与公式一致；Laplacian 作用在照片上，最大的输出超过 1，又有一成以上的输出绝对值小于 0.02。
 # 面板本身：选预设核后九个权重滑块显示它的数值并禁用；切到 "custom" 后滑块不动、画面不变（同一个核），滑块启用。
+# 面板的按钮（设置从按钮读出）：「边缘处」的输出大于 1，「平坦处」的输出绝对值小于 0.02，它的 9 个乘积却不全是 0；「补零角」的核右下角的权重不是 0，窗口里只有右下角是图片的像素，其余 8 个乘积都是 0；「步长 2」「步长 3」的 P 是 0，输出是 $23\times23$、$16\times16$；「中列改 1」的核是 Sobel x 把中间一列换成 1，权重和为 3；「偏置 1」让每个输出加 1。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -219,6 +220,34 @@ assert [w.value for w in weights] == kernel("sharpen").flatten().tolist() and no
 assert panel.image.value == shown
 print("the weight sliders show the preset (disabled); custom starts from it, same picture")
 
+# %%
+# NBVAL_CHECK_OUTPUT
+def state_pixel(state: str):
+    """The panel's explained output in the named state (grey input), with the kernel and all the state's settings."""
+    v = panel.state_values(state)
+    k = kernel(v["kernel"]) if v["kernel"] != "custom" else torch.tensor([v[n] for n in weight_names]).reshape(3, 3)
+    ex = cnn.explain_pixel(photo48, k[None], v["bias"], stride=v["stride"], padding=v["padding"], row=v["row"], col=v["col"])
+    return ex, k, v
+
+
+weight_names = [f"w{r}{c}" for r in range(3) for c in range(3)]
+edge, flat_spot = state_pixel("边缘处")[0], state_pixel("平坦处")[0]
+assert edge.output > 1 and abs(flat_spot.output) < 0.02 and (flat_spot.products.abs() > 0.1).sum() >= 5
+corner, k_corner, v_corner = state_pixel("补零角")
+assert v_corner["padding"] == 2 and (v_corner["row"], v_corner["col"]) == (0, 0) and k_corner[2, 2] != 0
+assert corner.window[0, 2, 2] == photo48[0, 0, 0] and (corner.window[0].flatten()[:-1] == 0).all()
+assert (corner.products[0].flatten()[:-1] == 0).all() and corner.products[0, 2, 2] != 0
+sizes = [cnn.conv_output_size(48, 3, v["stride"], v["padding"]) for v in map(panel.state_values, ("步长 2", "步长 3"))]
+assert sizes == [23, 16] and all(panel.state_values(s)["padding"] == 0 for s in ("步长 2", "步长 3"))
+k_middle = state_pixel("中列改 1")[1]
+assert panel.state_values("中列改 1")["kernel"] == "custom" and torch.equal(k_middle, k_custom) and k_middle.sum() == 3
+b_state = panel.state_values("偏置 1")["bias"]
+y_state = F.conv2d(photo48[None], kernel("edges (Laplacian)")[None, None], torch.tensor([b_state]))
+assert b_state == 1 and torch.allclose(y_state, F.conv2d(photo48[None], kernel("edges (Laplacian)")[None, None]) + 1, atol=1e-6)
+print(f"边缘处 y = {edge.output:.3f}, 平坦处 y = {flat_spot.output:.4f}; 补零角: only the bottom-right product "
+      f"{corner.products[0, 2, 2]:.2f} is not 0; 步长 2, 3: {sizes[0]}×{sizes[0]}, {sizes[1]}×{sizes[1]}; "
+      f"中列改 1: weights sum to {k_middle.sum():.0f}; 偏置 1 adds 1 everywhere")
+
 # %% [markdown]
 # ### 3.2 多个通道：对通道也求和
 #
@@ -248,9 +277,9 @@ print("三个通道各自的和：", [round(v, 4) for v in per_channel])
 # %% [markdown]
 # 回到 3.1 的面板，把 input 换成 "RGB shapes"（一张用代码画的 $48\times48$ 彩色小图）。权重变成 $(1, 3, 3, 3)$：每个通道一个核，这里是同一个 $3\times3$ 核分别乘上 "× on R"、"× on G"、"× on B"。右边拆成三行：每个通道各自"窗口 × 核"再求和得到 $\Sigma_R, \Sigma_G, \Sigma_B$，最后一行把三个通道的和相加、再加偏置，得到**一个**输出。
 #
-# 可以试试：选 Laplacian，把 × on G 和 × on B 设为 0，只留红色通道。红色圆和黄色条（黄 = 红 + 绿）的边缘很亮，绿色方块的边几乎看不见：它的红色分量（0.15）和背景（0.12）差不多。只留蓝色通道时，最亮的是蓝色三角的边。
+# 可以试试：「只留红」选 Laplacian，把 × on G 和 × on B 设为 0，只留红色通道。红色圆和黄色条（黄 = 红 + 绿）的边缘很亮，绿色方块的边几乎看不见：它的红色分量（0.15）和背景（0.12）差不多。「只留蓝」只留蓝色通道时，最亮的是蓝色三角的边。
 #
-# **验证**：面板的 RGB 输出等于 `F.conv2d`（`in_channels=3`）；拆开的一个输出等于三个通道的和加偏置；只留红色通道时，绿色方块周围的最大响应不到红色圆、黄色条周围的 10%；只留蓝色通道时，蓝色三角周围的响应最大。
+# **验证**：面板的 RGB 输出等于 `F.conv2d`（`in_channels=3`）；拆开的一个输出等于三个通道的和加偏置；绿色方块的红色分量是 0.15、背景是 0.12；「只留红」（读自面板的按钮）时，绿色方块周围的最大响应不到红色圆、黄色条周围的 10%；「只留蓝」时，蓝色三角周围的响应最大。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -272,7 +301,16 @@ regions = {"disc": (slice(0, 26), slice(0, 26)), "square": (slice(26, 46), slice
 def response(mix):
     y = F.conv2d(shapes[None], channel_kernels(mix)[None], padding=1)[0, 0]
     return {name: y[r, c].abs().max().item() for name, (r, c) in regions.items()}
-red_only, blue_only = response((1, 0, 0)), response((0, 0, 1))
+def state_mix(state: str) -> tuple[float, float, float]:
+    """The × on R, G, B of the filter panel's named state (built above as ``panel``)."""
+    v = panel.state_values(state)
+    assert v["input"] == "rgb" and v["kernel"] == "edges (Laplacian)"
+    return v["mix_r"], v["mix_g"], v["mix_b"]
+
+
+red_only, blue_only = response(state_mix("只留红")), response(state_mix("只留蓝"))
+assert state_mix("只留红") == (1, 0, 0) and state_mix("只留蓝") == (0, 0, 1)
+assert abs(shapes[0, 36, 12] - 0.15) < 1e-6 and shapes[1, 36, 12] > 0.7 and abs(shapes[0, 0, 47] - 0.12) < 1e-6
 assert red_only["square"] < 0.1 * min(red_only["disc"], red_only["bar"])
 assert max(blue_only, key=blue_only.get) == "triangle"
 print("red only: square edge", f"{red_only['square']:.2f}",
