@@ -356,6 +356,8 @@ def test_formulas_become_mathml_core():
     cases = _math(r"n_k = \begin{cases} a_k, & a_k = b_k \\ \text{无法广播}, & \text{其他情况} \end{cases}", True)
     assert len(list(cases.iter("mtr"))) == 2 and len(list(cases.iter("mtd"))) == 4
     assert _math(r"a\!b").find(".//mspace").get("width") == "-0.167em"  # MathML Core has no named spaces
+    slash = _math(r"1 / (1-\beta)").find(".//mo")
+    assert slash.text == "/" and slash.get("lspace") == slash.get("rspace") == "0"
     with pytest.raises(ValueError, match="still holds TeX"):
         tex.tex_to_mathml(r"\Var(x)")  # a command the converter does not know
     with pytest.raises(ValueError, match="mathvariant"):
@@ -393,6 +395,11 @@ def test_markdown_keeps_its_hands_off_the_math():
     assert cell.count("<em>") == 2 and "<em>a</em>" in cell and "<em>b</em>" in cell
     assert cell.count("<math ") == 3 and '<span class="math-display"><math' in cell
     assert "$" not in re.sub(r"<math.*?</math>", "", cell, flags=re.S).split("</main>")[0]
+    heading = html_page.export(exp, html_page.markdown_notebook("t", ["## 为什么是 $\\gamma$、$\\beta$\n\n即 $y$，然后 $z$ 和"]),
+                               "index", "<nav></nav>")
+    kept = re.findall(r'<span class="math-nobr"><math display="inline">.*?</math>(.*?)</span>', heading)
+    assert kept == ["、", "，"]  # a line never starts with the punctuation after a formula (heading and text)
+    assert "<h2 id=" in heading and "xmlns" not in heading.split("site-0", 1)[1].split("</main>")[0]
 
 
 def test_the_colab_badge_becomes_a_text_link_and_the_setup_cell_is_left_out():
@@ -642,11 +649,13 @@ _FORMULAS_JS = """async () => {
     return copy.textContent;
   }).join('\\n');
   const font = await document.fonts.load('16px "Course Math"', '\u2211');
+  const wide = Array.from(document.querySelectorAll('.math-display')).filter(
+    e => e.getBoundingClientRect().right > window.innerWidth + 1).length;  // a long formula scrolls in its own box
   return {count: maths.length, empty: boxes.filter(b => !(b.width > 0 && b.height > 0)).length,
           display: getComputedStyle(document.querySelector('math[display="block"]')).display,
           stacked: num.bottom <= den.top + 1 && num.width > 0 && den.width > 0,
           tex: (text.match(/\\$[^$]+\\$|\\\\(frac|sum|mathcal|text|hat|sqrt|partial)\\b/g) || []).slice(0, 5),
-          font: font.length};
+          font: font.length, wide: wide};
 }"""
 
 _SET_COMBO_JS = """([panel, combo]) => {
@@ -744,6 +753,7 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
             formulas = page.evaluate(_FORMULAS_JS)
             assert formulas["count"] > 100 and formulas["empty"] == 0, formulas
             assert formulas["display"] == "block math" and formulas["stacked"] and formulas["font"] == 1, formulas
+            assert formulas["wide"] == 0, formulas  # on a phone: no formula wider than the screen
             assert formulas["tex"] == [], formulas
             panels = page.locator(".static-panel")
             saved = _saved_panels(NOTEBOOK)

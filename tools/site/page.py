@@ -182,7 +182,7 @@ def exporter():
     from nbconvert.filters.markdown_mistune import MarkdownWithMath
     from nbconvert.preprocessors import Preprocessor
 
-    from .tex import mathml_renderer
+    from .tex import keep_punctuation_with_math, mathml_renderer
 
     class SitePreprocessor(Preprocessor):
         def preprocess(self, nb, resources):
@@ -198,7 +198,7 @@ def exporter():
                                          path=context.get("resources", {}).get("metadata", {}).get("path", ""),
                                          anchor_link_text=self.anchor_link_text,
                                          exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
-            return MarkdownWithMath(renderer=renderer).render(source)
+            return keep_punctuation_with_math(MarkdownWithMath(renderer=renderer).render(source))
 
     exp = SiteExporter(extra_template_basedirs=[str(TEMPLATE.parent)], template_name=TEMPLATE.name)
     exp.language_code = "zh-CN"

@@ -11,8 +11,8 @@ and looks as TeX would:
 - in the MathML: named functions (``max``, ``\operatorname{sign}``) are identifiers followed by a thin space,
   ``\mathrm{ReLU}`` is one word, relations and fences the converter marks as identifiers (``\sim``, ``\pm``,
   ``\lfloor``) are operators, a sign after ``=`` is unary, ``\hat``/``\bar``/``\tilde`` are accents, ``\lVert``
-  and ``|`` keep their size, named spaces are lengths, ``\_`` in ``\text`` is ``_``; in display math
-  ``\max_i`` puts ``i`` below.
+  and ``|`` keep their size, ``/`` has no space around it, named spaces are lengths, ``\_`` in ``\text`` is
+  ``_``; in display math ``\max_i`` puts ``i`` below.
 
 A formula whose MathML still holds a backslash (a command the converter does not know) or a font variant that
 MathML Core cannot show raises :class:`ValueError`: better a failed build than raw TeX on a page.
@@ -28,7 +28,6 @@ import re
 import xml.etree.ElementTree as ET
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
-ET.register_namespace("", MATHML_NS)
 _Q = f"{{{MATHML_NS}}}"
 
 # identifiers the converter leaves as single glyphs but TeX spaces as binary operators, relations or fences
@@ -113,6 +112,9 @@ def _fix_element(el: ET.Element, display: bool) -> None:
             el[1].set("stretchy", "false")
     elif tag in ("mover", "munder") and len(el) == 2 and el[0].tag == _Q + "mrow" and len(el[0]) == 1:
         el[0] = el[0][0]  # \overset{text}{\rightarrow}: the arrow itself is the base, so that it stretches
+    elif tag == "mo" and text == "/" and "stretchy" not in el.attrib:
+        el.set("lspace", "0")  # a/b: an ordinary symbol in TeX, no space around it
+        el.set("rspace", "0")
     elif tag == "mo" and text in _FENCES and not {"stretchy", "minsize", "maxsize"} & set(el.attrib):
         el.set("stretchy", "false")  # \lVert, |: as tall as the text; only \left, \right and \big resize
     elif tag == "mspace" and el.get("width") in _NAMED_SPACES:
@@ -187,6 +189,8 @@ def tex_to_mathml(tex: str, display: bool = False) -> str:
     for el in root.iter():
         el.attrib.pop(_FUNCTION_MARK, None)
     _check(root, tex)
+    for el in root.iter():  # an HTML page needs no namespace: the parser knows <math>
+        el.tag = el.tag.removeprefix(_Q)
     return ET.tostring(root, encoding="unicode", short_empty_elements=True)
 
 
@@ -194,6 +198,17 @@ def math_html(tex: str, display: bool = False) -> str:
     """A formula as it goes into a page: display math in a block of its own that scrolls sideways on a phone."""
     mathml = tex_to_mathml(tex, display)
     return f'<span class="math-display">{mathml}</span>' if display else mathml
+
+
+_PUNCTUATION_AFTER = "，。、；：！？）》」』】,.;:!?)"
+
+
+def keep_punctuation_with_math(html_text: str) -> str:
+    """A line never starts with the comma after an inline formula: the formula and its punctuation are kept together
+    (also where nbconvert wrote the punctuation as a character reference, as in a heading: ``&#65292;``)."""
+    one = "|".join([re.escape(c) for c in _PUNCTUATION_AFTER] + [f"&#{ord(c)};" for c in _PUNCTUATION_AFTER])
+    return re.sub(rf'(<math\b[^>]*display="inline"[^>]*>(?:(?!</math>).)*</math>)((?:{one})+)',
+                  r'<span class="math-nobr">\1\2</span>', html_text, flags=re.S)
 
 
 def markdown_formulas(markdown: str) -> list[tuple[str, bool]]:
