@@ -18,8 +18,8 @@ A formula whose MathML still holds a backslash (a command the converter does not
 MathML Core cannot show raises :class:`ValueError`: better a failed build than raw TeX on a page.
 
 The formulas are drawn in STIX Two Math (SIL Open Font License), which the package ``ziamath`` ships: each page
-embeds it cut down to the characters its formulas use (about 40 KB), so that sums, radicals and fences are drawn
-with a real math font on every device, whether or not the reader has one installed (:func:`with_math_font`).
+embeds it cut down to the characters its formulas use (40–60 KB as base64 WOFF), so that sums, radicals and
+fences are drawn with a real math font on every device, whether or not the reader has one (:func:`with_math_font`).
 """
 from __future__ import annotations
 
