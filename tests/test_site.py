@@ -356,6 +356,13 @@ def test_formulas_become_mathml_core():
     cases = _math(r"n_k = \begin{cases} a_k, & a_k = b_k \\ \text{无法广播}, & \text{其他情况} \end{cases}", True)
     assert len(list(cases.iter("mtr"))) == 2 and len(list(cases.iter("mtd"))) == 4
     assert _math(r"a\!b").find(".//mspace").get("width") == "-0.167em"  # MathML Core has no named spaces
+    row = list(_math(r"\sum_i p_i \log p_i").find("mrow"))
+    assert [e.tag for e in row] == ["msub", "msub", "mspace", "mi", "mspace", "msub"]  # \sum_i p_i, log, p_i
+    bars = _math(r"e^{-|z|}").findall(".//mo")
+    assert bars[0].get("form") == "prefix" and [b.get("rspace") for b in bars[1:]] == ["0", "0"]
+    assert _math(r"(0,\ +\sqrt{x})").find(".//mo[.='+']").get("form") == "prefix"  # a sign after ", "
+    double = _math(r"\ell_\delta''(e)").find(".//msubsup")
+    assert [e.text for e in double] == ["ℓ", "δ", "″"]  # one superscript, not a prime on a primed letter
     slash = _math(r"1 / (1-\beta)").find(".//mo")
     assert slash.text == "/" and slash.get("lspace") == slash.get("rspace") == "0"
     with pytest.raises(ValueError, match="still holds TeX"):

@@ -8,11 +8,12 @@ and looks as TeX would:
 
 - in the TeX: ``\mathcal L`` without braces, ``\big\lVert`` and ``\xrightarrow{…}``, which the converter would
   leave as text or place with attributes MathML Core reads differently, and ``\mathrm{d}`` (one upright letter);
-- in the MathML: named functions (``max``, ``\operatorname{sign}``) are identifiers followed by a thin space,
+- in the MathML: named functions (``max``, ``\operatorname{sign}``) are identifiers set off by thin spaces,
   ``\mathrm{ReLU}`` is one word, relations and fences the converter marks as identifiers (``\sim``, ``\pm``,
   ``\lfloor``) are operators, a sign after ``=`` is unary, ``\hat``/``\bar``/``\tilde`` are accents, ``\lVert``
-  and ``|`` keep their size, ``/`` has no space around it, named spaces are lengths, ``\_`` in ``\text`` is
-  ``_``; in display math ``\max_i`` puts ``i`` below.
+  and ``|`` keep their size and hug their contents, ``/`` has no space around it, ``\ell_\delta''`` has one
+  superscript, named spaces are lengths, ``\_`` in ``\text`` is ``_``; in display math ``\max_i`` puts ``i``
+  below.
 
 A formula whose MathML still holds a backslash (a command the converter does not know) or a font variant that
 MathML Core cannot show raises :class:`ValueError`: better a failed build than raw TeX on a page.
@@ -117,6 +118,9 @@ def _fix_element(el: ET.Element, display: bool) -> None:
         el.set("rspace", "0")
     elif tag == "mo" and text in _FENCES and not {"stretchy", "minsize", "maxsize"} & set(el.attrib):
         el.set("stretchy", "false")  # \lVert, |: as tall as the text; only \left, \right and \big resize
+    if tag == "mo" and text in ("|", "‖") and el.get("fence") != "true":
+        el.set("lspace", "0")  # |e| and \lVert w \rVert: the bars hug what they enclose (TeX spaces them as ordinary
+        el.set("rspace", "0")  # symbols; MathML would space a bar in the middle of a row as a relation)
     elif tag == "mspace" and el.get("width") in _NAMED_SPACES:
         el.set("width", _NAMED_SPACES[el.get("width")])
     elif tag == "mspace" and el.get("width") == "negativethinmathspace":
@@ -126,8 +130,24 @@ def _fix_element(el: ET.Element, display: bool) -> None:
     for child in el:
         _fix_element(child, display)
     _merge_upright_letters(el)
+    _merge_primes(el)
     _space_after_functions(el)
     _unary_signs(el)
+
+
+_PRIMES = {"′": 1, "″": 2, "‴": 3}
+
+
+def _merge_primes(parent: ET.Element) -> None:
+    r"""``\ell_\delta''`` comes as a prime on a subscripted letter that already has one: one superscript ``″``."""
+    for k, child in enumerate(list(parent)):
+        if (child.tag == _Q + "msup" and len(child) == 2 and child[0].tag in (_Q + "msup", _Q + "msubsup")
+                and (child[1].text or "") in _PRIMES and (child[0][-1].text or "") in _PRIMES):
+            base = child[0]
+            count = _PRIMES[base[-1].text] + _PRIMES[child[1].text]
+            if count <= 3:
+                base[-1].text = {1: "′", 2: "″", 3: "‴"}[count]
+                parent[k] = base
 
 
 def _unary_signs(parent: ET.Element) -> None:
@@ -138,7 +158,7 @@ def _unary_signs(parent: ET.Element) -> None:
     for k, child in enumerate(children):
         if child.tag != _Q + "mo" or child.text not in ("−", "+", "±", "∓") or "form" in child.attrib:
             continue
-        before = children[k - 1] if k else None
+        before = next((c for c in reversed(children[:k]) if not _is_space(c)), None)  # ",\ +\sqrt{…}": unary too
         if before is None or (before.tag == _Q + "mo" and before.text not in (")", "]", "|", "‖", "}", "⌋", "⌉")
                               and before.get("form") != "postfix"):
             child.set("form", "prefix")
@@ -159,9 +179,18 @@ def _space_after_functions(parent: ET.Element) -> None:
     children = list(parent)
     for k in range(len(children) - 1, -1, -1):
         nxt = children[k + 1] if k + 1 < len(children) else None
-        if _is_function(children[k]) and nxt is not None and nxt.tag not in (_Q + "mo", _Q + "mspace"):
-            space = ET.Element(_Q + "mspace", {"width": "0.167em"})
-            parent.insert(k + 1, space)
+        before = children[k - 1] if k else None
+        if not _is_function(children[k]):
+            continue
+        if nxt is not None and nxt.tag not in (_Q + "mo", _Q + "mspace"):
+            parent.insert(k + 1, ET.Element(_Q + "mspace", {"width": "0.167em"}))
+        if before is not None and before.tag not in (_Q + "mo", _Q + "mspace") and not _is_space(before):
+            parent.insert(k, ET.Element(_Q + "mspace", {"width": "0.167em"}))  # p_i \log p_i: after a symbol too
+
+
+def _is_space(el: ET.Element) -> bool:
+    r"""An ``mspace``, or the ``mtext`` of a TeX space (``\ ``, ``~``)."""
+    return el.tag == _Q + "mspace" or (el.tag == _Q + "mtext" and not (el.text or "").strip())
 
 
 def _check(root: ET.Element, tex: str) -> None:
