@@ -2,7 +2,6 @@
 
     python -m tools.site                                  # every notebook -> site/
     python -m tools.site --only 04 --max-frames 8 --out /tmp/site
-    python -m tools.site --mathjax-dir node_modules/mathjax      # formulas without a CDN (MathJax 2.7)
 
 Pages come from the executed notebooks through nbconvert's HTML exporter (its lab template, with
 the site's navigation, CSS and a few lines of JavaScript added by ``tools/site_template/``).
@@ -19,8 +18,9 @@ each gets its smallest grid, and the rest is shared out by need. A panel called 
 arguments (``loss_panel(loss="Huber")``) is rebuilt from its call; when an argument is a variable (a
 model trained in the chapter), the notebook runs in a kernel up to its last panel and the panels
 are rendered there, on the very objects the notebook shows (recorded through ``Panel.display_listeners``).
-Formulas are typeset by MathJax 2.7, loaded from nbconvert's default CDN (cdnjs), or from the site
-itself with ``--mathjax-dir`` (a copy of the npm package ``mathjax@2``, about 5 MB), or from ``--mathjax-url``.
+Nothing on a page comes from outside the site: formulas are typeset when the page is built, as MathML that
+the browser lays out (:mod:`.tex`; drawn in STIX Two Math, cut down to the page's formulas and embedded in it),
+the Colab badge becomes a text link, and the Colab setup cell is left out.
 
 Also written: ``index.html`` (the chapter tables of README.md), ``glossary.html`` (GLOSSARY.md, when
 it exists) and ``.site-build.json`` (what was built: frames per panel, sizes, times).
@@ -30,7 +30,8 @@ One module per job:
 - :mod:`.discover`: which panel each widget output of a notebook shows (read from the cell's source);
 - :mod:`.grid`: the pre-rendered control values of a panel, the order of its frames, a page's byte budget;
 - :mod:`.render`: rendering the frames, in worker processes or in the notebook's kernel;
-- :mod:`.page`: the HTML of a static panel, the navigation, the index page;
+- :mod:`.page`: the HTML of a static panel, the navigation, the index page, the export of a notebook;
+- :mod:`.tex`: formulas as MathML, and the math font a page embeds;
 - :mod:`.build`: the whole build and the command line.
 
 The heavy libraries (torch, matplotlib, nbconvert) are imported inside functions, so that a spawned

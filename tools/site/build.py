@@ -22,27 +22,6 @@ PANEL_MB = 1.5        # the most a panel's frames may take of its page (beyond i
 PAGE_MB = 7.5         # a whole page; its panels share what the rest of the page leaves
 PAGE_BASE_MB = 0.5    # what a page weighs beyond its notebook file (CSS, markup)
 
-MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX",
-                 "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff"]
-MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
-
-
-def copy_mathjax(source: pathlib.Path | str, out: pathlib.Path | str) -> str:
-    """Copy what the pages use of MathJax 2.7 (the npm package ``mathjax@2``) into ``out/mathjax``; returns the URL."""
-    source = pathlib.Path(source)
-    missing = [part for part in MATHJAX_PARTS if not (source / part).exists()]
-    if missing:
-        raise ValueError(f"mathjax_dir must be a MathJax 2.7 folder (npm package mathjax@2); {source} lacks {missing}")
-    for part in MATHJAX_PARTS:
-        target = pathlib.Path(out) / "mathjax" / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if (source / part).is_dir():
-            shutil.copytree(source / part, target)
-        else:
-            shutil.copy2(source / part, target)
-    return MATHJAX_URL
-
-
 def _clear(out: pathlib.Path) -> None:
     if out.exists():
         if any(out.iterdir()) and not (out / REPORT_NAME).exists():
@@ -60,10 +39,10 @@ def _page_job(path: pathlib.Path, panels: list[dict], max_frames: int, png_level
                    page_bytes=max(0.0, page_mb - PAGE_BASE_MB - path.stat().st_size / 1e6) * 1e6)
 
 
-def _export_pages(books: list, pages: list[tuple[str, str]], readme: pathlib.Path, glossary: pathlib.Path,
-                  mathjax_url: str | None) -> tuple[list[str], dict[str, str]]:
+def _export_pages(books: list, pages: list[tuple[str, str]], readme: pathlib.Path,
+                  glossary: pathlib.Path) -> tuple[list[str], dict[str, str]]:
     """The exported chapter pages (with slots for their panels), and the index and glossary pages."""
-    exp, has_glossary = exporter(mathjax_url), glossary.is_file()
+    exp, has_glossary = exporter(), glossary.is_file()
     bodies = [export(exp, nb, path.stem, nav_html(pages, i, has_glossary)) for i, (path, nb, _) in enumerate(books)]
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     index = markdown_notebook("深度学习笔记 · 交互课程", index_markdown(text, pages, has_glossary))
@@ -134,7 +113,6 @@ def _write_pages(out: pathlib.Path, books: list, bodies: list[str], extra: dict[
 
 def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = None, max_frames: int = MAX_FRAMES,
           panel_mb: float = PANEL_MB, page_mb: float = PAGE_MB, jobs: int = 2, png_level: int = 9,
-          mathjax_url: str | None = None, mathjax_dir: pathlib.Path | str | None = None,
           notebooks: pathlib.Path = NB_DIR, readme: pathlib.Path = ROOT / "README.md",
           glossary: pathlib.Path = ROOT / "GLOSSARY.md", log=print) -> dict:
     """Build the site into ``out`` and return what was built (also written to ``out/.site-build.json``)."""
@@ -146,8 +124,6 @@ def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = N
     out, readme, glossary = pathlib.Path(out), pathlib.Path(readme), pathlib.Path(glossary)
     paths = _notebooks(notebooks, only)
     _clear(out)
-    if mathjax_dir:
-        mathjax_url = copy_mathjax(mathjax_dir, out)
     books, page_jobs, entries = _prepare(paths, {"max_frames": max_frames, "png_level": png_level,
                                                  "panel_mb": panel_mb, "page_mb": page_mb}, log)
     pages = [(path.stem, nb.metadata["title"]) for path, nb, _ in books]
@@ -156,7 +132,7 @@ def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = N
     # render the panels (in worker processes; kernels first, they take longest) while this process exports the pages
     pool, pending = start_rendering(sorted(page_jobs, key=lambda j: (not j.kernel, -len(j.panels))), jobs)
     try:
-        bodies, extra = _export_pages(books, pages, readme, glossary, mathjax_url)
+        bodies, extra = _export_pages(books, pages, readme, glossary)
         results, page_seconds = _collect(pending, entries, log)
     finally:
         if pool is not None:
@@ -194,13 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="render processes (default 2)")
     parser.add_argument("--png-level", type=int, default=9, choices=range(1, 10), metavar="1-9",
                         help="zlib level of the frames (default 9: smallest)")
-    parser.add_argument("--mathjax-url", help="MathJax 2.7 script to load instead of nbconvert's default CDN")
-    parser.add_argument("--mathjax-dir", help="a MathJax 2.7 folder (npm package mathjax@2) to copy into the site, "
-                                              "so that formulas need no CDN either")
     args = parser.parse_args(argv)
     report = build(args.out, only=args.only, max_frames=args.max_frames, panel_mb=args.panel_mb,
-                   page_mb=args.page_mb, jobs=args.jobs, png_level=args.png_level, mathjax_url=args.mathjax_url,
-                   mathjax_dir=args.mathjax_dir)
+                   page_mb=args.page_mb, jobs=args.jobs, png_level=args.png_level)
     print(summary(report))
     print(f"open {pathlib.Path(args.out) / 'index.html'}")
     return 0

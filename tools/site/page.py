@@ -144,21 +144,74 @@ def rewrite_notebook_links(text: str, built: set[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- nbconvert
-def exporter(mathjax_url: str | None = None):
-    """nbconvert's HTML exporter with the site's template (``tools/site_template``)."""
-    from nbconvert import HTMLExporter
+COLAB_LINK_TEXT = "在 Colab 中打开 · Open in Colab"
 
-    exp = HTMLExporter(extra_template_basedirs=[str(TEMPLATE.parent)], template_name=TEMPLATE.name)
+
+def colab_text_link(markdown: str) -> str:
+    """The Colab badge (an image from Colab's site) as a plain text link to the same notebook in Colab."""
+    from tools.nb import BADGE_IMG
+
+    return re.sub(rf"\[!\[[^\]]*\]\({re.escape(BADGE_IMG)}\)\]\(([^)\s]+)\)",
+                  lambda m: f"[{COLAB_LINK_TEXT}]({m.group(1)})", markdown)
+
+
+def is_colab_setup(cell) -> bool:
+    """The setup cell ``tools/nb.py`` puts in every notebook (in Colab it clones the course; whatever its REPO_URL)."""
+    from tools.nb import SETUP_TEMPLATE
+
+    return (cell.cell_type == "code"
+            and re.sub(r'REPO_URL = "[^"]*"', 'REPO_URL = "{url}"', cell.source, count=1) == SETUP_TEMPLATE)
+
+
+def for_the_site(nb):
+    """A copy of the notebook as the static page shows it: no Colab setup cell, the badge a text link."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if not is_colab_setup(cell)]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = colab_text_link(cell.source)
+    return nb
+
+
+def exporter():
+    """nbconvert's HTML exporter with the site's template (``tools/site_template``) and formulas as MathML."""
+    from jinja2 import pass_context
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath
+    from nbconvert.preprocessors import Preprocessor
+
+    from .tex import keep_punctuation_with_math, mathml_renderer
+
+    class SitePreprocessor(Preprocessor):
+        def preprocess(self, nb, resources):
+            return for_the_site(nb), resources
+
+    class SiteExporter(HTMLExporter):
+        @pass_context
+        def markdown2html(self, context, source):
+            """nbconvert's Markdown filter, with the math typeset as MathML at build time (no MathJax on the page)."""
+            cell = context.get("cell", {})
+            renderer = mathml_renderer()(escape=False, attachments=cell.get("attachments", {}),
+                                         embed_images=self.embed_images,
+                                         path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                                         anchor_link_text=self.anchor_link_text,
+                                         exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+            return keep_punctuation_with_math(MarkdownWithMath(renderer=renderer).render(source))
+
+    exp = SiteExporter(extra_template_basedirs=[str(TEMPLATE.parent)], template_name=TEMPLATE.name)
     exp.language_code = "zh-CN"
-    if mathjax_url:
-        exp.mathjax_url = mathjax_url
+    exp.register_preprocessor(SitePreprocessor(), enabled=True)
     return exp
 
 
 def export(exp, nb, name: str, nav: str) -> str:
-    """One notebook as a page of the site, with the navigation ``nav`` at its top and bottom."""
+    """One notebook as a page of the site, with the navigation ``nav`` at its top and bottom, and its math font."""
+    from .tex import with_math_font
+
     body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": name}, "site_nav": nav})
-    return body
+    return with_math_font(body)
 
 
 def markdown_notebook(title: str, markdown: list[str]):
