@@ -93,10 +93,11 @@ def spread(count: int, n: int, default: int) -> list[int]:
     return sorted(picks)
 
 
-def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset()) -> list[Axis]:
+def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset(), required: dict | None = None) -> list[Axis]:
     axes = []
     for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
         keep = spread(len(values), counts[i], default) if i in counts else list(range(len(values)))
+        keep = sorted(set(keep) | (required or {}).get(i, set()))  # the values of the panel's named states
         axes.append(Axis(name, label, kind, [values[k] for k in keep], [labels[k] for k in keep],
                          keep.index(default), i in solo))
     return axes
@@ -261,14 +262,16 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
+    specs, required = with_state_candidates(panel, specs)
+    extra = state_frame_count(panel)  # each named state may need a frame of its own: it counts against the cap
     counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
     def frames(c: dict[int, int], solo: set[int]) -> float:
-        axes = _axes(specs, c, solo)
+        axes = _axes(specs, c, solo, required)
         if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
-        return distinct_frames(panel, axes, cache, stop=max_frames)  # only whether it fits matters
+        return distinct_frames(panel, axes, cache, stop=max_frames - extra) + extra  # only whether it fits matters
 
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
@@ -283,7 +286,7 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
                 trial = {**counts, i: counts[i] + 1}
                 if frames(trial, solo) <= max_frames:
                     counts, grew = trial, True
-    return _axes(specs, counts, solo)
+    return _axes(specs, counts, solo, required)
 
 
 # ----------------------------------------------------------------------------- a page's budget
@@ -312,9 +315,84 @@ def frame_caps(panels: list, frame_bytes: list[float], max_frames: int, page_byt
     shared out, no panel taking more than ``panel_bytes`` beyond that or more frames than ``max_frames``
     or than its grid can use.
     """
-    floors = [distinct_frames(p, choose_grid(p, 1)) for p in panels]
-    wants = [distinct_frames(p, choose_grid(p, max_frames)) for p in panels]
+    floors = [distinct_frames(p, choose_grid(p, 1)) + state_frame_count(p) for p in panels]
+    wants = [distinct_frames(p, choose_grid(p, max_frames)) + state_frame_count(p) for p in panels]
     shares = share_out([f * s for f, s in zip(floors, frame_bytes)],
                        [max(f * s, min(w * s, panel_bytes)) for f, w, s in zip(floors, wants, frame_bytes)],
                        page_bytes)
     return [max(f, min(max_frames, int(share / s))) for f, share, s in zip(floors, shares, frame_bytes)]
+
+
+# ----------------------------------------------------------------------------- named states
+def panel_states(panel) -> list[tuple[str | None, dict]]:
+    """``(name, every control's value)`` for each named state of ``panel`` (``Panel.state_values``), then the
+    defaults (name None, the "↺ 默认" button); empty for a panel without states."""
+    names = list(getattr(panel, "states", None) or {})
+    return [(name, panel.state_values(name)) for name in names + [None]] if names else []
+
+
+def state_frame_count(panel) -> int:
+    """The frames a panel's named states may add beyond its grid: one each (a state whose frame the grid already
+    has adds no picture to the page, but is counted anyway: never more frames than the cap says)."""
+    return len(getattr(panel, "states", None) or {})
+
+
+def _same_value(a, b) -> bool:
+    """Equal, or two floats equal to 9 digits (a slider's computed step and a state's literal, 0.30000000000000004 and 0.3)."""
+    if type(a) is bool or type(b) is bool:
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def with_state_candidates(panel, specs: list) -> tuple[list, dict[int, set[int]]]:
+    """``specs`` (one ``(name, label, control_candidates)`` per control) with every value a named state sets among
+    its control's candidates, and for each control the indices of those values (kept in any grid).
+
+    A state's value replaces a candidate equal to it to 9 digits (the state's value is then rendered exactly);
+    one that is no candidate (a slider value off its steps) is inserted in order; the default index follows.
+    """
+    states = panel_states(panel)
+    required: dict[int, set[int]] = {}
+    if not states:
+        return specs, required
+    out = []
+    for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
+        values, labels = list(values), list(labels)
+        for _, state in states:
+            value = state[name]
+            if any(v is value or type(v) is type(value) and v == value for v in values):
+                continue
+            near = [k for k, v in enumerate(values) if _same_value(v, value)]
+            if near and near[0] != default:
+                values[near[0]] = value  # the label stays: the same number
+                continue
+            if kind == "range":
+                k = next((k for k, v in enumerate(values) if v > value), len(values))
+                if k <= default:
+                    default += 1
+                labels.insert(k, _label(panel.controls[name], value))
+                values.insert(k, value)
+            else:
+                labels.append(str(value))
+                values.append(value)
+        required[i] = {_value_index(values, state[name]) for _, state in states}
+        out.append((name, label, (kind, values, labels, default)))
+    return out, required
+
+
+def _value_index(values: list, value) -> int:
+    """Where ``value`` is in ``values``: the same object, else an equal value of the same type."""
+    for k, v in enumerate(values):
+        if v is value:
+            return k
+    for k, v in enumerate(values):
+        if type(v) is type(value) and v == value:
+            return k
+    raise ValueError(f"{value!r} is not among the pre-rendered values {values}")
+
+
+def state_positions(axes: list[Axis], values: dict) -> tuple[int, ...]:
+    """The position of each control's value in its axis (a state's values: every one is there, see :func:`choose_grid`)."""
+    return tuple(_value_index(a.values, values[a.name]) for a in axes)

@@ -33,6 +33,18 @@
     const sizes = data.steps.map(s => s.length);
     const solo = data.solo || sizes.map(() => 0);
     const index = ps => ps.reduce((k, p, i) => k + data.steps[i][p], 0);
+    // A named state has entries of its own (its exact render, also when it moves several solo controls),
+    // written by the builder with the positions they are shown at (tools/site/render.py, render_states).
+    const stateAt = new Map((data.states || []).map(s => [s.positions.join(","), s.index]));
+    const entry = ps => { const k = stateAt.get(ps.join(",")); return k === undefined ? index(ps) : k; };
+    // One solo control away from its default at a time: moving one (or, after a state that moved several,
+    // any control) puts the other solo controls back to their defaults, unless the positions are a state's.
+    const settle = (ps, moved) => {
+      if (moved < 0 || stateAt.has(ps.join(","))) return ps;
+      const away = ps.filter((p, j) => solo[j] && j !== moved && p !== data.defaults[j]).length;
+      if (!(solo[moved] && ps[moved] !== data.defaults[moved]) && away <= 1) return ps;
+      return ps.map((p, j) => solo[j] && j !== moved ? data.defaults[j] : p);
+    };
     const set = (el, p) => {
       if (el.type === "checkbox") el.checked = p === 1;
       else if (el.tagName === "SELECT") el.selectedIndex = p;
@@ -44,21 +56,19 @@
       inputs.forEach((el, i) => {
         for (let q = 0; q < sizes[i]; q++) {
           if (q === ps[i]) continue;
-          const next = ps.map((p, j) => solo[i] && solo[j] && j !== i ? data.defaults[j] : p);
+          const next = ps.slice();
           next[i] = q;
-          ids.push(data.frames[index(next)]);
+          ids.push(data.frames[entry(settle(next, i))]);
         }
       });
       return ids;
     };
     const show = event => {
       const moved = event ? inputs.indexOf(event.target) : -1;
-      if (moved >= 0 && solo[moved] && position(inputs[moved]) !== data.defaults[moved]) {
-        inputs.forEach((el, i) => { if (solo[i] && i !== moved) set(el, data.defaults[i]); });  // one at a time
-      }
-      const ps = inputs.map(position);
+      const ps = settle(inputs.map(position), moved);
+      inputs.forEach((el, i) => { if (position(el) !== ps[i]) set(el, ps[i]); });
       ps.forEach((p, i) => { if (outputs[i]) outputs[i].textContent = data.labels[i][p]; });
-      const k = index(ps);
+      const k = entry(ps);
       const frame = data.frames[k];
       if (frame !== shown) { img.src = source(frame); shown = frame; }
       if (data.enabled) inputs.forEach((el, i) => { el.disabled = !((data.enabled[k] >> i) & 1); });
@@ -66,6 +76,11 @@
       if (visible) later(() => warm(neighbours()));
     };
     for (const el of inputs) { el.addEventListener("input", show); el.addEventListener("change", show); }
+    panel.querySelectorAll("button[data-state]").forEach(button => button.addEventListener("click", () => {
+      const state = data.states[Number(button.dataset.state)];  // every control to the state's positions
+      inputs.forEach((el, i) => set(el, state.positions[i]));
+      show();
+    }));
     show();
     const start = () => { if (!visible) { visible = true; later(() => warm(neighbours())); } };
     if ("IntersectionObserver" in window) {
