@@ -329,6 +329,7 @@ def _render_with_states(panel, cap: int) -> tuple[list, dict]:
 
 
 def test_every_state_value_is_pre_rendered_and_each_state_has_its_own_exact_frame():
+    solo_seen = set()
     for cap in (1, 12, 40):
         panel = _stated_panel()
         axes, result = _render_with_states(panel, cap)
@@ -357,16 +358,22 @@ def test_every_state_value_is_pre_rendered_and_each_state_has_its_own_exact_fram
             assert sum(p != a.default for p, a in zip(two, axes) if a.solo) == 2
             with pytest.raises(ValueError, match="one solo"):
                 grid.state_index([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes], two)
-        else:  # the states' frames count against the cap (once it is above the smallest grid: states are never dropped)
-            floor = grid.distinct_frames(panel, grid.choose_grid(panel, 1)) + grid.state_frame_count(panel)
-            assert grid.distinct_frames(panel, axes) + grid.state_frame_count(panel) <= max(cap, floor)
+        else:  # the states' own frames count against the cap (once it is above the smallest grid: states are never dropped)
+            floor = grid.planned_frames(panel, 1)
+            assert len(result["pngs"]) <= grid.planned_frames(panel, cap) <= max(cap, floor)
             assert cap < 40 or floor < cap
+        # what the plan counts for the states: the frames they add (here the one of 'flat', 'flip' off its default
+        # while disabled; also 'two solo' while 'a' and 'n' are solo); a picture the grid has is stored once
+        added = grid.state_frames(panel, axes, grid.panel_states(panel))
+        assert added == 1 + (by["a"].solo and by["n"].solo) and result["state_frames"] <= added
         assert result["state_frames"] == len(result["pngs"]) - len(render.render_grid(panel, axes, 1)["pngs"])
+        solo_seen.add(by["a"].solo and by["n"].solo)
+    assert solo_seen == {True, False}
 
 
 def test_a_panel_without_states_is_planned_as_before():
     panel = _grid_panel()
-    assert grid.panel_states(panel) == [] and grid.state_frame_count(panel) == 0
+    assert grid.panel_states(panel) == [] and grid.state_frames(panel, grid.choose_grid(panel, 12), []) == 0
     axes = grid.choose_grid(panel, 12)
     result = render.render_grid(panel, axes, 1)
     assert render.render_states(panel, axes, result, 1) is result
@@ -806,6 +813,7 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
                     assert [o for o in panel.evaluate(_OUTPUTS_JS)] == [
                         t if kind == "range" else None for t, kind in zip(shown_labels, panel.evaluate(
                             "p => Array.from(p.querySelectorAll('[data-i]')).map(e => e.tagName === 'SELECT' ? 'select' : e.type)"))]
+                    assert button.get_attribute("aria-pressed") == "true"
                     src = img.get_attribute("src")
                     assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (entry["call"], name)
                     clicked.append((entry["call"], name))

@@ -262,8 +262,8 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
-    specs, required = with_state_candidates(panel, specs)
-    extra = state_frame_count(panel)  # each named state may need a frame of its own: it counts against the cap
+    states = panel_states(panel)
+    specs, required = with_state_candidates(panel, specs, states)
     counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
@@ -271,6 +271,7 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
         axes = _axes(specs, c, solo, required)
         if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
+        extra = state_frames(panel, axes, states)  # a named state's frame beyond the grid counts against the cap
         return distinct_frames(panel, axes, cache, stop=max_frames - extra) + extra  # only whether it fits matters
 
     solo: set[int] = set()
@@ -315,8 +316,8 @@ def frame_caps(panels: list, frame_bytes: list[float], max_frames: int, page_byt
     shared out, no panel taking more than ``panel_bytes`` beyond that or more frames than ``max_frames``
     or than its grid can use.
     """
-    floors = [distinct_frames(p, choose_grid(p, 1)) + state_frame_count(p) for p in panels]
-    wants = [distinct_frames(p, choose_grid(p, max_frames)) + state_frame_count(p) for p in panels]
+    floors = [planned_frames(p, 1) for p in panels]
+    wants = [planned_frames(p, max_frames) for p in panels]
     shares = share_out([f * s for f, s in zip(floors, frame_bytes)],
                        [max(f * s, min(w * s, panel_bytes)) for f, w, s in zip(floors, wants, frame_bytes)],
                        page_bytes)
@@ -331,10 +332,25 @@ def panel_states(panel) -> list[tuple[str | None, dict]]:
     return [(name, panel.state_values(name)) for name in names + [None]] if names else []
 
 
-def state_frame_count(panel) -> int:
-    """The frames a panel's named states may add beyond its grid: one each (a state whose frame the grid already
-    has adds no picture to the page, but is counted anyway: never more frames than the cap says)."""
-    return len(getattr(panel, "states", None) or {})
+def state_frames(panel, axes: list[Axis], states: list[tuple[str | None, dict]]) -> int:
+    """The frames the named ``states`` (of :func:`panel_states`) may add beyond the grid ``axes``: one for each
+    combination of positions that the grid does not render as it is, because two or more solo controls are away
+    from their defaults, or a disabled control is (the grid renders it at its default; the state is rendered exactly)."""
+    extra = set()
+    for _, values in states:
+        positions = state_positions(axes, values)
+        on = panel.enabled(values)
+        away = [p != a.default for p, a in zip(positions, axes)]
+        if sum(a.solo and off for a, off in zip(axes, away)) > 1 or any(
+                off and not on[a.name] for a, off in zip(axes, away)):
+            extra.add(positions)
+    return len(extra)
+
+
+def planned_frames(panel, max_frames: int) -> int:
+    """The distinct frames of ``panel``'s grid for the cap ``max_frames``, with the frames its named states add."""
+    axes = choose_grid(panel, max_frames)
+    return distinct_frames(panel, axes) + state_frames(panel, axes, panel_states(panel))
 
 
 def _same_value(a, b) -> bool:
@@ -346,14 +362,15 @@ def _same_value(a, b) -> bool:
     return a == b
 
 
-def with_state_candidates(panel, specs: list) -> tuple[list, dict[int, set[int]]]:
+def with_state_candidates(panel, specs: list, states: list | None = None) -> tuple[list, dict[int, set[int]]]:
     """``specs`` (one ``(name, label, control_candidates)`` per control) with every value a named state sets among
     its control's candidates, and for each control the indices of those values (kept in any grid).
 
     A state's value replaces a candidate equal to it to 9 digits (the state's value is then rendered exactly);
     one that is no candidate (a slider value off its steps) is inserted in order; the default index follows.
+    ``states``: those of :func:`panel_states`, when already known.
     """
-    states = panel_states(panel)
+    states = panel_states(panel) if states is None else states
     required: dict[int, set[int]] = {}
     if not states:
         return specs, required

@@ -50,6 +50,7 @@
       else if (el.tagName === "SELECT") el.selectedIndex = p;
       else el.value = String(p);
     };
+    const presets = Array.from(panel.querySelectorAll("button[data-state]"));
     let shown = -1, visible = false;
     const neighbours = () => {
       const ps = inputs.map(position), ids = [];
@@ -73,10 +74,12 @@
       if (frame !== shown) { img.src = source(frame); shown = frame; }
       if (data.enabled) inputs.forEach((el, i) => { el.disabled = !((data.enabled[k] >> i) & 1); });
       if (data.readouts) readout.innerHTML = data.readouts[data.readout[k]];
+      const at = ps.join(",");  // the presets whose state is shown look pressed
+      presets.forEach(b => b.setAttribute("aria-pressed", String(data.states[b.dataset.state].positions.join(",") === at)));
       if (visible) later(() => warm(neighbours()));
     };
     for (const el of inputs) { el.addEventListener("input", show); el.addEventListener("change", show); }
-    panel.querySelectorAll("button[data-state]").forEach(button => button.addEventListener("click", () => {
+    presets.forEach(button => button.addEventListener("click", () => {
       const state = data.states[Number(button.dataset.state)];  // every control to the state's positions
       inputs.forEach((el, i) => set(el, state.positions[i]));
       show();
