@@ -329,8 +329,8 @@ def _render_with_states(panel, cap: int) -> tuple[list, dict]:
 
 
 def test_every_state_value_is_pre_rendered_and_each_state_has_its_own_exact_frame():
-    solo_seen = set()
-    for cap in (1, 12, 40):
+    modes = set()
+    for cap in (1, 12, 20, 40):
         panel = _stated_panel()
         axes, result = _render_with_states(panel, cap)
         by = {a.name: a for a in axes}
@@ -362,13 +362,26 @@ def test_every_state_value_is_pre_rendered_and_each_state_has_its_own_exact_fram
             floor = grid.planned_frames(panel, 1)
             assert len(result["pngs"]) <= grid.planned_frames(panel, cap) <= max(cap, floor)
             assert cap < 40 or floor < cap
-        # what the plan counts for the states: the frames they add (here the one of 'flat', 'flip' off its default
-        # while disabled; also 'two solo' while 'a' and 'n' are solo); a picture the grid has is stored once
+        # a tight cap: the states' values of 'a' do not fit in the grid; they are positions of the states only,
+        # and the grid shows the nearest rendered value there (0.35 -> 0.3, 0.7 -> 1.0)
+        state_only = by["a"].snap is not None
+        if state_only:
+            snapped = {by["a"].values[p]: by["a"].values[q] for p, q in enumerate(by["a"].snap) if p != q}
+            assert snapped == {0.35: 0.3, 0.7: 1.0}
+            rows = grid.grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes])
+            stand_in = {p: q for p, q in enumerate(by["a"].snap)}
+            for k, row in enumerate(rows):
+                if stand_in[row[0]] != row[0]:
+                    twin = rows.index((stand_in[row[0]],) + row[1:])
+                    assert result["frames"][k] == result["frames"][twin] and result["readout"][k] == result["readout"][twin]
+        # what the plan counts for the states: the frames they add ('flat': 'flip' off its default while disabled;
+        # 'two solo' while 'a' and 'n' are both solo, or 'a' is a state's value only; 'off the steps' then too)
         added = grid.state_frames(panel, axes, grid.panel_states(panel))
-        assert added == 1 + (by["a"].solo and by["n"].solo) and result["state_frames"] <= added
+        assert added == 1 + (state_only or by["a"].solo and by["n"].solo) + state_only
+        assert result["state_frames"] <= added  # a picture the grid has is stored once
         assert result["state_frames"] == len(result["pngs"]) - len(render.render_grid(panel, axes, 1)["pngs"])
-        solo_seen.add(by["a"].solo and by["n"].solo)
-    assert solo_seen == {True, False}
+        modes.add((state_only, by["a"].solo and by["n"].solo))
+    assert modes == {(True, True), (False, True), (False, False)}
 
 
 def test_a_panel_without_states_is_planned_as_before():
@@ -545,6 +558,10 @@ def test_every_state_of_the_built_page_shows_its_own_render(built):
             two_solo += sum(s and q != d for s, q, d in zip(solo, positions, data.get("defaults", positions))) >= 2
             checked += 1
     assert checked >= 4 and two_solo >= 1  # 04's own states, the defaults, and the test's two-solo state
+    # at the small cap the test state's outlier size (2.0) does not fit in the grid: a position of the states only
+    robust = json.loads(next(p["data"] for p in parsed.panels if p["name"] == "robust_regression_panel"))
+    assert robust["snap"][1] != list(range(len(robust["snap"][1]))) and "2.00" in robust["labels"][1]
+    assert "outlier size = 2.00 只在按钮的状态里渲染" in (out / f"{NOTEBOOK.stem}.html").read_text(encoding="utf-8")
 
 
 def test_the_chapter_has_panels_with_solo_controls(built):
@@ -832,6 +849,8 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
                     ps = tuple(panel.evaluate(_POSITIONS_JS))
                     states = {tuple(s["positions"]): s["index"] for s in data["states"]}
                     k = states[ps] if ps in states else _states(data).index(ps)
+                    if ps not in states and "snap" in data:  # a value only states use went to a rendered one
+                        assert all(data["snap"][j][q] == q for j, q in enumerate(ps)), (entry["call"], name, ps)
                     assert img.get_attribute("src") == "data:image/png;base64," + frames[data["frames"][k]], \
                         (entry["call"], name, ps)
         finally:

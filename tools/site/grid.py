@@ -23,6 +23,7 @@ class Axis:
     labels: list
     default: int    # index of the control's own value in ``values``
     solo: bool = False  # pre-rendered one at a time: the other solo controls of the panel stay at their defaults
+    snap: list | None = None  # per position, the rendered position it stands for (a value only named states use)
 
 
 # ----------------------------------------------------------------------------- one control
@@ -169,6 +170,7 @@ def _frame_rows(panel, axes: list[Axis], cache: dict):
         return cache[values]
 
     for combo in grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]):
+        combo = tuple(a.snap[p] if a.snap else p for a, p in zip(axes, combo))  # a state's own value: its stand-in
         on = enabled(combo)
         canon = tuple(p if on[a.name] else a.default for a, p in zip(axes, combo))
         if canon != combo and enabled(canon) != on:
@@ -248,7 +250,7 @@ def _solo_controls(panel, specs: list, fits) -> set[int]:
     return solo if len(solo) >= 2 else set()  # one solo control alone saves nothing
 
 
-def choose_grid(panel, max_frames: int) -> list[Axis]:
+def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axis]:
     """The pre-rendered values of each control of ``panel``.
 
     Every option of a dropdown or checkbox; for sliders, as many evenly spread positions as keep the
@@ -258,12 +260,17 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
     which costs a sum of positions instead of a product. If the controls that stay free still make a grid
     too large to count (many controls that switch others on and off), every control goes solo.
+
+    Named states (``Panel.states``): every value a state gives a control is one of its positions, and each state's
+    frame is rendered exactly (its frames beyond the grid count against ``max_frames``). Their values are
+    rendered like the others when the grid still fits with them; else (``states_in_grid`` False) they are
+    positions of the states only: the grid renders them as the nearest other value (:func:`with_state_positions`).
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
     states = panel_states(panel)
-    specs, required = with_state_candidates(panel, specs, states)
+    specs, required = with_state_candidates(panel, specs, states) if states_in_grid else (specs, {})
     counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
@@ -271,7 +278,7 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
         axes = _axes(specs, c, solo, required)
         if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
-        extra = state_frames(panel, axes, states)  # a named state's frame beyond the grid counts against the cap
+        extra = state_frames(panel, axes if states_in_grid else with_state_positions(panel, axes, states), states)
         return distinct_frames(panel, axes, cache, stop=max_frames - extra) + extra  # only whether it fits matters
 
     solo: set[int] = set()
@@ -287,6 +294,10 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
                 trial = {**counts, i: counts[i] + 1}
                 if frames(trial, solo) <= max_frames:
                     counts, grew = trial, True
+    if not states_in_grid:
+        return with_state_positions(panel, _axes(specs, counts, solo), states)
+    if states and frames(counts, solo) > max_frames:  # the states' values do not fit in the grid
+        return choose_grid(panel, max_frames, states_in_grid=False)
     return _axes(specs, counts, solo, required)
 
 
@@ -335,14 +346,16 @@ def panel_states(panel) -> list[tuple[str | None, dict]]:
 def state_frames(panel, axes: list[Axis], states: list[tuple[str | None, dict]]) -> int:
     """The frames the named ``states`` (of :func:`panel_states`) may add beyond the grid ``axes``: one for each
     combination of positions that the grid does not render as it is, because two or more solo controls are away
-    from their defaults, or a disabled control is (the grid renders it at its default; the state is rendered exactly)."""
+    from their defaults, or a disabled control is (the grid renders it at its default; the state is rendered exactly),
+    or a value only states use is set (:func:`with_state_positions`)."""
     extra = set()
     for _, values in states:
         positions = state_positions(axes, values)
         on = panel.enabled(values)
         away = [p != a.default for p, a in zip(positions, axes)]
         if sum(a.solo and off for a, off in zip(axes, away)) > 1 or any(
-                off and not on[a.name] for a, off in zip(axes, away)):
+                off and not on[a.name] for a, off in zip(axes, away)) or any(
+                a.snap and a.snap[p] != p for a, p in zip(axes, positions)):
             extra.add(positions)
     return len(extra)
 
@@ -413,3 +426,38 @@ def _value_index(values: list, value) -> int:
 def state_positions(axes: list[Axis], values: dict) -> tuple[int, ...]:
     """The position of each control's value in its axis (a state's values: every one is there, see :func:`choose_grid`)."""
     return tuple(_value_index(a.values, values[a.name]) for a in axes)
+
+
+def with_state_positions(panel, axes: list[Axis], states: list[tuple[str | None, dict]]) -> list[Axis]:
+    """``axes`` with each value a named state gives a control among its positions, as a position of the states only.
+
+    Such a position is not rendered in the grid: ``snap`` maps it to the nearest rendered value (a slider's, by
+    value; another control's default), whose frame the grid shows there; the page moves the control to that value
+    unless the positions are a state's. A state's value equal to a rendered one to 9 digits takes its place.
+    """
+    out = []
+    for a in axes:
+        values, labels, default = list(a.values), list(a.labels), a.default
+        snap = list(range(len(values)))
+        for _, state in states:
+            value = state[a.name]
+            if any(v is value or type(v) is type(value) and v == value for v in values):
+                continue
+            near = [k for k, v in enumerate(values) if _same_value(v, value) and k != default and snap[k] == k]
+            if near:
+                values[near[0]] = value
+                continue
+            rendered = [k for k in range(len(values)) if snap[k] == k]
+            if a.kind == "range":
+                k = next((k for k, v in enumerate(values) if v > value), len(values))
+                target = min(rendered, key=lambda r: abs(values[r] - value))
+                label = _label(panel.controls[a.name], value)
+            else:
+                k, target, label = len(values), default, str(value)
+            snap = [t + (t >= k) for t in snap[:k]] + [target + (target >= k)] + [t + (t >= k) for t in snap[k:]]
+            default += k <= default
+            values.insert(k, value)
+            labels.insert(k, label)
+        changed = len(values) != len(a.values)
+        out.append(Axis(a.name, a.label, a.kind, values, labels, default, a.solo, snap if changed else a.snap))
+    return out

@@ -50,6 +50,8 @@ def panel_data(axes: list[Axis], result: dict, page_ids: list[int]) -> dict:
         data["enabled"] = result["enabled"]
     if result["readouts"] is not None:
         data["readouts"], data["readout"] = result["readouts"], result["readout"]
+    if any(a.snap for a in axes):  # per control and position: the rendered position shown for a value only states use
+        data["snap"] = [a.snap or list(range(len(a.values))) for a in axes]
     if result.get("states"):  # a named state's positions -> its own entry of frames, enabled and readout
         data["states"] = [{"positions": s["positions"], "index": s["index"]} for s in result["states"]]
     return data
@@ -61,7 +63,7 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
     data = panel_data(axes, result, page_ids)
     default = sum(steps[a.default] for steps, a in zip(data["steps"], axes))  # every control at its default
     readout = result["readouts"][result["readout"][default]] if result["readouts"] else ""
-    note = prerendered_note(axes, len(result["pngs"]))
+    note = prerendered_note(axes, len(result["pngs"])) + states_note(axes)
     return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
             f'{presets_html(result.get("states") or [])}'
             f'<div class="sp-controls">{"".join(_control_html(i, a) for i, a in enumerate(axes))}</div>'
@@ -82,6 +84,15 @@ def presets_html(states: list[dict]) -> str:
                       f'{html.escape(states[k]["name"] if states[k]["name"] is not None else "↺ 默认")}</button>'
                       for k in order)
     return f'<div class="sp-presets"><b>试试：</b>{buttons}</div>'
+
+
+def states_note(axes: list[Axis]) -> str:
+    """What the page says about values only the "试试" states use (positions that snap to a rendered value)."""
+    only = [f"{a.label} = {a.labels[p]}" for a in axes if a.snap for p, q in enumerate(a.snap) if p != q]
+    if not only:
+        return ""
+    return (f" “试试”按钮用到的 {', '.join(only)} 只在按钮的状态里渲染；之后改动任何控件，它们回到最近的已渲染值。"
+            " (Values only the presets use show in their state; moving a control afterwards puts them at the nearest rendered value.)")
 
 
 def prerendered_note(axes: list[Axis], frames: int) -> str:

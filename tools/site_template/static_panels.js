@@ -37,10 +37,20 @@
     // written by the builder with the positions they are shown at (tools/site/render.py, render_states).
     const stateAt = new Map((data.states || []).map(s => [s.positions.join(","), s.index]));
     const entry = ps => { const k = stateAt.get(ps.join(",")); return k === undefined ? index(ps) : k; };
-    // One solo control away from its default at a time: moving one (or, after a state that moved several,
-    // any control) puts the other solo controls back to their defaults, unless the positions are a state's.
+    // Unless the positions are a state's: a value only states use (data.snap[i][p] !== p) goes to the rendered
+    // value the builder names (the moved control: on to the next rendered one the way it moved); and one solo
+    // control away from its default at a time: moving one (or, after a state that moved several, any control)
+    // puts the other solo controls back to their defaults.
+    let last = inputs.map(position);  // the positions shown
+    const onward = (j, p) => {
+      for (let q = p, step = p >= last[j] ? 1 : -1; q >= 0 && q < data.snap[j].length; q += step) {
+        if (data.snap[j][q] === q) return q;
+      }
+      return data.snap[j][p];
+    };
     const settle = (ps, moved) => {
       if (moved < 0 || stateAt.has(ps.join(","))) return ps;
+      if (data.snap) ps = ps.map((p, j) => data.snap[j][p] === p ? p : j === moved ? onward(j, p) : data.snap[j][p]);
       const away = ps.filter((p, j) => solo[j] && j !== moved && p !== data.defaults[j]).length;
       if (!(solo[moved] && ps[moved] !== data.defaults[moved]) && away <= 1) return ps;
       return ps.map((p, j) => solo[j] && j !== moved ? data.defaults[j] : p);
@@ -67,6 +77,7 @@
     const show = event => {
       const moved = event ? inputs.indexOf(event.target) : -1;
       const ps = settle(inputs.map(position), moved);
+      last = ps;
       inputs.forEach((el, i) => { if (position(el) !== ps[i]) set(el, ps[i]); });
       ps.forEach((p, i) => { if (outputs[i]) outputs[i].textContent = data.labels[i][p]; });
       const k = entry(ps);
