@@ -3,6 +3,8 @@
 A grid has one :class:`Axis` per control. Its frames are in the order of :func:`grid_states`; where a
 combination of positions is in that order is given by :func:`index_steps`, a table the page's JavaScript
 reads as data (the frame index is the sum of one entry per control), so the encoding is written once.
+A panel's named states (``Panel.states``) are positions of their controls too; each is also rendered exactly,
+as an entry after the grid's (see :func:`choose_grid` and :func:`tools.site.render.render_states`).
 """
 from __future__ import annotations
 

@@ -110,12 +110,11 @@ def render_states(panel, axes: list[Axis], result: dict, png_level: int) -> dict
     all_on = (1 << len(axes)) - 1
     enabled = list(result["enabled"] or [all_on] * len(frames))
     by_digest = {hashlib.sha1(png).digest(): k for k, png in enumerate(pngs)}
-    listed, added = [], 0
+    listed, added, render_s, errors = [], 0, result["render_s"], result["errors"]
     for name, values in states:
         t0 = time.perf_counter()
         png = recompress(panel.render(**values), png_level)
-        result["render_s"] += time.perf_counter() - t0
-        result["errors"] += panel.last_error is not None
+        render_s, errors = render_s + time.perf_counter() - t0, errors + (panel.last_error is not None)
         fid = by_digest.setdefault(hashlib.sha1(png).digest(), len(pngs))
         if fid == len(pngs):
             pngs.append(png)
@@ -131,7 +130,7 @@ def render_states(panel, axes: list[Axis], result: dict, png_level: int) -> dict
     return {**result, "pngs": pngs, "frames": frames, "readout": readout,
             "readouts": None if readouts == [""] else readouts,
             "enabled": None if all(mask == all_on for mask in enabled) else enabled,
-            "rendered": result["rendered"] + len(states), "states": listed,
+            "rendered": result["rendered"] + len(states), "states": listed, "render_s": render_s, "errors": errors,
             "state_frames": len(pngs) - len(result["pngs"]), "state_bytes": added}
 
 
