@@ -112,7 +112,8 @@ def robust_regression_panel() -> Panel:
         return update
 
     return Panel(controls, setup, figsize=(7.0, 4.0),
-                 enabled_when={"outlier_size": lambda v: v["n_outliers"] > 0})
+                 enabled_when={"outlier_size": lambda v: v["n_outliers"] > 0},
+                 states={"δ = 5：Huber 像 MSE": {"delta": 5.0}, "20 个离群点": {"n_outliers": 20}})
 
 
 @register
@@ -164,4 +165,5 @@ def gd_1d_panel() -> Panel:
 
     # started at the optimum w* = 1.5, gradient descent has nothing to do: lr and decay have no effect there
     return Panel(controls, setup, figsize=(7.6, 3.1),
-                 enabled_when={"lr": lambda v: v["w0"] != 1.5, "decay": lambda v: v["w0"] != 1.5})
+                 enabled_when={"lr": lambda v: v["w0"] != 1.5, "decay": lambda v: v["w0"] != 1.5},
+                 states={"衰减：从 -3 出发": {"w0": -3.0, "decay": True}})

@@ -12,6 +12,9 @@ ends while the frame cap allows). A panel with too many controls for a full grid
 race, the nine weights of a custom kernel) has some *solo* controls, rendered one at a time while
 the other solo controls stay at their defaults. A control change then only swaps the picture.
 The frames are embedded in the page (PNG data URIs), so a page is one file that works offline once loaded.
+A panel's named states (``states=``, the notebook's "试试：" buttons) are one-click presets above its controls;
+each state's frame is its exact render, counted in the panel's frame cap. Their values are slider positions;
+when they do not fit in the grid, they show only in their state, and the next change moves them to a rendered value.
 
 Each page is one render job (two worker processes by default). Its panels share the page's budget:
 each gets its smallest grid, and the rest is shared out by need. A panel called with literal

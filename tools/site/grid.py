@@ -3,6 +3,8 @@
 A grid has one :class:`Axis` per control. Its frames are in the order of :func:`grid_states`; where a
 combination of positions is in that order is given by :func:`index_steps`, a table the page's JavaScript
 reads as data (the frame index is the sum of one entry per control), so the encoding is written once.
+A panel's named states (``Panel.states``) are positions of their controls too; each is also rendered exactly,
+as an entry after the grid's (see :func:`choose_grid` and :func:`tools.site.render.render_states`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class Axis:
     labels: list
     default: int    # index of the control's own value in ``values``
     solo: bool = False  # pre-rendered one at a time: the other solo controls of the panel stay at their defaults
+    snap: list | None = None  # per position, the rendered position it stands for (a value only named states use)
 
 
 # ----------------------------------------------------------------------------- one control
@@ -93,10 +96,11 @@ def spread(count: int, n: int, default: int) -> list[int]:
     return sorted(picks)
 
 
-def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset()) -> list[Axis]:
+def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset(), required: dict | None = None) -> list[Axis]:
     axes = []
     for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
         keep = spread(len(values), counts[i], default) if i in counts else list(range(len(values)))
+        keep = sorted(set(keep) | (required or {}).get(i, set()))  # the values of the panel's named states
         axes.append(Axis(name, label, kind, [values[k] for k in keep], [labels[k] for k in keep],
                          keep.index(default), i in solo))
     return axes
@@ -168,6 +172,7 @@ def _frame_rows(panel, axes: list[Axis], cache: dict):
         return cache[values]
 
     for combo in grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]):
+        combo = tuple(a.snap[p] if a.snap else p for a, p in zip(axes, combo))  # a state's own value: its stand-in
         on = enabled(combo)
         canon = tuple(p if on[a.name] else a.default for a, p in zip(axes, combo))
         if canon != combo and enabled(canon) != on:
@@ -247,7 +252,7 @@ def _solo_controls(panel, specs: list, fits) -> set[int]:
     return solo if len(solo) >= 2 else set()  # one solo control alone saves nothing
 
 
-def choose_grid(panel, max_frames: int) -> list[Axis]:
+def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axis]:
     """The pre-rendered values of each control of ``panel``.
 
     Every option of a dropdown or checkbox; for sliders, as many evenly spread positions as keep the
@@ -257,18 +262,26 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
     which costs a sum of positions instead of a product. If the controls that stay free still make a grid
     too large to count (many controls that switch others on and off), every control goes solo.
+
+    Named states (``Panel.states``): every value a state gives a control is one of its positions, and each state's
+    frame is rendered exactly (its frames beyond the grid count against ``max_frames``). Their values are
+    rendered like the others when the grid still fits with them; else (``states_in_grid`` False) they are
+    positions of the states only: the grid renders them as the nearest other value (:func:`with_state_positions`).
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
+    states = panel_states(panel)
+    specs, required = with_state_candidates(panel, specs, states) if states_in_grid else (specs, {})
     counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
     def frames(c: dict[int, int], solo: set[int]) -> float:
-        axes = _axes(specs, c, solo)
+        axes = _axes(specs, c, solo, required)
         if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
-        return distinct_frames(panel, axes, cache, stop=max_frames)  # only whether it fits matters
+        extra = state_frames(panel, axes if states_in_grid else with_state_positions(panel, axes, states), states)
+        return distinct_frames(panel, axes, cache, stop=max_frames - extra) + extra  # only whether it fits matters
 
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
@@ -283,7 +296,11 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
                 trial = {**counts, i: counts[i] + 1}
                 if frames(trial, solo) <= max_frames:
                     counts, grew = trial, True
-    return _axes(specs, counts, solo)
+    if not states_in_grid:
+        return with_state_positions(panel, _axes(specs, counts, solo), states)
+    if states and frames(counts, solo) > max_frames:  # the states' values do not fit in the grid
+        return choose_grid(panel, max_frames, states_in_grid=False)
+    return _axes(specs, counts, solo, required)
 
 
 # ----------------------------------------------------------------------------- a page's budget
@@ -312,9 +329,137 @@ def frame_caps(panels: list, frame_bytes: list[float], max_frames: int, page_byt
     shared out, no panel taking more than ``panel_bytes`` beyond that or more frames than ``max_frames``
     or than its grid can use.
     """
-    floors = [distinct_frames(p, choose_grid(p, 1)) for p in panels]
-    wants = [distinct_frames(p, choose_grid(p, max_frames)) for p in panels]
+    floors = [planned_frames(p, 1) for p in panels]
+    wants = [planned_frames(p, max_frames) for p in panels]
     shares = share_out([f * s for f, s in zip(floors, frame_bytes)],
                        [max(f * s, min(w * s, panel_bytes)) for f, w, s in zip(floors, wants, frame_bytes)],
                        page_bytes)
     return [max(f, min(max_frames, int(share / s))) for f, share, s in zip(floors, shares, frame_bytes)]
+
+
+# ----------------------------------------------------------------------------- named states
+def panel_states(panel) -> list[tuple[str | None, dict]]:
+    """``(name, every control's value)`` for each named state of ``panel`` (``Panel.state_values``), then the
+    defaults (name None, the "↺ 默认" button); empty for a panel without states."""
+    names = list(getattr(panel, "states", None) or {})
+    return [(name, panel.state_values(name)) for name in names + [None]] if names else []
+
+
+def state_frames(panel, axes: list[Axis], states: list[tuple[str | None, dict]]) -> int:
+    """The frames the named ``states`` (of :func:`panel_states`) may add beyond the grid ``axes``: one for each
+    combination of positions that the grid does not render as it is, because two or more solo controls are away
+    from their defaults, or a disabled control is (the grid renders it at its default; the state is rendered exactly),
+    or a value only states use is set (:func:`with_state_positions`)."""
+    extra = set()
+    for _, values in states:
+        positions = state_positions(axes, values)
+        on = panel.enabled(values)
+        away = [p != a.default for p, a in zip(positions, axes)]
+        if sum(a.solo and off for a, off in zip(axes, away)) > 1 or any(
+                off and not on[a.name] for a, off in zip(axes, away)) or any(
+                a.snap and a.snap[p] != p for a, p in zip(axes, positions)):
+            extra.add(positions)
+    return len(extra)
+
+
+def planned_frames(panel, max_frames: int) -> int:
+    """The distinct frames of ``panel``'s grid for the cap ``max_frames``, with the frames its named states add."""
+    axes = choose_grid(panel, max_frames)
+    return distinct_frames(panel, axes) + state_frames(panel, axes, panel_states(panel))
+
+
+def _same_value(a, b) -> bool:
+    """Equal, or two floats equal to 9 digits (a slider's computed step and a state's literal, 0.30000000000000004 and 0.3)."""
+    if type(a) is bool or type(b) is bool:
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def with_state_candidates(panel, specs: list, states: list | None = None) -> tuple[list, dict[int, set[int]]]:
+    """``specs`` (one ``(name, label, control_candidates)`` per control) with every value a named state sets among
+    its control's candidates, and for each control the indices of those values (kept in any grid).
+
+    A state's value replaces a candidate equal to it to 9 digits (the state's value is then rendered exactly);
+    one that is no candidate (a slider value off its steps) is inserted in order; the default index follows.
+    ``states``: those of :func:`panel_states`, when already known.
+    """
+    states = panel_states(panel) if states is None else states
+    required: dict[int, set[int]] = {}
+    if not states:
+        return specs, required
+    out = []
+    for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
+        values, labels = list(values), list(labels)
+        for _, state in states:
+            value = state[name]
+            if any(v is value or type(v) is type(value) and v == value for v in values):
+                continue
+            near = [k for k, v in enumerate(values) if _same_value(v, value)]
+            if near and near[0] != default:
+                values[near[0]] = value  # the label stays: the same number
+                continue
+            if kind == "range":
+                k = next((k for k, v in enumerate(values) if v > value), len(values))
+                if k <= default:
+                    default += 1
+                labels.insert(k, _label(panel.controls[name], value))
+                values.insert(k, value)
+            else:
+                labels.append(str(value))
+                values.append(value)
+        required[i] = {_value_index(values, state[name]) for _, state in states}
+        out.append((name, label, (kind, values, labels, default)))
+    return out, required
+
+
+def _value_index(values: list, value) -> int:
+    """Where ``value`` is in ``values``: the same object, else an equal value of the same type."""
+    for k, v in enumerate(values):
+        if v is value:
+            return k
+    for k, v in enumerate(values):
+        if type(v) is type(value) and v == value:
+            return k
+    raise ValueError(f"{value!r} is not among the pre-rendered values {values}")
+
+
+def state_positions(axes: list[Axis], values: dict) -> tuple[int, ...]:
+    """The position of each control's value in its axis (a state's values: every one is there, see :func:`choose_grid`)."""
+    return tuple(_value_index(a.values, values[a.name]) for a in axes)
+
+
+def with_state_positions(panel, axes: list[Axis], states: list[tuple[str | None, dict]]) -> list[Axis]:
+    """``axes`` with each value a named state gives a control among its positions, as a position of the states only.
+
+    Such a position is not rendered in the grid: ``snap`` maps it to the nearest rendered value (a slider's, by
+    value; another control's default), whose frame the grid shows there; the page moves the control to that value
+    unless the positions are a state's. A state's value equal to a rendered one to 9 digits takes its place.
+    """
+    out = []
+    for a in axes:
+        values, labels, default = list(a.values), list(a.labels), a.default
+        snap = list(range(len(values)))
+        for _, state in states:
+            value = state[a.name]
+            if any(v is value or type(v) is type(value) and v == value for v in values):
+                continue
+            near = [k for k, v in enumerate(values) if _same_value(v, value) and k != default and snap[k] == k]
+            if near:
+                values[near[0]] = value
+                continue
+            rendered = [k for k in range(len(values)) if snap[k] == k]
+            if a.kind == "range":
+                k = next((k for k, v in enumerate(values) if v > value), len(values))
+                target = min(rendered, key=lambda r: abs(values[r] - value))
+                label = _label(panel.controls[a.name], value)
+            else:
+                k, target, label = len(values), default, str(value)
+            snap = [t + (t >= k) for t in snap[:k]] + [target + (target >= k)] + [t + (t >= k) for t in snap[k:]]
+            default += k <= default
+            values.insert(k, value)
+            labels.insert(k, label)
+        changed = len(values) != len(a.values)
+        out.append(Axis(a.name, a.label, a.kind, values, labels, default, a.solo, snap if changed else a.snap))
+    return out

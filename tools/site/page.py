@@ -50,6 +50,10 @@ def panel_data(axes: list[Axis], result: dict, page_ids: list[int]) -> dict:
         data["enabled"] = result["enabled"]
     if result["readouts"] is not None:
         data["readouts"], data["readout"] = result["readouts"], result["readout"]
+    if any(a.snap for a in axes):  # per control and position: the rendered position shown for a value only states use
+        data["snap"] = [a.snap or list(range(len(a.values))) for a in axes]
+    if result.get("states"):  # a named state's positions -> its own entry of frames, enabled and readout
+        data["states"] = [{"positions": s["positions"], "index": s["index"]} for s in result["states"]]
     return data
 
 
@@ -59,14 +63,36 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
     data = panel_data(axes, result, page_ids)
     default = sum(steps[a.default] for steps, a in zip(data["steps"], axes))  # every control at its default
     readout = result["readouts"][result["readout"][default]] if result["readouts"] else ""
-    note = prerendered_note(axes, len(result["pngs"]))
+    note = prerendered_note(axes, len(result["pngs"])) + states_note(axes)
     return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
+            f'{presets_html(result.get("states") or [])}'
             f'<div class="sp-controls">{"".join(_control_html(i, a) for i, a in enumerate(axes))}</div>'
             f'<img class="sp-image" alt="{html.escape(name)}" '
             f'src="data:image/png;base64,{frames[data["frames"][default]]}">'
             f'<div class="sp-readout">{readout}</div>'
             f'<p class="sp-note">{html.escape(note)}</p>'
             f'<script type="application/json" class="sp-data">{to_json(data)}</script></div>')
+
+
+def presets_html(states: list[dict]) -> str:
+    """One-click buttons for a panel's named states, labelled as in the notebook: "试试：", the names, "↺ 默认"
+    (``data-state``: the state's place in the panel's data; the defaults, name None, come last)."""
+    if not states:
+        return ""
+    order = [k for k, s in enumerate(states) if s["name"] is not None] + [k for k, s in enumerate(states) if s["name"] is None]
+    buttons = "".join(f'<button type="button" class="sp-state" data-state="{k}">'
+                      f'{html.escape(states[k]["name"] if states[k]["name"] is not None else "↺ 默认")}</button>'
+                      for k in order)
+    return f'<div class="sp-presets"><b>试试：</b>{buttons}</div>'
+
+
+def states_note(axes: list[Axis]) -> str:
+    """What the page says about values only the "试试" states use (positions that snap to a rendered value)."""
+    only = [f"{a.label} = {a.labels[p]}" for a in axes if a.snap for p, q in enumerate(a.snap) if p != q]
+    if not only:
+        return ""
+    return (f" “试试”按钮用到的 {', '.join(only)} 只在按钮的状态里渲染；之后改动任何控件，它们回到最近的已渲染值。"
+            " (Values only the presets use show in their state; moving a control afterwards puts them at the nearest rendered value.)")
 
 
 def prerendered_note(axes: list[Axis], frames: int) -> str:
@@ -120,6 +146,8 @@ def panel_report(entry: dict, result: dict) -> dict:
             "errors": result["errors"], "solo": [a["name"] for a in result["axes"] if a["solo"]],
             "grid": {a["name"]: a["labels"] for a in result["axes"]},
             "bytes": sum(len(p) for p in result["pngs"]), "seconds": round(result["seconds"], 2),
+            "states": [s["name"] for s in result.get("states", []) if s["name"] is not None],
+            "state_frames": result.get("state_frames", 0), "state_bytes": result.get("state_bytes", 0),
             "render_s": round(result["render_s"], 2), "encode_s": round(result["encode_s"], 2)}
 
 

@@ -15,7 +15,7 @@ import os
 import pathlib
 import time
 
-from .grid import Axis, choose_grid, frame_caps, frame_table
+from .grid import Axis, choose_grid, frame_caps, frame_table, panel_states, state_positions
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASE64 = 4 / 3
@@ -87,6 +87,53 @@ def render_grid(panel, axes: list[Axis], png_level: int) -> dict:
     }
 
 
+def _plain(value):
+    """A control's value as the build report can hold it (a number, text, a truth value; else its repr)."""
+    return value if isinstance(value, (bool, int, float, str)) or value is None else repr(value)
+
+
+def render_states(panel, axes: list[Axis], result: dict, png_level: int) -> dict:
+    """``result`` of :func:`render_grid` with every named state of ``panel`` rendered exactly, as extra frames.
+
+    Each state (and the defaults, name None) gets one more entry in ``frames``, ``enabled`` and ``readout``,
+    after the grid's; ``states`` lists them: name, every control's value (``Panel.state_values``), the positions
+    of those values in ``axes`` (every one is there, see :func:`tools.site.grid.choose_grid`) and the entry's index.
+    The page shows that entry whenever its controls are at those positions: a state's frame is its own render,
+    also when it moves several solo controls at once. A picture the grid already has is stored once.
+    """
+    states = panel_states(panel)
+    if not states:
+        return result
+    pngs = list(result["pngs"])
+    frames, readout = list(result["frames"]), list(result["readout"])
+    readouts = list(result["readouts"] or [""])
+    all_on = (1 << len(axes)) - 1
+    enabled = list(result["enabled"] or [all_on] * len(frames))
+    by_digest = {hashlib.sha1(png).digest(): k for k, png in enumerate(pngs)}
+    listed, added, render_s, errors = [], 0, result["render_s"], result["errors"]
+    for name, values in states:
+        t0 = time.perf_counter()
+        png = recompress(panel.render(**values), png_level)
+        render_s, errors = render_s + time.perf_counter() - t0, errors + (panel.last_error is not None)
+        fid = by_digest.setdefault(hashlib.sha1(png).digest(), len(pngs))
+        if fid == len(pngs):
+            pngs.append(png)
+            added += len(png)
+        if panel.readout_text not in readouts:
+            readouts.append(panel.readout_text)
+        on = panel.enabled(values)
+        listed.append({"name": name, "values": {k: _plain(v) for k, v in values.items()},
+                       "positions": list(state_positions(axes, values)), "index": len(frames)})
+        frames.append(fid)
+        readout.append(readouts.index(panel.readout_text))
+        enabled.append(sum(1 << i for i, a in enumerate(axes) if on[a.name]))
+    return {**result, "pngs": pngs, "frames": frames, "readout": readout,
+            "readouts": None if readouts == [""] else readouts,
+            "enabled": None if all(mask == all_on for mask in enabled) else enabled,
+            "rendered": result["rendered"] + len(states), "states": listed, "render_s": render_s, "errors": errors,
+            "state_frames": len(pngs) - len(result["pngs"]), "state_bytes": added}
+
+
 def render_page_panels(panels: list, job: PageJob) -> list[dict]:
     """Plan and render the panels of one page (built, in the order of ``job.panels``)."""
     if len(panels) != len(job.panels):
@@ -98,7 +145,8 @@ def render_page_panels(panels: list, job: PageJob) -> list[dict]:
     results = []
     for panel, entry, cap in zip(panels, job.panels, caps):
         t0 = time.perf_counter()
-        result = render_grid(panel, choose_grid(panel, cap), job.png_level)
+        axes = choose_grid(panel, cap)
+        result = render_states(panel, axes, render_grid(panel, axes, job.png_level), job.png_level)
         results.append({**result, "key": entry["key"], "cap": cap,
                         "seconds": time.perf_counter() - t0 + plan_s / len(panels)})
     return results

@@ -33,39 +33,68 @@
     const sizes = data.steps.map(s => s.length);
     const solo = data.solo || sizes.map(() => 0);
     const index = ps => ps.reduce((k, p, i) => k + data.steps[i][p], 0);
+    // A named state has entries of its own (its exact render, also when it moves several solo controls),
+    // written by the builder with the positions they are shown at (tools/site/render.py, render_states).
+    const stateAt = new Map((data.states || []).map(s => [s.positions.join(","), s.index]));
+    const entry = ps => { const k = stateAt.get(ps.join(",")); return k === undefined ? index(ps) : k; };
+    // Unless the positions are a state's: a value only states use (data.snap[i][p] !== p) goes to the rendered
+    // value the builder names (the moved control: on to the next rendered one the way it moved); and one solo
+    // control away from its default at a time: moving one (or, after a state that moved several, any control)
+    // puts the other solo controls back to their defaults.
+    let last = inputs.map(position);  // the positions shown
+    const onward = (j, p) => {
+      for (let q = p, step = p >= last[j] ? 1 : -1; q >= 0 && q < data.snap[j].length; q += step) {
+        if (data.snap[j][q] === q) return q;
+      }
+      return data.snap[j][p];
+    };
+    const settle = (ps, moved) => {
+      if (moved < 0 || stateAt.has(ps.join(","))) return ps;
+      if (data.snap) ps = ps.map((p, j) => data.snap[j][p] === p ? p : j === moved ? onward(j, p) : data.snap[j][p]);
+      const away = ps.filter((p, j) => solo[j] && j !== moved && p !== data.defaults[j]).length;
+      if (!(solo[moved] && ps[moved] !== data.defaults[moved]) && away <= 1) return ps;
+      return ps.map((p, j) => solo[j] && j !== moved ? data.defaults[j] : p);
+    };
     const set = (el, p) => {
       if (el.type === "checkbox") el.checked = p === 1;
       else if (el.tagName === "SELECT") el.selectedIndex = p;
       else el.value = String(p);
     };
+    const presets = Array.from(panel.querySelectorAll("button[data-state]"));
     let shown = -1, visible = false;
     const neighbours = () => {
       const ps = inputs.map(position), ids = [];
       inputs.forEach((el, i) => {
         for (let q = 0; q < sizes[i]; q++) {
           if (q === ps[i]) continue;
-          const next = ps.map((p, j) => solo[i] && solo[j] && j !== i ? data.defaults[j] : p);
+          const next = ps.slice();
           next[i] = q;
-          ids.push(data.frames[index(next)]);
+          ids.push(data.frames[entry(settle(next, i))]);
         }
       });
       return ids;
     };
     const show = event => {
       const moved = event ? inputs.indexOf(event.target) : -1;
-      if (moved >= 0 && solo[moved] && position(inputs[moved]) !== data.defaults[moved]) {
-        inputs.forEach((el, i) => { if (solo[i] && i !== moved) set(el, data.defaults[i]); });  // one at a time
-      }
-      const ps = inputs.map(position);
+      const ps = settle(inputs.map(position), moved);
+      last = ps;
+      inputs.forEach((el, i) => { if (position(el) !== ps[i]) set(el, ps[i]); });
       ps.forEach((p, i) => { if (outputs[i]) outputs[i].textContent = data.labels[i][p]; });
-      const k = index(ps);
+      const k = entry(ps);
       const frame = data.frames[k];
       if (frame !== shown) { img.src = source(frame); shown = frame; }
       if (data.enabled) inputs.forEach((el, i) => { el.disabled = !((data.enabled[k] >> i) & 1); });
       if (data.readouts) readout.innerHTML = data.readouts[data.readout[k]];
+      const at = ps.join(",");  // the presets whose state is shown look pressed
+      presets.forEach(b => b.setAttribute("aria-pressed", String(data.states[b.dataset.state].positions.join(",") === at)));
       if (visible) later(() => warm(neighbours()));
     };
     for (const el of inputs) { el.addEventListener("input", show); el.addEventListener("change", show); }
+    presets.forEach(button => button.addEventListener("click", () => {
+      const state = data.states[Number(button.dataset.state)];  // every control to the state's positions
+      inputs.forEach((el, i) => set(el, state.positions[i]));
+      show();
+    }));
     show();
     const start = () => { if (!visible) { visible = true; later(() => warm(neighbours())); } };
     if ("IntersectionObserver" in window) {
