@@ -271,6 +271,7 @@ class Panel:
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{self.css_width}px"))
         self.play_links: list = []
         self._groups: list = []  # (group box, its control names): a group whose controls are all hidden is hidden
+        self.groups = [(title, [list(row) for row in rows]) for title, rows in groups]  # as given (the site lays out the same)
         self._cells = {name: self._cell(w) for name, w in self.controls.items()}
         box = self._control_box(groups)
         # Text that changes on every update (numbers, verdicts) is cheaper as HTML than drawn in the figure:
