@@ -286,8 +286,8 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
         solo = _solo_controls(panel, specs, lambda s: frames(counts, s) <= max_frames)
-        if math.isinf(frames(counts, solo)):  # mode controls alone make a grid too large to count (the race's
-            solo = set(range(len(specs)))     # optimizer switches): every control goes solo
+        if frames(counts, solo) > max_frames:  # the mode controls that stay free still make too many frames (the
+            solo = set(range(len(specs)))      # race's optimizer switches and surfaces): every control goes solo
     grew = True
     while grew:  # one more position for each slider in turn, while the grid fits
         grew = False
