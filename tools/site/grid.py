@@ -260,8 +260,9 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     both ends from three positions on). When even the full grid of those does not fit, controls that
     turn no other control on or off become *solo* (sliders first, then checkboxes, then dropdowns,
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
-    which costs a sum of positions instead of a product. If the controls that stay free still make a grid
-    too large to count (many controls that switch others on and off), every control goes solo.
+    which costs a sum of positions instead of a product. If the controls that stay free (they switch others on
+    and off) still make too many frames, every control goes solo, when that fits (with named states: once their
+    values are positions of the states only).
 
     Named states (``Panel.states``): every value a state gives a control is one of its positions, and each state's
     frame is rendered exactly (its frames beyond the grid count against ``max_frames``). Their values are
@@ -286,8 +287,10 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
         solo = _solo_controls(panel, specs, lambda s: frames(counts, s) <= max_frames)
-        if frames(counts, solo) > max_frames:  # the mode controls that stay free still make too many frames (the
-            solo = set(range(len(specs)))      # race's optimizer switches and surfaces): every control goes solo
+        every = set(range(len(specs)))
+        if (not states_in_grid or not states) and frames(counts, solo) > max_frames and frames(counts, every) <= max_frames:
+            solo = every  # the mode controls that stay free still make too many frames (the race's optimizer
+            # switches and surfaces), and all solo fits: every control goes solo
     grew = True
     while grew:  # one more position for each slider in turn, while the grid fits
         grew = False
