@@ -204,6 +204,66 @@ def test_a_small_cap_keeps_two_positions_per_slider_and_renders_controls_one_at_
         grid.choose_grid(_grid_panel(), 0)
 
 
+def _play_panel():
+    """A Play slider (t, 0..300) beside a dropdown and four plain sliders: the grid of a typical race-like panel."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+
+        def update(t, mode, a, b, c, d):
+            line.set_ydata([0, t * (a + b + c + d) * (1 if mode == "x" else -1)])
+        return update
+    return P.Panel({"t": P.play_slider("t", 0, 300, 300), "mode": P.dropdown("mode", ["x", "y"], "x"),
+                    **{k: P.float_slider(k, 0.0, 1.0, 0.05, 0.5) for k in "abcd"}}, setup)
+
+
+def test_a_play_slider_keeps_five_positions_even_at_the_smallest_cap():
+    panel = _play_panel()
+    for cap in (1, 12, 60):
+        by = {a.name: a for a in grid.choose_grid(panel, cap)}
+        assert by["t"].play == 100 and len(by["t"].values) >= grid.SWEPT_POSITIONS == 5, cap
+        assert by["t"].values[0] == 0 and by["t"].values[-1] == 300 and 300 in by["t"].values
+        assert all(by[k].play == 0 for k in "abcd")
+    assert grid.swept_floor(3, True) == 3 and grid.swept_floor(41, True) == 5 and grid.swept_floor(41, False) == 2
+
+
+def test_solo_sliders_get_five_positions_before_any_slider_grows_further():
+    """A solo slider's positions add frames (a free one's multiply): with a cap that makes the plain sliders
+    solo, each of them reaches five positions before any slider gets a sixth."""
+    panel = _play_panel()
+    axes = grid.choose_grid(panel, 60)
+    solo = [a for a in axes if a.solo]
+    assert {a.name for a in solo} >= set("abcd")
+    assert all(len(a.values) >= 5 for a in solo if a.kind == "range")
+    assert grid.distinct_frames(panel, axes) <= 60
+    for cap in (12, 20, 40):  # no slider gets a sixth position while a solo one has fewer than five
+        sizes = [len(a.values) for a in grid.choose_grid(panel, cap) if a.kind == "range"]
+        assert max(sizes) <= 5 or min(sizes) >= 5, (cap, sizes)
+    assert [len(a.values) for a in grid.choose_grid(panel, 40) if a.solo] == [5, 5, 5, 5, 4]  # t, a, b, c, d
+
+
+def test_a_panel_whose_modes_alone_exceed_every_cap_goes_all_solo():
+    """The race's optimizer switches turn their sliders on: kept free they make thousands of frames, so every
+    control goes solo, and its enabled sliders still get five positions within a modest cap."""
+    from helpers.panels import Panel, checkbox, float_slider
+
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot(range(10), [0] * 10, animated=True)
+        return lambda **v: line.set_ydata([v[f"k{i}"] if v[f"on{i}"] else 0 for i in range(10)])
+    controls = {}
+    for i in range(10):
+        controls[f"on{i}"] = checkbox(f"on {i}", i < 3)
+        controls[f"k{i}"] = float_slider(f"k {i}", 0, 1, 0.01, 0.5)
+    panel = Panel(controls, setup, enabled_when={f"k{i}": (lambda v, i=i: v[f"on{i}"]) for i in range(10)})
+    assert grid.distinct_frames(panel, grid._axes([(n, n, grid.control_candidates(w)) for n, w in controls.items()],
+                                                  {2 * i + 1: 2 for i in range(10)}, {2 * i + 1 for i in range(10)})) \
+        > grid.ALL_SOLO_ABOVE  # the switches free, the sliders solo: far over any cap
+    axes = grid.choose_grid(panel, 40)
+    assert all(a.solo for a in axes) and grid.distinct_frames(panel, axes) <= 40
+    assert all(len(a.values) >= 5 for a in axes if a.name in ("k0", "k1", "k2"))  # on at the defaults
+
+
 def test_solo_states_and_their_index_agree():
     sizes, defaults, solo = [3, 4, 2, 5], [1, 0, 1, 2], [False, True, False, True]
     states = grid.grid_states(sizes, defaults, solo)
@@ -265,6 +325,32 @@ def test_frames_are_recompressed_without_changing_a_pixel():
     smaller = render.recompress(png, 9)
     assert len(smaller) < len(png) and np.array_equal(_pixels(smaller), _pixels(png))
     assert render.recompress(png, 1) is png
+
+
+def test_webp_frames_have_the_pixels_of_the_panels_own_picture():
+    """The site stores lossless WebP: decoded, every pixel is the one ``Panel.render`` drew (its palette PNG)."""
+    panel = _grid_panel()
+    panel.reuse_palettes = False
+    for values in ({}, {"a": 0.9, "mode": "flat"}, {"flip": True, "n": 4}):
+        png = panel.render(**values)
+        webp = render.encode_frame(png, 9, "webp")
+        assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+        assert np.array_equal(_pixels(webp), _pixels(png)), values
+        assert len(webp) < len(render.encode_frame(png, 9, "png"))
+        assert html_page.frame_uri(base64.b64encode(webp).decode()).startswith("data:image/webp;base64,")
+    assert render.encode_frame(png, 9, "png") == render.recompress(png, 9)
+    assert html_page.frame_uri(base64.b64encode(png).decode()).startswith("data:image/png;base64,")
+    with pytest.raises(ValueError, match="fmt"):
+        render.encode_frame(png, 9, "gif")
+
+
+def test_alt_text_names_the_panel_and_its_control_values():
+    assert html_page.panel_title("ema_panel") == "EMA of a noisy series"  # the docstring's words, not the name
+    assert html_page.panel_title("no_such_panel") == "no_such_panel"
+    axes = [grid.Axis("k", "gain", "range", [0.1, 0.5], ["0.1", "0.5"], 1),
+            grid.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
+    assert html_page.alt_text("T", axes, [1, 0]) == "T: gain = 0.5, mode = A"
+    assert html_page.alt_text("T", axes, [0, 1], enabled=0b10) == "T: mode = B"  # a disabled control is left out
 
 
 def test_static_panel_html_carries_readouts_and_disabled_controls():

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 
 DENSE_LIMIT = 50_000  # combinations of a full grid worth counting; a panel with more is rendered one-at-a-time
+SWEPT_POSITIONS = 5   # positions a Play slider always keeps, and solo sliders get first while the cap allows
+ALL_SOLO_ABOVE = 600  # a panel whose mode controls alone make more frames than this renders every control solo
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Axis:
     labels: list
     default: int    # index of the control's own value in ``values``
     solo: bool = False  # pre-rendered one at a time: the other solo controls of the panel stay at their defaults
+    play: int = 0       # a slider with a Play button: its step interval in ms (0: none)
 
 
 # ----------------------------------------------------------------------------- one control
@@ -93,13 +96,23 @@ def spread(count: int, n: int, default: int) -> list[int]:
     return sorted(picks)
 
 
-def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset()) -> list[Axis]:
+def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset(), play: dict[int, int] | None = None) -> list[Axis]:
     axes = []
     for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
         keep = spread(len(values), counts[i], default) if i in counts else list(range(len(values)))
         axes.append(Axis(name, label, kind, [values[k] for k in keep], [labels[k] for k in keep],
-                         keep.index(default), i in solo))
+                         keep.index(default), i in solo, (play or {}).get(i, 0)))
     return axes
+
+
+def play_interval(w) -> int:
+    """The step interval (ms) of a slider made by ``play_slider`` (it has a Play button), else 0."""
+    return int(getattr(w, "play_interval", 0) or 0)
+
+
+def swept_floor(count: int, play: bool) -> int:
+    """The fewest positions a slider of ``count`` steps keeps: :data:`SWEPT_POSITIONS` with a Play button, else 2."""
+    return min(count, SWEPT_POSITIONS if play else 2)
 
 
 # ----------------------------------------------------------------------------- the order of the frames
@@ -261,29 +274,40 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
     specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
-    counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
+    play = {i: play_interval(w) for i, w in enumerate(panel.controls.values()) if play_interval(w)}
+    counts = {i: swept_floor(len(s[2][1]), i in play) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
     def frames(c: dict[int, int], solo: set[int]) -> float:
-        axes = _axes(specs, c, solo)
+        axes = _axes(specs, c, solo, play)
         if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
         return distinct_frames(panel, axes, cache, stop=max_frames)  # only whether it fits matters
+
+    def frames_over(c: dict[int, int], solo: set[int], limit: int) -> bool:
+        axes = _axes(specs, c, solo, play)
+        return distinct_frames(panel, axes, cache, stop=limit) > limit
 
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
         solo = _solo_controls(panel, specs, lambda s: frames(counts, s) <= max_frames)
         if math.isinf(frames(counts, solo)):  # mode controls alone make a grid too large to count (the race's
             solo = set(range(len(specs)))     # optimizer switches): every control goes solo
-    grew = True
-    while grew:  # one more position for each slider in turn, while the grid fits
-        grew = False
-        for i in counts:
-            if counts[i] < len(specs[i][2][1]):
-                trial = {**counts, i: counts[i] + 1}
-                if frames(trial, solo) <= max_frames:
-                    counts, grew = trial, True
-    return _axes(specs, counts, solo)
+        elif frames_over(counts, solo, ALL_SOLO_ABOVE):  # the mode controls' grid alone is far over any cap
+            solo = set(range(len(specs)))
+    on = panel.enabled({name: values[d] for name, _, (_, values, _, d) in specs})
+    swept = [i for i in counts if i in play or i in solo]  # solo: each position adds frames, never multiplies
+    first = [i for i in swept if on[specs[i][0]]]          # those the learner sees working at the defaults first
+    for growing, limit in ((first, SWEPT_POSITIONS), (swept, SWEPT_POSITIONS), (list(counts), math.inf)):
+        grew = True
+        while grew:  # one more position for each slider in turn (swept sliders first, up to 5), while the grid fits
+            grew = False
+            for i in growing:
+                if counts[i] < min(limit, len(specs[i][2][1])):
+                    trial = {**counts, i: counts[i] + 1}
+                    if frames(trial, solo) <= max_frames:
+                        counts, grew = trial, True
+    return _axes(specs, counts, solo, play)
 
 
 # ----------------------------------------------------------------------------- a page's budget
