@@ -12,7 +12,13 @@ every option of a dropdown or checkbox, a few positions per slider (always its d
 ends while the frame cap allows). A panel with too many controls for a full grid (the optimizer
 race, the nine weights of a custom kernel) has some *solo* controls, rendered one at a time while
 the other solo controls stay at their defaults. A control change then only swaps the picture.
-The frames are embedded in the page (PNG data URIs), so a page is one file that works offline once loaded.
+A slider with a Play button in the notebook (``play_slider``) keeps at least five positions and gets a ▶
+button that steps through them; solo sliders grow to five positions before any slider grows further.
+The frames are embedded in the page as lossless WebP data URIs (the very pixels of ``Panel.render``, about a
+quarter smaller than its palette PNG; ``--frame-format png`` keeps PNG), so a page is one file that works
+offline once loaded. Each picture's alt text names the panel (its docstring's first words) and the value of
+every enabled control, and follows the controls. On a phone the picture is pinned above the controls at the
+full screen width, and tables wider than the screen say that they scroll.
 
 Each page is one render job (two worker processes by default). Its panels share the page's budget:
 each gets its smallest grid, and the rest is shared out by need. A panel called with literal

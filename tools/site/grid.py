@@ -269,7 +269,10 @@ def choose_grid(panel, max_frames: int) -> list[Axis]:
     turn no other control on or off become *solo* (sliders first, then checkboxes, then dropdowns,
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
     which costs a sum of positions instead of a product. If the controls that stay free still make a grid
-    too large to count (many controls that switch others on and off), every control goes solo.
+    too large to count, or over :data:`ALL_SOLO_ABOVE` frames (many controls that switch others on and off),
+    every control goes solo. A Play slider keeps at least :data:`SWEPT_POSITIONS` positions; then sliders
+    grow one position at a time while the grid fits: first the swept ones (solo or Play) enabled at the
+    defaults, then the other swept ones, each up to :data:`SWEPT_POSITIONS`, then every slider.
     """
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
