@@ -342,6 +342,6 @@ def frame_caps(panels: list, frame_bytes: list[float], max_frames: int, page_byt
     floors = [distinct_frames(p, choose_grid(p, 1)) for p in panels]
     wants = [distinct_frames(p, choose_grid(p, max_frames)) for p in panels]
     shares = share_out([f * s for f, s in zip(floors, frame_bytes)],
-                       [max(f * s, min(w * s, panel_bytes)) for f, w, s in zip(floors, wants, frame_bytes)],
+                       [min(w * s, f * s + panel_bytes) for f, w, s in zip(floors, wants, frame_bytes)],
                        page_bytes)
     return [max(f, min(max_frames, int(share / s))) for f, share, s in zip(floors, shares, frame_bytes)]

@@ -104,9 +104,16 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
             f'<script type="application/json" class="sp-data">{to_json(data)}</script></div>')
 
 
+def _value_list(labels: list[str], most: int = 12) -> str:
+    """The pre-rendered values of a slider; a long list as its first and last few."""
+    if len(labels) <= most:
+        return ", ".join(labels)
+    return ", ".join(labels[:3]) + " … " + ", ".join(labels[-2:])
+
+
 def prerendered_note(axes: list[Axis], frames: int) -> str:
     """What the page says about its pre-rendered values: every slider position, every option, solo controls."""
-    parts = [f"{a.label} 取 {len(a.values)} 个值：{', '.join(a.labels)}" for a in axes if a.kind == "range"]
+    parts = [f"{a.label} 取 {len(a.values)} 个值：{_value_list(a.labels)}" for a in axes if a.kind == "range"]
     if any(a.kind != "range" for a in axes):
         parts.append("下拉框和复选框的每个选项都已渲染")
     solo = ""

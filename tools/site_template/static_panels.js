@@ -121,7 +121,8 @@ function markScroll(box) {
   hint.hidden = !wide;
 }
 (() => {
-  const boxes = Array.from(document.querySelectorAll(".jp-RenderedHTMLCommon table, .sp-readout"));
+  const boxes = Array.from(document.querySelectorAll(".jp-RenderedHTMLCommon table, .sp-readout"))
+    .filter(box => box.classList.contains("sp-readout") || !box.closest(".sp-readout"));  // a readout scrolls as one
   for (const box of boxes) {
     box.classList.add("sp-scroller");
     box.addEventListener("scroll", () => markScroll(box), {passive: true});
