@@ -49,6 +49,7 @@ TEST_STATES = {"robust_regression_panel": {"两个 † 控件": {"outlier_size":
 def _with_test_states(builders: dict) -> dict:
     """The panel builders, with :data:`TEST_STATES` added to the panels they make."""
     def wrap(name, make):
+        @functools.wraps(make)  # the page titles a panel from its builder's docstring
         def build(*args, **kwargs):
             panel = make(*args, **kwargs)
             panel.states.update(TEST_STATES.get(name, {}))
@@ -239,6 +240,66 @@ def test_a_small_cap_keeps_two_positions_per_slider_and_renders_controls_one_at_
         grid.choose_grid(_grid_panel(), 0)
 
 
+def _play_panel():
+    """A Play slider (t, 0..300) beside a dropdown and four plain sliders: the grid of a typical race-like panel."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+
+        def update(t, mode, a, b, c, d):
+            line.set_ydata([0, t * (a + b + c + d) * (1 if mode == "x" else -1)])
+        return update
+    return P.Panel({"t": P.play_slider("t", 0, 300, 300), "mode": P.dropdown("mode", ["x", "y"], "x"),
+                    **{k: P.float_slider(k, 0.0, 1.0, 0.05, 0.5) for k in "abcd"}}, setup)
+
+
+def test_a_play_slider_keeps_five_positions_even_at_the_smallest_cap():
+    panel = _play_panel()
+    for cap in (1, 12, 60):
+        by = {a.name: a for a in grid.choose_grid(panel, cap)}
+        assert by["t"].play == 100 and len(by["t"].values) >= grid.SWEPT_POSITIONS == 5, cap
+        assert by["t"].values[0] == 0 and by["t"].values[-1] == 300 and 300 in by["t"].values
+        assert all(by[k].play == 0 for k in "abcd")
+    assert grid.swept_floor(3, True) == 3 and grid.swept_floor(41, True) == 5 and grid.swept_floor(41, False) == 2
+
+
+def test_solo_sliders_get_five_positions_before_any_slider_grows_further():
+    """A solo slider's positions add frames (a free one's multiply): with a cap that makes the plain sliders
+    solo, each of them reaches five positions before any slider gets a sixth."""
+    panel = _play_panel()
+    axes = grid.choose_grid(panel, 60)
+    solo = [a for a in axes if a.solo]
+    assert {a.name for a in solo} >= set("abcd")
+    assert all(len(a.values) >= 5 for a in solo if a.kind == "range")
+    assert grid.distinct_frames(panel, axes) <= 60
+    for cap in (12, 20, 40):  # no slider gets a sixth position while a solo one has fewer than five
+        sizes = [len(a.values) for a in grid.choose_grid(panel, cap) if a.kind == "range"]
+        assert max(sizes) <= 5 or min(sizes) >= 5, (cap, sizes)
+    assert [len(a.values) for a in grid.choose_grid(panel, 40) if a.solo] == [5, 5, 5, 5, 4]  # t, a, b, c, d
+
+
+def test_a_panel_whose_modes_alone_exceed_every_cap_goes_all_solo():
+    """The race's optimizer switches turn their sliders on: kept free they make thousands of frames, so every
+    control goes solo, and its enabled sliders still get five positions within a modest cap."""
+    from helpers.panels import Panel, checkbox, float_slider
+
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot(range(10), [0] * 10, animated=True)
+        return lambda **v: line.set_ydata([v[f"k{i}"] if v[f"on{i}"] else 0 for i in range(10)])
+    controls = {}
+    for i in range(10):
+        controls[f"on{i}"] = checkbox(f"on {i}", i < 3)
+        controls[f"k{i}"] = float_slider(f"k {i}", 0, 1, 0.01, 0.5)
+    panel = Panel(controls, setup, enabled_when={f"k{i}": (lambda v, i=i: v[f"on{i}"]) for i in range(10)})
+    assert grid.distinct_frames(panel, grid._axes([(n, n, grid.control_candidates(w)) for n, w in controls.items()],
+                                                  {2 * i + 1: 2 for i in range(10)}, {2 * i + 1 for i in range(10)})) \
+        > grid.ALL_SOLO_ABOVE  # the switches free, the sliders solo: far over any cap
+    axes = grid.choose_grid(panel, 40)
+    assert all(a.solo for a in axes) and grid.distinct_frames(panel, axes) <= 40
+    assert all(len(a.values) >= 5 for a in axes if a.name in ("k0", "k1", "k2"))  # on at the defaults
+
+
 def test_solo_states_and_their_index_agree():
     sizes, defaults, solo = [3, 4, 2, 5], [1, 0, 1, 2], [False, True, False, True]
     states = grid.grid_states(sizes, defaults, solo)
@@ -300,6 +361,32 @@ def test_frames_are_recompressed_without_changing_a_pixel():
     smaller = render.recompress(png, 9)
     assert len(smaller) < len(png) and np.array_equal(_pixels(smaller), _pixels(png))
     assert render.recompress(png, 1) is png
+
+
+def test_webp_frames_have_the_pixels_of_the_panels_own_picture():
+    """The site stores lossless WebP: decoded, every pixel is the one ``Panel.render`` drew (its palette PNG)."""
+    panel = _grid_panel()
+    panel.reuse_palettes = False
+    for values in ({}, {"a": 0.9, "mode": "flat"}, {"flip": True, "n": 4}):
+        png = panel.render(**values)
+        webp = render.encode_frame(png, 9, "webp")
+        assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+        assert np.array_equal(_pixels(webp), _pixels(png)), values
+        assert len(webp) < len(render.encode_frame(png, 9, "png"))
+        assert html_page.frame_uri(base64.b64encode(webp).decode()).startswith("data:image/webp;base64,")
+    assert render.encode_frame(png, 9, "png") == render.recompress(png, 9)
+    assert html_page.frame_uri(base64.b64encode(png).decode()).startswith("data:image/png;base64,")
+    with pytest.raises(ValueError, match="fmt"):
+        render.encode_frame(png, 9, "gif")
+
+
+def test_alt_text_names_the_panel_and_its_control_values():
+    assert html_page.panel_title("ema_panel") == "EMA of a noisy series"  # the docstring's words, not the name
+    assert html_page.panel_title("no_such_panel") == "no_such_panel"
+    axes = [grid.Axis("k", "gain", "range", [0.1, 0.5], ["0.1", "0.5"], 1),
+            grid.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
+    assert html_page.alt_text("T", axes, [1, 0]) == "T: gain = 0.5, mode = A"
+    assert html_page.alt_text("T", axes, [0, 1], enabled=0b10) == "T: mode = B"  # a disabled control is left out
 
 
 def test_static_panel_html_carries_readouts_and_disabled_controls():
@@ -727,7 +814,7 @@ def test_every_panel_of_the_chapter_is_a_static_panel(built):
     controls_of = functools.lru_cache(maxsize=None)(lambda name: P.all_panels()[name]().controls)
     for p, (name, _) in zip(parsed.panels, saved):
         data = json.loads(p["data"])
-        assert len(p["imgs"]) == 1 and p["imgs"][0].startswith("data:image/png;base64,")
+        assert len(p["imgs"]) == 1 and p["imgs"][0].startswith("data:image/webp;base64,")  # the default format
         controls = controls_of(name)
         assert len(p["inputs"]) == len(controls) == len(_sizes(data))
         for kind, w in zip(p["inputs"], controls.values()):
@@ -997,7 +1084,7 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
                     # rendered combinations in Python, not through the index steps the page reads)
                     ps = panel.evaluate(_POSITIONS_JS)
                     k = _states(data).index(tuple(ps))
-                    assert img.get_attribute("src") == "data:image/png;base64," + frames[data["frames"][k]], name
+                    assert img.get_attribute("src") == html_page.frame_uri(frames[data["frames"][k]]), name
                     moved.append((name, i))
             assert len(moved) == sum(len(_sizes(json.loads(p["data"]))) for p in _parse(
                 built[0] / f"{NOTEBOOK.stem}.html").panels)
@@ -1085,7 +1172,7 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
                     k = states[ps] if ps in states else _states(data).index(ps)
                     if ps not in states and "snap" in data:  # a value only states use went to a rendered one
                         assert all(data["snap"][j][q] == q for j, q in enumerate(ps)), (entry["call"], name, ps)
-                    assert img.get_attribute("src") == "data:image/png;base64," + frames[data["frames"][k]], \
+                    assert img.get_attribute("src") == html_page.frame_uri(frames[data["frames"][k]]), \
                         (entry["call"], name, ps)
         finally:
             browser.close()
@@ -1112,3 +1199,126 @@ def test_a_panel_with_many_mode_controls_goes_all_solo_within_the_cap():
     axes = grid.choose_grid(panel, 60)
     assert all(a.solo for a in axes)
     assert grid.distinct_frames(panel, axes) <= 60
+
+
+# ----------------------------------------------------------------------------- a phone and a desktop
+_IN_VIEW_JS = """img => {
+  // how much of the picture is on screen (1: all of it, or all of the screen's height)
+  const r = img.getBoundingClientRect();
+  const seen = Math.min(r.bottom, innerHeight) - Math.max(r.top, 0);
+  return seen / Math.min(r.height, innerHeight);
+}"""
+
+_WATCH_JS = """img => {
+  // record every picture the <img> shows from now on
+  window.__seen = [img.getAttribute('src')];
+  new MutationObserver(() => window.__seen.push(img.getAttribute('src'))).observe(img, {attributes: true,
+    attributeFilter: ['src']});
+}"""
+
+
+def _play_page(out: pathlib.Path) -> str:
+    """A page with one static panel that has a Play slider (chapter 04 has none): written into the site folder."""
+    panel = _play_panel()
+    result = render.render_grid(panel, grid.choose_grid(panel, 12), 9, "webp")
+    frames, (ids,) = html_page.page_frames([result])
+    template = ROOT / "tools" / "site_template"
+    body = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f'<style>{(template / "site.css").read_text(encoding="utf-8")}</style></head><body class="jp-Notebook">'
+            f'{html_page.static_panel_html("play_demo_panel", result, ids, frames)}'
+            f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
+            f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>')
+    (out / "play.html").write_text(body, encoding="utf-8")
+    return "play.html"
+
+
+def _move(page, panel, data: dict, i: int) -> None:
+    """Move control ``i`` of ``panel`` by one position as a person would, from a combination where it is enabled."""
+    combo = _combo_enabling(data, i)
+    assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
+    el = panel.locator("[data-i]").nth(i)
+    el.evaluate("e => e.scrollIntoView({block: 'center'})")  # the control in the middle of the screen
+    kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
+    if kind == "range":
+        el.focus()
+        page.keyboard.press("ArrowLeft" if combo[i] == _sizes(data)[i] - 1 else "ArrowRight")
+    elif kind == "select":
+        el.select_option(index=(combo[i] + 1) % _sizes(data)[i])
+    else:
+        el.click()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
+    """Every control changes the picture and its alt text, and the picture stays in view while the controls are
+    worked (pinned on a phone, where it also fills the screen's width); ▶ plays a Play slider's positions."""
+    reason = bs.chromium_missing_reason()
+    if reason:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    phone = device == "phone"
+    viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
+    play_page = _play_page(built[0])
+    errors = []
+    with sync_playwright() as pw:
+        browser = bs.launch_browser(pw)
+        try:
+            context = browser.new_context(viewport=viewport, device_scale_factor=3 if phone else 1,
+                                          is_mobile=phone, has_touch=phone)
+            page = context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+            page.goto(f"{server}/{NOTEBOOK.stem}.html")
+            page.wait_for_load_state("load")
+            panels = page.locator(".static-panel")
+            moved = 0
+            for n in range(panels.count()):
+                panel = panels.nth(n)
+                name = panel.get_attribute("data-panel")
+                img = panel.locator("img.sp-image")
+                data = json.loads(panel.locator("script.sp-data").text_content())
+                assert data["title"] != name and img.get_attribute("alt").startswith(data["title"])
+                for i in range(len(_sizes(data))):
+                    before_src, before_alt = img.get_attribute("src"), img.get_attribute("alt")
+                    _move(page, panel, data, i)
+                    assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
+                    assert img.get_attribute("src") != before_src, f"{name}: control {i} kept the picture"
+                    alt = img.get_attribute("alt")
+                    assert alt != before_alt and alt.startswith(data["title"] + ": "), (name, i, alt)
+                    label = data["labels"][i][panel.evaluate(_POSITIONS_JS)[i]]
+                    assert f"{data['names'][i]} = {label}" in alt, (name, i, alt)
+                    # in view with the control in the middle of the screen: all of it on a phone (pinned on top),
+                    # most of it on a desktop (pinned at the bottom, up to the top of its own panel)
+                    assert img.evaluate(_IN_VIEW_JS) > (0.95 if phone else 0.5), \
+                        f"{name}: the picture is out of view after moving control {i}"
+                    moved += 1
+                width = img.evaluate("i => [i.getBoundingClientRect().left, i.getBoundingClientRect().right]")
+                if phone:  # the whole width of the screen
+                    assert width[0] <= 0.5 and width[1] >= viewport["width"] - 0.5, (name, width)
+                else:
+                    assert 0 <= width[0] and width[1] <= viewport["width"], (name, width)
+            assert moved >= panels.count() > 0
+            # ▶ steps a Play slider through every pre-rendered position, then stops
+            page.goto(f"{server}/{play_page}")
+            panel = page.locator(".static-panel")
+            data = json.loads(panel.locator("script.sp-data").text_content())
+            slider = panel.locator("input[data-i='0']")
+            button = panel.locator("button.sp-play")
+            assert button.count() == 1 and button.text_content() == "▶"
+            positions = _sizes(data)[0]
+            assert positions >= grid.SWEPT_POSITIONS
+            panel.locator("img.sp-image").evaluate(_WATCH_JS)
+            button.click()  # the slider starts at its end (300): play starts over from the first position
+            page.wait_for_function("el => Number(el.value) === Number(el.max)", arg=slider.element_handle(),
+                                   timeout=positions * 1000 + 5000)
+            page.wait_for_function("b => b.textContent === '▶'", arg=button.element_handle(), timeout=5000)
+            seen = page.evaluate("window.__seen")
+            assert len(set(seen)) >= positions and seen[-1] == seen[0], seen  # every position shown, ends at the end
+            assert "t = 300" in panel.locator("img.sp-image").get_attribute("alt")
+        finally:
+            browser.close()
+    assert not errors, "errors on the page:\n" + "\n".join(errors)

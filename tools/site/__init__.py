@@ -11,7 +11,13 @@ every option of a dropdown or checkbox, a few positions per slider (always its d
 ends while the frame cap allows). A panel with too many controls for a full grid (the optimizer
 race, the nine weights of a custom kernel) has some *solo* controls, rendered one at a time while
 the other solo controls stay at their defaults. A control change then only swaps the picture.
-The frames are embedded in the page (PNG data URIs), so a page is one file that works offline once loaded.
+A slider with a Play button in the notebook (``play_slider``) keeps at least five positions and gets a ▶
+button that steps through them; solo sliders grow to five positions before any slider grows further.
+The frames are embedded in the page as lossless WebP data URIs (the very pixels of ``Panel.render``, about a
+quarter smaller than its palette PNG; ``--frame-format png`` keeps PNG), so a page is one file that works
+offline once loaded. Each picture's alt text names the panel (its docstring's first words) and the value of
+every enabled control, and follows the controls. On a phone the picture is pinned above the controls at the
+full screen width, and tables wider than the screen say that they scroll.
 A panel's named states (``states=``, the notebook's "试试：" buttons) are one-click presets above its controls;
 each state's frame is its exact render, counted in the panel's frame cap. Their values are slider positions;
 when they do not fit in the grid, they show only in their state, and the next change moves them to a rendered value.

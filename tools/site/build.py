@@ -17,8 +17,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 NB_DIR = ROOT / "notebooks"
 REPORT_NAME = ".site-build.json"  # also marks a folder this tool may clear and rebuild
 
-MAX_FRAMES = 120      # distinct pictures per panel
-PANEL_MB = 1.5        # the most a panel's frames may take of its page (beyond its smallest grid)
+MAX_FRAMES = 160      # distinct pictures per panel
+PANEL_MB = 2.0        # the most a panel's frames may take of its page beyond its smallest grid
 PAGE_MB = 7.5         # a whole page; its panels share what the rest of the page leaves
 PAGE_BASE_MB = 0.5    # what a page weighs beyond its notebook file (CSS, markup)
 
@@ -31,12 +31,20 @@ def _clear(out: pathlib.Path) -> None:
 
 
 def _page_job(path: pathlib.Path, panels: list[dict], max_frames: int, png_level: int, panel_mb: float,
-              page_mb: float) -> PageJob:
+              page_mb: float, frame_format: str = "webp") -> PageJob:
     """The render job of one page: its panels, and what its frames may weigh (the page's budget less its notebook)."""
     return PageJob(page=path.stem, path=str(path.resolve()), panels=panels,
                    kernel=any(p["in_kernel"] for p in panels), last_cell=max(p["cell"] for p in panels),
-                   max_frames=max_frames, png_level=png_level, panel_bytes=panel_mb * 1e6,
-                   page_bytes=max(0.0, page_mb - PAGE_BASE_MB - path.stat().st_size / 1e6) * 1e6)
+                   max_frames=max_frames, png_level=png_level, panel_bytes=panel_mb * 1e6, frame_format=frame_format,
+                   page_bytes=max(0.0, page_mb - PAGE_BASE_MB - page_text_bytes(path) / 1e6) * 1e6)
+
+
+def page_text_bytes(path: pathlib.Path) -> int:
+    """What a notebook brings to its page: its file less the saved pictures of its panels (the static panels replace them)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    saved = sum(len(out.get("data", {}).get("image/png", "")) for cell in nb.get("cells", [])
+                for out in cell.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in out.get("data", {}))
+    return path.stat().st_size - saved
 
 
 def _export_pages(books: list, pages: list[tuple[str, str]], readme: pathlib.Path,
@@ -113,6 +121,7 @@ def _write_pages(out: pathlib.Path, books: list, bodies: list[str], extra: dict[
 
 def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = None, max_frames: int = MAX_FRAMES,
           panel_mb: float = PANEL_MB, page_mb: float = PAGE_MB, jobs: int = 2, png_level: int = 9,
+          frame_format: str = "webp",
           notebooks: pathlib.Path = NB_DIR, readme: pathlib.Path = ROOT / "README.md",
           glossary: pathlib.Path = ROOT / "GLOSSARY.md", log=print) -> dict:
     """Build the site into ``out`` and return what was built (also written to ``out/.site-build.json``)."""
@@ -125,7 +134,8 @@ def build(out: pathlib.Path | str = ROOT / "site", *, only: list[str] | None = N
     paths = _notebooks(notebooks, only)
     _clear(out)
     books, page_jobs, entries = _prepare(paths, {"max_frames": max_frames, "png_level": png_level,
-                                                 "panel_mb": panel_mb, "page_mb": page_mb}, log)
+                                                 "panel_mb": panel_mb, "page_mb": page_mb,
+                                                 "frame_format": frame_format}, log)
     pages = [(path.stem, nb.metadata["title"]) for path, nb, _ in books]
     log(f"{len(books)} notebook(s), {len(entries)} panel(s) to pre-render with {jobs} process(es); "
         f"in a kernel: {', '.join(j.page for j in page_jobs if j.kernel) or 'none'}")
@@ -169,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-mb", type=float, default=PAGE_MB, help=f"MB per page, shared by its panels (default {PAGE_MB})")
     parser.add_argument("--jobs", type=int, default=2, help="render processes (default 2)")
     parser.add_argument("--png-level", type=int, default=9, choices=range(1, 10), metavar="1-9",
-                        help="zlib level of the frames (default 9: smallest)")
+                        help="zlib level of PNG frames (default 9: smallest)")
+    parser.add_argument("--frame-format", default="webp", choices=("webp", "png"),
+                        help="frames as lossless WebP (default: the same pixels, about a quarter smaller) or palette PNG")
     args = parser.parse_args(argv)
     report = build(args.out, only=args.only, max_frames=args.max_frames, panel_mb=args.panel_mb,
-                   page_mb=args.page_mb, jobs=args.jobs, png_level=args.png_level)
+                   page_mb=args.page_mb, jobs=args.jobs, png_level=args.png_level, frame_format=args.frame_format)
     print(summary(report))
     print(f"open {pathlib.Path(args.out) / 'index.html'}")
     return 0

@@ -8,11 +8,14 @@ as an entry after the grid's (see :func:`choose_grid` and :func:`tools.site.rend
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
 
 DENSE_LIMIT = 50_000  # combinations of a full grid worth counting; a panel with more is rendered one-at-a-time
+SWEPT_POSITIONS = 5   # positions a Play slider always keeps, and solo sliders get first while the cap allows
+ALL_SOLO_ABOVE = 600  # a panel whose mode controls alone make more frames than this renders every control solo
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Axis:
     default: int    # index of the control's own value in ``values``
     solo: bool = False  # pre-rendered one at a time: the other solo controls of the panel stay at their defaults
     snap: list | None = None  # per position, the rendered position it stands for (a value only named states use)
+    play: int = 0       # a slider with a Play button: its step interval in ms (0: none)
 
 
 # ----------------------------------------------------------------------------- one control
@@ -96,14 +100,25 @@ def spread(count: int, n: int, default: int) -> list[int]:
     return sorted(picks)
 
 
-def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset(), required: dict | None = None) -> list[Axis]:
+def _axes(specs: list, counts: dict[int, int], solo: set[int] = frozenset(), required: dict | None = None,
+          play: dict[int, int] | None = None) -> list[Axis]:
     axes = []
     for i, (name, label, (kind, values, labels, default)) in enumerate(specs):
         keep = spread(len(values), counts[i], default) if i in counts else list(range(len(values)))
         keep = sorted(set(keep) | (required or {}).get(i, set()))  # the values of the panel's named states
         axes.append(Axis(name, label, kind, [values[k] for k in keep], [labels[k] for k in keep],
-                         keep.index(default), i in solo))
+                         keep.index(default), i in solo, play=(play or {}).get(i, 0)))
     return axes
+
+
+def play_interval(w) -> int:
+    """The step interval (ms) of a slider made by ``play_slider`` (it has a Play button), else 0."""
+    return int(getattr(w, "play_interval", 0) or 0)
+
+
+def swept_floor(count: int, play: bool) -> int:
+    """The fewest positions a slider of ``count`` steps keeps: :data:`SWEPT_POSITIONS` with a Play button, else 2."""
+    return min(count, SWEPT_POSITIONS if play else 2)
 
 
 # ----------------------------------------------------------------------------- the order of the frames
@@ -260,9 +275,11 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     both ends from three positions on). When even the full grid of those does not fit, controls that
     turn no other control on or off become *solo* (sliders first, then checkboxes, then dropdowns,
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
-    which costs a sum of positions instead of a product. If the controls that stay free (they switch others on
-    and off) still make too many frames, every control goes solo, when that fits (with named states: once their
-    values are positions of the states only).
+    which costs a sum of positions instead of a product. If the controls that stay free still make a grid
+    too large to count, or over :data:`ALL_SOLO_ABOVE` frames (many controls that switch others on and off),
+    every control goes solo. A Play slider keeps at least :data:`SWEPT_POSITIONS` positions; then sliders
+    grow one position at a time while the grid fits: first the swept ones (solo or Play) enabled at the
+    defaults, then the other swept ones, each up to :data:`SWEPT_POSITIONS`, then every slider.
 
     Named states (``Panel.states``): every value a state gives a control is one of its positions, and each state's
     frame is rendered exactly (its frames beyond the grid count against ``max_frames``). Their values are
@@ -274,36 +291,44 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     specs = [(name, w.description or name, control_candidates(w)) for name, w in panel.controls.items()]
     states = panel_states(panel)
     specs, required = with_state_candidates(panel, specs, states) if states_in_grid else (specs, {})
-    counts = {i: min(2, len(s[2][1])) for i, s in enumerate(specs) if s[2][0] == "range"}
+    play = {i: play_interval(w) for i, w in enumerate(panel.controls.values()) if play_interval(w)}
+    counts = {i: swept_floor(len(s[2][1]), i in play) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
     def frames(c: dict[int, int], solo: set[int]) -> float:
-        axes = _axes(specs, c, solo, required)
+        axes = _axes(specs, c, solo, required, play)
         if math.prod(len(a.values) for a in axes if not a.solo) > DENSE_LIMIT:
             return math.inf  # not worth counting: a grid that large is far over any cap
         extra = state_frames(panel, axes if states_in_grid else with_state_positions(panel, axes, states), states)
         return distinct_frames(panel, axes, cache, stop=max_frames - extra) + extra  # only whether it fits matters
 
+    def frames_over(c: dict[int, int], solo: set[int], limit: int) -> bool:
+        axes = _axes(specs, c, solo, required, play)
+        return distinct_frames(panel, axes, cache, stop=limit) > limit
+
     solo: set[int] = set()
     if frames(counts, solo) > max_frames:
         solo = _solo_controls(panel, specs, lambda s: frames(counts, s) <= max_frames)
-        every = set(range(len(specs)))
-        if (not states_in_grid or not states) and frames(counts, solo) > max_frames and frames(counts, every) <= max_frames:
-            solo = every  # the mode controls that stay free still make too many frames (the race's optimizer
-            # switches and surfaces), and all solo fits: every control goes solo
-    grew = True
-    while grew:  # one more position for each slider in turn, while the grid fits
-        grew = False
-        for i in counts:
-            if counts[i] < len(specs[i][2][1]):
-                trial = {**counts, i: counts[i] + 1}
-                if frames(trial, solo) <= max_frames:
-                    counts, grew = trial, True
+        if math.isinf(frames(counts, solo)) or frames_over(counts, solo, ALL_SOLO_ABOVE):
+            solo = set(range(len(specs)))  # the mode controls alone make a grid far over any cap (the race's
+            # optimizer switches and surfaces): every control goes solo
+    on = panel.enabled({name: values[d] for name, _, (_, values, _, d) in specs})
+    swept = [i for i in counts if i in play or i in solo]  # solo: each position adds frames, never multiplies
+    first = [i for i in swept if on[specs[i][0]]]          # those the learner sees working at the defaults first
+    for growing, limit in ((first, SWEPT_POSITIONS), (swept, SWEPT_POSITIONS), (list(counts), math.inf)):
+        grew = True
+        while grew:  # one more position for each slider in turn (swept sliders first, up to 5), while the grid fits
+            grew = False
+            for i in growing:
+                if counts[i] < min(limit, len(specs[i][2][1])):
+                    trial = {**counts, i: counts[i] + 1}
+                    if frames(trial, solo) <= max_frames:
+                        counts, grew = trial, True
     if not states_in_grid:
-        return with_state_positions(panel, _axes(specs, counts, solo), states)
+        return with_state_positions(panel, _axes(specs, counts, solo, play=play), states)
     if states and frames(counts, solo) > max_frames:  # the states' values do not fit in the grid
         return choose_grid(panel, max_frames, states_in_grid=False)
-    return _axes(specs, counts, solo, required)
+    return _axes(specs, counts, solo, required, play)
 
 
 # ----------------------------------------------------------------------------- a page's budget
@@ -335,7 +360,7 @@ def frame_caps(panels: list, frame_bytes: list[float], max_frames: int, page_byt
     floors = [planned_frames(p, 1) for p in panels]
     wants = [planned_frames(p, max_frames) for p in panels]
     shares = share_out([f * s for f, s in zip(floors, frame_bytes)],
-                       [max(f * s, min(w * s, panel_bytes)) for f, w, s in zip(floors, wants, frame_bytes)],
+                       [min(w * s, f * s + panel_bytes) for f, w, s in zip(floors, wants, frame_bytes)],
                        page_bytes)
     return [max(f, min(max_frames, int(share / s))) for f, share, s in zip(floors, shares, frame_bytes)]
 
@@ -464,5 +489,5 @@ def with_state_positions(panel, axes: list[Axis], states: list[tuple[str | None,
             values.insert(k, value)
             labels.insert(k, label)
         changed = len(values) != len(a.values)
-        out.append(Axis(a.name, a.label, a.kind, values, labels, default, a.solo, snap if changed else a.snap))
+        out.append(dataclasses.replace(a, values=values, labels=labels, default=default, snap=snap if changed else a.snap))
     return out

@@ -21,11 +21,43 @@ def to_json(data) -> str:
 
 
 # ----------------------------------------------------------------------------- static panels
+def frame_uri(b64: str) -> str:
+    """A data URI for one base64 frame of the page's table: WebP (it starts with "RIFF") or PNG."""
+    return ("data:image/webp;base64," if b64.startswith("UklGR") else "data:image/png;base64,") + b64
+
+
+def panel_title(name: str) -> str:
+    """A human title for a panel: its builder's docstring, first sentence up to the first colon; else its name."""
+    try:
+        from helpers.panels import all_panels
+
+        doc = (all_panels()[name].__doc__ or "").strip()
+    except (ImportError, KeyError):
+        doc = ""
+    first = re.split(r"(?<=[.;:])\s|[:;]", " ".join(doc.split()))[0].strip().rstrip(".")
+    return first if len(first) >= 8 else (first or name)
+
+
+def alt_text(title: str, axes: list[Axis], positions: list[int], enabled: int | None = None) -> str:
+    """What a picture shows: the panel's title and the value of every enabled control (static_panels.js says the same)."""
+    parts = [f"{a.label} = {a.labels[p]}" for i, (a, p) in enumerate(zip(axes, positions))
+             if enabled is None or enabled >> i & 1]
+    return f"{title}: " + ", ".join(parts) if parts else title
+
+
+def _play_button(i: int, a: Axis) -> str:
+    """A ▶ button that steps the slider ``data-i = i`` through its positions (a Play slider of the notebook)."""
+    if not a.play:
+        return ""
+    return (f'<button type="button" class="sp-play" data-play="{i}" data-interval="{max(a.play, 150)}" '
+            f'aria-label="播放 · play {html.escape(a.label)}" title="播放 · play">▶</button>')
+
+
 def _control_html(i: int, a: Axis) -> str:
     """One control of a static panel as an HTML input (``data-i``: its place in the panel)."""
     label, mark = html.escape(a.label), SOLO_MARK if a.solo else ""
     if a.kind == "range":
-        return (f'<label class="sp-control"><span class="sp-label">{label}{mark}</span> '
+        return (f'<label class="sp-control"><span class="sp-label">{label}{mark}</span> {_play_button(i, a)}'
                 f'<input type="range" data-i="{i}" min="0" max="{len(a.values) - 1}" step="1" value="{a.default}" '
                 f'aria-label="{label}"> <output>{html.escape(a.labels[a.default])}</output></label>')
     if a.kind == "checkbox":
@@ -61,14 +93,17 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
     """One static panel: its controls as HTML inputs, one <img>, a note on what was pre-rendered, its data."""
     axes = [Axis(**a) for a in result["axes"]]
     data = panel_data(axes, result, page_ids)
+    data["title"], data["names"] = panel_title(name), [a.label for a in axes]  # the picture's alt text
     default = sum(steps[a.default] for steps, a in zip(data["steps"], axes))  # every control at its default
     readout = result["readouts"][result["readout"][default]] if result["readouts"] else ""
     note = prerendered_note(axes, len(result["pngs"])) + states_note(axes)
+    alt = alt_text(data["title"], axes, [a.default for a in axes],
+                   result["enabled"][default] if result["enabled"] is not None else None)
     return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
             f'{presets_html(result.get("states") or [])}'
             f'<div class="sp-controls">{"".join(_control_html(i, a) for i, a in enumerate(axes))}</div>'
-            f'<img class="sp-image" alt="{html.escape(name)}" '
-            f'src="data:image/png;base64,{frames[data["frames"][default]]}">'
+            f'<img class="sp-image" alt="{html.escape(alt)}" '
+            f'src="{frame_uri(frames[data["frames"][default]])}">'
             f'<div class="sp-readout">{readout}</div>'
             f'<p class="sp-note">{html.escape(note)}</p>'
             f'<script type="application/json" class="sp-data">{to_json(data)}</script></div>')
@@ -95,9 +130,16 @@ def states_note(axes: list[Axis]) -> str:
             " (Values only the presets use show in their state; moving a control afterwards puts them at the nearest rendered value.)")
 
 
+def _value_list(labels: list[str], most: int = 12) -> str:
+    """The pre-rendered values of a slider; a long list as its first and last few."""
+    if len(labels) <= most:
+        return ", ".join(labels)
+    return ", ".join(labels[:3]) + " … " + ", ".join(labels[-2:])
+
+
 def prerendered_note(axes: list[Axis], frames: int) -> str:
     """What the page says about its pre-rendered values: every slider position, every option, solo controls."""
-    parts = [f"{a.label} 取 {len(a.values)} 个值：{', '.join(a.labels)}" for a in axes if a.kind == "range"]
+    parts = [f"{a.label} 取 {len(a.values)} 个值：{_value_list(a.labels)}" for a in axes if a.kind == "range"]
     if any(a.kind != "range" for a in axes):
         parts.append("下拉框和复选框的每个选项都已渲染")
     solo = ""

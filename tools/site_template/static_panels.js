@@ -6,7 +6,7 @@
   const table = document.getElementById("sp-frames");
   if (!table) return;
   const frames = JSON.parse(table.textContent);
-  const source = i => "data:image/png;base64," + frames[i];
+  const source = i => (frames[i].startsWith("UklGR") ? "data:image/webp;base64," : "data:image/png;base64,") + frames[i];
   const decoded = new Map();  // frame -> Image decoded ahead; least recently wanted first
   const KEEP = 128;
   const later = window.requestIdleCallback || (f => setTimeout(f, 1));
@@ -87,9 +87,12 @@
       if (data.readouts) readout.innerHTML = data.readouts[data.readout[k]];
       const at = ps.join(",");  // the presets whose state is shown look pressed
       presets.forEach(b => b.setAttribute("aria-pressed", String(data.states[b.dataset.state].positions.join(",") === at)));
+      if (data.title) img.alt = altText(data, ps, data.enabled ? data.enabled[k] : -1);
+      if (data.readouts) markScroll(readout);
       if (visible) later(() => warm(neighbours()));
     };
     for (const el of inputs) { el.addEventListener("input", show); el.addEventListener("change", show); }
+    panel.querySelectorAll("button.sp-play").forEach(b => playButton(b, inputs[Number(b.dataset.play)]));
     presets.forEach(button => button.addEventListener("click", () => {
       const state = data.states[Number(button.dataset.state)];  // every control to the state's positions
       inputs.forEach((el, i) => set(el, state.positions[i]));
@@ -102,5 +105,57 @@
                                {rootMargin: "300px"}).observe(panel);
     } else start();
   };
+  // What the picture shows, for a screen reader: the panel's title and every enabled control's value
+  // (the same words as tools/site/page.py, alt_text).
+  const altText = (data, ps, mask) => {
+    const parts = ps.map((p, i) => (mask < 0 || (mask >> i) & 1) ? data.names[i] + " = " + data.labels[i][p] : null)
+      .filter(x => x !== null);
+    return parts.length ? data.title + ": " + parts.join(", ") : data.title;
+  };
+  // ▶ steps a slider through its pre-rendered positions (from the start if it is at its end); ⏸ stops it.
+  const playButton = (button, el) => {
+    let timer = null;
+    const stop = () => { clearInterval(timer); timer = null; button.textContent = "▶"; button.classList.remove("sp-playing"); };
+    const step = () => {
+      if (el.disabled || Number(el.value) >= Number(el.max)) return stop();
+      el.value = String(Number(el.value) + 1);
+      el.dispatchEvent(new Event("input", {bubbles: true}));
+      if (Number(el.value) >= Number(el.max)) stop();
+    };
+    button.addEventListener("click", () => {
+      if (timer !== null) return stop();
+      if (Number(el.value) >= Number(el.max)) { el.value = el.min; el.dispatchEvent(new Event("input", {bubbles: true})); }
+      button.textContent = "⏸"; button.classList.add("sp-playing");
+      timer = setInterval(step, Number(button.dataset.interval) || 300);
+    });
+    el.addEventListener("pointerdown", () => { if (timer !== null) stop(); });
+  };
   document.querySelectorAll(".static-panel").forEach(setup);
+})();
+
+// Wide tables scroll sideways on a small screen: a table wider than its box fades out at the edge that has
+// more, with a hint above it.
+function markScroll(box) {
+  const wide = box.scrollWidth > box.clientWidth + 2;
+  box.classList.toggle("sp-more", wide && box.scrollWidth - box.clientWidth - box.scrollLeft > 2);
+  box.classList.toggle("sp-wide", wide);
+  let hint = box.previousElementSibling;
+  if (!(hint && hint.classList.contains("sp-scroll-hint"))) {
+    if (!wide) return;
+    hint = document.createElement("div");
+    hint.className = "sp-scroll-hint";
+    hint.textContent = "← 左右滑动查看整张表 · scroll sideways →";
+    box.parentNode.insertBefore(hint, box);
+  }
+  hint.hidden = !wide;
+}
+(() => {
+  const boxes = Array.from(document.querySelectorAll(".jp-RenderedHTMLCommon table, .sp-readout"))
+    .filter(box => box.classList.contains("sp-readout") || !box.closest(".sp-readout"));  // a readout scrolls as one
+  for (const box of boxes) {
+    box.classList.add("sp-scroller");
+    box.addEventListener("scroll", () => markScroll(box), {passive: true});
+    markScroll(box);
+  }
+  window.addEventListener("resize", () => boxes.forEach(markScroll));
 })();
