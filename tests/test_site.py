@@ -408,6 +408,40 @@ def test_static_panel_html_carries_readouts_and_disabled_controls():
     assert data["readouts"][2] == "</script>" and text.count("</script>") == 1  # escaped inside the JSON
 
 
+def _modes_panel():
+    """Two modes, each with its own slider in its own group; ``shown_when`` hides the other mode's slider."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        ax.set_ylim(0, 1)
+        return lambda mode, k, n: line.set_ydata([0, k if mode == "k" else 0.2 * n])
+    return P.Panel({"mode": P.dropdown("mode", ["k", "n"], "k"), "k": P.float_slider("k", 0, 1, 0.5, 0.5),
+                     "n": P.int_slider("n", 1, 3, 2)}, setup,
+                    shown_when={"k": lambda v: v["mode"] == "k", "n": lambda v: v["mode"] == "n"},
+                    groups=[("the k mode", [["k"]]), ("the n mode", [["n"]])])
+
+
+def test_a_static_panel_keeps_the_notebooks_groups_and_hides_another_modes_controls():
+    """The page lays the controls out in the panel's groups (titled grids) and, as the notebook does, hides a
+    control ``shown_when`` hides; a hidden control has no effect, so the grid treats it as disabled."""
+    panel = _modes_panel()
+    axes = grid.choose_grid(panel, 40)
+    result = render.render_grid(panel, axes, 1)
+    assert result["groups"] == [("the k mode", [["k"]]), ("the n mode", [["n"]])]
+    table = grid.frame_table(panel, axes)
+    for (canon, live), shown in zip(table, result["shown"]):
+        mode = axes[0].values[canon[0]]
+        assert shown == live == (0b011 if mode == "k" else 0b101)  # the other mode's slider: hidden and not live
+    assert result["rendered"] == len(axes[1].values) + len(axes[2].values)  # k's positions, then n's: no product
+    text = html_page.static_panel_html("demo_panel", result, list(range(len(result["pngs"]))),
+                                       [base64.b64encode(p).decode() for p in result["pngs"]])
+    legends = re.findall(r'<fieldset class="sp-group"( hidden)?><legend>([^<]*)</legend>', text)
+    assert legends == [("", "the k mode"), (" hidden", "the n mode")]  # the default mode is k
+    assert text.index('data-i="0"') < text.index('data-i="1"') < text.index('data-i="2"')
+    assert re.search(r'<label class="sp-control" hidden>(?:(?!</label>).)*data-i="2"', text)
+    assert not re.search(r'<label class="sp-control" hidden>(?:(?!</label>).)*data-i="1"', text)
+
+
 # ----------------------------------------------------------------------------- named states
 def _stated_panel():
     """The grid panel with named states: one moves two controls that go solo under a small cap, one sets a
@@ -955,7 +989,7 @@ _FORMULAS_JS = """async () => {
 
 _SET_COMBO_JS = """([panel, combo]) => {
   // put every control of the panel at the given positions, as a user would, and report what is enabled
-  const inputs = Array.from(panel.querySelectorAll('[data-i]'));
+  const inputs = Array.from(panel.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i);
   inputs.forEach((el, i) => {
     if (el.type === 'checkbox') el.checked = combo[i] === 1;
     else if (el.tagName === 'SELECT') el.selectedIndex = combo[i];
@@ -965,7 +999,7 @@ _SET_COMBO_JS = """([panel, combo]) => {
   return inputs.map(el => !el.disabled);
 }"""
 
-_POSITIONS_JS = """panel => Array.from(panel.querySelectorAll('[data-i]')).map(
+_POSITIONS_JS = """panel => Array.from(panel.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i).map(
   el => el.type === 'checkbox' ? Number(el.checked) : el.tagName === 'SELECT' ? el.selectedIndex : Number(el.value))"""
 
 _IMAGE_READY_JS = """async img => {
@@ -1068,7 +1102,7 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
                 for i in range(inputs.count()):
                     combo = _combo_enabling(data, i)
                     assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
-                    el = inputs.nth(i)
+                    el = panel.locator(f'[data-i="{i}"]')
                     before = img.get_attribute("src")
                     kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
                     if kind == "range":  # the keyboard moves a real slider by one pre-rendered position
@@ -1098,7 +1132,7 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
     print(f"moved {len(moved)} controls; no request left the site")
 
 
-_OUTPUTS_JS = """panel => Array.from(panel.querySelectorAll('[data-i]')).map(
+_OUTPUTS_JS = """panel => Array.from(panel.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i).map(
   el => { const o = el.closest('.sp-control').querySelector('output'); return o ? o.textContent : null; })"""
 
 
@@ -1150,14 +1184,14 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
                     assert panel.evaluate(_POSITIONS_JS) == positions, (entry["call"], name)
                     assert [o for o in panel.evaluate(_OUTPUTS_JS)] == [
                         t if kind == "range" else None for t, kind in zip(shown_labels, panel.evaluate(
-                            "p => Array.from(p.querySelectorAll('[data-i]')).map(e => e.tagName === 'SELECT' ? 'select' : e.type)"))]
+                            "p => Array.from(p.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i).map(e => e.tagName === 'SELECT' ? 'select' : e.type)"))]
                     assert button.get_attribute("aria-pressed") == "true"
                     src = img.get_attribute("src")
                     assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (entry["call"], name)
                     clicked.append((entry["call"], name))
                     # then any control follows the normal rules: the first enabled one, one position on
-                    i = next(i for i in range(len(positions)) if panel.locator("[data-i]").nth(i).is_enabled())
-                    el = panel.locator("[data-i]").nth(i)
+                    i = next(i for i in range(len(positions)) if panel.locator(f'[data-i="{i}"]').is_enabled())
+                    el = panel.locator(f'[data-i="{i}"]')
                     kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
                     if kind == "range":
                         el.focus()
@@ -1217,9 +1251,9 @@ _WATCH_JS = """img => {
 }"""
 
 
-def _play_page(out: pathlib.Path) -> str:
-    """A page with one static panel that has a Play slider (chapter 04 has none): written into the site folder."""
-    panel = _play_panel()
+def _play_page(out: pathlib.Path, make=None, page_name: str = "play.html") -> str:
+    """A page with one static panel (by default one with a Play slider, which chapter 04 lacks), in the site folder."""
+    panel = (make or _play_panel)()
     result = render.render_grid(panel, grid.choose_grid(panel, 12), 9, "webp")
     frames, (ids,) = html_page.page_frames([result])
     template = ROOT / "tools" / "site_template"
@@ -1228,15 +1262,15 @@ def _play_page(out: pathlib.Path) -> str:
             f'{html_page.static_panel_html("play_demo_panel", result, ids, frames)}'
             f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
             f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>')
-    (out / "play.html").write_text(body, encoding="utf-8")
-    return "play.html"
+    (out / page_name).write_text(body, encoding="utf-8")
+    return page_name
 
 
 def _move(page, panel, data: dict, i: int) -> None:
     """Move control ``i`` of ``panel`` by one position as a person would, from a combination where it is enabled."""
     combo = _combo_enabling(data, i)
     assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
-    el = panel.locator("[data-i]").nth(i)
+    el = panel.locator(f'[data-i="{i}"]')
     el.evaluate("e => e.scrollIntoView({block: 'center'})")  # the control in the middle of the screen
     kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
     if kind == "range":
@@ -1263,6 +1297,7 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
     phone = device == "phone"
     viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
     play_page = _play_page(built[0])
+    modes_page = _play_page(built[0], _modes_panel, "modes.html")
     errors = []
     with sync_playwright() as pw:
         browser = bs.launch_browser(pw)
@@ -1319,6 +1354,19 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
             seen = page.evaluate("window.__seen")
             assert len(set(seen)) >= positions and seen[-1] == seen[0], seen  # every position shown, ends at the end
             assert "t = 300" in panel.locator("img.sp-image").get_attribute("alt")
+            # another mode's controls are hidden, and their group with them, as in the notebook
+            page.goto(f"{server}/{modes_page}")
+            panel = page.locator(".static-panel")
+            img = panel.locator("img.sp-image")
+            shown = lambda: [panel.locator(f'[data-i="{i}"]').is_visible() for i in range(3)]  # noqa: E731
+            groups = lambda: [g.is_visible() for g in panel.locator("fieldset.sp-group").all()]  # noqa: E731
+            assert shown() == [True, True, False] and groups() == [True, False]
+            before = img.get_attribute("src")
+            panel.locator('[data-i="0"]').select_option(index=1)
+            assert img.evaluate(_IMAGE_READY_JS) and img.get_attribute("src") != before
+            assert shown() == [True, False, True] and groups() == [False, True]
+            _move(page, panel, json.loads(panel.locator("script.sp-data").text_content()), 2)
+            assert shown() == [True, False, True] and "n = " in img.get_attribute("alt")
         finally:
             browser.close()
     assert not errors, "errors on the page:\n" + "\n".join(errors)

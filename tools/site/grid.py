@@ -178,12 +178,25 @@ def state_index(sizes: list[int], defaults: list[int], solo: list[bool], positio
 
 
 # ----------------------------------------------------------------------------- frames of a grid
+def live(panel, values: dict) -> dict[str, bool]:
+    """The controls that act for ``values``: enabled and shown (a hidden control belongs to another mode and
+    has no effect there, so the grid treats it as disabled; the page hides it, see ``shown_bits``)."""
+    on, shown = panel.enabled(values), panel.shown(values)
+    return {name: on[name] and shown[name] for name in on}
+
+
+def shown_bits(panel, axes: list[Axis], positions) -> int:
+    """The controls shown at ``positions`` (bit i: ``axes[i]``)."""
+    shown = panel.shown({a.name: a.values[p] for a, p in zip(axes, positions)})
+    return sum(1 << i for i, a in enumerate(axes) if shown[a.name])
+
+
 def _frame_rows(panel, axes: list[Axis], cache: dict):
     """The rows of :func:`frame_table`, one at a time."""
     def enabled(combo):
         values = tuple(a.values[p] for a, p in zip(axes, combo))
         if values not in cache:
-            cache[values] = panel.enabled({a.name: v for a, v in zip(axes, values)})
+            cache[values] = live(panel, {a.name: v for a, v in zip(axes, values)})
         return cache[values]
 
     for combo in grid_states([len(a.values) for a in axes], [a.default for a in axes], [a.solo for a in axes]):
@@ -218,14 +231,14 @@ def distinct_frames(panel, axes: list[Axis], cache: dict | None = None, stop: fl
 
 # ----------------------------------------------------------------------------- choosing the grid
 def mode_controls(panel, specs: list | None = None) -> set[str]:
-    """The controls that turn other controls on or off (a value of theirs changes what is enabled)."""
+    """The controls that turn other controls on or off, or show and hide them (a value of theirs changes what is live)."""
     specs = specs or [(name, name, control_candidates(w)) for name, w in panel.controls.items()]
     defaults = {name: values[d] for name, _, (_, values, _, d) in specs}
-    base = panel.enabled(defaults)
+    base = live(panel, defaults)
     modes = set()
     for name, _, (_, values, _, _) in specs:
         for value in values:
-            on = panel.enabled({**defaults, name: value})
+            on = live(panel, {**defaults, name: value})
             if any(on[k] != base[k] for k in on if k != name):
                 modes.add(name)
                 break
@@ -237,7 +250,7 @@ def _enabled_share(panel, specs: list, modes: set[str]) -> dict[str, float]:
     defaults = {name: values[d] for name, _, (_, values, _, d) in specs}
     settings = [defaults] + [{**defaults, name: v} for name, _, (_, values, _, _) in specs if name in modes
                              for v in values]
-    states = [panel.enabled(s) for s in settings]
+    states = [live(panel, s) for s in settings]
     return {name: sum(on[name] for on in states) / len(states) for name in panel.controls}
 
 
@@ -312,7 +325,7 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
         if math.isinf(frames(counts, solo)) or frames_over(counts, solo, ALL_SOLO_ABOVE):
             solo = set(range(len(specs)))  # the mode controls alone make a grid far over any cap (the race's
             # optimizer switches and surfaces): every control goes solo
-    on = panel.enabled({name: values[d] for name, _, (_, values, _, d) in specs})
+    on = live(panel, {name: values[d] for name, _, (_, values, _, d) in specs})
     swept = [i for i in counts if i in play or i in solo]  # solo: each position adds frames, never multiplies
     first = [i for i in swept if on[specs[i][0]]]          # those the learner sees working at the defaults first
     for growing, limit in ((first, SWEPT_POSITIONS), (swept, SWEPT_POSITIONS), (list(counts), math.inf)):
@@ -381,7 +394,7 @@ def state_frames(panel, axes: list[Axis], states: list[tuple[str | None, dict]])
     extra = set()
     for _, values in states:
         positions = state_positions(axes, values)
-        on = panel.enabled(values)
+        on = live(panel, values)
         away = [p != a.default for p, a in zip(positions, axes)]
         if sum(a.solo and off for a, off in zip(axes, away)) > 1 or any(
                 off and not on[a.name] for a, off in zip(axes, away)) or any(

@@ -70,6 +70,28 @@ def _control_html(i: int, a: Axis) -> str:
             f'<select data-i="{i}" aria-label="{label}">{options}</select></label>')
 
 
+def controls_html(axes: list[Axis], groups: list, shown: int) -> str:
+    """The controls as the notebook lays them out: those in no group first, then one titled grid per group (a row
+    per row of the panel's ``groups``). A control not in ``shown`` (bits) starts hidden, as does a group with none."""
+    index = {a.name: i for i, a in enumerate(axes)}
+
+    def one(i: int) -> str:
+        cell = _control_html(i, axes[i])
+        return cell if shown >> i & 1 else cell.replace('<label class="sp-control"', '<label class="sp-control" hidden', 1)
+
+    grouped = {name for _, rows in groups for row in rows for name in row}
+    parts = ["".join(one(i) for i, a in enumerate(axes) if a.name not in grouped)]
+    for title, rows in groups:
+        members = [[index[name] for name in row if name in index] for row in rows]
+        columns = max((len(row) for row in members), default=1)
+        cells = "".join("".join(f'<div class="sp-cell">{one(i)}</div>' for i in row)
+                        + '<div class="sp-cell"></div>' * (columns - len(row)) for row in members)
+        hidden = "" if any(shown >> i & 1 for row in members for i in row) else " hidden"
+        parts.append(f'<fieldset class="sp-group"{hidden}><legend>{html.escape(title)}</legend>'
+                     f'<div class="sp-grid" style="grid-template-columns: repeat({columns}, auto)">{cells}</div></fieldset>')
+    return "".join(parts)
+
+
 def panel_data(axes: list[Axis], result: dict, page_ids: list[int]) -> dict:
     """What the page's script reads for one panel: each control's labels and index steps (the frame of the
     positions ``p`` is ``frames[sum(steps[i][p[i]])]``), the page frame of each state, and what changes with it."""
@@ -80,6 +102,8 @@ def panel_data(axes: list[Axis], result: dict, page_ids: list[int]) -> dict:
         data["defaults"], data["solo"] = defaults, [int(s) for s in solo]
     if result["enabled"] is not None:
         data["enabled"] = result["enabled"]
+    if result.get("shown") is not None:  # per entry, the controls shown (another mode's are hidden, as in the notebook)
+        data["shown"] = result["shown"]
     if result["readouts"] is not None:
         data["readouts"], data["readout"] = result["readouts"], result["readout"]
     if any(a.snap for a in axes):  # per control and position: the rendered position shown for a value only states use
@@ -97,11 +121,12 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
     default = sum(steps[a.default] for steps, a in zip(data["steps"], axes))  # every control at its default
     readout = result["readouts"][result["readout"][default]] if result["readouts"] else ""
     note = prerendered_note(axes, len(result["pngs"])) + states_note(axes)
+    shown = result["shown"][default] if result.get("shown") is not None else (1 << len(axes)) - 1
     alt = alt_text(data["title"], axes, [a.default for a in axes],
                    result["enabled"][default] if result["enabled"] is not None else None)
     return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
             f'{presets_html(result.get("states") or [])}'
-            f'<div class="sp-controls">{"".join(_control_html(i, a) for i, a in enumerate(axes))}</div>'
+            f'<div class="sp-controls">{controls_html(axes, result.get("groups") or [], shown)}</div>'
             f'<img class="sp-image" alt="{html.escape(alt)}" '
             f'src="{frame_uri(frames[data["frames"][default]])}">'
             f'<div class="sp-readout">{readout}</div>'

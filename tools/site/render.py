@@ -15,7 +15,7 @@ import os
 import pathlib
 import time
 
-from .grid import Axis, choose_grid, frame_caps, frame_table, panel_states, state_positions
+from .grid import Axis, choose_grid, frame_caps, frame_table, live, panel_states, shown_bits, state_positions
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASE64 = 4 / 3
@@ -97,8 +97,10 @@ def render_grid(panel, axes: list[Axis], png_level: int, fmt: str = "png") -> di
             readouts.append(panel.readout_text)
         by_canon[canon] = (fid, readouts.index(panel.readout_text))
     all_on = (1 << len(axes)) - 1
+    shown = [shown_bits(panel, axes, canon) for canon, _ in table]
     return {
-        "axes": [dataclasses.asdict(a) for a in axes],
+        "axes": [dataclasses.asdict(a) for a in axes], "groups": getattr(panel, "groups", []),
+        "shown": None if all(mask == all_on for mask in shown) else shown,
         "frames": [by_canon[canon][0] for canon, _ in table],
         "enabled": None if all(mask == all_on for _, mask in table) else [mask for _, mask in table],
         "readouts": None if readouts == [""] else readouts,
@@ -129,6 +131,7 @@ def render_states(panel, axes: list[Axis], result: dict, png_level: int, fmt: st
     readouts = list(result["readouts"] or [""])
     all_on = (1 << len(axes)) - 1
     enabled = list(result["enabled"] or [all_on] * len(frames))
+    shown = list(result.get("shown") or [all_on] * len(frames))
     by_digest = {hashlib.sha1(png).digest(): k for k, png in enumerate(pngs)}
     listed, added, render_s, errors = [], 0, result["render_s"], result["errors"]
     for name, values in states:
@@ -141,15 +144,17 @@ def render_states(panel, axes: list[Axis], result: dict, png_level: int, fmt: st
             added += len(png)
         if panel.readout_text not in readouts:
             readouts.append(panel.readout_text)
-        on = panel.enabled(values)
+        on = live(panel, values)
         listed.append({"name": name, "values": {k: _plain(v) for k, v in values.items()},
                        "positions": list(state_positions(axes, values)), "index": len(frames)})
         frames.append(fid)
         readout.append(readouts.index(panel.readout_text))
         enabled.append(sum(1 << i for i, a in enumerate(axes) if on[a.name]))
+        shown.append(shown_bits(panel, axes, state_positions(axes, values)))
     return {**result, "pngs": pngs, "frames": frames, "readout": readout,
             "readouts": None if readouts == [""] else readouts,
             "enabled": None if all(mask == all_on for mask in enabled) else enabled,
+            "shown": None if all(mask == all_on for mask in shown) else shown,
             "rendered": result["rendered"] + len(states), "states": listed, "render_s": render_s, "errors": errors,
             "state_frames": len(pngs) - len(result["pngs"]), "state_bytes": added}
 

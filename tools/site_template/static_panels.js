@@ -24,7 +24,9 @@
 
   const setup = panel => {
     const data = JSON.parse(panel.querySelector("script.sp-data").textContent);
-    const inputs = Array.from(panel.querySelectorAll("[data-i]"));
+    // by their place in the panel (the page lays them out in the panel's groups, not in that order)
+    const inputs = Array.from(panel.querySelectorAll("[data-i]")).sort((a, b) => a.dataset.i - b.dataset.i);
+    const groups = Array.from(panel.querySelectorAll("fieldset.sp-group"));
     const outputs = inputs.map(el => el.closest(".sp-control").querySelector("output"));
     const img = panel.querySelector("img.sp-image");
     const readout = panel.querySelector(".sp-readout");
@@ -84,6 +86,10 @@
       const frame = data.frames[k];
       if (frame !== shown) { img.src = source(frame); shown = frame; }
       if (data.enabled) inputs.forEach((el, i) => { el.disabled = !((data.enabled[k] >> i) & 1); });
+      if (data.shown) {  // another mode's controls are hidden, and a group with none shown
+        inputs.forEach((el, i) => { el.closest(".sp-control").hidden = !((data.shown[k] >> i) & 1); });
+        groups.forEach(g => { g.hidden = !g.querySelector(".sp-control:not([hidden])"); });
+      }
       if (data.readouts) readout.innerHTML = data.readouts[data.readout[k]];
       const at = ps.join(",");  // the presets whose state is shown look pressed
       presets.forEach(b => b.setAttribute("aria-pressed", String(data.states[b.dataset.state].positions.join(",") === at)));
