@@ -261,6 +261,12 @@ def test_a_play_slider_keeps_five_positions_even_at_the_smallest_cap():
         assert by["t"].values[0] == 0 and by["t"].values[-1] == 300 and 300 in by["t"].values
         assert all(by[k].play == 0 for k in "abcd")
     assert grid.swept_floor(3, True) == 3 and grid.swept_floor(41, True) == 5 and grid.swept_floor(41, False) == 2
+    marked = _play_panel()
+    P.swept(marked.controls["b"])  # a slider the text asks the learner to sweep keeps five positions too
+    for cap in (1, 12):
+        by = {a.name: a for a in grid.choose_grid(marked, cap)}
+        assert len(by["b"].values) >= 5 and by["b"].play == 0, cap
+        assert len(by["c"].values) < 5 or cap > 1, cap  # an unmarked one stays at two at the smallest cap
 
 
 def test_solo_sliders_get_five_positions_before_any_slider_grows_further():

@@ -11,12 +11,12 @@ from typing import Callable
 
 from .. import TOPICS
 from .base import (PANELS, PIXEL_RATIO, Panel, PanelMessage, check_finite, checkbox, dropdown, float_slider, int_slider,
-                   log_slider, play_slider,
+                   log_slider, play_slider, swept,
                    one_thread, register)
 
 __all__ = [
     "Panel", "PanelMessage", "register", "all_panels", "chapter_panels", "float_slider", "int_slider",
-    "log_slider", "play_slider", "dropdown", "checkbox", "check_finite", "one_thread", "PANELS", "PIXEL_RATIO",
+    "log_slider", "play_slider", "swept", "dropdown", "checkbox", "check_finite", "one_thread", "PANELS", "PIXEL_RATIO",
 ]
 
 

@@ -64,7 +64,7 @@ from ..plotting import STYLE, new_canvas_figure
 
 __all__ = [
     "Panel", "PanelMessage", "register", "float_slider", "int_slider",
-    "log_slider", "play_slider", "dropdown", "checkbox", "check_finite", "one_thread", "PIXEL_RATIO",
+    "log_slider", "play_slider", "swept", "dropdown", "checkbox", "check_finite", "one_thread", "PIXEL_RATIO",
 ]
 
 PANELS: dict[str, Callable[[], "Panel"]] = {}
@@ -146,6 +146,13 @@ def log_slider(description: str, min_exp: float, max_exp: float, value: float, s
     return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=step,
                                   description=description, continuous_update=continuous_update,
                                   style=_label_style(description), layout=_slider_layout(description, track))
+
+
+def swept(slider: widgets.ValueWidget) -> widgets.ValueWidget:
+    """Mark a slider the chapter's text asks the learner to sweep: the static site keeps at least five of its
+    positions (as it does for a slider with a Play button). Returns the slider."""
+    slider.swept = True
+    return slider
 
 
 def dropdown(description: str, options, value=None) -> widgets.Dropdown:

@@ -18,7 +18,8 @@ from ..optim import (NAMED_STARTS, OPTIMIZERS, Adagrad, RMSprop, component_rates
                      noisy_wave, outcomes_differ, quiet_gradients, race_path, surface_hessian, view_point)
 from ..plotting import COLORS, new_figure
 from .pieces import ContourPaths
-from .base import Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, play_slider, register
+from .base import (Panel, PanelMessage, checkbox, dropdown, float_slider, int_slider, log_slider, play_slider, register,
+                   swept)
 
 __all__ = ["gd_limits_figure", "optimizer_race_panel", "ema_panel", "momentum_panel", "adaptive_lr_panel"]
 
@@ -98,8 +99,8 @@ def _row_label(spec, hyper) -> str:
 def _row_slider(spec, hyper):
     """The slider of one setting in an optimizer's row: a short label and a short track, so a row fits."""
     label = _row_label(spec, hyper)
-    if hyper.log:
-        return log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step, track=_TRACK)
+    if hyper.log:  # the learning rates: the text sweeps them (SGD diverging, Adam over its whole slider)
+        return swept(log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step, track=_TRACK))
     return float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default, track=_TRACK)
 
 

@@ -290,7 +290,7 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     until it fits): they are pre-rendered one at a time, the other solo controls at their defaults,
     which costs a sum of positions instead of a product. If the controls that stay free still make a grid
     too large to count, or over :data:`ALL_SOLO_ABOVE` frames (many controls that switch others on and off),
-    every control goes solo. A Play slider keeps at least :data:`SWEPT_POSITIONS` positions; then sliders
+    every control goes solo. A Play slider, or one marked ``swept``, keeps at least :data:`SWEPT_POSITIONS` positions; then sliders
     grow one position at a time while the grid fits: first the swept ones (solo or Play) enabled at the
     defaults, then the other swept ones, each up to :data:`SWEPT_POSITIONS`, then every slider.
 
@@ -305,7 +305,8 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
     states = panel_states(panel)
     specs, required = with_state_candidates(panel, specs, states) if states_in_grid else (specs, {})
     play = {i: play_interval(w) for i, w in enumerate(panel.controls.values()) if play_interval(w)}
-    counts = {i: swept_floor(len(s[2][1]), i in play) for i, s in enumerate(specs) if s[2][0] == "range"}
+    marked = {i for i, w in enumerate(panel.controls.values()) if getattr(w, "swept", False)}  # ``swept(slider)``
+    counts = {i: swept_floor(len(s[2][1]), i in play or i in marked) for i, s in enumerate(specs) if s[2][0] == "range"}
     cache: dict = {}
 
     def frames(c: dict[int, int], solo: set[int]) -> float:
@@ -326,7 +327,7 @@ def choose_grid(panel, max_frames: int, states_in_grid: bool = True) -> list[Axi
             solo = set(range(len(specs)))  # the mode controls alone make a grid far over any cap (the race's
             # optimizer switches and surfaces): every control goes solo
     on = live(panel, {name: values[d] for name, _, (_, values, _, d) in specs})
-    swept = [i for i in counts if i in play or i in solo]  # solo: each position adds frames, never multiplies
+    swept = [i for i in counts if i in play or i in marked or i in solo]  # solo: a position adds frames, never multiplies
     first = [i for i in swept if on[specs[i][0]]]          # those the learner sees working at the defaults first
     for growing, limit in ((first, SWEPT_POSITIONS), (swept, SWEPT_POSITIONS), (list(counts), math.inf)):
         grew = True
