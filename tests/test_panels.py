@@ -482,3 +482,26 @@ def test_every_named_state_is_reachable_and_drawn_as_a_full_redraw(name):
         assert_same_picture(render_pixels(panel), render_full_pixels(panel), f"{name} in state {state!r}")
     panel.apply_state(None)
     assert panel.values() == panel.defaults
+
+
+def test_state_values_sends_the_browser_nothing_but_the_values_it_has():
+    """``state_values`` sets the controls and puts them back: the browser must not see the values in between (a
+    slider there could send one back as a change of its own, and the panel would redraw a state nobody chose)."""
+    panel = _built("optimizer_race_panel")
+    before = panel.values()
+    sent = []
+    for name, w in panel.controls.items():
+        original = w.send_state
+
+        def record(key=None, _name=name, _w=w, _original=original):
+            sent.append((_name, _w.value))
+            return _original(key)
+        w.send_state = record
+    try:
+        for state in panel.states:
+            panel.state_values(state)
+    finally:
+        for w in panel.controls.values():
+            del w.send_state
+    assert panel.values() == before
+    assert all(value == before[name] for name, value in sent), [s for s in sent if s[1] != before[s[0]]][:3]

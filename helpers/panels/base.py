@@ -317,18 +317,29 @@ class Panel:
         """Every control's value in the named state (None: the defaults), as ``apply_state`` leaves them:
         controls the state does not name are at their defaults, or where ``follow`` puts them."""
         now = self.values()
-        try:
-            self._set_values(self._state_changes(name))
-            return self.values()
-        finally:
-            self._set_values(now)
+        with self._held():
+            try:
+                self._set_values(self._state_changes(name))
+                return self.values()
+            finally:
+                self._set_values(now)
 
     def apply_state(self, name: str | None) -> None:
         """Set the controls to the named state (None: the defaults), with one redraw.
 
         Raises ValueError if a control cannot take the state's value (off its range or its options)."""
-        self._set_values(self._state_changes(name))
+        with self._held():
+            self._set_values(self._state_changes(name))
         self.refresh()
+
+    @contextlib.contextmanager
+    def _held(self):
+        """The browser hears only the end result (``hold_sync``): a value set on the way, or set and put back by
+        ``state_values``, never reaches a slider there, which could send it back as a change of its own."""
+        with contextlib.ExitStack() as held:
+            for w in self.controls.values():
+                held.enter_context(w.hold_sync())
+            yield
 
     def _state_changes(self, name: str | None) -> dict:
         if name is not None and name not in self.states:
