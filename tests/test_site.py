@@ -427,6 +427,19 @@ def _modes_panel():
                     groups=[("the k mode", [["k"]]), ("the n mode", [["n"]])])
 
 
+def _many_controls_panel():
+    """34 controls, so masks of the controls need more than 32 bits; the last slider is on only with c0 ticked."""
+    names = [f"c{i}" for i in range(33)]
+
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+        ax.set_ylim(0, 40)
+        return lambda k, **c: line.set_ydata([0, sum(map(bool, c.values())) + (k if c["c0"] else 0)])
+    controls = {name: P.checkbox(name, False) for name in names} | {"k": P.int_slider("k", 0, 4, 0)}
+    return P.Panel(controls, setup, enabled_when={"k": lambda v: v["c0"]})
+
+
 def test_a_static_panel_keeps_the_notebooks_groups_and_hides_another_modes_controls():
     """The page lays the controls out in the panel's groups (titled grids) and, as the notebook does, hides a
     control ``shown_when`` hides; a hidden control has no effect, so the grid treats it as disabled."""
@@ -1304,6 +1317,7 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
     viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
     play_page = _play_page(built[0])
     modes_page = _play_page(built[0], _modes_panel, "modes.html")
+    many_page = _play_page(built[0], _many_controls_panel, "many.html")
     errors = []
     with sync_playwright() as pw:
         browser = bs.launch_browser(pw)
@@ -1360,6 +1374,13 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
             seen = page.evaluate("window.__seen")
             assert len(set(seen)) >= positions and seen[-1] == seen[0], seen  # every position shown, ends at the end
             assert "t = 300" in panel.locator("img.sp-image").get_attribute("alt")
+            # a panel with more controls than a 32-bit mask holds: the right ones are disabled
+            page.goto(f"{server}/{many_page}")
+            panel = page.locator(".static-panel")
+            disabled = lambda: [panel.locator(f'[data-i="{i}"]').is_disabled() for i in range(34)]  # noqa: E731
+            assert disabled() == [False] * 33 + [True]
+            panel.locator('[data-i="0"]').click()
+            assert disabled() == [False] * 34
             # another mode's controls are hidden, and their group with them, as in the notebook
             page.goto(f"{server}/{modes_page}")
             panel = page.locator(".static-panel")

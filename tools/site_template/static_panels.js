@@ -3,6 +3,8 @@
 // (every position of each control, the others unchanged) are decoded ahead, while the browser is
 // idle, so that the next change is shown in the next animation frame.
 (() => {
+  // bit i of a mask of the controls (a panel may have more than 32 controls; JavaScript's >> works on 32 bits)
+  const bit = (mask, i) => Math.floor(mask / 2 ** i) % 2 === 1;
   const table = document.getElementById("sp-frames");
   if (!table) return;
   const frames = JSON.parse(table.textContent);
@@ -85,9 +87,9 @@
       const k = entry(ps);
       const frame = data.frames[k];
       if (frame !== shown) { img.src = source(frame); shown = frame; }
-      if (data.enabled) inputs.forEach((el, i) => { el.disabled = !((data.enabled[k] >> i) & 1); });
+      if (data.enabled) inputs.forEach((el, i) => { el.disabled = !bit(data.enabled[k], i); });
       if (data.shown) {  // another mode's controls are hidden, and a group with none shown
-        inputs.forEach((el, i) => { el.closest(".sp-control").hidden = !((data.shown[k] >> i) & 1); });
+        inputs.forEach((el, i) => { el.closest(".sp-control").hidden = !bit(data.shown[k], i); });
         groups.forEach(g => { g.hidden = !g.querySelector(".sp-control:not([hidden])"); });
       }
       if (data.readouts) readout.innerHTML = data.readouts[data.readout[k]];
@@ -114,7 +116,7 @@
   // What the picture shows, for a screen reader: the panel's title and every enabled control's value
   // (the same words as tools/site/page.py, alt_text).
   const altText = (data, ps, mask) => {
-    const parts = ps.map((p, i) => (mask < 0 || (mask >> i) & 1) ? data.names[i] + " = " + data.labels[i][p] : null)
+    const parts = ps.map((p, i) => (mask < 0 || bit(mask, i)) ? data.names[i] + " = " + data.labels[i][p] : null)
       .filter(x => x !== null);
     return parts.length ? data.title + ": " + parts.join(", ") : data.title;
   };
