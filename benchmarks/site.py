@@ -115,11 +115,11 @@ def measure_browser(site: pathlib.Path, pages: list[str], moves: int, pause_ms: 
             try:
                 for name in pages:
                     page = browser.new_page(viewport={"width": 1280, "height": 900})
-                    errors = []
+                    errors, outside = [], []
                     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                    # nothing from outside: MathJax's CDN and the Colab badge are answered empty
+                    # a page loads nothing from outside the site: any such request is refused and counted
                     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base)
-                               else r.fulfill(status=200, body=""))
+                               else (outside.append(r.request.url), r.abort()))
                     page.goto(f"{base}/{name}", wait_until="load")
                     load_ms = page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd")
                     times = []
@@ -129,7 +129,8 @@ def measure_browser(site: pathlib.Path, pages: list[str], moves: int, pause_ms: 
                         panel.scroll_into_view_if_needed()
                         page.wait_for_timeout(pause_ms * 4)  # scrolled to it, then reached for a control
                         times += page.evaluate(_MOVES_JS, [panel.element_handle(), moves, pause_ms])
-                    results[name] = {"load_ms": load_ms, "times": times, "errors": errors}
+                    results[name] = {"load_ms": load_ms, "times": times, "errors": errors + [
+                        f"request outside the site: {url}" for url in outside]}
                     page.close()
             finally:
                 browser.close()
