@@ -284,20 +284,24 @@ def test_solo_sliders_get_five_positions_before_any_slider_grows_further():
     assert [len(a.values) for a in grid.choose_grid(panel, 40) if a.solo] == [5, 5, 5, 5, 4]  # t, a, b, c, d
 
 
+def _switches_panel(n: int, on: int):
+    """``n`` switches that each turn a slider on (like the race's optimizer rows); the first ``on`` are ticked."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot(range(n), [0] * n, animated=True)
+        return lambda **v: line.set_ydata([v[f"k{i}"] if v[f"on{i}"] else 0 for i in range(n)])
+    controls = {}
+    for i in range(n):
+        controls[f"on{i}"] = P.checkbox(f"on {i}", i < on)
+        controls[f"k{i}"] = P.float_slider(f"k {i}", 0, 1, 0.01, 0.5)
+    return P.Panel(controls, setup, enabled_when={f"k{i}": (lambda v, i=i: v[f"on{i}"]) for i in range(n)})
+
+
 def test_a_panel_whose_modes_alone_exceed_every_cap_goes_all_solo():
     """The race's optimizer switches turn their sliders on: kept free they make thousands of frames, so every
     control goes solo, and its enabled sliders still get five positions within a modest cap."""
-    from helpers.panels import Panel, checkbox, float_slider
-
-    def setup(fig):
-        ax = fig.subplots()
-        line, = ax.plot(range(10), [0] * 10, animated=True)
-        return lambda **v: line.set_ydata([v[f"k{i}"] if v[f"on{i}"] else 0 for i in range(10)])
-    controls = {}
-    for i in range(10):
-        controls[f"on{i}"] = checkbox(f"on {i}", i < 3)
-        controls[f"k{i}"] = float_slider(f"k {i}", 0, 1, 0.01, 0.5)
-    panel = Panel(controls, setup, enabled_when={f"k{i}": (lambda v, i=i: v[f"on{i}"]) for i in range(10)})
+    panel = _switches_panel(10, on=3)
+    controls = panel.controls
     assert grid.distinct_frames(panel, grid._axes([(n, n, grid.control_candidates(w)) for n, w in controls.items()],
                                                   {2 * i + 1: 2 for i in range(10)}, {2 * i + 1 for i in range(10)})) \
         > grid.ALL_SOLO_ABOVE  # the switches free, the sliders solo: far over any cap
@@ -1123,16 +1127,9 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
                     assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
                     el = panel.locator(f'[data-i="{i}"]')
                     before = img.get_attribute("src")
-                    kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
-                    if kind == "range":  # the keyboard moves a real slider by one pre-rendered position
-                        el.focus()
-                        page.keyboard.press("ArrowLeft" if combo[i] == _sizes(data)[i] - 1 else "ArrowRight")
-                    elif kind == "select":
-                        el.select_option(index=(combo[i] + 1) % _sizes(data)[i])
-                    else:
-                        el.click()
+                    _step(page, el, combo[i], _sizes(data)[i])  # the keyboard moves a slider by one rendered position
                     assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
-                    assert img.get_attribute("src") != before, f"{name}: moving control {i} ({kind}) kept the picture"
+                    assert img.get_attribute("src") != before, f"{name}: moving control {i} kept the picture"
                     # the page shows the frame the builder rendered for these positions (found by listing the
                     # rendered combinations in Python, not through the index steps the page reads)
                     ps = panel.evaluate(_POSITIONS_JS)
@@ -1211,14 +1208,7 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
                     # then any control follows the normal rules: the first enabled one, one position on
                     i = next(i for i in range(len(positions)) if panel.locator(f'[data-i="{i}"]').is_enabled())
                     el = panel.locator(f'[data-i="{i}"]')
-                    kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
-                    if kind == "range":
-                        el.focus()
-                        page.keyboard.press("ArrowLeft" if positions[i] == _sizes(data)[i] - 1 else "ArrowRight")
-                    elif kind == "select":
-                        el.select_option(index=(positions[i] + 1) % _sizes(data)[i])
-                    else:
-                        el.click()
+                    _step(page, el, positions[i], _sizes(data)[i])
                     assert img.evaluate(_IMAGE_READY_JS)
                     ps = tuple(panel.evaluate(_POSITIONS_JS))
                     states = {tuple(s["positions"]): s["index"] for s in data["states"]}
@@ -1237,17 +1227,7 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
 def test_a_panel_with_many_mode_controls_goes_all_solo_within_the_cap():
     """Sixteen switches that each turn a slider on (2**16 mode combinations, over the 50,000 worth counting)
     cannot be counted as a grid: every control then goes solo, and the frames fit the cap."""
-    from helpers.panels import Panel, checkbox, float_slider
-
-    def setup(fig):
-        ax = fig.subplots()
-        line, = ax.plot(range(16), [0] * 16, animated=True)
-        return lambda **v: line.set_ydata([v[f"k{i}"] if v[f"on{i}"] else 0 for i in range(16)])
-    controls = {}
-    for i in range(16):
-        controls[f"on{i}"] = checkbox(f"on {i}", True)
-        controls[f"k{i}"] = float_slider(f"k {i}", 0, 1, 0.01, 0.5)
-    panel = Panel(controls, setup, enabled_when={f"k{i}": (lambda v, i=i: v[f"on{i}"]) for i in range(16)})
+    panel = _switches_panel(16, on=16)
     assert len(grid.mode_controls(panel)) == 16
     axes = grid.choose_grid(panel, 60)
     assert all(a.solo for a in axes)
@@ -1285,20 +1265,25 @@ def _play_page(out: pathlib.Path, make=None, page_name: str = "play.html") -> st
     return page_name
 
 
+def _step(page, el, position: int, size: int) -> None:
+    """Move one control (a located input at ``position`` of ``size``) by one position, as a person would."""
+    kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
+    if kind == "range":
+        el.focus()
+        page.keyboard.press("ArrowLeft" if position == size - 1 else "ArrowRight")
+    elif kind == "select":
+        el.select_option(index=(position + 1) % size)
+    else:
+        el.click()
+
+
 def _move(page, panel, data: dict, i: int) -> None:
     """Move control ``i`` of ``panel`` by one position as a person would, from a combination where it is enabled."""
     combo = _combo_enabling(data, i)
     assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
     el = panel.locator(f'[data-i="{i}"]')
     el.evaluate("e => e.scrollIntoView({block: 'center'})")  # the control in the middle of the screen
-    kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
-    if kind == "range":
-        el.focus()
-        page.keyboard.press("ArrowLeft" if combo[i] == _sizes(data)[i] - 1 else "ArrowRight")
-    elif kind == "select":
-        el.select_option(index=(combo[i] + 1) % _sizes(data)[i])
-    else:
-        el.click()
+    _step(page, el, combo[i], _sizes(data)[i])
 
 
 @pytest.mark.browser
