@@ -274,10 +274,10 @@ def embedding_space_panel(model: NextWordModel | None = None, id_to_word: list[s
         pad_x, pad_y = 0.06 * np.ptp(z[:, 0]), 0.08 * np.ptp(z[:, 1])   # room for labels at the edges
         ax.set_xlim(z[:, 0].min() - pad_x, z[:, 0].max() + pad_x)
         ax.set_ylim(z[:, 1].min() - pad_y, z[:, 1].max() + pad_y)
-        (links,) = ax.plot([], [], color=COLORS["accent"], lw=1.2, animated=True)
+        (links,) = ax.plot([], [], color="#333333", lw=1.0, animated=True)   # black and grey: no class colour
         (leaders,) = ax.plot([], [], color=COLORS["muted"], lw=0.7, animated=True)
         (ring,) = ax.plot([], [], "o", ms=13, mfc="none", mec="black", mew=2, animated=True)
-        (near,) = ax.plot([], [], "o", ms=10, mfc="none", mec=COLORS["accent"], mew=2, animated=True)
+        (near,) = ax.plot([], [], "o", ms=10, mfc="none", mec="#333333", mew=1.3, animated=True)
         # Labels are glyph outlines (TextPath), laid out once per word: a frame then fills a few paths instead of
         # laying out text, about 4x cheaper. labels[0] is the chosen word (bold).
         scale = fig.dpi / 72                                          # points -> picture pixels

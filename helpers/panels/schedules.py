@@ -278,9 +278,10 @@ def plateau_panel() -> Panel:
             where = ", ".join(str(e + 1) for e in trace.events)
             cut = f"cut after epoch {where}: " if len(trace.events) == 1 else f"cuts after epochs {where}: each one "
             cooling_note = "; purple squares: cooldown epochs (not counted)" if int(cooldown) else ""
-            return last + (f"{cut}when the bad-epoch count (orange) goes above patience "
-                    f"= {int(patience)} (dotted line), i.e. on the {_ordinal(int(patience) + 1)} bad epoch in a row"
-                    f"{cooling_note}. Dots on the lr: torch's ReduceLROnPlateau.")
+            return last + (f"{cut}on the {_ordinal(int(patience) + 1)} bad epoch in a row, when the count would "
+                    f"pass patience = {int(patience)} (dotted line at patience + ½); the count (orange, after each "
+                    f"epoch) goes back to 0 at once, so it peaks at patience{cooling_note}. "
+                    f"Dots on the lr: torch's ReduceLROnPlateau.")
 
         return update
 
