@@ -13,7 +13,7 @@ from ..schedules import (SCHEDULES, TRAINING_SCHEDULES, Param, least_squares_los
                          plateau_series, plateau_trace, schedule_formula, scheduler_class, scheduler_lrs, torch_plateau_lrs,
                          train_with_schedule)
 from .pieces import PATH_COLORS
-from .base import Panel, checkbox, dropdown, float_slider, int_slider, log_slider, one_thread, register
+from .base import Panel, checkbox, dropdown, float_slider, int_slider, log_slider, one_thread, register, swept
 
 __all__ = ["lr_range_figure", "schedule_explorer_panel", "plateau_panel", "schedule_training_panel"]
 
@@ -67,6 +67,9 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
                 "schedule": dropdown("scheduler", [(spec.label, key) for key, spec in SCHEDULES.items()], schedule),
                 "log_y": checkbox("log y", False), **ticks,
                 **{name: _control(p) for name, p in params.items()}}
+    for name in ("T_max", "gamma"):  # the text asks the learner to sweep these (the static site keeps 5 positions)
+        if name in controls:
+            swept(controls[name])
     t = np.arange(_TOTAL)
     signatures = {name: _signature(scheduler_class(name)) for name in SCHEDULES}
 
