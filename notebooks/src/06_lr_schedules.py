@@ -279,6 +279,7 @@ def ticked(state: str) -> set[str]:
     return {key for key in schedules.SCHEDULES if values[f"show_{key}"]}
 
 
+# %%
 rise = explorer.state_values("余弦回升")
 up = state_lrs("余弦回升", "cosine")
 T = rise["T_max"]
@@ -294,6 +295,8 @@ assert ticked("预热平移") == {"cosine", "warmup_cosine"} and ticked("余弦�
 warm, cos100 = state_lrs("预热平移", "warmup_cosine"), state_lrs("预热平移", "cosine")
 shift = explorer.state_values("预热平移")["warmup"]
 assert max(abs(warm[t] - cos100[t - shift]) for t in range(shift, 200)) < 1e-12          # shifted by the warm-up
+
+# %%
 poly, c200 = state_lrs("余弦对线性", "polynomial"), state_lrs("余弦对线性", "cosine")
 assert explorer.state_values("余弦对线性")["power"] == 1.0
 assert all(c200[t] > poly[t] for t in range(1, 100)) and all(c200[t] < poly[t] for t in range(101, 200))

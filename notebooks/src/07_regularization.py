@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# %%
 from helpers import regularization, show_source
 from helpers.data import spirals
 from helpers.exercises import regularization as exercises
@@ -105,6 +106,7 @@ def state_setting(state: str | None) -> regularization.PlaygroundSetting:
     return playground_setting(**values)
 
 
+# %%
 runs = {(name, seed): train_playground(state_setting(state), seed=seed)
         for name, state in {"none": None, "dropout 0.4": "Dropout 0.4", "weight decay 0.01": "衰减 0.01",
                             "200 points": "200 个点"}.items() for seed in (0, 1, 2)}
@@ -112,6 +114,8 @@ for (name, seed), run in runs.items():
     best = run.val_loss.argmin()
     print(f"{name:17s} seed {seed}: final train {run.train_loss[-1]:.4f}, val lowest {run.val_loss[best]:.2f} "
           f"(epoch {run.epochs[best]}), final {run.val_loss[-1]:.2f}")
+
+# %%
 for seed in (0, 1, 2):
     none, drop, wd, many = (runs[name, seed] for name in ("none", "dropout 0.4", "weight decay 0.01", "200 points"))
     assert none.train_loss[-1] < 0.01 and 0.25 < none.val_loss.min() < 0.4 and none.epochs[none.val_loss.argmin()] <= 20

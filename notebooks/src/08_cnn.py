@@ -221,7 +221,6 @@ assert panel.image.value == shown
 print("the weight sliders show the preset (disabled); custom starts from it, same picture")
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def state_pixel(state: str):
     """The panel's explained output in the named state (grey input), with the kernel and all the state's settings."""
     v = panel.state_values(state)
@@ -231,6 +230,8 @@ def state_pixel(state: str):
 
 
 weight_names = [f"w{r}{c}" for r in range(3) for c in range(3)]
+
+# %%
 edge, flat_spot = state_pixel("边缘处")[0], state_pixel("平坦处")[0]
 assert edge.output > 1 and abs(flat_spot.output) < 0.02 and (flat_spot.products.abs() > 0.1).sum() >= 5
 corner, k_corner, v_corner = state_pixel("补零角")
@@ -239,6 +240,9 @@ assert corner.window[0, 2, 2] == photo48[0, 0, 0] and (corner.window[0].flatten(
 assert (corner.products[0].flatten()[:-1] == 0).all() and corner.products[0, 2, 2] != 0
 sizes = [cnn.conv_output_size(48, 3, v["stride"], v["padding"]) for v in map(panel.state_values, ("步长 2", "步长 3"))]
 assert sizes == [23, 16] and all(panel.state_values(s)["padding"] == 0 for s in ("步长 2", "步长 3"))
+
+# %%
+# NBVAL_CHECK_OUTPUT
 k_middle = state_pixel("中列改 1")[1]
 assert panel.state_values("中列改 1")["kernel"] == "custom" and torch.equal(k_middle, k_custom) and k_middle.sum() == 3
 b_state = panel.state_values("偏置 1")["bias"]
@@ -295,7 +299,6 @@ for i, j in [(0, 0), (10, 12), (23, 23)]:
 print("RGB: explained pixel = ΣR + ΣG + ΣB + b = F.conv2d with in_channels=3")
 
 # %%
-# NBVAL_CHECK_OUTPUT
 regions = {"disc": (slice(0, 26), slice(0, 26)), "square": (slice(26, 46), slice(2, 22)),
            "triangle": (slice(2, 25), slice(25, 47)), "bar": (slice(29, 40), slice(25, 46))}
 def response(mix):
@@ -308,6 +311,8 @@ def state_mix(state: str) -> tuple[float, float, float]:
     return v["mix_r"], v["mix_g"], v["mix_b"]
 
 
+# %%
+# NBVAL_CHECK_OUTPUT
 red_only, blue_only = response(state_mix("只留红")), response(state_mix("只留蓝"))
 assert state_mix("只留红") == (1, 0, 0) and state_mix("只留蓝") == (0, 0, 1)
 assert abs(shapes[0, 36, 12] - 0.15) < 1e-6 and shapes[1, 36, 12] > 0.7 and abs(shapes[0, 0, 47] - 0.12) < 1e-6
