@@ -22,7 +22,7 @@ __all__ = [
     "fan_in_fan_out", "kaiming_std", "kaiming_bound", "xavier_std", "xavier_bound", "uniform_variance",
     "relu_second_moment", "relu_variance", "INIT_METHODS", "init_distribution", "apply_init",
     "deep_signal_stats", "predicted_signal_std", "sample_init", "MAX_DEPTH", "MAX_WIDTH", "init_std", "depth_inputs",
-    "depth_stats",
+    "depth_stats", "worst_gap", "random_net_gap",
 ]
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -308,3 +308,17 @@ def depth_stats(depth: int, width: int, method: str, activation: str) -> tuple[n
     with torch.no_grad():
         grad_std = _backward(zs[:depth], layers[:depth], _activation(activation)[1], std, upstream)
     return act_std[:depth], np.array(grad_std)
+
+
+def worst_gap(act: np.ndarray, grad: np.ndarray, width: int, method: str) -> float:
+    r"""Largest factor between a measured std and ``predicted_signal_std`` (ReLU): $10^{\max_k |\log_{10}(m_k/t_k)|}$."""
+    theory = predicted_signal_std(len(act), width, init_std(method, width, width), "relu")
+    return float(10 ** max(np.abs(np.log10(m / t)).max() for m, t in zip((act, grad), theory)))
+
+
+def random_net_gap(width: int, depth: int, seed: int) -> float:
+    """``worst_gap`` of a fresh Kaiming-normal ReLU net of ``depth`` square layers drawn with ``seed``."""
+    g = torch.Generator().manual_seed(integer(seed, "seed", 0))
+    layers = [torch.randn(width, width, generator=g) * kaiming_std(width) for _ in range(integer(depth, "depth", 1))]
+    x, upstream = (torch.randn(DEPTH_BATCH, width, generator=g) for _ in range(2))
+    return worst_gap(*deep_signal_stats(x, layers, "relu", upstream=upstream), width, "kaiming_normal")

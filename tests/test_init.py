@@ -442,3 +442,22 @@ def test_static_figures_build():
 
     assert isinstance(hip.init_gallery_figure(64, 32), Figure)
     assert isinstance(hip.layer_std_figure({"a": [1.0, 0.5, float("nan")], "b": [1.0, 1.0, 1.0]}, "t"), Figure)
+
+
+# ----------------------------------------------------------------------------- distance from the theory line
+def test_worst_gap_is_one_on_the_theory_line_and_the_largest_factor_off_it():
+    act, grad = hi.predicted_signal_std(30, 16, hi.init_std("kaiming_normal", 16, 16), "relu")
+    assert hi.worst_gap(act, grad, 16, "kaiming_normal") == pytest.approx(1.0, abs=1e-12)
+    act_off = act.copy()
+    act_off[4] *= 3.0
+    grad_off = grad.copy()
+    grad_off[7] /= 5.0
+    assert hi.worst_gap(act_off, grad_off, 16, "kaiming_normal") == pytest.approx(5.0)   # a factor below counts too
+    assert hi.worst_gap(act_off, grad, 16, "kaiming_normal") == pytest.approx(3.0)
+
+
+def test_random_net_gap_is_seeded_and_wide_nets_stay_near_the_line():
+    assert hi.random_net_gap(16, 30, 3) == hi.random_net_gap(16, 30, 3) != hi.random_net_gap(16, 30, 4)
+    assert hi.random_net_gap(256, 10, 0) < hi.random_net_gap(8, 10, 0)   # the mean field holds better when wide
+    with pytest.raises(ValueError):
+        hi.random_net_gap(16, 0, 0)

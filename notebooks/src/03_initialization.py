@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+# %%
 from helpers import init as init_helpers, show_source
 from helpers.exercises import init as exercises
 from helpers.data import spirals
@@ -469,24 +470,12 @@ print(f"「Xavier」: std(h) layer 1 {act[0]:.1e} -> layer {xavier['depth']} {ac
       f"std(dL/dz) layer {xavier['depth']} {grad[-1]:.1e} -> layer 1 {grad[0]:.1e}")
 
 
-def worst_gap(act: np.ndarray, grad: np.ndarray, width: int, init: str) -> float:
-    """The largest factor between a measured std and the mean-field line, forward or backward."""
-    theory = init_helpers.predicted_signal_std(len(act), width, init_helpers.init_std(init, width, width), "relu")
-    return float(10 ** max(np.abs(np.log10(m / t)).max() for m, t in zip((act, grad), theory)))
-
-
-def random_net_gap(width: int, depth: int, seed: int) -> float:
-    """``worst_gap`` for a fresh Kaiming-normal ReLU net drawn with ``seed``."""
-    g = torch.Generator().manual_seed(seed)
-    layers = [torch.randn(width, width, generator=g) * kaiming_std(width) for _ in range(depth)]
-    x, g_up = (torch.randn(init_helpers.DEPTH_BATCH, width, generator=g) for _ in range(2))
-    return worst_gap(*deep_signal_stats(x, layers, "relu", upstream=g_up), width, "kaiming_normal")
-
-
+# %%
+# NBVAL_CHECK_OUTPUT
 narrow = depth.state_values("窄网络")
-panel_gap = worst_gap(*init_helpers.depth_stats(narrow["depth"], narrow["width"], narrow["init"], "relu"),
-                      narrow["width"], narrow["init"])
-gaps = {w: [random_net_gap(w, narrow["depth"], seed) for seed in range(10)] for w in (narrow["width"], 256)}
+panel_act, panel_grad = init_helpers.depth_stats(narrow["depth"], narrow["width"], narrow["init"], "relu")
+panel_gap = init_helpers.worst_gap(panel_act, panel_grad, narrow["width"], narrow["init"])
+gaps = {w: [init_helpers.random_net_gap(w, narrow["depth"], s) for s in range(10)] for w in (narrow["width"], 256)}
 print(f"「窄网络」 panel weights: {panel_gap:.1f}x off the theory line; 10 random nets, width 16: "
       f"{min(gaps[16]):.1f}x to {max(gaps[16]):.0f}x (median {np.median(gaps[16]):.1f}x); width 256: "
       f"{min(gaps[256]):.2f}x to {max(gaps[256]):.2f}x")

@@ -487,11 +487,17 @@ assert list(near.values())[0] is None and list(near.values())[1] == 43
 y_flips = {a: bool((optim.heavy_ball_run(lam, (-2.0, 1.0), a, 0.0, 20, 0.0)[0][:, 1] < 0).any()) for a in (0.5, 1.5)}
 print("beta = 0 时 y 是否变号（来回跳）：", y_flips)
 assert y_flips == {0.5: False, 1.5: True}
+
+# %%
+# NBVAL_CHECK_OUTPUT
 beta_grid = [round(0.02 * k, 2) for k in range(50)]               # the beta values of the panel's lower-left plot
 curve = dict(zip(beta_grid, optim.heavy_ball_steps(lam, (-2.0, 1.0), 10 ** 0.5, beta_grid, 1e-6, 1500).tolist()))
 fastest = min((n, b) for b, n in curve.items() if n > 0)
 print(f"面板 kappa = 100、lr = 3.16：beta = 0.66 要 {curve[0.66]} 步，最少的是 beta = {fastest[1]}（{fastest[0]} 步）")
 assert curve[0.66] == 44 and fastest == (39, 0.72)
+
+# %%
+# NBVAL_CHECK_OUTPUT
 lr_slider = heavy_ball_panel.controls["lr"]                        # the buttons: the slider positions nearest the optimum
 lr_positions = [10 ** (lr_slider.min + k * lr_slider.step) for k in range(round((lr_slider.max - lr_slider.min) / lr_slider.step) + 1)]
 nearest_lr = lambda a: min(lr_positions, key=lambda lr: abs(math.log(lr / a)))  # noqa: E731
@@ -500,6 +506,8 @@ buttons = {name: heavy_ball_panel.state_values(name) for name in ("最优附近"
 (a_10, b_10, _), kappa_of = optim.momentum_optimal(0.1, 1.0), {10: (0.1, 1.0), 100: lam}
 print("按钮：", {name: (v["kappa"], round(v["lr"], 2), v["beta"]) for name, v in buttons.items()},
       f"；kappa = 10 的最优点 lr = {a_10:.2f}，beta = {b_10:.2f}")
+
+# %%
 assert beta_grid == [round(heavy_ball_panel.controls["beta"].min + 0.02 * k, 2) for k in range(50)] and lr_slider.step == 0.05
 assert (buttons["最优附近"]["kappa"], buttons["最优附近"]["lr"], buttons["最优附近"]["beta"]) == (100, 10 ** 0.5, 0.66)
 assert buttons["最优附近"]["lr"] == nearest_lr(a_hb) and buttons["最优附近"]["beta"] == nearest_beta(b_hb)
@@ -878,6 +886,8 @@ def race(name, state=None, **changes):
     hp = {h.name: changes.get(h.name, v[f"{name}_{h.name}"]) for h in optim.OPTIMIZERS[name].hypers}
     return optim.race_path(name, surf.fn, start, v["steps"], **hp)
 
+# %%
+# NBVAL_CHECK_OUTPUT
 def positions(slider):
     """Every position of one of the panel's log sliders: 10**(min + k*step), its top end exactly."""
     return [min(10 ** (slider.min + k * slider.step), 10 ** slider.max)
@@ -956,6 +966,9 @@ assert [(round(a, 2), round(b, 2)) for a, b in mm.minima[:2]] == [(-0.8, -1.62),
 assert [round(h, 2) for h in heights] == [0.0, 0.18, 0.65, 0.83]
 assert mm.minima[3][1] > 1 and mm.minima[2][0] > 1 and mm.minima[1][0] < -1    # the top, right and left ones
 assert min(range(4), key=lambda i: math.dist(mm.minima[i], mm.start)) == 3      # the default start: by the shallowest
+
+# %%
+# NBVAL_CHECK_OUTPUT
 def well(name, state):
     """Which minimum (0: the deepest) optimizer `name` ends nearest to, in the race panel's state `state`."""
     end = race(name, state)[0][-1]
@@ -965,6 +978,8 @@ wells = {state: {n: well(n, state) for n in shown} for state in ("第二个坑",
 print("   离谁最近：", wells)
 assert shown == ["SGD", "Momentum", "RMSProp", "Adam"]
 assert wells["第二个坑"] == dict.fromkeys(shown, 1)
+
+# %%
 assert race("SGD", "第二个坑")[1][-1] - optim.lowest_value(mm) > heights[1] + 0.01   # SGD: still sliding in
 assert {n: wells["两坑之间"][n] for n in ("Momentum", "RMSProp", "Adam")} == {"Momentum": 1, "RMSProp": 0, "Adam": 0}
 sgd_between = race("SGD", "两坑之间")[0]
@@ -973,6 +988,8 @@ free = race("RMSProp", "自选起点")[0]
 assert tuple(free[0]) == (1.25, 1.25) and (settings["自选起点"]["x0"], settings["自选起点"]["y0"]) == (0.5, 0.5)
 assert wells["自选起点"] == {"SGD": 3, "Momentum": 3, "RMSProp": 2, "Adam": 3}
 assert (abs(abs(free[1] - free[0]) - 1.0) < 0.01).all()                        # first step: ~10 eta = 1 per coordinate
+
+# %%
 for state in ("第二个坑", "两坑之间", "自选起点"):
     v = settings[state]
     start = optim.view_point(mm, v["x0"], v["y0"]) if v["free_start"] else optim.NAMED_STARTS[mm.name][v["start_multi_minima"]]
@@ -1038,6 +1055,8 @@ assert round(below, 3) == 0.158 and round(below, 4) == 0.1585 and round(rate(bel
 assert round(above[0], 4) == 0.1995 and round(rate(above[0]), 3) == 0.995 < 1 < rate(above[1]) and round(above[1], 3) == 0.251
 assert (round(best[1], 3), best[2], round(best[0], 3)) == (0.2, 0.31, 0.557)
 assert (1 + 0.31 - best[1] * lams[1]) ** 2 < 4 * 0.31       # lambda = 10 at beta = 0.31: complex roots, it oscillates
+
+# %%
 # the buttons of suggestion 6 are these settings
 assert all(settings[s]["surface"] == "quadratic" for s in ("分量视图", "GD 近 α*", "刚过 α*", "GD 发散", "动量最快", "浅特征向量"))
 assert settings["分量视图"]["SGD_lr"] == 0.001 and rate(0.001) > 0.99                    # the flat lines
