@@ -96,11 +96,15 @@ def _row_label(spec, hyper) -> str:
     return {"lr": "lr", "weight_decay": "wd"}[hyper.name]
 
 
-def _row_slider(spec, hyper):
+_SWEPT_LR = ("SGD", "Adam")  # the learning rates the text sweeps (SGD diverging, Adam over its whole slider)
+
+
+def _row_slider(name: str, spec, hyper):
     """The slider of one setting in an optimizer's row: a short label and a short track, so a row fits."""
     label = _row_label(spec, hyper)
-    if hyper.log:  # the learning rates: the text sweeps them (SGD diverging, Adam over its whole slider)
-        return swept(log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step, track=_TRACK))
+    if hyper.log:
+        slider = log_slider(label, hyper.low, hyper.high, hyper.default, step=hyper.step, track=_TRACK)
+        return swept(slider) if name in _SWEPT_LR else slider
     return float_slider(label, hyper.low, hyper.high, hyper.step, hyper.default, track=_TRACK)
 
 
@@ -119,7 +123,7 @@ def _race_controls(surface: str) -> dict:
     for name, spec in OPTIMIZERS.items():
         controls[name] = checkbox(name, spec.race_on)
         for h in spec.hypers:
-            controls[f"{name}_{h.name}"] = _row_slider(spec, h)
+            controls[f"{name}_{h.name}"] = _row_slider(name, spec, h)
     controls["surface"] = dropdown("surface", list(SURFACES), surface)
     for surf, starts in NAMED_STARTS.items():
         controls[f"start_{surf}"] = dropdown("start", list(starts), next(iter(starts)))
