@@ -163,21 +163,8 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
     # a hidden control frees its grid cell and the later cells move up: hidden ones come in whole rows or last
     groups = [("what to draw", [["view"], *_in_rows(list(ticks), 4), ["schedule", "log_y"]]),
               ("settings", _in_rows(list(params), 2))]
-    # a record added later may give a shared setting another range: a state its sliders cannot take is left out
-    states = {name: state for name, state in _EXPLORER_STATES.items() if _fits(controls, state)}
     return Panel(controls, setup, figsize=(10.0, 3.3), enabled_when=rules, shown_when=rules, groups=groups,
-                 states=states)
-
-
-def _fits(controls: dict, state: dict) -> bool:
-    """Whether every control ``state`` names exists and can take its value (a slider's range, a dropdown's options)."""
-    for name, value in state.items():
-        w = controls.get(name)
-        if w is None or (hasattr(w, "options") and value not in [o[1] if isinstance(o, tuple) else o for o in w.options]):
-            return False
-        if hasattr(w, "min") and not w.min <= value <= w.max:
-            return False
-    return True
+                 states=_EXPLORER_STATES)
 
 
 def _compare(*keys: str, **settings) -> dict:
