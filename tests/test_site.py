@@ -1250,8 +1250,8 @@ _WATCH_JS = """img => {
 }"""
 
 
-def _play_page(out: pathlib.Path, make=None, page_name: str = "play.html") -> str:
-    """A page with one static panel (by default one with a Play slider, which chapter 04 lacks), in the site folder."""
+def _demo_page(out: pathlib.Path, make=None, page_name: str = "play.html") -> str:
+    """A page with one static panel that chapter 04 lacks (by default one with a Play slider), in the site folder."""
     panel = (make or _play_panel)()
     result = render.render_grid(panel, grid.choose_grid(panel, 12), 9, "webp")
     frames, (ids,) = html_page.page_frames([result])
@@ -1300,9 +1300,9 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
 
     phone = device == "phone"
     viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
-    play_page = _play_page(built[0])
-    modes_page = _play_page(built[0], _modes_panel, "modes.html")
-    many_page = _play_page(built[0], _many_controls_panel, "many.html")
+    play_page = _demo_page(built[0])
+    modes_page = _demo_page(built[0], _modes_panel, "modes.html")
+    many_page = _demo_page(built[0], _many_controls_panel, "many.html")
     errors = []
     with sync_playwright() as pw:
         browser = bs.launch_browser(pw)

@@ -68,8 +68,7 @@ def schedule_explorer_panel(schedule: str = "step") -> Panel:
                 "log_y": checkbox("log y", False), **ticks,
                 **{name: _control(p) for name, p in params.items()}}
     for name in ("T_max", "gamma"):  # the text asks the learner to sweep these (the static site keeps 5 positions)
-        if name in controls:
-            swept(controls[name])
+        swept(controls[name])
     t = np.arange(_TOTAL)
     signatures = {name: _signature(scheduler_class(name)) for name in SCHEDULES}
 
