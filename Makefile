@@ -41,9 +41,10 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_overview.ipynb
 
-# Two workers, one test file (or notebook) each at a time: nbval needs a notebook's cells in one process.
+# Two workers, one group of tests each at a time (a file, a notebook, a panel: see tests/conftest.py),
+# longest first; nbval needs a notebook's cells in one process, so a notebook is one group.
 test: $(STAMP) $(COLAB_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests/ notebooks/
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --nbval-lax --nbval-current-env tests/ notebooks/
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not colab" tests/

@@ -16,6 +16,42 @@ def pytest_configure(config):
         "markers", "browser: runs the notebooks in JupyterLab in headless chromium (slow; needs /usr/bin/chromium)")
 
 
+# `make test` runs `pytest -n 2 --dist loadscope --no-loadscope-reorder`: xdist hands each worker one group
+# of tests at a time, in collection order, and the next group to whichever worker is free first. A group is
+# a test file (its module fixtures are made once), a notebook (nbval runs its cells in one kernel), one
+# notebook under the Colab stack, or one panel in test_panels.py. The longest groups are collected first,
+# so that the run does not end with one worker alone: the browser test (one JupyterLab for all notebooks,
+# about a quarter of the run), the Colab runs, the static site (one build for the file), then each panel's
+# tests, then the rest in their own order.
+_FIRST = ("tests/test_browser.py", "tests/test_colab_stack.py", "tests/test_site.py", "tests/test_panels.py")
+_SPLIT = ("tests/test_colab_stack.py", "tests/test_panels.py")  # one group per parameter (notebook, panel)
+
+
+def _group(nodeid: str) -> str:
+    path = nodeid.split("::")[0]
+    if path in _SPLIT and nodeid.endswith("]"):
+        return f"{path}[{nodeid.rsplit('[', 1)[1]}"
+    return path
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(_FIRST)))  # stable: the rest keep their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadscope``, schedule by the groups of ``_group`` instead of by file."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+    return GroupScheduling(config, log)
+
+
 def pytest_terminal_summary(terminalreporter):
     """List how long each notebook took under Colab's widget stack (tests/test_colab_stack.py)."""
     rows = []
@@ -84,3 +120,4 @@ def _reached(functions) -> tuple[str, set[str]]:
 def reached_source():
     """``reached_source(functions)`` -> (source, global names): the code those functions run, for tests that limit it."""
     return _reached
+
