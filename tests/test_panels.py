@@ -84,7 +84,7 @@ def test_panel_renders_every_sampled_combination(name):
     panel = _built(name)
     assert panel.image.value[:4] == b"\x89PNG", "the panel shows an image as soon as it is built"
     first = pixels(panel.image.value)
-    for values in T.sample_values(panel):
+    for values in T.sample_values(panel, max_combos=24):
         img = render_pixels(panel, **values)
         assert img.shape == first.shape
         assert img.std() > 1.0, f"{values}: blank image"
@@ -105,19 +105,20 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
 
     In each of two sampled states, the fast path's drawing is first checked against a full redraw
     without blitting (this covers the stacking of animated artists over static ones). Then each control
-    is moved from that state to each of its sampled values, and the blitted picture must equal, pixel
+    is moved from that state to other values, and the blitted picture must equal, pixel
     for pixel, the same setting drawn on a fresh background (which nothing can have left stale). The
     cache of backgrounds is kept from move to move, so a move may land on a background cached by an
-    earlier one (a move that draws a new background is the reference itself and is not drawn twice). A long dropdown (the 46 words of the embedding map) is tried at 5 of its options, both
-    ends included: its options all take the same drawing path.
+    earlier one (a move that draws a new background is the reference itself and is not drawn twice).
+    From the first state a control moves to the first and the last of its sampled values besides its
+    own, from the second to the last only: the machinery itself counts a static change the background
+    key misses (``unexpected_redraws``, asserted below), so this pixel check needs the far ends, not
+    every sample.
     """
     panel = _built(name)
-    for state in T.sample_values(panel, max_combos=2, seed=2):
+    for k, state in enumerate(T.sample_values(panel, max_combos=2, seed=2)):
         assert_same_picture(fresh_render(panel, **state), render_full_pixels(panel, **state), state)
         for control, w in panel.controls.items():
-            for value in _at_most(T.control_samples(w), 5):
-                if value == state[control]:
-                    continue  # not a move
+            for value in _at_most([v for v in T.control_samples(w) if v != state[control]], 2)[k:]:
                 render_pixels(panel, **state)  # back to the starting state, from its cached background
                 moved = {**state, control: value}
                 fast = render_pixels(panel, **moved)
@@ -131,7 +132,7 @@ def test_moving_any_control_from_a_cached_state_matches_a_full_redraw(name):
 def test_no_dead_controls(name):
     """In every sampled state, each enabled control changes the picture (or the readout) when moved."""
     panel = _built(name)
-    for state in T.sample_values(panel, max_combos=4, seed=5):
+    for state in T.sample_values(panel, max_combos=3, seed=5):
         for control, on in panel.enabled(state).items():
             if not on:
                 continue
@@ -469,10 +470,12 @@ def test_a_state_the_controls_cannot_take_is_rejected():
         make({}).apply_state("x")
 
 
-@pytest.mark.parametrize("name", sorted(n for n in PANELS if _built(n).states))
+@pytest.mark.parametrize("name", sorted(PANELS))
 def test_every_named_state_is_reachable_and_drawn_as_a_full_redraw(name):
     """Each state a panel declares sets controls that can take it (a slider's own positions) and is drawn right."""
     panel = _built(name)
+    if not panel.states:  # (which panels declare states is known only once they are built: not at collection)
+        pytest.skip("declares no named states")
     for state, changes in panel.states.items():
         for control, value in changes.items():
             assert _slider_reaches(panel.controls[control], value), (state, control, value)
