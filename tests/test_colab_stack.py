@@ -8,7 +8,8 @@ that clone on ``sys.path``. The clone is a copy of this working tree (tracked an
 files), so uncommitted changes are what runs; the real ``git clone`` is tested in test_project.py.
 
 A notebook passes when no cell raises or writes to stderr, ``helpers`` comes from the clone, and every
-cell that shows a panel in the committed notebook shows it here too, as an ipywidgets 7 widget view.
+cell that shows a panel in the committed notebook shows it here too, as an ipywidgets 7 widget view of the
+panel's own widget, whose comm is open and whose picture changes when a control is moved in the kernel.
 
     make colab                                  # these tests only (builds .venv-colab first)
     pytest -m colab tests/test_colab_stack.py
@@ -46,6 +47,25 @@ _PROBE = """\
 import json, sys, helpers, IPython, ipykernel, ipywidgets
 print(json.dumps({"helpers": helpers.__file__, "colab": "google.colab" in sys.modules,
                   "versions": [ipywidgets.__version__, IPython.__version__, ipykernel.__version__]}))"""
+
+
+# Run after the notebook's last cell: every panel the notebook made (shown as a cell's value, or kept in a
+# variable) has its comm open in the kernel and answers a control moved from the kernel side.
+_REACT = r"""
+import json
+from helpers.panels import Panel
+from helpers.panels import testing as _T
+_report = []
+for _panel in {id(v): v for v in [*Out.values(), *globals().values()] if isinstance(v, Panel)}.values():
+    _name, _values = _T.sweep_values(_panel)
+    _control = _panel.controls[_name]
+    _target = next(v for v in [_values[len(_values) // 2], _values[0], *_values] if v != _control.value)
+    _before = _panel.image.value
+    _control.value = _target
+    _report.append({"model_id": _panel.widget.model_id, "moved": f"{_name} -> {_target!r}",
+                    "comm_open": _panel.widget.model_id in get_ipython().kernel.comm_manager.comms,
+                    "changed": _panel.image.value != _before and _panel.image.value[:4] == b"\x89PNG"})
+print("REACT " + json.dumps(_report))"""
 
 
 def _fake_colab(root: pathlib.Path) -> pathlib.Path:
@@ -123,10 +143,11 @@ def test_notebook_runs_under_colab_widget_stack(path, colab_kernel, tmp_path, re
     clone.mkdir(parents=True)
     _copy_working_tree(clone)
     nb.cells.insert(2, nbformat.v4.new_code_cell(_PROBE))  # right after the setup cell
+    nb.cells.append(nbformat.v4.new_code_cell(_REACT))
 
     km = KernelManager(kernel_name="colab-stack", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dirs)]))
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=180, allow_errors=True,
-                            resources={"metadata": {"path": str(content)}})
+                            shutdown_kernel="immediate", resources={"metadata": {"path": str(content)}})
     start = time.perf_counter()
     client.execute(env=cs.clean_env(fake, tmp_path), cleanup_kc=True)
     seconds = time.perf_counter() - start
@@ -141,14 +162,26 @@ def test_notebook_runs_under_colab_widget_stack(path, colab_kernel, tmp_path, re
     assert pathlib.Path(probe["helpers"]).resolve() == (clone / "helpers" / "__init__.py").resolve(), \
         f"helpers came from {probe['helpers']}, not from the clone the setup cell should use"
 
-    executed = nb.cells[:2] + nb.cells[3:]
+    executed = nb.cells[:2] + nb.cells[3:-1]
     panel_cells = [i for i, cell in enumerate(committed.cells) if _has_panel(cell)]
     assert panel_cells, f"{path.name} shows no panel in its committed outputs"
+    printed = "".join(out.get("text", "") for out in nb.cells[-1].outputs if out["output_type"] == "stream")
+    reacted = {row["model_id"]: row for row in json.loads(printed.split("REACT ", 1)[1])}
+    shown = set()
     for i in panel_cells:
         views = [out["data"][cs.WIDGET_VIEW] for out in executed[i].get("outputs", []) if cs.WIDGET_VIEW in out.get("data", {})]
         assert views, f"cell {i} showed a panel when committed but no widget view under ipywidgets 7"
+        shown |= {view["model_id"] for view in views}
         for view in views:
             state = client.widget_state.get(view["model_id"])
             assert state is not None, f"cell {i}: the widget view names model {view['model_id']}, which the kernel never opened"
             assert (state["_model_module"], state["_model_module_version"]) == ("@jupyter-widgets/controls", CONTROLS_VERSION_7), \
                 f"cell {i}: {state['_model_module']} {state['_model_module_version']} is not an ipywidgets 7 model"
+    called = {name for cell in committed.cells if cell.cell_type == "code" for name in re.findall(r"\b(\w+_panel)\(", cell.source)}
+    # a cell shows a panel's own widget, at least one panel per panel function the notebook calls (验证 cells
+    # also make panels that they do not show); every panel in the kernel answers a control
+    assert len(shown & set(reacted)) >= len(called), \
+        f"the notebook calls {sorted(called)}, but the cells show {len(shown & set(reacted))} panel widget(s)"
+    for row in reacted.values():
+        assert row["comm_open"], f"the panel's widget ({row['moved']}) has no open comm in the kernel"
+        assert row["changed"], f"moving {row['moved']} did not change the panel's picture under ipywidgets 7"
