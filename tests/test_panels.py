@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from helpers import panels as P
 from helpers.panels import testing as T
@@ -394,6 +396,25 @@ def test_a_reused_palette_never_shows_a_colour_it_lacks():
         target = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
         assert np.abs(middle - target).max() <= 8, (colour, middle[0])
     assert len(panel._palettes) == 1  # one background, its palette replaced when a colour did not fit
+
+
+@pytest.mark.parametrize("deflate", ["isal", "zlib"])
+def test_palette_png_decodes_to_its_indices_and_palette(deflate, monkeypatch):
+    """The panel's own PNG writer, with ISA-L's deflate (when installed) and with zlib's (Colab)."""
+    if deflate == "zlib":
+        monkeypatch.setattr(P.base, "_isal", None)
+    elif P.base._isal is None:
+        pytest.skip("the optional isal package is not installed")
+    rng = np.random.default_rng(0)
+    indices = np.repeat(rng.integers(0, 7, size=(40, 9), dtype=np.uint8), 5, axis=1)  # runs, as in a picture
+    palette = rng.integers(0, 256, size=(7, 3), dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(P.base.palette_png(indices, palette.tobytes())))
+    assert decoded.mode == "P" and decoded.size == (45, 40)
+    assert np.array_equal(np.asarray(decoded.convert("RGB")), palette[indices])
+    with pytest.raises(ValueError, match="palette"):
+        P.base.palette_png(indices, bytes(769))
+    with pytest.raises(ValueError, match="uint8"):
+        P.base.palette_png(indices.astype(np.int32), palette.tobytes())
 
 
 def test_follow_sets_other_controls_before_one_redraw():

@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import nb as nbtool  # noqa: E402
 
-CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name where they differ
+CONDA_NAMES = {"torch": "pytorch", "isal": "python-isal"}  # PyPI name -> conda-forge name where they differ
 
 
 def _split(req: str) -> tuple[str, str]:
