@@ -6,11 +6,13 @@
 
 The latency is measured in headless Chromium (the browser test's launch settings) on pages served
 from 127.0.0.1: for every control of every static panel, a few moves at a person's pace (--pause-ms),
-each made at the start of an animation frame. Printed per page: the time the input handler takes;
-how often the new picture was already loaded when the handler returned (the page decodes the
-frames one move away ahead of time), so the next paint can show it; the time until ``img.decode()``
-resolves (Chromium resolves it with the frame that can show the picture, so about one frame
-interval, ~16 ms, is the floor); and how often that happened before a second animation frame began.
+each made at the start of an animation frame; then every "试试" preset is clicked. Printed per page:
+the time the input handler takes; how often the new picture was already loaded when the handler
+returned (the page decodes the frames one move away ahead of time), so the next paint can show it;
+the time until ``img.decode()`` resolves (Chromium resolves it with the frame that can show the
+picture, so about one frame interval, ~16 ms, is the floor); how often that happened before a second
+animation frame began; and how many presets put the controls at their state's positions and showed
+the state's own frame.
 Budgets, printed and never asserted: a control change shows its new frame within one animation
 frame (~16 ms); every page at most 8 MB; the whole site at most 60 MB; the build at most 10 minutes
 on 2 cores.
@@ -94,6 +96,29 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+_PRESETS_JS = """panel => {
+  // click every "试试" preset of the panel (and "↺ 默认"); each must put the controls at its state's positions
+  // and show its state's own frame: the data the build wrote says which
+  const data = JSON.parse(panel.querySelector("script.sp-data").textContent);
+  const frames = JSON.parse(document.getElementById("sp-frames").textContent);
+  const img = panel.querySelector("img.sp-image");
+  const positions = () => Array.from(panel.querySelectorAll("[data-i]")).sort((a, b) => a.dataset.i - b.dataset.i)
+    .map(e => e.tagName === "SELECT" ? e.selectedIndex : e.type === "checkbox" ? Number(e.checked) : Number(e.value));
+  const wrong = [];
+  let clicked = 0;
+  for (const button of panel.querySelectorAll("button[data-state]")) {
+    button.click();
+    clicked += 1;
+    const state = data.states[Number(button.dataset.state)];
+    const b64 = frames[data.frames[state.index]];
+    const uri = (b64.startsWith("UklGR") ? "data:image/webp;base64," : "data:image/png;base64,") + b64;
+    if (JSON.stringify(positions()) !== JSON.stringify(state.positions) || img.getAttribute("src") !== uri)
+      wrong.push(button.textContent.trim());
+  }
+  return [clicked, wrong];
+}"""
+
+
 def measure_browser(site: pathlib.Path, pages: list[str], moves: int, pause_ms: int) -> dict[str, dict]:
     """Per page: load time and the latency of every control change (ms)."""
     import browser_support as bs
@@ -122,15 +147,18 @@ def measure_browser(site: pathlib.Path, pages: list[str], moves: int, pause_ms: 
                                else (outside.append(r.request.url), r.abort()))
                     page.goto(f"{base}/{name}", wait_until="load")
                     load_ms = page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd")
-                    times = []
+                    times, presets, wrong = [], 0, []
                     panels = page.locator(".static-panel")
                     for i in range(panels.count()):
                         panel = panels.nth(i)
                         panel.scroll_into_view_if_needed()
                         page.wait_for_timeout(pause_ms * 4)  # scrolled to it, then reached for a control
                         times += page.evaluate(_MOVES_JS, [panel.element_handle(), moves, pause_ms])
-                    results[name] = {"load_ms": load_ms, "times": times, "errors": errors + [
-                        f"request outside the site: {url}" for url in outside]}
+                        clicked, missed = page.evaluate(_PRESETS_JS, panel.element_handle())
+                        presets += clicked
+                        wrong += [f"{panel.get_attribute('data-panel')}: {m}" for m in missed]
+                    results[name] = {"load_ms": load_ms, "times": times, "presets": presets, "wrong": wrong,
+                                     "errors": errors + [f"request outside the site: {url}" for url in outside]}
                     page.close()
             finally:
                 browser.close()
@@ -172,18 +200,21 @@ def main(argv: list[str] | None = None) -> int:
     browser = measure_browser(site, names, args.moves, args.pause_ms)
     if browser:
         print(f"\n{'page':24s} {'load ms':>8s} {'changes':>7s} {'handler ms':>10s} {'preloaded':>9s} "
-              f"{'ready ms (median / p90 / max)':>30s} {'in next frame':>13s}  console errors")
+              f"{'ready ms (median / p90 / max)':>30s} {'in next frame':>13s}  console errors  presets right")
         everything = []
         for name, r in browser.items():
             t = r["times"]
             everything += t
+            right = f"{r['presets'] - len(r['wrong'])} of {r['presets']}"
             if not t:
-                print(f"{name:24s} {r['load_ms']:8.0f} {0:7d}{'':67s}{len(r['errors']):3d}")
+                print(f"{name:24s} {r['load_ms']:8.0f} {0:7d}{'':67s}{len(r['errors']):3d}  {right:>16s}")
                 continue
             ready = [x[1] for x in t]
             print(f"{name:24s} {r['load_ms']:8.0f} {len(t):7d} {statistics.median(x[0] for x in t):10.2f} "
                   f"{sum(x[3] for x in t) / len(t):9.0%} {statistics.median(ready):12.1f} / {_percentile(ready, 0.9):5.1f} / "
-                  f"{max(ready):6.1f} {sum(x[2] <= 1 for x in t) / len(t):13.0%}  {len(r['errors'])}")
+                  f"{max(ready):6.1f} {sum(x[2] <= 1 for x in t) / len(t):13.0%}  {len(r['errors']):14d}  {right:>13s}")
+            for text in r["wrong"]:
+                print(f"    preset not shown as built: {text}")
         if everything:
             ready = [x[1] for x in everything]
             print(f"all {len(everything)} control changes: handler median {statistics.median(x[0] for x in everything):.2f} ms; "
