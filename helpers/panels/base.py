@@ -81,6 +81,19 @@ _LEGEND_Z = 900  # legends above every curve (animated ones included), below the
 _PALETTE_TOLERANCE = 40  # a fresh 255-colour palette is off by up to ~39 in a channel at a few anti-aliased pixels
 _MIN_FONT = 9.0  # points: 10 CSS px at the panels' 80 dpi
 _FAST_TEXT = {"text.hinting": "no_hinting"}  # about half the cost of drawing text in a panel
+
+
+@contextlib.contextmanager
+def fast_text():
+    """``matplotlib.rc_context(_FAST_TEXT)`` without copying every rc setting in and out (0.8 ms a frame)."""
+    params = matplotlib.rcParams
+    before = {key: params[key] for key in _FAST_TEXT}
+    try:
+        params.update(_FAST_TEXT)
+        yield
+    finally:
+        params.update(before)
+
 # Panels differ from the static figures in one way: a legend has an opaque frame, because it is drawn
 # above the curves (a curve passing under it is hidden, not drawn through the text).
 PANEL_STYLE = {**STYLE, "legend.frameon": True, "legend.framealpha": 1.0, "legend.edgecolor": "#cccccc",
@@ -598,7 +611,7 @@ class Panel:
     def _draw(self) -> np.ndarray:
         canvas = self.fig.canvas
         lifted = self._lift_legends()  # legends made by ``update`` too
-        with matplotlib.rc_context(_FAST_TEXT):
+        with fast_text():
             if not self._layout_frozen:
                 canvas.draw()  # lets the layout engine place the axes (and "best" legends) once
                 self.fig.set_layout_engine("none")

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 import matplotlib
 import numpy as np
 
-from .base import _FAST_TEXT, PANEL_STYLE, Panel
+from .base import PANEL_STYLE, Panel, fast_text
 
 __all__ = ["render_full", "render_pixels", "render_full_pixels", "naive_render", "control_samples", "sample_values", "sweep_values", "time_updates"]
 
@@ -45,7 +45,7 @@ def _full_rgba(panel: Panel, **overrides) -> np.ndarray:
     for a in animated:
         a.set_animated(False)
     try:
-        with matplotlib.rc_context(_FAST_TEXT):
+        with fast_text():
             fig.canvas.draw()
         return np.asarray(fig.canvas.buffer_rgba())
     finally:
