@@ -416,7 +416,8 @@ def ema_panel() -> Panel:
     signal, x = noisy_wave()
     t = np.arange(1, len(x) + 1)
     k = np.arange(0, 60)
-    controls = {"beta": float_slider("beta", 0.5, 0.99, 0.01, 0.9), "correct": checkbox("bias correction", False)}
+    controls = {"beta": swept(float_slider("beta", 0.5, 0.99, 0.01, 0.9)),  # the text sweeps beta from 0.5 to 0.99
+                "correct": checkbox("bias correction", False)}
 
     @functools.lru_cache(maxsize=128)
     def smooth(beta: float, correct: bool) -> np.ndarray:
@@ -568,8 +569,8 @@ def adaptive_lr_panel() -> Panel:
     """AdaGrad vs RMSProp: effective learning rate eta/(sqrt(.) + eps) and the step, for a gradient that goes quiet."""
     lr = 0.01
     controls = {
-        "quiet": log_slider("gradient in the quiet phase", -3, 0, 0.01, step=0.25),
-        "alpha": float_slider("RMSProp alpha (beta)", 0.5, 0.999, 0.001, 0.9),
+        "quiet": swept(log_slider("gradient in the quiet phase", -3, 0, 0.01, step=0.25)),  # the text sweeps both
+        "alpha": swept(float_slider("RMSProp alpha (beta)", 0.5, 0.999, 0.001, 0.9)),
     }
     t = np.arange(1, 241)
 
