@@ -21,8 +21,8 @@ def pytest_configure(config):
 # a test file (its module fixtures are made once), a notebook (nbval runs its cells in one kernel), one
 # notebook under the Colab stack, or one panel in test_panels.py. The longest groups are collected first,
 # so that the run does not end with one worker alone: the browser test (one JupyterLab for all notebooks,
-# about a quarter of the run), the Colab runs, the static site (one build for the file), then each panel's
-# tests, then the rest in their own order.
+# about a quarter of the run), the Colab runs, the static site (one build for the file), each panel's tests,
+# the notebooks under nbval, then the other test files (short ones: the two workers finish close together).
 _FIRST = ("tests/test_browser.py", "tests/test_colab_stack.py", "tests/test_site.py", "tests/test_panels.py")
 _SPLIT = ("tests/test_colab_stack.py", "tests/test_panels.py")  # one group per parameter (notebook, panel)
 
@@ -34,9 +34,15 @@ def _group(nodeid: str) -> str:
     return path
 
 
+def _rank(nodeid: str) -> int:
+    path = nodeid.split("::")[0]
+    if path in _FIRST:
+        return _FIRST.index(path)
+    return len(_FIRST) + (not path.startswith("notebooks/"))
+
+
 def pytest_collection_modifyitems(items):
-    rank = {path: i for i, path in enumerate(_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(_FIRST)))  # stable: the rest keep their order
+    items.sort(key=lambda item: _rank(item.nodeid))  # stable: within a rank, items keep their order
 
 
 @pytest.hookimpl(optionalhook=True)
