@@ -398,6 +398,12 @@ def test_a_reused_palette_never_shows_a_colour_it_lacks():
     assert len(panel._palettes) == 1  # one background, its palette replaced when a colour did not fit
 
 
+def test_a_float_slider_reads_out_as_many_decimals_as_its_step_has():
+    assert P.float_slider("alpha", 0.5, 0.999, 0.001, 0.999).readout_format == ".3f"  # 0.999, not "1.00"
+    assert P.float_slider("beta", 0.5, 0.99, 0.01, 0.9).readout_format == ".2f"
+    assert P.float_slider("p", 0.0, 1.0, 0.5, 0.5).readout_format == ".2f"  # at least two
+
+
 @pytest.mark.parametrize("deflate", ["isal", "zlib"])
 def test_palette_png_decodes_to_its_indices_and_palette(deflate, monkeypatch):
     """The panel's own PNG writer, with ISA-L's deflate (when installed) and with zlib's (Colab)."""

@@ -44,7 +44,9 @@ panel then shows a readable message inside the image instead of a traceback.
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
+import decimal
 import io
 import struct
 import zlib
@@ -136,10 +138,12 @@ def register(builder: Callable[[], "Panel"]) -> Callable[[], "Panel"]:
 def float_slider(description: str, min: float, max: float, step: float, value: float, *,
                  continuous_update: bool = True, track: int = _TRACK) -> widgets.FloatSlider:
     """A float slider; it updates while dragged, or on release with ``continuous_update=False``.
-    ``track``: the visible track in CSS px (>= 120; shorter than the default for controls laid out in rows)."""
+    ``track``: the visible track in CSS px (>= 120; shorter than the default for controls laid out in rows).
+    The readout shows as many decimals as the step has (at least 2): 0.999 does not read "1.00"."""
+    decimals = builtins.max(2, -decimal.Decimal(str(step)).normalize().as_tuple().exponent)
     return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
                                continuous_update=continuous_update, style=_label_style(description),
-                               layout=_slider_layout(description, track))
+                               layout=_slider_layout(description, track), readout_format=f".{decimals}f")
 
 
 def int_slider(description: str, min: int, max: int, value: int, step: int = 1, *,
