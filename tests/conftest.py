@@ -126,4 +126,3 @@ def _reached(functions) -> tuple[str, set[str]]:
 def reached_source():
     """``reached_source(functions)`` -> (source, global names): the code those functions run, for tests that limit it."""
     return _reached
-
