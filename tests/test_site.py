@@ -399,6 +399,41 @@ def test_alt_text_names_the_panel_and_its_control_values():
     assert html_page.alt_text("T", axes, [0, 1], enabled=0b10) == "T: mode = B"  # a disabled control is left out
 
 
+def _panes_panel():
+    """Three plots side by side, the first with an inset (one pane with it), at 700 x 240 CSS px."""
+    def setup(fig):
+        left, middle, right = fig.subplots(1, 3)
+        left.inset_axes([0.55, 0.55, 0.4, 0.4]).plot([0, 1])
+        for ax in (left, middle, right):
+            ax.plot([0, 1], [0, 1])
+            ax.set_ylabel("value")
+
+        def update(a):
+            pass
+        return update
+    return P.Panel({"a": P.float_slider("a", 0.0, 1.0, 0.5, 0.5)}, setup, figsize=(8.75, 3.0))
+
+
+def test_the_picture_is_laid_out_at_its_css_size_with_a_pane_per_plot():
+    panel = _panes_panel()
+    panel.render()
+    layout = render.picture_layout(panel)
+    assert layout["size"] == [700, 240] == [panel.css_width, panel.fig.bbox.height / bs.pixel_ratio()]
+    starts = layout["panes"]
+    assert len(starts) == 3 and starts[0] == 0  # the inset is part of the first pane
+    renderer = panel.fig.canvas.get_renderer()
+    scale = panel.css_width / panel.fig.bbox.width
+    for start, ax in zip(starts[1:], panel.fig.axes[1:3]):  # each pane starts just left of its y label
+        x0 = ax.get_tightbbox(renderer).x0 * scale
+        assert x0 - 6 <= start <= x0 and start > ax.get_window_extent().x0 * scale - 80
+    assert render.render_grid(panel, grid.choose_grid(panel, 2), 9)["panes"] == starts
+    text = html_page.picture_html({"size": [700, 240], "panes": starts}, "alt", "data:x")
+    assert 'width="700" height="240"' in text and "--sp-w:700px" in text
+    assert text.count('class="sp-snap"') == 3 and f'left:{100 * starts[1] / 700:.2f}%' in text
+    zoom = re.search(r'<button type="button" class="sp-zoom"[^>]*>([^<]*)</button>', text)
+    assert zoom and zoom.group(1) == html_page.ZOOM_LABELS[0] and " hidden" in zoom.group(0)
+
+
 def test_static_panel_html_carries_readouts_and_disabled_controls():
     axes = [grid.Axis("k", "k <gain>", "range", [0.1, 0.5, 1.0], ["0.1", "0.5", "1"], 1),
             grid.Axis("mode", "mode", "select", ["a", "b"], ["A", "B"], 0)]
@@ -1118,8 +1153,8 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
                 panel.scroll_into_view_if_needed()
                 img = panel.locator("img.sp-image")
                 assert img.evaluate(_IMAGE_READY_JS), f"{name}: the first picture does not load"
-                assert img.evaluate("i => i.getBoundingClientRect().right <= window.innerWidth + 1"), \
-                    f"{name}: the picture is wider than a phone screen"
+                assert panel.locator(".sp-view").evaluate("v => v.getBoundingClientRect().right <= innerWidth + 1"), \
+                    f"{name}: the picture's strip is wider than a phone screen"
                 data = json.loads(panel.locator("script.sp-data").text_content())
                 inputs = panel.locator("[data-i]")
                 for i in range(inputs.count()):
@@ -1286,6 +1321,42 @@ def _move(page, panel, data: dict, i: int) -> None:
     _step(page, el, combo[i], _sizes(data)[i])
 
 
+_PICTURE_JS = """panel => {
+  // where the picture is and how large, against its CSS size; its strip; whether the phone's button shows
+  const view = panel.querySelector('.sp-view'), img = panel.querySelector('img.sp-image');
+  const scroll = panel.querySelector('.sp-scroll'), zoom = panel.querySelector('.sp-zoom');
+  const r = img.getBoundingClientRect(), v = view.getBoundingClientRect();
+  return {left: r.left, right: r.right, width: r.width, css: Number(img.getAttribute('width')),
+          view: v.width, viewLeft: v.left, viewRight: v.right, scrollLeft: scroll.scrollLeft,
+          more: scroll.scrollWidth - scroll.clientWidth, zoom: zoom.checkVisibility(),
+          label: zoom.textContent, pressed: zoom.getAttribute('aria-pressed')};
+}"""
+
+
+def _check_phone_picture(panel, seen: dict, screen: int, name: str) -> None:
+    """On a phone: the strip spans the screen; the picture is shown at >= 0.8 of its CSS size (its 10 px tick
+    text stays readable), scrolls sideways when wider than the screen, and its button fits it to the screen
+    and back."""
+    assert seen["viewLeft"] <= 0.5 and seen["viewRight"] >= screen - 0.5, (name, seen)
+    assert seen["width"] >= min(0.8 * seen["css"], seen["view"]) - 0.5, (name, seen)
+    if seen["css"] * 0.85 <= seen["view"]:
+        assert not seen["zoom"] and seen["more"] <= 1, (name, seen)
+        return
+    assert seen["zoom"] and seen["label"] == html_page.ZOOM_LABELS[0] and seen["pressed"] == "false", (name, seen)
+    assert seen["more"] > 0, (name, seen)
+    panel.locator(".sp-scroll").evaluate("s => s.scrollBy(s.scrollWidth, 0)")
+    after = panel.evaluate(_PICTURE_JS)
+    assert after["scrollLeft"] >= seen["more"] - 1 and after["right"] <= screen + 1, (name, after)  # its right end
+    panel.locator(".sp-zoom").click()
+    fit = panel.evaluate(_PICTURE_JS)
+    assert abs(fit["width"] - fit["view"]) <= 1 and fit["more"] <= 1, (name, fit)  # the whole picture on screen
+    assert fit["label"] == html_page.ZOOM_LABELS[1] and fit["pressed"] == "true" and fit["zoom"], (name, fit)
+    panel.locator(".sp-zoom").click()
+    back = panel.evaluate(_PICTURE_JS)
+    assert abs(back["width"] - seen["width"]) <= 1 and back["label"] == html_page.ZOOM_LABELS[0], (name, back)
+    panel.locator(".sp-scroll").evaluate("s => s.scrollTo(0, 0)")
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
@@ -1336,11 +1407,12 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
                     assert img.evaluate(_IN_VIEW_JS) > (0.95 if phone else 0.5), \
                         f"{name}: the picture is out of view after moving control {i}"
                     moved += 1
-                width = img.evaluate("i => [i.getBoundingClientRect().left, i.getBoundingClientRect().right]")
-                if phone:  # the whole width of the screen
-                    assert width[0] <= 0.5 and width[1] >= viewport["width"] - 0.5, (name, width)
-                else:
-                    assert 0 <= width[0] and width[1] <= viewport["width"], (name, width)
+                seen = panel.evaluate(_PICTURE_JS)
+                if phone:  # the strip spans the screen; the picture is readable there, or fits it on request
+                    _check_phone_picture(panel, seen, viewport["width"], name)
+                else:  # at its CSS size (the frames have 2 pixels per CSS pixel), on the screen, no button
+                    assert 0 <= seen["left"] and seen["right"] <= viewport["width"], (name, seen)
+                    assert abs(seen["width"] - min(seen["css"], seen["view"])) <= 1 and not seen["zoom"], (name, seen)
             assert moved >= panels.count() > 0
             # ▶ steps a Play slider through every pre-rendered position, then stops
             page.goto(f"{server}/{play_page}")

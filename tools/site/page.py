@@ -127,11 +127,29 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
     return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
             f'{presets_html(result.get("states") or [])}'
             f'<div class="sp-controls">{controls_html(axes, result.get("groups") or [], shown)}</div>'
-            f'<img class="sp-image" alt="{html.escape(alt)}" '
-            f'src="{frame_uri(frames[data["frames"][default]])}">'
+            f'{picture_html(result, alt, frame_uri(frames[data["frames"][default]]))}'
             f'<div class="sp-readout">{readout}</div>'
             f'<p class="sp-note">{html.escape(note)}</p>'
             f'<script type="application/json" class="sp-data">{to_json(data)}</script></div>')
+
+
+def picture_html(result: dict, alt: str, src: str) -> str:
+    """The picture at its CSS size (the frames have 2 pixels per CSS pixel). On a phone (site.css) it stays
+    large enough to read, in a strip that scrolls sideways and stops at the start of each pane, with a button
+    that fits the whole picture to the screen and back (static_panels.js)."""
+    size = result.get("size")
+    img = f'<img class="sp-image" alt="{html.escape(alt)}" src="{src}"'
+    if not size:
+        return f'<div class="sp-view"><div class="sp-scroll"><div class="sp-strip">{img}></div></div></div>'
+    width, height = size
+    snaps = "".join(f'<span class="sp-snap" style="left:{100 * x / width:.2f}%"></span>' for x in result.get("panes") or [0])
+    return (f'<div class="sp-view" style="--sp-w:{width}px"><div class="sp-scroll"><div class="sp-strip">'
+            f'{img} width="{width}" height="{height}">{snaps}</div></div>'
+            f'<button type="button" class="sp-zoom" data-fit="{ZOOM_LABELS[0]}" data-zoom="{ZOOM_LABELS[1]}" '
+            f'aria-pressed="false" hidden>{ZOOM_LABELS[0]}</button></div>')
+
+
+ZOOM_LABELS = ("看全图", "放大看")  # the phone's button: fit the whole picture to the screen / back to a readable size
 
 
 def presets_html(states: list[dict]) -> str:

@@ -75,6 +75,25 @@ def frame_bytes(panel, png_level: int, fmt: str = "png") -> float:
     return len(encode_frame(panel.render(), png_level, fmt)) * BASE64 * FRAME_MARGIN
 
 
+def picture_layout(panel) -> dict:
+    """The picture's CSS size and where its panes (axes side by side) start, in CSS px from its left edge: a
+    phone shows the picture large enough to read and swipes from pane to pane. Axes that overlap by more than
+    a third of the narrower one (an inset, a colour bar on its plot) are one pane."""
+    fig = panel.fig
+    scale = panel.css_width / fig.bbox.width
+    renderer = fig.canvas.get_renderer()
+    spans = sorted((bb.x0 * scale, bb.x1 * scale) for bb in
+                   (ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()) if bb is not None)
+    panes: list[list[float]] = []
+    for x0, x1 in spans:
+        if panes and panes[-1][1] - x0 > min(panes[-1][1] - panes[-1][0], x1 - x0) / 3:
+            panes[-1][1] = max(panes[-1][1], x1)
+        else:
+            panes.append([x0, x1])
+    starts = [0] + [max(0, int(x0) - 4) for x0, _ in panes[1:]]
+    return {"size": [panel.css_width, int(round(fig.bbox.height * scale))], "panes": starts}
+
+
 def render_grid(panel, axes: list[Axis], png_level: int, fmt: str = "png") -> dict:
     """Render every distinct frame of the grid ``axes``; the pictures (deduplicated) and the lookup tables."""
     table = frame_table(panel, axes)
@@ -106,6 +125,7 @@ def render_grid(panel, axes: list[Axis], png_level: int, fmt: str = "png") -> di
         "readouts": None if readouts == [""] else readouts,
         "readout": [by_canon[canon][1] for canon, _ in table],
         "pngs": pngs, "rendered": len(by_canon), "errors": errors, "render_s": render_s, "encode_s": encode_s,
+        **picture_layout(panel),
     }
 
 

@@ -107,11 +107,30 @@
       show();
     }));
     show();
+    pictureStrip(panel.querySelector(".sp-view"));
     const start = () => { if (!visible) { visible = true; later(() => warm(neighbours())); } };
     if ("IntersectionObserver" in window) {
       new IntersectionObserver(entries => { if (entries.some(e => e.isIntersecting)) start(); },
                                {rootMargin: "300px"}).observe(panel);
     } else start();
+  };
+  // On a phone the picture is shown large enough to read, in a strip that scrolls sideways (site.css); its
+  // button fits the whole picture to the screen and back. The strip fades out at the edge that has more.
+  const pictureStrip = view => {
+    const scroller = view && view.querySelector(".sp-scroll"), zoom = view && view.querySelector(".sp-zoom");
+    if (!zoom) return;
+    const update = () => {
+      const fit = view.classList.contains("sp-fit");
+      const wide = scroller.scrollWidth > scroller.clientWidth + 1;
+      zoom.hidden = !(wide || fit);
+      zoom.textContent = fit ? zoom.dataset.zoom : zoom.dataset.fit;
+      zoom.setAttribute("aria-pressed", String(fit));
+      scroller.classList.toggle("sp-more", wide && scroller.scrollWidth - scroller.clientWidth - scroller.scrollLeft > 2);
+    };
+    zoom.addEventListener("click", () => { view.classList.toggle("sp-fit"); update(); });
+    scroller.addEventListener("scroll", update, {passive: true});
+    window.addEventListener("resize", update);
+    update();
   };
   // What the picture shows, for a screen reader: the panel's title and every enabled control's value
   // (the same words as tools/site/page.py, alt_text).
