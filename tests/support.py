@@ -62,3 +62,16 @@ def assert_matches_full_redraw(panel, **values) -> np.ndarray:
     fast = render_pixels(panel, **values)
     assert_same_picture(fast, render_full_pixels(panel, **values), values)
     return fast
+
+
+# Every panel that declares named states ("试试" presets), by the chapter whose page the static-site tests click
+# them on: chapter 04's in the built page, the others on one page of their states (tests/test_site.py).
+# test_panels.py checks that a panel with states is listed here.
+STATED_PANELS = {
+    "03": ("depth_panel",),
+    "04": ("gd_1d_panel", "robust_regression_panel"),
+    "05": ("momentum_panel", "optimizer_race_panel"),
+    "06": ("schedule_explorer_panel",),
+    "07": ("overfitting_panel",),
+    "08": ("filter_panel",),
+}

@@ -12,7 +12,7 @@ from PIL import Image
 from helpers import panels as P
 from helpers.panels import testing as T
 from helpers.panels.testing import render_full, render_full_pixels, render_pixels
-from support import assert_matches_full_redraw, assert_same_picture, fresh_render, pixels
+from support import STATED_PANELS, assert_matches_full_redraw, assert_same_picture, fresh_render, pixels
 
 PANELS = P.all_panels()
 
@@ -503,6 +503,8 @@ def test_every_named_state_is_reachable_and_drawn_as_a_full_redraw(name):
     panel = _built(name)
     if not panel.states:  # (which panels declare states is known only once they are built: not at collection)
         pytest.skip("declares no named states")
+    assert any(name in names for names in STATED_PANELS.values()), \
+        f"{name} declares states: list it in tests/support.py STATED_PANELS, so the site's browser test clicks them"
     for state, changes in panel.states.items():
         for control, value in changes.items():
             assert _slider_reaches(panel.controls[control], value), (state, control, value)

@@ -19,6 +19,7 @@ import pathlib
 import re
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -31,6 +32,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))  # tools.site of this working tree
 import browser_support as bs  # noqa: E402
+import support  # noqa: E402
 from tools.nb import parse_source  # noqa: E402
 from tools.site import build as site, discover, grid, page as html_page, render, tex  # noqa: E402
 
@@ -1257,6 +1259,106 @@ def test_every_preset_shows_its_states_exact_frame(built, server):
     assert not errors, "errors in the page:\n" + "\n".join(errors)
     assert len(clicked) >= 4 + 2 and any("两个" in name for _, name in clicked)
     print(f"clicked {len(clicked)} presets")
+
+
+# Panels of the other chapters that declare states (chapter 04's are clicked above, in the built page)
+STATED_PANELS = tuple(name for chapter, names in sorted(support.STATED_PANELS.items()) if chapter != CHAPTER
+                      for name in names)
+
+
+def _states_only_axes(panel) -> list:
+    """The smallest grid that still has every state: each slider and dropdown at its default only (a state's value
+    is a position of the states), a checkbox's two values, all of them solo."""
+    axes = []
+    for name, w in panel.controls.items():
+        kind, values, labels, default = grid.control_candidates(w)
+        keep = [0, 1] if kind == "checkbox" else [default]
+        axes.append(grid.Axis(name, w.description or name, kind, [values[k] for k in keep], [labels[k] for k in keep],
+                              keep.index(default), solo=True))
+    return grid.with_state_positions(panel, axes, grid.panel_states(panel))
+
+
+@pytest.mark.browser
+def test_every_state_of_every_chapter_is_one_click_away(tmp_path):
+    """The panels of the other chapters, on one page with only their states pre-rendered: each "试试" button puts
+    the controls at the state's values and shows the picture the notebook's own panel draws for that state
+    (``apply_state``: its widgets moved, one redraw), and its button looks pressed."""
+    reason = bs.chromium_missing_reason()
+    if reason:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    results, expected = [], {}
+    for name in STATED_PANELS:
+        t0 = time.perf_counter()
+        panel = P.all_panels()[name]()
+        axes = _states_only_axes(panel)
+        results.append(render.render_states(panel, axes, render.render_grid(panel, axes, 1, "png"), 1, "png"))
+        for state, _ in grid.panel_states(panel):  # as the notebook's panel shows it: its widgets moved, one redraw
+            panel.apply_state(state)
+            expected[name, state if state is not None else "↺ 默认"] = (
+                [w.value for w in panel.controls.values()], _pixels(panel.image.value))
+        print(f"{name}: {len(results[-1]['pngs'])} frames, {time.perf_counter() - t0:.1f} s")
+    frames, ids = html_page.page_frames(results)
+    template = ROOT / "tools" / "site_template"
+    (tmp_path / "states.html").write_text(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{(template / "site.css").read_text(encoding="utf-8")}'
+        f'</style></head><body class="jp-Notebook">'
+        + "".join(html_page.static_panel_html(name, r, i, frames) for name, r, i in zip(STATED_PANELS, results, ids))
+        + f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
+        f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>', encoding="utf-8")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(tmp_path)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    errors, clicked = [], []
+    try:
+        with sync_playwright() as pw:
+            browser = bs.launch_browser(pw)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/states.html")
+                for n, name in enumerate(STATED_PANELS):
+                    panel = page.locator(".static-panel").nth(n)
+                    data = json.loads(panel.locator("script.sp-data").text_content())
+                    img = panel.locator("img.sp-image")
+                    buttons = panel.locator("button[data-state]")
+                    labels = buttons.all_inner_texts()
+                    assert labels == list(P.all_panels()[name]().states) + ["↺ 默认"], name
+                    for b, label in enumerate(labels):
+                        panel.scroll_into_view_if_needed()
+                        buttons.nth(b).click()
+                        assert img.evaluate(_IMAGE_READY_JS), (name, label)
+                        values, pixels = expected[name, label]
+                        ps = panel.evaluate(_POSITIONS_JS)
+                        state = data["states"][int(buttons.nth(b).get_attribute("data-state"))]
+                        assert ps == state["positions"], (name, label)
+                        kinds = panel.evaluate(_KINDS_JS)
+                        for i, (kind, p, value) in enumerate(zip(kinds, ps, values)):  # the notebook panel's values
+                            text = data["labels"][i][p]
+                            if kind == "range":
+                                places = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+                                assert abs(float(text) - value) <= max(0.5 * 10 ** -places, 1e-9 * abs(value)) * 1.0001, \
+                                    (name, label, i, text, value)
+                            elif kind == "checkbox":
+                                assert p == int(value), (name, label, i)
+                        assert buttons.nth(b).get_attribute("aria-pressed") == "true", (name, label)
+                        src = img.get_attribute("src")
+                        assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (name, label)
+                        clicked.append((name, label))
+            finally:
+                browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert not errors, "errors in the page:\n" + "\n".join(errors)
+    assert len(clicked) == len(expected) and {n for n, _ in clicked} == set(STATED_PANELS)
+    print(f"clicked {len(clicked)} presets of {len(STATED_PANELS)} panels")
+
+
+_KINDS_JS = """p => Array.from(p.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i).map(
+  e => e.tagName === 'SELECT' ? 'select' : e.type)"""
 
 
 def test_a_panel_with_many_mode_controls_goes_all_solo_within_the_cap():
