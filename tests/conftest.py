@@ -25,9 +25,13 @@ def pytest_configure(config):
 # the notebooks under nbval, then the other test files (short ones: the two workers finish close together).
 _FIRST = ("tests/test_browser.py", "tests/test_colab_stack.py", "tests/test_site.py", "tests/test_panels.py")
 _SPLIT = ("tests/test_colab_stack.py", "tests/test_panels.py")  # one group per parameter (notebook, panel)
+# Long tests that share no module fixture with their file: a group of their own, so the other worker can take them
+_ALONE = ("tests/test_site.py::test_every_state_of_every_chapter_is_one_click_away",)
 
 
 def _group(nodeid: str) -> str:
+    if nodeid in _ALONE:
+        return nodeid
     path = nodeid.split("::")[0]
     if path in _SPLIT and nodeid.endswith("]"):
         return f"{path}[{nodeid.rsplit('[', 1)[1]}"
@@ -42,7 +46,8 @@ def _rank(nodeid: str) -> int:
 
 
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: _rank(item.nodeid))  # stable: within a rank, items keep their order
+    # stable: within a rank, items keep their order (a test of its own group first: it is a long one)
+    items.sort(key=lambda item: (_rank(item.nodeid), item.nodeid not in _ALONE))
 
 
 @pytest.hookimpl(optionalhook=True)
