@@ -432,8 +432,9 @@ def test_the_picture_is_laid_out_at_its_css_size_with_a_pane_per_plot():
     text = html_page.picture_html({"size": [700, 240], "panes": starts}, "alt", "data:x")
     assert 'width="700" height="240"' in text and "--sp-w:700px" in text
     assert text.count('class="sp-snap"') == 3 and f'left:{100 * starts[1] / 700:.2f}%' in text
-    zoom = re.search(r'<button type="button" class="sp-zoom"[^>]*>([^<]*)</button>', text)
-    assert zoom and zoom.group(1) == html_page.ZOOM_LABELS[0] and " hidden" in zoom.group(0)
+    zoom = re.search(r'<div class="sp-zoombar" hidden><span class="sp-swipe">[^<]+</span>'
+                     r'<button type="button" class="sp-zoom"[^>]*>([^<]*)</button></div>', text)
+    assert zoom and zoom.group(1) == html_page.ZOOM_LABELS[0]  # shown by the page's script on a phone
 
 
 def test_static_panel_html_carries_readouts_and_disabled_controls():
@@ -1431,7 +1432,8 @@ _PICTURE_JS = """panel => {
   return {left: r.left, right: r.right, width: r.width, css: Number(img.getAttribute('width')),
           view: v.width, viewLeft: v.left, viewRight: v.right, scrollLeft: scroll.scrollLeft,
           more: scroll.scrollWidth - scroll.clientWidth, zoom: zoom.checkVisibility(),
-          label: zoom.textContent, pressed: zoom.getAttribute('aria-pressed')};
+          label: zoom.textContent, pressed: zoom.getAttribute('aria-pressed'),
+          hint: panel.querySelector('.sp-swipe').checkVisibility(), below: panel.querySelector('.sp-zoombar').getBoundingClientRect().top >= r.bottom - 0.5};
 }"""
 
 
@@ -1445,6 +1447,7 @@ def _check_phone_picture(panel, seen: dict, screen: int, name: str) -> None:
         assert not seen["zoom"] and seen["more"] <= 1, (name, seen)
         return
     assert seen["zoom"] and seen["label"] == html_page.ZOOM_LABELS[0] and seen["pressed"] == "false", (name, seen)
+    assert seen["hint"] and seen["below"], (name, seen)  # the bar is under the picture, not over it
     assert seen["more"] > 0, (name, seen)
     panel.locator(".sp-scroll").evaluate("s => s.scrollBy(s.scrollWidth, 0)")
     after = panel.evaluate(_PICTURE_JS)
@@ -1453,6 +1456,7 @@ def _check_phone_picture(panel, seen: dict, screen: int, name: str) -> None:
     fit = panel.evaluate(_PICTURE_JS)
     assert abs(fit["width"] - fit["view"]) <= 1 and fit["more"] <= 1, (name, fit)  # the whole picture on screen
     assert fit["label"] == html_page.ZOOM_LABELS[1] and fit["pressed"] == "true" and fit["zoom"], (name, fit)
+    assert not fit["hint"], (name, fit)  # nothing left to swipe
     panel.locator(".sp-zoom").click()
     back = panel.evaluate(_PICTURE_JS)
     assert abs(back["width"] - seen["width"]) <= 1 and back["label"] == html_page.ZOOM_LABELS[0], (name, back)

@@ -135,8 +135,8 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
 
 def picture_html(result: dict, alt: str, src: str) -> str:
     """The picture at its CSS size (the frames have 2 pixels per CSS pixel). On a phone (site.css) it stays
-    large enough to read, in a strip that scrolls sideways and stops at the start of each pane, with a button
-    that fits the whole picture to the screen and back (static_panels.js)."""
+    large enough to read, in a strip that scrolls sideways and stops at the start of each pane; a bar under it
+    says so and has a button that fits the whole picture to the screen and back (static_panels.js)."""
     size = result.get("size")
     img = f'<img class="sp-image" alt="{html.escape(alt)}" src="{src}"'
     if not size:
@@ -145,11 +145,13 @@ def picture_html(result: dict, alt: str, src: str) -> str:
     snaps = "".join(f'<span class="sp-snap" style="left:{100 * x / width:.2f}%"></span>' for x in result.get("panes") or [0])
     return (f'<div class="sp-view" style="--sp-w:{width}px"><div class="sp-scroll"><div class="sp-strip">'
             f'{img} width="{width}" height="{height}">{snaps}</div></div>'
+            f'<div class="sp-zoombar" hidden><span class="sp-swipe">{SWIPE_HINT}</span>'
             f'<button type="button" class="sp-zoom" data-fit="{ZOOM_LABELS[0]}" data-zoom="{ZOOM_LABELS[1]}" '
-            f'aria-pressed="false" hidden>{ZOOM_LABELS[0]}</button></div>')
+            f'aria-pressed="false">{ZOOM_LABELS[0]}</button></div></div>')
 
 
 ZOOM_LABELS = ("看全图", "放大看")  # the phone's button: fit the whole picture to the screen / back to a readable size
+SWIPE_HINT = "← 左右滑动看整张图 →"  # beside it, while the picture is wider than the screen
 
 
 def presets_html(states: list[dict]) -> str:

@@ -114,15 +114,18 @@
                                {rootMargin: "300px"}).observe(panel);
     } else start();
   };
-  // On a phone the picture is shown large enough to read, in a strip that scrolls sideways (site.css); its
-  // button fits the whole picture to the screen and back. The strip fades out at the edge that has more.
+  // On a phone the picture is shown large enough to read, in a strip that scrolls sideways (site.css); the bar
+  // under it says so, and its button fits the whole picture to the screen and back. The strip fades out at
+  // the edge that has more.
   const pictureStrip = view => {
-    const scroller = view && view.querySelector(".sp-scroll"), zoom = view && view.querySelector(".sp-zoom");
-    if (!zoom) return;
+    const scroller = view && view.querySelector(".sp-scroll"), bar = view && view.querySelector(".sp-zoombar");
+    if (!bar) return;
+    const zoom = bar.querySelector(".sp-zoom"), hint = bar.querySelector(".sp-swipe");
     const update = () => {
       const fit = view.classList.contains("sp-fit");
       const wide = scroller.scrollWidth > scroller.clientWidth + 1;
-      zoom.hidden = !(wide || fit);
+      bar.hidden = !(wide || fit);
+      hint.hidden = !wide;
       zoom.textContent = fit ? zoom.dataset.zoom : zoom.dataset.fit;
       zoom.setAttribute("aria-pressed", String(fit));
       scroller.classList.toggle("sp-more", wide && scroller.scrollWidth - scroller.clientWidth - scroller.scrollLeft > 2);
