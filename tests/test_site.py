@@ -432,6 +432,7 @@ def test_the_picture_is_laid_out_at_its_css_size_with_a_pane_per_plot():
     text = html_page.picture_html({"size": [700, 240], "panes": starts}, "alt", "data:x")
     assert 'width="700" height="240"' in text and "--sp-w:700px" in text
     assert text.count('class="sp-snap"') == 3 and f'left:{100 * starts[1] / 700:.2f}%' in text
+    assert text.count('class="sp-snap sp-snap-end"') == 1  # and the right end, for a last pane narrower than a phone
     zoom = re.search(r'<div class="sp-zoombar" hidden><span class="sp-swipe">[^<]+</span>'
                      r'<button type="button" class="sp-zoom"[^>]*>([^<]*)</button></div>', text)
     assert zoom and zoom.group(1) == html_page.ZOOM_LABELS[0]  # shown by the page's script on a phone
@@ -454,6 +455,10 @@ def test_static_panel_html_carries_readouts_and_disabled_controls():
     assert data["frames"] == [1, 1, 2, 2, 3, 3] and data["enabled"] == [3, 1, 3, 1, 3, 1]
     assert data["steps"] == [[0, 2, 4], [0, 1]] and "solo" not in data  # row-major: k moves by 2, mode by 1
     assert data["readouts"][2] == "</script>" and text.count("</script>") == 1  # escaped inside the JSON
+    assert html_page.SOLO_NOTE not in text  # no solo control: nothing to explain
+    solo = html_page.static_panel_html("demo_panel", {**result, "axes": [dict(a.__dict__, solo=True) for a in axes]},
+                                       [1, 2, 3], frames)
+    assert solo.index(html_page.SOLO_NOTE) < solo.index('<div class="sp-controls">')  # above the controls, readable by touch
 
 
 def _modes_panel():
@@ -1403,6 +1408,19 @@ def _demo_page(out: pathlib.Path, make=None, page_name: str = "play.html") -> st
     return page_name
 
 
+def _wide_page(out: pathlib.Path) -> str:
+    """A page with a display formula and a table, each wider than a phone, styled and scripted as the site's."""
+    template = ROOT / "tools" / "site_template"
+    formula = tex.math_html(" + ".join(f"x_{{{k}}}^{{2}}" for k in range(40)), True)
+    table = "<table><tr>" + "".join(f"<td>column {k}</td>" for k in range(30)) + "</tr></table>"
+    (out / "wide.html").write_text(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f'<style>{(template / "site.css").read_text(encoding="utf-8")}</style></head><body class="jp-Notebook">'
+        f'<div class="jp-RenderedHTMLCommon"><p>{formula}</p>{table}</div>'
+        f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>', encoding="utf-8")
+    return "wide.html"
+
+
 def _step(page, el, position: int, size: int) -> None:
     """Move one control (a located input at ``position`` of ``size``) by one position, as a person would."""
     kind = el.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
@@ -1537,6 +1555,16 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
             seen = page.evaluate("window.__seen")
             assert len(set(seen)) >= positions and seen[-1] == seen[0], seen  # every position shown, ends at the end
             assert "t = 300" in panel.locator("img.sp-image").get_attribute("alt")
+            # wide formulas and tables say they scroll on a phone, and fade at the edge that has more
+            if phone:
+                page.goto(f"{server}/{_wide_page(built[0])}")
+                for box, word in ((page.locator(".math-display"), "公式"), (page.locator("table"), "表")):
+                    assert box.evaluate("b => b.scrollWidth > b.clientWidth + 2 && b.classList.contains('sp-more')")
+                    hint = box.evaluate("b => b.previousElementSibling.classList.contains('sp-scroll-hint') && "
+                                        "b.previousElementSibling.checkVisibility() && b.previousElementSibling.textContent")
+                    assert hint and word in hint, hint
+                    box.evaluate("b => b.scrollTo({left: b.scrollWidth})")
+                    page.wait_for_function("b => !b.classList.contains('sp-more')", arg=box.element_handle(), timeout=3000)
             # a panel with more controls than a 32-bit mask holds: the right ones are disabled
             page.goto(f"{server}/{many_page}")
             panel = page.locator(".static-panel")

@@ -126,6 +126,7 @@ def static_panel_html(name: str, result: dict, page_ids: list[int], frames: list
                    result["enabled"][default] if result["enabled"] is not None else None)
     return (f'<div class="static-panel" data-panel="{html.escape(name)}">'
             f'{presets_html(result.get("states") or [])}'
+            f'{SOLO_NOTE if any(a.solo for a in axes) else ""}'
             f'<div class="sp-controls">{controls_html(axes, result.get("groups") or [], shown)}</div>'
             f'{picture_html(result, alt, frame_uri(frames[data["frames"][default]]))}'
             f'<div class="sp-readout">{readout}</div>'
@@ -143,6 +144,7 @@ def picture_html(result: dict, alt: str, src: str) -> str:
         return f'<div class="sp-view"><div class="sp-scroll"><div class="sp-strip">{img}></div></div></div>'
     width, height = size
     snaps = "".join(f'<span class="sp-snap" style="left:{100 * x / width:.2f}%"></span>' for x in result.get("panes") or [0])
+    snaps += '<span class="sp-snap sp-snap-end"></span>'  # the right end: a last pane narrower than the screen
     return (f'<div class="sp-view" style="--sp-w:{width}px"><div class="sp-scroll"><div class="sp-strip">'
             f'{img} width="{width}" height="{height}">{snaps}</div></div>'
             f'<div class="sp-zoombar" hidden><span class="sp-swipe">{SWIPE_HINT}</span>'
@@ -151,7 +153,10 @@ def picture_html(result: dict, alt: str, src: str) -> str:
 
 
 ZOOM_LABELS = ("看全图", "放大看")  # the phone's button: fit the whole picture to the screen / back to a readable size
-SWIPE_HINT = "← 左右滑动看整张图 →"  # beside it, while the picture is wider than the screen
+SWIPE_HINT = "← 左右滑动看整张图 →"
+# Above the controls of a panel with solo controls: what † means, where a touch screen can read it (no hover)
+SOLO_NOTE = ('<p class="sp-solo-note"><span class="sp-solo">†</span> 一次只改一个：改动一个 † 控件，其余 † 控件回到默认值'
+             '（组合太多，网页只预渲染了这些情形；“试试”按钮的状态除外）。</p>')  # beside it, while the picture is wider than the screen
 
 
 def presets_html(states: list[dict]) -> str:

@@ -142,7 +142,7 @@
       .filter(x => x !== null);
     return parts.length ? data.title + ": " + parts.join(", ") : data.title;
   };
-  // ▶ steps a slider through its pre-rendered positions (from the start if it is at its end); ⏸ stops it.
+  // ▶ steps a slider through its pre-rendered positions (from the start if it is at its end); ■ stops it.
   const playButton = (button, el) => {
     let timer = null;
     const stop = () => { clearInterval(timer); timer = null; button.textContent = "▶"; button.classList.remove("sp-playing"); };
@@ -155,7 +155,7 @@
     button.addEventListener("click", () => {
       if (timer !== null) return stop();
       if (Number(el.value) >= Number(el.max)) { el.value = el.min; el.dispatchEvent(new Event("input", {bubbles: true})); }
-      button.textContent = "⏸"; button.classList.add("sp-playing");
+      button.textContent = "■"; button.classList.add("sp-playing");  // (a phone's fonts may lack ⏸)
       timer = setInterval(step, Number(button.dataset.interval) || 300);
     });
     el.addEventListener("pointerdown", () => { if (timer !== null) stop(); });
@@ -163,8 +163,8 @@
   document.querySelectorAll(".static-panel").forEach(setup);
 })();
 
-// Wide tables scroll sideways on a small screen: a table wider than its box fades out at the edge that has
-// more, with a hint above it.
+// Wide tables and formulas scroll sideways on a small screen: one wider than its box fades out at the edge that
+// has more, with a hint above it.
 function markScroll(box) {
   const wide = box.scrollWidth > box.clientWidth + 2;
   box.classList.toggle("sp-more", wide && box.scrollWidth - box.clientWidth - box.scrollLeft > 2);
@@ -172,15 +172,16 @@ function markScroll(box) {
   let hint = box.previousElementSibling;
   if (!(hint && hint.classList.contains("sp-scroll-hint"))) {
     if (!wide) return;
-    hint = document.createElement("div");
+    hint = document.createElement(box.classList.contains("math-display") ? "span" : "div");
     hint.className = "sp-scroll-hint";
-    hint.textContent = "← 左右滑动查看整张表 · scroll sideways →";
+    hint.textContent = box.classList.contains("math-display") ? "← 左右滑动查看整个公式 · scroll sideways →"
+      : "← 左右滑动查看整张表 · scroll sideways →";
     box.parentNode.insertBefore(hint, box);
   }
   hint.hidden = !wide;
 }
 (() => {
-  const boxes = Array.from(document.querySelectorAll(".jp-RenderedHTMLCommon table, .sp-readout"))
+  const boxes = Array.from(document.querySelectorAll(".jp-RenderedHTMLCommon table, .sp-readout, .math-display"))
     .filter(box => box.classList.contains("sp-readout") || !box.closest(".sp-readout"));  // a readout scrolls as one
   for (const box of boxes) {
     box.classList.add("sp-scroller");
