@@ -1481,6 +1481,74 @@ def _check_phone_picture(panel, seen: dict, screen: int, name: str) -> None:
     panel.locator(".sp-scroll").evaluate("s => s.scrollTo(0, 0)")
 
 
+def _locked_panel():
+    """Like the race: a checkbox that enables its own slider, another slider, a Play slider, and a state that
+    moves two of them; at a small cap every control is solo."""
+    def setup(fig):
+        ax = fig.subplots()
+        line, = ax.plot([0, 1], [0, 1], animated=True)
+
+        def update(on, lr, other, t):
+            line.set_ydata([0, (lr if on else 0.5) + other + t / 10])
+        return update
+    return P.Panel({"on": P.checkbox("on", False), "lr": P.float_slider("lr", 0.0, 1.0, 0.25, 0.25),
+                    "other": P.float_slider("other", 0.0, 1.0, 0.25, 0.0), "t": P.play_slider("t", 0, 4, 0)},
+                   setup, enabled_when={"lr": lambda v: v["on"]}, states={"both": {"on": True, "other": 0.5}})
+
+
+@pytest.mark.browser
+def test_a_solo_control_that_would_switch_itself_off_is_locked(built, server):
+    """One † control away from its default at a time: ticking "on" enables "lr" in the notebook, but moving "lr"
+    would put "on" back and switch "lr" off, so the page locks it. While another † control is away from its default
+    (moved, or by a preset), the Play button's first step would put it back: it is disabled until the defaults
+    are back."""
+    reason = bs.chromium_missing_reason()
+    if reason:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    panel = _locked_panel()
+    # every control solo, as the planner makes the race's (its switches alone have too many combinations)
+    axes = [dataclasses.replace(a, solo=True) for a in grid.choose_grid(panel, 40)]
+    assert [a.name for a in axes] == ["on", "lr", "other", "t"]
+    result = render.render_states(panel, axes, render.render_grid(panel, axes, 9, "webp"), 9, "webp")
+    frames, (ids,) = html_page.page_frames([result])
+    template = ROOT / "tools" / "site_template"
+    (built[0] / "locked.html").write_text(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{(template / "site.css").read_text(encoding="utf-8")}'
+        f'</style></head><body class="jp-Notebook">{html_page.static_panel_html("locked_panel", result, ids, frames)}'
+        f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
+        f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>', encoding="utf-8")
+    errors = []
+    with sync_playwright() as pw:
+        browser = bs.launch_browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{server}/locked.html")
+            el = {name: page.locator(f'[data-i="{i}"]') for i, name in enumerate(["on", "lr", "other", "t"])}
+            play = page.locator("button.sp-play")
+            locked = lambda: el["lr"].evaluate("e => e.classList.contains('sp-locked')")  # noqa: E731
+            assert el["lr"].is_disabled() and not locked() and play.is_enabled()  # off: disabled as in the notebook
+            el["on"].click()
+            assert el["on"].is_checked() and el["lr"].is_disabled() and locked()
+            assert "一次只改一个" in el["lr"].get_attribute("title") and el["other"].is_enabled()
+            _step(page, el["other"], 0, 5)  # the other slider: "on" goes back, one † control at a time
+            assert not el["on"].is_checked() and el["lr"].is_disabled() and not locked()
+            assert play.is_disabled()  # its steps would put "other" back: no frames of t with "other" moved
+            page.locator("button[data-state]", has_text="默认").click()
+            assert play.is_enabled() and el["other"].input_value() == "0"
+            page.locator("button[data-state]", has_text="both").click()
+            assert el["on"].is_checked() and play.is_disabled() and "↺ 默认" in play.get_attribute("title")
+            page.locator("button[data-state]", has_text="默认").click()
+            assert not el["on"].is_checked() and play.is_enabled()
+        finally:
+            browser.close()
+    assert not errors, errors
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_static_panels_on_a_phone_and_a_desktop(built, server, device):

@@ -65,6 +65,20 @@
       else el.value = String(p);
     };
     const presets = Array.from(panel.querySelectorAll("button[data-state]"));
+    const plays = Array.from(panel.querySelectorAll("button.sp-play"));
+    // where moving control i by one position from ps would go (the positions the page would settle on)
+    const moveOne = (ps, i) => {
+      const next = ps.slice();
+      next[i] = ps[i] + 1 < sizes[i] ? ps[i] + 1 : ps[i] - 1;
+      return next[i] < 0 ? null : settle(next, i);
+    };
+    const movedOff = (ps, i) => {
+      const to = moveOne(ps, i);
+      if (to === null) return false;
+      const k = entry(to);
+      return (data.enabled && !bit(data.enabled[k], i)) || (data.shown && !bit(data.shown[k], i));
+    };
+    const resets = (ps, i) => { const to = moveOne(ps, i); return to !== null && to.some((p, j) => j !== i && p !== ps[j]); };
     let shown = -1, visible = false;
     const neighbours = () => {
       const ps = inputs.map(position), ids = [];
@@ -88,6 +102,20 @@
       const frame = data.frames[k];
       if (frame !== shown) { img.src = source(frame); shown = frame; }
       if (data.enabled) inputs.forEach((el, i) => { el.disabled = !bit(data.enabled[k], i); });
+      // One solo control away from its default at a time: a solo control that is enabled only because another
+      // is away (Nesterov's lr once Nesterov is ticked) would switch that one back, and itself off, when moved;
+      // it is locked instead. A Play button whose steps would put other controls back (another † control moved,
+      // or a preset) is disabled too.
+      inputs.forEach((el, i) => {
+        const off = solo[i] && !el.disabled && movedOff(ps, i);
+        el.classList.toggle("sp-locked", off);
+        if (off) { el.disabled = true; el.title = LOCKED; } else if (el.title === LOCKED) el.title = "";
+      });
+      plays.forEach(b => {
+        const i = Number(b.dataset.play);
+        b.disabled = inputs[i].disabled || (solo[i] && resets(ps, i));
+        b.title = b.disabled && !inputs[i].disabled ? PLAY_LOCKED : "播放 · play";
+      });
       if (data.shown) {  // another mode's controls are hidden, and a group with none shown
         inputs.forEach((el, i) => { el.closest(".sp-control").hidden = !bit(data.shown[k], i); });
         groups.forEach(g => { g.hidden = !g.querySelector(".sp-control:not([hidden])"); });
@@ -100,7 +128,7 @@
       if (visible) later(() => warm(neighbours()));
     };
     for (const el of inputs) { el.addEventListener("input", show); el.addEventListener("change", show); }
-    panel.querySelectorAll("button.sp-play").forEach(b => playButton(b, inputs[Number(b.dataset.play)]));
+    plays.forEach(b => playButton(b, inputs[Number(b.dataset.play)]));
     presets.forEach(button => button.addEventListener("click", () => {
       const state = data.states[Number(button.dataset.state)];  // every control to the state's positions
       inputs.forEach((el, i) => set(el, state.positions[i]));
@@ -135,6 +163,8 @@
     window.addEventListener("resize", update);
     update();
   };
+  const LOCKED = "† 一次只改一个：这个控件要和另一个 † 控件一起改，网页没有预渲染这种组合（点 ↺ 默认，或在 Jupyter/Colab 中运行本章）";
+  const PLAY_LOCKED = "† 一次只改一个：其他 † 控件改动后没有预渲染动画，点 ↺ 默认后再播放（或在 Jupyter/Colab 中运行本章）";
   // What the picture shows, for a screen reader: the panel's title and every enabled control's value
   // (the same words as tools/site/page.py, alt_text).
   const altText = (data, ps, mask) => {
