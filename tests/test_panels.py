@@ -314,6 +314,27 @@ def test_pictures_are_drawn_at_twice_their_css_size_with_legible_text(name):
     assert not small, f"{name}: tick or legend text under 10 CSS px: {small[:6]}"
 
 
+@pytest.mark.parametrize("surface", ["quadratic", "rosenbrock", "saddle", "multi_minima", "plateau"])
+@pytest.mark.parametrize("optimizers", ["default", "all"])
+def test_the_races_legend_hides_no_loss_curve(surface, optimizers):
+    """The race's loss legend sits where no curve is: no point of a curve shown, between two of its steps, falls
+    inside the legend's box, on every surface, with the default optimizers and with all eight on."""
+    panel = P.all_panels()["optimizer_race_panel"]()
+    switches = {name: True for name in ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamW", "NAdam")}
+    panel.render(surface=surface, **(switches if optimizers == "all" else {}))
+    ax = next(a for a in panel.fig.axes if a.get_title() == "loss against step")
+    box = ax.get_legend().get_window_extent(panel.fig.canvas.get_renderer())
+    lines = [line for line in ax.get_lines() if line.get_visible() and line.get_label() in switches]
+    assert len(lines) == (8 if optimizers == "all" else 4)
+    for line in lines:
+        x, y = (np.asarray(d, float) for d in line.get_data())
+        xs = np.interp(np.linspace(0, len(x) - 1, 8 * len(x)), np.arange(len(x)), x)  # between the steps too
+        ys = np.exp(np.interp(np.linspace(0, len(x) - 1, 8 * len(x)), np.arange(len(x)), np.log(y)))
+        px = ax.transData.transform(np.column_stack([xs, ys]))
+        inside = (px[:, 0] > box.x0) & (px[:, 0] < box.x1) & (px[:, 1] > box.y0) & (px[:, 1] < box.y1)
+        assert not inside.any(), f"{surface}: the legend hides {line.get_label()} at step {xs[inside][0]:.0f}"
+
+
 def test_groups_lay_controls_out_as_labelled_grids():
     def setup(fig):
         ax = fig.subplots()

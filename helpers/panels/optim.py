@@ -251,14 +251,15 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
         ax_hb.set_xlabel("step")
         t_lines = [ax.axvline(0, color="black", lw=0.8, ls=":", animated=True, zorder=1.5)   # under the dots
                    for ax in (ax_loss, ax_gd, ax_hb)]
-        drawn = {"surface": None, "legend": None, "eigen": None}
+        drawn = {"surface": None, "legend": None, "eigen": None, "top": None}
 
         def show_surface(surf: Surface):
             contour.set_surface(surf)
             saddles.set_data([p[0] for p in surf.saddles], [p[1] for p in surf.saddles])
             ax_path.set_title(f"surface: {surf.name}  (o: start, dots: step t)")
             grid = np.meshgrid(np.linspace(*surf.xlim, 60), np.linspace(*surf.ylim, 60))
-            ax_loss.set_ylim(3e-13, 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf)))
+            drawn["top"] = 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf))
+            ax_loss.set_ylim(3e-13, drawn["top"])
             quadratic = surf.name == "quadratic"
             ax_gd.set_visible(quadratic)
             ax_hb.set_visible(quadratic)
@@ -276,17 +277,21 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
             drawn["surface"] = surf.name
 
         def show_legend(on: list[str], surface: str):
-            """A legend of the optimizers switched on, where the curves seldom are: on the quadratic they all fall
-            to the floor early (upper right is empty), elsewhere they stay high (lower left is empty)."""
-            loc = "upper right" if surface == "quadratic" else "lower left"
-            if drawn["legend"] == (on, loc):
+            """A legend of the optimizers switched on, in the upper right, where no curve is: the loss axes get
+            room above the highest start for the legend's rows (1.4 decades a row). Curves fall to the floor at
+            very different speeds on every surface, so no corner below the starts stays empty (a slow SGD stays
+            near the top, a fast RMSProp reaches the floor at the left)."""
+            ncol = 2 if surface == "quadratic" else 4   # the narrow axes beside the component view: two columns
+            top = drawn["top"] * 10 ** (1.4 * -(-len(on) // ncol) + 0.6) if on else drawn["top"]
+            if drawn["legend"] == (on, ncol, top):
                 return
             old = ax_loss.get_legend()
             if old is not None:
                 old.remove()
+            ax_loss.set_ylim(3e-13, top)
             if on:
-                ax_loss.legend(handles=[loss_lines[n] for n in on], loc=loc, ncol=2, fontsize=9.5)
-            drawn["legend"] = (on, loc)
+                ax_loss.legend(handles=[loss_lines[n] for n in on], loc="upper right", ncol=ncol, fontsize=9.5)
+            drawn["legend"] = (on, ncol, top)
 
         def components(v: dict, start, steps: int, k: int) -> str:
             """The component view's curves, and its line of the readout."""
