@@ -82,7 +82,9 @@ def floor_widget(tag, pngs=None, width=8, kind="floor"):
         image.value = pngs[change["new"] %% 2]
         html.value = str(change["new"])
     slider.observe(on_change, names="value")
-    return widgets.VBox([widgets.HBox([slider, html]), image]) if pngs is not _FLOOR_PNGS else widgets.HBox([slider, image, html])
+    if kind == "floor":
+        return widgets.HBox([slider, image, html])
+    return widgets.VBox([widgets.HBox([slider, html]), image])  # a picture as wide as the panel's: under its slider
 
 def picture_floor(panel, name, tag):
     """The same round trip with the panel's own picture at its size: two of its frames (this one and the

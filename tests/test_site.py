@@ -19,7 +19,6 @@ import pathlib
 import re
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -1298,7 +1297,6 @@ def test_every_state_of_every_chapter_is_one_click_away(tmp_path):
 
     results, expected = [], {}
     for name in STATED_PANELS:
-        t0 = time.perf_counter()
         panel = P.all_panels()[name]()
         axes = _states_only_axes(panel)
         results.append(render.render_states(panel, axes, render.render_grid(panel, axes, 1, "png"), 1, "png"))
@@ -1306,15 +1304,9 @@ def test_every_state_of_every_chapter_is_one_click_away(tmp_path):
             panel.apply_state(state)
             expected[name, state if state is not None else "↺ 默认"] = (
                 [w.value for w in panel.controls.values()], _pixels(panel.image.value))
-        print(f"{name}: {len(results[-1]['pngs'])} frames, {time.perf_counter() - t0:.1f} s")
     frames, ids = html_page.page_frames(results)
-    template = ROOT / "tools" / "site_template"
-    (tmp_path / "states.html").write_text(
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{(template / "site.css").read_text(encoding="utf-8")}'
-        f'</style></head><body class="jp-Notebook">'
-        + "".join(html_page.static_panel_html(name, r, i, frames) for name, r, i in zip(STATED_PANELS, results, ids))
-        + f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
-        f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>', encoding="utf-8")
+    _write_page(tmp_path, "states.html", "".join(html_page.static_panel_html(name, r, i, frames)
+                                                 for name, r, i in zip(STATED_PANELS, results, ids)), frames)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(tmp_path)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     errors, clicked = [], []
@@ -1393,32 +1385,32 @@ _WATCH_JS = """img => {
 }"""
 
 
+def _write_page(folder: pathlib.Path, name: str, body: str, frames: list[str] | None = None) -> str:
+    """Write ``body`` as a page styled and scripted as the site's (its CSS and script inline, a phone's viewport),
+    with the frame table ``frames`` its static panels show; return its file name."""
+    template = ROOT / "tools" / "site_template"
+    table = f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>' if frames else ""
+    (folder / name).write_text(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f'<style>{(template / "site.css").read_text(encoding="utf-8")}</style></head><body class="jp-Notebook">'
+        f'{body}{table}<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>',
+        encoding="utf-8")
+    return name
+
+
 def _demo_page(out: pathlib.Path, make=None, page_name: str = "play.html") -> str:
     """A page with one static panel that chapter 04 lacks (by default one with a Play slider), in the site folder."""
     panel = (make or _play_panel)()
     result = render.render_grid(panel, grid.choose_grid(panel, 12), 9, "webp")
     frames, (ids,) = html_page.page_frames([result])
-    template = ROOT / "tools" / "site_template"
-    body = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            f'<style>{(template / "site.css").read_text(encoding="utf-8")}</style></head><body class="jp-Notebook">'
-            f'{html_page.static_panel_html("play_demo_panel", result, ids, frames)}'
-            f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
-            f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>')
-    (out / page_name).write_text(body, encoding="utf-8")
-    return page_name
+    return _write_page(out, page_name, html_page.static_panel_html("play_demo_panel", result, ids, frames), frames)
 
 
 def _wide_page(out: pathlib.Path) -> str:
     """A page with a display formula and a table, each wider than a phone, styled and scripted as the site's."""
-    template = ROOT / "tools" / "site_template"
     formula = tex.math_html(" + ".join(f"x_{{{k}}}^{{2}}" for k in range(40)), True)
     table = "<table><tr>" + "".join(f"<td>column {k}</td>" for k in range(30)) + "</tr></table>"
-    (out / "wide.html").write_text(
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-        f'<style>{(template / "site.css").read_text(encoding="utf-8")}</style></head><body class="jp-Notebook">'
-        f'<div class="jp-RenderedHTMLCommon"><p>{formula}</p>{table}</div>'
-        f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>', encoding="utf-8")
-    return "wide.html"
+    return _write_page(out, "wide.html", f'<div class="jp-RenderedHTMLCommon"><p>{formula}</p>{table}</div>')
 
 
 def _step(page, el, position: int, size: int) -> None:
@@ -1515,12 +1507,7 @@ def test_a_solo_control_that_would_switch_itself_off_is_locked(built, server):
     assert [a.name for a in axes] == ["on", "lr", "other", "t"]
     result = render.render_states(panel, axes, render.render_grid(panel, axes, 9, "webp"), 9, "webp")
     frames, (ids,) = html_page.page_frames([result])
-    template = ROOT / "tools" / "site_template"
-    (built[0] / "locked.html").write_text(
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{(template / "site.css").read_text(encoding="utf-8")}'
-        f'</style></head><body class="jp-Notebook">{html_page.static_panel_html("locked_panel", result, ids, frames)}'
-        f'<script type="application/json" id="sp-frames">{html_page.to_json(frames)}</script>'
-        f'<script>{(template / "static_panels.js").read_text(encoding="utf-8")}</script></body></html>', encoding="utf-8")
+    _write_page(built[0], "locked.html", html_page.static_panel_html("locked_panel", result, ids, frames), frames)
     errors = []
     with sync_playwright() as pw:
         browser = bs.launch_browser(pw)
