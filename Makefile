@@ -11,11 +11,11 @@ COLAB_VENV  := .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed
 COLAB_REQS  := tools/colab-requirements.txt
 
-.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark site benchmark-site glossary clean
+.PHONY: lab test unit colab colab-venv nbval browser notebooks figures sync-url benchmark benchmark-browser site benchmark-site glossary clean
 
 # Tests, builds and benchmarks use one torch thread: the course's models are tiny, and on a small
 # shared machine (CI, with JupyterLab and Chromium running beside the kernel) extra threads only contend.
-test unit colab nbval browser notebooks benchmark site benchmark-site: export OMP_NUM_THREADS = 1
+test unit colab nbval browser notebooks benchmark benchmark-browser site benchmark-site: export OMP_NUM_THREADS = 1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,9 @@ sync-url: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/panels.py
+
+benchmark-browser: $(STAMP)
+	$(BIN)/python benchmarks/browser.py
 
 clean:
 	rm -rf $(VENV) $(COLAB_VENV) *.egg-info site

@@ -5,15 +5,19 @@
 Runs JupyterLab (as ``tests/test_browser.py`` does: a temporary server, Debian's headless chromium via
 Playwright) on a temporary notebook with one cell per panel, at ``deviceScaleFactor`` 2 (a 2x screen).
 Each cell shows the panel and, under it, a *floor* widget: a plain ``IntSlider`` whose observer in the
-kernel sets a 1x1 ``Image`` (and then an ``HTML``) widget, nothing else: the bare widget round trip.
+kernel sets a 1x1 ``Image`` (format "png", as ipywidgets makes one by default), a second 1x1 ``Image``
+given a ``data:`` URL (format "url", as panels show their pictures) and an ``HTML`` widget, nothing else:
+the bare widget round trip.
 
 For each panel, ``--moves`` times (after two warm-up moves), alternately:
-- the floor: focus the floor slider, press an arrow key (the kernel idle), time from the ``keydown`` event to the 1x1
+- the floor: focus the floor slider, press an arrow key (the kernel idle), time from the ``keydown`` event to each 1x1
   image's new ``src`` decoded (``img.decode()``) and the next animation frame (the HTML too);
 - the panel: the same key press on the panel's slider, timed to its new picture decoded, next frame.
-A third slider, the *picture floor*, has the same bare observer set the panel's own picture (two of its
-frames, rendered in advance) at the panel's size: the cost of showing a 2x picture, without drawing it.
-The three moves alternate, so all see the same load of a shared machine. The kernel-side time
+Two more sliders have the same bare observer set the panel's own picture (two of its frames, rendered in
+advance) at the panel's size: the *picture floor* as a data: URL, as the panel does (the cost of showing a 2x
+picture, without drawing it), and the *png picture* through format "png", which makes the browser build a
+Blob URL and fetch it back (what the panel's picture would cost that way).
+The four moves alternate, so all see the same load of a shared machine. The kernel-side time
 of each picture (draw + PNG encode, ``Panel.render``) and its size are logged by the kernel as well.
 
 Play: for a small demo panel made with ``play_slider`` (and every listed panel that has a Play
@@ -52,7 +56,7 @@ DEFAULT_PANELS = {
 DEMO_PLAY = "demo_play_panel"
 
 SETUP_CELL = r'''
-import io, json, pathlib, time
+import base64, io, json, pathlib, time
 import ipywidgets as widgets
 import numpy as np
 from IPython.display import display
@@ -68,32 +72,47 @@ def _png(rgb):
 
 _FLOOR_PNGS = [_png((0, 0, 0)), _png((255, 255, 255))]
 
-def floor_widget(tag, pngs=None, width=8, kind="floor"):
-    """The bare round trip: a slider whose observer sets an Image (two 1x1 PNGs in turn, or ``pngs``: the
-    panel's own pictures, rendered in advance) and an HTML widget."""
-    pngs = pngs or _FLOOR_PNGS
+def _url(png):
+    return b"data:image/png;base64," + base64.b64encode(png)
+
+def _image(tag, kind, value, fmt, width):
+    image = widgets.Image(value=value, format=fmt, layout=widgets.Layout(width=f"{width}px"))
+    image.add_class(f"bench-{kind}-img-{tag}")
+    return image
+
+def floor_widget(tag, pngs=None, width=8, kind="floor", fmt="url"):
+    """The bare round trip: a slider whose observer sets an Image to two PNGs in turn (``pngs``: the panel's
+    own pictures, rendered in advance; given as data: URLs if ``fmt`` is "url") and an HTML widget.
+    The floor (no ``pngs``) sets two 1x1 images, one in format "png" and one in format "url"."""
     slider = widgets.IntSlider(value=0, min=0, max=1000, description=kind)
     slider.add_class(f"bench-{kind}-slider-{tag}")
-    image = widgets.Image(value=pngs[0], format="png", layout=widgets.Layout(width=f"{width}px"))
-    image.add_class(f"bench-{kind}-img-{tag}")
     html = widgets.HTML("0")
     html.add_class(f"bench-{kind}-html-{tag}")
+    if pngs is None:  # the floor
+        images = [(_image(tag, kind, _FLOOR_PNGS[0], "png", width), _FLOOR_PNGS),
+                  (_image(tag, kind + "url", _url(_FLOOR_PNGS[0]), "url", width), [_url(p) for p in _FLOOR_PNGS])]
+    else:
+        values = [_url(p) for p in pngs] if fmt == "url" else pngs
+        images = [(_image(tag, kind, values[0], fmt, width), values)]
     def on_change(change):
-        image.value = pngs[change["new"] %% 2]
+        for image, values in images:
+            image.value = values[change["new"] %% 2]
         html.value = str(change["new"])
     slider.observe(on_change, names="value")
-    if kind == "floor":
-        return widgets.HBox([slider, image, html])
-    return widgets.VBox([widgets.HBox([slider, html]), image])  # a picture as wide as the panel's: under its slider
+    if pngs is None:
+        return widgets.HBox([slider] + [image for image, _ in images] + [html])
+    return widgets.VBox([widgets.HBox([slider, html]), images[0][0]])  # a picture as wide as the panel's: under its slider
 
-def picture_floor(panel, name, tag):
+def picture_floors(panel, name, tag):
     """The same round trip with the panel's own picture at its size: two of its frames (this one and the
-    moved slider at its other end), rendered in advance, so the kernel does no drawing."""
+    moved slider at its other end), rendered in advance, so the kernel does no drawing. Two of them: as
+    data: URLs (as the panel shows them) and in format "png"."""
     w = panel.controls[name]
     lo, hi = (w.base ** w.min, w.base ** w.max) if isinstance(w, widgets.FloatLogSlider) else (w.min, w.max)
     other = hi if w.value != hi else lo
     pngs = [panel.render(), panel.render(**{name: other})]
-    return floor_widget(tag, pngs, panel.css_width, "picfloor")
+    return (floor_widget(tag, pngs, panel.css_width, "picfloor", "url"),
+            floor_widget(tag, pngs, panel.css_width, "pngpic", "png"))
 
 def timed(panel, tag):
     """Log the kernel-side time (ms) and size (bytes) of every picture of ``panel``: draw + PNG encode."""
@@ -140,12 +159,13 @@ def demo_play_panel():
 PANEL_CELL = r'''
 panel_%(tag)s = %(builder)s
 name_%(tag)s = pick_slider(panel_%(tag)s, %(control)r, %(tag)r)
-picfloor_%(tag)s = picture_floor(panel_%(tag)s, name_%(tag)s, %(tag)r)
+picfloor_%(tag)s, pngpic_%(tag)s = picture_floors(panel_%(tag)s, name_%(tag)s, %(tag)r)
 timed(panel_%(tag)s, %(tag)r)
 panel_%(tag)s.widget.add_class("bench-panel-%(tag)s")
 display(panel_%(tag)s)
 display(floor_widget(%(tag)r))
 display(picfloor_%(tag)s)
+display(pngpic_%(tag)s)
 '''
 
 # Arm a measurement: resolve with ms from the next keydown to each watched element's change shown
@@ -239,7 +259,7 @@ def _median(xs: list[float]) -> float:
 
 
 def measure_moves(page, nb_id: str, tag: str, moves: int, warmup: int = 2, timeout_ms: int = 5000) -> dict:
-    """Alternate floor and panel key presses; return the latencies (ms) of each.
+    """Alternate the floor, picture-floor, png-picture and panel key presses; return the latencies (ms) of each.
 
     Each press waits until the kernel is idle: a panel's update goes on after its picture is sent (its
     readout, which controls are enabled), and a press queued behind that would time it too."""
@@ -247,35 +267,29 @@ def measure_moves(page, nb_id: str, tag: str, moves: int, warmup: int = 2, timeo
         page.wait_for_function(bs._KERNEL_STATE_JS, arg=nb_id, polling=10, timeout=60_000)
         page.wait_for_timeout(20)
 
-    floor_img, floor_html, pic_ms, panel_ms, misses = [], [], [], [], 0
-    floor_sel, pic_sel, panel_sel = f".bench-floor-slider-{tag}", f".bench-picfloor-slider-{tag}", f".bench-slider-{tag}"
+    def press(slider: str, watched: list[str]) -> list:
+        idle()
+        page.evaluate(_ARM_JS, [watched, timeout_ms])
+        page.keyboard.press(page.evaluate(_FOCUS_JS, slider))
+        return page.evaluate("() => window.__bench")
+
+    keys = ("floor_img", "floor_url", "floor_html", "picfloor", "pngpic", "ms")
+    out: dict = {k: [] for k in keys}
+    misses = 0
     page.locator(f".bench-panel-{tag}").scroll_into_view_if_needed()
     for i in range(warmup + moves):
-        idle()
-        page.evaluate(_ARM_JS, [[f".bench-floor-img-{tag}", f".bench-floor-html-{tag}"], timeout_ms])
-        page.keyboard.press(page.evaluate(_FOCUS_JS, floor_sel))
-        img_ms, html_ms = page.evaluate("() => window.__bench")
-        idle()
-        page.evaluate(_ARM_JS, [[f".bench-picfloor-img-{tag}"], timeout_ms])
-        page.keyboard.press(page.evaluate(_FOCUS_JS, pic_sel))
-        (q_ms,) = page.evaluate("() => window.__bench")
-        idle()
-        page.evaluate(_ARM_JS, [[f".bench-img-{tag}"], timeout_ms])
-        page.keyboard.press(page.evaluate(_FOCUS_JS, panel_sel))
-        (p_ms,) = page.evaluate("() => window.__bench")
+        got = press(f".bench-floor-slider-{tag}",
+                    [f".bench-floor-img-{tag}", f".bench-floorurl-img-{tag}", f".bench-floor-html-{tag}"])
+        got += press(f".bench-picfloor-slider-{tag}", [f".bench-picfloor-img-{tag}"])
+        got += press(f".bench-pngpic-slider-{tag}", [f".bench-pngpic-img-{tag}"])
+        got += press(f".bench-slider-{tag}", [f".bench-img-{tag}"])
         if i < warmup:
             continue
-        if img_ms is not None:
-            floor_img.append(img_ms)
-        if html_ms is not None:
-            floor_html.append(html_ms)
-        if q_ms is not None:
-            pic_ms.append(q_ms)
-        if p_ms is None:
-            misses += 1
-        else:
-            panel_ms.append(p_ms)
-    return {"floor_img": floor_img, "floor_html": floor_html, "picfloor": pic_ms, "ms": panel_ms, "misses": misses}
+        misses += got[-1] is None
+        for k, ms in zip(keys, got):
+            if ms is not None:
+                out[k].append(ms)
+    return {**out, "misses": misses}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,36 +362,41 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_moves(rows: list[dict], kernel_times: dict, names: list[str]) -> None:
-    head = (f"{'panel':<24} {'slider':<18} {'n':>3} {'panel ms':>8} {'floor ms':>8} {'diff ms':>7} "
-            f"{'p90 ms':>7} {'render ms':>9} {'pic floor':>9} {'- pic':>6} {'PNG kB':>6}")
+    head = (f"{'panel':<24} {'slider':<16} {'n':>3} {'panel ms':>8} {'floor ms':>8} {'diff ms':>7} {'p90 ms':>7} "
+            f"{'url floor':>9} {'html':>5} {'render ms':>9} {'pic floor':>9} {'- pic':>6} {'png pic':>7} {'PNG kB':>6}")
     print(head)
     print("-" * len(head))
-    diffs, pic_diffs = [], []
+    diffs = {"floor_img": [], "floor_url": [], "floor_html": [], "picfloor": [], "pngpic": []}
     for row in rows:
         tag = f"p{names.index(row['panel'])}"
-        p, f, q = _median(row["ms"]), _median(row["floor_img"]), _median(row["picfloor"])
-        diffs.append(p - f)
-        pic_diffs.append(p - q)
+        p = _median(row["ms"])
+        m = {k: _median(row[k]) for k in diffs}
+        for k in diffs:
+            diffs[k].append(p - m[k] if k != "pngpic" else m[k] - m["picfloor"])
         p90 = sorted(row["ms"])[int(0.9 * (len(row["ms"]) - 1))] if row["ms"] else float("nan")
         logged = kernel_times.get(tag, [])[2:]  # the warm-up moves' pictures left out
         render = _median([k[0] for k in logged])
         kb = _median([k[1] / 1024 for k in logged])
         miss = f"  ({row['misses']} move(s) without a new picture)" if row["misses"] else ""
-        print(f"{row['panel'][:24]:<24} {row['control'][:18]:<18} {len(row['ms']):>3} {p:>8.1f} {f:>8.1f} "
-              f"{p - f:>+7.1f} {p90:>7.1f} {render:>9.1f} {q:>9.1f} {p - q:>+6.1f} {kb:>6.0f}{miss}")
+        print(f"{row['panel'][:24]:<24} {row['control'][:16]:<16} {len(row['ms']):>3} {p:>8.1f} {m['floor_img']:>8.1f} "
+              f"{p - m['floor_img']:>+7.1f} {p90:>7.1f} {m['floor_url']:>9.1f} {m['floor_html']:>5.1f} {render:>9.1f} "
+              f"{m['picfloor']:>9.1f} {p - m['picfloor']:>+6.1f} {m['pngpic']:>7.1f} {kb:>6.0f}{miss}")
     print("-" * len(head))
-    all_p = [x for r in rows for x in r["ms"]]
-    all_f = [x for r in rows for x in r["floor_img"]]
-    all_q = [x for r in rows for x in r["picfloor"]]
-    print(f"{'all panels':<24} {'':<18} {len(all_p):>3} {_median(all_p):>8.1f} {_median(all_f):>8.1f} "
-          f"{_median(all_p) - _median(all_f):>+7.1f} {'':>7} {'':>9} {_median(all_q):>9.1f} "
-          f"{_median(all_p) - _median(all_q):>+6.1f}")
-    print(f"median over panels of (panel - floor): {_median(diffs):+.1f} ms (target: <= +15 ms)")
-    print(f"median over panels of (panel - picture floor): {_median(pic_diffs):+.1f} ms")
-    print("panel/floor: keydown to the new picture decoded, next frame (floor: a 1x1 Image set by a bare observer);\n"
+    a = {k: _median([x for r in rows for x in r[k]]) for k in ("ms", *diffs)}
+    print(f"{'all moves':<24} {'':<16} {sum(len(r['ms']) for r in rows):>3} {a['ms']:>8.1f} {a['floor_img']:>8.1f} "
+          f"{a['ms'] - a['floor_img']:>+7.1f} {'':>7} {a['floor_url']:>9.1f} {a['floor_html']:>5.1f} {'':>9} "
+          f"{a['picfloor']:>9.1f} {a['ms'] - a['picfloor']:>+6.1f} {a['pngpic']:>7.1f}")
+    print(f"median over panels of (panel - floor): {_median(diffs['floor_img']):+.1f} ms (target: <= +15 ms)")
+    print(f"median over panels of (panel - 1x1 data: URL floor): {_median(diffs['floor_url']):+.1f} ms; "
+          f"(panel - HTML floor): {_median(diffs['floor_html']):+.1f} ms")
+    print(f"median over panels of (panel - picture floor): {_median(diffs['picfloor']):+.1f} ms; "
+          f"(png picture - picture floor): {_median(diffs['pngpic']):+.1f} ms")
+    print("panel/floor: keydown to the new picture decoded, next frame (floor: a 1x1 Image in format png set by a bare\n"
+          "observer; url floor: a 1x1 Image given a data: URL, set by the same observer; html: its HTML widget);\n"
           "render: kernel draw + PNG encode (Panel.render); pic floor: the same bare observer setting the panel's own\n"
-          "picture, rendered in advance (the browser's decode of a 2x picture, no drawing in the kernel);\n"
-          "- pic = panel - pic floor: what drawing in the kernel adds to what any 2x picture costs\n")
+          "picture as a data: URL, rendered in advance (showing a 2x picture, no drawing in the kernel);\n"
+          "- pic = panel - pic floor: what drawing in the kernel adds; png pic: the picture floor in format png\n"
+          "(the browser makes a Blob URL and fetches it back)\n")
 
 
 def _print_play(plays: list[dict]) -> None:

@@ -618,15 +618,15 @@ def test_filter_panel_weight_sliders_show_the_preset_and_custom_starts_from_it()
     panel.controls["kernel"].value = "sharpen"
     assert len(redraws) == 1, "moving nine sliders to the preset's values must not redraw nine more times"
     assert [w.value for w in weights] == sum(cnn.PRESET_KERNELS["sharpen"], []) and all(w.disabled for w in weights)
-    preset = panel.image.value
+    preset = panel.png
     panel.controls["kernel"].value = "custom"                            # starts from the kernel that was shown
     assert len(redraws) == 2 and not any(w.disabled for w in weights)
     assert [w.value for w in weights] == sum(cnn.PRESET_KERNELS["sharpen"], [])
-    assert panel.image.value == preset                                   # the same kernel: the same picture
+    assert panel.png == preset                                   # the same kernel: the same picture
     cells, _ = _shown(panel)
     assert cells["kernel", 0] == [["0", "−1", "0"], ["−1", "5", "−1"], ["0", "−1", "0"]]
     weights[4].value = 2.0                                               # now the sliders are the kernel
-    assert _shown(panel)[0]["kernel", 0][1][1] == "2" and panel.image.value != preset
+    assert _shown(panel)[0]["kernel", 0][1][1] == "2" and panel.png != preset
     panel.controls["kernel"].value = "blur (box)"
     assert all(abs(w.value - 1 / 9) < 1e-7 for w in weights)
     assert_matches_full_redraw(panel)

@@ -55,16 +55,18 @@ _REACT = r"""
 import json
 from helpers.panels import Panel
 from helpers.panels import testing as _T
+from helpers.panels.base import png_data_url
 _report = []
 for _panel in {id(v): v for v in [*Out.values(), *globals().values()] if isinstance(v, Panel)}.values():
     _name, _values = _T.sweep_values(_panel)
     _control = _panel.controls[_name]
     _target = next(v for v in [_values[len(_values) // 2], _values[0], *_values] if v != _control.value)
-    _before = _panel.image.value
+    _before = _panel.png
     _control.value = _target
     _report.append({"model_id": _panel.widget.model_id, "moved": f"{_name} -> {_target!r}",
                     "comm_open": _panel.widget.model_id in get_ipython().kernel.comm_manager.comms,
-                    "changed": _panel.image.value != _before and _panel.image.value[:4] == b"\x89PNG"})
+                    "changed": _panel.png != _before and _panel.png[:4] == b"\x89PNG"
+                               and bytes(_panel.image.value) == png_data_url(_panel.png)})
 print("REACT " + json.dumps(_report))"""
 
 

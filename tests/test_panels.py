@@ -56,13 +56,23 @@ def test_panel_machinery_shows_messages_instead_of_tracebacks():
         panel.render(speed=3)
 
 
+def _shown_png(panel) -> bytes:
+    """The PNG the panel's Image widget shows, decoded from its data: URL."""
+    assert panel.image.format == "url"
+    head, _, body = bytes(panel.image.value).partition(b",")
+    assert head == b"data:image/png;base64"
+    return base64.b64decode(body, validate=True)
+
+
 def test_panel_pushes_new_png_into_its_image_on_every_change():
     panel = _demo_panel()
-    before = panel.image.value
+    before = panel.png
+    assert _shown_png(panel) == before
     panel.controls["k"].value = 2.0
-    assert panel.image.value != before and panel.image.value[:4] == b"\x89PNG"
+    assert panel.png != before and panel.png[:4] == b"\x89PNG"
+    assert _shown_png(panel) == panel.png == panel.render()
     panel.controls["zoom"].value = 2  # changes the axis limits: background is redrawn
-    zoomed = panel.image.value
+    zoomed = panel.png
     assert pixels(zoomed).shape == pixels(before).shape
     assert_matches_full_redraw(panel)
 
@@ -84,8 +94,9 @@ def test_sample_values_covers_extremes():
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_panel_renders_every_sampled_combination(name):
     panel = _built(name)
-    assert panel.image.value[:4] == b"\x89PNG", "the panel shows an image as soon as it is built"
-    first = pixels(panel.image.value)
+    assert panel.png[:4] == b"\x89PNG", "the panel shows an image as soon as it is built"
+    assert _shown_png(panel) == panel.png
+    first = pixels(panel.png)
     for values in T.sample_values(panel, max_combos=24):
         img = render_pixels(panel, **values)
         assert img.shape == first.shape
@@ -243,7 +254,7 @@ def test_display_bundle_carries_the_widget_view_and_a_png_fallback():
     if expected is not None:  # ipywidgets 8 writes the same widget-view entry
         assert expected()["application/vnd.jupyter.widget-view+json"] == view
     # the fallback is the current picture under a one-line hint (a pale strip) that running the cell brings the controls
-    saved, live = pixels(base64.b64decode(bundle["image/png"])), pixels(panel.image.value)
+    saved, live = pixels(base64.b64decode(bundle["image/png"])), pixels(panel.png)
     strip = saved.shape[0] - live.shape[0]
     assert saved.shape[1] == live.shape[1] and 0.25 * panel.fig.dpi < strip < live.shape[0] / 2
     assert np.array_equal(saved[strip:], live)
@@ -302,7 +313,7 @@ def test_a_legend_looks_the_same_with_the_moving_artists_shown_and_hidden(name):
 @pytest.mark.parametrize("name", sorted(PANELS))
 def test_pictures_are_drawn_at_twice_their_css_size_with_legible_text(name):
     panel = _built(name)
-    picture = pixels(panel.image.value)
+    picture = pixels(panel.png)
     assert panel.image.layout.width == f"{panel.css_width}px"
     assert abs(picture.shape[1] - P.PIXEL_RATIO * panel.css_width) <= 1, (picture.shape, panel.css_width)
     css_px_per_point = panel.fig.dpi / P.PIXEL_RATIO / 72
@@ -442,6 +453,14 @@ def test_palette_png_decodes_to_its_indices_and_palette(deflate, monkeypatch):
         P.base.palette_png(indices, bytes(769))
     with pytest.raises(ValueError, match="uint8"):
         P.base.palette_png(indices.astype(np.int32), palette.tobytes())
+
+
+def test_png_data_url_round_trips_and_rejects_other_bytes():
+    png = P.base.palette_png(np.zeros((2, 3), dtype=np.uint8), bytes(3))
+    url = P.base.png_data_url(png)
+    assert url.startswith(b"data:image/png;base64,") and base64.b64decode(url[22:]) == png
+    with pytest.raises(ValueError, match="PNG"):
+        P.base.png_data_url(b"GIF89a")
 
 
 def test_follow_sets_other_controls_before_one_redraw():

@@ -567,7 +567,7 @@ def test_embedding_map_first_picture_places_labels_like_any_later_one():
     from support import pixels
 
     panel = RP.embedding_space_panel()
-    first = pixels(panel.image.value)
+    first = pixels(panel.png)
     from helpers.panels.base import _PALETTE_TOLERANCE
 
     # the two PNGs may carry different palettes (a frame reuses one that fits): equal up to that tolerance,

@@ -695,7 +695,7 @@ from helpers import schedules
 from helpers.panels.schedules import schedule_training_panel
 panel = schedule_training_panel()
 print(repr(schedules.least_squares_loss()))
-print(hashlib.sha256(panel.image.value).hexdigest())
+print(hashlib.sha256(panel.png).hexdigest())
 print(panel.readout_text)
 """
 

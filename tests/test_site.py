@@ -1303,7 +1303,7 @@ def test_every_state_of_every_chapter_is_one_click_away(tmp_path):
         for state, _ in grid.panel_states(panel):  # as the notebook's panel shows it: its widgets moved, one redraw
             panel.apply_state(state)
             expected[name, state if state is not None else "↺ 默认"] = (
-                [w.value for w in panel.controls.values()], _pixels(panel.image.value))
+                [w.value for w in panel.controls.values()], _pixels(panel.png))
     frames, ids = html_page.page_frames(results)
     _write_page(tmp_path, "states.html", "".join(html_page.static_panel_html(name, r, i, frames)
                                                  for name, r, i in zip(STATED_PANELS, results, ids)), frames)

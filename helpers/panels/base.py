@@ -2,8 +2,8 @@
 
 A panel is a set of ipywidgets controls plus a ``setup(fig)`` function. ``setup``
 creates the axes and artists once and returns ``update(**values)``, which changes
-those artists for the current control values. The panel then pushes PNG bytes
-into a :class:`ipywidgets.Image`. If ``update`` returns a string, it is shown as
+those artists for the current control values. The panel then pushes the PNG
+into a :class:`ipywidgets.Image` as a ``data:`` URL (``Panel.png`` keeps the bytes). If ``update`` returns a string, it is shown as
 HTML under the image (a readout: numbers that change on every update are much
 cheaper there than drawn as text in the figure).
 
@@ -237,6 +237,13 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
+def png_data_url(png: bytes) -> bytes:
+    """``png`` as the bytes of a ``data:image/png;base64,...`` URL (an ``Image`` widget's value in format "url")."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("png_data_url takes PNG bytes")
+    return b"data:image/png;base64," + base64.b64encode(png)
+
+
 def palette_png(indices: np.ndarray, palette: bytes) -> bytes:
     """A PNG of ``indices`` (an ``(H, W)`` uint8 array) into ``palette`` (3 bytes a colour, at most 256 colours).
 
@@ -329,7 +336,11 @@ class Panel:
         # False: every frame gets its own palette, so its PNG bytes follow from its setting alone (the static site)
         self.reuse_palettes = True
         self._layout_frozen = False
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{self.css_width}px"))
+        # format "url" (ipywidgets 7 and 8): the browser shows the picture from a data: URL. With format
+        # "png" it makes a Blob URL of the bytes and fetches it back, which costs a 2x picture 8-10 ms more
+        # from key press to picture shown in JupyterLab (benchmarks/browser.py measures both).
+        self.image = widgets.Image(format="url", layout=widgets.Layout(width=f"{self.css_width}px"))
+        self.png = b""  # the picture shown, as PNG bytes
         self.play_links: list = []
         self._groups: list = []  # (group box, its control names): a group whose controls are all hidden is hidden
         self.groups = [(title, [list(row) for row in rows]) for title, rows in groups]  # as given (the site lays out the same)
@@ -423,7 +434,8 @@ class Panel:
     def refresh(self) -> None:
         """Redraw for the current control values, push the PNG (and readout) into the widgets and
         disable the controls that have no effect in the new state."""
-        self.image.value = self.render()
+        self.png = self.render()
+        self.image.value = png_data_url(self.png)
         self.readout.value = self.readout_text
         values = self.values()
         for name, on in self.enabled(values).items():
@@ -483,7 +495,7 @@ class Panel:
 
     def saved_picture(self) -> bytes:
         """PNG of the current picture under a one-line hint that running the cell brings the controls."""
-        picture = np.asarray(PILImage.open(io.BytesIO(self.image.value)).convert("RGBA"))
+        picture = np.asarray(PILImage.open(io.BytesIO(self.png)).convert("RGBA"))
         width_in = self.fig.get_size_inches()[0]
         with matplotlib.rc_context(PANEL_STYLE):
             banner = new_canvas_figure((width_in, 0.3), self.fig.dpi)

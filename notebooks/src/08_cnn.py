@@ -214,10 +214,10 @@ panel = filter_panel()                                  # the panel's controls, 
 panel.controls["kernel"].value = "sharpen"
 weights = [panel.controls[f"w{r}{c}"] for r in range(3) for c in range(3)]
 assert [w.value for w in weights] == kernel("sharpen").flatten().tolist() and all(w.disabled for w in weights)
-shown = panel.image.value
+shown = panel.png
 panel.controls["kernel"].value = "custom"
 assert [w.value for w in weights] == kernel("sharpen").flatten().tolist() and not any(w.disabled for w in weights)
-assert panel.image.value == shown
+assert panel.png == shown
 print("the weight sliders show the preset (disabled); custom starts from it, same picture")
 
 # %%
