@@ -141,18 +141,7 @@ class LabServer:
             # the kernels import ``helpers`` from this working tree, installed or not
             PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
         )
-        cmd = [
-            self.python, "-m", "jupyter", "lab",
-            "--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={root}",
-            f"--LabServerApp.workspaces_dir={self.tmp / 'workspaces'}",
-            "--ServerApp.terminals_enabled=False",
-            "--KernelSpecManager.ensure_native_kernel=True",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: open, run and close notebooks by command
-        ]
+        cmd = self._command(root)
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers, CI runners
             cmd.append("--allow-root")
         self._log = open(self.tmp / "server.log", "wb")
@@ -170,6 +159,20 @@ class LabServer:
                     raise RuntimeError(f"jupyter lab did not answer within {self.startup_timeout:.0f} s:\n"
                                        f"{self.log_tail()}")
                 time.sleep(0.25)
+
+    def _command(self, root: pathlib.Path) -> list[str]:
+        return [
+            self.python, "-m", "jupyter", "lab",
+            "--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabServerApp.workspaces_dir={self.tmp / 'workspaces'}",
+            "--ServerApp.terminals_enabled=False",
+            "--KernelSpecManager.ensure_native_kernel=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: open, run and close notebooks by command
+        ]
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -261,6 +264,23 @@ class LabServer:
         if self._log is not None:
             self._log.flush()
         return (self.tmp / "server.log").read_text(encoding="utf-8", errors="replace")[-n:]
+
+
+class ClassicServer(LabServer):
+    """The classic notebook server (``notebook`` 6.5, as Colab's widget stack pins it) of ``python``'s
+    environment, whose page runs ipywidgets 7's JavaScript (widgetsnbextension): the front end Colab's
+    widgets come from."""
+
+    def _command(self, root: pathlib.Path) -> list[str]:
+        return [
+            self.python, "-m", "notebook",
+            "--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--NotebookApp.port_retries=0",
+            f"--NotebookApp.token={self.token}", f"--NotebookApp.notebook_dir={root}",
+            "--NotebookApp.terminals_enabled=False", "--KernelSpecManager.ensure_native_kernel=True",
+        ]
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.base}/notebooks/{NB_SUBDIR}/{name}?token={self.token}"
 
 
 # ----------------------------------------------------------------------------- browser

@@ -21,9 +21,11 @@ def pytest_configure(config):
 # a test file (its module fixtures are made once), a notebook (nbval runs its cells in one kernel), one
 # notebook under the Colab stack, or one panel in test_panels.py. The longest groups are collected first,
 # so that the run does not end with one worker alone: the browser test (one JupyterLab for all notebooks,
-# about a quarter of the run), the Colab runs, the static site (one build for the file), each panel's tests,
+# about a quarter of the run), the Colab runs, the static site (one build for the file), a panel in ipywidgets 7's
+# front end (a classic notebook server), each panel's tests,
 # the notebooks under nbval, then the other test files (short ones: the two workers finish close together).
-_FIRST = ("tests/test_browser.py", "tests/test_colab_stack.py", "tests/test_site.py", "tests/test_panels.py")
+_FIRST = ("tests/test_browser.py", "tests/test_colab_stack.py", "tests/test_site.py", "tests/test_classic_widgets.py",
+          "tests/test_panels.py")
 _SPLIT = ("tests/test_colab_stack.py", "tests/test_panels.py")  # one group per parameter (notebook, panel)
 # Long tests that share no module fixture with their file: a group of their own, so the other worker can take them
 _ALONE = ("tests/test_site.py::test_every_state_of_every_chapter_is_one_click_away",)
