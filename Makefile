@@ -55,7 +55,7 @@ colab: $(STAMP) $(COLAB_STAMP)
 nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
 
-browser: $(STAMP)
+browser: $(STAMP) $(COLAB_STAMP)
 	$(BIN)/python -m pytest -m browser tests/
 
 notebooks: $(STAMP)

@@ -96,9 +96,10 @@ def floor_widget(tag, pngs=None, width=8, kind="floor", fmt="url"):
         values = [_url(p) for p in pngs] if fmt == "url" else pngs
         images = [(_image(tag, kind, values[0], fmt, width), values)]
     def on_change(change):
-        for image, values in images:
-            image.value = values[change["new"] %% 2]
-        html.value = str(change["new"])
+        new = change["new"]
+        for image, values in images[::1 if new %% 2 else -1]:  # the two 1x1 floors take turns to go first
+            image.value = values[new %% 2]
+        html.value = str(new)
     slider.observe(on_change, names="value")
     if pngs is None:
         return widgets.HBox([slider] + [image for image, _ in images] + [html])
@@ -269,6 +270,7 @@ def measure_moves(page, nb_id: str, tag: str, moves: int, warmup: int = 2, timeo
         page.wait_for_timeout(20)
 
     def press(slider: str, watched: list[str]) -> list:
+        page.locator(watched[0]).scroll_into_view_if_needed()  # every picture timed on screen, as the panel's
         idle()
         page.evaluate(_ARM_JS, [watched, timeout_ms])
         page.keyboard.press(page.evaluate(_FOCUS_JS, slider))
@@ -341,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({"panel": name, "control": label, **r})
                 print(f"  {name}: {_median(r['ms']):.0f} ms (floor {_median(r['floor_img']):.0f} ms)",
                       file=sys.stderr)
+            moves_log = json.loads(log.read_text()) if log.exists() else {}  # the moves' pictures, before Play's
             plays = []
             for i, name in enumerate(names):
                 tag = f"p{i}"
@@ -360,8 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             nbp.close()
         finally:
             browser.close()
-    kernel_times = json.loads(log.read_text()) if log.exists() else {}
-    _print_moves(rows, kernel_times, names)
+    _print_moves(rows, moves_log, names)
     _print_play(plays)
     return 0
 

@@ -78,6 +78,8 @@ def _write_without_outputs(src: pathlib.Path, dst: pathlib.Path) -> None:
 class LabServer:
     """``python -m jupyter lab`` on a temporary copy of ``notebooks``; use as a context manager."""
 
+    app = "jupyter lab"
+
     def __init__(self, notebooks: list[pathlib.Path], *, python: str = sys.executable,
                  startup_timeout: float = 90.0, keep_outputs: bool = False) -> None:
         self.notebooks = [pathlib.Path(p).resolve() for p in notebooks]
@@ -150,13 +152,13 @@ class LabServer:
         deadline = time.monotonic() + self.startup_timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.app} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 self.api("GET", "/api/status", timeout=2)
                 break
             except (OSError, urllib.error.URLError):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyter lab did not answer within {self.startup_timeout:.0f} s:\n"
+                    raise RuntimeError(f"{self.app} did not answer within {self.startup_timeout:.0f} s:\n"
                                        f"{self.log_tail()}")
                 time.sleep(0.25)
 
@@ -270,6 +272,8 @@ class ClassicServer(LabServer):
     """The classic notebook server (``notebook`` 6.5, as Colab's widget stack pins it) of ``python``'s
     environment, whose page runs ipywidgets 7's JavaScript (widgetsnbextension): the front end Colab's
     widgets come from."""
+
+    app = "the classic notebook server"
 
     def _command(self, root: pathlib.Path) -> list[str]:
         return [

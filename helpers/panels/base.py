@@ -337,8 +337,8 @@ class Panel:
         self.reuse_palettes = True
         self._layout_frozen = False
         # format "url" (ipywidgets 7 and 8): the browser shows the picture from a data: URL. With format
-        # "png" it makes a Blob URL of the bytes and fetches it back, which costs a 2x picture 8-10 ms more
-        # from key press to picture shown in JupyterLab (benchmarks/browser.py measures both).
+        # "png" it makes a Blob URL of the bytes and fetches it back, which makes a 2x picture show later after
+        # a key press in JupyterLab: a median of 2-10 ms over panels, more for some (benchmarks/browser.py).
         self.image = widgets.Image(format="url", layout=widgets.Layout(width=f"{self.css_width}px"))
         self.png = b""  # the picture shown, as PNG bytes
         self.play_links: list = []
