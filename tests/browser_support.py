@@ -299,6 +299,19 @@ def chromium_missing_reason() -> str | None:
     return None
 
 
+def require_chromium() -> None:
+    """Skip the calling test when the browser check cannot run here (``chromium_missing_reason``); under CI
+    (the environment variable ``CI`` set) fail it instead."""
+    import pytest
+    from colab_support import in_ci
+
+    reason = chromium_missing_reason()
+    if reason:
+        if in_ci():
+            pytest.fail(f"browser test cannot run under CI: {reason}")
+        pytest.skip(reason)
+
+
 def launch_browser(playwright):
     """Headless Debian chromium (Playwright cannot download its own browsers here)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

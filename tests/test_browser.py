@@ -32,10 +32,6 @@ RUN_TIMEOUT = float(os.environ.get("BROWSER_RUN_TIMEOUT", "120"))
 pytestmark = pytest.mark.browser
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _next_notebook(request) -> pathlib.Path | None:
     """The notebook of the next test this session runs (if it is one of these): its kernel starts early."""
     items = request.session.items
@@ -51,11 +47,7 @@ def _next_notebook(request) -> pathlib.Path | None:
 
 @pytest.fixture(scope="module")
 def lab():
-    reason = bs.chromium_missing_reason()
-    if reason:
-        if _in_ci():
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
+    bs.require_chromium()
     with bs.LabServer(NOTEBOOKS) as server:
         problem = server.kernelspec_problem()
         assert problem is None, problem

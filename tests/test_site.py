@@ -8,6 +8,7 @@ The build is done once for the module: one chapter (04) with a small frame cap, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import functools
 import html.parser
@@ -1116,12 +1117,7 @@ def server(built):
 
 @pytest.mark.browser
 def test_every_control_of_every_static_panel_changes_its_image(built, server):
-    reason = bs.chromium_missing_reason()
-    if reason:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    bs.require_chromium()
 
     errors, outside = [], []
 
@@ -1131,60 +1127,54 @@ def test_every_control_of_every_static_panel_changes_its_image(built, server):
         outside.append(r.request.url)
         return r.abort("internetdisconnected")
 
-    with sync_playwright() as pw:
-        browser = bs.launch_browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.route("**/*", route)
-            page.goto(f"{server}/index.html")
-            page.click(f"a[href='{NOTEBOOK.stem}.html']")
-            page.wait_for_load_state("load")
-            assert page.title().startswith("第4章")
-            text = page.inner_text("body")
-            assert "损失函数" in text and "交叉熵" in text
-            formulas = page.evaluate(_FORMULAS_JS)
-            assert formulas["count"] > 100 and formulas["empty"] == 0, formulas
-            assert formulas["display"] == "block math" and formulas["stacked"] and formulas["font"] == 1, formulas
-            assert formulas["wide"] == 0, formulas  # on a phone: no formula wider than the screen
-            assert formulas["tex"] == [], formulas
-            panels = page.locator(".static-panel")
-            saved = _saved_panels(NOTEBOOK)
-            assert panels.count() == len(saved) > 0
-            moved = []
-            frames = json.loads(_parse(built[0] / f"{NOTEBOOK.stem}.html").frames_json)
-            for n in range(panels.count()):
-                panel = panels.nth(n)
-                name = panel.get_attribute("data-panel")
-                panel.scroll_into_view_if_needed()
-                img = panel.locator("img.sp-image")
-                assert img.evaluate(_IMAGE_READY_JS), f"{name}: the first picture does not load"
-                assert panel.locator(".sp-view").evaluate("v => v.getBoundingClientRect().right <= innerWidth + 1"), \
-                    f"{name}: the picture's strip is wider than a phone screen"
-                data = json.loads(panel.locator("script.sp-data").text_content())
-                inputs = panel.locator("[data-i]")
-                for i in range(inputs.count()):
-                    combo = _combo_enabling(data, i)
-                    assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
-                    el = panel.locator(f'[data-i="{i}"]')
-                    before = img.get_attribute("src")
-                    _step(page, el, combo[i], _sizes(data)[i])  # the keyboard moves a slider by one rendered position
-                    assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
-                    assert img.get_attribute("src") != before, f"{name}: moving control {i} kept the picture"
-                    # the page shows the frame the builder rendered for these positions (found by listing the
-                    # rendered combinations in Python, not through the index steps the page reads)
-                    ps = panel.evaluate(_POSITIONS_JS)
-                    k = _states(data).index(tuple(ps))
-                    assert img.get_attribute("src") == html_page.frame_uri(frames[data["frames"][k]]), name
-                    moved.append((name, i))
-            assert len(moved) == sum(len(_sizes(json.loads(p["data"]))) for p in _parse(
-                built[0] / f"{NOTEBOOK.stem}.html").panels)
-            page.click("a[href='glossary.html']")
-            page.wait_for_load_state("load")
-            assert "术语表" in page.inner_text("body")
-        finally:
-            browser.close()
+    with _browser_page(errors, viewport={"width": 390, "height": 844}) as page:  # a phone
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.route("**/*", route)
+        page.goto(f"{server}/index.html")
+        page.click(f"a[href='{NOTEBOOK.stem}.html']")
+        page.wait_for_load_state("load")
+        assert page.title().startswith("第4章")
+        text = page.inner_text("body")
+        assert "损失函数" in text and "交叉熵" in text
+        formulas = page.evaluate(_FORMULAS_JS)
+        assert formulas["count"] > 100 and formulas["empty"] == 0, formulas
+        assert formulas["display"] == "block math" and formulas["stacked"] and formulas["font"] == 1, formulas
+        assert formulas["wide"] == 0, formulas  # on a phone: no formula wider than the screen
+        assert formulas["tex"] == [], formulas
+        panels = page.locator(".static-panel")
+        saved = _saved_panels(NOTEBOOK)
+        assert panels.count() == len(saved) > 0
+        moved = []
+        frames = json.loads(_parse(built[0] / f"{NOTEBOOK.stem}.html").frames_json)
+        for n in range(panels.count()):
+            panel = panels.nth(n)
+            name = panel.get_attribute("data-panel")
+            panel.scroll_into_view_if_needed()
+            img = panel.locator("img.sp-image")
+            assert img.evaluate(_IMAGE_READY_JS), f"{name}: the first picture does not load"
+            assert panel.locator(".sp-view").evaluate("v => v.getBoundingClientRect().right <= innerWidth + 1"), \
+                f"{name}: the picture's strip is wider than a phone screen"
+            data = json.loads(panel.locator("script.sp-data").text_content())
+            inputs = panel.locator("[data-i]")
+            for i in range(inputs.count()):
+                combo = _combo_enabling(data, i)
+                assert page.evaluate(_SET_COMBO_JS, [panel.element_handle(), combo])[i]
+                el = panel.locator(f'[data-i="{i}"]')
+                before = img.get_attribute("src")
+                _step(page, el, combo[i], _sizes(data)[i])  # the keyboard moves a slider by one rendered position
+                assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
+                assert img.get_attribute("src") != before, f"{name}: moving control {i} kept the picture"
+                # the page shows the frame the builder rendered for these positions (found by listing the
+                # rendered combinations in Python, not through the index steps the page reads)
+                ps = panel.evaluate(_POSITIONS_JS)
+                k = _states(data).index(tuple(ps))
+                assert img.get_attribute("src") == html_page.frame_uri(frames[data["frames"][k]]), name
+                moved.append((name, i))
+        assert len(moved) == sum(len(_sizes(json.loads(p["data"]))) for p in _parse(
+            built[0] / f"{NOTEBOOK.stem}.html").panels)
+        page.click("a[href='glossary.html']")
+        page.wait_for_load_state("load")
+        assert "术语表" in page.inner_text("body")
     assert not errors, "errors in the browser console:\n" + "\n".join(errors)
     assert not outside, f"the pages tried to leave the site: {outside}"
     print(f"moved {len(moved)} controls; no request left the site")
@@ -1198,69 +1188,58 @@ _OUTPUTS_JS = """panel => Array.from(panel.querySelectorAll('[data-i]')).sort((a
 def test_every_preset_shows_its_states_exact_frame(built, server):
     """Click every "试试" preset of every static panel: the inputs go to the state's values and the picture is
     the panel's own render of the state; moving a control afterwards shows a pre-rendered combination."""
-    reason = bs.chromium_missing_reason()
-    if reason:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    bs.require_chromium()
 
     out, report = built
     entries = next(p for p in report["pages"] if p["page"] == f"{NOTEBOOK.stem}.html")["panels"]
     frames = json.loads(_parse(out / f"{NOTEBOOK.stem}.html").frames_json)
     errors, clicked = [], []
-    with sync_playwright() as pw:
-        browser = bs.launch_browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
-            page.goto(f"{server}/{NOTEBOOK.stem}.html")
-            panels = page.locator(".static-panel")
-            assert panels.count() == len(entries)
-            for n, entry in enumerate(entries):
-                panel = panels.nth(n)
-                expected = _expected_states(entry)
-                buttons = panel.locator("button[data-state]")
-                labels = [t.strip() for t in panel.locator(".sp-presets").all_inner_texts()]
-                if not expected:
-                    assert buttons.count() == 0 and not labels
-                    continue
-                names = [name for name, *_ in expected if name is not None]
-                assert buttons.all_inner_texts() == names + ["↺ 默认"], entry["call"]
-                assert labels[0].startswith("试试：")
-                data = json.loads(panel.locator("script.sp-data").text_content())
-                img = panel.locator("img.sp-image")
-                for b in range(buttons.count()):
-                    button = buttons.nth(b)
-                    name = button.inner_text()
-                    _, positions, shown_labels, pixels = expected[[n if n is not None else "↺ 默认"
-                                                                   for n, *_ in expected].index(name)]
-                    panel.scroll_into_view_if_needed()
-                    button.click()
-                    assert img.evaluate(_IMAGE_READY_JS), (entry["call"], name)
-                    assert panel.evaluate(_POSITIONS_JS) == positions, (entry["call"], name)
-                    assert [o for o in panel.evaluate(_OUTPUTS_JS)] == [
-                        t if kind == "range" else None for t, kind in zip(shown_labels, panel.evaluate(
-                            "p => Array.from(p.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i).map(e => e.tagName === 'SELECT' ? 'select' : e.type)"))]
-                    assert button.get_attribute("aria-pressed") == "true"
-                    src = img.get_attribute("src")
-                    assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (entry["call"], name)
-                    clicked.append((entry["call"], name))
-                    # then any control follows the normal rules: the first enabled one, one position on
-                    i = next(i for i in range(len(positions)) if panel.locator(f'[data-i="{i}"]').is_enabled())
-                    el = panel.locator(f'[data-i="{i}"]')
-                    _step(page, el, positions[i], _sizes(data)[i])
-                    assert img.evaluate(_IMAGE_READY_JS)
-                    ps = tuple(panel.evaluate(_POSITIONS_JS))
-                    states = {tuple(s["positions"]): s["index"] for s in data["states"]}
-                    k = states[ps] if ps in states else _states(data).index(ps)
-                    if ps not in states and "snap" in data:  # a value only states use went to a rendered one
-                        assert all(data["snap"][j][q] == q for j, q in enumerate(ps)), (entry["call"], name, ps)
-                    assert img.get_attribute("src") == html_page.frame_uri(frames[data["frames"][k]]), \
-                        (entry["call"], name, ps)
-        finally:
-            browser.close()
+    with _browser_page(errors, viewport={"width": 1000, "height": 900}) as page:
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+        page.goto(f"{server}/{NOTEBOOK.stem}.html")
+        panels = page.locator(".static-panel")
+        assert panels.count() == len(entries)
+        for n, entry in enumerate(entries):
+            panel = panels.nth(n)
+            expected = _expected_states(entry)
+            buttons = panel.locator("button[data-state]")
+            labels = [t.strip() for t in panel.locator(".sp-presets").all_inner_texts()]
+            if not expected:
+                assert buttons.count() == 0 and not labels
+                continue
+            names = [name for name, *_ in expected if name is not None]
+            assert buttons.all_inner_texts() == names + ["↺ 默认"], entry["call"]
+            assert labels[0].startswith("试试：")
+            data = json.loads(panel.locator("script.sp-data").text_content())
+            img = panel.locator("img.sp-image")
+            for b in range(buttons.count()):
+                button = buttons.nth(b)
+                name = button.inner_text()
+                _, positions, shown_labels, pixels = expected[[n if n is not None else "↺ 默认"
+                                                               for n, *_ in expected].index(name)]
+                panel.scroll_into_view_if_needed()
+                button.click()
+                assert img.evaluate(_IMAGE_READY_JS), (entry["call"], name)
+                assert panel.evaluate(_POSITIONS_JS) == positions, (entry["call"], name)
+                assert [o for o in panel.evaluate(_OUTPUTS_JS)] == [
+                    t if kind == "range" else None for t, kind in zip(shown_labels, panel.evaluate(
+                        "p => Array.from(p.querySelectorAll('[data-i]')).sort((a, b) => a.dataset.i - b.dataset.i).map(e => e.tagName === 'SELECT' ? 'select' : e.type)"))]
+                assert button.get_attribute("aria-pressed") == "true"
+                src = img.get_attribute("src")
+                assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (entry["call"], name)
+                clicked.append((entry["call"], name))
+                # then any control follows the normal rules: the first enabled one, one position on
+                i = next(i for i in range(len(positions)) if panel.locator(f'[data-i="{i}"]').is_enabled())
+                el = panel.locator(f'[data-i="{i}"]')
+                _step(page, el, positions[i], _sizes(data)[i])
+                assert img.evaluate(_IMAGE_READY_JS)
+                ps = tuple(panel.evaluate(_POSITIONS_JS))
+                states = {tuple(s["positions"]): s["index"] for s in data["states"]}
+                k = states[ps] if ps in states else _states(data).index(ps)
+                if ps not in states and "snap" in data:  # a value only states use went to a rendered one
+                    assert all(data["snap"][j][q] == q for j, q in enumerate(ps)), (entry["call"], name, ps)
+                assert img.get_attribute("src") == html_page.frame_uri(frames[data["frames"][k]]), \
+                    (entry["call"], name, ps)
     assert not errors, "errors in the page:\n" + "\n".join(errors)
     assert len(clicked) >= 4 + 2 and any("两个" in name for _, name in clicked)
     print(f"clicked {len(clicked)} presets")
@@ -1288,12 +1267,7 @@ def test_every_state_of_every_chapter_is_one_click_away(tmp_path):
     """The panels of the other chapters, on one page with only their states pre-rendered: each "试试" button puts
     the controls at the state's values and shows the picture the notebook's own panel draws for that state
     (``apply_state``: its widgets moved, one redraw), and its button looks pressed."""
-    reason = bs.chromium_missing_reason()
-    if reason:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    bs.require_chromium()
 
     results, expected = [], {}
     for name in STATED_PANELS:
@@ -1311,42 +1285,36 @@ def test_every_state_of_every_chapter_is_one_click_away(tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     errors, clicked = [], []
     try:
-        with sync_playwright() as pw:
-            browser = bs.launch_browser(pw)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/states.html")
-                for n, name in enumerate(STATED_PANELS):
-                    panel = page.locator(".static-panel").nth(n)
-                    data = json.loads(panel.locator("script.sp-data").text_content())
-                    img = panel.locator("img.sp-image")
-                    buttons = panel.locator("button[data-state]")
-                    labels = buttons.all_inner_texts()
-                    assert labels == list(P.all_panels()[name]().states) + ["↺ 默认"], name
-                    for b, label in enumerate(labels):
-                        panel.scroll_into_view_if_needed()
-                        buttons.nth(b).click()
-                        assert img.evaluate(_IMAGE_READY_JS), (name, label)
-                        values, pixels = expected[name, label]
-                        ps = panel.evaluate(_POSITIONS_JS)
-                        state = data["states"][int(buttons.nth(b).get_attribute("data-state"))]
-                        assert ps == state["positions"], (name, label)
-                        kinds = panel.evaluate(_KINDS_JS)
-                        for i, (kind, p, value) in enumerate(zip(kinds, ps, values)):  # the notebook panel's values
-                            text = data["labels"][i][p]
-                            if kind == "range":
-                                places = len(text.split(".")[1]) if "." in text and "e" not in text else 0
-                                assert abs(float(text) - value) <= max(0.5 * 10 ** -places, 1e-9 * abs(value)) * 1.0001, \
-                                    (name, label, i, text, value)
-                            elif kind == "checkbox":
-                                assert p == int(value), (name, label, i)
-                        assert buttons.nth(b).get_attribute("aria-pressed") == "true", (name, label)
-                        src = img.get_attribute("src")
-                        assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (name, label)
-                        clicked.append((name, label))
-            finally:
-                browser.close()
+        with _browser_page(errors, viewport={"width": 1280, "height": 900}) as page:
+            page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/states.html")
+            for n, name in enumerate(STATED_PANELS):
+                panel = page.locator(".static-panel").nth(n)
+                data = json.loads(panel.locator("script.sp-data").text_content())
+                img = panel.locator("img.sp-image")
+                buttons = panel.locator("button[data-state]")
+                labels = buttons.all_inner_texts()
+                assert labels == list(P.all_panels()[name]().states) + ["↺ 默认"], name
+                for b, label in enumerate(labels):
+                    panel.scroll_into_view_if_needed()
+                    buttons.nth(b).click()
+                    assert img.evaluate(_IMAGE_READY_JS), (name, label)
+                    values, pixels = expected[name, label]
+                    ps = panel.evaluate(_POSITIONS_JS)
+                    state = data["states"][int(buttons.nth(b).get_attribute("data-state"))]
+                    assert ps == state["positions"], (name, label)
+                    kinds = panel.evaluate(_KINDS_JS)
+                    for i, (kind, p, value) in enumerate(zip(kinds, ps, values)):  # the notebook panel's values
+                        text = data["labels"][i][p]
+                        if kind == "range":
+                            places = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+                            assert abs(float(text) - value) <= max(0.5 * 10 ** -places, 1e-9 * abs(value)) * 1.0001, \
+                                (name, label, i, text, value)
+                        elif kind == "checkbox":
+                            assert p == int(value), (name, label, i)
+                    assert buttons.nth(b).get_attribute("aria-pressed") == "true", (name, label)
+                    src = img.get_attribute("src")
+                    assert np.array_equal(_pixels(base64.b64decode(src.split(",", 1)[1])), pixels), (name, label)
+                    clicked.append((name, label))
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -1383,6 +1351,22 @@ _WATCH_JS = """img => {
   new MutationObserver(() => window.__seen.push(img.getAttribute('src'))).observe(img, {attributes: true,
     attributeFilter: ['src']});
 }"""
+
+
+@contextlib.contextmanager
+def _browser_page(errors: list[str], **context):
+    """A page in headless Chromium (``context``: viewport, device_scale_factor, ...) whose uncaught errors go to
+    ``errors``; the browser is closed on the way out."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = bs.launch_browser(pw)
+        try:
+            page = browser.new_context(**context).new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+        finally:
+            browser.close()
 
 
 def _write_page(folder: pathlib.Path, name: str, body: str, frames: list[str] | None = None) -> str:
@@ -1494,12 +1478,7 @@ def test_a_solo_control_that_would_switch_itself_off_is_locked(built, server):
     would put "on" back and switch "lr" off, so the page locks it. While another † control is away from its default
     (moved, or by a preset), the Play button's first step would put it back: it is disabled until the defaults
     are back."""
-    reason = bs.chromium_missing_reason()
-    if reason:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    bs.require_chromium()
 
     panel = _locked_panel()
     # every control solo, as the planner makes the race's (its switches alone have too many combinations)
@@ -1509,30 +1488,24 @@ def test_a_solo_control_that_would_switch_itself_off_is_locked(built, server):
     frames, (ids,) = html_page.page_frames([result])
     _write_page(built[0], "locked.html", html_page.static_panel_html("locked_panel", result, ids, frames), frames)
     errors = []
-    with sync_playwright() as pw:
-        browser = bs.launch_browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server}/locked.html")
-            el = {name: page.locator(f'[data-i="{i}"]') for i, name in enumerate(["on", "lr", "other", "t"])}
-            play = page.locator("button.sp-play")
-            locked = lambda: el["lr"].evaluate("e => e.classList.contains('sp-locked')")  # noqa: E731
-            assert el["lr"].is_disabled() and not locked() and play.is_enabled()  # off: disabled as in the notebook
-            el["on"].click()
-            assert el["on"].is_checked() and el["lr"].is_disabled() and locked()
-            assert "一次只改一个" in el["lr"].get_attribute("title") and el["other"].is_enabled()
-            _step(page, el["other"], 0, 5)  # the other slider: "on" goes back, one † control at a time
-            assert not el["on"].is_checked() and el["lr"].is_disabled() and not locked()
-            assert play.is_disabled()  # its steps would put "other" back: no frames of t with "other" moved
-            page.locator("button[data-state]", has_text="默认").click()
-            assert play.is_enabled() and el["other"].input_value() == "0"
-            page.locator("button[data-state]", has_text="both").click()
-            assert el["on"].is_checked() and play.is_disabled() and "↺ 默认" in play.get_attribute("title")
-            page.locator("button[data-state]", has_text="默认").click()
-            assert not el["on"].is_checked() and play.is_enabled()
-        finally:
-            browser.close()
+    with _browser_page(errors, viewport={"width": 1000, "height": 800}) as page:
+        page.goto(f"{server}/locked.html")
+        el = {name: page.locator(f'[data-i="{i}"]') for i, name in enumerate(["on", "lr", "other", "t"])}
+        play = page.locator("button.sp-play")
+        locked = lambda: el["lr"].evaluate("e => e.classList.contains('sp-locked')")  # noqa: E731
+        assert el["lr"].is_disabled() and not locked() and play.is_enabled()  # off: disabled as in the notebook
+        el["on"].click()
+        assert el["on"].is_checked() and el["lr"].is_disabled() and locked()
+        assert "一次只改一个" in el["lr"].get_attribute("title") and el["other"].is_enabled()
+        _step(page, el["other"], 0, 5)  # the other slider: "on" goes back, one † control at a time
+        assert not el["on"].is_checked() and el["lr"].is_disabled() and not locked()
+        assert play.is_disabled()  # its steps would put "other" back: no frames of t with "other" moved
+        page.locator("button[data-state]", has_text="默认").click()
+        assert play.is_enabled() and el["other"].input_value() == "0"
+        page.locator("button[data-state]", has_text="both").click()
+        assert el["on"].is_checked() and play.is_disabled() and "↺ 默认" in play.get_attribute("title")
+        page.locator("button[data-state]", has_text="默认").click()
+        assert not el["on"].is_checked() and play.is_enabled()
     assert not errors, errors
 
 
@@ -1541,12 +1514,7 @@ def test_a_solo_control_that_would_switch_itself_off_is_locked(built, server):
 def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
     """Every control changes the picture and its alt text, and the picture stays in view while the controls are
     worked (pinned on a phone, where it also fills the screen's width); ▶ plays a Play slider's positions."""
-    reason = bs.chromium_missing_reason()
-    if reason:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"browser test cannot run under CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    bs.require_chromium()
 
     phone = device == "phone"
     viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
@@ -1554,92 +1522,85 @@ def test_static_panels_on_a_phone_and_a_desktop(built, server, device):
     modes_page = _demo_page(built[0], _modes_panel, "modes.html")
     many_page = _demo_page(built[0], _many_controls_panel, "many.html")
     errors = []
-    with sync_playwright() as pw:
-        browser = bs.launch_browser(pw)
-        try:
-            context = browser.new_context(viewport=viewport, device_scale_factor=3 if phone else 1,
-                                          is_mobile=phone, has_touch=phone)
-            page = context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
-            page.goto(f"{server}/{NOTEBOOK.stem}.html")
-            page.wait_for_load_state("load")
-            panels = page.locator(".static-panel")
-            moved = 0
-            for n in range(panels.count()):
-                panel = panels.nth(n)
-                name = panel.get_attribute("data-panel")
-                img = panel.locator("img.sp-image")
-                data = json.loads(panel.locator("script.sp-data").text_content())
-                assert data["title"] != name and img.get_attribute("alt").startswith(data["title"])
-                for i in range(len(_sizes(data))):
-                    before_src, before_alt = img.get_attribute("src"), img.get_attribute("alt")
-                    _move(page, panel, data, i)
-                    assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
-                    assert img.get_attribute("src") != before_src, f"{name}: control {i} kept the picture"
-                    alt = img.get_attribute("alt")
-                    assert alt != before_alt and alt.startswith(data["title"] + ": "), (name, i, alt)
-                    label = data["labels"][i][panel.evaluate(_POSITIONS_JS)[i]]
-                    assert f"{data['names'][i]} = {label}" in alt, (name, i, alt)
-                    # in view with the control in the middle of the screen: all of it on a phone (pinned on top),
-                    # most of it on a desktop (pinned at the bottom, up to the top of its own panel)
-                    assert img.evaluate(_IN_VIEW_JS) > (0.95 if phone else 0.5), \
-                        f"{name}: the picture is out of view after moving control {i}"
-                    moved += 1
-                seen = panel.evaluate(_PICTURE_JS)
-                if phone:  # the strip spans the screen; the picture is readable there, or fits it on request
-                    _check_phone_picture(panel, seen, viewport["width"], name)
-                else:  # at its CSS size (the frames have 2 pixels per CSS pixel), on the screen, no button
-                    assert 0 <= seen["left"] and seen["right"] <= viewport["width"], (name, seen)
-                    assert abs(seen["width"] - min(seen["css"], seen["view"])) <= 1 and not seen["zoom"], (name, seen)
-            assert moved >= panels.count() > 0
-            # ▶ steps a Play slider through every pre-rendered position, then stops
-            page.goto(f"{server}/{play_page}")
-            panel = page.locator(".static-panel")
-            data = json.loads(panel.locator("script.sp-data").text_content())
-            slider = panel.locator("input[data-i='0']")
-            button = panel.locator("button.sp-play")
-            assert button.count() == 1 and button.text_content() == "▶"
-            positions = _sizes(data)[0]
-            assert positions >= grid.SWEPT_POSITIONS
-            panel.locator("img.sp-image").evaluate(_WATCH_JS)
-            button.click()  # the slider starts at its end (300): play starts over from the first position
-            page.wait_for_function("el => Number(el.value) === Number(el.max)", arg=slider.element_handle(),
-                                   timeout=positions * 1000 + 5000)
-            page.wait_for_function("b => b.textContent === '▶'", arg=button.element_handle(), timeout=5000)
-            seen = page.evaluate("window.__seen")
-            assert len(set(seen)) >= positions and seen[-1] == seen[0], seen  # every position shown, ends at the end
-            assert "t = 300" in panel.locator("img.sp-image").get_attribute("alt")
-            # wide formulas and tables say they scroll on a phone, and fade at the edge that has more
-            if phone:
-                page.goto(f"{server}/{_wide_page(built[0])}")
-                for box, word in ((page.locator(".math-display"), "公式"), (page.locator("table"), "表")):
-                    assert box.evaluate("b => b.scrollWidth > b.clientWidth + 2 && b.classList.contains('sp-more')")
-                    hint = box.evaluate("b => b.previousElementSibling.classList.contains('sp-scroll-hint') && "
-                                        "b.previousElementSibling.checkVisibility() && b.previousElementSibling.textContent")
-                    assert hint and word in hint, hint
-                    box.evaluate("b => b.scrollTo({left: b.scrollWidth})")
-                    page.wait_for_function("b => !b.classList.contains('sp-more')", arg=box.element_handle(), timeout=3000)
-            # a panel with more controls than a 32-bit mask holds: the right ones are disabled
-            page.goto(f"{server}/{many_page}")
-            panel = page.locator(".static-panel")
-            disabled = lambda: [panel.locator(f'[data-i="{i}"]').is_disabled() for i in range(34)]  # noqa: E731
-            assert disabled() == [False] * 33 + [True]
-            panel.locator('[data-i="0"]').click()
-            assert disabled() == [False] * 34
-            # another mode's controls are hidden, and their group with them, as in the notebook
-            page.goto(f"{server}/{modes_page}")
-            panel = page.locator(".static-panel")
+    with _browser_page(errors, viewport=viewport, device_scale_factor=3 if phone else 1,
+                       is_mobile=phone, has_touch=phone) as page:
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+        page.goto(f"{server}/{NOTEBOOK.stem}.html")
+        page.wait_for_load_state("load")
+        panels = page.locator(".static-panel")
+        moved = 0
+        for n in range(panels.count()):
+            panel = panels.nth(n)
+            name = panel.get_attribute("data-panel")
             img = panel.locator("img.sp-image")
-            shown = lambda: [panel.locator(f'[data-i="{i}"]').is_visible() for i in range(3)]  # noqa: E731
-            groups = lambda: [g.is_visible() for g in panel.locator("fieldset.sp-group").all()]  # noqa: E731
-            assert shown() == [True, True, False] and groups() == [True, False]
-            before = img.get_attribute("src")
-            panel.locator('[data-i="0"]').select_option(index=1)
-            assert img.evaluate(_IMAGE_READY_JS) and img.get_attribute("src") != before
-            assert shown() == [True, False, True] and groups() == [False, True]
-            _move(page, panel, json.loads(panel.locator("script.sp-data").text_content()), 2)
-            assert shown() == [True, False, True] and "n = " in img.get_attribute("alt")
-        finally:
-            browser.close()
+            data = json.loads(panel.locator("script.sp-data").text_content())
+            assert data["title"] != name and img.get_attribute("alt").startswith(data["title"])
+            for i in range(len(_sizes(data))):
+                before_src, before_alt = img.get_attribute("src"), img.get_attribute("alt")
+                _move(page, panel, data, i)
+                assert img.evaluate(_IMAGE_READY_JS), f"{name}: control {i} gave an empty picture"
+                assert img.get_attribute("src") != before_src, f"{name}: control {i} kept the picture"
+                alt = img.get_attribute("alt")
+                assert alt != before_alt and alt.startswith(data["title"] + ": "), (name, i, alt)
+                label = data["labels"][i][panel.evaluate(_POSITIONS_JS)[i]]
+                assert f"{data['names'][i]} = {label}" in alt, (name, i, alt)
+                # in view with the control in the middle of the screen: all of it on a phone (pinned on top),
+                # most of it on a desktop (pinned at the bottom, up to the top of its own panel)
+                assert img.evaluate(_IN_VIEW_JS) > (0.95 if phone else 0.5), \
+                    f"{name}: the picture is out of view after moving control {i}"
+                moved += 1
+            seen = panel.evaluate(_PICTURE_JS)
+            if phone:  # the strip spans the screen; the picture is readable there, or fits it on request
+                _check_phone_picture(panel, seen, viewport["width"], name)
+            else:  # at its CSS size (the frames have 2 pixels per CSS pixel), on the screen, no button
+                assert 0 <= seen["left"] and seen["right"] <= viewport["width"], (name, seen)
+                assert abs(seen["width"] - min(seen["css"], seen["view"])) <= 1 and not seen["zoom"], (name, seen)
+        assert moved >= panels.count() > 0
+        # ▶ steps a Play slider through every pre-rendered position, then stops
+        page.goto(f"{server}/{play_page}")
+        panel = page.locator(".static-panel")
+        data = json.loads(panel.locator("script.sp-data").text_content())
+        slider = panel.locator("input[data-i='0']")
+        button = panel.locator("button.sp-play")
+        assert button.count() == 1 and button.text_content() == "▶"
+        positions = _sizes(data)[0]
+        assert positions >= grid.SWEPT_POSITIONS
+        panel.locator("img.sp-image").evaluate(_WATCH_JS)
+        button.click()  # the slider starts at its end (300): play starts over from the first position
+        page.wait_for_function("el => Number(el.value) === Number(el.max)", arg=slider.element_handle(),
+                               timeout=positions * 1000 + 5000)
+        page.wait_for_function("b => b.textContent === '▶'", arg=button.element_handle(), timeout=5000)
+        seen = page.evaluate("window.__seen")
+        assert len(set(seen)) >= positions and seen[-1] == seen[0], seen  # every position shown, ends at the end
+        assert "t = 300" in panel.locator("img.sp-image").get_attribute("alt")
+        # wide formulas and tables say they scroll on a phone, and fade at the edge that has more
+        if phone:
+            page.goto(f"{server}/{_wide_page(built[0])}")
+            for box, word in ((page.locator(".math-display"), "公式"), (page.locator("table"), "表")):
+                assert box.evaluate("b => b.scrollWidth > b.clientWidth + 2 && b.classList.contains('sp-more')")
+                hint = box.evaluate("b => b.previousElementSibling.classList.contains('sp-scroll-hint') && "
+                                    "b.previousElementSibling.checkVisibility() && b.previousElementSibling.textContent")
+                assert hint and word in hint, hint
+                box.evaluate("b => b.scrollTo({left: b.scrollWidth})")
+                page.wait_for_function("b => !b.classList.contains('sp-more')", arg=box.element_handle(), timeout=3000)
+        # a panel with more controls than a 32-bit mask holds: the right ones are disabled
+        page.goto(f"{server}/{many_page}")
+        panel = page.locator(".static-panel")
+        disabled = lambda: [panel.locator(f'[data-i="{i}"]').is_disabled() for i in range(34)]  # noqa: E731
+        assert disabled() == [False] * 33 + [True]
+        panel.locator('[data-i="0"]').click()
+        assert disabled() == [False] * 34
+        # another mode's controls are hidden, and their group with them, as in the notebook
+        page.goto(f"{server}/{modes_page}")
+        panel = page.locator(".static-panel")
+        img = panel.locator("img.sp-image")
+        shown = lambda: [panel.locator(f'[data-i="{i}"]').is_visible() for i in range(3)]  # noqa: E731
+        groups = lambda: [g.is_visible() for g in panel.locator("fieldset.sp-group").all()]  # noqa: E731
+        assert shown() == [True, True, False] and groups() == [True, False]
+        before = img.get_attribute("src")
+        panel.locator('[data-i="0"]').select_option(index=1)
+        assert img.evaluate(_IMAGE_READY_JS) and img.get_attribute("src") != before
+        assert shown() == [True, False, True] and groups() == [False, True]
+        _move(page, panel, json.loads(panel.locator("script.sp-data").text_content()), 2)
+        assert shown() == [True, False, True] and "n = " in img.get_attribute("alt")
     assert not errors, "errors on the page:\n" + "\n".join(errors)
