@@ -3,9 +3,10 @@
 A panel is a set of ipywidgets controls plus a ``setup(fig)`` function. ``setup``
 creates the axes and artists once and returns ``update(**values)``, which changes
 those artists for the current control values. The panel then pushes the PNG
-into a :class:`ipywidgets.Image` as a ``data:`` URL (``Panel.png`` keeps the bytes). If ``update`` returns a string, it is shown as
-HTML under the image (a readout: numbers that change on every update are much
-cheaper there than drawn as text in the figure).
+into a :class:`ipywidgets.Image` as a ``data:`` URL (``Panel.png`` keeps the
+bytes). If ``update`` returns a string, it is shown as HTML under the image (a
+readout: numbers that change on every update are much cheaper there than drawn
+as text in the figure).
 
 Speed: artists that change with the controls are created with ``animated=True``.
 Everything else (axes, ticks, labels, static curves) is drawn once into a cached

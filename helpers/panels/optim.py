@@ -258,8 +258,7 @@ def optimizer_race_panel(surface: str = "rosenbrock") -> Panel:
             saddles.set_data([p[0] for p in surf.saddles], [p[1] for p in surf.saddles])
             ax_path.set_title(f"surface: {surf.name}  (o: start, dots: step t)")
             grid = np.meshgrid(np.linspace(*surf.xlim, 60), np.linspace(*surf.ylim, 60))
-            drawn["top"] = 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf))
-            ax_loss.set_ylim(3e-13, drawn["top"])
+            drawn["top"] = 10 * float(np.max(surf.fn(*grid)) - lowest_value(surf))   # show_legend sets the y range
             quadratic = surf.name == "quadratic"
             ax_gd.set_visible(quadratic)
             ax_hb.set_visible(quadratic)
